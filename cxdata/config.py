@@ -1,0 +1,262 @@
+"""The project config (`cxdata.yaml`): load, expand `${VAR}`, resolve paths, validate.
+
+Every error names the file, the dotted key and the offending value, because the
+person reading it is editing that file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from cxdata import schema
+from cxdata.errors import ConfigError
+
+DEFAULT_WAREHOUSE = "duckdb:///.cxdata/warehouse.duckdb"
+WAREHOUSE_URL_ENV = "CXDATA_WAREHOUSE_URL"
+WAREHOUSE_SCHEMA_ENV = "CXDATA_WAREHOUSE_SCHEMA"
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_FILE_DIALECTS = ("duckdb", "sqlite")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CsvOptions(_Strict):
+    separator: str = ","
+    encoding: Literal["utf8", "utf8-lossy", "latin-1", "cp1252"] = "utf8"
+    null_values: list[str] = Field(default_factory=list)
+
+
+class SourceConfig(_Strict):
+    """Where one canonical table comes from and how its columns map onto the contract."""
+
+    path: str | None = None
+    url: str | None = None
+    query: str | None = None
+    format: Literal["csv", "parquet"] | None = None
+    columns: dict[str, str] = Field(default_factory=dict)
+    formats: dict[str, str] = Field(default_factory=dict)
+    csv: CsvOptions = Field(default_factory=CsvOptions)
+
+    @model_validator(mode="after")
+    def _one_location(self) -> SourceConfig:
+        if (self.path is None) == (self.url is None):
+            raise ValueError("give either 'path' (files) or 'url' with 'query' (SQL), not both or neither")
+        if self.url is not None and not self.query:
+            raise ValueError("a SQL source needs 'query' beside 'url'")
+        if self.path is not None and self.query is not None:
+            raise ValueError("'query' only goes with 'url'")
+        return self
+
+    @property
+    def label(self) -> str:
+        """A name for messages and lineage that never contains a URL's secrets."""
+        if self.path is not None:
+            return self.path
+        return f"query on {redact_url(self.url or '')}"
+
+
+class ClvConfig(_Strict):
+    horizon_days: int = Field(365, gt=0)
+    annual_discount_rate: float = Field(0.10, ge=0, lt=1)
+
+
+class ChurnConfig(_Strict):
+    horizon_days: int = Field(90, gt=0)
+
+
+class ModelsConfig(_Strict):
+    clv: ClvConfig = Field(default_factory=ClvConfig)
+    churn: ChurnConfig = Field(default_factory=ChurnConfig)
+
+
+class ProjectConfig(_Strict):
+    """A validated project: sources mapped onto the contract, where to publish, when to score."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    warehouse: str = DEFAULT_WAREHOUSE
+    warehouse_schema: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    as_of: dt.date | None = None
+    timezone: str = "UTC"
+    sources: dict[str, SourceConfig]
+    models: ModelsConfig = Field(default_factory=ModelsConfig)
+    base_dir: Path = Field(default=Path("."), exclude=True)
+    path: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not an IANA time zone (e.g. UTC, Europe/Madrid)") from None
+        return value
+
+    @field_validator("sources")
+    @classmethod
+    def _known_tables(cls, value: dict[str, SourceConfig]) -> dict[str, SourceConfig]:
+        if not value:
+            raise ValueError("at least one source is needed (a minimal project is just 'orders')")
+        return value
+
+    def source_path(self, table: str) -> Path:
+        """The absolute file, glob or folder of a file source."""
+        source = self.sources[table]
+        if source.path is None:
+            raise ConfigError(f"source {table!r} is a SQL source, not a path")
+        return _resolve(self.base_dir, source.path)
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password hidden, safe for logs and messages."""
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy understands: show nothing of it
+        return "<unparseable url>"
+
+
+def load_config(path: str | os.PathLike[str], environ: dict[str, str] | None = None) -> ProjectConfig:
+    """Load and validate a `cxdata.yaml`.
+
+    >>> cfg = load_config("examples/cxdata.yaml")      # doctest: +SKIP
+    >>> cfg.sources["orders"].columns["amount"]        # doctest: +SKIP
+    'value'
+    """
+    env = dict(os.environ if environ is None else environ)
+    file = Path(path).resolve()
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: config file not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{file}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{file}: expected a mapping of keys (name, sources, ...), got {type(raw).__name__}")
+    expanded = _expand(raw, env, file, ())
+    if env.get(WAREHOUSE_URL_ENV):
+        expanded["warehouse"] = env[WAREHOUSE_URL_ENV]
+    if env.get(WAREHOUSE_SCHEMA_ENV):
+        expanded["warehouse_schema"] = env[WAREHOUSE_SCHEMA_ENV]
+    try:
+        config = ProjectConfig.model_validate({**expanded, "base_dir": file.parent, "path": file})
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, file)) from None
+    _check_sources(config, file)
+    return config.model_copy(
+        update={
+            "warehouse": _resolve_url(config.warehouse, file.parent, file, "warehouse"),
+            "sources": {
+                name: src.model_copy(
+                    update={"url": _resolve_url(src.url, file.parent, file, f"sources.{name}.url")}
+                )
+                if src.url
+                else src
+                for name, src in config.sources.items()
+            },
+        }
+    )
+
+
+def _expand(value: Any, env: dict[str, str], file: Path, key: tuple[str, ...]) -> Any:
+    if isinstance(value, dict):
+        return {k: _expand(v, env, file, (*key, str(k))) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, env, file, (*key, str(i))) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        raise ConfigError(
+            f"{file}: key '{'.'.join(key)}': environment variable {name!r} is not set "
+            f"(value {match.group(0)!r}; set it, or write ${{{name}:-default}})"
+        )
+
+    return _VAR.sub(substitute, value)
+
+
+def _describe(exc: ValidationError, file: Path) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        value = err.get("input")
+        shown = "" if isinstance(value, dict) else f" (value {value!r})"
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown key"
+        lines.append(f"{file}: key '{key}': {message}{shown}")
+    return "\n".join(lines)
+
+
+def _check_sources(config: ProjectConfig, file: Path) -> None:
+    problems = []
+    for name, source in config.sources.items():
+        if name not in schema.TABLES:
+            problems.append(
+                f"{file}: key 'sources.{name}': unknown table {name!r}; known tables: {', '.join(schema.TABLES)}"
+            )
+            continue
+        table = schema.TABLES[name]
+        for canonical, source_column in source.columns.items():
+            if canonical not in table.column_names:
+                problems.append(
+                    f"{file}: key 'sources.{name}.columns.{canonical}': {canonical!r} is not a column of "
+                    f"{name} (maps source column {source_column!r}); columns: {', '.join(table.column_names)}"
+                )
+        for canonical, fmt in source.formats.items():
+            if canonical not in table.column_names or table.column(canonical).kind not in ("timestamp", "date"):
+                stamps = [c.name for c in table.columns if c.kind in ("timestamp", "date")]
+                problems.append(
+                    f"{file}: key 'sources.{name}.formats.{canonical}': formats apply to date/time columns "
+                    f"({', '.join(stamps)}), not {canonical!r} (value {fmt!r})"
+                )
+        if source.path is not None and source.format is None:
+            _check_file_format(config, name, file, problems)
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
+def _check_file_format(config: ProjectConfig, name: str, file: Path, problems: list[str]) -> None:
+    path = config.source_path(name)
+    if path.is_dir() or any(ch in str(path) for ch in "*?["):
+        return
+    if path.suffix.lower() not in (".csv", ".parquet", ".pq", ".txt", ".tsv"):
+        problems.append(
+            f"{file}: key 'sources.{name}.path': cannot tell the format of {str(path)!r} from its extension; "
+            "use .csv or .parquet, or set 'format: csv' / 'format: parquet'"
+        )
+
+
+def _resolve(base: Path, value: str) -> Path:
+    path = Path(os.path.expanduser(value))
+    return path if path.is_absolute() else base / path
+
+
+def _resolve_url(url: str | None, base: Path, file: Path, key: str) -> str | None:
+    if url is None:
+        return None
+    try:
+        parsed = sa.make_url(url)
+    except Exception:
+        raise ConfigError(f"{file}: key '{key}': not a SQLAlchemy URL (value {redact_url(url)!r})") from None
+    database = parsed.database
+    # A relative embedded-database file would otherwise depend on the caller's working directory.
+    embedded = parsed.get_backend_name() in _FILE_DIALECTS and database not in (None, "", ":memory:")
+    if embedded and not Path(database).is_absolute():
+        return parsed.set(database=str(base / database)).render_as_string(hide_password=False)
+    return url

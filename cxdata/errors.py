@@ -1,0 +1,15 @@
+"""Errors cxdata raises at its edges: each carries a message a user can act on."""
+
+from __future__ import annotations
+
+
+class CxdataError(Exception):
+    """Base of every error cxdata raises on purpose; the message is meant for a user."""
+
+
+class ConfigError(CxdataError):
+    """The project config is wrong: the message names the file, key and value."""
+
+
+class IngestError(CxdataError):
+    """A source cannot be read as the contract needs: names source, column and sample values."""

@@ -1,0 +1,14 @@
+"""Ingest: read each configured source and map it onto the canonical input contract."""
+
+from cxdata.io.readers import SOURCE_COLUMN, read_source, source_files
+from cxdata.io.staging import LOADED_AT_COLUMN, load_table, map_columns, standardise
+
+__all__ = [
+    "LOADED_AT_COLUMN",
+    "SOURCE_COLUMN",
+    "load_table",
+    "map_columns",
+    "read_source",
+    "source_files",
+    "standardise",
+]

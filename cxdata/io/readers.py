@@ -1,0 +1,111 @@
+"""Readers for the two kinds of source: files (CSV/Parquet, a file, glob or folder) and SQL queries.
+
+Both return the source as it is, with a `_source` lineage column; mapping onto
+the contract happens in `cxdata.io.staging`.
+"""
+
+from __future__ import annotations
+
+import glob as globlib
+import io
+from pathlib import Path
+
+import polars as pl
+import sqlalchemy as sa
+
+from cxdata.config import ProjectConfig, SourceConfig, redact_url
+from cxdata.errors import IngestError
+
+SOURCE_COLUMN = "_source"
+_SUFFIXES = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def read_source(config: ProjectConfig, table: str) -> pl.LazyFrame:
+    """The raw rows of a configured source, lazily where the format allows.
+
+    >>> raw = read_source(load_config("cxdata.yaml"), "orders")   # doctest: +SKIP
+    """
+    source = config.sources[table]
+    if source.url is not None:
+        return _read_query(table, source)
+    return _read_files(config, table, source)
+
+
+def source_files(config: ProjectConfig, table: str) -> list[Path]:
+    """The files behind a file source, sorted, so runs read them in a stable order."""
+    path = config.source_path(table)
+    label = config.sources[table].path
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in _SUFFIXES)
+        if not files:
+            raise IngestError(f"source {table!r} ({label}): folder {str(path)!r} holds no .csv or .parquet files")
+        return files
+    if any(ch in str(path) for ch in "*?["):
+        files = sorted(Path(p) for p in globlib.glob(str(path), recursive=True) if Path(p).is_file())
+        if not files:
+            raise IngestError(f"source {table!r} ({label}): no file matches the pattern {str(path)!r}")
+        return files
+    if not path.exists():
+        raise IngestError(f"source {table!r} ({label}): file {str(path)!r} does not exist")
+    return [path]
+
+
+def _file_format(table: str, source: SourceConfig, files: list[Path]) -> str:
+    if source.format is not None:
+        return source.format
+    kinds = {_SUFFIXES.get(f.suffix.lower()) for f in files}
+    if None in kinds or len(kinds) != 1:
+        names = ", ".join(sorted({f.suffix or f.name for f in files}))
+        raise IngestError(
+            f"source {table!r} ({source.path}): expected .csv or .parquet files of one kind, found {names}; "
+            "set 'format: csv' or 'format: parquet' in the source config"
+        )
+    return kinds.pop()
+
+
+def _read_files(config: ProjectConfig, table: str, source: SourceConfig) -> pl.LazyFrame:
+    files = source_files(config, table)
+    kind = _file_format(table, source, files)
+    frames = [
+        _scan_file(f, kind, source).with_columns(pl.lit(_label(config, f)).alias(SOURCE_COLUMN)) for f in files
+    ]
+    # Files of one source may differ in extra columns; diagonal keeps every column of every file.
+    return frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
+
+
+def _label(config: ProjectConfig, file: Path) -> str:
+    try:
+        return str(file.relative_to(config.base_dir))
+    except ValueError:
+        return str(file)
+
+
+def _scan_file(file: Path, kind: str, source: SourceConfig) -> pl.LazyFrame:
+    if kind == "parquet":
+        return pl.scan_parquet(file)
+    options = source.csv
+    # Strings only: parsing is ours, so a bad value is reported rather than guessed at.
+    common = {
+        "separator": options.separator,
+        "infer_schema": False,
+        "null_values": options.null_values or None,
+    }
+    if options.encoding in ("utf8", "utf8-lossy"):
+        return pl.scan_csv(file, encoding=options.encoding, **common)
+    text = file.read_bytes().decode(options.encoding)
+    return pl.read_csv(io.BytesIO(text.encode("utf-8")), **common).lazy()
+
+
+def _read_query(table: str, source: SourceConfig) -> pl.LazyFrame:
+    engine = sa.create_engine(source.url or "")
+    try:
+        with engine.connect() as conn:
+            frame = pl.read_database(sa.text(source.query or ""), connection=conn)
+    except sa.exc.SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise IngestError(
+            f"source {table!r}: the query on {redact_url(source.url or '')} failed: {reason}"
+        ) from exc
+    finally:
+        engine.dispose()
+    return frame.lazy().with_columns(pl.lit(source.label).alias(SOURCE_COLUMN))
