@@ -193,3 +193,7 @@ def table(name: str) -> Table:
         return TABLES[name]
     except KeyError:
         raise KeyError(f"unknown table {name!r}; known tables: {', '.join(TABLES)}") from None
+
+
+# Columns that identify a person; they never appear in logs, previews or metadata.
+PERSONAL_COLUMNS = frozenset({"email", "phone", "first_name", "last_name", "postcode"})

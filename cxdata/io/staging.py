@@ -106,11 +106,13 @@ def load_table(config: ProjectConfig, table: str, loaded_at: dt.datetime | None 
     Datetime(time_unit='us', time_zone='UTC')
     """
     source = config.sources[table]
-    raw = read_source(config, table)
+    parts = read_source(config, table)
     stamp = loaded_at or dt.datetime.now(dt.UTC)
-    frame = standardise(raw, table, source, config.timezone, source.label, stamp).collect()
+    staged = [standardise(part, table, source, config.timezone, source.label, stamp) for part in parts]
+    # Extra columns present in only some files still line up; canonical ones already share types.
+    frame = (staged[0] if len(staged) == 1 else pl.concat(staged, how="diagonal_relaxed")).collect()
     flag_columns = [c for c in frame.columns if c.startswith(_FLAG)]
-    problems = _unreadable(frame, flag_columns, raw, table, source, config.timezone)
+    problems = _unreadable(frame, flag_columns, parts, table, source, config.timezone)
     problems += _required_nulls(frame, table, flag_columns)
     if problems:
         raise IngestError(f"source {table!r} ({source.label}): " + "; ".join(problems))
@@ -118,7 +120,12 @@ def load_table(config: ProjectConfig, table: str, loaded_at: dt.datetime | None 
 
 
 def _unreadable(
-    frame: pl.DataFrame, flags: list[str], raw: pl.LazyFrame, table: str, source: SourceConfig, timezone: str
+    frame: pl.DataFrame,
+    flags: list[str],
+    parts: list[pl.LazyFrame],
+    table: str,
+    source: SourceConfig,
+    timezone: str,
 ) -> list[str]:
     counts = frame.select(pl.col(flags).sum()).row(0, named=True) if flags else {}
     problems = []
@@ -128,7 +135,9 @@ def _unreadable(
         column = schema.table(table).column(flag.removeprefix(_FLAG))
         source_name = source.columns.get(column.name, column.name)
         # Error path only: read the raw column again to quote the values exactly as the source has them.
-        values = raw.select(pl.col(source_name).cast(pl.String).alias("_value")).collect()
+        values = pl.concat(
+            [p.select(pl.col(source_name).cast(pl.String).alias("_value")) for p in parts]
+        ).collect()
         bad = _locate(pl.concat([values, frame.select(flag, SOURCE_COLUMN)], how="horizontal"), pl.col(flag))
         shown = ", ".join(f"{v!r} ({where})" for v, where in zip(bad["_value"], bad["_where"], strict=True))
         problems.append(

@@ -1,0 +1,139 @@
+"""The `cxdata` command line: generate a synthetic project, run a project, run the demo.
+
+Dagster is imported only by the commands that run assets, so `cxdata generate`
+and `--help` stay quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from cxdata.config import ProjectConfig, load_config, redact_url
+from cxdata.errors import CxdataError
+
+DEMO_DIR = Path(".cxdata") / "demo"
+console = Console()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `cxdata` console script; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        return args.command(args)
+    except CxdataError as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cxdata", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="make a synthetic project, run every asset on DuckDB, show results")
+    demo.add_argument("--customers", type=_positive, default=5000, help="people to simulate (default 5000)")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--dir", type=Path, default=DEMO_DIR, help=f"where to put the project (default {DEMO_DIR})")
+    demo.set_defaults(command=_demo)
+
+    generate = commands.add_parser("generate", help="write a synthetic multi-source project with its ground truth")
+    generate.add_argument("--out", type=Path, required=True, help="folder to write data/, truth/ and cxdata.yaml")
+    generate.add_argument("--customers", type=_positive, default=5000)
+    generate.add_argument("--seed", type=int, default=0)
+    generate.set_defaults(command=_generate)
+
+    run = commands.add_parser("run", help="materialise every asset of a project in process")
+    run.add_argument("--config", type=Path, required=True, help="the project's cxdata.yaml")
+    run.add_argument("--as-of", type=_day, default=None, help="score as of this day (YYYY-MM-DD)")
+    run.set_defaults(command=_run)
+    return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text!r}")
+    return value
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a day as YYYY-MM-DD, got {text!r}") from None
+
+
+def _generate(args: argparse.Namespace) -> int:
+    result = _generate_project(args.out, args.customers, args.seed)
+    table = Table("table", "rows", title=f"synthetic project in {result.config_path.parent}")
+    for name, rows in result.row_counts.items():
+        table.add_row(name, f"{rows:,}")
+    console.print(table)
+    console.print(f"config: {result.config_path}\ntruth:  {result.truth_dir}")
+    return 0
+
+
+def _generate_project(out: Path, customers: int, seed: int):
+    from cxdata.synth import SynthParams, generate_project
+
+    with console.status("generating synthetic project") as status:
+        return generate_project(out, SynthParams(customers=customers, seed=seed), progress=status.update)
+
+
+def _run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    return _run_and_report(config, args.as_of)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    result = _generate_project(args.dir, args.customers, args.seed)
+    code = _run_and_report(load_config(result.config_path), None)
+    if code == 0:
+        default = args.dir.resolve() == DEMO_DIR.resolve()
+        prefix = "" if default else f"CXDATA_CONFIG={result.config_path} "
+        console.print(
+            f"\nOpen the Dagster UI on this project:  [bold]{prefix}uv run dagster dev[/]  (then http://127.0.0.1:3000)"
+        )
+    return code
+
+
+def _run_and_report(config: ProjectConfig, as_of: dt.date | None) -> int:
+    with console.status("loading Dagster definitions"):
+        from pipelines.runner import run_project
+    started = time.perf_counter()
+    with console.status(f"materialising the assets of {config.name!r}"):
+        outcome = run_project(config, as_of=as_of.isoformat() if as_of else None)
+    seconds = time.perf_counter() - started
+    for step, message in outcome.failures.items():
+        console.print(f"[bold red]failed:[/] {step}: {message}", highlight=False, soft_wrap=True)
+    _print_tables(config, outcome.materialised)
+    verdict = "[green]succeeded[/]" if outcome.success else "[red]failed[/]"
+    console.print(f"run {outcome.run_id} {verdict} in {seconds:.1f} s")
+    return 0 if outcome.success else 1
+
+
+def _print_tables(config: ProjectConfig, assets: list[str]) -> None:
+    from cxdata.warehouse import Warehouse
+
+    table = Table("table", "rows", title=f"warehouse {_where(config)}")
+    with Warehouse(config.warehouse, schema=config.warehouse_schema) as wh:
+        for name in sorted(assets):
+            table.add_row(name, f"{wh.row_count(name):,}" if wh.exists(name) else "(not published)")
+    console.print(table)
+
+
+def _where(config: ProjectConfig) -> str:
+    if config.warehouse.startswith("duckdb:///"):
+        return config.warehouse.removeprefix("duckdb:///")
+    return redact_url(config.warehouse)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,28 @@
+"""The Dagster definitions of a cxdata project: one asset group per domain over shared resources."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from cxdata.config import ProjectConfig, load_config
+from pipelines import marketing, project, sales, service, web
+from pipelines.resources import ProjectResource, WarehouseResource
+
+DOMAINS = (sales, service, web, marketing)
+
+
+def build_definitions(config: ProjectConfig, as_of: str | None = None) -> dg.Definitions:
+    """Definitions for one project; `cxdata run` and `dagster dev` both come through here."""
+    project_resource = ProjectResource(config_path=str(config.path), as_of=as_of)
+    # DuckDB is a single-writer file: assets of one run must not write from several processes.
+    embedded = config.warehouse.startswith("duckdb")
+    return dg.Definitions(
+        assets=[asset for domain in DOMAINS for asset in domain.assets(config)],
+        resources={"project": project_resource, "warehouse": WarehouseResource(project=project_resource)},
+        executor=dg.in_process_executor if embedded else dg.multiprocess_executor,
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(load_config(project.config_path()))

@@ -1,0 +1,124 @@
+"""Config loading: every error names its file, key and value; env expansion; relative paths."""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from cxdata.config import WAREHOUSE_URL_ENV, load_config
+from cxdata.errors import ConfigError
+
+MINIMAL = """
+name: acme
+sources:
+  orders:
+    path: data/orders.csv
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "cxdata.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def error_of(path: Path, environ: dict[str, str] | None = None) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ=environ or {})
+    return str(info.value)
+
+
+def test_minimal_config_gets_defaults_and_absolute_paths(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL), environ={})
+    assert config.name == "acme"
+    assert config.timezone == "UTC"
+    assert config.as_of is None
+    assert config.models.clv.horizon_days == 365
+    assert config.source_path("orders") == tmp_path / "data" / "orders.csv"
+    assert config.warehouse == f"duckdb:///{tmp_path / '.cxdata' / 'warehouse.duckdb'}"
+
+
+def test_paths_are_relative_to_the_config_file_not_the_working_directory(tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    project.mkdir()
+    path = write(project, MINIMAL.replace("name: acme", "name: acme\nwarehouse: sqlite:///db/wh.sqlite"))
+    monkeypatch.chdir(tmp_path)
+    config = load_config(path, environ={})
+    assert config.source_path("orders") == project / "data" / "orders.csv"
+    assert config.warehouse == f"sqlite:///{project / 'db' / 'wh.sqlite'}"
+
+
+def test_env_expansion_with_default_and_override(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        name: acme
+        as_of: ${AS_OF:-2024-01-31}
+        sources:
+          customers:
+            url: ${CRM_URL}
+            query: select * from customers
+          orders: {path: "${DATA}/orders.csv"}
+        """,
+    )
+    config = load_config(path, environ={"CRM_URL": "postgresql://u:secret@db/crm", "DATA": "/srv/data"})
+    assert config.as_of == dt.date(2024, 1, 31)
+    assert config.sources["customers"].url == "postgresql://u:secret@db/crm"
+    assert "secret" not in config.sources["customers"].label
+    assert config.source_path("orders") == Path("/srv/data/orders.csv")
+    config = load_config(path, environ={"CRM_URL": "sqlite://", "DATA": "d", "AS_OF": "2025-05-05"})
+    assert config.as_of == dt.date(2025, 5, 5)
+
+
+def test_missing_env_var_names_key_and_variable(tmp_path):
+    path = write(tmp_path, MINIMAL.replace("data/orders.csv", "${ORDERS_FILE}"))
+    message = error_of(path)
+    assert str(path) in message
+    assert "sources.orders.path" in message
+    assert "ORDERS_FILE" in message
+
+
+def test_warehouse_url_from_environment_wins(tmp_path):
+    path = write(tmp_path, MINIMAL)
+    config = load_config(path, environ={WAREHOUSE_URL_ENV: "postgresql+psycopg://postgres@127.0.0.1/test"})
+    assert config.warehouse == "postgresql+psycopg://postgres@127.0.0.1/test"
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "value"),
+    [
+        (MINIMAL + "colour: blue\n", "colour", "blue"),
+        (MINIMAL.replace("name: acme", "name: acme\ntimezone: Mars/Olympus"), "timezone", "Mars/Olympus"),
+        (MINIMAL.replace("name: acme", "name: acme\nas_of: yesterday"), "as_of", "yesterday"),
+        (MINIMAL + "    delimiter: ';'\n", "sources.orders.delimiter", ";"),
+        (MINIMAL + "    csv: {encoding: ebcdic}\n", "sources.orders.csv.encoding", "ebcdic"),
+        (MINIMAL + "models:\n  clv: {horizon_days: -5}\n", "models.clv.horizon_days", "-5"),
+        (MINIMAL + "    columns: {amount_eur: value}\n", "sources.orders.columns.amount_eur", "value"),
+        (MINIMAL + "    formats: {amount: '%d'}\n", "sources.orders.formats.amount", "%d"),
+        (MINIMAL.replace("orders:", "invoices:"), "sources.invoices", "invoices"),
+        (MINIMAL.replace("data/orders.csv", "data/orders.xlsx"), "sources.orders.path", "orders.xlsx"),
+        ("name: acme\nsources:\n  orders: {url: 'sqlite://'}\n", "sources.orders", "query"),
+        (
+            "name: acme\nsources:\n  orders: {path: a.csv, url: 'sqlite://', query: q}\n",
+            "sources.orders",
+            "either",
+        ),
+        ("name: acme\nsources: {}\n", "sources", "at least one"),
+        ("name: 'a b'\nsources:\n  orders: {path: a.csv}\n", "name", "a b"),
+    ],
+)
+def test_each_error_names_file_key_and_value(tmp_path, text, key, value):
+    path = write(tmp_path, text)
+    message = error_of(path)
+    assert str(path) in message
+    assert f"'{key}'" in message
+    assert value in message
+
+
+def test_not_a_mapping_and_bad_yaml_name_the_file(tmp_path):
+    assert "expected a mapping" in error_of(write(tmp_path, "- just\n- a list\n"))
+    assert "not valid YAML" in error_of(write(tmp_path, "name: [unclosed\n"))
+    assert "not found" in error_of(tmp_path / "nowhere.yaml")
