@@ -96,11 +96,13 @@ def _demo(args: argparse.Namespace) -> int:
     result = _generate_project(args.dir, args.customers, args.seed)
     code = _run_and_report(load_config(result.config_path), None)
     if code == 0:
-        default = args.dir.resolve() == DEMO_DIR.resolve()
-        prefix = "" if default else f"CXDATA_CONFIG={result.config_path} "
-        console.print(
-            f"\nOpen the Dagster UI on this project:  [bold]{prefix}uv run dagster dev[/]  (then http://127.0.0.1:3000)"
-        )
+        # `dagster dev` finds the code location through pyproject.toml, so it runs from the cxdata checkout.
+        in_checkout = Path("dagster.yaml").exists() and Path("pyproject.toml").exists()
+        default = in_checkout and args.dir.resolve() == DEMO_DIR.resolve()
+        prefix = "" if default else f"CXDATA_CONFIG={result.config_path.resolve()} "
+        where = "" if in_checkout else " from the cxdata checkout"
+        console.print(f"\nOpen the Dagster UI on this project{where} (then browse to http://127.0.0.1:3000):")
+        console.print(f"  [bold]{prefix}uv run dagster dev[/]", highlight=False, soft_wrap=True)
     return code
 
 
@@ -108,8 +110,16 @@ def _run_and_report(config: ProjectConfig, as_of: dt.date | None) -> int:
     with console.status("loading Dagster definitions"):
         from pipelines.runner import run_project
     started = time.perf_counter()
-    with console.status(f"materialising the assets of {config.name!r}"):
-        outcome = run_project(config, as_of=as_of.isoformat() if as_of else None)
+    with console.status(f"materialising the assets of {config.name!r}") as status:
+
+        def show(step: str, event: str) -> None:
+            if event == "started":
+                status.update(f"materialising {step}")
+            else:
+                mark = "[green]✓[/]" if event == "succeeded" else "[red]✗[/]"
+                console.print(f"{mark} {step} ({time.perf_counter() - started:.1f} s)")
+
+        outcome = run_project(config, as_of=as_of.isoformat() if as_of else None, on_step=show)
     seconds = time.perf_counter() - started
     for step, message in outcome.failures.items():
         console.print(f"[bold red]failed:[/] {step}: {message}", highlight=False, soft_wrap=True)
@@ -122,11 +132,12 @@ def _run_and_report(config: ProjectConfig, as_of: dt.date | None) -> int:
 def _print_tables(config: ProjectConfig, assets: list[str]) -> None:
     from cxdata.warehouse import Warehouse
 
-    table = Table("table", "rows", title=f"warehouse {_where(config)}")
+    table = Table("table", "rows", title="published tables")
     with Warehouse(config.warehouse, schema=config.warehouse_schema) as wh:
         for name in sorted(assets):
             table.add_row(name, f"{wh.row_count(name):,}" if wh.exists(name) else "(not published)")
     console.print(table)
+    console.print(f"warehouse: {_where(config)}", highlight=False, soft_wrap=True)
 
 
 def _where(config: ProjectConfig) -> str:

@@ -11,7 +11,9 @@ from pipelines.resources import ProjectResource, WarehouseResource
 DOMAINS = (sales, service, web, marketing)
 
 
-def build_definitions(config: ProjectConfig, as_of: str | None = None) -> dg.Definitions:
+def build_definitions(
+    config: ProjectConfig, as_of: str | None = None, loggers: dict[str, dg.LoggerDefinition] | None = None
+) -> dg.Definitions:
     """Definitions for one project; `cxdata run` and `dagster dev` both come through here."""
     project_resource = ProjectResource(config_path=str(config.path), as_of=as_of)
     # DuckDB is a single-writer file: assets of one run must not write from several processes.
@@ -20,6 +22,7 @@ def build_definitions(config: ProjectConfig, as_of: str | None = None) -> dg.Def
         assets=[asset for domain in DOMAINS for asset in domain.assets(config)],
         resources={"project": project_resource, "warehouse": WarehouseResource(project=project_resource)},
         executor=dg.in_process_executor if embedded else dg.multiprocess_executor,
+        loggers=loggers,
     )
 
 

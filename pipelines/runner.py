@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,12 +39,20 @@ def instance_for(config: ProjectConfig) -> dg.DagsterInstance:
     return dg.DagsterInstance.from_config(str(home))
 
 
-def run_project(config: ProjectConfig, as_of: str | None = None) -> RunOutcome:
-    """Materialise every asset of the project; failures are returned, not raised, with the user's message."""
-    defs = build_definitions(config, as_of=as_of)
+def run_project(
+    config: ProjectConfig, as_of: str | None = None, on_step: Callable[[str, str], None] | None = None
+) -> RunOutcome:
+    """Materialise every asset of the project; failures are returned, not raised, with the user's message.
+
+    `on_step(step_key, event)` hears each step start, success and failure, for a progress display;
+    Dagster's own console log is kept to warnings so the command line stays readable.
+    """
+    loggers = {"console": dg.colored_console_logger, "progress": _progress_logger(on_step or (lambda *_: None))}
+    defs = build_definitions(config, as_of=as_of, loggers=loggers)
     job = defs.resolve_implicit_global_asset_job_def()
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}, "progress": {}}}
     with instance_for(config) as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        result = job.execute_in_process(run_config=quiet, instance=instance, raise_on_error=False)
     materialised = [
         event.asset_key.to_user_string()
         for event in result.all_events
@@ -54,6 +64,30 @@ def run_project(config: ProjectConfig, as_of: str | None = None) -> RunOutcome:
     if not result.success and not failures:
         failures["run"] = "the run failed before any step started; see the Dagster event log"
     return RunOutcome(result.run_id, materialised, failures)
+
+
+class _StepHandler(logging.Handler):
+    _EVENTS = {"STEP_START": "started", "STEP_SUCCESS": "succeeded", "STEP_FAILURE": "failed"}
+
+    def __init__(self, on_step: Callable[[str, str], None]) -> None:
+        super().__init__(level=logging.DEBUG)
+        self._on_step = on_step
+
+    def emit(self, record: logging.LogRecord) -> None:
+        meta = getattr(record, "dagster_meta", None) or {}
+        event = meta.get("dagster_event")
+        if event is not None and event.event_type_value in self._EVENTS and meta.get("step_key"):
+            self._on_step(meta["step_key"], self._EVENTS[event.event_type_value])
+
+
+def _progress_logger(on_step: Callable[[str, str], None]) -> dg.LoggerDefinition:
+    @dg.logger(description="Reports each step's start and end to the command line.")
+    def progress(_context: dg.InitLoggerContext) -> logging.Logger:
+        log = logging.Logger("cxdata.progress", level=logging.DEBUG)
+        log.addHandler(_StepHandler(on_step))
+        return log
+
+    return progress
 
 
 def _failure_message(event: dg.DagsterEvent) -> str:
