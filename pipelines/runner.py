@@ -66,8 +66,10 @@ def run_project(
     return RunOutcome(result.run_id, materialised, failures)
 
 
+_STEP_EVENTS = {"STEP_START": "started", "STEP_SUCCESS": "succeeded", "STEP_FAILURE": "failed"}
+
+
 class _StepHandler(logging.Handler):
-    _EVENTS = {"STEP_START": "started", "STEP_SUCCESS": "succeeded", "STEP_FAILURE": "failed"}
 
     def __init__(self, on_step: Callable[[str, str], None]) -> None:
         super().__init__(level=logging.DEBUG)
@@ -76,8 +78,8 @@ class _StepHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         meta = getattr(record, "dagster_meta", None) or {}
         event = meta.get("dagster_event")
-        if event is not None and event.event_type_value in self._EVENTS and meta.get("step_key"):
-            self._on_step(meta["step_key"], self._EVENTS[event.event_type_value])
+        if event is not None and event.event_type_value in _STEP_EVENTS and meta.get("step_key"):
+            self._on_step(meta["step_key"], _STEP_EVENTS[event.event_type_value])
 
 
 def _progress_logger(on_step: Callable[[str, str], None]) -> dg.LoggerDefinition:
