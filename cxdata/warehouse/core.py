@@ -1,0 +1,338 @@
+"""The Warehouse: one interface over DuckDB and PostgreSQL for publishing and reading polars frames."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+
+from cxdata.warehouse import comments, loaders, readers
+from cxdata.warehouse.errors import WarehouseError, describe_cause, safe_url
+from cxdata.warehouse.identifiers import MAX_IDENTIFIER_LENGTH, STAGING_PREFIX, check_name, quote
+from cxdata.warehouse.types import DUCKDB, POSTGRESQL, stored_frame, warehouse_columns
+
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What one publish wrote: the table, its row count, column name to warehouse type, and the time taken."""
+
+    table: str
+    rows: int
+    columns: dict[str, str]
+    seconds: float
+
+
+def _normalise_url(url: str | sa.URL) -> sa.URL:
+    parsed = sa.make_url(url)
+    # psycopg2 is not installed; a bare postgresql:// would pick it by default.
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+class Warehouse:
+    """A DuckDB file or a PostgreSQL database, one schema of which receives every table published through it.
+
+    ``schema`` is created when missing and is where every read and write goes:
+    sessions get it as their PostgreSQL search_path or DuckDB default schema, so
+    unqualified names in ``query`` resolve there. Sessions run in UTC. Use it as a
+    context manager, or call ``dispose``, to close the pooled connections.
+
+    On PostgreSQL the swap waits at most ``swap_lock_timeout`` seconds for readers
+    holding the old table and retries ``swap_attempts`` times, so a long-running
+    BI query delays a publish instead of queueing every other reader behind it.
+    Views that depend on a published PostgreSQL table block its swap (DROP would
+    cascade); create such views after publishing, or use DuckDB, which binds
+    views by name. An in-memory DuckDB (``duckdb:///:memory:``) is one database
+    per thread; use a file to share it.
+    """
+
+    swap_lock_timeout: float = 5.0
+    swap_attempts: int = 5
+
+    def __init__(self, url: str | sa.URL, schema: str | None = None) -> None:
+        parsed = _normalise_url(url)
+        if parsed.get_backend_name() not in (DUCKDB, POSTGRESQL):
+            raise WarehouseError(
+                f"unsupported warehouse URL {safe_url(parsed)}: use duckdb:///path/file.duckdb or postgresql://..."
+            )
+        self.dialect: str = parsed.get_backend_name()
+        self._requested_schema = None if schema is None else check_name(schema, "schema")
+        database = parsed.database or ""
+        if self.dialect == DUCKDB and database not in ("", ":memory:") and not database.startswith("md:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        self.engine: sa.Engine = sa.create_engine(parsed, pool_pre_ping=self.dialect == POSTGRESQL)
+        sa.event.listen(self.engine, "connect", self._configure_session)
+        try:
+            self.schema: str = self._ensure_schema()
+        except Exception as exc:
+            self.engine.dispose()
+            raise WarehouseError(
+                f"could not open the warehouse at {self._where()} (schema {schema or 'default'}): "
+                f"{describe_cause(exc, self.engine.url)}"
+            ) from exc
+
+    # -- session and schema ---------------------------------------------------------
+
+    def _configure_session(self, dbapi_connection: Any, _record: Any) -> None:
+        # UTC sessions make date_trunc and friends on timestamptz mean the same on every machine.
+        if self.dialect == DUCKDB:
+            dbapi_connection.execute("SET TimeZone = 'UTC'")
+            if self._requested_schema is not None:
+                # Create only when missing, so read-only database files still open.
+                found = dbapi_connection.execute(
+                    "select count(*) from duckdb_schemas() where database_name = current_database()"
+                    " and schema_name = ?",
+                    [self._requested_schema],
+                ).fetchone()[0]
+                if not found:
+                    dbapi_connection.execute(f"CREATE SCHEMA IF NOT EXISTS {self._quote(self._requested_schema)}")
+                dbapi_connection.execute(f"SET schema = '{self._requested_schema}'")
+            return
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET TimeZone TO 'UTC'")
+            if self._requested_schema is not None:
+                cursor.execute(f"SET search_path TO {self._quote(self._requested_schema)}")
+        dbapi_connection.commit()
+
+    def _ensure_schema(self) -> str:
+        with self.engine.begin() as conn:
+            if self._requested_schema is None:
+                return conn.execute(sa.text("select current_schema()")).scalar_one()
+            if self.dialect == POSTGRESQL:
+                # Checking first avoids needing CREATE on the database when the schema already exists.
+                found = conn.execute(
+                    sa.text("select 1 from pg_catalog.pg_namespace where nspname = :schema"),
+                    {"schema": self._requested_schema},
+                ).first()
+                if found is None:
+                    self._ddl(conn, f"CREATE SCHEMA IF NOT EXISTS {self._quote(self._requested_schema)}")
+            return self._requested_schema
+
+    # -- helpers --------------------------------------------------------------------
+
+    def _quote(self, name: str) -> str:
+        return quote(self.engine.dialect, name)
+
+    def _qualified(self, name: str) -> str:
+        return f"{self._quote(self.schema)}.{self._quote(name)}"
+
+    def _where(self) -> str:
+        return safe_url(self.engine.url)
+
+    @staticmethod
+    def _ddl(conn: sa.Connection, statement: str) -> None:
+        # Identifiers may legally contain '%' or ':', which text() or the driver would read as placeholders.
+        conn.exec_driver_sql(statement, execution_options={"no_parameters": True})
+
+    @contextmanager
+    def _failing(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except WarehouseError:
+            raise
+        except Exception as exc:
+            cause = describe_cause(exc, self.engine.url)
+            raise WarehouseError(f"{what} in schema {self.schema!r} of {self._where()} failed: {cause}") from exc
+
+    def _require(self, conn: sa.Connection, name: str) -> None:
+        if not self._exists(conn, name):
+            raise WarehouseError(f"table {name!r} does not exist in schema {self.schema!r} of {self._where()}")
+
+    def _exists(self, conn: sa.Connection, name: str) -> bool:
+        found = conn.execute(
+            sa.text(
+                "select 1 from information_schema.tables where table_schema = :schema and table_name = :name"
+                + (" and table_catalog = current_database()" if self.dialect == DUCKDB else "")
+            ),
+            {"schema": self.schema, "name": name},
+        ).first()
+        return found is not None
+
+    # -- publishing -----------------------------------------------------------------
+
+    def publish(self, name: str, data: pl.DataFrame | pl.LazyFrame) -> PublishResult:
+        """Replace table ``name`` with ``data`` atomically: readers see the old or the new version, never none."""
+        started = time.perf_counter()
+        check_name(name)
+        if not isinstance(data, (pl.DataFrame, pl.LazyFrame)):
+            raise WarehouseError(
+                f"cannot publish table {name!r}: expected a polars DataFrame or LazyFrame, "
+                f"got {type(data).__name__}"
+            )
+        with self._failing(f"collecting the frame to publish as table {name!r}"):
+            frame = data.collect() if isinstance(data, pl.LazyFrame) else data
+        try:
+            columns = warehouse_columns(frame.schema, self.dialect)
+            documented = comments.comments_for(name)
+        except WarehouseError as exc:
+            raise WarehouseError(f"cannot publish table {name!r} to {self._where()}: {exc}") from exc
+        staging = f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}_{name}"[:MAX_IDENTIFIER_LENGTH]
+        step = "preparing rows for"
+        try:
+            stored = stored_frame(frame)
+            step = "loading rows into the staging table for"
+            with self.engine.begin() as conn:
+                definition = ", ".join(f"{self._quote(column)} {kind}" for column, kind in columns.items())
+                self._ddl(conn, f"CREATE TABLE {self._qualified(staging)} ({definition})")
+                loaders.bulk_load(conn, self.dialect, self._qualified(staging), stored)
+            if self.dialect == POSTGRESQL:
+                step = "analysing the staging table for"
+                with self.engine.begin() as conn:
+                    # Fresh statistics let BI queries plan well from the first read of the new table.
+                    self._ddl(conn, f"ANALYZE {self._qualified(staging)}")
+            step = "swapping in the new version of"
+            self._swap(name, staging, frame.columns, documented)
+        except Exception as exc:
+            self._drop_quietly(staging)
+            if isinstance(exc, WarehouseError):
+                raise
+            raise WarehouseError(
+                f"publishing table {name!r} to schema {self.schema!r} of {self._where()} failed while {step} it; "
+                f"the previous version, if any, is unchanged: {describe_cause(exc, self.engine.url)}"
+            ) from exc
+        return PublishResult(name, frame.height, columns, time.perf_counter() - started)
+
+    def _swap(self, name: str, staging: str, columns: list[str], documented: list[comments.Comment]) -> None:
+        for attempt in range(1, self.swap_attempts + 1):
+            try:
+                with self.engine.begin() as conn:
+                    if self.dialect == POSTGRESQL:
+                        self._ddl(conn, f"SET LOCAL lock_timeout = '{int(self.swap_lock_timeout * 1000)}ms'")
+                    self._ddl(conn, f"DROP TABLE IF EXISTS {self._qualified(name)}")
+                    self._ddl(conn, f"ALTER TABLE {self._qualified(staging)} RENAME TO {self._quote(name)}")
+                    comments.apply_comments(conn, self._qualified(name), columns, documented)
+                return
+            except sa.exc.OperationalError as exc:
+                if getattr(exc.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE or attempt == self.swap_attempts:
+                    raise
+                time.sleep(0.2 * attempt)
+
+    def _drop_quietly(self, staging: str) -> None:
+        try:
+            with self.engine.begin() as conn:
+                self._ddl(conn, f"DROP TABLE IF EXISTS {self._qualified(staging)}")
+        except Exception:  # the original failure is the one worth reporting
+            pass
+
+    # -- reading --------------------------------------------------------------------
+
+    def read(self, name: str) -> pl.DataFrame:
+        """The whole table ``name`` as a frame, with the dtypes listed in ``cxdata.warehouse.types``."""
+        check_name(name)
+        with self._failing(f"reading table {name!r}"), self.engine.begin() as conn:
+            self._require(conn, name)
+            if self.dialect == DUCKDB:
+                return readers.duckdb_query(conn, f"SELECT * FROM {self._qualified(name)}", [])
+            catalog = conn.execute(readers.PG_COLUMNS_SQL, {"schema": self.schema, "name": name}).all()
+            return readers.postgres_table(conn, self._qualified(name), [tuple(row) for row in catalog])
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
+        """Run ``sql`` with ``:name`` placeholders bound from ``params``; its rows as a frame (empty if none)."""
+        try:
+            compiled = sa.text(sql).compile(dialect=self.engine.dialect)
+            values = compiled.construct_params(params or {})
+            with self.engine.begin() as conn:
+                if self.dialect == DUCKDB:
+                    positional = [values[key] for key in compiled.positiontup]
+                    return readers.duckdb_query(conn, compiled.string, positional)
+                return readers.postgres_query(conn, compiled.string, values)
+        except Exception as exc:
+            cause = describe_cause(exc, self.engine.url)
+            shown = " ".join(sql.split())[:200]
+            raise WarehouseError(
+                f"query on schema {self.schema!r} of {self._where()} failed: {cause} (query: {shown})"
+            ) from exc
+
+    def exists(self, name: str) -> bool:
+        """Whether a table or view called ``name`` exists in the warehouse schema."""
+        check_name(name)
+        with self._failing(f"looking up table {name!r}"), self.engine.connect() as conn:
+            return self._exists(conn, name)
+
+    def row_count(self, name: str) -> int:
+        """The number of rows in table ``name``."""
+        check_name(name)
+        with self._failing(f"counting the rows of table {name!r}"), self.engine.connect() as conn:
+            self._require(conn, name)
+            return conn.exec_driver_sql(
+                f"SELECT count(*) FROM {self._qualified(name)}", execution_options={"no_parameters": True}
+            ).scalar_one()
+
+    def tables(self) -> list[str]:
+        """The base tables of the warehouse schema, sorted, without in-flight staging tables."""
+        with self._failing("listing the tables"), self.engine.connect() as conn:
+            names = conn.execute(
+                sa.text(
+                    "select table_name from information_schema.tables"
+                    " where table_schema = :schema and table_type = 'BASE TABLE'"
+                    + (" and table_catalog = current_database()" if self.dialect == DUCKDB else "")
+                ),
+                {"schema": self.schema},
+            ).scalars()
+            return sorted(name for name in names if not name.startswith(STAGING_PREFIX))
+
+    def column_comments(self, name: str) -> dict[str, str | None]:
+        """Column name to its catalog comment (None when it has none), in column order."""
+        check_name(name)
+        with self._failing(f"reading the column comments of table {name!r}"), self.engine.connect() as conn:
+            self._require(conn, name)
+            if self.dialect == DUCKDB:
+                statement = (
+                    "select column_name, comment from duckdb_columns() where database_name = current_database()"
+                    " and schema_name = :schema and table_name = :name order by column_index"
+                )
+            else:
+                statement = (
+                    "select a.attname, pg_catalog.col_description(a.attrelid, a.attnum)"
+                    " from pg_catalog.pg_attribute a join pg_catalog.pg_class c on c.oid = a.attrelid"
+                    " join pg_catalog.pg_namespace n on n.oid = c.relnamespace"
+                    " where n.nspname = :schema and c.relname = :name and a.attnum > 0 and not a.attisdropped"
+                    " order by a.attnum"
+                )
+            rows = conn.execute(sa.text(statement), {"schema": self.schema, "name": name}).all()
+            return {column: comment for column, comment in rows}
+
+    def table_comment(self, name: str) -> str | None:
+        """The catalog comment on table ``name``, or None."""
+        check_name(name)
+        with self._failing(f"reading the comment of table {name!r}"), self.engine.connect() as conn:
+            self._require(conn, name)
+            if self.dialect == DUCKDB:
+                statement = (
+                    "select comment from duckdb_tables() where database_name = current_database()"
+                    " and schema_name = :schema and table_name = :name"
+                    " union all select comment from duckdb_views() where database_name = current_database()"
+                    " and schema_name = :schema and view_name = :name"
+                )
+            else:
+                statement = (
+                    "select pg_catalog.obj_description(c.oid, 'pg_class') from pg_catalog.pg_class c"
+                    " join pg_catalog.pg_namespace n on n.oid = c.relnamespace"
+                    " where n.nspname = :schema and c.relname = :name"
+                )
+            return conn.execute(sa.text(statement), {"schema": self.schema, "name": name}).scalar()
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def dispose(self) -> None:
+        """Close every pooled connection; the Warehouse must not be used afterwards."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.dispose()
+
+    def __repr__(self) -> str:
+        return f"Warehouse({self._where()!r}, schema={self.schema!r})"

@@ -1,0 +1,69 @@
+"""Bulk loading of a frame into an empty staging table: an Arrow scan on DuckDB, COPY on PostgreSQL.
+
+Rows never travel as individual INSERT statements: DuckDB reads the Arrow buffers
+in place, PostgreSQL receives CSV that polars writes in chunks.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+
+import polars as pl
+import sqlalchemy as sa
+
+from cxdata.warehouse.identifiers import quote as quote_identifier
+from cxdata.warehouse.types import DUCKDB, csv_frame
+
+# Big enough that per-chunk overhead vanishes, small enough that the CSV text of
+# one chunk (tens of MB for wide frames) stays modest in memory.
+CSV_CHUNK_ROWS = 100_000
+
+
+def bulk_load(conn: sa.Connection, dialect: str, table_sql: str, stored: pl.DataFrame) -> None:
+    """Append every row of ``stored`` to the table ``table_sql`` (already quoted) inside ``conn``'s transaction."""
+    if dialect == DUCKDB:
+        _load_duckdb(conn, table_sql, stored)
+    else:
+        _load_postgres(conn, table_sql, stored)
+
+
+def _load_duckdb(conn: sa.Connection, table_sql: str, stored: pl.DataFrame) -> None:
+    raw = conn.connection.driver_connection
+    view = f"_cxload_{uuid.uuid4().hex}"
+    raw.register(view, stored.to_arrow())
+    try:
+        # BY NAME matches columns by name and lets DuckDB cast Arrow types to the declared ones.
+        raw.execute(f"INSERT INTO {table_sql} BY NAME SELECT * FROM {view}")
+    finally:
+        raw.unregister(view)
+
+
+def _csv_chunk(chunk: pl.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    # polars writes null as an empty field and "" as a quoted empty string,
+    # which is exactly how COPY's CSV format tells them apart.
+    chunk.write_csv(buffer, include_header=False)
+    return buffer.getvalue()
+
+
+def _load_postgres(conn: sa.Connection, table_sql: str, stored: pl.DataFrame) -> None:
+    quote = partial(quote_identifier, conn.dialect)
+    columns = ", ".join(quote(column) for column in stored.columns)
+    # FREEZE writes the rows already frozen: allowed because the table was
+    # created in this transaction, and it spares a later vacuum rewriting them.
+    statement = f"COPY {table_sql} ({columns}) FROM STDIN WITH (FORMAT csv, FREEZE)"
+    text = csv_frame(stored)
+    raw = conn.connection.driver_connection
+    # polars renders the next chunk while psycopg sends the current one; both
+    # release the GIL, so the two overlap on separate cores.
+    with ThreadPoolExecutor(max_workers=1) as render, raw.cursor() as cursor, cursor.copy(statement) as copy:
+        chunks = text.iter_slices(CSV_CHUNK_ROWS)
+        pending = render.submit(_csv_chunk, next(chunks)) if text.height else None
+        while pending is not None:
+            data = pending.result()
+            following = next(chunks, None)
+            pending = render.submit(_csv_chunk, following) if following is not None else None
+            copy.write(data)

@@ -1,0 +1,221 @@
+"""Publishing replaces tables atomically, survives injected failures and refuses hostile names."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+import sqlalchemy as sa
+from polars.testing import assert_frame_equal
+
+from cxdata.warehouse import PublishResult, Warehouse, WarehouseError, comments, loaders
+
+
+def test_publish_creates_and_reports(wh):
+    frame = pl.DataFrame({"order_id": ["a", "b"], "amount": [1.5, 2.5]})
+
+    result = wh.publish("orders", frame)
+
+    assert isinstance(result, PublishResult)
+    assert result.table == "orders"
+    assert result.rows == 2
+    assert result.columns == (
+        {"order_id": "VARCHAR", "amount": "DOUBLE"}
+        if wh.dialect == "duckdb"
+        else {"order_id": "text", "amount": "double precision"}
+    )
+    assert result.seconds > 0
+    assert wh.exists("orders")
+    assert wh.row_count("orders") == 2
+    assert wh.tables() == ["orders"]
+
+
+def test_publish_replaces_rows_and_schema(wh):
+    wh.publish("orders", pl.DataFrame({"order_id": ["a", "b", "c"], "amount": [1.0, 2.0, 3.0]}))
+    replacement = pl.DataFrame({"order_id": [10, 20], "status": ["done", None], "flag": [True, False]})
+
+    wh.publish("orders", replacement)
+
+    assert_frame_equal(wh.read("orders"), replacement)
+    assert wh.tables() == ["orders"]
+
+
+def test_publish_goes_to_the_named_schema(warehouse_target):
+    url, fixture_schema = warehouse_target
+    # A schema nobody has created yet: the Warehouse must create it.
+    schema = f"{fixture_schema}_marts" if fixture_schema else "marts"
+    try:
+        with Warehouse(url, schema) as wh:
+            wh.publish("scores", pl.DataFrame({"x": [1, 2, 3]}))
+            located = wh.query("select table_schema from information_schema.tables where table_name = 'scores'")[
+                "table_schema"
+            ].to_list()
+            # Unqualified SQL resolves in the warehouse schema too.
+            via_search_path = wh.query("select count(*) as n from scores")["n"].item()
+        with Warehouse(url, fixture_schema) as default:
+            in_default = default.exists("scores")
+    finally:
+        if fixture_schema:
+            with Warehouse(url, fixture_schema) as cleanup:
+                cleanup.query(f'drop schema if exists "{schema}" cascade')
+
+    assert located == [schema]
+    assert via_search_path == 3
+    assert not in_default
+
+
+def _fail_after(original, message):
+    def failing(*args, **kwargs):
+        original(*args, **kwargs)
+        raise RuntimeError(message)
+
+    return failing
+
+
+def test_failure_while_loading_keeps_the_previous_table(wh, monkeypatch, staging_tables):
+    old = pl.DataFrame({"id": [1, 2, 3], "label": ["x", "y", "z"]})
+    wh.publish("orders", old)
+    monkeypatch.setattr(loaders, "bulk_load", _fail_after(loaders.bulk_load, "injected load failure"))
+
+    with pytest.raises(WarehouseError, match=r"'orders'.*while loading rows.*injected load failure") as failure:
+        wh.publish("orders", pl.DataFrame({"id": range(100), "label": ["new"] * 100}))
+
+    assert isinstance(failure.value.__cause__, RuntimeError)
+    assert_frame_equal(wh.read("orders"), old)
+    assert staging_tables(wh) == []
+
+
+def test_failure_while_swapping_keeps_the_previous_table(wh, monkeypatch, staging_tables):
+    old = pl.DataFrame({"id": [1, 2, 3], "label": ["x", "y", "z"]})
+    wh.publish("orders", old)
+    during_swap: list[list[str]] = []
+
+    def failing_comments(conn, *args):
+        # The old table is already dropped and the staging table renamed in this transaction.
+        during_swap.append(staging_tables(wh))
+        raise RuntimeError("injected swap failure")
+
+    monkeypatch.setattr(comments, "apply_comments", failing_comments)
+
+    with pytest.raises(WarehouseError, match=r"'orders'.*while swapping.*injected swap failure"):
+        wh.publish("orders", pl.DataFrame({"id": range(100), "label": ["new"] * 100}))
+
+    assert len(during_swap) == 1 and len(during_swap[0]) == 1  # a loaded staging table really existed
+    assert_frame_equal(wh.read("orders"), old)
+    assert staging_tables(wh) == []
+
+
+def test_failed_first_publish_leaves_nothing(wh, monkeypatch, staging_tables):
+    monkeypatch.setattr(loaders, "bulk_load", _fail_after(loaders.bulk_load, "injected load failure"))
+
+    with pytest.raises(WarehouseError):
+        wh.publish("fresh", pl.DataFrame({"id": [1]}))
+
+    assert not wh.exists("fresh")
+    assert staging_tables(wh) == []
+
+
+HOSTILE_NAMES = [
+    "orders; drop table orders",
+    "orders--",
+    'or"ders',
+    "or'ders",
+    "two words",
+    "1orders",
+    "",
+    "schema.orders",
+    "ordérs",
+    "x" * 64,
+    "_cxstg_orders",
+    None,
+]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_hostile_table_names_are_refused(wh, name):
+    wh.publish("orders", pl.DataFrame({"id": [1]}))
+
+    for call in (
+        lambda: wh.publish(name, pl.DataFrame({"id": [1]})),
+        lambda: wh.read(name),
+        lambda: wh.exists(name),
+        lambda: wh.row_count(name),
+        lambda: wh.column_comments(name),
+    ):
+        with pytest.raises(WarehouseError, match=r"invalid table name"):
+            call()
+
+    assert wh.tables() == ["orders"]
+    assert wh.row_count("orders") == 1
+
+
+def test_hostile_schema_name_is_refused(warehouse_target):
+    url, _ = warehouse_target
+
+    with pytest.raises(WarehouseError, match=r"invalid schema name 'public; drop schema public'"):
+        Warehouse(url, "public; drop schema public")
+
+
+def test_query_binds_parameters(wh):
+    wh.publish("people", pl.DataFrame({"name": ["o'brien", "x'; drop table people; --", "plain"]}))
+
+    hostile = wh.query("select name from people where name = :name", {"name": "nobody' or '1'='1"})
+    quoted = wh.query("select name from people where name = :name", {"name": "o'brien"})
+    several = wh.query("select count(*) as n from people where name in (:a, :b)", {"a": "plain", "b": "o'brien"})
+
+    assert hostile.height == 0
+    assert quoted["name"].to_list() == ["o'brien"]
+    assert several["n"].item() == 2
+    assert wh.row_count("people") == 3
+
+
+def test_query_without_rows_and_with_percent_signs(wh):
+    assert wh.query("create table notes (body varchar)").shape == (0, 0)
+    wh.query("insert into notes values ('100% sure'), (:body)", {"body": "50%"})
+
+    assert wh.query("select body from notes where body like '%sure'")["body"].to_list() == ["100% sure"]
+    assert wh.query("select body from notes where body like :pattern", {"pattern": "5%"})["body"].to_list() == [
+        "50%"
+    ]
+
+
+def test_errors_name_the_table_and_what_failed(wh):
+    with pytest.raises(WarehouseError, match=r"table 'missing' does not exist in schema"):
+        wh.read("missing")
+    with pytest.raises(WarehouseError, match=r"table 'missing' does not exist"):
+        wh.row_count("missing")
+    with pytest.raises(
+        WarehouseError, match=r"query on schema .* failed: .*(query: select \* from missing)"
+    ) as failure:
+        wh.query("select * from missing")
+    assert failure.value.__cause__ is not None
+
+
+def test_messages_never_show_the_password():
+    # Nothing listens on port 1, so connecting fails at once; the URL carries a secret.
+    with pytest.raises(WarehouseError) as failure:
+        Warehouse("postgresql://cx:s3cr3t-pw@127.0.0.1:1/db", "marts")
+
+    message = str(failure.value)
+    assert "s3cr3t-pw" not in message
+    assert "postgresql+psycopg://cx:***@127.0.0.1:1/db" in message
+
+
+def test_bare_postgresql_urls_use_psycopg3(pg_schema):
+    url, schema = pg_schema
+    bare = sa.make_url(url).set(drivername="postgresql")
+
+    with Warehouse(bare.render_as_string(hide_password=False), schema) as wh:
+        assert wh.engine.url.drivername == "postgresql+psycopg"
+        assert wh.dialect == "postgresql"
+        assert wh.query("select 1 as one")["one"].item() == 1
+
+
+def test_duckdb_file_folder_is_created(tmp_path):
+    path = tmp_path / "nested" / "folder" / "warehouse.duckdb"
+
+    with Warehouse(f"duckdb:///{path}") as wh:
+        wh.publish("t", pl.DataFrame({"x": [1]}))
+        assert wh.dialect == "duckdb"
+        assert wh.schema == "main"
+
+    assert path.is_file()
