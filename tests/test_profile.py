@@ -6,7 +6,7 @@ import datetime as dt
 
 import polars as pl
 
-from cxdata.profile import mask_personal, staging_profile
+from cxdata.profile import markdown_table, mask_personal, staging_profile
 
 
 def test_personal_columns_are_masked_and_nulls_stay_null():
@@ -39,3 +39,10 @@ def test_staging_profile_counts_span_extras_and_hides_emails():
     assert profile.facts["extra_columns"] == "coupon"
     assert "example.com" not in profile.preview_markdown
     assert "| order_id" in profile.preview_markdown
+
+
+def test_wide_previews_stay_one_markdown_row_per_record():
+    frame = pl.DataFrame({f"column_number_{i}": ["a fairly long value"] * 2 for i in range(20)})
+    lines = markdown_table(frame).splitlines()
+    assert len(lines) == 4  # header, rule, two records: nothing wrapped onto extra lines
+    assert all(line.count("|") == 21 for line in lines)
