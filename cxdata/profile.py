@@ -39,7 +39,7 @@ def markdown_table(frame: pl.DataFrame) -> str:
         tbl_rows=frame.height,
         tbl_cols=frame.width,
         fmt_str_lengths=40,
-        tbl_width_chars=100_000,
+        tbl_width_chars=65_000,
     ):
         return str(frame)
 
