@@ -33,13 +33,16 @@ _STATEMENT = re.compile(
 
 
 def sql_dir() -> Path:
-    """The folder holding the warehouse SQL files: ``$CXDATA_SQL_DIR`` if set, else ``sql/`` at the repo top."""
+    """The folder holding the warehouse SQL files: ``$CXDATA_SQL_DIR``, else ``sql/`` of the checkout or the wheel."""
     override = os.environ.get(SQL_DIR_ENV)
     if override:
         return Path(override)
     import cxdata
 
-    return Path(cxdata.__file__).resolve().parent.parent / "sql"
+    package = Path(cxdata.__file__).resolve().parent
+    # A checkout (or editable install) has sql/ beside the package; a wheel carries it inside as _sql/.
+    checkout = package.parent / "sql"
+    return checkout if checkout.is_dir() else package / "_sql"
 
 
 @dataclass(frozen=True)
