@@ -33,7 +33,8 @@ def peak_rss_gb() -> float:
 
 
 def report(stage: str, rows: int, seconds: float) -> None:
-    print(f"{stage:<34} {rows:>12,} rows {seconds:8.1f} s {rows / seconds:>12,.0f} rows/s  peak RSS {peak_rss_gb():.2f} GB")
+    rate = rows / seconds
+    print(f"{stage:<34} {rows:>12,} rows {seconds:8.1f} s {rate:>12,.0f} rows/s  peak RSS {peak_rss_gb():.2f} GB")
 
 
 def main() -> None:
@@ -48,7 +49,8 @@ def main() -> None:
         started = time.perf_counter()
         project = generate_project(Path(tmp) / "project", SynthParams(customers=people, seed=args.seed))
         orders = project.row_counts["orders"]
-        print(f"people {people:,}; rows written: " + ", ".join(f"{t} {n:,}" for t, n in project.row_counts.items()))
+        written = ", ".join(f"{t} {n:,}" for t, n in project.row_counts.items())
+        print(f"people {people:,}; rows written: {written}")
         report("generate (all tables + truth)", orders, time.perf_counter() - started)
 
         config = load_config(project.config_path)

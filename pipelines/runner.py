@@ -70,7 +70,6 @@ _STEP_EVENTS = {"STEP_START": "started", "STEP_SUCCESS": "succeeded", "STEP_FAIL
 
 
 class _StepHandler(logging.Handler):
-
     def __init__(self, on_step: Callable[[str, str], None]) -> None:
         super().__init__(level=logging.DEBUG)
         self._on_step = on_step

@@ -33,7 +33,7 @@ _STATEMENT = re.compile(
 
 
 def sql_dir() -> Path:
-    """The folder holding the warehouse SQL files: ``$CXDATA_SQL_DIR``, else ``sql/`` of the checkout or the wheel."""
+    """The folder of warehouse SQL files: ``$CXDATA_SQL_DIR``, else ``sql/`` of the checkout or the wheel."""
     override = os.environ.get(SQL_DIR_ENV)
     if override:
         return Path(override)
