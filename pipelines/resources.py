@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 
 import dagster as dg
-from cxdata.warehouse import Warehouse
 
 from cxdata.config import ProjectConfig, load_config
+from cxdata.warehouse import Warehouse
 
 
 class ProjectResource(dg.ConfigurableResource):
