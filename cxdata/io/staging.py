@@ -108,9 +108,12 @@ def load_table(config: ProjectConfig, table: str, loaded_at: dt.datetime | None 
     source = config.sources[table]
     parts = read_source(config, table)
     stamp = loaded_at or dt.datetime.now(dt.UTC)
-    staged = [standardise(part, table, source, config.timezone, source.label, stamp) for part in parts]
-    # Extra columns present in only some files still line up; canonical ones already share types.
-    frame = (staged[0] if len(staged) == 1 else pl.concat(staged, how="diagonal_relaxed")).collect()
+    try:
+        staged = [standardise(part, table, source, config.timezone, source.label, stamp) for part in parts]
+        # Extra columns present in only some files still line up; canonical ones already share types.
+        frame = (staged[0] if len(staged) == 1 else pl.concat(staged, how="diagonal_relaxed")).collect()
+    except pl.exceptions.PolarsError as exc:
+        raise IngestError(f"source {table!r} ({source.label}): {_unreadable_file(exc)}") from exc
     flag_columns = [c for c in frame.columns if c.startswith(_FLAG)]
     problems = _unreadable(frame, flag_columns, parts, table, source, config.timezone)
     problems += _required_nulls(frame, table, flag_columns)
@@ -162,6 +165,18 @@ def _required_nulls(frame: pl.DataFrame, table: str, flags: list[str]) -> list[s
             where = _locate(frame, empty[column]).get_column("_where").to_list()
             problems.append(f"required column {column!r} is empty in {count} row(s), e.g. {', '.join(where)}")
     return problems
+
+
+def _unreadable_file(exc: pl.exceptions.PolarsError) -> str:
+    """The reader's complaint in one line, with what to do about the common ones."""
+    detail = str(exc).strip().splitlines()[0]
+    if "utf-8" in detail.lower() or "utf8" in detail.lower():
+        return f"the file is not UTF-8 ({detail}); set 'csv: {{encoding: latin-1}}' (or cp1252) for this source"
+    if "more fields" in detail:
+        return f"a row has more fields than the header ({detail}); check the separator ('csv: {{separator: ...}}')"
+    if isinstance(exc, pl.exceptions.NoDataError) or "empty" in detail.lower():
+        return f"the file is empty, not even a header ({detail})"
+    return f"the file could not be read as {type(exc).__name__}: {detail}"
 
 
 def _locate(frame: pl.DataFrame, predicate: pl.Expr) -> pl.DataFrame:

@@ -239,3 +239,19 @@ def test_input_frame_is_not_mutated_and_rows_are_never_dropped(tmp_path):
     assert frame.height == 500
     assert frame["order_id"].n_unique() == 500
     assert frame["amount"].sum() == pytest.approx(sum(i + 0.5 for i in range(500)))
+
+
+def test_unreadable_files_are_one_clear_error_each(tmp_path):
+    config = project(tmp_path, "orders: {path: data/orders.csv}")
+    cases = {
+        "a row has more fields than the header": b"order_id,ordered_at,amount\n1,2024-01-01,3,4\n",
+        "not UTF-8": "order_id,ordered_at,amount,note\n1,2024-01-01,3,José\n".encode("latin-1"),
+        "empty": b"",
+    }
+    for expected, content in cases.items():
+        (tmp_path / "data" / "orders.csv").write_bytes(content)
+        with pytest.raises(IngestError) as info:
+            load_table(config, "orders")
+        message = str(info.value)
+        assert message.startswith("source 'orders' (data/orders.csv): "), message
+        assert expected in message, message
