@@ -76,6 +76,69 @@ class ChurnConfig(_Strict):
     horizon_days: int = Field(90, gt=0)
 
 
+IDENTIFIER_TYPES = ("customer_ref", "email", "phone", "anonymous_id")
+
+
+def _default_blocklist() -> dict[str, list[str]]:
+    return {
+        "any": ["", "n/a", "na", "none", "null", "unknown", "-", "-1", "0", "test"],
+        "email": ["test@test.com", "test@example.com", "noemail@noemail.com", "no@email.com", "a@a.com"],
+        "phone": ["0000000000", "+0000000000", "1234567890", "9999999999"],
+    }
+
+
+class ProbabilisticConfig(_Strict):
+    """Optional Splink matching of records that share no identifier (off by default)."""
+
+    enabled: bool = False
+    threshold: float = Field(0.95, gt=0, lt=1)
+
+
+class IdentityConfig(_Strict):
+    """How identifiers link records: normalisation, blocklist, sharing limits and priority."""
+
+    default_region: str | None = Field(None, pattern=r"^[A-Za-z]{2}$")
+    phone_regions: list[str] = Field(default_factory=list)
+    blocklist: dict[str, list[str]] = Field(default_factory=_default_blocklist)
+    max_customers_per_identifier: dict[str, int] = Field(
+        default_factory=lambda: {"email": 2, "phone": 2, "anonymous_id": 3}
+    )
+    priority: list[str] = Field(default_factory=lambda: list(IDENTIFIER_TYPES))
+    probabilistic: ProbabilisticConfig = Field(default_factory=ProbabilisticConfig)
+
+    @field_validator("phone_regions")
+    @classmethod
+    def _regions(cls, value: list[str]) -> list[str]:
+        bad = [r for r in value if not re.fullmatch(r"[A-Za-z]{2}", r)]
+        if bad:
+            raise ValueError(f"regions are ISO 3166 two-letter codes such as ES or GB, not {bad}")
+        return [r.upper() for r in value]
+
+    @field_validator("blocklist", "max_customers_per_identifier")
+    @classmethod
+    def _known_types(cls, value: dict) -> dict:
+        unknown = [k for k in value if k not in (*IDENTIFIER_TYPES, "any")]
+        if unknown:
+            raise ValueError(f"unknown identifier type(s) {unknown}; use {', '.join(IDENTIFIER_TYPES)} or any")
+        return value
+
+    @field_validator("priority")
+    @classmethod
+    def _all_types_once(cls, value: list[str]) -> list[str]:
+        if sorted(value) != sorted(IDENTIFIER_TYPES):
+            raise ValueError(f"list each identifier type once, highest priority first: {', '.join(IDENTIFIER_TYPES)}")
+        return value
+
+
+class JourneyConfig(_Strict):
+    """Rules of the journey stage in dim_customer (see sql/dim_customer.sql for the definitions)."""
+
+    purchase_window_days: int = Field(30, gt=0)
+    lapsed_after_days: int = Field(180, gt=0)
+    compare_min_pages: int = Field(3, gt=0)
+    session_timeout_minutes: int = Field(30, gt=0)
+
+
 class ModelsConfig(_Strict):
     clv: ClvConfig = Field(default_factory=ClvConfig)
     churn: ChurnConfig = Field(default_factory=ChurnConfig)
@@ -90,6 +153,8 @@ class ProjectConfig(_Strict):
     as_of: dt.date | None = None
     timezone: str = "UTC"
     sources: dict[str, SourceConfig]
+    identity: IdentityConfig = Field(default_factory=IdentityConfig)
+    journey: JourneyConfig = Field(default_factory=JourneyConfig)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     base_dir: Path = Field(default=Path("."), exclude=True)
     path: Path | None = Field(default=None, exclude=True)

@@ -260,6 +260,11 @@ def project_config(params: SynthParams) -> str:
         "as_of": params.as_of,
         "timezone": params.timezone,
         "sources": sources,
+        # National phone formats are read in the main country first, then in the other countries people live in.
+        "identity": {
+            "default_region": params.phone_countries[0].code,
+            "phone_regions": [country.code for country in params.phone_countries],
+        },
         "models": {
             "clv": {"horizon_days": params.horizon_days or 365, "annual_discount_rate": 0.10},
             "churn": {"horizon_days": 90},
