@@ -58,7 +58,8 @@ def test_regenerating_into_the_same_folder_leaves_no_stale_month(tmp_path):
 def test_config_maps_every_source_and_loads(project):
     text = project.result.config_path.read_text(encoding="utf-8")
     raw = yaml.safe_load(text)
-    assert list(raw) == ["name", "warehouse", "as_of", "timezone", "sources", "models"]
+    assert list(raw) == ["name", "warehouse", "as_of", "timezone", "sources", "identity", "models"]
+    assert raw["identity"] == {"default_region": "ES", "phone_regions": ["ES", "FR", "DE", "GB"]}
     assert raw["warehouse"] == "duckdb:///warehouse.duckdb"
     assert raw["sources"]["orders"]["formats"] == {"ordered_at": "%d/%m/%Y %H:%M:%S"}
     assert raw["sources"]["web_events"]["path"] == "data/web_events"
