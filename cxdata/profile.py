@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
@@ -20,6 +20,10 @@ class Profile:
     columns: dict[str, str]
     preview_markdown: str
     facts: dict[str, object] = field(default_factory=dict)
+
+    def with_facts(self, facts: dict[str, object]) -> Profile:
+        """The same profile with more facts (later ones win)."""
+        return replace(self, facts={**self.facts, **facts})
 
 
 def mask_personal(frame: pl.DataFrame) -> pl.DataFrame:
@@ -42,6 +46,16 @@ def markdown_table(frame: pl.DataFrame) -> str:
         tbl_width_chars=65_000,
     ):
         return str(frame)
+
+
+def table_profile(frame: pl.DataFrame, publish_seconds: float) -> Profile:
+    """Profile of a published mart: size, schema and a masked preview."""
+    return Profile(
+        rows=frame.height,
+        columns={name: str(dtype) for name, dtype in frame.schema.items()},
+        preview_markdown=markdown_table(mask_personal(frame.head(_PREVIEW_ROWS))),
+        facts={"publish_seconds": round(publish_seconds, 3)},
+    )
 
 
 def staging_profile(frame: pl.DataFrame, table: str, source: str, publish_seconds: float) -> Profile:

@@ -14,5 +14,15 @@ def to_metadata(profile: Profile) -> dict[str, dg.MetadataValue]:
         "dagster/row_count": dg.MetadataValue.int(profile.rows),
         "dagster/column_schema": dg.MetadataValue.table_schema(schema),
         "preview": dg.MetadataValue.md(profile.preview_markdown),
-        **{key: dg.MetadataValue.text(str(value)) for key, value in profile.facts.items()},
+        **{key: _fact(value) for key, value in profile.facts.items()},
     }
+
+
+def _fact(value: object) -> dg.MetadataValue:
+    if isinstance(value, bool) or not isinstance(value, (int, float, dict)):
+        return dg.MetadataValue.text(str(value))
+    if isinstance(value, dict):
+        # Small distributions (e.g. records per customer) read best as a two-column table.
+        rows = "\n".join(f"| {key} | {count} |" for key, count in value.items())
+        return dg.MetadataValue.md(f"| value | count |\n|---|---|\n{rows}")
+    return dg.MetadataValue.int(value) if isinstance(value, int) else dg.MetadataValue.float(float(value))
