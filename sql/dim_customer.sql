@@ -1,0 +1,49 @@
+-- dim_customer: one row per resolved customer with RFM, service, web and marketing features and journey stage.
+--
+-- Built by cxdata.marts.dim_customer from the fct_ marts and identity
+-- resolution's record keys, counting only records up to as_of. No personal
+-- data: names, emails and phones stay in the identity tables.
+--
+-- Journey stage (rules and numbers in the project config, journey: ...), the
+-- first rule that matches wins:
+--   1. lapsed          a buyer whose last order is more than lapsed_after_days
+--                      (default 180) before as_of; a non-buyer whose last
+--                      activity (last_seen_at) is.
+--   2. use_repurchase  a buyer with two or more orders, or with one order placed
+--                      more than purchase_window_days (default 30) ago.
+--   3. purchase        exactly one order, placed in the last purchase_window_days.
+--   4. compare         no order, but at least compare_min_pages (default 3) views
+--                      of product/pricing/comparison pages, or a cart.
+--   5. research        no order otherwise: web visits, touches or a CRM record only.
+-- Orders are non-refund orders (fct_orders.is_refund false).
+
+comment on table dim_customer is 'Customers: one row per resolved customer_key, with first/last activity, RFM, service, web and marketing features and journey stage (research, compare, purchase, use_repurchase, lapsed; rules in the header of sql/dim_customer.sql), all computed from records up to as_of. Primary key: customer_key.';
+comment on column dim_customer.customer_key is 'Stable resolved customer id from identity resolution; primary key.';
+comment on column dim_customer.first_seen_at is 'Earliest order, ticket, survey, web session or touch of the customer up to as_of, UTC; null when only a CRM record exists.';
+comment on column dim_customer.last_seen_at is 'Latest order, ticket, survey, web session start or touch up to as_of, UTC.';
+comment on column dim_customer.first_order_at is 'First non-refund order, UTC; null for non-buyers.';
+comment on column dim_customer.last_order_at is 'Last non-refund order up to as_of, UTC; null for non-buyers.';
+comment on column dim_customer.orders_count is 'Number of non-refund orders up to as_of; 0 for non-buyers.';
+comment on column dim_customer.frequency is 'RFM frequency: repeat orders, orders_count - 1 (0 for one order or none), the BTYD convention.';
+comment on column dim_customer.recency_days is 'RFM recency: days (fractional) from the last order to as_of; null for non-buyers.';
+comment on column dim_customer.tenure_days is 'Customer age: days (fractional) from the first order to as_of; null for non-buyers.';
+comment on column dim_customer.monetary_value is 'RFM monetary: mean net_amount per non-refund order, order currency; null for non-buyers.';
+comment on column dim_customer.total_revenue is 'Sum of net_amount of all the customer''s orders up to as_of, refunds subtracted; order currency.';
+comment on column dim_customer.tickets_count is 'Service tickets opened up to as_of.';
+comment on column dim_customer.open_tickets is 'Tickets opened up to as_of and not resolved by as_of.';
+comment on column dim_customer.median_first_response_hours is 'Median hours to first response over the customer''s tickets answered by as_of.';
+comment on column dim_customer.last_csat is 'Score (1-5) of the customer''s latest CSAT answer up to as_of.';
+comment on column dim_customer.last_nps_class is 'NPS class (promoter, passive, detractor) of the customer''s latest NPS answer up to as_of.';
+comment on column dim_customer.sessions_count is 'Web sessions started up to as_of.';
+comment on column dim_customer.pages_per_session is 'Mean page views per web session.';
+comment on column dim_customer.time_on_site_seconds is 'Total seconds on site: sum of session durations.';
+comment on column dim_customer.last_visit_at is 'End of the latest web session started up to as_of, UTC.';
+comment on column dim_customer.web_conversion_rate is 'Share (0..1) of the customer''s web sessions with a purchase.';
+comment on column dim_customer.compare_pages is 'Product, pricing and comparison page views over all sessions (the compare stage counts these).';
+comment on column dim_customer.added_to_cart is 'True when any session added to a cart or viewed the cart.';
+comment on column dim_customer.touches_total is 'Marketing touches (sent, open, click, impression) up to as_of.';
+comment on column dim_customer.touch_channels is 'Touches per channel as text, sorted by channel: e.g. ''email:12, social:3''; null without touches.';
+comment on column dim_customer.last_touch_channel is 'Channel of the latest touch up to as_of.';
+comment on column dim_customer.referral_source is 'Where the customer first came from: utm_source of the first web session, else the host of its referrer, else direct; null without web sessions.';
+comment on column dim_customer.journey_stage is 'Journey stage: research, compare, purchase, use_repurchase or lapsed (rules in the header of sql/dim_customer.sql and JourneyConfig).';
+comment on column dim_customer.as_of is 'Moment the features describe, UTC; later records are ignored.';

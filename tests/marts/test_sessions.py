@@ -1,0 +1,60 @@
+"""Sessionisation: the 30-minute inactivity rule, landing page, duration, conversion and comparing."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from cxdata.marts import fct_web_sessions
+
+
+def _events(at) -> pl.LazyFrame:
+    rows = [
+        # anonymous_id d1: two sessions; the 30-minute gap (10:30 -> 11:00) stays, 31 minutes splits.
+        ("e1", "d1", None, at(1, 10, 0), "page_view", "/", "google", "cpc", "spring", None),
+        ("e2", "d1", None, at(1, 10, 30), "page_view", "/product/7", None, None, None, None),
+        ("e3", "d1", "A", at(1, 11, 0), "login", "/account/login", None, None, None, None),
+        ("e4", "d1", None, at(1, 11, 5), "add_to_cart", "/product/7", None, None, None, None),
+        ("e5", "d1", None, at(1, 11, 36), "page_view", "/pricing", None, None, None, "https://blog.example/x"),
+        ("e6", "d1", None, at(1, 11, 40), "purchase", "/checkout/confirmation", None, None, None, None),
+        # d2: one single-event session, anonymous.
+        ("e7", "d2", None, at(2, 9, 0), "page_view", "/help", None, None, None, None),
+    ]
+    names = ["event_id", "anonymous_id", "customer_ref", "occurred_at", "event_type", "page_path"]
+    names += ["utm_source", "utm_medium", "utm_campaign", "referrer"]
+    return pl.LazyFrame(rows, schema=names, orient="row").select(
+        pl.all().exclude("occurred_at"), pl.col("occurred_at").cast(pl.Datetime("us", "UTC"))
+    )
+
+
+def test_sessions_split_on_the_inactivity_rule(at, keys):
+    rk = keys("web_events", {"e3": "A", "e5": "A"})
+    out = fct_web_sessions(_events(at), rk).collect().sort("started_at")
+    assert out.height == 3
+    first, second, third = out.iter_rows(named=True)
+    assert first["events"] == 4 and first["page_views"] == 2
+    assert first["started_at"] == at(1, 10, 0) and first["ended_at"] == at(1, 11, 5)
+    assert first["duration_seconds"] == 65 * 60
+    assert first["landing_page"] == "/"
+    assert (first["utm_source"], first["utm_medium"], first["utm_campaign"]) == ("google", "cpc", "spring")
+    assert first["channel"] == "cpc"
+    assert first["customer_key"] == "A"  # the login mid-session names the whole session
+    assert first["converted"] is False
+    assert first["compare_pages"] == 1 and first["added_to_cart"] is True and first["is_compare"] is True
+    assert second["landing_page"] == "/pricing" and second["converted"] is True
+    assert second["channel"] == "referral" and second["duration_seconds"] == 240
+    assert third["customer_key"] is None and third["duration_seconds"] == 0 and third["channel"] == "direct"
+    assert third["is_compare"] is False
+    assert out["session_id"].n_unique() == 3
+    assert first["session_id"] == fct_web_sessions(_events(at), rk).collect().sort("started_at")["session_id"][0]
+
+
+def test_timeout_is_a_parameter(at, keys):
+    out = fct_web_sessions(_events(at), keys("web_events", {}), timeout_minutes=29).collect()
+    assert out.height == 5  # both exact 30-minute gaps now split d1 too: 4 sessions there, 1 on d2
+    assert fct_web_sessions(_events(at), keys("web_events", {}), timeout_minutes=120).collect().height == 2
+
+
+def test_last_identified_event_wins(at, keys):
+    rk = keys("web_events", {"e1": "X", "e3": "A"})
+    out = fct_web_sessions(_events(at), rk).collect().sort("started_at")
+    assert out["customer_key"][0] == "A"
