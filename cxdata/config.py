@@ -101,7 +101,7 @@ class IdentityConfig(_Strict):
     phone_regions: list[str] = Field(default_factory=list)
     blocklist: dict[str, list[str]] = Field(default_factory=_default_blocklist)
     max_customers_per_identifier: dict[str, int] = Field(
-        default_factory=lambda: {"email": 2, "phone": 2, "anonymous_id": 3}
+        default_factory=lambda: {"email": 2, "phone": 1, "anonymous_id": 3}
     )
     priority: list[str] = Field(default_factory=lambda: list(IDENTIFIER_TYPES))
     probabilistic: ProbabilisticConfig = Field(default_factory=ProbabilisticConfig)
@@ -126,7 +126,9 @@ class IdentityConfig(_Strict):
     @classmethod
     def _all_types_once(cls, value: list[str]) -> list[str]:
         if sorted(value) != sorted(IDENTIFIER_TYPES):
-            raise ValueError(f"list each identifier type once, highest priority first: {', '.join(IDENTIFIER_TYPES)}")
+            raise ValueError(
+                f"list each identifier type once, highest priority first: {', '.join(IDENTIFIER_TYPES)}"
+            )
         return value
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import dagster as dg
 
 from cxdata.config import ProjectConfig, load_config
-from pipelines import marketing, project, sales, service, web
+from pipelines import customer, marketing, project, sales, service, web
 from pipelines.resources import ProjectResource, WarehouseResource
 
-DOMAINS = (sales, service, web, marketing)
+DOMAINS = (sales, service, web, marketing, customer)
 
 
 def build_definitions(

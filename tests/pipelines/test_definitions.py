@@ -32,23 +32,37 @@ def dagster_home(tmp_path, monkeypatch):
     (tmp_path / "dagster_home").mkdir()
 
 
-def test_definitions_have_one_staging_asset_per_configured_table(small_project):
+IDENTITY = {"identity_record_keys", "customer_identity", "identity_merges"}
+CUSTOMER_WIDE = {"dim_customer", "cx_kpis_daily"}
+FACTS = {"fct_orders", "fct_tickets", "fct_surveys", "fct_web_sessions", "fct_touches"}
+
+
+def test_definitions_have_staging_identity_and_marts_with_lineage(small_project):
     defs = build_definitions(load_config(small_project.config_path))
     dg.Definitions.validate_loadable(defs)
     keys = {key.to_user_string() for key in defs.resolve_all_asset_keys()}
-    assert keys == {f"stg_{t}" for t in schema.TABLES}
-    groups = {spec.key.to_user_string(): spec.group_name for spec in defs.resolve_all_asset_specs()}
-    assert groups["stg_orders"] == "sales"
-    assert groups["stg_tickets"] == "service"
-    assert groups["stg_web_events"] == "web"
-    assert groups["stg_touchpoint_costs"] == "marketing"
+    assert keys == {f"stg_{t}" for t in schema.TABLES} | IDENTITY | FACTS | CUSTOMER_WIDE
+    specs = {spec.key.to_user_string(): spec for spec in defs.resolve_all_asset_specs()}
+    assert specs["stg_orders"].group_name == "sales"
+    assert specs["stg_tickets"].group_name == "service"
+    assert specs["stg_web_events"].group_name == "web"
+    assert specs["stg_touchpoint_costs"].group_name == "marketing"
+    assert specs["dim_customer"].group_name == "customer"
+    upstream = {dep.asset_key.to_user_string() for dep in specs["customer_identity"].deps}
+    assert upstream == {f"stg_{t}" for t in schema.TABLES if t != "touchpoint_costs"}
+    assert {dep.asset_key.to_user_string() for dep in specs["fct_orders"].deps} == {
+        "stg_orders",
+        "identity_record_keys",
+    }
 
 
 def test_minimal_project_has_only_orders(tmp_path):
     (tmp_path / "orders.csv").write_text("order_id,ordered_at,amount\n1,2024-01-01,3\n", encoding="utf-8")
     (tmp_path / "cxdata.yaml").write_text("name: m\nsources:\n  orders: {path: orders.csv}\n", encoding="utf-8")
     defs = build_definitions(load_config(tmp_path / "cxdata.yaml"))
-    assert {k.to_user_string() for k in defs.resolve_all_asset_keys()} == {"stg_orders"}
+    keys = {k.to_user_string() for k in defs.resolve_all_asset_keys()}
+    assert keys == {"stg_orders", "fct_orders"} | IDENTITY | CUSTOMER_WIDE
+    dg.Definitions.validate_loadable(defs)
 
 
 def test_dagster_itself_loads_the_code_location_from_pyproject(small_project):
@@ -73,9 +87,19 @@ def check_published(url: str, db_schema: str | None, project) -> None:
     with Warehouse(url, schema=db_schema) as wh:
         counts = {name: wh.row_count(name) for name in expected_rows(project)}
         orders = wh.read("stg_orders")
+        keys = wh.read("identity_record_keys")
+        facts = wh.read("fct_orders")
+        customers = wh.read("dim_customer")
     assert counts == expected_rows(project)
     assert orders.schema["ordered_at"] == pl.Datetime("us", "UTC")
     assert orders["order_id"].n_unique() == orders.height
+    # Every identity-bearing record resolved once; every order reaches a customer of dim_customer.
+    identity_rows = sum(n for t, n in project.row_counts.items() if t != "touchpoint_costs")
+    assert keys.height == identity_rows
+    assert facts.height == orders.height
+    assert facts["customer_key"].null_count() == 0
+    assert customers["customer_key"].n_unique() == customers.height
+    assert set(facts["customer_key"]) <= set(customers["customer_key"])
 
 
 def test_materialise_everything_on_duckdb(small_project, tmp_path, monkeypatch):
@@ -83,7 +107,7 @@ def test_materialise_everything_on_duckdb(small_project, tmp_path, monkeypatch):
     monkeypatch.setenv(WAREHOUSE_URL_ENV, url)
     outcome = run_project(load_config(small_project.config_path))
     assert outcome.success, outcome.failures
-    assert sorted(outcome.materialised) == sorted(expected_rows(small_project))
+    assert set(outcome.materialised) == set(expected_rows(small_project)) | IDENTITY | FACTS | CUSTOMER_WIDE
     check_published(url, None, small_project)
 
 

@@ -1,0 +1,201 @@
+"""The deterministic identity graph: identifier nodes, protected edges, connected components, explanations.
+
+Nodes are distinct ``(id_type, value)`` pairs, not records, so the graph stays
+small (a customer who ordered 50 times with one email adds one edge, not 50).
+Node ids are assigned in age order — ``first_seen``, then type priority, then
+value — so "the oldest identifier of a component" is simply its smallest node.
+
+Edges: each record links the identifiers it carries as a star from its
+highest-priority *linked* identifier; edges are deduplicated and each keeps
+the first record that carried it (in record order: tables in `records.TABLES`
+order, rows in input order), which is what `spanning_links` shows.
+
+Protection, decided tier by tier in priority order (customer_ref, email,
+phone, anonymous_id by default, then the internal ``ticket``):
+
+* blocklisted values never become nodes (see `records`);
+* for a type with a limit in ``max_customers_per_identifier``, each value
+  counts the distinct customers it co-occurs with, a customer being a
+  connected component of the identifiers already accepted in the higher tiers.
+  A value seen with more than ``limit`` of them is *shared* (a household phone,
+  a family laptop): it stays a node, listed with status 'shared', but adds no
+  edges. Because higher tiers are settled first, the higher-priority
+  identifiers win whenever a limit forces a choice.
+
+Components come from `scipy.sparse.csgraph.connected_components`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import breadth_first_order, connected_components
+
+_NO_TIME = np.iinfo(np.int64).max  # a record without an event time sorts last
+
+
+@dataclass(frozen=True)
+class Graph:
+    """The resolved graph.
+
+    ``nodes``: node, id_type, value, first_seen, last_seen, records, first_rec, tier, status, comp.
+    ``edges``: u, v (node ids, u the higher-priority end), rec (first record that carried the edge).
+    ``rec_hub``: per record the node it attaches by (its highest-priority linked identifier), -1 if none.
+    """
+
+    nodes: pl.DataFrame
+    edges: pl.DataFrame
+    rec_hub: np.ndarray
+    comp: np.ndarray
+    n_components: int
+
+
+def build(ids: pl.DataFrame, n_records: int, limits: dict[int, int]) -> Graph:
+    """Nodes, protected edges and components from the identifier rows; ``limits`` maps tier -> max customers."""
+    usable = ids.filter(~pl.col("blocked"))
+    # one hash pass: nodes with their records as lists, exploded back to (rec, node) rows after numbering
+    grouped = (
+        usable.group_by("id_type", "value")
+        .agg(
+            pl.col("event_time").min().alias("first_seen"),
+            pl.col("event_time").max().alias("last_seen"),
+            pl.len().alias("records"),
+            pl.col("rec"),
+        )
+        .sort(pl.col("first_seen"), pl.col("id_type").to_physical(), "value", nulls_last=True)
+        .with_row_index("node")
+        .with_columns(
+            pl.col("id_type").to_physical().cast(pl.Int32).alias("tier"),
+            pl.col("rec").list.min().alias("first_rec"),
+        )
+    )
+    # one column per type, so a record never carries the same node twice
+    rows = grouped.select("rec", "tier", "node").explode("rec").sort("rec", "tier", "node")
+    nodes = grouped.drop("rec")
+    rec = rows["rec"].to_numpy().astype(np.int64)
+    node = rows["node"].to_numpy().astype(np.int64)
+    tier = rows["tier"].to_numpy()
+    n_nodes = nodes.height
+    node_tier = nodes["tier"].to_numpy()
+
+    accepted = np.zeros(n_nodes, dtype=bool)
+    shared = np.zeros(n_nodes, dtype=bool)
+    for t in np.unique(node_tier):
+        if int(t) in limits and accepted.any():
+            counts = _customers_per_node(rec, node, tier, accepted, t, n_nodes, n_records)
+            shared |= (node_tier == t) & (counts > limits[int(t)])
+        accepted |= (node_tier == t) & ~shared
+
+    keep = accepted[node]
+    hub_rec, hub, u, v, edge_rec = _star(rec[keep], node[keep])
+    rec_hub = np.full(n_records, -1, dtype=np.int64)
+    rec_hub[hub_rec] = hub
+    edges = (
+        pl.DataFrame({"u": u, "v": v, "rec": edge_rec}).group_by("u", "v").agg(pl.col("rec").min()).sort("u", "v")
+    )
+    n_comp, comp = _components(n_nodes, edges["u"].to_numpy(), edges["v"].to_numpy())
+    status = np.where(shared, "shared", "linked")
+    nodes = nodes.with_columns(pl.Series("status", status), pl.Series("comp", comp))
+    return Graph(nodes=nodes, edges=edges, rec_hub=rec_hub, comp=comp, n_components=n_comp)
+
+
+def _star(rec: np.ndarray, node: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per record (rows sorted by rec, tier, node) the hub and the edges hub -> every other identifier."""
+    n = rec.size
+    if n == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty, empty, empty
+    start = np.r_[True, rec[1:] != rec[:-1]]
+    hub_pos = np.maximum.accumulate(np.where(start, np.arange(n), 0))
+    spoke = ~start
+    return rec[start], node[start], node[hub_pos[spoke]], node[spoke], rec[spoke]
+
+
+def _components(n_nodes: int, u: np.ndarray, v: np.ndarray) -> tuple[int, np.ndarray]:
+    matrix = coo_matrix((np.ones(u.size, dtype=np.int8), (u, v)), shape=(n_nodes, n_nodes)).tocsr()
+    n_comp, labels = connected_components(matrix, directed=False)
+    return int(n_comp), labels.astype(np.int64)
+
+
+def _customers_per_node(
+    rec: np.ndarray,
+    node: np.ndarray,
+    tier: np.ndarray,
+    accepted: np.ndarray,
+    t: int,
+    n_nodes: int,
+    n_records: int,
+) -> np.ndarray:
+    """For every node, how many distinct components of the accepted (higher-tier) graph its records touch."""
+    keep = accepted[node]
+    hub_rec, hub, u, v, _ = _star(rec[keep], node[keep])
+    _, comp = _components(n_nodes, u, v)
+    rec_comp = np.full(n_records, -1, dtype=np.int64)
+    rec_comp[hub_rec] = comp[hub]
+    mine = tier == t
+    pairs = pl.DataFrame({"node": node[mine], "comp": rec_comp[rec[mine]]}).filter(pl.col("comp") >= 0)
+    counted = pairs.unique().group_by("node").len()
+    counts = np.zeros(n_nodes, dtype=np.int64)
+    counts[counted["node"].to_numpy()] = counted["len"].to_numpy()
+    return counts
+
+
+def spanning_links(graph: Graph, comp: int, edges: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The tree edges holding one component together, from a breadth-first tree rooted at its oldest identifier.
+
+    Columns: parent, child (node ids), rec (the record that carried the link). Empty for one-node components.
+    ``edges`` may be a subset of ``graph.edges`` that still holds the component's (faster for many calls).
+    """
+    members = np.flatnonzero(graph.comp == comp)
+    schema = {"parent": pl.Int64, "child": pl.Int64, "rec": pl.Int64}
+    if members.size < 2:
+        return pl.DataFrame(schema=schema)
+    local = pl.DataFrame({"node": members, "local": np.arange(members.size)})
+    sub = (
+        (graph.edges if edges is None else edges)
+        .lazy()
+        .join(local.lazy().rename({"node": "u", "local": "lu"}), on="u")
+        .join(local.lazy().rename({"node": "v", "local": "lv"}), on="v")
+        .collect()
+    )
+    lu, lv = sub["lu"].to_numpy(), sub["lv"].to_numpy()
+    matrix = coo_matrix((np.ones(lu.size, dtype=np.int8), (lu, lv)), shape=(members.size, members.size)).tocsr()
+    order, pred = breadth_first_order(matrix, 0, directed=False, return_predecessors=True)  # 0 = oldest member
+    child = order[1:]
+    parent = pred[child]
+    tree = pl.DataFrame({"parent": members[parent], "child": members[child]}).with_columns(
+        pl.min_horizontal("parent", "child").alias("a"), pl.max_horizontal("parent", "child").alias("b")
+    )
+    # an edge is stored once as (u, v); the tree may walk it either way
+    lookup = sub.select(
+        pl.min_horizontal("u", "v").cast(pl.Int64).alias("a"),
+        pl.max_horizontal("u", "v").cast(pl.Int64).alias("b"),
+        "rec",
+    ).unique(["a", "b"], keep="first")
+    return (
+        tree.with_columns(pl.col("a", "b").cast(pl.Int64))
+        .join(lookup, on=["a", "b"], how="left")
+        .select(pl.col("parent").cast(pl.Int64), pl.col("child").cast(pl.Int64), pl.col("rec").cast(pl.Int64))
+    )
+
+
+def tree_path(links: pl.DataFrame, target: int) -> pl.DataFrame:
+    """The links from the root of ``links`` (a `spanning_links` tree) down to ``target``, root first."""
+    parent_of = dict(
+        zip(
+            links["child"].to_list(),
+            zip(links["parent"].to_list(), links["rec"].to_list(), strict=True),
+            strict=True,
+        )
+    )
+    path = []
+    node = target
+    while node in parent_of:  # a tree of one component: at most its size steps
+        parent, rec = parent_of[node]
+        path.append((parent, node, rec))
+        node = parent
+    path.reverse()
+    return pl.DataFrame(path, schema={"parent": pl.Int64, "child": pl.Int64, "rec": pl.Int64}, orient="row")

@@ -1,0 +1,120 @@
+"""Stable customer keys: inherit the previous run's keys through identifiers, log merges and splits.
+
+``previous`` is the last run's ``customer_identity`` table (identifier ->
+customer_key, with first_seen). Only its 'linked' rows carry keys.
+
+* A component whose identifiers held no previous key gets a new key.
+* A previous key whose identifiers now fall into several components stays
+  with the component holding its oldest identifier (previous first_seen, then
+  node age); the others are SPLITs from it, logged ``old_key -> their key``.
+* A component that keeps several previous keys is a MERGE: the survivor is
+  the key whose oldest identifier is oldest (tie: smallest key); the others
+  are logged ``old_key -> survivor``.
+
+New keys are ``C`` + a 10-digit sequence continuing after the largest
+``C<digits>`` key of ``previous``, handed out in component age order (its
+oldest node), so they never collide and the same inputs give the same keys.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from cxdata.schema import UTC_TIMESTAMP
+
+KEY_WIDTH = 10
+_FAR_FUTURE = pl.datetime(9999, 1, 1, time_zone="UTC")
+
+
+def assign(
+    nodes: pl.DataFrame, n_components: int, previous: pl.DataFrame | None
+) -> tuple[np.ndarray, pl.DataFrame]:
+    """Key per component and the (comp, old_key, new_key, kind) events.
+
+    ``nodes`` needs node, id_type, value, comp and status; only 'linked' nodes inherit keys.
+    """
+    events_schema = {
+        "comp": pl.Int64,
+        "old_key": pl.String,
+        "new_key": pl.String,
+        "kind": pl.String,
+        "old_node": pl.Int64,
+        "new_node": pl.Int64,
+    }
+    comp_key = np.full(n_components, None, dtype=object)
+    events = pl.DataFrame(schema=events_schema)
+    next_number = 1
+    if previous is not None and previous.height:
+        prev = (
+            previous.lazy()
+            .filter((pl.col("status") == "linked") & pl.col("customer_key").is_not_null())
+            .select(
+                pl.col("identifier_type").cast(pl.String).alias("id_type"),
+                pl.col("identifier_value").cast(pl.String).alias("value"),
+                pl.col("customer_key").cast(pl.String).alias("key"),
+                pl.col("first_seen").cast(UTC_TIMESTAMP).fill_null(_FAR_FUTURE).alias("prev_first"),
+            )
+            .collect()
+        )
+        numbers = previous.select(
+            pl.col("customer_key").cast(pl.String).str.extract(r"^C(\d+)$").cast(pl.Int64).max()
+        ).item()
+        next_number = (numbers or 0) + 1
+        # a key's age is its oldest identifier in the previous run, whether or not that identifier is still here
+        key_age = prev.group_by("key").agg(pl.col("prev_first").min().alias("age"))
+        held = (
+            nodes.lazy()
+            .filter(pl.col("status") == "linked")
+            .select(pl.col("id_type").cast(pl.String), "value", "node", "comp")
+            .join(prev.lazy(), on=["id_type", "value"])
+            .group_by("comp", "key")
+            .agg(pl.col("prev_first").min(), pl.col("node").min())
+            # the component holding a key's oldest identifier keeps the key
+            .sort("key", "prev_first", "node")
+            .with_columns((pl.int_range(pl.len()).over("key") == 0).alias("keeps"))
+            .collect()
+        )
+        winners = (
+            held.filter("keeps")
+            .join(key_age, on="key")
+            .sort("comp", "age", "key")
+            .with_columns(pl.col("key").first().over("comp").alias("survivor"))
+        )
+        survivors = winners.unique("comp", keep="first")
+        comp_key[survivors["comp"].to_numpy()] = survivors["survivor"].to_numpy()
+        survivor_node = winners.filter(pl.col("key") == pl.col("survivor")).select("comp", new_node="node")
+        merges = (
+            winners.filter(pl.col("key") != pl.col("survivor"))
+            .join(survivor_node, on="comp")
+            .select(
+                pl.col("comp").cast(pl.Int64),
+                pl.col("key").alias("old_key"),
+                pl.col("survivor").alias("new_key"),
+                pl.lit("merge").alias("kind"),
+                pl.col("node").cast(pl.Int64).alias("old_node"),
+                pl.col("new_node").cast(pl.Int64),
+            )
+        )
+        events = pl.concat([events, merges])
+        split_rows = held.filter(~pl.col("keeps"))
+    else:
+        split_rows = None
+
+    fresh = np.flatnonzero(comp_key == None)  # noqa: E711 - elementwise test on an object array
+    if fresh.size:
+        # components are labelled in order of their smallest (oldest) node, so label order is age order
+        numbers = pl.Series("n", np.arange(next_number, next_number + fresh.size))
+        width = max(KEY_WIDTH, len(str(next_number + fresh.size)))
+        comp_key[fresh] = ("C" + numbers.cast(pl.String).str.zfill(width)).to_numpy()
+    if split_rows is not None and split_rows.height:
+        splits = split_rows.select(
+            pl.col("comp").cast(pl.Int64),
+            pl.col("key").alias("old_key"),
+            pl.Series("new_key", comp_key[split_rows["comp"].to_numpy()].tolist(), dtype=pl.String),
+            pl.lit("split").alias("kind"),
+            pl.col("node").cast(pl.Int64).alias("old_node"),
+            pl.lit(None, pl.Int64).alias("new_node"),
+        )
+        events = pl.concat([events, splits])
+    return comp_key, events.sort("kind", "old_key", "new_key")

@@ -1,0 +1,154 @@
+"""Warehouse-to-warehouse steps: read published inputs, call the library, publish the result.
+
+Each step is what one orchestrated asset does, without the orchestrator, so a
+notebook can run the same thing:
+
+    with Warehouse(config.warehouse) as wh:
+        profiles = identity_step(wh, config, run_id="notebook")
+        mart_step(wh, config, "dim_customer")
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from cxdata import marts
+from cxdata.config import ProjectConfig
+from cxdata.identity import resolve
+from cxdata.profile import Profile, table_profile
+from cxdata.warehouse import Warehouse
+
+IDENTITY_TABLES = ("customers", "orders", "tickets", "surveys", "web_events", "touches")
+RECORD_KEYS = "identity_record_keys"
+
+
+@dataclass(frozen=True)
+class Mart:
+    """A mart: the staged or mart tables it reads and how it is built from them."""
+
+    inputs: tuple[str, ...]
+    build: Callable[[ProjectConfig, dict[str, pl.LazyFrame | None]], pl.LazyFrame]
+    requires: str | None = None  # the input table without which the mart does not exist
+
+
+def _keys(frames: dict[str, pl.LazyFrame | None], table: str) -> pl.LazyFrame:
+    keys = frames[RECORD_KEYS]
+    assert keys is not None
+    return keys.filter(pl.col("source_table") == table)
+
+
+def _as_of(config: ProjectConfig, frames: dict[str, pl.LazyFrame | None]) -> dt.datetime:
+    if config.as_of is not None:
+        return end_of_day(config.as_of, config.timezone)
+    return marts.as_of_default(
+        orders=frames.get("fct_orders"),
+        tickets=frames.get("fct_tickets"),
+        surveys=frames.get("fct_surveys"),
+        sessions=frames.get("fct_web_sessions"),
+        touches=frames.get("fct_touches"),
+    )
+
+
+def end_of_day(day: dt.date, timezone: str) -> dt.datetime:
+    """The last microsecond of ``day`` in the project's zone, in UTC: everything up to it counts as of that day."""
+    midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=ZoneInfo(timezone))
+    return (midnight - dt.timedelta(microseconds=1)).astimezone(dt.UTC)
+
+
+MARTS: dict[str, Mart] = {
+    "fct_orders": Mart(
+        ("stg_orders", RECORD_KEYS), lambda c, f: marts.fct_orders(f["stg_orders"], _keys(f, "orders")), "orders"
+    ),
+    "fct_tickets": Mart(
+        ("stg_tickets", RECORD_KEYS),
+        lambda c, f: marts.fct_tickets(f["stg_tickets"], _keys(f, "tickets")),
+        "tickets",
+    ),
+    "fct_surveys": Mart(
+        ("stg_surveys", "stg_tickets", RECORD_KEYS),
+        lambda c, f: marts.fct_surveys(f["stg_surveys"], _keys(f, "surveys"), tickets=f["stg_tickets"]),
+        "surveys",
+    ),
+    "fct_web_sessions": Mart(
+        ("stg_web_events", RECORD_KEYS),
+        lambda c, f: marts.fct_web_sessions(
+            f["stg_web_events"], _keys(f, "web_events"), timeout_minutes=c.journey.session_timeout_minutes
+        ),
+        "web_events",
+    ),
+    "fct_touches": Mart(
+        ("stg_touches", RECORD_KEYS),
+        lambda c, f: marts.fct_touches(f["stg_touches"], _keys(f, "touches")),
+        "touches",
+    ),
+    "dim_customer": Mart(
+        ("fct_orders", "fct_tickets", "fct_surveys", "fct_web_sessions", "fct_touches", RECORD_KEYS),
+        lambda c, f: marts.dim_customer(
+            _as_of(c, f),
+            c.journey,
+            orders=f["fct_orders"],
+            tickets=f["fct_tickets"],
+            surveys=f["fct_surveys"],
+            sessions=f["fct_web_sessions"],
+            touches=f["fct_touches"],
+            record_keys=f[RECORD_KEYS],
+        ),
+    ),
+    "cx_kpis_daily": Mart(
+        ("fct_orders", "fct_tickets", "fct_surveys", "fct_web_sessions"),
+        lambda c, f: marts.cx_kpis_daily(
+            orders=f["fct_orders"],
+            tickets=f["fct_tickets"],
+            surveys=f["fct_surveys"],
+            sessions=f["fct_web_sessions"],
+        ),
+    ),
+}
+
+
+def marts_for(config: ProjectConfig) -> list[str]:
+    """The marts a project has: those whose required source it configures, plus the customer-wide ones."""
+    return [name for name, mart in MARTS.items() if mart.requires is None or mart.requires in config.sources]
+
+
+def mart_step(wh: Warehouse, config: ProjectConfig, name: str) -> Profile:
+    """Build one mart from what is published in the warehouse and publish it."""
+    mart = MARTS[name]
+    frames = {table: wh.read(table).lazy() if wh.exists(table) else None for table in mart.inputs}
+    frame = mart.build(config, frames).collect()
+    published = wh.publish(name, frame)
+    return table_profile(frame, published.seconds)
+
+
+def identity_step(
+    wh: Warehouse, config: ProjectConfig, run_id: str, now: dt.datetime | None = None
+) -> dict[str, Profile]:
+    """Resolve identities over the staged tables, keeping keys stable against the previous run's mapping."""
+    tables = {t: wh.read(f"stg_{t}") for t in IDENTITY_TABLES if t in config.sources}
+    previous = wh.read("customer_identity") if wh.exists("customer_identity") else None
+    logged = wh.read("identity_merges") if wh.exists("identity_merges") else None
+    result = resolve(tables, config.identity, previous=previous, run_id=run_id, now=now or dt.datetime.now(dt.UTC))
+    # The merge log keeps every run's events; this run's rows are added to what was there.
+    merges = (
+        result.identity_merges
+        if logged is None
+        else pl.concat([logged, result.identity_merges], how="diagonal_relaxed")
+    )
+    outputs = {
+        RECORD_KEYS: result.record_keys,
+        "customer_identity": result.customer_identity,
+        "identity_merges": merges,
+    }
+    profiles = {}
+    for name, frame in outputs.items():
+        published = wh.publish(name, frame)
+        profiles[name] = table_profile(frame, published.seconds)
+    profiles["customer_identity"] = profiles["customer_identity"].with_facts(
+        {**result.stats, "merges_this_run": result.identity_merges.height}
+    )
+    return profiles

@@ -1,0 +1,67 @@
+"""The customer domain: identity resolution and the single customer view built on it."""
+
+# No postponed annotations here: Dagster reads the `context` annotation when it defines the asset.
+import dagster as dg
+
+from cxdata.config import ProjectConfig
+from cxdata.steps import IDENTITY_TABLES, MARTS, RECORD_KEYS, identity_step, mart_step, marts_for
+from cxdata.warehouse.comments import comments_for
+from pipelines.metadata import to_metadata
+from pipelines.resources import ProjectResource, WarehouseResource
+
+GROUP = "customer"
+IDENTITY_OUTPUTS = {
+    RECORD_KEYS: "Every source record with the customer_key it resolved to and the identifier that attached it.",
+    "customer_identity": "Every identifier value, its customer_key and whether it linked, was shared or blocked.",
+    "identity_merges": "Log of customer keys merged into others (or split), with reason, run and time.",
+}
+
+
+def identity_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefinition:
+    """One step resolving identities over every staged table and publishing the three identity tables."""
+    staged = [dg.AssetKey(f"stg_{t}") for t in IDENTITY_TABLES if t in config.sources]
+
+    @dg.multi_asset(
+        name="resolve_identities",
+        group_name=GROUP,
+        specs=[
+            dg.AssetSpec(name, description=text, deps=staged, kinds=kinds, tags={"layer": "mart"})
+            for name, text in IDENTITY_OUTPUTS.items()
+        ],
+    )
+    def _resolve(context: dg.AssetExecutionContext, project: ProjectResource, warehouse: WarehouseResource):
+        with warehouse.get() as wh:
+            profiles = identity_step(wh, project.load(), run_id=context.run.run_id)
+        for name, profile in profiles.items():
+            yield dg.MaterializeResult(asset_key=name, metadata=to_metadata(profile))
+
+    return _resolve
+
+
+def mart_asset(name: str, kinds: set[str], available: set[str]) -> dg.AssetsDefinition:
+    """An asset that builds one mart from those of its input tables the project has."""
+    described = [c.text for c in comments_for(name) if c.column is None]
+
+    @dg.asset(
+        name=name,
+        group_name=GROUP,
+        deps=[table for table in MARTS[name].inputs if table in available],
+        kinds=kinds,
+        description=described[0] if described else f"{name}: see sql/{name}.sql",
+        tags={"layer": "mart"},
+    )
+    def _build(project: ProjectResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        with warehouse.get() as wh:
+            profile = mart_step(wh, project.load(), name)
+        return dg.MaterializeResult(metadata=to_metadata(profile))
+
+    return _build
+
+
+def assets(config: ProjectConfig) -> list[dg.AssetsDefinition]:
+    if not any(t in config.sources for t in IDENTITY_TABLES):
+        return []
+    kinds = {"polars", "duckdb" if config.warehouse.startswith("duckdb") else "postgres"}
+    names = marts_for(config)
+    available = {f"stg_{t}" for t in config.sources} | set(IDENTITY_OUTPUTS) | set(names)
+    return [identity_assets(config, kinds), *(mart_asset(name, kinds, available) for name in names)]

@@ -1,0 +1,171 @@
+"""The identity graph on hand-built records: transitive merges, blocklist, limits, priority, explanations."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from cxdata.config import IdentityConfig
+from cxdata.identity import resolve
+from cxdata.schema import UTC_TIMESTAMP
+
+T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+
+
+def orders(*rows: dict) -> pl.DataFrame:
+    """Orders from dicts of order_id and identifiers; times one day apart in row order."""
+    full = [
+        {
+            "order_id": r["order_id"],
+            "customer_ref": r.get("customer_ref"),
+            "email": r.get("email"),
+            "phone": r.get("phone"),
+            "ordered_at": T0 + dt.timedelta(days=i),
+            "amount": 10.0,
+        }
+        for i, r in enumerate(rows)
+    ]
+    schema = {
+        "order_id": pl.String,
+        "customer_ref": pl.String,
+        "email": pl.String,
+        "phone": pl.String,
+        "ordered_at": UTC_TIMESTAMP,
+        "amount": pl.Float64,
+    }
+    return pl.DataFrame(full, schema=schema)
+
+
+def keys(result) -> dict[str, str]:
+    return dict(result.record_keys.select("record_id", "customer_key").iter_rows())
+
+
+CONFIG = IdentityConfig(default_region="ES")
+
+
+def test_transitive_merge_gives_one_key():
+    table = orders(
+        {"order_id": "A", "customer_ref": "ref1", "email": "one@example.com"},
+        {"order_id": "B", "email": "One@Example.com ", "phone": "+34 612 345 678"},
+        {"order_id": "C", "phone": "612345678"},
+        {"order_id": "D", "customer_ref": "ref2"},
+    )
+    result = resolve({"orders": table}, CONFIG)
+    k = keys(result)
+    assert k["A"] == k["B"] == k["C"]
+    assert k["D"] != k["A"]
+    assert result.record_keys.height == 4
+    linked = dict(result.record_keys.select("record_id", "linked_by").iter_rows())
+    assert linked["A"] is None  # founded the component
+    assert linked["B"] == "email" and linked["C"] == "phone"
+    assert linked["D"] is None  # alone
+
+
+def test_blocklisted_placeholder_does_not_merge_strangers():
+    table = orders(
+        {"order_id": "A", "email": "test@test.com"},
+        {"order_id": "B", "email": " TEST@test.com"},
+        {"order_id": "C", "phone": "0000000000"},
+        {"order_id": "D", "phone": "0000000000", "email": "n/a"},
+    )
+    result = resolve({"orders": table}, CONFIG)
+    assert result.record_keys["customer_key"].n_unique() == 4
+    blocked = result.customer_identity.filter(pl.col("status") == "blocked")
+    assert set(blocked["identifier_type"]) == {"email", "phone"}
+    assert blocked["customer_key"].null_count() == blocked.height
+    assert result.stats["blocked_values"] == 3
+
+
+def test_household_phone_over_limit_is_shared_not_merged():
+    config = IdentityConfig(default_region="ES", max_customers_per_identifier={"phone": 2})
+    table = orders(
+        {"order_id": "A", "customer_ref": "ref1", "phone": "612345678"},
+        {"order_id": "B", "customer_ref": "ref2", "phone": "612 345 678"},
+        {"order_id": "C", "customer_ref": "ref3", "phone": "+34612345678"},
+        {"order_id": "D", "phone": "+34612345678"},
+    )
+    result = resolve({"orders": table}, config)
+    k = keys(result)
+    assert len({k["A"], k["B"], k["C"], k["D"]}) == 4
+    phone = result.customer_identity.filter(pl.col("identifier_type") == "phone")
+    assert phone["status"].to_list() == ["shared"] and phone["customer_key"].to_list() == [None]
+    assert result.stats["shared_identifiers"] == {"phone": 1}
+    # within the limit the phone links: two refs with limit 2 merge
+    two = resolve({"orders": table.head(2)}, config)
+    assert two.record_keys["customer_key"].n_unique() == 1
+
+
+def test_priority_decides_which_identifier_gives_way():
+    # one email on two CRM refs, with email limited to one customer
+    table = orders(
+        {"order_id": "A", "customer_ref": "ref1", "email": "family@example.com"},
+        {"order_id": "B", "customer_ref": "ref2", "email": "family@example.com"},
+    )
+    by_ref = IdentityConfig(max_customers_per_identifier={"email": 1})
+    assert resolve({"orders": table}, by_ref).record_keys["customer_key"].n_unique() == 2
+    # email ranked first and refs limited instead: now the ref gives way... but one ref per email merges nothing
+    by_email = IdentityConfig(
+        priority=["email", "customer_ref", "phone", "anonymous_id"],
+        max_customers_per_identifier={"customer_ref": 1},
+    )
+    assert resolve({"orders": table}, by_email).record_keys["customer_key"].n_unique() == 1
+    # a ref shared by two emails: with email first the ref is shared, with ref first the emails merge
+    shared_ref = orders(
+        {"order_id": "A", "customer_ref": "ref1", "email": "a@example.com"},
+        {"order_id": "B", "customer_ref": "ref1", "email": "b@example.com"},
+    )
+    assert resolve({"orders": shared_ref}, by_email).record_keys["customer_key"].n_unique() == 2
+    assert resolve({"orders": shared_ref}, IdentityConfig()).record_keys["customer_key"].n_unique() == 1
+
+
+def test_record_without_identifiers_gets_its_own_key():
+    table = orders({"order_id": "A"}, {"order_id": "B", "email": "n/a"}, {"order_id": "C", "email": "bad@"})
+    result = resolve({"orders": table}, CONFIG)
+    assert result.record_keys["customer_key"].n_unique() == 3
+    assert result.record_keys["linked_by"].null_count() == 3
+    stand_ins = result.customer_identity.filter(pl.col("identifier_type") == "record")
+    assert sorted(stand_ins["identifier_value"]) == ["orders:A", "orders:B", "orders:C"]
+
+
+def test_survey_joins_its_ticket_and_web_login_joins_device():
+    tickets = pl.DataFrame(
+        {"ticket_id": ["T1"], "email": ["ana@example.com"], "opened_at": [T0], "channel": ["chat"]},
+        schema_overrides={"opened_at": UTC_TIMESTAMP},
+    )
+    surveys = pl.DataFrame(
+        {"response_id": ["S1"], "ticket_id": ["T1"], "responded_at": [T0], "kind": ["csat"], "score": [4.0]},
+        schema_overrides={"responded_at": UTC_TIMESTAMP},
+    )
+    web = pl.DataFrame(
+        {
+            "event_id": ["W1", "W2"],
+            "anonymous_id": ["dev1", "dev1"],
+            "email": [None, "ana@example.com"],
+            "occurred_at": [T0, T0],
+            "event_type": ["page_view", "login"],
+        },
+        schema_overrides={"occurred_at": UTC_TIMESTAMP},
+    )
+    result = resolve({"tickets": tickets, "surveys": surveys, "web_events": web}, CONFIG)
+    assert result.record_keys["customer_key"].n_unique() == 1
+    assert set(result.record_keys["source_table"]) == {"tickets", "surveys", "web_events"}
+
+
+def test_explain_names_the_decisive_links():
+    table = orders(
+        {"order_id": "A", "customer_ref": "ref1", "email": "one@example.com"},
+        {"order_id": "B", "email": "one@example.com", "phone": "+34612345678"},
+        {"order_id": "C", "email": "one@example.com", "phone": "+34612345678"},
+        {"order_id": "D", "phone": "+34612345678"},
+    )
+    result = resolve({"orders": table}, CONFIG)
+    key = result.record_keys["customer_key"][0]
+    links = result.explain(key)
+    # three identifiers, so a spanning tree of two links: ref->email on A, email->phone first carried by B
+    assert links.height == 2
+    assert links.select("record_a", "record_b", "via", "adds").rows() == [
+        ("orders:A", "orders:A", "customer_ref", "email"),
+        ("orders:A", "orders:B", "email", "phone"),
+    ]
+    assert result.explain("no-such-key").height == 0

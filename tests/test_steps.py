@@ -1,0 +1,88 @@
+"""Warehouse-to-warehouse steps: identity twice over growing data keeps keys; marts build from the warehouse."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from cxdata import schema
+from cxdata.config import load_config
+from cxdata.io import load_table
+from cxdata.steps import IDENTITY_TABLES, end_of_day, identity_step, mart_step, marts_for
+from cxdata.synth import SynthParams, generate_project
+from cxdata.warehouse import Warehouse
+
+EVENT_TIME = {"customers": "created_at", "orders": "ordered_at", "tickets": "opened_at"}
+EVENT_TIME |= {"surveys": "responded_at", "web_events": "occurred_at", "touches": "occurred_at"}
+
+
+@pytest.fixture(scope="module")
+def project_tables(tmp_path_factory):
+    project = generate_project(tmp_path_factory.mktemp("steps"), SynthParams(customers=400, seed=11))
+    config = load_config(project.config_path)
+    return config, {table: load_table(config, table) for table in config.sources}
+
+
+def publish_until(wh: Warehouse, tables: dict[str, pl.DataFrame], cut: dt.datetime | None) -> None:
+    for table, frame in tables.items():
+        column = EVENT_TIME.get(table)
+        kept = frame if cut is None or column is None else frame.filter(pl.col(column) <= cut)
+        wh.publish(f"stg_{table}", kept)
+
+
+def test_identity_twice_keeps_keys_and_appends_the_merge_log(project_tables, warehouse_target):
+    config, tables = project_tables
+    url, db_schema = warehouse_target
+    cut = end_of_day(config.as_of - dt.timedelta(days=45), config.timezone)
+    with Warehouse(url, schema=db_schema) as wh:
+        publish_until(wh, tables, cut)
+        identity_step(wh, config, run_id="first")
+        before = wh.read("identity_record_keys")
+        identity_before = wh.read("customer_identity")
+        log_before = wh.read("identity_merges").height
+        publish_until(wh, tables, None)
+        profiles = identity_step(wh, config, run_id="second")
+        after = wh.read("identity_record_keys")
+        log = wh.read("identity_merges")
+    assert after.height == sum(tables[t].height for t in IDENTITY_TABLES if t in tables)
+    assert after.height > before.height
+    joined = before.join(after, on=["source_table", "record_id"], suffix="_after")
+    assert joined.height == before.height  # every old record is still there
+    moved = joined.filter(pl.col("customer_key") != pl.col("customer_key_after"))
+    merged = set(log.filter(pl.col("run_id") == "second")["old_key"])
+    assert set(moved["customer_key"]) <= merged  # a key changes only through a logged merge
+    # Anonymous-only profiles merge into a known customer when the device later logs in: that is
+    # the point of a CDP, and logged. Customers known by a CRM id, email or phone must keep their key.
+    known = identity_before.filter(
+        pl.col("identifier_type").is_in(["customer_ref", "email", "phone"]) & (pl.col("status") == "linked")
+    )["customer_key"]
+    of_known = joined.filter(pl.col("customer_key").is_in(known.implode()))
+    kept = of_known.filter(pl.col("customer_key") == pl.col("customer_key_after")).height
+    assert kept / of_known.height >= 0.999
+    assert set(moved["source_table"]) <= {"web_events", "touches"}
+    assert log.height == log_before + profiles["customer_identity"].facts["merges_this_run"]
+
+
+def test_every_mart_builds_from_the_warehouse(project_tables, tmp_path):
+    config, tables = project_tables
+    with Warehouse(f"duckdb:///{tmp_path / 'wh.duckdb'}") as wh:
+        publish_until(wh, tables, None)
+        identity_step(wh, config, run_id="only")
+        profiles = {name: mart_step(wh, config, name) for name in marts_for(config)}
+        dim = wh.read("dim_customer")
+    assert set(profiles) == {"fct_orders", "fct_tickets", "fct_surveys", "fct_web_sessions", "fct_touches"} | {
+        "dim_customer",
+        "cx_kpis_daily",
+    }
+    assert profiles["fct_orders"].rows == tables["orders"].height
+    assert dim["as_of"].max() == end_of_day(config.as_of, config.timezone)
+    assert not set(dim.columns) & schema.PERSONAL_COLUMNS
+
+
+def test_end_of_day_is_local_midnight_in_utc():
+    assert end_of_day(dt.date(2026, 6, 30), "Europe/Madrid") == dt.datetime(
+        2026, 6, 30, 21, 59, 59, 999999, tzinfo=dt.UTC
+    )
+    assert end_of_day(dt.date(2026, 1, 31), "UTC") == dt.datetime(2026, 1, 31, 23, 59, 59, 999999, tzinfo=dt.UTC)
