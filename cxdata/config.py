@@ -177,6 +177,11 @@ class ProjectConfig(_Strict):
             raise ValueError("at least one source is needed (a minimal project is just 'orders')")
         return value
 
+    @property
+    def warehouse_kind(self) -> str:
+        """``duckdb`` for the embedded single-writer file, ``postgres`` for a server (the UI's kind tag)."""
+        return "duckdb" if sa.make_url(self.warehouse).get_backend_name() == "duckdb" else "postgres"
+
     def source_path(self, table: str) -> Path:
         """The absolute file, glob or folder of a file source."""
         source = self.sources[table]

@@ -61,7 +61,7 @@ def mart_asset(name: str, kinds: set[str], available: set[str]) -> dg.AssetsDefi
 def assets(config: ProjectConfig) -> list[dg.AssetsDefinition]:
     if not any(t in config.sources for t in IDENTITY_TABLES):
         return []
-    kinds = {"polars", "duckdb" if config.warehouse.startswith("duckdb") else "postgres"}
+    kinds = {"polars", config.warehouse_kind}
     names = marts_for(config)
     available = {f"stg_{t}" for t in config.sources} | set(IDENTITY_OUTPUTS) | set(names)
     return [identity_assets(config, kinds), *(mart_asset(name, kinds, available) for name in names)]

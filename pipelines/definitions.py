@@ -17,7 +17,7 @@ def build_definitions(
     """Definitions for one project; `cxdata run` and `dagster dev` both come through here."""
     project_resource = ProjectResource(config_path=str(config.path), as_of=as_of)
     # DuckDB is a single-writer file: assets of one run must not write from several processes.
-    embedded = config.warehouse.startswith("duckdb")
+    embedded = config.warehouse_kind == "duckdb"
     return dg.Definitions(
         assets=[asset for domain in DOMAINS for asset in domain.assets(config)],
         resources={"project": project_resource, "warehouse": WarehouseResource(project=project_resource)},

@@ -37,5 +37,4 @@ def staging_asset(table: str, group: str, kinds: set[str]) -> dg.AssetsDefinitio
 
 def staging_assets(config: ProjectConfig, group: str, tables: tuple[str, ...]) -> list[dg.AssetsDefinition]:
     """Staging assets for those tables of one domain that the project configures."""
-    dialect = "duckdb" if config.warehouse.startswith("duckdb") else "postgres"
-    return [staging_asset(t, group, {"polars", dialect}) for t in tables if t in config.sources]
+    return [staging_asset(t, group, {"polars", config.warehouse_kind}) for t in tables if t in config.sources]
