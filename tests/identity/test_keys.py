@@ -8,7 +8,7 @@ import polars as pl
 
 from cxdata.config import IdentityConfig
 from cxdata.identity import resolve
-from tests.identity.test_graph import orders
+from tests.identity.builders import orders
 
 CONFIG = IdentityConfig(default_region="ES")
 NOW = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
