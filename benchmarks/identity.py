@@ -1,23 +1,30 @@
-"""Identity resolution benchmark: generate a synthetic project, load it, resolve, report seconds and peak RSS.
+"""Identity + marts benchmark: the warehouse-to-warehouse steps a run executes, with seconds and peak RSS.
 
-    uv run python benchmarks/identity.py --customers 200000 [--dir /tmp/bench] [--seed 1]
+    uv run python benchmarks/identity.py --customers 1400000 [--dir /tmp/bench] [--seed 1]
 
-An existing project in ``--dir`` is reused, so a second run measures identity only.
+Phases, each reused when its output already exists in ``--dir``:
+1. generate the synthetic project (``cxdata.yaml``, data/, truth/);
+2. stage it into ``bench.duckdb`` (ingest + publish of every stg_ table), in a child process so its
+   memory does not count against the next phase;
+3. in this process: ``identity_step`` and every mart's ``mart_step``, as the Dagster assets call them,
+   printing seconds and peak RSS per step; then identity again against the first run's mapping (the
+   steady-state cost of a daily refresh).
 """
 
 from __future__ import annotations
 
 import argparse
 import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 from cxdata.config import load_config
-from cxdata.identity import resolve
-from cxdata.identity.records import TABLES
 from cxdata.io import load_table
+from cxdata.steps import IDENTITY_TABLES, identity_step, mart_step, marts_for
 from cxdata.synth import SynthParams, generate_project
+from cxdata.warehouse import Warehouse
 
 
 def _rss_gb() -> float:
@@ -26,44 +33,70 @@ def _rss_gb() -> float:
     return peak / (1024**3 if sys.platform == "darwin" else 1024**2)
 
 
+def _stage(out: Path, url: str) -> None:
+    config = load_config(out / "cxdata.yaml")
+    with Warehouse(url) as wh:
+        for table in config.sources:
+            start = time.perf_counter()
+            published = wh.publish(f"stg_{table}", load_table(config, table))
+            seconds = time.perf_counter() - start
+            print(f"stage      {seconds:8.1f} s  stg_{table} {published.rows:,} rows", flush=True)
+    print(f"stage      peak RSS {_rss_gb():.2f} GB (child process)", flush=True)
+
+
 def main() -> None:
     """Run the benchmark and print one line per step."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_400_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--dir", type=Path, default=None)
+    parser.add_argument("--stage-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     out = args.dir or Path(f"/tmp/cxdata-bench-{args.customers}")
+    url = f"duckdb:///{out / 'bench.duckdb'}"
+    if args.stage_only:
+        _stage(out, url)
+        return
 
     if not (out / "cxdata.yaml").exists():
         start = time.perf_counter()
         generate_project(out, SynthParams(customers=args.customers, seed=args.seed))
-        print(f"generate   {time.perf_counter() - start:8.1f} s  ({args.customers:,} people)")
-
+        print(f"generate   {time.perf_counter() - start:8.1f} s  ({args.customers:,} people)", flush=True)
     config = load_config(out / "cxdata.yaml")
-    start = time.perf_counter()
-    tables = {name: load_table(config, name) for name in TABLES if name in config.sources}
-    rows = {name: frame.height for name, frame in tables.items()}
-    print(f"load       {time.perf_counter() - start:8.1f} s  {rows}  peak RSS {_rss_gb():.2f} GB")
+    with Warehouse(url) as wh:
+        staged = all(wh.exists(f"stg_{t}") for t in config.sources)
+    if not staged:
+        subprocess.run([sys.executable, __file__, "--dir", str(out), "--stage-only"], check=True)
 
-    start = time.perf_counter()
-    result = resolve(tables, config.identity, run_id="bench")
-    total = time.perf_counter() - start
-    for step, seconds in result.stats["seconds"].items():
-        print(f"{step:<10} {seconds:8.1f} s")
-    print(
-        f"resolve    {total:8.1f} s  records {result.stats['records']:,}  "
-        f"customers {result.stats['customers']:,}  identifiers {result.customer_identity.height:,}  "
-        f"peak RSS {_rss_gb():.2f} GB"
-    )
+    with Warehouse(url) as wh:
+        for name in ("customer_identity", "identity_merges"):  # start from a first run, not a rerun
+            if wh.exists(name):
+                wh.query(f"drop table {name}")  # fixed names, nothing user-supplied
+        rows = {t: wh.row_count(f"stg_{t}") for t in IDENTITY_TABLES if t in config.sources}
+        print(f"input      {sum(rows.values()):,} records {rows}", flush=True)
+        total = time.perf_counter()
+        start = time.perf_counter()
+        profiles = identity_step(wh, config, run_id="bench-1")
+        facts = profiles["customer_identity"].facts
+        seconds = "  ".join(f"{k} {v:.1f}" for k, v in facts["seconds"].items())
+        print(
+            f"identity   {time.perf_counter() - start:8.1f} s  ({seconds}, rest is reading and publishing)  "
+            f"customers {facts['customers']:,}  peak RSS {_rss_gb():.2f} GB",
+            flush=True,
+        )
+        for name in marts_for(config):
+            start = time.perf_counter()
+            profile = mart_step(wh, config, name)
+            seconds = time.perf_counter() - start
+            print(f"{name:<16} {seconds:6.1f} s  {profile.rows:,} rows  peak RSS {_rss_gb():.2f} GB", flush=True)
+        seconds = time.perf_counter() - total
+        print(f"TOTAL      {seconds:8.1f} s  identity + all marts  peak RSS {_rss_gb():.2f} GB")
 
-    # second run against the first's mapping: the steady-state cost of a daily refresh
-    start = time.perf_counter()
-    again = resolve(tables, config.identity, previous=result.customer_identity, run_id="bench-2")
-    print(
-        f"rerun      {time.perf_counter() - start:8.1f} s  merges/splits {again.identity_merges.height}  "
-        f"peak RSS {_rss_gb():.2f} GB"
-    )
+        start = time.perf_counter()
+        again = identity_step(wh, config, run_id="bench-2")
+        merges = again["customer_identity"].facts["merges_this_run"]
+        seconds = time.perf_counter() - start
+        print(f"rerun      {seconds:8.1f} s  merges/splits {merges}  peak RSS {_rss_gb():.2f} GB")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import polars as pl
 from cxdata import marts
 from cxdata.config import ProjectConfig
 from cxdata.identity import resolve
+from cxdata.identity.records import columns_needed
 from cxdata.profile import Profile, table_profile
 from cxdata.warehouse import Warehouse
 
@@ -129,7 +130,12 @@ def identity_step(
     wh: Warehouse, config: ProjectConfig, run_id: str, now: dt.datetime | None = None
 ) -> dict[str, Profile]:
     """Resolve identities over the staged tables, keeping keys stable against the previous run's mapping."""
-    tables = {t: wh.read(f"stg_{t}") for t in IDENTITY_TABLES if t in config.sources}
+    # only keys, times and identifiers: the other columns would multiply this step's memory
+    tables = {
+        t: wh.read(f"stg_{t}", columns=columns_needed(t, wh.columns(f"stg_{t}")))
+        for t in IDENTITY_TABLES
+        if t in config.sources
+    }
     previous = wh.read("customer_identity") if wh.exists("customer_identity") else None
     logged = wh.read("identity_merges") if wh.exists("identity_merges") else None
     result = resolve(tables, config.identity, previous=previous, run_id=run_id, now=now or dt.datetime.now(dt.UTC))

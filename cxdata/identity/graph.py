@@ -53,31 +53,16 @@ class Graph:
     n_components: int
 
 
-def build(ids: pl.DataFrame, n_records: int, limits: dict[int, int]) -> Graph:
-    """Nodes, protected edges and components from the identifier rows; ``limits`` maps tier -> max customers."""
-    usable = ids.filter(~pl.col("blocked"))
-    # one hash pass: nodes with their records as lists, exploded back to (rec, node) rows after numbering
-    grouped = (
-        usable.group_by("id_type", "value")
-        .agg(
-            pl.col("event_time").min().alias("first_seen"),
-            pl.col("event_time").max().alias("last_seen"),
-            pl.len().alias("records"),
-            pl.col("rec"),
-        )
-        .sort(pl.col("first_seen"), pl.col("id_type").to_physical(), "value", nulls_last=True)
-        .with_row_index("node")
-        .with_columns(
-            pl.col("id_type").to_physical().cast(pl.Int32).alias("tier"),
-            pl.col("rec").list.min().alias("first_rec"),
-        )
-    )
-    # one column per type, so a record never carries the same node twice
-    rows = grouped.select("rec", "tier", "node").explode("rec").sort("rec", "tier", "node")
-    nodes = grouped.drop("rec")
-    rec = rows["rec"].to_numpy().astype(np.int64)
-    node = rows["node"].to_numpy().astype(np.int64)
-    tier = rows["tier"].to_numpy()
+def build(
+    nodes: pl.DataFrame,
+    rec: np.ndarray,
+    node: np.ndarray,
+    tier: np.ndarray,
+    n_records: int,
+    limits: dict[int, int],
+) -> Graph:
+    """Protected edges and components over ``nodes``; ``rec``/``node``/``tier`` are the record links sorted by
+    rec, tier, node (see `records.Extracted`) and ``limits`` maps tier -> max customers."""
     n_nodes = nodes.height
     node_tier = nodes["tier"].to_numpy()
 

@@ -1,14 +1,20 @@
-"""Identifiers per record: every record of the canonical tables with the normalised identifiers it carries.
+"""Identifiers per record: every record of the canonical tables and the identifier nodes it carries.
 
 Records get one global integer ``rec`` (tables in ``TABLES`` order, rows in
-input order). Each identifier a record carries becomes one row of a long frame
-``(rec, id_type, value, blocked)``; values are normalised with
-`cxdata.identity.normalise` and then checked against the blocklist, both as
+input order). Each identifier a record carries is normalised with
+`cxdata.identity.normalise` and checked against the blocklist, both as
 normalised and as raw trimmed lower-case text, so ``" N/A "`` and
 ``test@test.com`` are caught whatever the spelling. A blocked value keeps its
-raw lower-case spelling as ``value`` (placeholders are not personal data) so
-the mart can show it; a value that normalisation rejects (a malformed email)
-and that is not on the blocklist is simply dropped — it can never link.
+raw lower-case spelling (placeholders are not personal data) so the mart can
+show it; a value that normalisation rejects (a malformed email) and that is not
+on the blocklist is simply dropped — it can never link.
+
+Memory is what limits this step (tens of millions of identifier rows), so
+identifier strings live only while one table column is processed: each value
+becomes a 64-bit hash at once, and the distinct ``(id_type, value)`` pairs —
+the graph's nodes — are kept aside with their first and last sighting. Two
+values with one hash would join strangers, so collisions are checked for and
+the extraction repeated with another seed if one ever shows up.
 
 Besides the four configured types there is one internal type, ``ticket``: a
 ticket's own id and a survey's ``ticket_id``, so a survey joins the customer of
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from cxdata.config import IdentityConfig
@@ -38,6 +45,10 @@ SOURCE_TABLE = pl.Enum(list(TABLES))
 TICKET = "ticket"  # internal: links a survey to the ticket it followed
 RECORD = "record"  # internal: the stand-in identifier of a record that carries no linking identifier
 _LINKING = ("customer_ref", "email", "phone", "anonymous_id")
+_SEEDS = (0x5EED, 0xC0FFEE, 0xBADA55)
+_GOLDEN = 0x9E3779B97F4A7C15  # spreads the per-type salt over all 64 bits
+# links sort on one packed u64: rec (29 bits) | tier (3 bits) | node (32 bits)
+_REC_BITS, _TIER_BITS, _NODE_BITS = 29, 3, 32
 
 
 def id_types(config: IdentityConfig) -> list[str]:
@@ -45,103 +56,201 @@ def id_types(config: IdentityConfig) -> list[str]:
     return [*config.priority, TICKET, RECORD]
 
 
+def columns_needed(table: str, available: list[str]) -> list[str]:
+    """The columns of canonical ``table`` that identity reads: key, event time and identifiers."""
+    key, time_col = TABLES[table]
+    wanted = [key, time_col, *_LINKING, *(["ticket_id"] if table in ("tickets", "surveys") else [])]
+    return [c for c in dict.fromkeys(wanted) if c in available]
+
+
 @dataclass(frozen=True)
 class Extracted:
-    """Records and the identifiers they carry.
+    """Records, identifier nodes and the links between them.
 
     ``records``: rec (u32), source_table (enum), record_id (str), event_time (UTC datetime).
-    ``ids``: rec, id_type (enum, priority order), value (str), blocked (bool), event_time.
+    ``nodes``: node (u32; age order: first_seen, type priority, value), id_type (enum), value, first_seen,
+    last_seen, records (u32), first_rec (u32), tier (i32).
+    ``rec``, ``node``, ``tier``: one entry per (record, identifier) link, sorted by rec, tier, node.
+    ``blocked``: id_type, value, first_seen, last_seen, records of the blocklisted values seen.
     """
 
     records: pl.DataFrame
-    ids: pl.DataFrame
+    nodes: pl.DataFrame
+    rec: np.ndarray
+    node: np.ndarray
+    tier: np.ndarray
+    blocked: pl.DataFrame
+
+
+class _Collision(Exception):
+    pass
 
 
 def extract(tables: dict[str, pl.DataFrame | pl.LazyFrame], config: IdentityConfig) -> Extracted:
     """Number every record of the given tables and list the normalised identifiers each carries."""
-    type_enum = pl.Enum(id_types(config))
-    records, ids, offset = [], [], 0
+    for seed in _SEEDS:
+        try:
+            return _extract(tables, config, seed)
+        except _Collision:
+            continue
+    raise RuntimeError("identifier hashes collided under every seed tried; this cannot happen by chance")
+
+
+def _extract(tables: dict[str, pl.DataFrame | pl.LazyFrame], config: IdentityConfig, seed: int) -> Extracted:
+    types = id_types(config)
+    type_enum = pl.Enum(types)
+    phones = _PhoneCache(config)
+    records, links, uniques, blocked = [], [], [], []
+    offset = 0
     for name, (key, time_col) in TABLES.items():
         if name not in tables:
             continue
         lazy = tables[name].lazy()
-        columns = set(lazy.collect_schema().names())
+        columns = lazy.collect_schema().names()
         carried = [c for c in _LINKING if c in columns]
         if name in ("tickets", "surveys") and "ticket_id" in columns:
             carried.append("ticket_id")
         time = pl.col(time_col).cast(UTC_TIMESTAMP) if time_col in columns else pl.lit(None, UTC_TIMESTAMP)
-        frame = lazy.select(
-            pl.col(key).cast(pl.String).alias("record_id"),
-            time.alias("event_time"),
-            *[pl.col(c).cast(pl.String) for c in carried],
-        ).collect()
-        frame = frame.with_row_index("rec", offset)
+        frame = (
+            lazy.select(
+                pl.col(key).cast(pl.String).alias("record_id"),
+                time.alias("event_time"),
+                *[pl.col(c).cast(pl.String) for c in carried],
+            )
+            .collect()
+            .with_row_index("rec", offset)
+        )
         offset += frame.height
+        if offset >= 1 << _REC_BITS:
+            raise ValueError(f"identity resolution handles fewer than {1 << _REC_BITS:,} records")
         records.append(
             frame.select("rec", pl.lit(name, SOURCE_TABLE).alias("source_table"), "record_id", "event_time")
         )
         for column in carried:
             id_type = TICKET if column == "ticket_id" else column
-            ids.append(_identifier_rows(frame.lazy(), column, id_type, config, type_enum))
-    if not records:
-        empty_records = pl.DataFrame(
-            schema={
-                "rec": pl.UInt32,
-                "source_table": SOURCE_TABLE,
-                "record_id": pl.String,
-                "event_time": UTC_TIMESTAMP,
-            }
+            tier = types.index(id_type)
+            rows = _identifier_rows(frame, column, id_type, config, phones)
+            blocked.append(rows.filter("blocked").select(pl.lit(id_type).alias("id_type"), "value", "event_time"))
+            usable = rows.filter(~pl.col("blocked")).with_columns(
+                (pl.col("value").hash(seed) ^ pl.lit((tier + 1) * _GOLDEN % (1 << 64), pl.UInt64)).alias("h")
+            )
+            links.append(usable.select("rec", "h"))
+            uniques.append(
+                usable.group_by("h", "value")
+                .agg(
+                    pl.col("event_time").min().alias("first_seen"),
+                    pl.col("event_time").max().alias("last_seen"),
+                    pl.len().cast(pl.UInt32).alias("records"),
+                    pl.col("rec").min().alias("first_rec"),
+                )
+                .with_columns(pl.lit(tier, pl.Int32).alias("tier"))
+            )
+        del frame
+    return _assemble(records, links, uniques, blocked, type_enum)
+
+
+def _assemble(
+    records: list[pl.DataFrame],
+    links: list[pl.DataFrame],
+    uniques: list[pl.DataFrame],
+    blocked: list[pl.DataFrame],
+    type_enum: pl.Enum,
+) -> Extracted:
+    types = type_enum.categories.to_list()
+    nodes = (
+        (pl.concat(uniques) if uniques else pl.DataFrame(schema=_UNIQUE_SCHEMA))
+        .group_by("h", "tier", "value")
+        .agg(
+            pl.col("first_seen").min(),
+            pl.col("last_seen").max(),
+            pl.col("records").sum(),
+            pl.col("first_rec").min(),
         )
-        return Extracted(empty_records, _empty_ids(type_enum))
-    if not ids:
-        return Extracted(pl.concat(records), _empty_ids(type_enum))
-    all_ids = pl.concat(ids).collect()
-    return Extracted(pl.concat(records), _phones(all_ids, config, type_enum))
-
-
-def _empty_ids(type_enum: pl.Enum) -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={
-            "rec": pl.UInt32,
-            "id_type": type_enum,
-            "value": pl.String,
-            "blocked": pl.Boolean,
-            "event_time": UTC_TIMESTAMP,
-        }
     )
-
-
-def _phones(ids: pl.DataFrame, config: IdentityConfig, type_enum: pl.Enum) -> pl.DataFrame:
-    """Normalise phone rows once per distinct raw value across all tables (parsing is the expensive part)."""
-    is_phone = pl.col("id_type") == "phone"
-    raw = ids.filter(is_phone & pl.col("blocked").is_null())
-    if raw.height == 0:
-        return ids.filter(pl.col("blocked").is_not_null())
-    values = raw["value"].unique()
-    distinct = pl.DataFrame([values, _parse_phones(values, config.default_region, tuple(config.phone_regions))])
-    blocklist = _blocklist(config, "phone")
-    phones = (
-        raw.join(distinct, on="value", how="left")
-        .with_columns(pl.col("value").str.strip_chars().str.to_lowercase().alias("raw_key"))
-        .with_columns((pl.col("raw_key").is_in(blocklist) | pl.col("norm").is_in(blocklist)).alias("blocked"))
-        .filter(pl.col("blocked") | pl.col("norm").is_not_null())
+    if nodes["h"].is_duplicated().any():
+        raise _Collision
+    nodes = (
+        nodes.sort("first_seen", "tier", "value", nulls_last=True)
+        .with_row_index("node")
+        .with_columns(
+            pl.col("tier").replace_strict(list(range(len(types))), types, return_dtype=type_enum).alias("id_type")
+        )
+    )
+    packed = (
+        (pl.concat(links) if links else pl.DataFrame(schema={"rec": pl.UInt32, "h": pl.UInt64}))
+        .join(nodes.select("h", "node", "tier"), on="h")
         .select(
-            "rec",
-            pl.lit("phone", type_enum).alias("id_type"),
-            pl.when(pl.col("blocked")).then(pl.col("raw_key")).otherwise(pl.col("norm")).alias("value"),
-            "blocked",
-            "event_time",
+            (
+                pl.col("rec").cast(pl.UInt64) * (1 << (_TIER_BITS + _NODE_BITS))
+                + pl.col("tier").cast(pl.UInt64) * (1 << _NODE_BITS)
+                + pl.col("node").cast(pl.UInt64)
+            ).sort()
         )
+        .to_series()
+        .to_numpy()
     )
-    return pl.concat([ids.filter(pl.col("blocked").is_not_null()), phones])
+    node_mask = np.uint64((1 << _NODE_BITS) - 1)
+    tier_mask = np.uint64((1 << _TIER_BITS) - 1)
+    rec = (packed >> np.uint64(_TIER_BITS + _NODE_BITS)).astype(np.int64)
+    tier = ((packed >> np.uint64(_NODE_BITS)) & tier_mask).astype(np.int32)
+    node = (packed & node_mask).astype(np.int64)
+    del packed
+    blocked_values = (
+        (pl.concat(blocked) if blocked else pl.DataFrame(schema=_BLOCKED_SCHEMA))
+        .group_by("id_type", "value")
+        .agg(
+            pl.col("event_time").min().alias("first_seen"),
+            pl.col("event_time").max().alias("last_seen"),
+            pl.len().cast(pl.UInt32).alias("records"),
+        )
+        .sort("id_type", "value")
+    )
+    return Extracted(
+        records=pl.concat(records) if records else pl.DataFrame(schema=_RECORD_SCHEMA),
+        nodes=nodes.select("node", "id_type", "value", "first_seen", "last_seen", "records", "first_rec", "tier"),
+        rec=rec,
+        node=node,
+        tier=tier,
+        blocked=blocked_values,
+    )
 
 
-def _parse_phones(values: pl.Series, default_region: str | None, regions: tuple[str, ...]) -> pl.Series:
-    # libphonenumber is pure Python (~50 µs a number, GIL-bound) and dominates this module's time; a
-    # process pool would halve it on 2 cores but would re-import a caller's unguarded __main__, so no.
-    return values.to_frame().select(normalise.phone(pl.col("value"), default_region, regions).alias("norm"))[
-        "norm"
-    ]
+_RECORD_SCHEMA = {
+    "rec": pl.UInt32,
+    "source_table": SOURCE_TABLE,
+    "record_id": pl.String,
+    "event_time": UTC_TIMESTAMP,
+}
+_UNIQUE_SCHEMA = {
+    "h": pl.UInt64,
+    "value": pl.String,
+    "first_seen": UTC_TIMESTAMP,
+    "last_seen": UTC_TIMESTAMP,
+    "records": pl.UInt32,
+    "first_rec": pl.UInt32,
+    "tier": pl.Int32,
+}
+_BLOCKED_SCHEMA = {"id_type": pl.String, "value": pl.String, "event_time": UTC_TIMESTAMP}
+
+
+class _PhoneCache:
+    """Raw phone text -> E.164 (or null), parsed once per distinct raw value over all tables."""
+
+    def __init__(self, config: IdentityConfig) -> None:
+        self.default_region = config.default_region
+        self.regions = tuple(config.phone_regions)
+        self.known = pl.DataFrame(schema={"value": pl.String, "norm": pl.String})
+
+    def normalised(self, raw: pl.Series) -> pl.DataFrame:
+        """``value`` (raw) and ``norm`` for the distinct values of ``raw``."""
+        fresh = raw.drop_nulls().unique().to_frame("value").join(self.known, on="value", how="anti")
+        if fresh.height:
+            # libphonenumber is pure Python and GIL-bound; see `normalise.phone` for how it is kept off most values
+            parsed = fresh.with_columns(
+                normalise.phone(pl.col("value"), self.default_region, self.regions).alias("norm")
+            )
+            self.known = pl.concat([self.known, parsed])
+        return self.known
 
 
 def _blocklist(config: IdentityConfig, id_type: str) -> list[str]:
@@ -150,30 +259,23 @@ def _blocklist(config: IdentityConfig, id_type: str) -> list[str]:
 
 
 def _identifier_rows(
-    frame: pl.LazyFrame, column: str, id_type: str, config: IdentityConfig, type_enum: pl.Enum
-) -> pl.LazyFrame:
-    raw = pl.col(column)
+    frame: pl.DataFrame, column: str, id_type: str, config: IdentityConfig, phones: _PhoneCache
+) -> pl.DataFrame:
+    """rec, value, blocked, event_time for every non-null ``column`` value that is blocked or usable."""
+    raw = (
+        frame.lazy().filter(pl.col(column).is_not_null()).select("rec", "event_time", pl.col(column).alias("raw"))
+    )
     if id_type == "phone":
-        # raw for now (blocked stays null as the marker): `_phones` parses each distinct value once
-        return frame.filter(raw.is_not_null()).select(
-            "rec",
-            pl.lit(id_type, type_enum).alias("id_type"),
-            raw.alias("value"),
-            pl.lit(None, pl.Boolean).alias("blocked"),
-            "event_time",
-        )
-    # customer_ref, anonymous_id and ticket ids are opaque ids: trimmed text
-    norm = normalise.email(raw) if id_type == "email" else normalise.customer_ref(raw)
-    blocklist = _blocklist(config, id_type)
-    raw_key = raw.str.strip_chars().str.to_lowercase()
+        lookup = phones.normalised(frame[column]).lazy().rename({"value": "raw"})
+        raw = raw.join(lookup, on="raw", how="left")
+        norm = pl.col("norm")
+    elif id_type == "email":
+        norm = normalise.email(pl.col("raw"))
+    else:  # customer_ref, anonymous_id and ticket ids are opaque ids: trimmed text
+        norm = normalise.customer_ref(pl.col("raw"))
+    blocklist = _blocklist(config, "phone" if id_type == "phone" else id_type)
     return (
-        frame.filter(raw.is_not_null())
-        .select(
-            "rec",
-            "event_time",
-            raw_key.alias("raw_key"),
-            norm.alias("norm"),
-        )
+        raw.with_columns(norm.alias("norm"), pl.col("raw").str.strip_chars().str.to_lowercase().alias("raw_key"))
         .with_columns(
             (pl.col("raw_key").is_in(blocklist) | pl.col("norm").str.to_lowercase().is_in(blocklist)).alias(
                 "blocked"
@@ -182,9 +284,9 @@ def _identifier_rows(
         .filter(pl.col("blocked") | pl.col("norm").is_not_null())
         .select(
             "rec",
-            pl.lit(id_type, type_enum).alias("id_type"),
             pl.when(pl.col("blocked")).then(pl.col("raw_key")).otherwise(pl.col("norm")).alias("value"),
             "blocked",
             "event_time",
         )
+        .collect()
     )

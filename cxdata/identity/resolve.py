@@ -68,7 +68,7 @@ def resolve(
     lap("normalise")
 
     limits = {types.index(t): n for t, n in config.max_customers_per_identifier.items() if t in types}
-    g = gr.build(extracted.ids, n_records, limits)
+    g = gr.build(extracted.nodes, extracted.rec, extracted.node, extracted.tier, n_records, limits)
     lap("graph")
 
     # records without a linked identifier: a stand-in node each, a component each
@@ -98,14 +98,14 @@ def resolve(
     node_tier = g.nodes["tier"].to_numpy()
     hub_tier = np.append(node_tier, -1)[hub]
     record_keys = _record_keys(records, rec_comp, hub_tier, comp_key, types)
-    identity = _customer_identity(nodes, extracted.ids, comp_key, run_id)
+    identity = _customer_identity(nodes, extracted.blocked, comp_key, run_id)
     label = records.select(
         pl.concat_str(pl.col("source_table").cast(pl.String), pl.lit(":"), "record_id")
     ).to_series()
     merges = _merge_log(events, g, nodes, label, records, run_id, now)
     lap("outputs")
 
-    stats = _stats(record_keys, nodes, extracted.ids, events, rec_comp, n_comp, timings)
+    stats = _stats(record_keys, nodes, extracted.blocked, events, rec_comp, n_comp, timings)
 
     def explain(customer_key: str) -> pl.DataFrame:
         comps = np.flatnonzero(comp_key == customer_key)
@@ -142,7 +142,9 @@ def _key_series(comp_key: np.ndarray) -> pl.Series:
     return pl.Series("customer_key", comp_key, dtype=pl.String)
 
 
-def _customer_identity(nodes: pl.DataFrame, ids: pl.DataFrame, comp_key: np.ndarray, run_id: str) -> pl.DataFrame:
+def _customer_identity(
+    nodes: pl.DataFrame, blocked: pl.DataFrame, comp_key: np.ndarray, run_id: str
+) -> pl.DataFrame:
     linked = nodes.select(
         pl.col("id_type").cast(pl.String).alias("identifier_type"),
         pl.col("value").alias("identifier_value"),
@@ -154,26 +156,16 @@ def _customer_identity(nodes: pl.DataFrame, ids: pl.DataFrame, comp_key: np.ndar
         "last_seen",
         pl.col("records").cast(pl.Int64),
     )
-    blocked = (
-        ids.filter("blocked")
-        .group_by("id_type", "value")
-        .agg(
-            pl.col("event_time").min().alias("first_seen"),
-            pl.col("event_time").max().alias("last_seen"),
-            pl.len().cast(pl.Int64).alias("records"),
-        )
-        .select(
-            pl.col("id_type").cast(pl.String).alias("identifier_type"),
-            pl.col("value").alias("identifier_value"),
-            pl.lit(None, pl.String).alias("customer_key"),
-            pl.lit("blocked").alias("status"),
-            "first_seen",
-            "last_seen",
-            "records",
-        )
-        .sort("identifier_type", "identifier_value")
+    placeholders = blocked.select(
+        pl.col("id_type").cast(pl.String).alias("identifier_type"),
+        pl.col("value").alias("identifier_value"),
+        pl.lit(None, pl.String).alias("customer_key"),
+        pl.lit("blocked").alias("status"),
+        "first_seen",
+        "last_seen",
+        pl.col("records").cast(pl.Int64),
     )
-    return pl.concat([linked, blocked]).with_columns(pl.lit(run_id).alias("run_id"))
+    return pl.concat([linked, placeholders]).with_columns(pl.lit(run_id).alias("run_id"))
 
 
 def _explain_component(g: gr.Graph, nodes: pl.DataFrame, label: pl.Series, comp: int) -> pl.DataFrame:
@@ -263,7 +255,7 @@ def _between(tree: pl.DataFrame, a: int, b: int) -> pl.DataFrame:
 def _stats(
     record_keys: pl.DataFrame,
     nodes: pl.DataFrame,
-    ids: pl.DataFrame,
+    blocked: pl.DataFrame,
     events: pl.DataFrame,
     rec_comp: np.ndarray,
     n_comp: int,
@@ -281,7 +273,7 @@ def _stats(
     for low, high, name in _HISTOGRAM:
         histogram[name] = int(((sizes >= low) & ((sizes <= high) if high else True)).sum())
     shared = nodes.filter(pl.col("status") == "shared").group_by("id_type").len()
-    blocked = ids.filter("blocked").select("id_type", "value").unique().group_by("id_type").len()
+    blocked_by_type = blocked.group_by("id_type").len()
     return {
         "records": record_keys.height,
         "customers": int(sizes.size),
@@ -289,8 +281,8 @@ def _stats(
         "merges": int((events["kind"] == "merge").sum()) if events.height else 0,
         "splits": int((events["kind"] == "split").sum()) if events.height else 0,
         "shared_identifiers": {str(t): int(n) for t, n in shared.iter_rows()},
-        "blocked_values": int(blocked["len"].sum()) if blocked.height else 0,
-        "blocked_by_type": {str(t): int(n) for t, n in blocked.iter_rows()},
+        "blocked_values": blocked.height,
+        "blocked_by_type": {str(t): int(n) for t, n in blocked_by_type.iter_rows()},
         "share_of_records_resolved": float(resolved[rec_comp].mean()) if rec_comp.size else 0.0,
         "records_per_customer": histogram,
         "seconds": timings,

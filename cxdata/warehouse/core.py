@@ -226,15 +226,26 @@ class Warehouse:
 
     # -- reading --------------------------------------------------------------------
 
-    def read(self, name: str) -> pl.DataFrame:
-        """The whole table ``name`` as a frame, with the dtypes listed in ``cxdata.warehouse.types``."""
+    def read(self, name: str, columns: list[str] | None = None) -> pl.DataFrame:
+        """Table ``name`` (only ``columns``, in that order, when given) with the dtypes of `warehouse.types`."""
         check_name(name)
+        for column in columns or []:
+            check_name(column, "column")
         with self._failing(f"reading table {name!r}"), self.engine.begin() as conn:
             self._require(conn, name)
             if self.dialect == DUCKDB:
-                return readers.duckdb_query(conn, f"SELECT * FROM {self._qualified(name)}", [])
-            catalog = conn.execute(readers.PG_COLUMNS_SQL, {"schema": self.schema, "name": name}).all()
-            return readers.postgres_table(conn, self._qualified(name), [tuple(row) for row in catalog])
+                listed = ", ".join(self._quote(c) for c in columns) if columns else "*"
+                return readers.duckdb_query(conn, f"SELECT {listed} FROM {self._qualified(name)}", [])
+            catalog = [
+                tuple(row) for row in conn.execute(readers.PG_COLUMNS_SQL, {"schema": self.schema, "name": name})
+            ]
+            if columns:
+                by_name = {row[0]: row for row in catalog}
+                missing = [c for c in columns if c not in by_name]
+                if missing:
+                    raise WarehouseError(f"table {name!r} has no column(s) {missing}; it has {sorted(by_name)}")
+                catalog = [by_name[c] for c in columns]
+            return readers.postgres_table(conn, self._qualified(name), catalog)
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
         """Run ``sql`` with ``:name`` placeholders bound from ``params``; its rows as a frame (empty if none)."""
@@ -280,6 +291,10 @@ class Warehouse:
                 {"schema": self.schema},
             ).scalars()
             return sorted(name for name in names if not name.startswith(STAGING_PREFIX))
+
+    def columns(self, name: str) -> list[str]:
+        """The column names of table ``name``, in order."""
+        return list(self.column_comments(name))
 
     def column_comments(self, name: str) -> dict[str, str | None]:
         """Column name to its catalog comment (None when it has none), in column order."""

@@ -29,6 +29,16 @@ def test_publish_creates_and_reports(wh):
     assert wh.tables() == ["orders"]
 
 
+def test_read_named_columns_only(wh):
+    frame = pl.DataFrame({"order_id": ["a", "b"], "amount": [1.5, 2.5], "email": ["x@y.es", None]})
+    wh.publish("orders", frame)
+
+    assert wh.columns("orders") == ["order_id", "amount", "email"]
+    assert_frame_equal(wh.read("orders", columns=["email", "order_id"]), frame.select("email", "order_id"))
+    with pytest.raises(WarehouseError, match="phone"):
+        wh.read("orders", columns=["order_id", "phone"])
+
+
 def test_publish_replaces_rows_and_schema(wh):
     wh.publish("orders", pl.DataFrame({"order_id": ["a", "b", "c"], "amount": [1.0, 2.0, 3.0]}))
     replacement = pl.DataFrame({"order_id": [10, 20], "status": ["done", None], "flag": [True, False]})
