@@ -13,6 +13,8 @@ from functools import partial
 import phonenumbers
 import polars as pl
 
+from cxdata.identity import phones
+
 # Deliberately permissive on the local part (RFC 5322 allows a lot) and strict on shape:
 # one @, no whitespace, a dotted domain whose last label has two or more characters.
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)*\.[^@\s.]{2,}$"
@@ -56,8 +58,15 @@ def _e164(values: pl.Series, default: str | None, others: tuple[str, ...]) -> pl
     # library (about 50 µs a call) sees each distinct digit string once.
     digits = values.cast(pl.String).str.strip_chars().str.replace_all(r"[^\d+]", "").str.replace(r"^00", "+")
     distinct = digits.drop_nulls().unique()
-    formatted = [_format(number, default, others) for number in distinct.to_list()]
-    return digits.replace_strict(distinct, formatted, default=None, return_dtype=pl.String).alias(values.name)
+    # phones.claim replays the library on whole columns for the configured regions;
+    # only what it cannot settle exactly pays for the library.
+    claimed = phones.claim(distinct, default, others)
+    rest = distinct.filter(~distinct.is_in(claimed["digits"].implode()))
+    keys = pl.concat([claimed["digits"], rest])
+    formatted = pl.concat(
+        [claimed["e164"], pl.Series([_format(n, default, others) for n in rest], dtype=pl.String)]
+    )
+    return digits.replace_strict(keys, formatted, default=None, return_dtype=pl.String).alias(values.name)
 
 
 def _format(number: str, default: str | None, others: tuple[str, ...]) -> str | None:
