@@ -132,7 +132,9 @@ def identity_step(
     """Resolve identities over the staged tables, keeping keys stable against the previous run's mapping."""
     # only keys, times and identifiers: the other columns would multiply this step's memory
     tables = {
-        t: wh.read(f"stg_{t}", columns=columns_needed(t, wh.columns(f"stg_{t}")))
+        t: wh.read(
+            f"stg_{t}", columns=columns_needed(t, wh.columns(f"stg_{t}"), config.identity.probabilistic.enabled)
+        )
         for t in IDENTITY_TABLES
         if t in config.sources
     }

@@ -42,7 +42,8 @@ class Graph:
     """The resolved graph.
 
     ``nodes``: node, id_type, value, first_seen, last_seen, records, first_rec, tier, status, comp.
-    ``edges``: u, v (node ids, u the higher-priority end), rec (first record that carried the edge).
+    ``edges``: u, v (node ids, u the higher-priority end), rec (first record that carried the edge),
+    evidence (null for a shared identifier; the probabilistic match's evidence otherwise).
     ``rec_hub``: per record the node it attaches by (its highest-priority linked identifier), -1 if none.
     """
 
@@ -60,17 +61,24 @@ def build(
     tier: np.ndarray,
     n_records: int,
     limits: dict[int, int],
+    extra: pl.DataFrame | None = None,
 ) -> Graph:
     """Protected edges and components over ``nodes``; ``rec``/``node``/``tier`` are the record links sorted by
-    rec, tier, node (see `records.Extracted`) and ``limits`` maps tier -> max customers."""
+    rec, tier, node (see `records.Extracted`) and ``limits`` maps tier -> max customers.
+
+    ``extra`` (u, v, rec, evidence) are links found without a shared identifier (probabilistic matches of
+    CRM records): they hold from the start, so sharing limits count customers with them already joined.
+    """
     n_nodes = nodes.height
     node_tier = nodes["tier"].to_numpy()
+    extra = _no_extra() if extra is None else extra
+    extra_u, extra_v = extra["u"].to_numpy().astype(np.int64), extra["v"].to_numpy().astype(np.int64)
 
     accepted = np.zeros(n_nodes, dtype=bool)
     shared = np.zeros(n_nodes, dtype=bool)
     for t in np.unique(node_tier):
         if int(t) in limits and accepted.any():
-            counts = _customers_per_node(rec, node, tier, accepted, t, n_nodes, n_records)
+            counts = _customers_per_node(rec, node, tier, accepted, t, n_nodes, n_records, (extra_u, extra_v))
             shared |= (node_tier == t) & (counts > limits[int(t)])
         accepted |= (node_tier == t) & ~shared
 
@@ -79,12 +87,20 @@ def build(
     rec_hub = np.full(n_records, -1, dtype=np.int64)
     rec_hub[hub_rec] = hub
     edges = (
-        pl.DataFrame({"u": u, "v": v, "rec": edge_rec}).group_by("u", "v").agg(pl.col("rec").min()).sort("u", "v")
+        pl.DataFrame({"u": u, "v": v, "rec": edge_rec})
+        .group_by("u", "v")
+        .agg(pl.col("rec").min())
+        .with_columns(pl.lit(None, pl.String).alias("evidence"))
     )
+    edges = pl.concat([edges, extra.select(edges.columns)], how="vertical_relaxed").sort("u", "v")
     n_comp, comp = _components(n_nodes, edges["u"].to_numpy(), edges["v"].to_numpy())
     status = np.where(shared, "shared", "linked")
     nodes = nodes.with_columns(pl.Series("status", status), pl.Series("comp", comp))
     return Graph(nodes=nodes, edges=edges, rec_hub=rec_hub, comp=comp, n_components=n_comp)
+
+
+def _no_extra() -> pl.DataFrame:
+    return pl.DataFrame(schema={"u": pl.Int64, "v": pl.Int64, "rec": pl.Int64, "evidence": pl.String})
 
 
 def _star(rec: np.ndarray, node: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -113,11 +129,12 @@ def _customers_per_node(
     t: int,
     n_nodes: int,
     n_records: int,
+    extra: tuple[np.ndarray, np.ndarray],
 ) -> np.ndarray:
     """For every node, how many distinct components of the accepted (higher-tier) graph its records touch."""
     keep = accepted[node]
     hub_rec, hub, u, v, _ = _star(rec[keep], node[keep])
-    _, comp = _components(n_nodes, u, v)
+    _, comp = _components(n_nodes, np.r_[u, extra[0]], np.r_[v, extra[1]])
     rec_comp = np.full(n_records, -1, dtype=np.int64)
     rec_comp[hub_rec] = comp[hub]
     mine = tier == t
@@ -131,11 +148,12 @@ def _customers_per_node(
 def spanning_links(graph: Graph, comp: int, edges: pl.DataFrame | None = None) -> pl.DataFrame:
     """The tree edges holding one component together, from a breadth-first tree rooted at its oldest identifier.
 
-    Columns: parent, child (node ids), rec (the record that carried the link). Empty for one-node components.
+    Columns: parent, child (node ids), rec (the record that carried the link), evidence (null unless the link
+    is a probabilistic match). Empty for one-node components.
     ``edges`` may be a subset of ``graph.edges`` that still holds the component's (faster for many calls).
     """
     members = np.flatnonzero(graph.comp == comp)
-    schema = {"parent": pl.Int64, "child": pl.Int64, "rec": pl.Int64}
+    schema = {"parent": pl.Int64, "child": pl.Int64, "rec": pl.Int64, "evidence": pl.String}
     if members.size < 2:
         return pl.DataFrame(schema=schema)
     local = pl.DataFrame({"node": members, "local": np.arange(members.size)})
@@ -159,11 +177,17 @@ def spanning_links(graph: Graph, comp: int, edges: pl.DataFrame | None = None) -
         pl.min_horizontal("u", "v").cast(pl.Int64).alias("a"),
         pl.max_horizontal("u", "v").cast(pl.Int64).alias("b"),
         "rec",
+        "evidence",
     ).unique(["a", "b"], keep="first")
     return (
         tree.with_columns(pl.col("a", "b").cast(pl.Int64))
         .join(lookup, on=["a", "b"], how="left")
-        .select(pl.col("parent").cast(pl.Int64), pl.col("child").cast(pl.Int64), pl.col("rec").cast(pl.Int64))
+        .select(
+            pl.col("parent").cast(pl.Int64),
+            pl.col("child").cast(pl.Int64),
+            pl.col("rec").cast(pl.Int64),
+            "evidence",
+        )
     )
 
 

@@ -56,10 +56,13 @@ def id_types(config: IdentityConfig) -> list[str]:
     return [*config.priority, TICKET, RECORD]
 
 
-def columns_needed(table: str, available: list[str]) -> list[str]:
-    """The columns of canonical ``table`` that identity reads: key, event time and identifiers."""
+def columns_needed(table: str, available: list[str], probabilistic: bool = False) -> list[str]:
+    """The columns of canonical ``table`` that identity reads: key, event time, identifiers (and the CRM's
+    names and postcode when probabilistic matching is on)."""
     key, time_col = TABLES[table]
     wanted = [key, time_col, *_LINKING, *(["ticket_id"] if table in ("tickets", "surveys") else [])]
+    if probabilistic and table == "customers":
+        wanted += ["first_name", "last_name", "postcode", "country"]
     return [c for c in dict.fromkeys(wanted) if c in available]
 
 
@@ -253,7 +256,8 @@ class _PhoneCache:
         return self.known
 
 
-def _blocklist(config: IdentityConfig, id_type: str) -> list[str]:
+def blocklist(config: IdentityConfig, id_type: str) -> list[str]:
+    """The blocklisted values of ``id_type`` (its own and the ``any`` list), trimmed and lower-case."""
     values = [*config.blocklist.get("any", []), *config.blocklist.get(id_type, [])]
     return sorted({v.strip().lower() for v in values})
 
@@ -273,13 +277,11 @@ def _identifier_rows(
         norm = normalise.email(pl.col("raw"))
     else:  # customer_ref, anonymous_id and ticket ids are opaque ids: trimmed text
         norm = normalise.customer_ref(pl.col("raw"))
-    blocklist = _blocklist(config, "phone" if id_type == "phone" else id_type)
+    listed = blocklist(config, id_type)
     return (
         raw.with_columns(norm.alias("norm"), pl.col("raw").str.strip_chars().str.to_lowercase().alias("raw_key"))
         .with_columns(
-            (pl.col("raw_key").is_in(blocklist) | pl.col("norm").str.to_lowercase().is_in(blocklist)).alias(
-                "blocked"
-            )
+            (pl.col("raw_key").is_in(listed) | pl.col("norm").str.to_lowercase().is_in(listed)).alias("blocked")
         )
         .filter(pl.col("blocked") | pl.col("norm").is_not_null())
         .select(

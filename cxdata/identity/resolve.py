@@ -24,6 +24,7 @@ import polars as pl
 from cxdata.config import IdentityConfig
 from cxdata.identity import graph as gr
 from cxdata.identity import keys as ks
+from cxdata.identity.crm_duplicates import crm_links
 from cxdata.identity.records import RECORD, extract, id_types
 
 _HISTOGRAM = ((1, 1, "1"), (2, 4, "2-4"), (5, 9, "5-9"), (10, 49, "10-49"), (50, None, "50+"))
@@ -67,8 +68,12 @@ def resolve(
     n_records = records.height
     lap("normalise")
 
+    extra, probabilistic = None, None
+    if config.probabilistic.enabled and "customers" in tables:
+        extra, probabilistic = crm_links(tables["customers"], config, extracted.nodes)
+        lap("probabilistic")
     limits = {types.index(t): n for t, n in config.max_customers_per_identifier.items() if t in types}
-    g = gr.build(extracted.nodes, extracted.rec, extracted.node, extracted.tier, n_records, limits)
+    g = gr.build(extracted.nodes, extracted.rec, extracted.node, extracted.tier, n_records, limits, extra)
     lap("graph")
 
     # records without a linked identifier: a stand-in node each, a component each
@@ -106,6 +111,8 @@ def resolve(
     lap("outputs")
 
     stats = _stats(record_keys, nodes, extracted.blocked, events, rec_comp, n_comp, timings)
+    if probabilistic is not None:
+        stats["probabilistic"] = probabilistic
 
     def explain(customer_key: str) -> pl.DataFrame:
         comps = np.flatnonzero(comp_key == customer_key)
@@ -178,9 +185,10 @@ def _explain_component(g: gr.Graph, nodes: pl.DataFrame, label: pl.Series, comp:
     first_rec = nodes["first_rec"]
     id_type = nodes["id_type"].cast(pl.String)
     rows = []
-    for parent, child, rec in tree.iter_rows():
+    for parent, child, rec, evidence in tree.iter_rows():
         rec_a = intro.get(parent, int(first_rec[parent]))
-        rows.append((label[rec_a], label[rec], id_type[parent], id_type[child]))
+        via = id_type[parent] if evidence is None else f"probabilistic match ({evidence})"
+        rows.append((label[rec_a], label[rec], via, id_type[child]))
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
@@ -224,10 +232,17 @@ def _merge_log(
                 rec = max(path["rec"].to_list(), key=lambda r: (times[r] is not None, times[r], r))
                 link = path.filter(pl.col("rec") == rec)
                 parent, child = link["parent"][0], link["child"][0]
-                reasons.append(
-                    f"{old_key} merged into {new_key}: record {label[rec]} carries both a {id_type[parent]} "
-                    f"and a {id_type[child]} on the path joining them ({path.height} link(s))"
-                )
+                evidence = tree.filter((pl.col("parent") == parent) & (pl.col("child") == child))["evidence"]
+                if evidence.len() and evidence[0] is not None:
+                    reasons.append(
+                        f"{old_key} merged into {new_key}: record {label[rec]} is a probabilistic match of "
+                        f"another customer record on the path joining them ({evidence[0]})"
+                    )
+                else:
+                    reasons.append(
+                        f"{old_key} merged into {new_key}: record {label[rec]} carries both a {id_type[parent]} "
+                        f"and a {id_type[child]} on the path joining them ({path.height} link(s))"
+                    )
             else:
                 reasons.append(f"{old_key} merged into {new_key}: they share an identifier")
         else:
