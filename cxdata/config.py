@@ -141,6 +141,61 @@ class JourneyConfig(_Strict):
     session_timeout_minutes: int = Field(30, gt=0)
 
 
+DEFAULT_EVENT_TYPES = (
+    "page_view",
+    "login",
+    "logout",
+    "sign_up",
+    "form_submit",
+    "search",
+    "add_to_cart",
+    "remove_from_cart",
+    "checkout",
+    "purchase",
+)
+
+
+class ExpectationConfig(_Strict):
+    """A check a project adds to the suite of one staged table or mart (``stg_orders``, ``dim_customer`` …)."""
+
+    table: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    column: str | None = None
+    expect: Literal["not_null", "unique", "between", "in_set", "match_regex", "row_count_between"]
+    min: float | None = None
+    max: float | None = None
+    values: list[str] | None = None
+    regex: str | None = None
+    severity: Literal["error", "warn"] = "error"
+
+    @model_validator(mode="after")
+    def _arguments(self) -> ExpectationConfig:
+        needs = {"between": ("min", "max"), "row_count_between": ("min", "max"), "in_set": ("values",)}
+        if self.expect == "match_regex" and self.regex is None:
+            raise ValueError("'match_regex' needs 'regex'")
+        if self.expect in needs and all(getattr(self, k) is None for k in needs[self.expect]):
+            raise ValueError(f"{self.expect!r} needs {' or '.join(repr(k) for k in needs[self.expect])}")
+        if self.expect != "row_count_between" and self.column is None:
+            raise ValueError(f"{self.expect!r} needs 'column'")
+        return self
+
+
+class ValidationConfig(_Strict):
+    """Row rules, quarantine thresholds and data-quality checks (see cxdata/validate)."""
+
+    max_quarantine_share: float = Field(0.05, ge=0, le=1)
+    table_max_quarantine_share: dict[str, float] = Field(default_factory=dict)
+    future_tolerance_hours: float = Field(24.0, ge=0)
+    event_types: list[str] = Field(default_factory=lambda: list(DEFAULT_EVENT_TYPES))
+    row_count_change_warn: float = Field(0.5, gt=0)
+    sample_rows: int = Field(100_000, gt=0)
+    docs_dir: str = ".cxdata/gx"
+    expectations: list[ExpectationConfig] = Field(default_factory=list)
+
+    def quarantine_limit(self, table: str) -> float:
+        """The largest share of ``table``'s rows that may be quarantined before the run stops."""
+        return self.table_max_quarantine_share.get(table, self.max_quarantine_share)
+
+
 class ModelsConfig(_Strict):
     clv: ClvConfig = Field(default_factory=ClvConfig)
     churn: ChurnConfig = Field(default_factory=ChurnConfig)
@@ -157,6 +212,7 @@ class ProjectConfig(_Strict):
     sources: dict[str, SourceConfig]
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
     journey: JourneyConfig = Field(default_factory=JourneyConfig)
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     base_dir: Path = Field(default=Path("."), exclude=True)
     path: Path | None = Field(default=None, exclude=True)
@@ -181,6 +237,11 @@ class ProjectConfig(_Strict):
     def warehouse_kind(self) -> str:
         """``duckdb`` for the embedded single-writer file, ``postgres`` for a server (the UI's kind tag)."""
         return "duckdb" if sa.make_url(self.warehouse).get_backend_name() == "duckdb" else "postgres"
+
+    @property
+    def docs_dir(self) -> Path:
+        """Where Great Expectations builds its data docs (a git-ignored folder beside the config)."""
+        return _resolve(self.base_dir, self.validation.docs_dir)
 
     def source_path(self, table: str) -> Path:
         """The absolute file, glob or folder of a file source."""
