@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from cxdata.config import ProjectConfig, load_config
-from pipelines import customer, marketing, project, sales, service, web
+from pipelines import checks, customer, marketing, project, sales, service, web
 from pipelines.resources import ProjectResource, WarehouseResource
 
 DOMAINS = (sales, service, web, marketing, customer)
@@ -18,8 +18,10 @@ def build_definitions(
     project_resource = ProjectResource(config_path=str(config.path), as_of=as_of)
     # DuckDB is a single-writer file: assets of one run must not write from several processes.
     embedded = config.warehouse_kind == "duckdb"
+    assets = [asset for domain in DOMAINS for asset in domain.assets(config)]
     return dg.Definitions(
-        assets=[asset for domain in DOMAINS for asset in domain.assets(config)],
+        assets=assets,
+        asset_checks=checks.asset_checks(assets),
         resources={"project": project_resource, "warehouse": WarehouseResource(project=project_resource)},
         executor=dg.in_process_executor if embedded else dg.multiprocess_executor,
         loggers=loggers,

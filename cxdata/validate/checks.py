@@ -1,0 +1,186 @@
+"""Check one warehouse table against its suite and log the run in ``validation_runs``.
+
+    with Warehouse(config.warehouse) as wh:
+        report = check_table(wh, config, "fct_orders", run_id="notebook")
+        report.passed("error"), report.failures("warn")
+
+On DuckDB the needed columns are read into polars and validated as a frame; on
+PostgreSQL GX queries the table in place (see `cxdata.validate.gx`, imported
+only when a check runs). The row-count change is checked against the table's
+latest row in ``validation_runs`` from an earlier run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+import sqlalchemy as sa
+
+from cxdata.config import ProjectConfig
+from cxdata.validate.suites import Severity, Spec, row_count_change, suite_for
+from cxdata.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from cxdata.validate.gx import Failure
+
+RUNS_TABLE = "validation_runs"
+FACT_TABLES = ("fct_orders", "fct_tickets", "fct_surveys", "fct_web_sessions", "fct_touches")
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What checking one table found: its rows, the change since the last run, failures and the data docs."""
+
+    table: str
+    run_id: str
+    rows: int
+    previous_rows: int | None
+    evaluated: int
+    all_failures: tuple[Failure, ...]
+    docs_index: Path | None
+    skipped: tuple[str, ...] = field(default=())
+
+    @property
+    def change(self) -> float | None:
+        """Relative row-count change since the last run (0.5 = 50 % more rows), None without a last run."""
+        if not self.previous_rows:
+            return None
+        return (self.rows - self.previous_rows) / self.previous_rows
+
+    def failures(self, severity: Severity) -> list[Failure]:
+        """The failed expectations of one severity."""
+        return [f for f in self.all_failures if f.severity == severity]
+
+    def passed(self, severity: Severity) -> bool:
+        """Whether every expectation of ``severity`` held."""
+        return not self.failures(severity)
+
+    def merged(self, other: CheckReport) -> CheckReport:
+        """This report with ``other``'s failures, evaluations and skips added (rows stay this table's)."""
+        return replace(
+            self,
+            evaluated=self.evaluated + other.evaluated,
+            all_failures=self.all_failures + other.all_failures,
+            skipped=self.skipped + other.skipped,
+        )
+
+
+def check_table(
+    wh: Warehouse, config: ProjectConfig, table: str, run_id: str, *, referential: bool = True
+) -> CheckReport:
+    """Validate ``table`` with its suite, the project's expectations and the row-count change; log the run.
+
+    ``referential=False`` leaves out the ``in_table`` specs (fct_* customer_key in
+    dim_customer): in a pipeline the facts are checked before dim_customer is
+    rebuilt, so `check_references` runs them once dim_customer is fresh.
+    """
+    columns = wh.columns(table)
+    specs = suite_for(config, table, columns)
+    if not referential:
+        specs = [s for s in specs if s.kind != "in_table"]
+    specs, skipped = _available(wh, specs)
+    previous = _previous_rows(wh, table, run_id)
+    change = row_count_change(table, previous, config.validation.row_count_change_warn) if previous else None
+    report = _run(wh, config, table, run_id, [*specs, *([change] if change else [])], columns)
+    report = replace(report, previous_rows=previous, skipped=skipped)
+    _record(wh, report)
+    return report
+
+
+def check_references(wh: Warehouse, config: ProjectConfig, run_id: str) -> list[CheckReport]:
+    """Run only the referential specs of the fact tables present (not logged in ``validation_runs``)."""
+    reports = []
+    for table in FACT_TABLES:
+        if not wh.exists(table):
+            continue
+        specs = [s for s in suite_for(config, table, wh.columns(table)) if s.kind == "in_table"]
+        specs, skipped = _available(wh, specs)
+        if specs:
+            reports.append(replace(_run(wh, config, table, f"{run_id}.references", specs, None), skipped=skipped))
+    return reports
+
+
+def _available(wh: Warehouse, specs: list[Spec]) -> tuple[list[Spec], tuple[str, ...]]:
+    kept, skipped = [], []
+    for spec in specs:
+        reference = spec.reference.split(".")[0] if spec.reference else None
+        if reference is not None and not wh.exists(reference):
+            skipped.append(f"{spec.description}: {reference} does not exist yet")
+        else:
+            kept.append(spec)
+    return kept, tuple(skipped)
+
+
+def _run(
+    wh: Warehouse, config: ProjectConfig, table: str, run_id: str, specs: list[Spec], columns: list[str] | None
+) -> CheckReport:
+    from cxdata.validate import gx
+
+    if wh.dialect == "postgresql":
+        rows = wh.row_count(table)
+        result = gx.validate_postgres(
+            wh.engine.url, wh.schema, table, specs, config.docs_dir, run_name=run_id, rows=rows
+        )
+    else:
+        present = columns if columns is not None else wh.columns(table)
+        needed = list(dict.fromkeys(c for s in specs for c in s.needed_columns if c in present)) or present[:1]
+        frame = wh.read(table, columns=needed)
+        references = {
+            s.reference: wh.read(s.reference.split(".")[0], columns=[s.reference.split(".")[1]]).to_series()
+            for s in specs
+            if s.kind == "in_table" and s.reference is not None
+        }
+        result = gx.validate_frame(
+            frame,
+            table,
+            specs,
+            config.docs_dir,
+            run_name=run_id,
+            sample_rows=config.validation.sample_rows,
+            reference_keys=references,
+        )
+    return CheckReport(table, run_id, result.rows, None, result.evaluated, result.failures, result.docs_index)
+
+
+def _previous_rows(wh: Warehouse, table: str, run_id: str) -> int | None:
+    if not wh.exists(RUNS_TABLE):
+        return None
+    last = wh.query(
+        f'select "rows" from {RUNS_TABLE} where table_name = :table and run_id <> :run_id'
+        " order by checked_at desc limit 1",
+        {"table": table, "run_id": run_id},
+    )
+    return None if last.is_empty() else int(last.item(0, 0))
+
+
+def _record(wh: Warehouse, report: CheckReport) -> None:
+    row = {
+        "run_id": report.run_id,
+        "table_name": report.table,
+        "rows": report.rows,
+        "checked_at": dt.datetime.now(dt.UTC),
+        "errors_failed": len(report.failures("error")),
+        "warnings_failed": len(report.failures("warn")),
+    }
+    if not wh.exists(RUNS_TABLE):
+        # The first row creates the table through publish, which applies sql/validation_runs.sql's comments.
+        wh.publish(RUNS_TABLE, pl.DataFrame([row], schema=_RUNS_SCHEMA))
+        return
+    # Later rows are inserted: checks of several tables may run at once, and read-append-publish would lose rows.
+    runs = sa.table(RUNS_TABLE, *(sa.column(name) for name in row), schema=wh.schema)
+    with wh.engine.begin() as conn:
+        conn.execute(sa.insert(runs).values(**row))
+
+
+_RUNS_SCHEMA = {
+    "run_id": pl.String,
+    "table_name": pl.String,
+    "rows": pl.Int64,
+    "checked_at": pl.Datetime("us", "UTC"),
+    "errors_failed": pl.Int64,
+    "warnings_failed": pl.Int64,
+}

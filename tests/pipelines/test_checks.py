@@ -1,0 +1,83 @@
+"""Blocking error checks stop everything downstream in the same run; warning checks only report."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+import yaml
+
+from cxdata.config import load_config
+from cxdata.synth import SynthParams, generate_project
+from pipelines.definitions import build_definitions
+
+DOWNSTREAM = {"identity_record_keys", "customer_identity", "identity_merges", "fct_orders", "dim_customer"}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    return generate_project(tmp_path_factory.mktemp("project"), SynthParams(customers=300, seed=1))
+
+
+def config_with(project, tmp_path, severity: str):
+    raw = yaml.safe_load(project.config_path.read_text(encoding="utf-8"))
+    raw["warehouse"] = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    raw["validation"] = {
+        "docs_dir": str(tmp_path / "gx_docs"),
+        "expectations": [
+            {
+                "table": "stg_orders",
+                "column": "amount",
+                "expect": "between",
+                "min": 0,
+                "max": 1,
+                "severity": severity,
+            }
+        ],
+    }
+    path = project.config_path.parent / f"cxdata_{severity}_{tmp_path.name}.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return load_config(path)
+
+
+def materialise(config) -> dg.ExecuteInProcessResult:
+    defs = build_definitions(config)
+    with dg.DagsterInstance.ephemeral() as instance:
+        return dg.materialize(
+            [*defs.assets, *defs.asset_checks], resources=defs.resources, instance=instance, raise_on_error=False
+        )
+
+
+def evaluations(result, asset: str) -> dict[str, dg.AssetCheckEvaluation]:
+    return {e.check_name: e for e in result.get_asset_check_evaluations() if e.asset_key.to_user_string() == asset}
+
+
+def materialised(result) -> set[str]:
+    return {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+
+
+def test_a_failing_error_expectation_blocks_downstream_assets(project, tmp_path):
+    result = materialise(config_with(project, tmp_path, "error"))
+    assert not result.success
+    assert "stg_orders" in materialised(result)
+    assert not DOWNSTREAM & materialised(result)
+    checks = evaluations(result, "stg_orders")
+    assert not checks["error_checks"].passed
+    assert checks["error_checks"].severity == dg.AssetCheckSeverity.ERROR
+    assert "amount within [0, 1]" in checks["error_checks"].metadata["failures"].value
+    assert checks["warning_checks"].passed
+    assert str(tmp_path / "gx_docs") in checks["error_checks"].metadata["data_docs"].value
+
+
+def test_the_same_expectation_as_a_warning_lets_the_run_through(project, tmp_path):
+    result = materialise(config_with(project, tmp_path, "warn"))
+    assert result.success
+    assert materialised(result) >= DOWNSTREAM
+    warning = evaluations(result, "stg_orders")["warning_checks"]
+    assert not warning.passed and warning.severity == dg.AssetCheckSeverity.WARN
+    assert evaluations(result, "stg_orders")["error_checks"].passed
+    # every other table's suite holds on the synthetic data, referential checks included
+    failed = {
+        (e.asset_key.to_user_string(), e.check_name) for e in result.get_asset_check_evaluations() if not e.passed
+    }
+    assert failed == {("stg_orders", "warning_checks")}
+    assert "dim_customer" in {e.asset_key.to_user_string() for e in result.get_asset_check_evaluations()}
