@@ -226,26 +226,37 @@ class Warehouse:
 
     # -- reading --------------------------------------------------------------------
 
-    def read(self, name: str, columns: list[str] | None = None) -> pl.DataFrame:
-        """Table ``name`` (only ``columns``, in that order, when given) with the dtypes of `warehouse.types`."""
+    def read(
+        self, name: str, columns: list[str] | None = None, where: dict[str, Any] | None = None
+    ) -> pl.DataFrame:
+        """Table ``name`` (only ``columns``, in that order, when given; only rows whose columns equal the
+        values in ``where``, bound as parameters) with the dtypes listed in `cxdata.warehouse.types`.
+
+        >>> wh.read("identity_record_keys", ["record_id", "customer_key"], where={"source_table": "orders"})
+        ... # doctest: +SKIP
+        """
         check_name(name)
-        for column in columns or []:
+        for column in [*(columns or []), *(where or {})]:
             check_name(column, "column")
+        where = where or {}
         with self._failing(f"reading table {name!r}"), self.engine.begin() as conn:
             self._require(conn, name)
             if self.dialect == DUCKDB:
                 listed = ", ".join(self._quote(c) for c in columns) if columns else "*"
-                return readers.duckdb_query(conn, f"SELECT {listed} FROM {self._qualified(name)}", [])
-            catalog = [
-                tuple(row) for row in conn.execute(readers.PG_COLUMNS_SQL, {"schema": self.schema, "name": name})
-            ]
+                condition = " AND ".join(f"{self._quote(c)} = ?" for c in where)
+                statement = f"SELECT {listed} FROM {self._qualified(name)}" + (
+                    f" WHERE {condition}" if where else ""
+                )
+                return readers.duckdb_query(conn, statement, list(where.values()))
+            rows = conn.execute(readers.PG_COLUMNS_SQL, {"schema": self.schema, "name": name})
+            catalog = [tuple(row) for row in rows]
             if columns:
                 by_name = {row[0]: row for row in catalog}
                 missing = [c for c in columns if c not in by_name]
                 if missing:
                     raise WarehouseError(f"table {name!r} has no column(s) {missing}; it has {sorted(by_name)}")
                 catalog = [by_name[c] for c in columns]
-            return readers.postgres_table(conn, self._qualified(name), catalog)
+            return readers.postgres_table(conn, self._qualified(name), catalog, where)
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
         """Run ``sql`` with ``:name`` placeholders bound from ``params``; its rows as a frame (empty if none)."""

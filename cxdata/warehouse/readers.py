@@ -42,8 +42,11 @@ PG_COLUMNS_SQL = sa.text(
 )
 
 
-def postgres_table(conn: sa.Connection, table_sql: str, columns: list[tuple[str, str, int]]) -> pl.DataFrame:
-    """Read a whole PostgreSQL table, given its (name, base type name, typmod) columns from the catalog."""
+def postgres_table(
+    conn: sa.Connection, table_sql: str, columns: list[tuple[str, str, int]], where: dict[str, Any] | None = None
+) -> pl.DataFrame:
+    """Read a PostgreSQL table, given its (name, base type name, typmod) columns from the catalog; ``where``
+    keeps the rows whose columns equal its values (bound by the driver)."""
     quote = partial(quote_identifier, conn.dialect)
     plans = [postgres_read_column(type_name, typmod) for _, type_name, typmod in columns]
     # Positional aliases keep user column names out of the CSV; the leading
@@ -51,14 +54,16 @@ def postgres_table(conn: sa.Connection, table_sql: str, columns: list[tuple[str,
     names = [name for name, _, _ in columns]
     pairs = list(enumerate(zip(names, plans, strict=True)))
     selects = ["1"] + [f"{plan.select.format(c=quote(name))} AS c{i}" for i, (name, plan) in pairs]
-    statement = f"COPY (SELECT {', '.join(selects)} FROM {table_sql}) TO STDOUT WITH (FORMAT csv)"
+    where = where or {}
+    condition = " WHERE " + " AND ".join(f"{quote(c)} = %s" for c in where) if where else ""
+    statement = f"COPY (SELECT {', '.join(selects)} FROM {table_sql}{condition}) TO STDOUT WITH (FORMAT csv)"
     buffer = io.BytesIO()
     raw = conn.connection.driver_connection
     with raw.cursor() as cursor:
         # Pin the text forms the CSV is parsed with, for this transaction only.
         cursor.execute("SET LOCAL DateStyle TO 'ISO, YMD'")
         cursor.execute("SET LOCAL TimeZone TO 'UTC'")
-        with cursor.copy(statement) as copy:
+        with cursor.copy(statement, list(where.values()) or None) as copy:
             for block in copy:
                 buffer.write(block)
     csv_schema = pl.Schema({"_": pl.Int32(), **{f"c{i}": plan.csv_dtype for i, plan in enumerate(plans)}})

@@ -39,6 +39,19 @@ def test_read_named_columns_only(wh):
         wh.read("orders", columns=["order_id", "phone"])
 
 
+def test_read_rows_matching_bound_values(wh):
+    frame = pl.DataFrame(
+        {"source_table": ["orders", "tickets", "orders"], "record_id": ["1", "2", "3' or '1'='1"]}
+    )
+    wh.publish("keys", frame)
+
+    orders = wh.read("keys", columns=["record_id"], where={"source_table": "orders"})
+    assert orders["record_id"].sort().to_list() == ["1", "3' or '1'='1"]
+    # the value is bound, never spliced into the statement
+    assert wh.read("keys", where={"record_id": "3' or '1'='1"}).height == 1
+    assert wh.read("keys", where={"source_table": "x' or '1'='1"}).height == 0
+
+
 def test_publish_replaces_rows_and_schema(wh):
     wh.publish("orders", pl.DataFrame({"order_id": ["a", "b", "c"], "amount": [1.0, 2.0, 3.0]}))
     replacement = pl.DataFrame({"order_id": [10, 20], "status": ["done", None], "flag": [True, False]})
