@@ -68,8 +68,19 @@ class SourceConfig(_Strict):
 
 
 class ClvConfig(_Strict):
+    """Lifetime-value models (see cxdata/clv): which BTYD model, how it is evaluated and scored."""
+
     horizon_days: int = Field(365, gt=0)
     annual_discount_rate: float = Field(0.10, ge=0, lt=1)
+    # "auto" fits every continuous-time model and keeps the best on the holdout; "bgbb" is for
+    # discrete-opportunity data (one purchase opportunity per period) and is only used when named here.
+    model: Literal["auto", "bgnbd", "pareto_nbd", "mbgnbd", "bgbb"] = "auto"
+    period: Literal["D", "W"] = "D"
+    holdout_days: int = Field(180, gt=0)
+    penalizers: list[float] = Field(default_factory=lambda: [0.0, 0.001, 0.01, 0.1])
+    max_holdout_error: float = Field(0.15, gt=0)  # |predicted - actual| / actual repeat purchases, else WARN
+    min_repeat_buyers: int = Field(30, gt=0)  # below this Gamma-Gamma is not fitted
+    seed: int = 0
 
 
 class ChurnConfig(_Strict):
