@@ -2,8 +2,9 @@
 
 Nodes are distinct ``(id_type, value)`` pairs, not records, so the graph stays
 small (a customer who ordered 50 times with one email adds one edge, not 50).
-Node ids are assigned in age order — ``first_seen``, then type priority, then
-value — so "the oldest identifier of a component" is simply its smallest node.
+Node ids are assigned in age order — ``first_seen``, then type priority, then a
+fixed hash of the value — so "the oldest identifier of a component" is simply
+its smallest node.
 
 Edges: each record links the identifiers it carries as a star from its
 highest-priority *linked* identifier; edges are deduplicated and each keeps

@@ -71,8 +71,8 @@ class Extracted:
     """Records, identifier nodes and the links between them.
 
     ``records``: rec (u32), source_table (enum), record_id (str), event_time (UTC datetime).
-    ``nodes``: node (u32; age order: first_seen, type priority, value), id_type (enum), value, first_seen,
-    last_seen, records (u32), first_rec (u32), tier (i32).
+    ``nodes``: node (u32; age order: first_seen, type priority, then a fixed hash), id_type (enum), value,
+    first_seen, last_seen, records (u32), first_rec (u32), tier (i32).
     ``rec``, ``node``, ``tier``: one entry per (record, identifier) link, sorted by rec, tier, node.
     ``blocked``: id_type, value, first_seen, last_seen, records of the blocklisted values seen.
     """
@@ -134,13 +134,20 @@ def _extract(tables: dict[str, pl.DataFrame | pl.LazyFrame], config: IdentityCon
             tier = types.index(id_type)
             rows = _identifier_rows(frame, column, id_type, config, phones)
             blocked.append(rows.filter("blocked").select(pl.lit(id_type).alias("id_type"), "value", "event_time"))
+            salt = (tier + 1) * _GOLDEN % (1 << 64)
+            # a second, independent hash only to detect collisions of the first: grouping on integers is
+            # several times cheaper than on the strings themselves
             usable = rows.filter(~pl.col("blocked")).with_columns(
-                (pl.col("value").hash(seed) ^ pl.lit((tier + 1) * _GOLDEN % (1 << 64), pl.UInt64)).alias("h")
+                (pl.col("value").hash(seed) ^ pl.lit(salt, pl.UInt64)).alias("h"),
+                (pl.col("value").hash(seed + 1) ^ pl.lit(salt, pl.UInt64)).alias("h2"),
             )
             links.append(usable.select("rec", "h"))
             uniques.append(
-                usable.group_by("h", "value")
+                usable.group_by("h")
                 .agg(
+                    pl.col("value").first(),
+                    pl.col("h2").min().alias("h2_min"),
+                    pl.col("h2").max().alias("h2_max"),
                     pl.col("event_time").min().alias("first_seen"),
                     pl.col("event_time").max().alias("last_seen"),
                     pl.len().cast(pl.UInt32).alias("records"),
@@ -162,18 +169,23 @@ def _assemble(
     types = type_enum.categories.to_list()
     nodes = (
         (pl.concat(uniques) if uniques else pl.DataFrame(schema=_UNIQUE_SCHEMA))
-        .group_by("h", "tier", "value")
+        .group_by("h")
         .agg(
+            pl.col("tier").first(),
+            pl.col("value").first(),
+            pl.col("h2_min").min(),
+            pl.col("h2_max").max(),
             pl.col("first_seen").min(),
             pl.col("last_seen").max(),
             pl.col("records").sum(),
             pl.col("first_rec").min(),
         )
     )
-    if nodes["h"].is_duplicated().any():
+    if (nodes["h2_min"] != nodes["h2_max"]).any():
         raise _Collision
     nodes = (
-        nodes.sort("first_seen", "tier", "value", nulls_last=True)
+        # ties of first sighting and type are broken by the hash: arbitrary but the same on every run
+        nodes.sort("first_seen", "tier", "h", nulls_last=True)
         .with_row_index("node")
         .with_columns(
             pl.col("tier").replace_strict(list(range(len(types))), types, return_dtype=type_enum).alias("id_type")
@@ -227,6 +239,8 @@ _RECORD_SCHEMA = {
 _UNIQUE_SCHEMA = {
     "h": pl.UInt64,
     "value": pl.String,
+    "h2_min": pl.UInt64,
+    "h2_max": pl.UInt64,
     "first_seen": UTC_TIMESTAMP,
     "last_seen": UTC_TIMESTAMP,
     "records": pl.UInt32,
