@@ -13,3 +13,15 @@ class ConfigError(CxdataError):
 
 class IngestError(CxdataError):
     """A source cannot be read as the contract needs: names source, column and sample values."""
+
+
+class QuarantineError(CxdataError):
+    """Too many rows of one table failed the row rules; they are published in ``quarantine_<table>``.
+
+    ``report`` carries what the step published (a `cxdata.steps.StageReport`), so an
+    orchestrator can show counts and samples beside the message.
+    """
+
+    def __init__(self, message: str, report: object = None) -> None:
+        super().__init__(message)
+        self.report = report

@@ -117,10 +117,22 @@ def marts_for(config: ProjectConfig) -> list[str]:
     return [name for name, mart in MARTS.items() if mart.requires is None or mart.requires in config.sources]
 
 
+def _read_input(wh: Warehouse, mart: str, table: str) -> pl.LazyFrame | None:
+    if not wh.exists(table):
+        return None
+    if table != RECORD_KEYS:
+        return wh.read(table).lazy()
+    # the record keys of every source are by far the largest input: read only the part a mart uses
+    source = MARTS[mart].requires
+    if source is not None:
+        return wh.read(table, where={"source_table": source}).lazy()
+    return wh.read(table, columns=["customer_key"]).lazy()
+
+
 def mart_step(wh: Warehouse, config: ProjectConfig, name: str) -> Profile:
     """Build one mart from what is published in the warehouse and publish it."""
     mart = MARTS[name]
-    frames = {table: wh.read(table).lazy() if wh.exists(table) else None for table in mart.inputs}
+    frames = {table: _read_input(wh, name, table) for table in mart.inputs}
     frame = mart.build(config, frames).collect()
     published = wh.publish(name, frame)
     return table_profile(frame, published.seconds)
@@ -160,3 +172,51 @@ def identity_step(
         {**result.stats, "merges_this_run": result.identity_merges.height}
     )
     return profiles
+
+
+@dataclass(frozen=True)
+class StageReport:
+    """What `stage_step` published: profiles of the staged and the quarantine table, and the audit row."""
+
+    staged: Profile
+    quarantine: Profile
+    audit: dict[str, object]
+
+
+def stage_step(wh: Warehouse, config: ProjectConfig, table: str, run_id: str) -> StageReport:
+    """Ingest one source with its row rules: publish stg_ and quarantine_<table>, append to ``load_audit``.
+
+    The quarantine table is published on every run, empty when nothing failed,
+    so BI shows a zero rather than last run's rows. Over the table's
+    quarantine limit, `QuarantineError` is raised only after all three are
+    published, so the data team can look at what was held back.
+    """
+    # Imported here so that this step, added last, leaves the module's shared import block alone.
+    from cxdata.io.staging import stage_table
+    from cxdata.profile import staging_profile
+    from cxdata.validate.quarantine import by_rule, share, threshold_error
+
+    staged = stage_table(config, table)
+    audit = {"run_id": run_id, **staged.audit}
+    stg = wh.publish(f"stg_{table}", staged.accepted)
+    held = wh.publish(f"quarantine_{table}", staged.quarantined)
+    logged = wh.read("load_audit") if wh.exists("load_audit") else None
+    row = pl.DataFrame([audit], schema_overrides={"loaded_at": pl.Datetime("us", "UTC")})
+    # The audit keeps every run's loads: this load's row is added to what was there.
+    wh.publish("load_audit", row if logged is None else pl.concat([logged, row], how="diagonal_relaxed"))
+    facts = {
+        "rows_in": audit["rows_in"],
+        "rows_accepted": audit["rows_accepted"],
+        "rows_quarantined": audit["rows_quarantined"],
+        "quarantine_share": round(share(int(audit["rows_in"]), int(audit["rows_quarantined"])), 6),
+        "quarantine_threshold": audit["threshold"],
+        "quarantined_by_rule": by_rule(staged.quarantined) or "none",
+    }
+    report = StageReport(
+        staging_profile(staged.accepted, table, str(audit["source"]), stg.seconds).with_facts(facts),
+        table_profile(staged.quarantined, held.seconds).with_facts(facts),
+        audit,
+    )
+    if not staged.passed:
+        raise threshold_error(staged.audit, staged.quarantined, report)
+    return report

@@ -29,14 +29,50 @@ def read_source(config: ProjectConfig, table: str) -> list[pl.LazyFrame]:
 
     >>> parts = read_source(load_config("cxdata.yaml"), "web_events")   # doctest: +SKIP
     """
+    return [part for _, part in read_labelled(config, table)]
+
+
+def read_labelled(config: ProjectConfig, table: str) -> list[tuple[str, pl.LazyFrame]]:
+    """Like `read_source`, with each part's `_source` label (file path relative to the config, or query label)."""
     source = config.sources[table]
     if source.url is not None:
-        return [_read_query(table, source)]
+        return [(source.label, _read_query(table, source))]
     files = source_files(config, table)
     kind = _file_format(table, source, files)
-    return [
-        _scan_file(f, kind, source).with_columns(pl.lit(_label(config, f)).alias(SOURCE_COLUMN)) for f in files
-    ]
+    labelled = []
+    for file in files:
+        label = _label(config, file)
+        _sniff(table, label, file, kind)
+        labelled.append((label, _scan_file(file, kind, source).with_columns(pl.lit(label).alias(SOURCE_COLUMN))))
+    return labelled
+
+
+def _sniff(table: str, label: str, file: Path, kind: str) -> None:
+    """Refuse a file whose first bytes show it is not what its extension or `format` says."""
+    with file.open("rb") as handle:
+        head = handle.read(4096)
+    where = f"source {table!r} ({label})"
+    if not head:
+        raise IngestError(f"{where}: the file is empty, not even a header; expected a {kind.upper()} file")
+    if kind == "parquet":
+        if head.startswith(b"PAR1"):
+            return
+        hint = "it looks like text (CSV?); set 'format: csv' or rename it" if b"\x00" not in head else ""
+        raise IngestError(
+            f"{where}: expected a Parquet file, but it does not start with the Parquet magic bytes 'PAR1'"
+            + (f"; {hint}" if hint else "; is it a Parquet file at all?")
+        )
+    if head.startswith(b"PAR1"):
+        raise IngestError(f"{where}: expected a CSV file, but this is a Parquet file; set 'format: parquet'")
+    if head.startswith(b"PK\x03\x04"):
+        raise IngestError(
+            f"{where}: expected a CSV file, but this is a ZIP archive or an Excel workbook; export it as CSV"
+        )
+    if b"\x00" in head:
+        raise IngestError(
+            f"{where}: expected a CSV text file, but it holds binary data (NUL bytes); if it is UTF-16 text, "
+            "save it as UTF-8, else export the data as CSV or Parquet"
+        )
 
 
 def source_files(config: ProjectConfig, table: str) -> list[Path]:

@@ -1,8 +1,9 @@
 """Map a raw source onto its canonical table: rename, cast, parse times to UTC, keep extras.
 
-`standardise` is the lazy transform; `load_table` collects it once and refuses
-to hand on a frame in which a value could not be read, naming the source,
-column and a sample of the bad values.
+`standardise` is the lazy transform; `stage_table` collects it once together
+with the row rules of `cxdata.validate` and splits the rows into accepted and
+quarantined ones; `load_table` hands on the accepted rows, or stops when too
+many were quarantined.
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ import polars as pl
 from cxdata import schema
 from cxdata.config import ProjectConfig, SourceConfig
 from cxdata.errors import IngestError
-from cxdata.io.readers import SOURCE_COLUMN, read_source
-
-LOADED_AT_COLUMN = "_loaded_at"
-_FLAG = "__unreadable__"
-_SAMPLE = 5
+from cxdata.io.readers import SOURCE_COLUMN, read_labelled
+from cxdata.validate import quarantine, rules
+from cxdata.validate.quarantine import LOADED_AT_COLUMN, RAW_PREFIX, RECORD_COLUMN
+from cxdata.validate.rules import UNREADABLE_PREFIX
 
 # Tried in order when a source gives no format; every candidate is exact, none guesses day/month order.
 _AWARE_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z")
@@ -69,18 +69,29 @@ def map_columns(table: str, source: SourceConfig, available: list[str], label: s
 
 
 def standardise(
-    raw: pl.LazyFrame, table: str, source: SourceConfig, timezone: str, label: str, loaded_at: dt.datetime
+    raw: pl.LazyFrame,
+    table: str,
+    source: SourceConfig,
+    timezone: str,
+    label: str,
+    loaded_at: dt.datetime,
+    keep_raw: bool = False,
 ) -> pl.LazyFrame:
     """The canonical lazy frame, plus one boolean `__unreadable__<column>` flag per parsed column.
 
     A flag is true where the source held a value that could not be read as the
-    contract's type; `load_table` turns any true flag into an error.
+    contract's type (NaN and infinity count as unreadable numbers). With
+    ``keep_raw`` the frame also carries `__record__` (1-based record number in
+    its part) and `__raw__<column>`, the source text of every parsed column, so
+    a quarantined row can quote exactly what the source held.
     """
-    available = list(raw.collect_schema().names())
+    if keep_raw:
+        raw = raw.with_row_index(RECORD_COLUMN, offset=1)
     types = raw.collect_schema()
+    available = [name for name in types.names() if name != RECORD_COLUMN]
     mapping = map_columns(table, source, available, label)
     spec = schema.table(table)
-    columns, flags = [], []
+    columns, flags, texts = [], [], []
     for column in spec.columns:
         name = mapping.canonical[column.name]
         if name is None:
@@ -88,83 +99,106 @@ def standardise(
             continue
         parsed = _cast(pl.col(name), types[name], column, source.formats.get(column.name), timezone)
         columns.append(parsed.alias(column.name))
-        if column.kind not in ("id", "text"):
-            flags.append((pl.col(name).is_not_null() & parsed.is_null()).alias(_FLAG + column.name))
+        if column.kind in ("id", "text"):
+            continue
+        present = pl.col(name).is_not_null()
+        if types[name] == pl.String:
+            # Blanks are a missing value (a required-column problem), not an unreadable one.
+            present = present & (pl.col(name).str.strip_chars() != "")
+        unreadable = parsed.is_null()
+        if column.kind in ("amount", "score"):
+            unreadable = unreadable | ~parsed.is_finite()
+        flags.append((present & unreadable).alias(UNREADABLE_PREFIX + column.name))
+        texts.append(pl.col(name).cast(pl.String).alias(RAW_PREFIX + column.name))
     extras = [pl.col(src).alias(dst) for src, dst in mapping.extras.items()]
     lineage = [
         pl.col(SOURCE_COLUMN) if SOURCE_COLUMN in available else pl.lit(label).alias(SOURCE_COLUMN),
         pl.lit(loaded_at, dtype=schema.UTC_TIMESTAMP).alias(LOADED_AT_COLUMN),
     ]
-    return raw.select(*columns, *extras, *lineage, *flags)
+    internal = [pl.col(RECORD_COLUMN), *texts] if keep_raw else []
+    return raw.select(*columns, *extras, *lineage, *flags, *internal)
+
+
+@dataclass(frozen=True)
+class Staged:
+    """One load of a table: the rows that go on, the rows held back, and the `load_audit` row that counts both."""
+
+    accepted: pl.DataFrame
+    quarantined: pl.DataFrame
+    audit: dict[str, object]
+
+    @property
+    def passed(self) -> bool:
+        """True when the quarantined share is within the table's limit."""
+        return bool(self.audit["passed"])
+
+
+def stage_table(config: ProjectConfig, table: str, loaded_at: dt.datetime | None = None) -> Staged:
+    """Read one source, apply the row rules (`cxdata.validate.rules`) and split its rows; nothing is dropped.
+
+    Structural problems (unreadable file, missing column, unreachable database)
+    raise `IngestError`; bad rows never do: they are in ``quarantined``.
+
+    >>> staged = stage_table(load_config("cxdata.yaml"), "orders")   # doctest: +SKIP
+    >>> staged.audit["rows_in"] == staged.accepted.height + staged.quarantined.height   # doctest: +SKIP
+    True
+    """
+    source = config.sources[table]
+    stamp = loaded_at or dt.datetime.now(dt.UTC)
+    labelled = read_labelled(config, table)
+    try:
+        staged = [standardise(p, table, source, config.timezone, source.label, stamp, True) for _, p in labelled]
+        originals = _originals(labelled, staged, table, source)
+        names = {c for frame in staged for c in frame.collect_schema().names()}
+        flagged = {c.removeprefix(UNREADABLE_PREFIX) for c in names if c.startswith(UNREADABLE_PREFIX)}
+        found = rules.checks(table, config.validation, stamp, flagged)
+        # Extra columns present in only some files still line up; canonical ones already share types.
+        joined = staged[0] if len(staged) == 1 else pl.concat(staged, how="diagonal_relaxed")
+        internal = (RECORD_COLUMN, RAW_PREFIX, UNREADABLE_PREFIX)
+        keep = [c for c in joined.collect_schema().names() if not c.startswith(internal)]
+        frame = quarantine.mark(joined, found).collect()
+    except pl.exceptions.PolarsError as exc:
+        raise IngestError(f"source {table!r} ({source.label}): {_unreadable_file(exc)}") from exc
+    accepted, quarantined = quarantine.split(frame, found, originals, keep)
+    limit = config.validation.quarantine_limit(table)
+    audit = quarantine.audit_row(table, source.label, frame.height, quarantined, limit, stamp)
+    return Staged(accepted, quarantined, audit)
 
 
 def load_table(config: ProjectConfig, table: str, loaded_at: dt.datetime | None = None) -> pl.DataFrame:
-    """Read one configured source as its canonical table, or raise an `IngestError` naming the bad values.
+    """The accepted rows of one source as its canonical table (see `stage_table`).
+
+    Raises `QuarantineError` when more rows fail the row rules than
+    ``validation.quarantine_limit(table)`` allows, `IngestError` when the
+    source cannot be read at all.
 
     >>> orders = load_table(load_config("cxdata.yaml"), "orders")   # doctest: +SKIP
     >>> orders.schema["ordered_at"]                                # doctest: +SKIP
     Datetime(time_unit='us', time_zone='UTC')
     """
-    source = config.sources[table]
-    parts = read_source(config, table)
-    stamp = loaded_at or dt.datetime.now(dt.UTC)
-    try:
-        staged = [standardise(part, table, source, config.timezone, source.label, stamp) for part in parts]
-        # Extra columns present in only some files still line up; canonical ones already share types.
-        frame = (staged[0] if len(staged) == 1 else pl.concat(staged, how="diagonal_relaxed")).collect()
-    except pl.exceptions.PolarsError as exc:
-        raise IngestError(f"source {table!r} ({source.label}): {_unreadable_file(exc)}") from exc
-    flag_columns = [c for c in frame.columns if c.startswith(_FLAG)]
-    problems = _unreadable(frame, flag_columns, parts, table, source, config.timezone)
-    problems += _required_nulls(frame, table, flag_columns)
-    if problems:
-        raise IngestError(f"source {table!r} ({source.label}): " + "; ".join(problems))
-    return frame.drop(flag_columns)
+    staged = stage_table(config, table, loaded_at)
+    if not staged.passed:
+        raise quarantine.threshold_error(staged.audit, staged.quarantined)
+    return staged.accepted
 
 
-def _unreadable(
-    frame: pl.DataFrame,
-    flags: list[str],
-    parts: list[pl.LazyFrame],
-    table: str,
-    source: SourceConfig,
-    timezone: str,
-) -> list[str]:
-    counts = frame.select(pl.col(flags).sum()).row(0, named=True) if flags else {}
-    problems = []
-    for flag, count in counts.items():
-        if not count:
-            continue
-        column = schema.table(table).column(flag.removeprefix(_FLAG))
-        source_name = source.columns.get(column.name, column.name)
-        # Error path only: read the raw column again to quote the values exactly as the source has them.
-        values = pl.concat(
-            [p.select(pl.col(source_name).cast(pl.String).alias("_value")) for p in parts]
-        ).collect()
-        bad = _locate(pl.concat([values, frame.select(flag, SOURCE_COLUMN)], how="horizontal"), pl.col(flag))
-        shown = ", ".join(f"{v!r} ({where})" for v, where in zip(bad["_value"], bad["_where"], strict=True))
-        problems.append(
-            f"column {column.name!r} (source column {source_name!r}) has {count} value(s) that are not "
-            f"{_expected(column, source.formats.get(column.name), timezone)}, e.g. {shown}"
-        )
-    return problems
-
-
-def _required_nulls(frame: pl.DataFrame, table: str, flags: list[str]) -> list[str]:
-    # A value that was there but unreadable is already reported; only count values the source left empty.
-    empty = {
-        column: pl.col(column).is_null() & ~pl.col(_FLAG + column)
-        if _FLAG + column in flags
-        else pl.col(column).is_null()
-        for column in schema.table(table).required
-    }
-    counts = frame.select(expr.sum().alias(column) for column, expr in empty.items()).row(0, named=True)
-    problems = []
-    for column, count in counts.items():
-        if count:
-            where = _locate(frame, empty[column]).get_column("_where").to_list()
-            problems.append(f"required column {column!r} is empty in {count} row(s), e.g. {', '.join(where)}")
-    return problems
+def _originals(
+    labelled: list[tuple[str, pl.LazyFrame]], staged: list[pl.LazyFrame], table: str, source: SourceConfig
+) -> quarantine.Originals:
+    """For each part's `_source`, the frame column that holds each of its source columns' raw value."""
+    originals: quarantine.Originals = {}
+    for (label, part), frame in zip(labelled, staged, strict=True):
+        available = [c for c in part.collect_schema().names() if c != SOURCE_COLUMN]
+        mapping = map_columns(table, source, available, source.label)
+        held = set(frame.collect_schema().names())
+        where = {name: canonical for canonical, name in reversed(mapping.canonical.items()) if name is not None}
+        where |= mapping.extras
+        pairs = []
+        for name in available:
+            column = where[name]
+            pairs.append((name, RAW_PREFIX + column if RAW_PREFIX + column in held else column))
+        originals[label] = pairs
+    return originals
 
 
 def _unreadable_file(exc: pl.exceptions.PolarsError) -> str:
@@ -177,25 +211,6 @@ def _unreadable_file(exc: pl.exceptions.PolarsError) -> str:
     if isinstance(exc, pl.exceptions.NoDataError) or "empty" in detail.lower():
         return f"the file is empty, not even a header ({detail})"
     return f"the file could not be read as {type(exc).__name__}: {detail}"
-
-
-def _locate(frame: pl.DataFrame, predicate: pl.Expr) -> pl.DataFrame:
-    """The first offending rows, each with a `_where` like "record 12 of data/orders.csv" (header not counted)."""
-    record = pl.int_range(1, pl.len() + 1).over(SOURCE_COLUMN)
-    return (
-        frame.with_columns(_where=pl.format("record {} of {}", record, pl.col(SOURCE_COLUMN)))
-        .filter(predicate)
-        .head(_SAMPLE)
-    )
-
-
-def _expected(column: schema.Column, fmt: str | None, timezone: str) -> str:
-    if column.kind == "timestamp":
-        wanted = f"timestamps in format {fmt!r}" if fmt else "ISO 8601 timestamps"
-        return f"{wanted} that exist in {timezone} (naive times are read in that zone)"
-    if column.kind == "date":
-        return f"dates in format {fmt!r}" if fmt else "ISO dates (YYYY-MM-DD)"
-    return "numbers (a dot as decimal separator, no thousands separator)"
 
 
 def _cast(expr: pl.Expr, dtype: pl.DataType, column: schema.Column, fmt: str | None, tz: str) -> pl.Expr:

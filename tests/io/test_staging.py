@@ -1,8 +1,9 @@
-"""Ingest onto the contract: mapping, formats, time zones, extras kept, clear errors on bad values."""
+"""Ingest onto the contract: mapping, formats, time zones, extras kept; bad values quarantined, never lost."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import textwrap
 from pathlib import Path
 
@@ -11,8 +12,8 @@ import pytest
 
 from cxdata import schema
 from cxdata.config import ProjectConfig, load_config
-from cxdata.errors import IngestError
-from cxdata.io import LOADED_AT_COLUMN, SOURCE_COLUMN, load_table
+from cxdata.errors import IngestError, QuarantineError
+from cxdata.io import LOADED_AT_COLUMN, SOURCE_COLUMN, load_table, stage_table
 
 UTC = dt.UTC
 
@@ -140,14 +141,23 @@ def test_glob_source_and_costs_dates(tmp_path):
           columns: {period_start: month}
         """,
     )
-    with pytest.raises(IngestError) as info:
+    staged = stage_table(config, "touchpoint_costs")
+    assert staged.accepted["period_start"].to_list() == [dt.date(2024, 1, 1)]
+    bad = staged.quarantined.row(0, named=True)
+    assert (bad["rule"], bad["failed_column"], bad["failed_value"]) == (
+        "unparseable",
+        "period_start",
+        "01.02.2025",
+    )
+    assert (bad["_source"], bad["record"]) == ("data/costs_2025.csv", 1)
+    with pytest.raises(QuarantineError) as info:
         load_table(config, "touchpoint_costs")
     message = str(info.value)
-    assert "'period_start'" in message and "'month'" in message
-    assert "'01.02.2025'" in message and "record 1 of data/costs_2025.csv" in message
+    assert "source 'touchpoint_costs' (data/costs_*.csv)" in message
+    assert "'01.02.2025' in column 'period_start' (record 1 of data/costs_2025.csv)" in message
 
 
-def test_unparseable_amount_names_source_column_and_values(tmp_path):
+def test_unparseable_amount_is_quarantined_with_its_source_values(tmp_path):
     write_csv(
         tmp_path,
         "orders.csv",
@@ -159,17 +169,30 @@ def test_unparseable_amount_names_source_column_and_values(tmp_path):
         A4,c4,18/01/2024 10:00,
         """,
     )
-    with pytest.raises(IngestError) as info:
+    staged = stage_table(orders_config(tmp_path), "orders")
+    assert staged.accepted["order_id"].to_list() == ["A1"]
+    bad = staged.quarantined
+    assert bad["record"].to_list() == [2, 3, 4]
+    assert bad["rule"].to_list() == ["unparseable", "unparseable", "required_missing"]
+    assert bad["failed_column"].to_list() == ["amount"] * 3
+    assert bad["failed_value"].to_list() == ["1,234.00", "twelve", None]
+    assert json.loads(bad["original"][1]) == {
+        "order_no": "A3",
+        "cust": "c3",
+        "date": "17/01/2024 10:00",
+        "value": "twelve",
+    }
+    assert staged.audit["rows_in"] == 4 and staged.audit["rows_quarantined"] == 3
+    assert json.loads(staged.audit["quarantined_by_rule"]) == {"required_missing": 1, "unparseable": 2}
+    with pytest.raises(QuarantineError) as info:
         load_table(orders_config(tmp_path), "orders")
     message = str(info.value)
-    assert "source 'orders' (data/orders.csv)" in message
-    assert "column 'amount' (source column 'value') has 2 value(s)" in message
-    assert "'1,234.00' (record 2 of data/orders.csv)" in message
-    assert "'twelve' (record 3 of data/orders.csv)" in message
-    assert "required column 'amount' is empty in 1 row(s), e.g. record 4 of data/orders.csv" in message
+    assert "source 'orders' (data/orders.csv): 3 of 4 row(s) (75.0%)" in message
+    assert "'twelve' in column 'amount' (record 3 of data/orders.csv)" in message
+    assert "an empty value in column 'amount' (record 4 of data/orders.csv)" in message
 
 
-def test_wrong_format_and_dst_gap_are_errors_not_nulls(tmp_path):
+def test_wrong_format_and_dst_gap_are_quarantined_not_nulls(tmp_path):
     write_csv(
         tmp_path,
         "orders.csv",
@@ -177,15 +200,13 @@ def test_wrong_format_and_dst_gap_are_errors_not_nulls(tmp_path):
         order_no,cust,date,value
         A1,c1,2024-01-15 10:00,1
         A2,c2,31/03/2024 02:30,1
+        A3,c3,31/03/2024 03:30,1
         """,
     )
-    with pytest.raises(IngestError) as info:
-        load_table(orders_config(tmp_path), "orders")
-    message = str(info.value)
-    assert (
-        "has 2 value(s) that are not timestamps in format '%d/%m/%Y %H:%M' that exist in Europe/Madrid" in message
-    )
-    assert "'2024-01-15 10:00'" in message and "'31/03/2024 02:30'" in message
+    staged = stage_table(orders_config(tmp_path), "orders")
+    assert staged.accepted["ordered_at"].to_list() == [dt.datetime(2024, 3, 31, 1, 30, tzinfo=UTC)]
+    assert staged.quarantined["failed_value"].to_list() == ["2024-01-15 10:00", "31/03/2024 02:30"]
+    assert set(staged.quarantined["rule"]) == {"unparseable"}
 
 
 def test_missing_required_column_lists_what_the_source_has(tmp_path):

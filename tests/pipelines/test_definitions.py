@@ -120,7 +120,7 @@ def test_materialise_everything_on_postgresql(small_project, pg_schema, monkeypa
     check_published(url, db_schema, small_project)
 
 
-def test_a_bad_source_fails_its_asset_with_the_ingest_message(tmp_path, monkeypatch):
+def test_a_source_over_its_quarantine_limit_fails_its_asset_with_the_reason(tmp_path, monkeypatch):
     (tmp_path / "orders.csv").write_text("order_id,ordered_at,amount\n1,2024-01-01,lots\n", encoding="utf-8")
     (tmp_path / "cxdata.yaml").write_text("name: m\nsources:\n  orders: {path: orders.csv}\n", encoding="utf-8")
     monkeypatch.setenv(WAREHOUSE_URL_ENV, f"duckdb:///{tmp_path / 'wh.duckdb'}")
@@ -128,5 +128,5 @@ def test_a_bad_source_fails_its_asset_with_the_ingest_message(tmp_path, monkeypa
     assert not outcome.success
     assert list(outcome.failures) == ["stg_orders"]
     message = outcome.failures["stg_orders"]
-    assert message.startswith("source 'orders' (orders.csv): column 'amount'")
-    assert "'lots' (record 1 of orders.csv)" in message
+    assert message.startswith("source 'orders' (orders.csv): 1 of 1 row(s) (100.0%) failed the row rules")
+    assert "'lots' in column 'amount' (record 1 of orders.csv)" in message

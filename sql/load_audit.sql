@@ -1,0 +1,17 @@
+-- load_audit: one row per load of an input table, appended on every run (never replaced).
+--
+-- Written by cxdata.steps.stage_step after stg_<table> and quarantine_<table>
+-- are published, and before a load over its quarantine limit stops the run, so
+-- a failed load is counted too. Only the documentation lives here.
+
+comment on table load_audit is 'Every load of an input table: rows read, accepted into stg_<table> and quarantined into quarantine_<table>, by rule, and whether the quarantined share was within the limit. Appended on every run; rows_in = rows_accepted + rows_quarantined on every row.';
+comment on column load_audit.run_id is 'Id of the run (Dagster run id) that made the load.';
+comment on column load_audit.table_name is 'The canonical input table loaded: customers, orders, tickets, surveys, web_events, touches or touchpoint_costs.';
+comment on column load_audit.source is 'The configured source: its path, or the label of its SQL query (never a password).';
+comment on column load_audit.rows_in is 'Rows read from the source.';
+comment on column load_audit.rows_accepted is 'Rows that passed every row rule and were published in stg_<table>.';
+comment on column load_audit.rows_quarantined is 'Rows that failed a row rule and were published in quarantine_<table>.';
+comment on column load_audit.quarantined_by_rule is 'JSON object: quarantined rows counted by their first failing rule (the counts add up to rows_quarantined).';
+comment on column load_audit.threshold is 'The largest quarantined share allowed for this table (validation.max_quarantine_share or validation.table_max_quarantine_share).';
+comment on column load_audit.passed is 'True when rows_quarantined / rows_in was within threshold; false when the load stopped the run.';
+comment on column load_audit.loaded_at is 'When the load happened, UTC (the _loaded_at of its rows).';

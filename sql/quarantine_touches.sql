@@ -1,0 +1,18 @@
+-- quarantine_touches: the rows of the touches source that failed a row rule, one row per failing source record.
+--
+-- Published on every load of touches, together with stg_touches and a load_audit row,
+-- empty when nothing failed, so a BI tile shows zero rather than an old count.
+-- rows_in = rows in stg_touches + rows here, for every load (see load_audit).
+-- The rules and their priority are documented in cxdata/validate/rules.py.
+-- Only the documentation lives here: the table is created from the frame at
+-- every publish (cxdata.warehouse.Warehouse.publish).
+
+comment on table quarantine_touches is 'Rows of the touches source (marketing touches from the marketing system) held back at ingest because they failed a row rule of the input contract; they are not in stg_touches. Nothing is dropped silently: every source record is either in stg_touches or here. A repeated touch_id keeps its first occurrence (files in name order, then record order) in stg_touches; later ones land here as duplicate_key.';
+comment on column quarantine_touches.rule is 'The first rule the row fails, by priority: required_missing, unparseable, unknown_value, score_out_of_range, negative_amount, future_time, duplicate_key.';
+comment on column quarantine_touches.rules is 'Every rule the row fails, comma-separated, in priority order.';
+comment on column quarantine_touches.failed_column is 'The canonical column the first failing rule looked at (cxdata.schema).';
+comment on column quarantine_touches.failed_value is 'The offending value as the source holds it, as text; null when the value is missing.';
+comment on column quarantine_touches._source is 'Lineage: the file (relative to the config) or the label of the SQL query the row came from.';
+comment on column quarantine_touches.record is 'The 1-based number of the record within its file or query result; a CSV header is not counted.';
+comment on column quarantine_touches.original is 'The whole source record as a JSON object of its source column names and their raw values as text (null for an empty cell).';
+comment on column quarantine_touches._loaded_at is 'Lineage: when ingest loaded the row, UTC (one value per load; matches load_audit.loaded_at).';

@@ -1,0 +1,18 @@
+-- quarantine_web_events: the rows of the web_events source that failed a row rule, one row per failing source record.
+--
+-- Published on every load of web_events, together with stg_web_events and a load_audit row,
+-- empty when nothing failed, so a BI tile shows zero rather than an old count.
+-- rows_in = rows in stg_web_events + rows here, for every load (see load_audit).
+-- The rules and their priority are documented in cxdata/validate/rules.py.
+-- Only the documentation lives here: the table is created from the frame at
+-- every publish (cxdata.warehouse.Warehouse.publish).
+
+comment on table quarantine_web_events is 'Rows of the web_events source (web events from the web analytics system) held back at ingest because they failed a row rule of the input contract; they are not in stg_web_events. Nothing is dropped silently: every source record is either in stg_web_events or here. A repeated event_id keeps its first occurrence (files in name order, then record order) in stg_web_events; later ones land here as duplicate_key.';
+comment on column quarantine_web_events.rule is 'The first rule the row fails, by priority: required_missing, unparseable, unknown_value, score_out_of_range, negative_amount, future_time, duplicate_key.';
+comment on column quarantine_web_events.rules is 'Every rule the row fails, comma-separated, in priority order.';
+comment on column quarantine_web_events.failed_column is 'The canonical column the first failing rule looked at (cxdata.schema).';
+comment on column quarantine_web_events.failed_value is 'The offending value as the source holds it, as text; null when the value is missing.';
+comment on column quarantine_web_events._source is 'Lineage: the file (relative to the config) or the label of the SQL query the row came from.';
+comment on column quarantine_web_events.record is 'The 1-based number of the record within its file or query result; a CSV header is not counted.';
+comment on column quarantine_web_events.original is 'The whole source record as a JSON object of its source column names and their raw values as text (null for an empty cell).';
+comment on column quarantine_web_events._loaded_at is 'Lineage: when ingest loaded the row, UTC (one value per load; matches load_audit.loaded_at).';
