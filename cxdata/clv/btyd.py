@@ -1,0 +1,319 @@
+"""BTYD models on lifetimes, behind scikit-learn-style estimators: the only module that imports lifetimes.
+
+Fits run on the unique (frequency, recency, T) rows with lifetimes' ``weights``
+(the count of customers per row): BG/NBD, MBG/NBD, BG/BB and Gamma-Gamma divide
+the weighted log-likelihood by the weight sum, so the objective - and the
+parameters - are the ones of the customer-level fit, on far fewer rows.
+Pareto/NBD divides by the weight *mean* instead, which rescales its objective
+by (unique rows / customers); Nelder-Mead moves only by comparing values, so
+scaling its function tolerance by the same factor reproduces the plain fit.
+
+Robustness: lifetimes raises ``ConvergenceError`` when the optimiser gives up
+(typical on data with no visible dropout). `BtydModel.fit` tries a ladder of
+starting points and records every attempt; `fit_ladder` repeats that for each
+penalizer, so the caller can choose among the fits that converged on the
+holdout. When nothing converges `FitFailed` is raised with every attempt:
+there is no silent fallback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sklearn.base import BaseEstimator
+
+CONTINUOUS_MODELS = ("bgnbd", "pareto_nbd", "mbgnbd")
+
+
+@dataclass(frozen=True)
+class _Spec:
+    fitter: str  # class name in lifetimes
+    params: tuple[str, ...]
+    log_space: bool  # lifetimes optimises log(params) (else the params themselves: Pareto/NBD)
+    time_params: tuple[str, ...]  # parameters in units of time, rescaled by lifetimes' T scaling
+    normaliser: str  # what lifetimes divides the weighted log-likelihood by: "sum" or "mean" of the weights
+
+
+SPECS: dict[str, _Spec] = {
+    "bgnbd": _Spec("BetaGeoFitter", ("r", "alpha", "a", "b"), True, ("alpha",), "sum"),
+    "pareto_nbd": _Spec("ParetoNBDFitter", ("r", "alpha", "s", "beta"), False, ("alpha", "beta"), "mean"),
+    "mbgnbd": _Spec("ModifiedBetaGeoFitter", ("r", "alpha", "a", "b"), True, ("alpha",), "sum"),
+    "bgbb": _Spec("BetaGeoBetaBinomFitter", ("alpha", "beta", "gamma", "delta"), True, (), "sum"),
+    "gamma_gamma": _Spec("GammaGammaFitter", ("p", "q", "v"), True, (), "sum"),
+}
+
+
+@dataclass
+class Attempt:
+    """One optimiser run: its penalizer and starting point, whether it converged, and what it found."""
+
+    model: str
+    penalizer: float
+    initial_params: list[float]
+    converged: bool
+    log_likelihood: float | None = None
+    params: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of the attempt."""
+        return asdict(self)
+
+
+class FitFailed(RuntimeError):
+    """No attempt converged; ``attempts`` says what was tried and how each failed."""
+
+    def __init__(self, model: str, attempts: list[Attempt]) -> None:
+        errors = sorted({a.error or "?" for a in attempts})
+        super().__init__(f"{model}: none of {len(attempts)} fit attempts converged ({'; '.join(errors)})")
+        self.model = model
+        self.attempts = attempts
+
+
+def _lifetimes_class(name: str) -> type:
+    # imported on first use so that `import cxdata.clv` stays light
+    import lifetimes
+
+    return getattr(lifetimes, name)
+
+
+def unique_rows(rfm: pl.DataFrame, columns: tuple[str, ...] = ("frequency", "recency", "T")) -> pl.DataFrame:
+    """The distinct rows of ``columns`` with ``weight``, the number of customers having each."""
+    return rfm.group_by(list(columns)).agg(pl.len().cast(pl.Float64).alias("weight")).sort(list(columns))
+
+
+def starting_points(model: str, seed: int, random_starts: int = 2) -> list[np.ndarray]:
+    """Starting points in the optimiser's space: lifetimes' own default first, then 1s, then seeded draws."""
+    spec = SPECS[model]
+    size = len(spec.params)
+    rng = np.random.default_rng(seed)
+    logs = [np.full(size, 0.1), np.zeros(size)] + [rng.normal(0.0, 1.0, size) for _ in range(random_starts)]
+    if spec.log_space:
+        return logs
+    # Pareto/NBD starts in parameter space; lifetimes' default is a draw around 1, here exactly 1 first.
+    return [np.exp(logs[1]), np.exp(logs[0]), *[np.exp(x) for x in logs[2:]]]
+
+
+def _scipy_message(printed: str) -> str:
+    for line in printed.splitlines():
+        if line.strip().startswith("message:"):
+            return line.split("message:", 1)[1].strip()
+    return ""
+
+
+class _Base(BaseEstimator):
+    """Shared fitting loop: try each starting point until one converges, recording every attempt."""
+
+    def _data(self, rows: pl.DataFrame) -> tuple[np.ndarray, ...]:
+        raise NotImplementedError
+
+    def _run(self, model: str, rows: pl.DataFrame, starts: list[np.ndarray], **fit_kwargs: Any) -> list[Attempt]:
+        spec = SPECS[model]
+        cls = _lifetimes_class(spec.fitter)
+        data = self._data(rows)
+        weights = rows["weight"].to_numpy()
+        attempts: list[Attempt] = []
+        for start in starts:
+            fitter = cls(penalizer_coef=self.penalizer)
+            began = time.perf_counter()
+            printed = io.StringIO()
+            attempt = Attempt(model, float(self.penalizer), [float(x) for x in start], False)
+            try:
+                # lifetimes prints the whole scipy result on failure and warns on overflow while searching
+                with contextlib.redirect_stdout(printed), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    fitter.fit(*data, weights=weights, initial_params=start, **fit_kwargs)
+                params = {name: float(fitter.params_[name]) for name in spec.params}
+                ll = _total_log_likelihood(model, cls, params, data, weights)
+                if not (np.isfinite(ll) and all(np.isfinite(v) and v > 0 for v in params.values())):
+                    raise ValueError(f"non-finite fit: log-likelihood {ll}, params {params}")
+                attempt.converged, attempt.params, attempt.log_likelihood = True, params, ll
+            except Exception as exc:  # ConvergenceError, linear-algebra and domain errors all mean "not this one"
+                detail = _scipy_message(printed.getvalue())
+                attempt.error = f"{type(exc).__name__}: {str(exc).strip()}" + (f" ({detail})" if detail else "")
+            attempt.seconds = round(time.perf_counter() - began, 4)
+            attempts.append(attempt)
+            if attempt.converged:
+                self.fitter_ = fitter
+                break
+        return attempts
+
+
+def _total_log_likelihood(
+    model: str, cls: type, params: dict[str, float], data: tuple[np.ndarray, ...], weights: np.ndarray
+) -> float:
+    """The unpenalised log-likelihood summed over customers, in the data's own time units."""
+    spec = SPECS[model]
+    values = np.array([params[name] for name in spec.params])
+    point = np.log(values) if spec.log_space else values
+    with np.errstate(all="ignore"):
+        nll = float(cls._negative_log_likelihood(point, *data, weights, 0.0))
+    return float(-nll * (weights.sum() if spec.normaliser == "sum" else weights.mean()))
+
+
+class BtydModel(_Base):
+    """A purchase model (BG/NBD, Pareto/NBD, MBG/NBD, or BG/BB) fitted on an RFM summary.
+
+    Example::
+
+        model = BtydModel("bgnbd", penalizer=0.001).fit(rfm)   # rfm: frequency, recency, T columns
+        model.params_, model.log_likelihood_, model.attempts_
+        model.expected_purchases(52, f, r, T)                    # numpy in, numpy out
+    """
+
+    def __init__(
+        self,
+        model: str = "bgnbd",
+        penalizer: float = 0.0,
+        seed: int = 0,
+        tol: float | None = None,
+        starts: list[list[float]] | None = None,
+    ):
+        self.model = model
+        self.penalizer = penalizer
+        self.seed = seed
+        self.tol = tol
+        self.starts = starts  # starting points in the optimiser's space; None: `starting_points`
+
+    def _data(self, rows: pl.DataFrame) -> tuple[np.ndarray, ...]:
+        return tuple(rows[c].to_numpy() for c in ("frequency", "recency", "T"))
+
+    def fit(self, rfm: pl.DataFrame) -> BtydModel:
+        """Fit on the unique (frequency, recency, T) rows; raises `FitFailed` when no starting point converges."""
+        if self.model not in SPECS or self.model == "gamma_gamma":
+            known = [*CONTINUOUS_MODELS, "bgbb"]
+            raise ValueError(f"unknown purchase model {self.model!r}; expected one of {known}")
+        rows = unique_rows(rfm)
+        kwargs: dict[str, Any] = {}
+        if self.tol is not None:
+            kwargs["tol"] = self.tol
+        if self.model == "pareto_nbd":
+            tol = self.tol if self.tol is not None else 1e-4  # lifetimes' default for Pareto/NBD
+            # see the module docstring: the same stopping rule as the customer-level objective
+            kwargs |= {"tol": tol, "xatol": tol, "fatol": tol * rows.height / rows["weight"].sum()}
+        starts = starting_points(self.model, self.seed)
+        if self.starts is not None:
+            starts = [np.asarray(s, dtype=float) for s in self.starts]
+        self.attempts_ = self._run(self.model, rows, starts, **kwargs)
+        if not self.attempts_ or not self.attempts_[-1].converged:
+            raise FitFailed(self.model, self.attempts_)
+        best = self.attempts_[-1]
+        self.params_ = best.params
+        self.log_likelihood_ = best.log_likelihood
+        self.n_customers_ = int(rows["weight"].sum())
+        self.n_unique_rows_ = rows.height
+        return self
+
+    def expected_purchases(self, t: float | np.ndarray, frequency, recency, T) -> np.ndarray:
+        """Expected purchases in the next ``t`` periods of customers with this history."""
+        # BG/BB reads ``t`` as future transaction opportunities and ``T`` as the opportunities so far
+        with np.errstate(all="ignore"):
+            expected = self.fitter_.conditional_expected_number_of_purchases_up_to_time(t, frequency, recency, T)
+        return np.asarray(expected)
+
+    def p_alive(self, frequency, recency, T) -> np.ndarray:
+        """Probability that customers with this history are still alive at the end of their observation."""
+        with np.errstate(all="ignore"):
+            if self.model == "bgbb":
+                return np.asarray(self.fitter_.conditional_probability_alive(0, frequency, recency, T))
+            return np.asarray(self.fitter_.conditional_probability_alive(frequency, recency, T))
+
+    def expected_repeat_purchases(self, t: np.ndarray) -> np.ndarray:
+        """Unconditional expected repeat purchases of a new customer within ``t`` periods of the first one."""
+        t = np.asarray(t, dtype=float)
+        if self.model == "bgbb":
+            raise NotImplementedError("BG/BB has no continuous-time tracking curve")
+        with np.errstate(all="ignore"):
+            return np.asarray(self.fitter_.expected_number_of_purchases_up_to_time(t))
+
+
+@dataclass
+class Ladder:
+    """Every penalizer's fit that converged, and every attempt made (converged or not)."""
+
+    model: str
+    fits: list[BtydModel]
+    attempts: list[Attempt]
+
+
+def fit_ladder(model: str, rfm: pl.DataFrame, penalizers: list[float], seed: int = 0) -> Ladder:
+    """Fit ``model`` once per penalizer, each with the ladder of starting points; never raises."""
+    fits: list[BtydModel] = []
+    attempts: list[Attempt] = []
+    for penalizer in penalizers:
+        estimator = BtydModel(model, penalizer=penalizer, seed=seed)
+        try:
+            fits.append(estimator.fit(rfm))
+            attempts += estimator.attempts_
+        except FitFailed as failed:
+            attempts += failed.attempts
+    return Ladder(model, fits, attempts)
+
+
+class SpendModel(_Base):
+    """Gamma-Gamma spend model fitted on repeat buyers, after checking frequency-monetary independence.
+
+    Gamma-Gamma assumes a customer's spend per purchase does not depend on how
+    often they buy. ``correlation_`` is Pearson's r of frequency and
+    monetary_value over the repeat buyers; above ``max_correlation`` in absolute
+    value the fit is kept but ``warning_`` says the assumption looks violated.
+    0.3 is the conventional boundary of a weak correlation (Cohen); the CDNOW
+    sample, the textbook case where the model is accepted, has r = 0.11.
+    """
+
+    def __init__(self, penalizer: float = 0.0, max_correlation: float = 0.3, seed: int = 0):
+        self.penalizer = penalizer
+        self.max_correlation = max_correlation
+        self.seed = seed
+
+    def _data(self, rows: pl.DataFrame) -> tuple[np.ndarray, ...]:
+        return rows["frequency"].to_numpy(), rows["monetary_value"].to_numpy()
+
+    def fit(self, rfm: pl.DataFrame) -> SpendModel:
+        """Fit on customers with frequency > 0 and a positive monetary value; raises `FitFailed` if it cannot."""
+        repeat = rfm.filter((pl.col("frequency") > 0) & (pl.col("monetary_value") > 0))
+        self.n_repeat_buyers_ = repeat.height
+        self.correlation_ = (
+            float(np.corrcoef(repeat["frequency"].to_numpy(), repeat["monetary_value"].to_numpy())[0, 1])
+            if repeat.height > 2
+            else float("nan")
+        )
+        self.warning_ = (
+            f"frequency-monetary correlation {self.correlation_:.3f} exceeds {self.max_correlation}: "
+            "Gamma-Gamma's independence assumption looks violated"
+            if abs(self.correlation_) > self.max_correlation
+            else None
+        )
+        rows = unique_rows(repeat, ("frequency", "monetary_value"))
+        self.attempts_ = self._run("gamma_gamma", rows, starting_points("gamma_gamma", self.seed))
+        last = self.attempts_[-1] if self.attempts_ else None
+        if last is None or not last.converged:
+            raise FitFailed("gamma_gamma", self.attempts_)
+        if last.params["q"] <= 1:
+            last.converged = False
+            last.error = f"q = {last.params['q']:.4f} <= 1: the population mean is undefined"
+            raise FitFailed("gamma_gamma", self.attempts_)
+        self.params_ = last.params
+        self.log_likelihood_ = last.log_likelihood
+        return self
+
+    @property
+    def population_mean_(self) -> float:
+        """Mean spend per purchase in the population: v p / (q - 1)."""
+        p, q, v = (self.params_[k] for k in ("p", "q", "v"))
+        return v * p / (q - 1)
+
+    def expected_spend(self, frequency: np.ndarray, monetary_value: np.ndarray) -> np.ndarray:
+        """Conditional expected spend per purchase; frequency 0 gives the population mean."""
+        p, q = self.params_["p"], self.params_["q"]
+        frequency = np.asarray(frequency, dtype=float)
+        weight = p * frequency / (p * frequency + q - 1)
+        return (1 - weight) * self.population_mean_ + weight * np.asarray(monetary_value, dtype=float)

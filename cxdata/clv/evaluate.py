@@ -1,0 +1,252 @@
+"""Time-holdout evaluation: fit on the calibration window, predict the holdout, choose the model.
+
+The split is at ``as_of - holdout_days``: every candidate (each model of the
+config, each penalizer whose fit converged) is fitted on the orders up to the
+split and predicts the repeat purchases of the calibration customers in the
+holdout. Metrics per candidate:
+
+- aggregate error: (predicted - actual) / actual holdout repeat purchases;
+- per-customer MAE and RMSE of purchases, beside a naive baseline in which
+  each customer repeats at their calibration rate (frequency / T);
+- Spearman's rho of predicted and actual holdout spend (scipy).
+
+Choice: candidates whose |aggregate error| is within ``max_holdout_error``
+are ranked by MAE, since the scores are used per customer (who to target) and
+the aggregate only gates bias; when none is within the bound, the smallest
+|aggregate error| wins (then MAE) and the result carries a warning. Ties keep
+the config order (BG/NBD, Pareto/NBD, MBG/NBD; lower penalizer first).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+from scipy.stats import spearmanr
+
+from cxdata.clv.btyd import CONTINUOUS_MODELS, Attempt, BtydModel, FitFailed, SpendModel, fit_ladder
+from cxdata.clv.plots import calibration_holdout_png, tracking_png
+from cxdata.clv.rfm import PERIOD_DAYS, Freq, calibration_holdout, period_number, period_purchases
+from cxdata.clv.score import predict_rows
+from cxdata.config import ClvConfig
+
+CAL_COLUMNS = {c + "_cal": c for c in ("frequency", "recency", "T", "monetary_value")}
+
+
+class EvaluationImpossible(ValueError):
+    """The data cannot be split into a calibration and a holdout window with purchases in both."""
+
+
+@dataclass
+class SpendFit:
+    """The Gamma-Gamma fit (or why there is none), the attempts, and the independence check."""
+
+    model: SpendModel | None
+    attempts: list[Attempt]
+    correlation: float | None
+    warning: str | None
+    reason: str | None  # why there is no model
+
+
+def fit_spend(rfm: pl.DataFrame, config: ClvConfig) -> SpendFit:
+    """Gamma-Gamma on the repeat buyers with the penalizer ladder; below ``min_repeat_buyers`` it is not fitted."""
+    repeat = rfm.filter((pl.col("frequency") > 0) & (pl.col("monetary_value") > 0)).height
+    if repeat < config.min_repeat_buyers:
+        reason = f"{repeat} repeat buyers < min_repeat_buyers={config.min_repeat_buyers}"
+        return SpendFit(None, [], None, None, reason)
+    attempts: list[Attempt] = []
+    for penalizer in config.penalizers:
+        model = SpendModel(penalizer=penalizer, seed=config.seed)
+        try:
+            model.fit(rfm)
+            return SpendFit(model, attempts + model.attempts_, model.correlation_, model.warning_, None)
+        except FitFailed as failed:
+            attempts += failed.attempts
+    return SpendFit(None, attempts, None, None, "Gamma-Gamma did not converge with any penalizer")
+
+
+@dataclass
+class Evaluation:
+    """What the holdout said: candidates' metrics, the chosen fit, every attempt, plots and warnings."""
+
+    calibration_end: dt.datetime
+    holdout_end: dt.datetime
+    candidates: list[dict[str, Any]]
+    chosen: BtydModel | None
+    attempts: list[Attempt]
+    plots: dict[str, bytes] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    failed: str | None = None
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """The chosen candidate's metrics (empty when nothing was chosen)."""
+        chosen = [c for c in self.candidates if c.get("chosen")]
+        return chosen[0] if chosen else {}
+
+
+def holdout_metrics(
+    model: BtydModel, calhold: pl.DataFrame, spend: SpendModel | None, fallback_spend: float
+) -> dict[str, Any]:
+    """Aggregate error, MAE/RMSE against the naive baseline, spend Spearman, for one fitted candidate."""
+    rfm = calhold.rename(CAL_COLUMNS)
+    duration = float(calhold["duration_holdout"][0])
+    predicted = predict_rows(model, rfm, duration)["expected_purchases"].to_numpy()
+    actual = rfm["frequency_holdout"].to_numpy()
+    f, t = rfm["frequency"].to_numpy(), rfm["T"].to_numpy()
+    naive = np.divide(f, t, out=np.zeros_like(f), where=t > 0) * duration
+    if spend is not None:
+        per_purchase = spend.expected_spend(f, rfm["monetary_value"].to_numpy())
+    else:
+        per_purchase = np.full(f.shape, fallback_spend)
+    rho = spearmanr(predicted * per_purchase, rfm["holdout_revenue"].to_numpy()).statistic
+    total = float(actual.sum())
+    return {
+        "model": model.model,
+        "penalizer": model.penalizer,
+        "customers": int(rfm.height),
+        "actual_purchases": total,
+        "predicted_purchases": float(predicted.sum()),
+        "aggregate_error": float(predicted.sum() - total) / total,
+        "mae": float(np.abs(predicted - actual).mean()),
+        "rmse": float(np.sqrt(((predicted - actual) ** 2).mean())),
+        "naive_mae": float(np.abs(naive - actual).mean()),
+        "naive_rmse": float(np.sqrt(((naive - actual) ** 2).mean())),
+        "spend_spearman": float(rho),
+        "log_likelihood": model.log_likelihood_,
+        "params": model.params_,
+    }
+
+
+def choose(candidates: list[dict[str, Any]], max_error: float) -> tuple[int, str | None]:
+    """Index of the chosen candidate (see the module doc) and a warning when its bias is over the bound."""
+    valid = [i for i, c in enumerate(candidates) if np.isfinite(c["aggregate_error"]) and np.isfinite(c["mae"])]
+    if not valid:
+        return -1, "no candidate gave finite holdout predictions"
+    within = [i for i in valid if abs(candidates[i]["aggregate_error"]) <= max_error]
+    if within:
+        return min(within, key=lambda i: candidates[i]["mae"]), None
+    best = min(valid, key=lambda i: (abs(candidates[i]["aggregate_error"]), candidates[i]["mae"]))
+    error = candidates[best]["aggregate_error"]
+    return best, f"holdout aggregate error {error:+.1%} is beyond max_holdout_error={max_error:.0%}"
+
+
+def split(orders: pl.LazyFrame, config: ClvConfig, as_of: dt.datetime) -> tuple[pl.DataFrame, dt.datetime]:
+    """The calibration/holdout summary with each customer's holdout revenue, and the calibration end."""
+    calibration_end = as_of - dt.timedelta(days=config.holdout_days)
+    calhold = calibration_holdout(orders, calibration_end, as_of, config.period)
+    names = orders.collect_schema()
+    zone = getattr(names["ordered_at"], "time_zone", None)
+
+    def literal(moment: dt.datetime) -> pl.Expr:
+        return pl.lit(moment).dt.convert_time_zone(zone) if zone else pl.lit(moment.replace(tzinfo=None))
+
+    revenue = (
+        orders.filter((pl.col("ordered_at") > literal(calibration_end)) & (pl.col("ordered_at") <= literal(as_of)))
+        .group_by("customer_key")
+        .agg(pl.col("amount").sum().alias("holdout_revenue"))
+    )
+    frame = (
+        calhold.join(revenue, on="customer_key", how="left")
+        .with_columns(pl.col("holdout_revenue").fill_null(0.0))
+        .collect()
+    )
+    if frame.height == 0:
+        raise EvaluationImpossible(f"no customer bought before the calibration end {calibration_end:%Y-%m-%d}")
+    if frame["frequency_holdout"].sum() == 0:
+        raise EvaluationImpossible(
+            f"no repeat purchase in the holdout {calibration_end:%Y-%m-%d} to {as_of:%Y-%m-%d}"
+        )
+    return frame, calibration_end
+
+
+def tracking(
+    model: BtydModel, orders: pl.LazyFrame, calhold: pl.DataFrame, calibration_end: dt.datetime, freq: Freq
+) -> pl.DataFrame:
+    """Weekly cumulative repeat purchases of the calibration customers: actual and as the model expects."""
+    cal_period = period_number(calibration_end, freq)
+    step = 7 // PERIOD_DAYS[freq]
+    cohorts = calhold.select((cal_period - pl.col("T_cal")).cast(pl.Int64).alias("first")).group_by("first").len()
+    first = int(cohorts["first"].min())
+    end = cal_period + int(calhold["duration_holdout"][0])
+    grid = np.append(np.arange(first + step, end, step), end)
+    elapsed = np.clip(grid[None, :] - cohorts["first"].to_numpy()[:, None], 0, None).astype(float)
+    curve = model.expected_repeat_purchases(elapsed.ravel()).reshape(elapsed.shape)
+    expected = cohorts["len"].to_numpy() @ np.where(elapsed > 0, curve, 0.0)
+    repeats = (
+        period_purchases(orders, freq)
+        .filter(~pl.col("is_first") & (pl.col("period") <= end))
+        .join(calhold.lazy().select("customer_key"), on="customer_key", how="semi")
+        .group_by("period")
+        .len()
+        .collect()
+    )
+    counts = np.zeros(end - first + 1)
+    np.add.at(counts, repeats["period"].to_numpy() - first, repeats["len"].to_numpy())
+    actual = np.cumsum(counts)[grid - first]
+    return pl.DataFrame(
+        {"period": (grid - first).astype(np.int64), "actual": actual, "expected": expected}
+    ).with_columns(pl.lit(cal_period - first).alias("calibration_end_period"))
+
+
+def calibration_vs_holdout(model: BtydModel, calhold: pl.DataFrame, top: int = 6) -> pl.DataFrame:
+    """Mean actual and predicted holdout purchases by calibration frequency (``top`` and more pooled)."""
+    duration = float(calhold["duration_holdout"][0])
+    rows = predict_rows(model, calhold.rename(CAL_COLUMNS), duration)
+    return (
+        rows.group_by(pl.col("frequency").clip(upper_bound=top).alias("frequency_cal"))
+        .agg(
+            pl.col("frequency_holdout").mean().alias("actual"),
+            pl.col("expected_purchases").mean().alias("predicted"),
+            pl.len().alias("customers"),
+        )
+        .sort("frequency_cal")
+    )
+
+
+def evaluate(orders: pl.LazyFrame, config: ClvConfig, as_of: dt.datetime, *, plots: bool = True) -> Evaluation:
+    """Fit every candidate on the calibration window, score it on the holdout and choose; see the module doc.
+
+    ``orders``: purchases only (customer_key, ordered_at, amount), see `cxdata.clv.rfm.purchases`.
+    A failure (no data to split, nothing converged) is returned in ``failed``, never raised.
+    """
+    holdout_end = as_of
+    try:
+        calhold, calibration_end = split(orders, config, as_of)
+    except EvaluationImpossible as exc:
+        cut = as_of - dt.timedelta(days=config.holdout_days)
+        return Evaluation(cut, holdout_end, [], None, [], failed=str(exc))
+    rfm = calhold.rename(CAL_COLUMNS)
+    models = list(CONTINUOUS_MODELS) if config.model == "auto" else [config.model]
+    ladders = [fit_ladder(name, rfm, config.penalizers, config.seed) for name in models]
+    attempts = [a for ladder in ladders for a in ladder.attempts]
+    fits = [fit for ladder in ladders for fit in ladder.fits]
+    spend = fit_spend(rfm, config)
+    warnings = [w for w in (spend.warning,) if w]
+    if spend.model is None:
+        warnings.append(f"calibration spend: {spend.reason}; observed mean order value used instead")
+    fallback = float(orders.select(pl.col("amount").mean()).collect().item())
+    if not fits:
+        reason = f"no purchase model converged on the calibration window ({len(attempts)} attempts)"
+        return Evaluation(calibration_end, holdout_end, [], None, attempts, warnings=warnings, failed=reason)
+    candidates = [holdout_metrics(fit, calhold, spend.model, fallback) for fit in fits]
+    best, warning = choose(candidates, config.max_holdout_error)
+    if best < 0:
+        failed = warning
+        return Evaluation(
+            calibration_end, holdout_end, candidates, None, attempts, warnings=warnings, failed=failed
+        )
+    candidates[best]["chosen"] = True
+    if warning:
+        warnings.append(warning)
+    result = Evaluation(calibration_end, holdout_end, candidates, fits[best], attempts, warnings=warnings)
+    if plots:
+        by_frequency = calibration_vs_holdout(fits[best], calhold)
+        result.plots["calibration_vs_holdout"] = calibration_holdout_png(by_frequency)
+        if fits[best].model != "bgbb":
+            track = tracking(fits[best], orders, calhold, calibration_end, config.period)
+            result.plots["tracking"] = tracking_png(track, config.period)
+    return result

@@ -1,0 +1,156 @@
+"""The warehouse step of lifetime value: read fct_orders, evaluate on the holdout, refit, score and publish.
+
+Only customers with at least one kept (non-refund) order up to ``as_of`` are
+scored: a BTYD model says nothing about someone who never bought (their
+"birth" is the first purchase), so dim_customer rows without orders get no
+score rather than a made-up one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from cxdata.clv.btyd import Attempt, BtydModel, FitFailed
+from cxdata.clv.evaluate import evaluate, fit_spend
+from cxdata.clv.rfm import purchases, rfm_summary, utc
+from cxdata.clv.runs import model_run_record
+from cxdata.clv.score import score_customers
+from cxdata.config import ProjectConfig
+from cxdata.warehouse import Warehouse
+
+ORDER_COLUMNS = ["customer_key", "ordered_at", "amount", "is_refund"]
+
+
+@dataclass
+class ClvReport:
+    """What `clv_step` did: chosen model, holdout metrics, plots (PNG bytes), attempts, and why it failed if so."""
+
+    model_run_id: str
+    model: str | None
+    metrics: dict[str, Any]
+    candidates: list[dict[str, Any]]
+    attempts: list[Attempt]
+    plots: dict[str, bytes] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    scored_customers: int = 0
+    failed: str | None = None
+
+
+def _append(wh: Warehouse, table: str, rows: pl.DataFrame) -> None:
+    # history tables keep every run: this run's rows are added to what was there
+    logged = wh.read(table) if wh.exists(table) else None
+    wh.publish(table, rows if logged is None else pl.concat([logged, rows], how="diagonal_relaxed"))
+
+
+def _refit(model: str, penalizers: list[float], start: float, rfm: pl.DataFrame, seed: int) -> tuple:
+    """Refit the chosen model on all data at its penalizer, climbing the ladder if that no longer converges."""
+    attempts: list[Attempt] = []
+    for penalizer in [p for p in penalizers if p >= start]:
+        estimator = BtydModel(model, penalizer=penalizer, seed=seed)
+        try:
+            return estimator.fit(rfm), attempts + estimator.attempts_
+        except FitFailed as failed:
+            attempts += failed.attempts
+    return None, attempts
+
+
+def clv_step(wh: Warehouse, config: ProjectConfig, run_id: str, as_of: dt.datetime | dt.date) -> ClvReport:
+    """Evaluate, fit and score CLV from ``fct_orders``; publish customer_scores, append history and model_runs.
+
+    ``as_of`` is a UTC moment (a date means the end of that day in the project's zone); orders after it are
+    ignored. A failure (no holdout data, nothing converged) publishes no scores, appends a ``failed`` model
+    run and returns the reason in ``ClvReport.failed``.
+    """
+    if not isinstance(as_of, dt.datetime):
+        from cxdata.steps import end_of_day
+
+        as_of = end_of_day(as_of, config.timezone)
+    as_of = utc(as_of)
+    clv = config.models.clv
+    orders = purchases(wh.read("fct_orders", columns=ORDER_COLUMNS).lazy())
+    orders = orders.filter(pl.col("ordered_at") <= pl.lit(as_of)).select("customer_key", "ordered_at", "amount")
+    stats = orders.select(
+        pl.col("ordered_at").min().alias("first"), pl.col("ordered_at").max().alias("last"), pl.len().alias("n")
+    ).collect()
+    window = (stats["first"][0], stats["last"][0])
+    evaluation = evaluate(orders, clv, as_of)
+    warnings = list(evaluation.warnings)
+    failed = evaluation.failed
+    final, spend_fit, scores = None, None, None
+    attempts = list(evaluation.attempts)
+    rfm = rfm_summary(orders, as_of, clv.period).collect()
+    if failed is None and evaluation.chosen is not None:
+        chosen = evaluation.chosen
+        final, refit_attempts = _refit(chosen.model, clv.penalizers, chosen.penalizer, rfm, clv.seed)
+        attempts += refit_attempts
+        if final is None:
+            failed = f"{chosen.model} converged on the calibration window but not on all data"
+    if final is not None:
+        spend_fit = fit_spend(rfm, clv)
+        attempts += spend_fit.attempts
+        fallback = None
+        if spend_fit.model is None:
+            fallback = float(orders.select(pl.col("amount").mean()).collect().item())
+            warnings.append(f"spend: {spend_fit.reason}; every customer gets the mean order value {fallback:.2f}")
+        elif spend_fit.warning:
+            warnings.append(spend_fit.warning)
+    model_run_id = f"{run_id}/clv"
+    if final is not None:
+        scores = score_customers(
+            rfm,
+            final,
+            spend_fit.model,
+            as_of=as_of,
+            model_run_id=model_run_id,
+            horizon_days=clv.horizon_days,
+            period=clv.period,
+            annual_discount_rate=clv.annual_discount_rate,
+            fallback_spend=fallback,
+        )
+    spend_info: dict[str, Any] = {}
+    if spend_fit is not None:
+        spend_info = {
+            "model": "gamma_gamma" if spend_fit.model else "observed_mean",
+            "params": spend_fit.model.params_ if spend_fit.model else None,
+            "correlation": spend_fit.correlation,
+        }
+    record = model_run_record(
+        model_run_id=model_run_id,
+        run_id=run_id,
+        config=clv,
+        as_of=as_of,
+        window=window,
+        calibration_end=evaluation.calibration_end,
+        holdout_end=evaluation.holdout_end,
+        model=final.model if final else (evaluation.chosen.model if evaluation.chosen else None),
+        params=final.params_ if final else None,
+        log_likelihood=final.log_likelihood_ if final else None,
+        penalizer=final.penalizer if final else None,
+        spend=spend_info,
+        metrics=evaluation.metrics,
+        candidates=evaluation.candidates,
+        attempts=attempts,
+        n_customers=rfm.height,
+        n_orders=int(stats["n"][0]),
+        warnings=warnings,
+        failed=failed,
+    )
+    if scores is not None:
+        wh.publish("customer_scores", scores)
+        _append(wh, "customer_scores_history", scores)
+    _append(wh, "model_runs", record)
+    return ClvReport(
+        model_run_id=model_run_id,
+        model=final.model if final else None,
+        metrics=evaluation.metrics,
+        candidates=evaluation.candidates,
+        attempts=attempts,
+        plots=evaluation.plots,
+        warnings=warnings,
+        scored_customers=0 if scores is None else scores.height,
+        failed=failed,
+    )

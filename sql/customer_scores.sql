@@ -1,0 +1,19 @@
+-- customer_scores: the latest lifetime-value scores, one row per customer with at least one kept order.
+--
+-- Built by cxdata.clv.step.clv_step and replaced on every run; every run's rows
+-- are also appended to customer_scores_history. Customers without a non-refund
+-- order up to as_of have no row (a BTYD model starts at the first purchase).
+
+comment on table customer_scores is 'Lifetime-value scores per customer as of the last CLV run (BTYD purchase model + Gamma-Gamma spend, chosen on a time holdout). Primary key: customer_key. Join model_runs on model_run_id for the model, parameters and holdout metrics.';
+comment on column customer_scores.customer_key is 'Resolved customer (dim_customer.customer_key); primary key.';
+comment on column customer_scores.as_of is 'Moment the scores are computed at, UTC; orders after it are ignored.';
+comment on column customer_scores.model_run_id is 'The model run that produced the scores (model_runs.model_run_id).';
+comment on column customer_scores.frequency is 'Repeat purchase periods up to as_of: periods (days or weeks, model_runs.period) with a non-refund order after the first one.';
+comment on column customer_scores.recency is 'Periods between the first and the last purchase period.';
+comment on column customer_scores.T is 'Periods between the first purchase period and as_of.';
+comment on column customer_scores.monetary_value is 'Mean amount per repeat purchase period (0 without a repeat purchase), order currency.';
+comment on column customer_scores.p_alive is 'Probability that the customer is still active at as_of, per the purchase model; 0 to 1.';
+comment on column customer_scores.expected_purchases is 'Expected purchases (purchase periods) over the next horizon_days after as_of.';
+comment on column customer_scores.expected_spend is 'Expected amount per purchase: Gamma-Gamma conditional expected spend; the population mean for customers without a repeat purchase.';
+comment on column customer_scores.clv is 'Customer lifetime value over horizon_days: expected purchases per monthly step times expected_spend, discounted to as_of at annual_discount_rate.';
+comment on column customer_scores.clv_percentile is 'Share of scored customers, in percent, whose clv is at most this one''s: 100 is the most valuable.';

@@ -1,0 +1,41 @@
+-- model_runs: every trained model, one row per run, appended; failed runs are recorded too.
+--
+-- Written by cxdata.clv.step.clv_step (kind clv). Nested values are JSON text so
+-- that DuckDB and PostgreSQL store them alike. A run is reproducible from its
+-- data window, config_json and seed.
+
+comment on table model_runs is 'Every trained model: version, data window, calibration/holdout split, parameters, log-likelihood, holdout metrics, every fit attempt, seed. Primary key: model_run_id.';
+comment on column model_runs.model_run_id is 'Id of this model run (<run_id>/clv); customer_scores.model_run_id points here.';
+comment on column model_runs.run_id is 'The orchestrator run that trained it.';
+comment on column model_runs.kind is 'What was trained: clv.';
+comment on column model_runs.status is 'ok, or failed when no model could be trusted (then failure_reason says why and no scores were published).';
+comment on column model_runs.failure_reason is 'Why the run failed: no holdout data, no fit converged, ...; null when status is ok.';
+comment on column model_runs.model is 'Purchase model: bgnbd, pareto_nbd, mbgnbd or bgbb.';
+comment on column model_runs.trained_at is 'When the model was trained, UTC.';
+comment on column model_runs.as_of is 'Scoring moment, UTC: the end of the data window and of the holdout.';
+comment on column model_runs.data_first_order is 'First kept order used, UTC.';
+comment on column model_runs.data_last_order is 'Last kept order used (at most as_of), UTC.';
+comment on column model_runs.calibration_end is 'End of the calibration window (as_of minus holdout_days), UTC.';
+comment on column model_runs.holdout_end is 'End of the holdout window, UTC (= as_of).';
+comment on column model_runs.period is 'Time unit of frequency, recency and T: D (day) or W (week starting Monday).';
+comment on column model_runs.horizon_days is 'Days ahead that expected purchases and CLV cover.';
+comment on column model_runs.n_customers is 'Customers in the final fit (at least one kept order).';
+comment on column model_runs.n_orders is 'Kept (non-refund) orders up to as_of.';
+comment on column model_runs.penalizer is 'L2 penalizer of the final fit (lifetimes penalizer_coef).';
+comment on column model_runs.params_json is 'Fitted parameters of the purchase model on all data, JSON, in days or weeks.';
+comment on column model_runs.log_likelihood is 'Unpenalised log-likelihood of the final fit, summed over customers.';
+comment on column model_runs.spend_model is 'gamma_gamma, or observed_mean when Gamma-Gamma could not be fitted (see warnings).';
+comment on column model_runs.spend_params_json is 'Gamma-Gamma parameters p, q, v (lifetimes'' names), JSON.';
+comment on column model_runs.spend_correlation is 'Pearson correlation of frequency and monetary value over repeat buyers (Gamma-Gamma assumes none; |r| > 0.3 warns).';
+comment on column model_runs.holdout_aggregate_error is '(predicted - actual) / actual repeat purchases in the holdout, chosen candidate fitted on calibration.';
+comment on column model_runs.holdout_mae is 'Per-customer mean absolute error of holdout purchases.';
+comment on column model_runs.holdout_rmse is 'Per-customer root mean squared error of holdout purchases.';
+comment on column model_runs.naive_mae is 'MAE of the naive baseline: each customer repeats at their calibration rate.';
+comment on column model_runs.naive_rmse is 'RMSE of the naive baseline.';
+comment on column model_runs.spend_spearman is 'Spearman correlation of predicted and actual holdout spend per customer.';
+comment on column model_runs.candidates_json is 'Holdout metrics of every candidate (model, penalizer), JSON; the chosen one has chosen=true.';
+comment on column model_runs.attempts_json is 'Every fit attempt: model, penalizer, starting point, converged, log-likelihood, parameters, error text, JSON.';
+comment on column model_runs.warnings is 'Warnings of the run (holdout error over max_holdout_error, Gamma-Gamma assumption, spend fallback), "; "-separated.';
+comment on column model_runs.seed is 'Seed of the random starting points.';
+comment on column model_runs.config_json is 'The models.clv config of the run, JSON.';
+comment on column model_runs.cxdata_version is 'cxdata package version that trained the model.';

@@ -1,0 +1,104 @@
+"""Published CDNOW parameters, weighted == plain fits, and fits that survive lifetimes' ConvergenceError."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+
+import lifetimes
+import numpy as np
+import polars as pl
+import pytest
+from lifetimes.utils import ConvergenceError
+
+from cxdata.clv.btyd import BtydModel, FitFailed, SpendModel, fit_ladder
+
+from .conftest import DATASETS
+
+# Fader, Hardie & Lee (2005) and Fader & Hardie's notes, CDNOW sample of 2357 customers, weeks.
+PUBLISHED = {
+    "bgnbd": {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426},
+    "pareto_nbd": {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669},
+    "mbgnbd": {"r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614},
+}
+
+
+@pytest.fixture(scope="module")
+def sample() -> pl.DataFrame:
+    # both shipped summaries reproduce the published values; this one also has the mean spend (zbar)
+    return pl.read_csv((DATASETS / "cdnow_customers_summary_with_transactions.csv").read_bytes()).rename(
+        {"x": "frequency", "t_x": "recency", "zbar": "monetary_value"}
+    )
+
+
+def _sig3(value: float) -> float:
+    return float(f"{value:.3g}")
+
+
+@pytest.mark.parametrize("model", sorted(PUBLISHED))
+def test_published_cdnow_parameters(sample, model):
+    fitted = BtydModel(model).fit(sample)
+    for name, value in PUBLISHED[model].items():
+        assert _sig3(fitted.params_[name]) == _sig3(value), (name, fitted.params_)
+    if model == "bgnbd":
+        assert fitted.log_likelihood_ == pytest.approx(-9582.43, abs=0.01)
+    assert fitted.n_unique_rows_ < sample.height / 2  # the point of weights
+
+
+def test_published_gamma_gamma(sample):
+    spend = SpendModel().fit(sample)
+    assert {k: _sig3(v) for k, v in spend.params_.items()} == {"p": 6.25, "q": 3.74, "v": 15.4}
+    assert spend.correlation_ == pytest.approx(0.114, abs=0.001)
+    assert spend.warning_ is None
+
+
+@pytest.mark.parametrize("model", ["bgnbd", "pareto_nbd", "mbgnbd"])
+def test_weighted_fit_equals_plain_fit(sample, model):
+    fitted = BtydModel(model).fit(sample)
+    cls = {"bgnbd": lifetimes.BetaGeoFitter, "pareto_nbd": lifetimes.ParetoNBDFitter}.get(
+        model, lifetimes.ModifiedBetaGeoFitter
+    )
+    plain = cls().fit(
+        sample["frequency"].to_numpy(),
+        sample["recency"].to_numpy(),
+        sample["T"].to_numpy(),
+        initial_params=fitted.attempts_[-1].initial_params,
+    )
+    for name, value in fitted.params_.items():
+        assert value == pytest.approx(plain.params_[name], rel=1e-4), name
+
+
+def regular_buyers() -> pl.DataFrame:
+    """Everybody buys every 7 days since their first order and nobody drops out: no dropout to estimate."""
+    T = np.arange(10, 210, 1.0).repeat(5)
+    frequency = np.floor(T / 7)
+    return pl.DataFrame({"frequency": frequency, "recency": frequency * 7, "T": T})
+
+
+def test_convergence_error_is_recorded_and_the_ladder_goes_on():
+    data = regular_buyers()
+    with pytest.raises(ConvergenceError), contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lifetimes.BetaGeoFitter().fit(*(data[c].to_numpy() for c in ("frequency", "recency", "T")))
+    ladder = fit_ladder("bgnbd", data, [0.0, 0.001, 0.01, 0.1])
+    failed = [a for a in ladder.attempts if not a.converged]
+    assert failed and all("ConvergenceError" in a.error for a in failed)
+    assert failed[0].penalizer == 0.0 and failed[0].initial_params == [0.1] * 4  # lifetimes' own start fails
+    assert ladder.fits, "a later rung converges"
+    assert all(np.isfinite(list(f.params_.values())).all() for f in ladder.fits)
+    # every attempt says what was tried
+    assert {"penalizer", "initial_params", "converged", "log_likelihood", "params", "error"} <= set(
+        ladder.attempts[0].as_dict()
+    )
+
+
+def test_nothing_converging_is_a_clear_failure():
+    data = regular_buyers()
+    # only the two starting points that fail on this data, no penalizer: nothing to fall back on
+    estimator = BtydModel("bgnbd", starts=[[0.1] * 4, [0.0] * 4])
+    with pytest.raises(FitFailed) as failure:
+        estimator.fit(data)
+    assert [a.converged for a in failure.value.attempts] == [False, False]
+    assert "none of 2 fit attempts converged" in str(failure.value)
+    assert "ConvergenceError" in str(failure.value)
