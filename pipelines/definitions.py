@@ -5,10 +5,10 @@ from __future__ import annotations
 import dagster as dg
 
 from cxdata.config import ProjectConfig, load_config
-from pipelines import checks, customer, marketing, project, sales, service, web
+from pipelines import checks, customer, marketing, project, sales, service, value, web
 from pipelines.resources import ProjectResource, WarehouseResource
 
-DOMAINS = (sales, service, web, marketing, customer)
+DOMAINS = (sales, service, web, marketing, customer, value)
 
 
 def build_definitions(

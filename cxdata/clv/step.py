@@ -27,10 +27,12 @@ ORDER_COLUMNS = ["customer_key", "ordered_at", "amount", "is_refund"]
 
 @dataclass
 class ClvReport:
-    """What `clv_step` did: chosen model, holdout metrics, plots (PNG bytes), attempts, and why it failed if so."""
+    """What `clv_step` did: chosen model and parameters, holdout metrics, plots (PNG bytes), attempts, and why
+    it failed if so."""
 
     model_run_id: str
     model: str | None
+    params: dict[str, float] | None
     metrics: dict[str, Any]
     candidates: list[dict[str, Any]]
     attempts: list[Attempt]
@@ -58,20 +60,25 @@ def _refit(model: str, penalizers: list[float], start: float, rfm: pl.DataFrame,
     return None, attempts
 
 
-def clv_step(wh: Warehouse, config: ProjectConfig, run_id: str, as_of: dt.datetime | dt.date) -> ClvReport:
+def clv_step(
+    wh: Warehouse, config: ProjectConfig, run_id: str, as_of: dt.datetime | dt.date | None = None
+) -> ClvReport:
     """Evaluate, fit and score CLV from ``fct_orders``; publish customer_scores, append history and model_runs.
 
-    ``as_of`` is a UTC moment (a date means the end of that day in the project's zone); orders after it are
-    ignored. A failure (no holdout data, nothing converged) publishes no scores, appends a ``failed`` model
-    run and returns the reason in ``ClvReport.failed``.
+    ``as_of`` is a UTC moment (a date means the end of that day in the project's zone; None means the
+    config's ``as_of``, else the last order); orders after it are ignored. A failure (no holdout data,
+    nothing converged) publishes no scores, appends a ``failed`` model run and returns the reason in
+    ``ClvReport.failed``.
     """
+    orders = purchases(wh.read("fct_orders", columns=ORDER_COLUMNS).lazy())
+    if as_of is None:
+        as_of = config.as_of or orders.select(pl.col("ordered_at").max()).collect().item()
     if not isinstance(as_of, dt.datetime):
         from cxdata.steps import end_of_day
 
         as_of = end_of_day(as_of, config.timezone)
     as_of = utc(as_of)
     clv = config.models.clv
-    orders = purchases(wh.read("fct_orders", columns=ORDER_COLUMNS).lazy())
     orders = orders.filter(pl.col("ordered_at") <= pl.lit(as_of)).select("customer_key", "ordered_at", "amount")
     stats = orders.select(
         pl.col("ordered_at").min().alias("first"), pl.col("ordered_at").max().alias("last"), pl.len().alias("n")
@@ -146,6 +153,7 @@ def clv_step(wh: Warehouse, config: ProjectConfig, run_id: str, as_of: dt.dateti
     return ClvReport(
         model_run_id=model_run_id,
         model=final.model if final else None,
+        params=dict(final.params_) if final else None,
         metrics=evaluation.metrics,
         candidates=evaluation.candidates,
         attempts=attempts,

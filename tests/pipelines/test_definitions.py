@@ -35,19 +35,25 @@ def dagster_home(tmp_path, monkeypatch):
 IDENTITY = {"identity_record_keys", "customer_identity", "identity_merges"}
 CUSTOMER_WIDE = {"dim_customer", "cx_kpis_daily"}
 FACTS = {"fct_orders", "fct_tickets", "fct_surveys", "fct_web_sessions", "fct_touches"}
+VALUE = {"customer_scores", "customer_scores_history", "model_runs"}
 
 
 def test_definitions_have_staging_identity_and_marts_with_lineage(small_project):
     defs = build_definitions(load_config(small_project.config_path))
     dg.Definitions.validate_loadable(defs)
     keys = {key.to_user_string() for key in defs.resolve_all_asset_keys()}
-    assert keys == {f"stg_{t}" for t in schema.TABLES} | IDENTITY | FACTS | CUSTOMER_WIDE
+    assert keys == {f"stg_{t}" for t in schema.TABLES} | IDENTITY | FACTS | CUSTOMER_WIDE | VALUE
     specs = {spec.key.to_user_string(): spec for spec in defs.resolve_all_asset_specs()}
     assert specs["stg_orders"].group_name == "sales"
     assert specs["stg_tickets"].group_name == "service"
     assert specs["stg_web_events"].group_name == "web"
     assert specs["stg_touchpoint_costs"].group_name == "marketing"
     assert specs["dim_customer"].group_name == "customer"
+    assert specs["customer_scores"].group_name == "value"
+    assert {dep.asset_key.to_user_string() for dep in specs["customer_scores"].deps} == {
+        "fct_orders",
+        "dim_customer",
+    }
     upstream = {dep.asset_key.to_user_string() for dep in specs["customer_identity"].deps}
     assert upstream == {f"stg_{t}" for t in schema.TABLES if t != "touchpoint_costs"}
     assert {dep.asset_key.to_user_string() for dep in specs["fct_orders"].deps} == {
@@ -61,7 +67,7 @@ def test_minimal_project_has_only_orders(tmp_path):
     (tmp_path / "cxdata.yaml").write_text("name: m\nsources:\n  orders: {path: orders.csv}\n", encoding="utf-8")
     defs = build_definitions(load_config(tmp_path / "cxdata.yaml"))
     keys = {k.to_user_string() for k in defs.resolve_all_asset_keys()}
-    assert keys == {"stg_orders", "fct_orders"} | IDENTITY | CUSTOMER_WIDE
+    assert keys == {"stg_orders", "fct_orders"} | IDENTITY | CUSTOMER_WIDE | VALUE
     dg.Definitions.validate_loadable(defs)
 
 
@@ -90,6 +96,8 @@ def check_published(url: str, db_schema: str | None, project) -> None:
         keys = wh.read("identity_record_keys")
         facts = wh.read("fct_orders")
         customers = wh.read("dim_customer")
+        scores = wh.read("customer_scores")
+        runs = wh.read("model_runs")
     assert counts == expected_rows(project)
     assert orders.schema["ordered_at"] == pl.Datetime("us", "UTC")
     assert orders["order_id"].n_unique() == orders.height
@@ -100,6 +108,11 @@ def check_published(url: str, db_schema: str | None, project) -> None:
     assert facts["customer_key"].null_count() == 0
     assert customers["customer_key"].n_unique() == customers.height
     assert set(facts["customer_key"]) <= set(customers["customer_key"])
+    # every buyer is scored by a run that model_runs records
+    assert set(scores["customer_key"]) <= set(customers["customer_key"])
+    assert scores.height == facts.filter(~pl.col("is_refund"))["customer_key"].n_unique()
+    assert scores["p_alive"].is_between(0, 1).all()
+    assert set(scores["model_run_id"]) <= set(runs["model_run_id"])
 
 
 def test_materialise_everything_on_duckdb(small_project, tmp_path, monkeypatch):
@@ -107,7 +120,9 @@ def test_materialise_everything_on_duckdb(small_project, tmp_path, monkeypatch):
     monkeypatch.setenv(WAREHOUSE_URL_ENV, url)
     outcome = run_project(load_config(small_project.config_path))
     assert outcome.success, outcome.failures
-    assert set(outcome.materialised) == set(expected_rows(small_project)) | IDENTITY | FACTS | CUSTOMER_WIDE
+    assert (
+        set(outcome.materialised) == set(expected_rows(small_project)) | IDENTITY | FACTS | CUSTOMER_WIDE | VALUE
+    )
     check_published(url, None, small_project)
 
 
