@@ -1,10 +1,12 @@
 """The value domain: lifetime-value models and the customer scores marketing pulls."""
 
 # No postponed annotations here: Dagster reads the `context` annotation when it defines the asset.
+import base64
+
 import dagster as dg
 
 from cxdata.clv.checks import holdout_verdict, model_verdict
-from cxdata.clv.step import clv_step
+from cxdata.clv.step import ClvReport, clv_step
 from cxdata.config import ProjectConfig
 from pipelines.resources import ProjectResource, WarehouseResource
 
@@ -39,30 +41,27 @@ def clv_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefinition:
         config = project.load()
         with warehouse.get() as wh:
             report = clv_step(wh, config, context.run.run_id)
-        usable, accurate = model_verdict(report), holdout_verdict(report, config.models.clv)
         for name in OUTPUTS:
             yield dg.MaterializeResult(
-                asset_key=name, metadata=_metadata(report) if name == "customer_scores" else {}
+                asset_key=name, metadata=_metadata(report) if name == scores.path[0] else {}
             )
-        yield dg.AssetCheckResult(
-            asset_key=scores,
-            check_name=MODEL_CHECK,
-            passed=usable.passed,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"reason": usable.reason},
+        verdicts = (
+            (MODEL_CHECK, model_verdict(report), dg.AssetCheckSeverity.ERROR),
+            (HOLDOUT_CHECK, holdout_verdict(report, config.models.clv), dg.AssetCheckSeverity.WARN),
         )
-        yield dg.AssetCheckResult(
-            asset_key=scores,
-            check_name=HOLDOUT_CHECK,
-            passed=accurate.passed,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={"reason": accurate.reason},
-        )
+        for check, verdict, severity in verdicts:
+            yield dg.AssetCheckResult(
+                asset_key=scores,
+                check_name=check,
+                passed=verdict.passed,
+                severity=severity,
+                metadata={"reason": verdict.reason},
+            )
 
     return _score
 
 
-def _metadata(report) -> dict[str, dg.MetadataValue]:
+def _metadata(report: ClvReport) -> dict[str, dg.MetadataValue]:
     metadata = {
         "model_run_id": dg.MetadataValue.text(report.model_run_id),
         "model": dg.MetadataValue.text(report.model or "none"),
@@ -77,8 +76,7 @@ def _metadata(report) -> dict[str, dg.MetadataValue]:
 
 
 def _png_markdown(name: str, png: bytes) -> str:
-    import base64
-
+    # the UI renders markdown images inline; a data URL keeps the plot with the materialisation
     return f"![{name}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
 
 
