@@ -122,7 +122,8 @@ def _summary(
     time: str,
     amount: str,
 ) -> pl.LazyFrame:
-    periods = period_purchases(orders, freq, customer, time, amount)
+    # no is_first window here: the aggregation below finds each customer's first period itself
+    periods = orders.group_by(customer, period_expr(time, freq).alias("period")).agg(pl.col(amount).sum())
     if observation_end is None:
         # the default end is the last order's period, computed in the same plan rather than collected first
         end = orders.select(period_expr(time, freq).max().alias("_end"))
@@ -137,7 +138,7 @@ def _summary(
             (pl.col("period").max() - pl.col("period").min()).cast(pl.Float64).alias("recency"),
             (pl.col("_end").first() - pl.col("period").min()).cast(pl.Float64).alias("T"),
             pl.col(amount)
-            .filter(~pl.col("is_first"))
+            .filter(pl.col("period") != pl.col("period").min())
             .mean()
             .fill_null(0.0)
             .cast(pl.Float64)
