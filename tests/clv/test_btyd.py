@@ -102,3 +102,22 @@ def test_nothing_converging_is_a_clear_failure():
     assert [a.converged for a in failure.value.attempts] == [False, False]
     assert "none of 2 fit attempts converged" in str(failure.value)
     assert "ConvergenceError" in str(failure.value)
+
+
+def test_published_bgbb_donations():
+    # Fader, Hardie & Shang (2010): 11,104 first-time donors of 1995, six annual opportunities;
+    # alpha 1.204, beta 0.750, gamma 0.657, delta 2.783, LL -33,225.6.
+    grouped = pl.read_csv((DATASETS / "donations.csv").read_bytes())
+    donors = grouped.select(
+        pl.col("frequency", "recency").repeat_by("weights").explode(),
+        pl.col("periods").repeat_by("weights").explode().alias("T"),
+    )
+    assert donors.height == 11_104
+    fitted = BtydModel("bgbb").fit(donors)
+    published = {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783}
+    assert {k: _sig3(fitted.params_[k]) for k in published} == {k: _sig3(v) for k, v in published.items()}
+    assert fitted.log_likelihood_ == pytest.approx(-33_225.6, abs=0.1)
+    assert fitted.n_unique_rows_ == grouped.height
+    # P(alive) falls with longer silence: a donor who gave in year 1 only vs every year
+    quiet, loyal = fitted.p_alive(np.array([1, 6]), np.array([1, 6]), np.array([6, 6]))
+    assert 0 < quiet < loyal <= 1
