@@ -11,7 +11,7 @@ notebook can run the same thing:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -125,7 +125,9 @@ def _read_input(wh: Warehouse, mart: str, table: str) -> pl.LazyFrame | None:
     # the record keys of every source are by far the largest input: read only the part a mart uses
     source = MARTS[mart].requires
     if source is not None:
-        return wh.read(table, where={"source_table": source}).lazy()
+        # and only the columns it joins on (linked_by alone is a string per record)
+        columns = ["source_table", "record_id", "customer_key"]
+        return wh.read(table, columns=columns, where={"source_table": source}).lazy()
     return wh.read(table, columns=["customer_key"]).lazy()
 
 
@@ -138,21 +140,43 @@ def mart_step(wh: Warehouse, config: ProjectConfig, name: str) -> Profile:
     return table_profile(frame, published.seconds)
 
 
+class _StagedInputs(Mapping[str, pl.DataFrame]):
+    """The staged identity inputs, each read from the warehouse only when resolution asks for it.
+
+    Resolution takes one table at a time and keeps only its record ids, times and the hashes of its identifiers,
+    so reading a table on access lets its identifier strings go before the next is read instead of holding
+    every input (a third of this step's peak memory) until resolution ends.
+    """
+
+    def __init__(self, wh: Warehouse, tables: list[str], config: ProjectConfig) -> None:
+        self._wh, self._tables, self._probabilistic = wh, tables, config.identity.probabilistic.enabled
+
+    def __getitem__(self, table: str) -> pl.DataFrame:
+        if table not in self._tables:
+            raise KeyError(table)
+        name = f"stg_{table}"
+        # only keys, times and identifiers: the other columns would multiply this step's memory
+        return self._wh.read(name, columns=columns_needed(table, self._wh.columns(name), self._probabilistic))
+
+    def __contains__(self, table: object) -> bool:
+        return table in self._tables  # without reading it, as Mapping's own test would
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tables)
+
+    def __len__(self) -> int:
+        return len(self._tables)
+
+
 def identity_step(
     wh: Warehouse, config: ProjectConfig, run_id: str, now: dt.datetime | None = None
 ) -> dict[str, Profile]:
     """Resolve identities over the staged tables, keeping keys stable against the previous run's mapping."""
-    # only keys, times and identifiers: the other columns would multiply this step's memory
-    tables = {
-        t: wh.read(
-            f"stg_{t}", columns=columns_needed(t, wh.columns(f"stg_{t}"), config.identity.probabilistic.enabled)
-        )
-        for t in IDENTITY_TABLES
-        if t in config.sources
-    }
+    tables = _StagedInputs(wh, [t for t in IDENTITY_TABLES if t in config.sources], config)
     previous = wh.read("customer_identity") if wh.exists("customer_identity") else None
     logged = wh.read("identity_merges") if wh.exists("identity_merges") else None
     result = resolve(tables, config.identity, previous=previous, run_id=run_id, now=now or dt.datetime.now(dt.UTC))
+    facts = {**result.stats, "merges_this_run": result.identity_merges.height}
     # The merge log keeps every run's events; this run's rows are added to what was there.
     merges = (
         result.identity_merges
@@ -164,13 +188,16 @@ def identity_step(
         "customer_identity": result.customer_identity,
         "identity_merges": merges,
     }
+    # the result's explanations hold the graph and every record, gigabytes that publishing does not need;
+    # each output, too, goes as soon as it is published
+    del result, previous
     profiles = {}
-    for name, frame in outputs.items():
+    for name in list(outputs):
+        frame = outputs.pop(name)
         published = wh.publish(name, frame)
         profiles[name] = table_profile(frame, published.seconds)
-    profiles["customer_identity"] = profiles["customer_identity"].with_facts(
-        {**result.stats, "merges_this_run": result.identity_merges.height}
-    )
+        del frame
+    profiles["customer_identity"] = profiles["customer_identity"].with_facts(facts)
     return profiles
 
 

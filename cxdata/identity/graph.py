@@ -139,11 +139,13 @@ def _customers_per_node(
     rec_comp = np.full(n_records, -1, dtype=np.int64)
     rec_comp[hub_rec] = comp[hub]
     mine = tier == t
-    pairs = pl.DataFrame({"node": node[mine], "comp": rec_comp[rec[mine]]}).filter(pl.col("comp") >= 0)
-    counted = pairs.unique().group_by("node").len()
-    counts = np.zeros(n_nodes, dtype=np.int64)
-    counts[counted["node"].to_numpy()] = counted["len"].to_numpy()
-    return counts
+    pair_comp = rec_comp[rec[mine]]
+    placed = pair_comp >= 0
+    # distinct (node, comp) pairs as one packed u64 each (both ids fit 32 bits): a hash unique over one integer
+    # column is several times cheaper than a frame unique followed by a group_by
+    packed = (node[mine][placed].astype(np.uint64) << np.uint64(32)) | pair_comp[placed].astype(np.uint64)
+    distinct = pl.Series(packed, dtype=pl.UInt64).unique().to_numpy()
+    return np.bincount((distinct >> np.uint64(32)).astype(np.int64), minlength=n_nodes).astype(np.int64)
 
 
 def spanning_links(graph: Graph, comp: int, edges: pl.DataFrame | None = None) -> pl.DataFrame:

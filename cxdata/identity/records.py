@@ -23,6 +23,7 @@ the ticket it followed. It ranks below every configured type and has no limit.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,7 +90,7 @@ class _Collision(Exception):
     pass
 
 
-def extract(tables: dict[str, pl.DataFrame | pl.LazyFrame], config: IdentityConfig) -> Extracted:
+def extract(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], config: IdentityConfig) -> Extracted:
     """Number every record of the given tables and list the normalised identifiers each carries."""
     for seed in _SEEDS:
         try:
@@ -99,7 +100,7 @@ def extract(tables: dict[str, pl.DataFrame | pl.LazyFrame], config: IdentityConf
     raise RuntimeError("identifier hashes collided under every seed tried; this cannot happen by chance")
 
 
-def _extract(tables: dict[str, pl.DataFrame | pl.LazyFrame], config: IdentityConfig, seed: int) -> Extracted:
+def _extract(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], config: IdentityConfig, seed: int) -> Extracted:
     types = id_types(config)
     type_enum = pl.Enum(types)
     phones = _PhoneCache(config)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -46,7 +46,7 @@ class IdentityResult:
 
 
 def resolve(
-    tables: dict[str, pl.DataFrame | pl.LazyFrame],
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
     config: IdentityConfig,
     previous: pl.DataFrame | None = None,
     run_id: str = "manual",
@@ -104,9 +104,7 @@ def resolve(
     hub_tier = np.append(node_tier, -1)[hub]
     record_keys = _record_keys(records, rec_comp, hub_tier, comp_key, types)
     identity = _customer_identity(nodes, extracted.blocked, comp_key, run_id)
-    label = records.select(
-        pl.concat_str(pl.col("source_table").cast(pl.String), pl.lit(":"), "record_id")
-    ).to_series()
+    label = _labeller(records)
     merges = _merge_log(events, g, nodes, label, records, run_id, now)
     lap("outputs")
 
@@ -126,25 +124,38 @@ def resolve(
 def _record_keys(
     records: pl.DataFrame, rec_comp: np.ndarray, hub_tier: np.ndarray, comp_key: np.ndarray, types: list[str]
 ) -> pl.DataFrame:
-    type_names = pl.Series(types, dtype=pl.String)
-    # the founder: earliest event time (a record without one counts as latest), then first in record order;
-    # two hash aggregations instead of a sort inside each of millions of groups
-    time = pl.col("event_time").dt.epoch("us").fill_null(np.iinfo(np.int64).max)
-    frame = records.with_columns(
-        pl.Series("comp", rec_comp),
-        pl.Series("hub_tier", hub_tier),
-    ).with_columns((time == time.min().over("comp")).alias("earliest"))
-    founder = pl.when("earliest").then("rec").min().over("comp")
-    return frame.select(
+    n_comp = comp_key.size
+    rec = records["rec"].to_numpy().astype(np.int64)
+    # the founder: earliest event time (a record without one counts as latest), then first in record order.
+    # Per-component arrays indexed by the component number, instead of three window expressions over
+    # millions of groups: those build a group index of every record each, seconds and gigabytes at 20M.
+    time = records["event_time"].dt.epoch("us").fill_null(np.iinfo(np.int64).max).to_numpy()
+    earliest_time = np.full(n_comp, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(earliest_time, rec_comp, time)
+    earliest = time == earliest_time[rec_comp]
+    founder = np.full(n_comp, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(founder, rec_comp[earliest], rec[earliest])
+    size = np.bincount(rec_comp, minlength=n_comp)
+    linked = (hub_tier >= 0) & (size[rec_comp] > 1) & (rec != founder[rec_comp])
+    tier_name = pl.Series(types, dtype=pl.String).gather(np.where(linked, hub_tier, 0))
+    return records.select(
         pl.col("source_table").cast(pl.String),
         "record_id",
         _key_series(comp_key).gather(rec_comp).alias("customer_key"),
-        pl.when((pl.col("hub_tier") >= 0) & (pl.len().over("comp") > 1) & (pl.col("rec") != founder))
-        .then(
-            pl.col("hub_tier").clip(0).replace_strict(list(range(len(types))), type_names, return_dtype=pl.String)
-        )
-        .alias("linked_by"),
+        pl.when(pl.lit(pl.Series(linked))).then(pl.lit(tier_name)).alias("linked_by"),
     )
+
+
+def _labeller(records: pl.DataFrame) -> Callable[[int], str | None]:
+    """``table:record_id`` of a record, made when a merge reason or an explanation names it: a column of
+    it for every record would cost a gigabyte while only a handful are ever shown."""
+    source, record_id = records["source_table"], records["record_id"]
+
+    def label(rec: int) -> str | None:
+        value = record_id[rec]
+        return None if value is None else f"{source[rec]}:{value}"
+
+    return label
 
 
 def _key_series(comp_key: np.ndarray) -> pl.Series:
@@ -177,7 +188,9 @@ def _customer_identity(
     return pl.concat([linked, placeholders]).with_columns(pl.lit(run_id).alias("run_id"))
 
 
-def _explain_component(g: gr.Graph, nodes: pl.DataFrame, label: pl.Series, comp: int) -> pl.DataFrame:
+def _explain_component(
+    g: gr.Graph, nodes: pl.DataFrame, label: Callable[[int], str | None], comp: int
+) -> pl.DataFrame:
     tree = gr.spanning_links(g, comp)
     schema = {"record_a": pl.String, "record_b": pl.String, "via": pl.String, "adds": pl.String}
     if tree.height == 0:
@@ -190,7 +203,7 @@ def _explain_component(g: gr.Graph, nodes: pl.DataFrame, label: pl.Series, comp:
     for parent, child, rec, evidence in tree.iter_rows():
         rec_a = intro.get(parent, int(first_rec[parent]))
         via = id_type[parent] if evidence is None else f"probabilistic match ({evidence})"
-        rows.append((label[rec_a], label[rec], via, id_type[child]))
+        rows.append((label(rec_a), label(rec), via, id_type[child]))
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
@@ -198,7 +211,7 @@ def _merge_log(
     events: pl.DataFrame,
     g: gr.Graph,
     nodes: pl.DataFrame,
-    label: pl.Series,
+    label: Callable[[int], str | None],
     records: pl.DataFrame,
     run_id: str,
     now: dt.datetime,
@@ -237,12 +250,12 @@ def _merge_log(
                 evidence = tree.filter((pl.col("parent") == parent) & (pl.col("child") == child))["evidence"]
                 if evidence.len() and evidence[0] is not None:
                     reasons.append(
-                        f"{old_key} merged into {new_key}: record {label[rec]} is a probabilistic match of "
+                        f"{old_key} merged into {new_key}: record {label(rec)} is a probabilistic match of "
                         f"another customer record on the path joining them ({evidence[0]})"
                     )
                 else:
                     reasons.append(
-                        f"{old_key} merged into {new_key}: record {label[rec]} carries both a {id_type[parent]} "
+                        f"{old_key} merged into {new_key}: record {label(rec)} carries both a {id_type[parent]} "
                         f"and a {id_type[child]} on the path joining them ({path.height} link(s))"
                     )
             else:
@@ -250,7 +263,7 @@ def _merge_log(
         else:
             reasons.append(
                 f"split from {old_key}: its {id_type[old_node]} first seen on record "
-                f"{label[int(nodes['first_rec'][old_node])]} no longer links to the rest of {old_key}"
+                f"{label(int(nodes['first_rec'][old_node]))} no longer links to the rest of {old_key}"
             )
     return events.select(
         "old_key",

@@ -20,6 +20,8 @@ from cxdata.warehouse.types import DUCKDB, csv_frame
 # Big enough that per-chunk overhead vanishes, small enough that the CSV text of
 # one chunk (tens of MB for wide frames) stays modest in memory.
 CSV_CHUNK_ROWS = 100_000
+# DuckDB's row group size: record batches of this many rows spread an Arrow scan over every thread.
+DUCKDB_BATCH_ROWS = 122_880
 
 
 def bulk_load(conn: sa.Connection, dialect: str, table_sql: str, stored: pl.DataFrame) -> None:
@@ -33,6 +35,13 @@ def bulk_load(conn: sa.Connection, dialect: str, table_sql: str, stored: pl.Data
 def _load_duckdb(conn: sa.Connection, table_sql: str, stored: pl.DataFrame) -> None:
     raw = conn.connection.driver_connection
     view = f"_cxload_{uuid.uuid4().hex}"
+    if stored.height > DUCKDB_BATCH_ROWS:
+        # DuckDB scans one Arrow record batch per thread: a frame in one chunk (what a collect or rechunk
+        # leaves) would load on a single core, twice as slow on two. Slices are views, nothing is copied.
+        stored = pl.concat(
+            [stored.slice(start, DUCKDB_BATCH_ROWS) for start in range(0, stored.height, DUCKDB_BATCH_ROWS)],
+            rechunk=False,
+        )
     # The newest Arrow level hands polars' string views over without copying every string
     # into a large_string buffer first: at 10M rows that copy costs seconds and ~1.5 GB.
     raw.register(view, stored.to_arrow(compat_level=pl.CompatLevel.newest()))
