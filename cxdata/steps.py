@@ -121,7 +121,8 @@ def _read_input(wh: Warehouse, mart: str, table: str) -> pl.LazyFrame | None:
     if not wh.exists(table):
         return None
     if table != RECORD_KEYS:
-        return wh.read(table).lazy()
+        # a scan: the mart's plan decides which columns leave the warehouse
+        return wh.scan(table)
     # the record keys of every source are by far the largest input: read only the part a mart uses
     source = MARTS[mart].requires
     if source is not None:

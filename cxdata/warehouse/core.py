@@ -12,6 +12,7 @@ from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
+from polars.io.plugins import register_io_source
 
 from cxdata.warehouse import comments, loaders, readers
 from cxdata.warehouse.errors import WarehouseError, describe_cause, safe_url
@@ -227,10 +228,15 @@ class Warehouse:
     # -- reading --------------------------------------------------------------------
 
     def read(
-        self, name: str, columns: list[str] | None = None, where: dict[str, Any] | None = None
+        self,
+        name: str,
+        columns: list[str] | None = None,
+        where: dict[str, Any] | None = None,
+        limit: int | None = None,
     ) -> pl.DataFrame:
         """Table ``name`` (only ``columns``, in that order, when given; only rows whose columns equal the
-        values in ``where``, bound as parameters) with the dtypes listed in `cxdata.warehouse.types`.
+        values in ``where``, bound as parameters; at most ``limit`` rows) with the dtypes listed in
+        `cxdata.warehouse.types`.
 
         >>> wh.read("identity_record_keys", ["record_id", "customer_key"], where={"source_table": "orders"})
         ... # doctest: +SKIP
@@ -256,7 +262,26 @@ class Warehouse:
                 if missing:
                     raise WarehouseError(f"table {name!r} has no column(s) {missing}; it has {sorted(by_name)}")
                 catalog = [by_name[c] for c in columns]
-            return readers.postgres_table(conn, self._qualified(name), catalog, where)
+            return readers.postgres_table(conn, self._qualified(name), catalog, where, limit)
+
+    def scan(self, name: str, where: dict[str, Any] | None = None) -> pl.LazyFrame:
+        """Table ``name`` as a LazyFrame whose collection reads only the columns (and rows, for ``where``)
+        the query needs, so a mart plan's projection reaches the warehouse.
+
+        >>> wh.scan("stg_orders").select("order_id", "amount").collect()   # doctest: +SKIP
+        """
+        check_name(name)
+
+        def source(
+            with_columns: list[str] | None, predicate: pl.Expr | None, n_rows: int | None, _batch_size: int | None
+        ) -> Iterator[pl.DataFrame]:
+            frame = self.read(name, columns=with_columns, where=where, limit=n_rows if predicate is None else None)
+            if predicate is not None:
+                frame = frame.filter(predicate)
+            yield frame if n_rows is None else frame.head(n_rows)
+
+        schema = self.read(name, limit=0).schema
+        return register_io_source(io_source=source, schema=schema, is_pure=True, explain_name=f"warehouse:{name}")
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
         """Run ``sql`` with ``:name`` placeholders bound from ``params``; its rows as a frame (empty if none)."""

@@ -43,10 +43,14 @@ PG_COLUMNS_SQL = sa.text(
 
 
 def postgres_table(
-    conn: sa.Connection, table_sql: str, columns: list[tuple[str, str, int]], where: dict[str, Any] | None = None
+    conn: sa.Connection,
+    table_sql: str,
+    columns: list[tuple[str, str, int]],
+    where: dict[str, Any] | None = None,
+    limit: int | None = None,
 ) -> pl.DataFrame:
     """Read a PostgreSQL table, given its (name, base type name, typmod) columns from the catalog; ``where``
-    keeps the rows whose columns equal its values (bound by the driver)."""
+    keeps the rows whose columns equal its values (bound by the driver), ``limit`` caps the rows."""
     quote = partial(quote_identifier, conn.dialect)
     plans = [postgres_read_column(type_name, typmod) for _, type_name, typmod in columns]
     # Positional aliases keep user column names out of the CSV; the leading
@@ -56,7 +60,10 @@ def postgres_table(
     selects = ["1"] + [f"{plan.select.format(c=quote(name))} AS c{i}" for i, (name, plan) in pairs]
     where = where or {}
     condition = " WHERE " + " AND ".join(f"{quote(c)} = %s" for c in where) if where else ""
-    statement = f"COPY (SELECT {', '.join(selects)} FROM {table_sql}{condition}) TO STDOUT WITH (FORMAT csv)"
+    capped = f" LIMIT {int(limit)}" if limit is not None else ""
+    statement = (
+        f"COPY (SELECT {', '.join(selects)} FROM {table_sql}{condition}{capped}) TO STDOUT WITH (FORMAT csv)"
+    )
     buffer = io.BytesIO()
     raw = conn.connection.driver_connection
     with raw.cursor() as cursor:

@@ -242,3 +242,20 @@ def test_duckdb_file_folder_is_created(tmp_path):
         assert wh.schema == "main"
 
     assert path.is_file()
+
+
+def test_scan_reads_only_what_the_query_uses(wh, monkeypatch):
+    frame = pl.DataFrame(
+        {"order_id": ["a", "b", "c"], "amount": [1.5, -2.0, 3.0], "email": ["x@y.es", None, "z@y.es"]}
+    )
+    wh.publish("orders", frame)
+    reads = []
+    read = wh.read
+    monkeypatch.setattr(wh, "read", lambda name, **kw: reads.append(kw.get("columns")) or read(name, **kw))
+
+    scanned = wh.scan("orders")
+    assert scanned.collect_schema() == frame.schema
+    got = scanned.filter(pl.col("amount") > 0).select("order_id").collect()
+    assert got["order_id"].to_list() == ["a", "c"]
+    assert reads and set(reads[-1]) == {"order_id", "amount"}
+    assert_frame_equal(wh.scan("orders").collect(), frame)
