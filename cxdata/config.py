@@ -83,8 +83,71 @@ class ClvConfig(_Strict):
     seed: int = 0
 
 
+class Bound(_Strict):
+    """Inclusive bounds of one score column in a segment rule; a missing side is unbounded."""
+
+    min: float | None = None
+    max: float | None = None
+
+
+class SegmentRule(_Strict):
+    """A named segment: customers whose columns are all within their bounds (conditions ANDed).
+
+    Rules are tried in order and a customer lands in the first that matches; the
+    last rule must have no conditions (the catch-all) so that everybody has exactly
+    one segment. A null value never satisfies a bound.
+    """
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    conditions: dict[str, Bound] = Field(default_factory=dict)
+
+
+def _default_segments() -> list[SegmentRule]:
+    # Thresholds documented in cxdata/churn/segments.py; columns are customer_scores columns plus
+    # days_since_last_order and tenure_days (days) from the churn features.
+    rules: list[tuple[str, dict[str, dict[str, float]]]] = [
+        ("champions", {"clv_percentile": {"min": 80}, "churn_probability": {"max": 0.3}}),
+        ("loyal", {"frequency": {"min": 2}, "churn_probability": {"max": 0.4}}),
+        ("promising_new", {"tenure_days": {"max": 90}, "churn_probability": {"max": 0.7}}),
+        ("high_value_at_risk", {"clv_percentile": {"min": 60}, "churn_probability": {"min": 0.4}}),
+        ("needs_attention", {"churn_probability": {"max": 0.6}}),
+        ("hibernating", {"churn_probability": {"max": 0.85}}),
+        ("lost", {}),
+    ]
+    return [SegmentRule(name=n, conditions={c: Bound(**b) for c, b in cond.items()}) for n, cond in rules]
+
+
 class ChurnConfig(_Strict):
+    """Churn model (see cxdata/churn): horizon, stacked training cutoffs, classifier, and marketing segments."""
+
     horizon_days: int = Field(90, gt=0)
+    cutoffs: int = Field(3, gt=0)  # training cutoffs stacked (rolling origin), when history allows
+    cutoff_step_days: int = Field(30, gt=0)
+    min_history_days: int = Field(90, ge=0)  # a cutoff needs this much order history before it
+    btyd_model: Literal["bgnbd", "mbgnbd", "pareto_nbd"] = "bgnbd"
+    penalizers: list[float] = Field(default_factory=lambda: [0.001, 0.01, 0.1])
+    btyd_fit_customers: int = Field(200_000, gt=0)  # BTYD parameters are fitted on a seeded sample beyond this
+    calibration: Literal["isotonic", "sigmoid"] = "sigmoid"
+    max_iter: int = Field(200, gt=0)
+    learning_rate: float = Field(0.05, gt=0)
+    min_samples_leaf: int = Field(200, gt=0)  # strong leaves and L2: chosen on a dev project's time holdout
+    l2_regularization: float = Field(1.0, ge=0)
+    max_train_rows: int = Field(400_000, gt=0)  # stacked rows beyond this are sampled (seeded)
+    importance_rows: int = Field(20_000, gt=0)
+    importance_repeats: int = Field(3, gt=0)
+    reason_features: int = Field(6, gt=0)  # the most important features tried as per-customer reasons
+    seed: int = 0
+    segments: list[SegmentRule] = Field(default_factory=_default_segments)
+
+    @field_validator("segments")
+    @classmethod
+    def _catch_all_last(cls, value: list[SegmentRule]) -> list[SegmentRule]:
+        names = [rule.name for rule in value]
+        if not value or value[-1].conditions:
+            raise ValueError("the last segment rule must have no conditions: it catches everybody else")
+        if len(set(names)) != len(names):
+            raise ValueError(f"segment names must be unique, got {names}")
+        return value
 
 
 IDENTIFIER_TYPES = ("customer_ref", "email", "phone", "anonymous_id")

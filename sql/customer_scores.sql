@@ -17,3 +17,13 @@ comment on column customer_scores.expected_purchases is 'Expected purchases (pur
 comment on column customer_scores.expected_spend is 'Expected amount per purchase: Gamma-Gamma conditional expected spend; the population mean for customers without a repeat purchase.';
 comment on column customer_scores.clv is 'Customer lifetime value over horizon_days: expected purchases per monthly step times expected_spend, discounted to as_of at annual_discount_rate.';
 comment on column customer_scores.clv_percentile is 'Share of scored customers, in percent, whose clv is at most this one''s: 100 is the most valuable.';
+
+-- Churn columns: merged in by cxdata.churn.step.churn_step (run after clv_step), null until it runs.
+comment on column customer_scores.churn_model_run_id is 'The churn model run that produced the churn columns (model_runs.model_run_id, kind churn).';
+comment on column customer_scores.churn_probability is 'Probability of no kept order in the churn horizon (models.churn.horizon_days) after as_of: calibrated classifier (model_runs.model); 0 to 1.';
+comment on column customer_scores.churn_percentile is 'Share of scored customers, in percent, whose churn_probability is at most this one''s: 100 is the most at risk.';
+comment on column customer_scores.value_at_risk is 'clv times churn_probability: the lifetime value expected to be lost, order currency.';
+comment on column customer_scores.churn_reason_1 is 'Feature that raises this customer''s churn probability most against the population median ("<feature> high|low", per-feature substitution on the model); null when none raises it.';
+comment on column customer_scores.churn_reason_2 is 'Second churn reason (see churn_reason_1).';
+comment on column customer_scores.churn_reason_3 is 'Third churn reason (see churn_reason_1).';
+comment on column customer_scores.segment is 'Marketing segment: the first rule of models.churn.segments the customer matches (defaults: champions, loyal, promising_new, high_value_at_risk, needs_attention, hibernating, lost).';

@@ -15,3 +15,13 @@ comment on column customer_scores_history.expected_purchases is 'Expected purcha
 comment on column customer_scores_history.expected_spend is 'Expected amount per purchase: Gamma-Gamma conditional expected spend; the population mean for customers without a repeat purchase.';
 comment on column customer_scores_history.clv is 'Customer lifetime value over horizon_days: expected purchases per monthly step times expected_spend, discounted to as_of at annual_discount_rate.';
 comment on column customer_scores_history.clv_percentile is 'Share of scored customers, in percent, whose clv is at most this one''s: 100 is the most valuable.';
+
+-- Churn columns: churn_step rewrites the rows of the CLV run it scored with these filled in.
+comment on column customer_scores_history.churn_model_run_id is 'The churn model run that produced the churn columns (model_runs.model_run_id, kind churn); null for runs without churn.';
+comment on column customer_scores_history.churn_probability is 'Probability of no kept order in the churn horizon after as_of; 0 to 1.';
+comment on column customer_scores_history.churn_percentile is 'Share of the run''s scored customers, in percent, whose churn_probability is at most this one''s.';
+comment on column customer_scores_history.value_at_risk is 'clv times churn_probability, order currency.';
+comment on column customer_scores_history.churn_reason_1 is 'Feature that raises the churn probability most against the population median ("<feature> high|low").';
+comment on column customer_scores_history.churn_reason_2 is 'Second churn reason (see churn_reason_1).';
+comment on column customer_scores_history.churn_reason_3 is 'Third churn reason (see churn_reason_1).';
+comment on column customer_scores_history.segment is 'Marketing segment of the customer in that run (models.churn.segments).';

@@ -1,0 +1,279 @@
+"""Churn features of every customer as of a cutoff: one builder for training and scoring.
+
+Every input is filtered to event time at or before the cutoff (orders by
+ordered_at, tickets by opened_at, surveys by responded_at, sessions by
+started_at, touches by occurred_at), and any value that only becomes known
+later is censored at the cutoff: a ticket first answered after the cutoff
+counts as unanswered (its wait so far is the hours from opening to the
+cutoff), a ticket resolved after it counts as open. So mutating or adding
+rows after the cutoff cannot change a feature (tests/churn/test_leakage.py).
+
+The customers are those with a kept order at or before the cutoff, as for CLV.
+Frames are lazy; the RFM summary is collected once to fit the BTYD model (a
+fit needs data) and the features are collected once at the end.
+
+Features (days are days before the cutoff, h is the churn horizon):
+- orders: n_orders, frequency (repeat purchase days), tenure_days (since the
+  first order), days_since_last_order, total_spend, mean_order_value,
+  orders_recent / spend_recent (within h), mean_gap_days, last_gap_days;
+- BTYD fitted on orders up to the cutoff only: p_alive, expected_purchases
+  (over h) and btyd_p_no_purchase (see `p_no_purchase`), also the baseline;
+- service: tickets, tickets_recent, open_tickets, unanswered_tickets,
+  median_ / max_ / last_first_response_hours (censored at the cutoff),
+  days_since_last_ticket, ticket_since_last_order (1 when the latest ticket
+  came after the latest order), last_csat, min_csat, last_nps_class (promoter 1,
+  passive 0, detractor -1);
+- web: sessions, sessions_recent, days_since_last_visit, page_views,
+  conversion_rate;
+- marketing: touches_<channel> per channel, clicks, touches_recent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from cxdata.clv.btyd import BtydModel, FitFailed
+from cxdata.clv.rfm import rfm_summary
+from cxdata.config import ChurnConfig
+
+HISTORY = ("frequency", "recency", "T")
+RFM_FEATURES = ["n_orders", "frequency", "tenure_days", "days_since_last_order", "mean_order_value", "total_spend"]
+NPS_CLASS = {"promoter": 1.0, "passive": 0.0, "detractor": -1.0}
+
+
+@dataclass(frozen=True)
+class ChurnInputs:
+    """The fact tables, lazy, with the columns the builder reads (UTC timestamps); all but orders optional.
+
+    orders: customer_key, ordered_at, amount (kept orders only); tickets: customer_key, opened_at,
+    first_response_at, resolved_at; surveys: customer_key, responded_at, kind, score, nps_class;
+    sessions: customer_key, started_at, page_views, converted; touches: customer_key, occurred_at,
+    channel, kind.
+    """
+
+    orders: pl.LazyFrame
+    tickets: pl.LazyFrame | None = None
+    surveys: pl.LazyFrame | None = None
+    sessions: pl.LazyFrame | None = None
+    touches: pl.LazyFrame | None = None
+
+
+def p_no_purchase(model: BtydModel, frequency, recency, T, t: float) -> np.ndarray:
+    """P(no purchase in the next ``t`` periods | history) of a BG/NBD-family model.
+
+    (1 - p_alive) + p_alive * ((alpha + T) / (alpha + T + t)) ** (r + x): a dead
+    customer never buys; an alive one's rate has the Gamma(r + x, alpha + T)
+    posterior, and with dropout only happening at a purchase (BG/NBD, MBG/NBD)
+    no purchase also means no dropout, so the Poisson zero term is exact. For
+    Pareto/NBD (continuous dropout) it is a lower bound on P(0 | alive).
+    """
+    r, alpha = model.params_["r"], model.params_["alpha"]
+    alive = np.clip(model.p_alive(frequency, recency, T), 0.0, 1.0)
+    zero_if_alive = ((alpha + T) / (alpha + T + t)) ** (r + frequency)
+    return (1.0 - alive) + alive * zero_if_alive
+
+
+def fit_btyd(rfm: pl.DataFrame, config: ChurnConfig) -> BtydModel | None:
+    """The BTYD model of ``config`` at the first penalizer that converges; None when none does.
+
+    Four population parameters are well estimated from ``btyd_fit_customers`` customers: beyond that a
+    seeded sample (of the customer-sorted summary, so it is reproducible) is fitted, and the model then
+    predicts for everybody.
+    """
+    if rfm.height > config.btyd_fit_customers:
+        rfm = rfm.sample(config.btyd_fit_customers, seed=config.seed)
+    for penalizer in config.penalizers:
+        try:
+            return BtydModel(config.btyd_model, penalizer=penalizer, seed=config.seed).fit(rfm)
+        except FitFailed:
+            continue
+    return None
+
+
+def _btyd_columns(rfm: pl.DataFrame, model: BtydModel | None, horizon_days: int) -> pl.DataFrame:
+    rows = rfm.select(HISTORY).unique()
+    if model is None:
+        nulls = [
+            pl.lit(None, pl.Float64).alias(c) for c in ("p_alive", "expected_purchases", "btyd_p_no_purchase")
+        ]
+        return rfm.join(rows.with_columns(nulls), on=list(HISTORY), how="left")
+    f, r, t = (rows[c].to_numpy() for c in HISTORY)
+    rows = rows.with_columns(
+        pl.Series("p_alive", np.clip(model.p_alive(f, r, t), 0.0, 1.0)),
+        pl.Series("expected_purchases", model.expected_purchases(horizon_days, f, r, t)),
+        pl.Series("btyd_p_no_purchase", p_no_purchase(model, f, r, t, horizon_days)),
+    )
+    return rfm.join(rows, on=list(HISTORY), how="left")
+
+
+def _days_before(column: str, cutoff: dt.datetime) -> pl.Expr:
+    return (pl.lit(cutoff) - pl.col(column)).dt.total_seconds() / 86_400.0
+
+
+def _order_features(orders: pl.LazyFrame, cutoff: dt.datetime, horizon: int) -> pl.LazyFrame:
+    days = _days_before("ordered_at", cutoff)
+    gaps = pl.col("ordered_at").sort().diff().dt.total_seconds() / 86_400.0
+    return (
+        orders.with_columns(days.alias("_days"))
+        .group_by("customer_key")
+        .agg(
+            pl.len().cast(pl.Float64).alias("n_orders"),
+            pl.col("_days").max().alias("tenure_days"),
+            pl.col("_days").min().alias("days_since_last_order"),
+            pl.col("amount").sum().alias("total_spend"),
+            pl.col("amount").mean().alias("mean_order_value"),
+            (pl.col("_days") <= horizon).sum().cast(pl.Float64).alias("orders_recent"),
+            pl.col("amount").filter(pl.col("_days") <= horizon).sum().alias("spend_recent"),
+            gaps.mean().alias("mean_gap_days"),
+            gaps.last().alias("last_gap_days"),
+        )
+    )
+
+
+def _ticket_features(tickets: pl.LazyFrame, cutoff: dt.datetime, horizon: int) -> pl.LazyFrame:
+    cut = pl.lit(cutoff)
+    answered = pl.col("first_response_at").is_not_null() & (pl.col("first_response_at") <= cut)
+    # the wait is known only up to the cutoff: a later answer counts as the wait so far
+    waited = pl.when(answered).then(pl.col("first_response_at")).otherwise(cut) - pl.col("opened_at")
+    waited_hours = waited.dt.total_seconds() / 3600.0
+    return (
+        tickets.with_columns(waited_hours.alias("_wait"), _days_before("opened_at", cutoff).alias("_days"))
+        .group_by("customer_key")
+        .agg(
+            pl.len().cast(pl.Float64).alias("tickets"),
+            (pl.col("_days") <= horizon).sum().cast(pl.Float64).alias("tickets_recent"),
+            (pl.col("resolved_at").is_null() | (pl.col("resolved_at") > cut))
+            .sum()
+            .cast(pl.Float64)
+            .alias("open_tickets"),
+            (~answered).sum().cast(pl.Float64).alias("unanswered_tickets"),
+            pl.col("_wait").median().alias("median_first_response_hours"),
+            pl.col("_wait").max().alias("max_first_response_hours"),
+            pl.col("_days").min().alias("days_since_last_ticket"),
+            # the dropout decision follows a purchase, so the service of the latest ticket matters most
+            pl.col("_wait").sort_by("opened_at").last().alias("last_first_response_hours"),
+        )
+    )
+
+
+def _survey_features(surveys: pl.LazyFrame) -> pl.LazyFrame:
+    # group_by keeps each group's rows in frame order, so "last" is the latest answer after this sort
+    csat = pl.col("score").filter(pl.col("kind") == "csat")
+    nps = pl.col("nps_class").replace_strict(NPS_CLASS, default=None, return_dtype=pl.Float64)
+    return (
+        surveys.sort("responded_at", "kind", "score")
+        .group_by("customer_key")
+        .agg(
+            csat.last().cast(pl.Float64).alias("last_csat"),
+            csat.min().cast(pl.Float64).alias("min_csat"),
+            nps.filter(pl.col("kind") == "nps").last().alias("last_nps_class"),
+        )
+    )
+
+
+def _web_features(sessions: pl.LazyFrame, cutoff: dt.datetime, horizon: int) -> pl.LazyFrame:
+    days = _days_before("started_at", cutoff)
+    return (
+        sessions.with_columns(days.alias("_days"))
+        .group_by("customer_key")
+        .agg(
+            pl.len().cast(pl.Float64).alias("sessions"),
+            (pl.col("_days") <= horizon).sum().cast(pl.Float64).alias("sessions_recent"),
+            pl.col("_days").min().alias("days_since_last_visit"),
+            pl.col("page_views").sum().cast(pl.Float64).alias("page_views"),
+            pl.col("converted").cast(pl.Float64).mean().alias("conversion_rate"),
+        )
+    )
+
+
+def touch_column(channel: str) -> str:
+    """The feature name of a marketing channel's touch count: touches_<channel as a lower-case identifier>."""
+    return "touches_" + (re.sub(r"[^a-z0-9]+", "_", channel.lower()).strip("_") or "unknown")
+
+
+def _touch_features(touches: pl.LazyFrame, channels: list[str], cutoff: dt.datetime, horizon: int):
+    per_channel = [(pl.col("channel") == c).sum().cast(pl.Float64).alias(touch_column(c)) for c in channels]
+    return (
+        touches.with_columns(_days_before("occurred_at", cutoff).alias("_days"))
+        .group_by("customer_key")
+        .agg(
+            *per_channel,
+            (pl.col("kind") == "click").sum().cast(pl.Float64).alias("clicks"),
+            (pl.col("_days") <= horizon).sum().cast(pl.Float64).alias("touches_recent"),
+        )
+    )
+
+
+def touch_channels(touches: pl.LazyFrame | None, until: dt.datetime) -> list[str]:
+    """The marketing channels seen up to ``until``, sorted: fix them once so every cutoff has the same columns."""
+    if touches is None:
+        return []
+    seen = touches.filter(pl.col("occurred_at") <= pl.lit(until)).select(pl.col("channel").drop_nulls().unique())
+    return sorted(seen.collect()["channel"].to_list())
+
+
+def build_features(
+    inputs: ChurnInputs, cutoff: dt.datetime, config: ChurnConfig, channels: list[str] | None = None
+) -> pl.DataFrame:
+    """One row per customer with a kept order at or before ``cutoff``: customer_key, cutoff and the features.
+
+    ``channels`` fixes the touch columns (default: `touch_channels` up to the cutoff). Counts of
+    absent activity are 0; values that do not exist (no ticket, no survey) stay null.
+    """
+    horizon = config.horizon_days
+    cut = pl.lit(cutoff)
+
+    def until(frame: pl.LazyFrame | None, column: str) -> pl.LazyFrame | None:
+        if frame is None:
+            return None
+        return frame.filter(pl.col("customer_key").is_not_null() & (pl.col(column) <= cut))
+
+    orders = until(inputs.orders, "ordered_at")
+    rfm = rfm_summary(orders, cutoff, "D").collect()
+    btyd = _btyd_columns(rfm, fit_btyd(rfm, config) if rfm.height else None, horizon)
+    base = btyd.lazy().select("customer_key", "frequency", "p_alive", "expected_purchases", "btyd_p_no_purchase")
+    parts = [_order_features(orders, cutoff, horizon)]
+    tickets, surveys = until(inputs.tickets, "opened_at"), until(inputs.surveys, "responded_at")
+    if tickets is not None:
+        parts.append(_ticket_features(tickets, cutoff, horizon))
+    if surveys is not None:
+        parts.append(_survey_features(surveys))
+    sessions = until(inputs.sessions, "started_at")
+    if sessions is not None:
+        parts.append(_web_features(sessions, cutoff, horizon))
+    touches = until(inputs.touches, "occurred_at")
+    if touches is not None:
+        parts.append(
+            _touch_features(
+                touches, touch_channels(touches, cutoff) if channels is None else channels, cutoff, horizon
+            )
+        )
+    frame = base
+    for part in parts:
+        frame = frame.join(part, on="customer_key", how="left")
+    if tickets is not None:
+        # a ticket since the last order: service after the purchase that decides whether they come back
+        since = (pl.col("days_since_last_ticket") <= pl.col("days_since_last_order")).fill_null(False)
+        frame = frame.with_columns(since.cast(pl.Float64).alias("ticket_since_last_order"))
+    counts = [
+        "tickets", "tickets_recent", "open_tickets", "unanswered_tickets", "sessions", "sessions_recent",
+        "page_views", "clicks", "touches_recent",
+    ]  # fmt: skip
+    names = frame.collect_schema().names()
+    zero = [c for c in names if c in counts or c.startswith("touches_")]
+    return (
+        frame.with_columns(pl.col(zero).fill_null(0.0), cut.alias("cutoff"))
+        .with_columns(pl.col(pl.Float32, pl.Float64).fill_nan(None))
+        .sort("customer_key")
+        .collect()
+    )
+
+
+def feature_names(frame: pl.DataFrame) -> list[str]:
+    """The feature columns of a `build_features` frame (all but customer_key and cutoff), in its order."""
+    return [c for c in frame.columns if c not in ("customer_key", "cutoff", "churned")]

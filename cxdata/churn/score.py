@@ -1,0 +1,104 @@
+"""Churn scores at as_of: probability, percentile, value at risk and the top three reasons per customer.
+
+Reasons (per-feature substitution): for each of the ``reason_features`` most
+important features (permutation importance on the holdout), the feature is
+set to its training median for every customer at once and the model predicts
+again; the increase of the churn probability from the median to the
+customer's own value is that feature's contribution. The three largest
+positive contributions become text, "<feature> high" or "<feature> low"
+(the customer's value against the median). Fewer than three reasons are given
+when fewer features raise the risk. The loop is over features, never rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+
+import numpy as np
+import polars as pl
+
+from cxdata.churn.features import ChurnInputs, build_features
+from cxdata.churn.train import Training, matrix
+from cxdata.config import ChurnConfig
+
+REASONS = ("churn_reason_1", "churn_reason_2", "churn_reason_3")
+
+
+def reasons(training: Training, X: np.ndarray, churn: np.ndarray, limit: int) -> pl.DataFrame:
+    """The top three reason texts per row of ``X`` (see the module doc); nulls where fewer apply."""
+    tried = [i["feature"] for i in training.importances if i["importance"] > 0][:limit]
+    index = {name: j for j, name in enumerate(training.features)}
+    if not tried:
+        return pl.DataFrame({r: pl.Series([None] * X.shape[0], dtype=pl.String) for r in REASONS})
+    lifts = np.empty((X.shape[0], len(tried)))
+    for k, name in enumerate(tried):
+        j = index[name]
+        substituted = X.copy()
+        substituted[:, j] = training.medians[name]
+        lifts[:, k] = churn - training.model.predict_proba(substituted)[:, 1]
+    medians = np.array([training.medians[n] for n in tried])
+    values = X[:, [index[n] for n in tried]]
+    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+        warnings.simplefilter("ignore")
+        side = np.where(values > medians, " high", np.where(values < medians, " low", ""))
+    top = np.argsort(-lifts, axis=1, kind="stable")[:, :3]
+    names = np.array(tried, dtype=object)
+    columns = {}
+    for rank, column in enumerate(REASONS):
+        if rank >= top.shape[1]:
+            columns[column] = pl.Series([None] * X.shape[0], dtype=pl.String)
+            continue
+        pick = top[:, rank]
+        rows = np.arange(X.shape[0])
+        text = names[pick] + side[rows, pick]
+        text[lifts[rows, pick] <= 0] = None
+        columns[column] = pl.Series(text.tolist(), dtype=pl.String)
+    return pl.DataFrame(columns)
+
+
+def rank_percent(values: np.ndarray) -> np.ndarray:
+    """Share of values at most each one, in percent (ties share the highest rank), in (0, 100]."""
+    ranks = pl.Series(values).rank("max").to_numpy()
+    return ranks / len(values) * 100.0
+
+
+def score_churn(
+    training: Training, inputs: ChurnInputs, as_of: dt.datetime, config: ChurnConfig, model_run_id: str
+) -> pl.DataFrame:
+    """Per customer with a kept order by ``as_of``: churn_probability, churn_percentile, reasons, features.
+
+    Builds the features at ``as_of`` and calls `score_features`.
+    """
+    features = build_features(inputs, as_of, config, training.channels)
+    return score_features(training, features, config, model_run_id)
+
+
+def score_features(
+    training: Training, features: pl.DataFrame, config: ChurnConfig, model_run_id: str
+) -> pl.DataFrame:
+    """Churn scores of a `build_features` frame (see `score_churn`).
+
+    Also carries n_orders, days_since_last_order and tenure_days (segment rules may use them) and
+    btyd_p_no_purchase. ``churn_percentile`` is the share of scored customers, in
+    percent, with a churn probability at most this one's (100 = most at risk).
+    """
+    X = matrix(features, training.features)
+    churn = training.model.predict_proba(X)[:, 1]
+    why = reasons(training, X, churn, config.reason_features)
+    return pl.concat(
+        [
+            features.select(
+                "customer_key",
+                pl.lit(model_run_id).alias("churn_model_run_id"),
+                pl.Series("churn_probability", churn),
+                pl.Series("churn_percentile", rank_percent(churn)),
+                "n_orders",
+                "days_since_last_order",
+                "tenure_days",
+                "btyd_p_no_purchase",
+            ),
+            why,
+        ],
+        how="horizontal",
+    )

@@ -1,0 +1,173 @@
+"""The warehouse step of churn: read the facts, train and evaluate, score at as_of, segment and publish.
+
+Who is scored: customers with a kept order up to as_of, the same set CLV
+scores. Churn columns and the segment are merged into the existing
+``customer_scores`` (clv_step runs first in the same run); its rows are the
+customers that get a segment. A customer with churn features but no CLV row
+(only possible when the CLV run failed or skipped them) is left out: value at
+risk needs a CLV. Without ``customer_scores`` the step fails and publishes nothing
+but a failed model run.
+
+customer_scores_history: the rows of the CLV model run that customer_scores
+holds are replaced by the same rows with the churn columns, so history carries
+churn for this run; earlier runs keep theirs. segment_members and
+segment_summary are replaced for this as_of and kept for other days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from cxdata.churn.features import ChurnInputs
+from cxdata.churn.runs import churn_run_record
+from cxdata.churn.score import REASONS, score_churn
+from cxdata.churn.segments import assign_segments, segment_members, segment_summary, summary_png
+from cxdata.churn.train import NotEnoughHistory, train
+from cxdata.clv.rfm import purchases, utc
+from cxdata.config import ProjectConfig
+from cxdata.warehouse import Warehouse
+
+READS = {
+    "fct_orders": ["customer_key", "ordered_at", "amount", "is_refund"],
+    "fct_tickets": ["customer_key", "opened_at", "first_response_at", "resolved_at"],
+    "fct_surveys": ["customer_key", "responded_at", "kind", "score", "nps_class"],
+    "fct_web_sessions": ["customer_key", "started_at", "page_views", "converted"],
+    "fct_touches": ["customer_key", "occurred_at", "channel", "kind"],
+}
+CHURN_COLUMNS = [
+    "churn_model_run_id",
+    "churn_probability",
+    "churn_percentile",
+    "value_at_risk",
+    *REASONS,
+    "segment",
+]
+
+
+@dataclass
+class ChurnReport:
+    """What `churn_step` did: model, holdout metrics of every model and baseline, plots, segment sizes."""
+
+    model_run_id: str
+    model: str | None
+    metrics: dict[str, dict[str, Any]]
+    importances: list[dict[str, Any]]
+    plots: dict[str, bytes] = field(default_factory=dict)
+    segments: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    scored_customers: int = 0
+    failed: str | None = None
+
+
+def read_inputs(wh: Warehouse) -> ChurnInputs:
+    """The fact tables churn uses, only the needed columns; absent optional tables are None."""
+    frames = {
+        name: wh.read(name, columns=cols).lazy() if wh.exists(name) else None for name, cols in READS.items()
+    }
+    orders = purchases(frames["fct_orders"]).select("customer_key", "ordered_at", "amount")
+    return ChurnInputs(
+        orders=orders,
+        tickets=frames["fct_tickets"],
+        surveys=frames["fct_surveys"],
+        sessions=frames["fct_web_sessions"],
+        touches=frames["fct_touches"],
+    )
+
+
+def _replace(wh: Warehouse, table: str, rows: pl.DataFrame, keep: pl.Expr) -> None:
+    # keep the rows of other days/runs (``keep`` true) and put this run's in their place
+    old = wh.read(table).filter(keep) if wh.exists(table) else None
+    wh.publish(table, rows if old is None else pl.concat([old, rows], how="diagonal_relaxed"))
+
+
+def _merge(scores: pl.DataFrame, churn: pl.DataFrame, config: ProjectConfig) -> pl.DataFrame:
+    extra = ["days_since_last_order", "tenure_days"]
+    base = scores.drop([c for c in CHURN_COLUMNS if c in scores.columns])
+    merged = base.join(churn.select("customer_key", *CHURN_COLUMNS[:3], *REASONS, *extra), on="customer_key",
+                       how="left")  # fmt: skip
+    merged = merged.with_columns((pl.col("clv") * pl.col("churn_probability")).alias("value_at_risk"))
+    return assign_segments(merged, config.models.churn.segments)
+
+
+def churn_step(
+    wh: Warehouse, config: ProjectConfig, run_id: str, as_of: dt.datetime | dt.date | None = None
+) -> ChurnReport:
+    """Train, evaluate and score churn from the facts; merge into customer_scores; publish segments and a run.
+
+    ``as_of`` as in `cxdata.clv.step.clv_step` (a date is the end of that day in the project's zone).
+    """
+    churn = config.models.churn
+    inputs = read_inputs(wh)
+    if as_of is None:
+        as_of = config.as_of or inputs.orders.select(pl.col("ordered_at").max()).collect().item()
+    if not isinstance(as_of, dt.datetime):
+        from cxdata.steps import end_of_day
+
+        as_of = end_of_day(as_of, config.timezone)
+    as_of = utc(as_of)
+    inputs = ChurnInputs(**{**inputs.__dict__, "orders": inputs.orders.filter(pl.col("ordered_at") <= as_of)})
+    stats = inputs.orders.select(
+        pl.col("ordered_at").min().alias("first"), pl.col("ordered_at").max().alias("last"), pl.len().alias("n")
+    ).collect()
+    model_run_id = f"{run_id}/churn"
+    failed, training, scored = None, None, None
+    warnings: list[str] = []
+    if not wh.exists("customer_scores"):
+        failed = "customer_scores does not exist: run clv_step first (value at risk needs CLV)"
+    else:
+        try:
+            training = train(inputs, churn, as_of)
+            warnings += training.warnings
+        except NotEnoughHistory as exc:
+            failed = f"not enough history: {exc}"
+    if training is not None:
+        scores = wh.read("customer_scores")
+        if scores.height and set(scores["as_of"].to_list()) != {as_of}:
+            warnings.append(f"customer_scores is as of {scores['as_of'].max()}, churn as of {as_of}")
+        churn_scores = score_churn(training, inputs, as_of, churn, model_run_id)
+        scored = _merge(scores, churn_scores, config)
+        missing = churn_scores.join(scores, on="customer_key", how="anti").height
+        if missing:
+            warnings.append(f"{missing} churn-scored customers have no CLV row and are left out")
+    record = churn_run_record(
+        model_run_id=model_run_id,
+        run_id=run_id,
+        config=churn,
+        as_of=as_of,
+        window=(stats["first"][0], stats["last"][0]),
+        training=training,
+        n_customers=0 if scored is None else scored.height,
+        n_orders=int(stats["n"][0]),
+        warnings=warnings,
+        failed=failed,
+    )
+    plots: dict[str, bytes] = dict(training.plots) if training else {}
+    sizes: dict[str, int] = {}
+    if scored is not None:
+        published = scored.drop("days_since_last_order", "tenure_days")
+        wh.publish("customer_scores", published)
+        clv_runs = published["model_run_id"].unique().to_list()
+        _replace(wh, "customer_scores_history", published, ~pl.col("model_run_id").is_in(clv_runs))
+        members = segment_members(scored, as_of, run_id)
+        summary = segment_summary(scored, churn.segments, as_of, run_id)
+        _replace(wh, "segment_members", members, pl.col("as_of") != as_of)
+        _replace(wh, "segment_summary", summary, pl.col("as_of") != as_of)
+        plots["segments"] = summary_png(summary)
+        sizes = dict(zip(summary["segment"].to_list(), summary["customers"].to_list(), strict=True))
+    history = wh.read("model_runs") if wh.exists("model_runs") else None
+    wh.publish("model_runs", record if history is None else pl.concat([history, record], how="diagonal_relaxed"))
+    return ChurnReport(
+        model_run_id=model_run_id,
+        model=training.chosen if training else None,
+        metrics=training.metrics if training else {},
+        importances=training.importances if training else [],
+        plots=plots,
+        segments=sizes,
+        warnings=warnings,
+        scored_customers=0 if scored is None else scored.height,
+        failed=failed,
+    )

@@ -1,0 +1,147 @@
+"""Train and evaluate the churn model on stacked cutoffs (no warehouse: frames in, results out).
+
+Evaluation first (cutoffs in cxdata/churn/labels.py): the calibrated boosting
+model and the RFM logit are trained on the evaluation cutoffs and tested on
+the holdout cutoff, beside the BTYD baseline P(no purchase in the horizon)
+fitted on data up to the holdout cutoff. The candidate with the better holdout
+ROC AUC (boosting unless the logit beats it) is then refitted on the final
+cutoffs, whose labels end by as_of, and scores customers at as_of.
+
+Feature frames are cached per cutoff (evaluation and final stacks share
+cutoffs when the step divides the horizon). When the stacked rows exceed
+``max_train_rows`` a seeded sample is taken.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from cxdata.churn.evaluate import calibration_png, churn_metrics, importances
+from cxdata.churn.features import RFM_FEATURES, ChurnInputs, build_features, feature_names, touch_channels
+from cxdata.churn.labels import Cutoffs, churn_labels, plan_cutoffs
+from cxdata.churn.model import ChurnClassifier
+from cxdata.config import ChurnConfig
+
+MODEL_NAMES = {"hgb": "churn_hgb", "logit": "churn_rfm_logit"}
+
+
+@dataclass
+class Training:
+    """The run's cutoffs, holdout metrics of every model, the chosen fitted model and what it needs to score."""
+
+    cutoffs: Cutoffs
+    metrics: dict[str, dict[str, Any]]
+    chosen: str
+    model: ChurnClassifier
+    features: list[str]
+    medians: dict[str, float]
+    channels: list[str]
+    importances: list[dict[str, Any]]
+    training_rows: int
+    plots: dict[str, bytes] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+class NotEnoughHistory(ValueError):
+    """The order history is too short for a holdout cutoff and at least one training cutoff before it."""
+
+
+def labelled(inputs: ChurnInputs, cutoff: dt.datetime, config: ChurnConfig, channels: list[str]) -> pl.DataFrame:
+    """Features at ``cutoff`` with the ``churned`` label of the horizon after it."""
+    labels = churn_labels(inputs.orders, cutoff, config.horizon_days).select("customer_key", "churned")
+    return build_features(inputs, cutoff, config, channels).join(labels.collect(), on="customer_key", how="left")
+
+
+def matrix(frame: pl.DataFrame, names: list[str]) -> np.ndarray:
+    """The float feature matrix of ``names`` (nulls as NaN), columns absent from the frame as NaN."""
+    present = [
+        pl.col(c).cast(pl.Float64) if c in frame.columns else pl.lit(None, pl.Float64).alias(c) for c in names
+    ]
+    return frame.select(present).to_numpy().astype(float)
+
+
+def _stack(frames: list[pl.DataFrame], config: ChurnConfig) -> pl.DataFrame:
+    # sample each cutoff by the same fraction before stacking, so memory never holds every row twice
+    share = min(1.0, config.max_train_rows / max(1, sum(f.height for f in frames)))
+    if share < 1.0:
+        frames = [f.sample(fraction=share, seed=config.seed) for f in frames]
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
+def _fit(kind: str, stacked: pl.DataFrame, names: list[str], config: ChurnConfig) -> ChurnClassifier:
+    latest = (stacked["cutoff"] == stacked["cutoff"].max()).to_numpy()
+    model = ChurnClassifier(
+        kind, calibration=config.calibration, max_iter=config.max_iter, learning_rate=config.learning_rate,
+        min_samples_leaf=config.min_samples_leaf, l2_regularization=config.l2_regularization, seed=config.seed,
+    )  # fmt: skip
+    return model.fit(matrix(stacked, names), stacked["churned"].to_numpy(), calibrate_on=latest)
+
+
+def train(inputs: ChurnInputs, config: ChurnConfig, as_of: dt.datetime) -> Training:
+    """Evaluate on the holdout, then fit the chosen model on the final cutoffs (see the module doc)."""
+    first = inputs.orders.select(pl.col("ordered_at").min()).collect().item()
+    if first is None:
+        raise NotEnoughHistory("no orders")
+    cutoffs = plan_cutoffs(as_of, first, config)
+    if not cutoffs.evaluation:
+        raise NotEnoughHistory(
+            f"orders start {first:%Y-%m-%d}: a holdout at {cutoffs.holdout:%Y-%m-%d} needs training cutoffs "
+            f"{config.horizon_days} days earlier with {config.min_history_days} days of history before them"
+        )
+    channels = touch_channels(inputs.touches, as_of)
+    cache: dict[dt.datetime, pl.DataFrame] = {}
+
+    def at(cutoff: dt.datetime) -> pl.DataFrame:
+        if cutoff not in cache:
+            cache[cutoff] = labelled(inputs, cutoff, config, channels)
+        return cache[cutoff]
+
+    holdout = at(cutoffs.holdout)
+    names = feature_names(holdout.drop("churned"))
+    rfm_names = RFM_FEATURES
+    train_eval = _stack([at(c) for c in cutoffs.evaluation], config)
+    for cutoff in set(cutoffs.evaluation) - set(cutoffs.final):
+        del cache[cutoff]  # only the final stack needs them again
+    y = holdout["churned"].to_numpy().astype(int)
+    X = matrix(holdout, names)
+    hgb = _fit("hgb", train_eval, names, config)
+    logit = _fit("logit", train_eval, rfm_names, config)
+    probabilities = {
+        "churn_hgb": hgb.predict_proba(X)[:, 1],
+        "churn_hgb_uncalibrated": hgb.predict_proba_uncalibrated(X)[:, 1],
+        "churn_rfm_logit": logit.predict_proba(matrix(holdout, rfm_names))[:, 1],
+        "btyd_baseline": holdout["btyd_p_no_purchase"].fill_null(float(np.mean(y))).to_numpy(),
+    }
+    metrics = {name: churn_metrics(y, p) for name, p in probabilities.items()}
+    chosen = "logit" if metrics["churn_rfm_logit"]["auc"] > metrics["churn_hgb"]["auc"] else "hgb"
+    used = rfm_names if chosen == "logit" else names
+    ranked = importances(
+        hgb if chosen == "hgb" else logit, matrix(holdout, used), y, used, config.importance_rows,
+        config.importance_repeats, config.seed,
+    )  # fmt: skip
+    plots = {"calibration": calibration_png(y, {k: v for k, v in probabilities.items() if k != "btyd_baseline"})}
+    final_frames = [at(c) for c in cutoffs.final] or [holdout]
+    stacked = _stack(final_frames, config)
+    model = _fit(chosen, stacked, used, config)
+    medians = {n: float(v) for n, v in zip(used, np.nanmedian(matrix(stacked, used), axis=0), strict=True)}
+    warnings = []
+    if len(cutoffs.final) < config.cutoffs:
+        warnings.append(f"history allows {len(cutoffs.final)} of {config.cutoffs} training cutoffs")
+    return Training(
+        cutoffs=cutoffs,
+        metrics=metrics,
+        chosen=MODEL_NAMES[chosen],
+        model=model,
+        features=used,
+        medians=medians,
+        channels=channels,
+        importances=ranked,
+        training_rows=stacked.height,
+        plots=plots,
+        warnings=warnings,
+    )

@@ -1,0 +1,72 @@
+"""Churn fixtures: a generated project's fact tables keyed by the true person, and CDNOW orders."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from cxdata import marts
+from cxdata.churn.features import ChurnInputs
+from cxdata.config import load_config
+from cxdata.io import load_table
+from cxdata.synth import SynthParams, generate_project
+
+
+def _clv_helpers():
+    # the CDNOW reader lives in tests/clv/conftest.py; load it by path (tests are not a package)
+    path = Path(__file__).parents[1] / "clv" / "conftest.py"
+    spec = importlib.util.spec_from_file_location("_clv_conftest", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("_clv_conftest", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def person_facts(root: Path) -> tuple[object, dict[str, pl.DataFrame]]:
+    """The project's config and its fact tables built by cxdata.marts with the true person as customer_key."""
+    config = load_config(root / "cxdata.yaml")
+    truth = pl.read_parquet(root / "truth" / "identity.parquet")
+    keys = truth.select(
+        pl.col("source_table").cast(pl.String),
+        pl.col("record_id").cast(pl.String),
+        pl.col("person_id").cast(pl.String).alias("customer_key"),
+    ).lazy()
+    staged = {t: load_table(config, t).lazy() for t in ("orders", "tickets", "surveys", "web_events", "touches")}
+    tickets = marts.fct_tickets(staged["tickets"], keys)
+    facts = {
+        "fct_orders": marts.fct_orders(staged["orders"], keys),
+        "fct_tickets": tickets,
+        "fct_surveys": marts.fct_surveys(staged["surveys"], keys, tickets),
+        "fct_web_sessions": marts.fct_web_sessions(staged["web_events"], keys),
+        "fct_touches": marts.fct_touches(staged["touches"], keys),
+    }
+    return config, {name: frame.collect() for name, frame in facts.items()}
+
+
+def inputs_of(facts: dict[str, pl.DataFrame]) -> ChurnInputs:
+    """ChurnInputs over the facts (kept orders only), as churn_step reads them."""
+    orders = facts["fct_orders"].lazy().filter(~pl.col("is_refund") & pl.col("customer_key").is_not_null())
+    return ChurnInputs(
+        orders=orders.select("customer_key", "ordered_at", "amount"),
+        tickets=facts["fct_tickets"].lazy(),
+        surveys=facts["fct_surveys"].lazy(),
+        sessions=facts["fct_web_sessions"].lazy(),
+        touches=facts["fct_touches"].lazy(),
+    )
+
+
+@pytest.fixture(scope="session")
+def churn_project(tmp_path_factory):
+    root = tmp_path_factory.mktemp("churn_truth")
+    generate_project(root, SynthParams(customers=4000, seed=17))
+    config, facts = person_facts(root)
+    return root, config, facts
+
+
+@pytest.fixture(scope="session")
+def cdnow_orders() -> pl.DataFrame:
+    return _clv_helpers().cdnow_master()
