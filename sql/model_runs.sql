@@ -1,16 +1,17 @@
 -- model_runs: every trained model, one row per run, appended; failed runs are recorded too.
 --
--- Written by cxdata.clv.step.clv_step (kind clv). Nested values are JSON text so
+-- Written by cxdata.clv.step.clv_step (kind clv) and cxdata.churn.step.churn_step (kind churn; its own
+-- columns are null on clv rows and the clv-only ones null on churn rows). Nested values are JSON text so
 -- that DuckDB and PostgreSQL store them alike. A run is reproducible from its
 -- data window, config_json and seed.
 
 comment on table model_runs is 'Every trained model: version, data window, calibration/holdout split, parameters, log-likelihood, holdout metrics, every fit attempt, seed. Primary key: model_run_id.';
 comment on column model_runs.model_run_id is 'Id of this model run (<run_id>/clv); customer_scores.model_run_id points here.';
 comment on column model_runs.run_id is 'The orchestrator run that trained it.';
-comment on column model_runs.kind is 'What was trained: clv.';
+comment on column model_runs.kind is 'What was trained: clv (purchase and spend models) or churn (classifier).';
 comment on column model_runs.status is 'ok, or failed when no model could be trusted (then failure_reason says why and no scores were published).';
 comment on column model_runs.failure_reason is 'Why the run failed: no holdout data, no fit converged, ...; null when status is ok.';
-comment on column model_runs.model is 'Purchase model: bgnbd, pareto_nbd, mbgnbd or bgbb.';
+comment on column model_runs.model is 'clv: purchase model bgnbd, pareto_nbd, mbgnbd or bgbb; churn: churn_hgb (calibrated gradient boosting) or churn_rfm_logit.';
 comment on column model_runs.trained_at is 'When the model was trained, UTC.';
 comment on column model_runs.as_of is 'Scoring moment, UTC: the end of the data window and of the holdout.';
 comment on column model_runs.data_first_order is 'First kept order used, UTC.';
@@ -39,3 +40,14 @@ comment on column model_runs.warnings is 'Warnings of the run (holdout error ove
 comment on column model_runs.seed is 'Seed of the random starting points.';
 comment on column model_runs.config_json is 'The models.clv config of the run, JSON.';
 comment on column model_runs.cxdata_version is 'cxdata package version that trained the model.';
+comment on column model_runs.holdout_auc is 'churn: ROC AUC of the chosen classifier on the time holdout (trained before the holdout cutoff).';
+comment on column model_runs.holdout_average_precision is 'churn: average precision of the chosen classifier on the holdout.';
+comment on column model_runs.holdout_brier is 'churn: Brier score of the chosen classifier on the holdout (lower is better).';
+comment on column model_runs.holdout_log_loss is 'churn: log loss of the chosen classifier on the holdout.';
+comment on column model_runs.holdout_lift_top_decile is 'churn: churn rate among the top 10 % scores divided by the overall churn rate, holdout.';
+comment on column model_runs.holdout_brier_uncalibrated is 'churn: Brier score of the gradient boosting model before probability calibration, holdout.';
+comment on column model_runs.baseline_btyd_auc is 'churn: holdout ROC AUC of the BTYD baseline, P(no purchase in the horizon).';
+comment on column model_runs.baseline_rfm_logit_auc is 'churn: holdout ROC AUC of the RFM logistic regression baseline.';
+comment on column model_runs.training_rows is 'churn: customer-cutoff rows the final classifier was trained on.';
+comment on column model_runs.cutoffs_json is 'churn: the stacked training cutoffs and the holdout cutoff, JSON.';
+comment on column model_runs.importances_json is 'churn: permutation importances of the features on the holdout, JSON.';
