@@ -228,10 +228,8 @@ def stage_step(wh: Warehouse, config: ProjectConfig, table: str, run_id: str) ->
     audit = {"run_id": run_id, **staged.audit}
     stg = wh.publish(f"stg_{table}", staged.accepted)
     held = wh.publish(f"quarantine_{table}", staged.quarantined)
-    logged = wh.read("load_audit") if wh.exists("load_audit") else None
-    row = pl.DataFrame([audit], schema_overrides={"loaded_at": pl.Datetime("us", "UTC")})
     # The audit keeps every run's loads: this load's row is added to what was there.
-    wh.publish("load_audit", row if logged is None else pl.concat([logged, row], how="diagonal_relaxed"))
+    wh.append("load_audit", pl.DataFrame([audit], schema_overrides={"loaded_at": pl.Datetime("us", "UTC")}))
     facts = {
         "rows_in": audit["rows_in"],
         "rows_accepted": audit["rows_accepted"],

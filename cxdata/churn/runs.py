@@ -10,18 +10,13 @@ rows, and CLV-only ones null here.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 import polars as pl
 
 from cxdata.churn.train import Training
-from cxdata.clv.runs import cxdata_version
+from cxdata.clv.runs import cxdata_version, to_json
 from cxdata.config import ChurnConfig
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, default=str, sort_keys=True)
 
 
 def churn_run_record(
@@ -57,8 +52,8 @@ def churn_run_record(
         "horizon_days": config.horizon_days,
         "n_customers": n_customers,
         "n_orders": n_orders,
-        "params_json": _json(training.model.get_params()) if training else None,
-        "candidates_json": _json(metrics),
+        "params_json": to_json(training.model.get_params()) if training else None,
+        "candidates_json": to_json(metrics),
         "holdout_auc": chosen.get("auc"),
         "holdout_average_precision": chosen.get("average_precision"),
         "holdout_brier": chosen.get("brier"),
@@ -68,11 +63,11 @@ def churn_run_record(
         "baseline_btyd_auc": metrics.get("btyd_baseline", {}).get("auc"),
         "baseline_rfm_logit_auc": metrics.get("churn_rfm_logit", {}).get("auc"),
         "training_rows": training.training_rows if training else None,
-        "cutoffs_json": _json(training.cutoffs.__dict__) if training else None,
-        "importances_json": _json(training.importances) if training else None,
+        "cutoffs_json": to_json(training.cutoffs.__dict__) if training else None,
+        "importances_json": to_json(training.importances) if training else None,
         "warnings": "; ".join(warnings) or None,
         "seed": config.seed,
-        "config_json": _json(config.model_dump()),
+        "config_json": to_json(config.model_dump()),
         "cxdata_version": cxdata_version(),
     }
     moments = ("trained_at", "as_of", "data_first_order", "data_last_order", "calibration_end", "holdout_end")

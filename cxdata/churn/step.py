@@ -27,7 +27,8 @@ from cxdata.churn.runs import churn_run_record
 from cxdata.churn.score import REASONS, score_churn
 from cxdata.churn.segments import assign_segments, segment_members, segment_summary, summary_png
 from cxdata.churn.train import NotEnoughHistory, train
-from cxdata.clv.rfm import purchases, utc
+from cxdata.clv.rfm import purchases
+from cxdata.clv.step import scoring_moment
 from cxdata.config import ProjectConfig
 from cxdata.warehouse import Warehouse
 
@@ -78,12 +79,6 @@ def read_inputs(wh: Warehouse) -> ChurnInputs:
     )
 
 
-def _replace(wh: Warehouse, table: str, rows: pl.DataFrame, keep: pl.Expr) -> None:
-    # keep the rows of other days/runs (``keep`` true) and put this run's in their place
-    old = wh.read(table).filter(keep) if wh.exists(table) else None
-    wh.publish(table, rows if old is None else pl.concat([old, rows], how="diagonal_relaxed"))
-
-
 def _merge(scores: pl.DataFrame, churn: pl.DataFrame, config: ProjectConfig) -> pl.DataFrame:
     extra = ["days_since_last_order", "tenure_days"]
     base = scores.drop([c for c in CHURN_COLUMNS if c in scores.columns])
@@ -102,13 +97,7 @@ def churn_step(
     """
     churn = config.models.churn
     inputs = read_inputs(wh)
-    if as_of is None:
-        as_of = config.as_of or inputs.orders.select(pl.col("ordered_at").max()).collect().item()
-    if not isinstance(as_of, dt.datetime):
-        from cxdata.steps import end_of_day
-
-        as_of = end_of_day(as_of, config.timezone)
-    as_of = utc(as_of)
+    as_of = scoring_moment(config, inputs.orders, as_of)
     inputs = ChurnInputs(**{**inputs.__dict__, "orders": inputs.orders.filter(pl.col("ordered_at") <= as_of)})
     stats = inputs.orders.select(
         pl.col("ordered_at").min().alias("first"), pl.col("ordered_at").max().alias("last"), pl.len().alias("n")
@@ -151,15 +140,15 @@ def churn_step(
         published = scored.drop("days_since_last_order", "tenure_days")
         wh.publish("customer_scores", published)
         clv_runs = published["model_run_id"].unique().to_list()
-        _replace(wh, "customer_scores_history", published, ~pl.col("model_run_id").is_in(clv_runs))
+        # the rows of other days/runs stay; this run's take their place
+        wh.append("customer_scores_history", published, keep=~pl.col("model_run_id").is_in(clv_runs))
         members = segment_members(scored, as_of, run_id)
         summary = segment_summary(scored, churn.segments, as_of, run_id)
-        _replace(wh, "segment_members", members, pl.col("as_of") != as_of)
-        _replace(wh, "segment_summary", summary, pl.col("as_of") != as_of)
+        wh.append("segment_members", members, keep=pl.col("as_of") != as_of)
+        wh.append("segment_summary", summary, keep=pl.col("as_of") != as_of)
         plots["segments"] = summary_png(summary)
         sizes = dict(zip(summary["segment"].to_list(), summary["customers"].to_list(), strict=True))
-    history = wh.read("model_runs") if wh.exists("model_runs") else None
-    wh.publish("model_runs", record if history is None else pl.concat([history, record], how="diagonal_relaxed"))
+    wh.append("model_runs", record)
     return ChurnReport(
         model_run_id=model_run_id,
         model=training.chosen if training else None,

@@ -25,7 +25,8 @@ def cxdata_version() -> str:
         return "unknown"
 
 
-def _json(value: Any) -> str:
+def to_json(value: Any) -> str:
+    """``value`` as JSON text for a model_runs column (keys sorted, anything else as its string)."""
     return json.dumps(value, default=str, sort_keys=True)
 
 
@@ -71,10 +72,10 @@ def model_run_record(
         "n_customers": n_customers,
         "n_orders": n_orders,
         "penalizer": penalizer,
-        "params_json": _json(params) if params else None,
+        "params_json": to_json(params) if params else None,
         "log_likelihood": log_likelihood,
         "spend_model": spend.get("model"),
-        "spend_params_json": _json(spend.get("params")) if spend.get("params") else None,
+        "spend_params_json": to_json(spend.get("params")) if spend.get("params") else None,
         "spend_correlation": spend.get("correlation"),
         "holdout_aggregate_error": metrics.get("aggregate_error"),
         "holdout_mae": metrics.get("mae"),
@@ -82,11 +83,11 @@ def model_run_record(
         "naive_mae": metrics.get("naive_mae"),
         "naive_rmse": metrics.get("naive_rmse"),
         "spend_spearman": metrics.get("spend_spearman"),
-        "candidates_json": _json(candidates),
-        "attempts_json": _json([a.as_dict() for a in attempts]),
+        "candidates_json": to_json(candidates),
+        "attempts_json": to_json([a.as_dict() for a in attempts]),
         "warnings": "; ".join(warnings) or None,
         "seed": config.seed,
-        "config_json": _json(config.model_dump()),
+        "config_json": to_json(config.model_dump()),
         "cxdata_version": cxdata_version(),
     }
     moments = ("trained_at", "as_of", "data_first_order", "data_last_order", "calibration_end", "holdout_end")

@@ -42,10 +42,18 @@ class ClvReport:
     failed: str | None = None
 
 
-def _append(wh: Warehouse, table: str, rows: pl.DataFrame) -> None:
-    # history tables keep every run: this run's rows are added to what was there
-    logged = wh.read(table) if wh.exists(table) else None
-    wh.publish(table, rows if logged is None else pl.concat([logged, rows], how="diagonal_relaxed"))
+def scoring_moment(
+    config: ProjectConfig, orders: pl.LazyFrame, as_of: dt.datetime | dt.date | None
+) -> dt.datetime:
+    """The UTC moment models score at: ``as_of`` (a date is the end of that day in the project's zone), else
+    the config's ``as_of``, else the last order."""
+    if as_of is None:
+        as_of = config.as_of or orders.select(pl.col("ordered_at").max()).collect().item()
+    if not isinstance(as_of, dt.datetime):
+        from cxdata.steps import end_of_day
+
+        as_of = end_of_day(as_of, config.timezone)
+    return utc(as_of)
 
 
 def _refit(model: str, penalizers: list[float], start: float, rfm: pl.DataFrame, seed: int) -> tuple:
@@ -71,13 +79,7 @@ def clv_step(
     ``ClvReport.failed``.
     """
     orders = purchases(wh.read("fct_orders", columns=ORDER_COLUMNS).lazy())
-    if as_of is None:
-        as_of = config.as_of or orders.select(pl.col("ordered_at").max()).collect().item()
-    if not isinstance(as_of, dt.datetime):
-        from cxdata.steps import end_of_day
-
-        as_of = end_of_day(as_of, config.timezone)
-    as_of = utc(as_of)
+    as_of = scoring_moment(config, orders, as_of)
     clv = config.models.clv
     orders = orders.filter(pl.col("ordered_at") <= pl.lit(as_of)).select("customer_key", "ordered_at", "amount")
     stats = orders.select(
@@ -148,8 +150,8 @@ def clv_step(
     )
     if scores is not None:
         wh.publish("customer_scores", scores)
-        _append(wh, "customer_scores_history", scores)
-    _append(wh, "model_runs", record)
+        wh.append("customer_scores_history", scores)
+    wh.append("model_runs", record)
     return ClvReport(
         model_run_id=model_run_id,
         model=final.model if final else None,

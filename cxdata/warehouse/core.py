@@ -161,6 +161,19 @@ class Warehouse:
 
     # -- publishing -----------------------------------------------------------------
 
+    def append(self, name: str, rows: pl.DataFrame, keep: pl.Expr | None = None) -> PublishResult:
+        """Publish ``rows`` after the rows table ``name`` already holds (only those where ``keep`` is true, when
+        given), in one atomic swap: logs and history tables keep every run, a rerun replaces its own rows.
+
+        >>> wh.append("segment_members", members, keep=pl.col("as_of") != as_of)   # doctest: +SKIP
+        """
+        if not self.exists(name):
+            return self.publish(name, rows)
+        held = self.read(name)
+        return self.publish(
+            name, pl.concat([held if keep is None else held.filter(keep), rows], how="diagonal_relaxed")
+        )
+
     def publish(self, name: str, data: pl.DataFrame | pl.LazyFrame) -> PublishResult:
         """Replace table ``name`` with ``data`` atomically: readers see the old or the new version, never none."""
         started = time.perf_counter()

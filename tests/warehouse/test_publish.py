@@ -259,3 +259,13 @@ def test_scan_reads_only_what_the_query_uses(wh, monkeypatch):
     assert got["order_id"].to_list() == ["a", "c"]
     assert reads and set(reads[-1]) == {"order_id", "amount"}
     assert_frame_equal(wh.scan("orders").collect(), frame)
+
+
+def test_append_keeps_earlier_rows_and_replaces_what_keep_drops(wh):
+    first = pl.DataFrame({"as_of": ["d1", "d1"], "key": ["a", "b"]})
+    wh.append("members", first)  # a table that does not exist yet is created
+    wh.append("members", pl.DataFrame({"as_of": ["d2"], "key": ["a"]}))
+    assert wh.read("members").sort("as_of", "key").rows() == [("d1", "a"), ("d1", "b"), ("d2", "a")]
+
+    wh.append("members", pl.DataFrame({"as_of": ["d2"], "key": ["c"]}), keep=pl.col("as_of") != "d2")
+    assert wh.read("members").sort("as_of", "key").rows() == [("d1", "a"), ("d1", "b"), ("d2", "c")]
