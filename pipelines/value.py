@@ -1,10 +1,16 @@
-"""The value domain: lifetime-value models and the customer scores marketing pulls."""
+"""The value domain: lifetime value, churn and the customer scores and segments marketing pulls.
+
+One multi-asset, because churn adds its columns to the same ``customer_scores``
+CLV publishes (value at risk needs the CLV) and Dagster lets one op own an asset.
+"""
 
 # No postponed annotations here: Dagster reads the `context` annotation when it defines the asset.
 import base64
 
 import dagster as dg
 
+from cxdata.churn.checks import baseline_verdict, trained_verdict
+from cxdata.churn.step import ChurnReport, churn_step
 from cxdata.clv.checks import holdout_verdict, model_verdict
 from cxdata.clv.step import ClvReport, clv_step
 from cxdata.config import ProjectConfig
@@ -12,15 +18,19 @@ from pipelines.resources import ProjectResource, WarehouseResource
 
 GROUP = "value"
 OUTPUTS = {
-    "customer_scores": "Per customer at as_of: P(alive), expected purchases and spend, CLV and its percentile.",
+    "customer_scores": "Per customer at as_of: P(alive), expected purchases and spend, CLV, churn probability, "
+    "value at risk, top reasons and segment.",
     "customer_scores_history": "Every run's customer_scores, kept for trend and back-testing.",
     "model_runs": "Every trained model: version, data window, parameters, attempts, holdout metrics.",
+    "segment_members": "Who is in which segment at each as_of: the lists marketing pulls.",
+    "segment_summary": "Per segment and as_of: customers, total CLV and total value at risk.",
 }
 MODEL_CHECK, HOLDOUT_CHECK = "clv_model_usable", "clv_holdout_error"
+CHURN_CHECK, BASELINE_CHECK = "churn_model_trained", "churn_beats_btyd"
 
 
-def clv_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefinition:
-    """Evaluate on the holdout, refit and score; checks say whether the model is usable and accurate enough."""
+def value_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefinition:
+    """CLV then churn: evaluate on held-out time, refit, score and segment; checks say what can be trusted."""
     scores = dg.AssetKey("customer_scores")
 
     @dg.multi_asset(
@@ -35,19 +45,28 @@ def clv_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefinition:
             dg.AssetCheckSpec(
                 HOLDOUT_CHECK, asset=scores, description="Holdout error within the configured bound"
             ),
+            dg.AssetCheckSpec(CHURN_CHECK, asset=scores, description="A churn model was trained and scored"),
+            dg.AssetCheckSpec(
+                BASELINE_CHECK,
+                asset=scores,
+                description="Churn holdout AUC not below the BTYD baseline's by > 0.01",
+            ),
         ],
     )
     def _score(context: dg.AssetExecutionContext, project: ProjectResource, warehouse: WarehouseResource):
         config = project.load()
         with warehouse.get() as wh:
             report = clv_step(wh, config, context.run.run_id)
+            # stale scores of an earlier run must not get fresh churn columns
+            churn = churn_step(wh, config, context.run.run_id) if report.failed is None else None
+        metadata = {"customer_scores": _metadata(report, churn), "segment_summary": _segment_metadata(churn)}
         for name in OUTPUTS:
-            yield dg.MaterializeResult(
-                asset_key=name, metadata=_metadata(report) if name == scores.path[0] else {}
-            )
+            yield dg.MaterializeResult(asset_key=name, metadata=metadata.get(name, {}))
         verdicts = (
             (MODEL_CHECK, model_verdict(report), dg.AssetCheckSeverity.ERROR),
             (HOLDOUT_CHECK, holdout_verdict(report, config.models.clv), dg.AssetCheckSeverity.WARN),
+            (CHURN_CHECK, trained_verdict(churn), dg.AssetCheckSeverity.WARN),
+            (BASELINE_CHECK, baseline_verdict(churn), dg.AssetCheckSeverity.WARN),
         )
         for check, verdict, severity in verdicts:
             yield dg.AssetCheckResult(
@@ -61,18 +80,52 @@ def clv_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefinition:
     return _score
 
 
-def _metadata(report: ClvReport) -> dict[str, dg.MetadataValue]:
+def _metadata(report: ClvReport, churn: ChurnReport | None) -> dict[str, dg.MetadataValue]:
+    warnings = report.warnings + (churn.warnings if churn else [])
     metadata = {
         "model_run_id": dg.MetadataValue.text(report.model_run_id),
         "model": dg.MetadataValue.text(report.model or "none"),
         "scored_customers": dg.MetadataValue.int(report.scored_customers),
         "holdout_metrics": dg.MetadataValue.json(report.metrics),
         "attempts": dg.MetadataValue.int(len(report.attempts)),
-        "warnings": dg.MetadataValue.md("\n".join(f"- {w}" for w in report.warnings) or "none"),
+        "warnings": dg.MetadataValue.md("\n".join(f"- {w}" for w in warnings) or "none"),
     }
-    for name, png in report.plots.items():
+    if churn is not None:
+        metadata |= {
+            "churn_model_run_id": dg.MetadataValue.text(churn.model_run_id),
+            "churn_model": dg.MetadataValue.text(churn.model or f"none: {churn.failed}"),
+            "churn_holdout_metrics": dg.MetadataValue.json(churn.metrics),
+            "churn_importances": dg.MetadataValue.md(_importance_table(churn.importances)),
+        }
+    plots = {
+        **report.plots,
+        **{f"churn_{k}": v for k, v in (churn.plots if churn else {}).items() if k != "segments"},
+    }
+    for name, png in plots.items():
         metadata[f"plot_{name}"] = dg.MetadataValue.md(_png_markdown(name, png))
     return metadata
+
+
+def _segment_metadata(churn: ChurnReport | None) -> dict[str, dg.MetadataValue]:
+    if churn is None or not churn.segments:
+        return {"segments": dg.MetadataValue.text("none: no churn scores this run")}
+    metadata = {"segments": dg.MetadataValue.json(churn.segments)}
+    if "segments" in churn.plots:
+        metadata["plot_segments"] = dg.MetadataValue.md(_png_markdown("segments", churn.plots["segments"]))
+    return metadata
+
+
+def _importance_table(importances: list[dict]) -> str:
+    if not importances:
+        return "none measured"
+    columns = list(importances[0])
+    rows = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    rows += ["| " + " | ".join(_cell(row[c]) for c in columns) + " |" for row in importances]
+    return "\n".join(rows)
+
+
+def _cell(value) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
 def _png_markdown(name: str, png: bytes) -> str:
@@ -83,4 +136,4 @@ def _png_markdown(name: str, png: bytes) -> str:
 def assets(config: ProjectConfig) -> list[dg.AssetsDefinition]:
     if "orders" not in config.sources:
         return []
-    return [clv_assets(config, {"lifetimes", config.warehouse_kind})]
+    return [value_assets(config, {"lifetimes", "scikit-learn", config.warehouse_kind})]

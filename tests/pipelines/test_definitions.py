@@ -35,7 +35,7 @@ def dagster_home(tmp_path, monkeypatch):
 IDENTITY = {"identity_record_keys", "customer_identity", "identity_merges"}
 CUSTOMER_WIDE = {"dim_customer", "cx_kpis_daily"}
 FACTS = {"fct_orders", "fct_tickets", "fct_surveys", "fct_web_sessions", "fct_touches"}
-VALUE = {"customer_scores", "customer_scores_history", "model_runs"}
+VALUE = {"customer_scores", "customer_scores_history", "model_runs", "segment_members", "segment_summary"}
 
 
 def test_definitions_have_staging_identity_and_marts_with_lineage(small_project):
@@ -98,6 +98,7 @@ def check_published(url: str, db_schema: str | None, project) -> None:
         customers = wh.read("dim_customer")
         scores = wh.read("customer_scores")
         runs = wh.read("model_runs")
+        members = wh.read("segment_members")
     assert counts == expected_rows(project)
     assert orders.schema["ordered_at"] == pl.Datetime("us", "UTC")
     assert orders["order_id"].n_unique() == orders.height
@@ -113,6 +114,11 @@ def check_published(url: str, db_schema: str | None, project) -> None:
     assert scores.height == facts.filter(~pl.col("is_refund"))["customer_key"].n_unique()
     assert scores["p_alive"].is_between(0, 1).all()
     assert set(scores["model_run_id"]) <= set(runs["model_run_id"])
+    # churn ran after CLV in the same asset: every scored customer has a probability and one segment
+    assert scores["churn_probability"].is_between(0, 1).all()
+    assert scores["segment"].null_count() == 0
+    assert set(scores["churn_model_run_id"]) <= set(runs["model_run_id"])
+    assert members.sort("customer_key")["segment"].to_list() == scores.sort("customer_key")["segment"].to_list()
 
 
 def test_materialise_everything_on_duckdb(small_project, tmp_path, monkeypatch):
