@@ -31,30 +31,46 @@ def reasons(training: Training, X: np.ndarray, churn: np.ndarray, limit: int) ->
     index = {name: j for j, name in enumerate(training.features)}
     if not tried:
         return pl.DataFrame({r: pl.Series([None] * X.shape[0], dtype=pl.String) for r in REASONS})
-    lifts = np.empty((X.shape[0], len(tried)))
-    for k, name in enumerate(tried):
-        j = index[name]
-        substituted = X.copy()
-        substituted[:, j] = training.medians[name]
-        lifts[:, k] = churn - training.model.predict_proba(substituted)[:, 1]
     medians = np.array([training.medians[n] for n in tried])
     values = X[:, [index[n] for n in tried]]
+    lifts = np.zeros((X.shape[0], len(tried)))
+    for k, name in enumerate(tried):
+        # a row already at the median has nothing to substitute: most customers have no tickets or
+        # visits, so only the few that differ are predicted again
+        rows = np.flatnonzero(~(values[:, k] == medians[k]))
+        substituted = X[rows]
+        substituted[:, index[name]] = medians[k]
+        lifts[rows, k] = churn[rows] - training.model.predict_proba(substituted)[:, 1]
     with warnings.catch_warnings(), np.errstate(invalid="ignore"):
         warnings.simplefilter("ignore")
-        side = np.where(values > medians, " high", np.where(values < medians, " low", ""))
+        side = np.where(values > medians, 1, np.where(values < medians, -1, 0)).astype(np.int8)
     top = np.argsort(-lifts, axis=1, kind="stable")[:, :3]
-    names = np.array(tried, dtype=object)
-    columns = {}
-    for rank, column in enumerate(REASONS):
-        if rank >= top.shape[1]:
-            columns[column] = pl.Series([None] * X.shape[0], dtype=pl.String)
-            continue
-        pick = top[:, rank]
-        rows = np.arange(X.shape[0])
-        text = names[pick] + side[rows, pick]
-        text[lifts[rows, pick] <= 0] = None
-        columns[column] = pl.Series(text.tolist(), dtype=pl.String)
-    return pl.DataFrame(columns)
+    rows = np.arange(X.shape[0])
+    picks = {
+        column: (top[:, rank], lifts[rows, top[:, rank]] > 0, side[rows, top[:, rank]])
+        for rank, column in enumerate(REASONS)
+        if rank < top.shape[1]
+    }
+    frame = pl.DataFrame(
+        {
+            f"{c}_{part}": v
+            for c, arrays in picks.items()
+            for part, v in zip(("pick", "raises", "side"), arrays, strict=True)
+        }
+    )
+    names = dict(enumerate(tried))
+    texts = [
+        pl.when(pl.col(f"{c}_raises"))
+        .then(
+            pl.col(f"{c}_pick").replace_strict(names, return_dtype=pl.String)
+            + pl.col(f"{c}_side").replace_strict({1: " high", -1: " low", 0: ""}, return_dtype=pl.String)
+        )
+        .alias(c)
+        if c in picks
+        else pl.lit(None, pl.String).alias(c)
+        for c in REASONS
+    ]
+    return frame.select(texts)
 
 
 def rank_percent(values: np.ndarray) -> np.ndarray:
