@@ -28,11 +28,13 @@ def top_decile_lift(y: np.ndarray, p: np.ndarray) -> float:
     return float(np.mean(y[top]) / overall) if overall > 0 else float("nan")
 
 
-def churn_metrics(y, p) -> dict[str, Any]:
-    """ROC AUC, average precision, Brier, log loss and top-decile lift of probabilities ``p`` for labels ``y``."""
+def churn_metrics(y, p, bins: int = 10) -> dict[str, Any]:
+    """ROC AUC, average precision, Brier, log loss and top-decile lift of probabilities ``p`` for labels ``y``,
+    and the calibration bins (mean predicted, observed rate) a report can redraw without the holdout rows."""
     y = np.asarray(y).astype(int)
     p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
     both = len(set(y)) == 2
+    observed, predicted = calibration_curve(y, p, n_bins=bins, strategy="quantile") if both else ([], [])
     return {
         "customers": len(y),
         "churn_rate": float(np.mean(y)) if len(y) else float("nan"),
@@ -41,6 +43,7 @@ def churn_metrics(y, p) -> dict[str, Any]:
         "brier": float(brier_score_loss(y, p)),
         "log_loss": float(log_loss(y, p, labels=[0, 1])),
         "lift_top_decile": top_decile_lift(y, p),
+        "calibration": {"predicted": [float(v) for v in predicted], "observed": [float(v) for v in observed]},
     }
 
 
