@@ -17,7 +17,7 @@ Features (days are days before the cutoff, h is the churn horizon):
   first order), days_since_last_order, total_spend, mean_order_value,
   orders_recent / spend_recent (within h), mean_gap_days, last_gap_days;
 - BTYD fitted on orders up to the cutoff only: p_alive, expected_purchases
-  (over h) and btyd_p_no_purchase (see `p_no_purchase`), also the baseline;
+  (over h) and btyd_p_no_purchase (see `BtydModel.p_no_purchase`), also the baseline;
 - service: tickets, tickets_recent, open_tickets, unanswered_tickets,
   median_ / max_ / last_first_response_hours (censored at the cutoff),
   days_since_last_ticket, ticket_since_last_order (1 when the latest ticket
@@ -63,21 +63,6 @@ class ChurnInputs:
     touches: pl.LazyFrame | None = None
 
 
-def p_no_purchase(model: BtydModel, frequency, recency, T, t: float) -> np.ndarray:
-    """P(no purchase in the next ``t`` periods | history) of a BG/NBD-family model.
-
-    (1 - p_alive) + p_alive * ((alpha + T) / (alpha + T + t)) ** (r + x): a dead
-    customer never buys; an alive one's rate has the Gamma(r + x, alpha + T)
-    posterior, and with dropout only happening at a purchase (BG/NBD, MBG/NBD)
-    no purchase also means no dropout, so the Poisson zero term is exact. For
-    Pareto/NBD (continuous dropout) it is a lower bound on P(0 | alive).
-    """
-    r, alpha = model.params_["r"], model.params_["alpha"]
-    alive = np.clip(model.p_alive(frequency, recency, T), 0.0, 1.0)
-    zero_if_alive = ((alpha + T) / (alpha + T + t)) ** (r + frequency)
-    return (1.0 - alive) + alive * zero_if_alive
-
-
 def fit_btyd(rfm: pl.DataFrame, config: ChurnConfig) -> BtydModel | None:
     """The BTYD model of ``config`` at the first penalizer that converges; None when none does.
 
@@ -106,7 +91,7 @@ def _btyd_columns(rfm: pl.DataFrame, model: BtydModel | None, horizon_days: int)
     rows = rows.with_columns(
         pl.Series("p_alive", np.clip(model.p_alive(f, r, t), 0.0, 1.0)),
         pl.Series("expected_purchases", model.expected_purchases(horizon_days, f, r, t)),
-        pl.Series("btyd_p_no_purchase", p_no_purchase(model, f, r, t, horizon_days)),
+        pl.Series("btyd_p_no_purchase", model.p_no_purchase(f, r, t, horizon_days)),
     )
     return rfm.join(rows, on=list(HISTORY), how="left")
 

@@ -8,6 +8,16 @@ Pareto/NBD divides by the weight *mean* instead, which rescales its objective
 by (unique rows / customers); Nelder-Mead moves only by comparing values, so
 scaling its function tolerance by the same factor reproduces the plain fit.
 
+BG/NBD and MBG/NBD replace lifetimes' optimiser, not its model: lifetimes' own
+``fit`` runs with its ``_fit`` (autograd + BFGS) swapped for
+`cxdata.clv.likelihood.optimum`, the same objective with an analytic gradient,
+minimised by BFGS (lifetimes' method) from the attempt's start, after a warm-up
+on a seeded subsample when the rows are many; several times faster. The result
+stands only if it passes lifetimes' own convergence test (its autograd gradient
+at the point below ``tol``); otherwise lifetimes' untouched fit runs from the
+same start and decides, so an attempt fails only when lifetimes fails from that
+start. ``Attempt.optimiser`` records which one produced the fit.
+
 Robustness: lifetimes raises ``ConvergenceError`` when the optimiser gives up
 (typical on data with no visible dropout). `BtydModel.fit` tries a ladder of
 starting points and records every attempt; `fit_ladder` repeats that for each
@@ -28,6 +38,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 from sklearn.base import BaseEstimator
+
+from cxdata.clv import likelihood
 
 CONTINUOUS_MODELS = ("bgnbd", "pareto_nbd", "mbgnbd")
 
@@ -62,6 +74,7 @@ class Attempt:
     params: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     seconds: float = 0.0
+    optimiser: str = "lifetimes"  # "analytic" when `cxdata.clv.likelihood` found the accepted point
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of the attempt."""
@@ -87,7 +100,8 @@ def _lifetimes_class(name: str) -> type:
 
 def unique_rows(rfm: pl.DataFrame, columns: tuple[str, ...] = ("frequency", "recency", "T")) -> pl.DataFrame:
     """The distinct rows of ``columns`` with ``weight``, the number of customers having each."""
-    return rfm.group_by(list(columns)).agg(pl.len().cast(pl.Float64).alias("weight")).sort(list(columns))
+    keys = list(columns)
+    return rfm.lazy().group_by(keys).agg(pl.len().cast(pl.Float64).alias("weight")).sort(keys).collect()
 
 
 def starting_points(model: str, seed: int, random_starts: int = 2) -> list[np.ndarray]:
@@ -122,7 +136,6 @@ class _Base(BaseEstimator):
         weights = rows["weight"].to_numpy()
         attempts: list[Attempt] = []
         for start in starts:
-            fitter = cls(penalizer_coef=self.penalizer)
             began = time.perf_counter()
             printed = io.StringIO()
             attempt = Attempt(model, float(self.penalizer), [float(x) for x in start], False)
@@ -130,12 +143,15 @@ class _Base(BaseEstimator):
                 # lifetimes prints the whole scipy result on failure and warns on overflow while searching
                 with contextlib.redirect_stdout(printed), warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    fitter.fit(*data, weights=weights, initial_params=start, **fit_kwargs)
-                params = {name: float(fitter.params_[name]) for name in spec.params}
-                ll = _total_log_likelihood(model, cls, params, data, weights)
-                if not (np.isfinite(ll) and all(np.isfinite(v) and v > 0 for v in params.values())):
-                    raise ValueError(f"non-finite fit: log-likelihood {ll}, params {params}")
-                attempt.converged, attempt.params, attempt.log_likelihood = True, params, ll
+                    fitted = None
+                    if model in likelihood.MODELS:
+                        with contextlib.suppress(Exception):  # any failure here: lifetimes decides
+                            fitted = self._fit_once(model, cls, data, weights, start, fit_kwargs, analytic=True)
+                            attempt.optimiser = "analytic"
+                    if fitted is None:
+                        fitted = self._fit_once(model, cls, data, weights, start, fit_kwargs)
+                fitter, attempt.params, attempt.log_likelihood = fitted
+                attempt.converged = True
             except Exception as exc:  # ConvergenceError, linear-algebra and domain errors all mean "not this one"
                 detail = _scipy_message(printed.getvalue())
                 attempt.error = f"{type(exc).__name__}: {str(exc).strip()}" + (f" ({detail})" if detail else "")
@@ -145,6 +161,51 @@ class _Base(BaseEstimator):
                 self.fitter_ = fitter
                 break
         return attempts
+
+    def _fit_once(
+        self,
+        model: str,
+        cls: type,
+        data: tuple[np.ndarray, ...],
+        weights: np.ndarray,
+        start: np.ndarray,
+        fit_kwargs: dict[str, Any],
+        analytic: bool = False,
+    ) -> tuple[Any, dict[str, float], float]:
+        """lifetimes' fit from ``start`` (``analytic``: with `_analytic_optimiser`); raises unless finite."""
+        fitter = cls(penalizer_coef=self.penalizer)
+        if analytic:
+            fitter._fit = _analytic_optimiser(model, cls, self.seed)  # the instance attribute shadows the method
+        fitter.fit(*data, weights=weights, initial_params=start, **fit_kwargs)
+        params = {name: float(fitter.params_[name]) for name in SPECS[model].params}
+        ll = _total_log_likelihood(model, cls, params, data, weights)
+        if not (np.isfinite(ll) and all(np.isfinite(v) and v > 0 for v in params.values())):
+            raise ValueError(f"non-finite fit: log-likelihood {ll}, params {params}")
+        return fitter, params, ll
+
+
+class _NotAccepted(Exception):
+    """The analytic optimiser found no point that passes lifetimes' convergence test."""
+
+
+def _analytic_optimiser(model: str, cls: type, seed: int):
+    """A stand-in for lifetimes' ``_fit`` with its signature and return value (log params, objective, Hessian)."""
+    from lifetimes.fitters import value_and_grad  # what lifetimes differentiates with, for its own test
+
+    def _fit(args, initial_params, params_size, disp, tol=1e-7, bounds=None, **options):
+        frequency, recency, T, weights, penalizer = args
+        start = np.full(params_size, 0.1) if initial_params is None else np.asarray(initial_params, dtype=float)
+        data = likelihood.histories(model, frequency, recency, T, weights)
+        point = likelihood.optimum(data, start, penalizer, tol / 10, seed)
+        if point is None:
+            raise _NotAccepted("analytic BFGS did not converge")
+        with np.errstate(all="ignore"):
+            value, gradient = value_and_grad(cls._negative_log_likelihood)(point, *args)
+        if not (np.isfinite(value) and np.max(np.abs(gradient)) <= tol):
+            raise _NotAccepted(f"lifetimes' gradient {np.max(np.abs(gradient)):.2e} exceeds tol {tol}")
+        return point, value, likelihood.hessian(point, data, penalizer)
+
+    return _fit
 
 
 def _total_log_likelihood(
@@ -225,6 +286,23 @@ class BtydModel(_Base):
             if self.model == "bgbb":
                 return np.asarray(self.fitter_.conditional_probability_alive(0, frequency, recency, T))
             return np.asarray(self.fitter_.conditional_probability_alive(frequency, recency, T))
+
+    def p_no_purchase(self, frequency, recency, T, t: float) -> np.ndarray:
+        """Probability of no purchase in the next ``t`` periods given the history (BG/NBD family).
+
+        (1 - p_alive) + p_alive * ((alpha + T) / (alpha + T + t)) ** (r + x): a dead
+        customer never buys; an alive one's rate has the Gamma(r + x, alpha + T)
+        posterior, and with dropout only happening at a purchase (BG/NBD, MBG/NBD)
+        no purchase also means no dropout, so the Poisson zero term is exact. For
+        Pareto/NBD (continuous dropout) it is a lower bound on P(0 | alive).
+        """
+        if self.model == "bgbb":
+            raise NotImplementedError("BG/BB counts opportunities, not continuous time: no p_no_purchase")
+        r, alpha = self.params_["r"], self.params_["alpha"]
+        frequency, T = np.asarray(frequency, dtype=float), np.asarray(T, dtype=float)
+        alive = np.clip(self.p_alive(frequency, recency, T), 0.0, 1.0)
+        zero_if_alive = ((alpha + T) / (alpha + T + t)) ** (r + frequency)
+        return (1.0 - alive) + alive * zero_if_alive
 
     def expected_repeat_purchases(self, t: np.ndarray) -> np.ndarray:
         """Unconditional expected repeat purchases of a new customer within ``t`` periods of the first one."""

@@ -1,4 +1,4 @@
-"""Published CDNOW parameters, weighted == plain fits, and fits that survive lifetimes' ConvergenceError."""
+"""Published CDNOW parameters, analytic weighted fits == lifetimes' plain fits, fits surviving ConvergenceError."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ import polars as pl
 import pytest
 from lifetimes.utils import ConvergenceError
 
+from cxdata.clv import likelihood
 from cxdata.clv.btyd import BtydModel, FitFailed, SpendModel, fit_ladder
 
 from .conftest import DATASETS
+from .test_likelihood import simulated
 
 # Fader, Hardie & Lee (2005) and Fader & Hardie's notes, CDNOW sample of 2357 customers, weeks.
 PUBLISHED = {
@@ -67,6 +69,55 @@ def test_weighted_fit_equals_plain_fit(sample, model):
     )
     for name, value in fitted.params_.items():
         assert value == pytest.approx(plain.params_[name], rel=1e-4), name
+    # BG/NBD and MBG/NBD run lifetimes' fit with the analytic optimiser, and report what lifetimes reports
+    assert fitted.attempts_[-1].optimiser == ("lifetimes" if model == "pareto_nbd" else "analytic")
+    if model != "pareto_nbd":
+        # lifetimes' objective (mean, in its scaled time units) at the two points
+        assert fitted.fitter_._negative_log_likelihood_ == pytest.approx(plain._negative_log_likelihood_, rel=1e-9)
+        for name, value in fitted.fitter_.standard_errors_.items():
+            assert value == pytest.approx(plain.standard_errors_[name], rel=1e-3), name
+
+
+@pytest.mark.parametrize("model", ["bgnbd", "mbgnbd"])
+def test_analytic_fit_equals_lifetimes_on_random_data(model, monkeypatch):
+    frequency, recency, T = simulated(6000, seed=11)
+    rfm = pl.DataFrame({"frequency": frequency, "recency": recency, "T": T})
+    monkeypatch.setattr(likelihood, "SUBSAMPLE_ROWS", 1000)  # the warm-up path of the 1.4M-customer fits
+    for penalizer in (0.0, 0.01):
+        fitted = BtydModel(model, penalizer=penalizer).fit(rfm)
+        assert fitted.attempts_[-1].optimiser == "analytic"
+        plain = {"bgnbd": lifetimes.BetaGeoFitter, "mbgnbd": lifetimes.ModifiedBetaGeoFitter}[model](penalizer)
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            plain.fit(frequency, recency, T)
+        for name, value in fitted.params_.items():
+            assert value == pytest.approx(plain.params_[name], rel=1e-4), (penalizer, name)
+        f, r, t = frequency[:50], recency[:50], T[:50]
+        np.testing.assert_allclose(
+            fitted.p_alive(f, r, t), plain.conditional_probability_alive(f, r, t), rtol=1e-4
+        )
+
+
+def test_lifetimes_decides_when_the_analytic_optimiser_fails(sample, monkeypatch):
+    analytic = BtydModel("bgnbd").fit(sample)
+    monkeypatch.setattr(likelihood, "optimum", lambda *args, **kwargs: None)
+    fallback = BtydModel("bgnbd").fit(sample)
+    assert [a.optimiser for a in fallback.attempts_] == ["lifetimes"]
+    for name, value in analytic.params_.items():
+        assert value == pytest.approx(fallback.params_[name], rel=1e-4), name
+
+
+def test_p_no_purchase_limits(sample):
+    fitted = BtydModel("bgnbd").fit(sample)
+    f, r, T = (sample[c].to_numpy()[:200] for c in ("frequency", "recency", "T"))
+    alive = fitted.p_alive(f, r, T)
+    np.testing.assert_allclose(fitted.p_no_purchase(f, r, T, 0.0), 1.0)
+    soon, later, never = (fitted.p_no_purchase(f, r, T, t) for t in (4.0, 52.0, 1e30))
+    assert np.all(later <= soon) and np.all(later < 1) and np.all(later >= 1 - alive - 1e-12)
+    # an alive customer buys sooner or later: only the dead stay silent forever
+    np.testing.assert_allclose(never, 1 - np.clip(alive, 0, 1), atol=1e-3)
+    with pytest.raises(NotImplementedError):
+        BtydModel("bgbb").p_no_purchase(f, r, T, 1.0)
 
 
 def regular_buyers() -> pl.DataFrame:
