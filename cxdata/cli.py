@@ -18,6 +18,7 @@ from rich.table import Table
 
 from cxdata.config import ProjectConfig, load_config, redact_url
 from cxdata.errors import CxdataError
+from cxdata.serve.commands import add_commands as add_serving_commands
 
 DEMO_DIR = Path(".cxdata") / "demo"
 console = Console()
@@ -53,6 +54,23 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--config", type=Path, required=True, help="the project's cxdata.yaml")
     run.add_argument("--as-of", type=_day, default=None, help="score as of this day (YYYY-MM-DD)")
     run.set_defaults(command=_run)
+
+    report = commands.add_parser("report", help="write an HTML report of a project's warehouse (KPIs, models)")
+    report.add_argument("--config", type=Path, required=True, help="the project's cxdata.yaml")
+    report.add_argument("--out", type=Path, default=Path("report.html"), help="HTML file to write")
+    report.set_defaults(command=_report)
+
+    grant = commands.add_parser("grant", help="create/update the PostgreSQL roles cxdata_bi and cxdata_marketing")
+    grant.add_argument("--config", type=Path, required=True, help="the project's cxdata.yaml")
+    grant.add_argument(
+        "--bi-member", action="append", default=[], help="login role to give cxdata_bi (repeatable)"
+    )
+    grant.add_argument(
+        "--marketing-member", action="append", default=[], help="login role to give cxdata_marketing"
+    )
+    grant.set_defaults(command=_grant)
+
+    add_serving_commands(commands, console, _day)
     return parser
 
 
@@ -103,7 +121,37 @@ def _demo(args: argparse.Namespace) -> int:
         where = "" if in_checkout else " from the cxdata checkout"
         console.print(f"\nOpen the Dagster UI on this project{where} (then browse to http://127.0.0.1:3000):")
         console.print(f"  [bold]{prefix}uv run dagster dev[/]", highlight=False, soft_wrap=True)
+        _write_report(load_config(result.config_path), args.dir / "report.html")
     return code
+
+
+def _grant(args: argparse.Namespace) -> int:
+    from cxdata.warehouse import Warehouse
+    from cxdata.warehouse.roles import BI_ROLE, MARKETING_ROLE, grant_roles
+
+    config = load_config(args.config)
+    with Warehouse(config.warehouse, schema=config.warehouse_schema) as wh:
+        if wh.dialect != "postgresql":
+            console.print(f"roles are a PostgreSQL feature; nothing to grant on the {wh.dialect} warehouse")
+            return 0
+        done = grant_roles(wh, members={BI_ROLE: args.bi_member, MARKETING_ROLE: args.marketing_member})
+    for role, names in done.readable.items():
+        console.print(f"{role} reads {len(names)} relation(s) of schema {done.schema}: {', '.join(names) or '-'}")
+    console.print(f"withheld as personal data: {', '.join(done.withheld) or '-'}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    _write_report(load_config(args.config), args.out)
+    return 0
+
+
+def _write_report(config: ProjectConfig, out: Path) -> None:
+    from cxdata.report import write_report
+
+    with console.status("writing the report"):
+        path, _ = write_report(config, out)
+    console.print(f"\nReport: {path.resolve()}", highlight=False, soft_wrap=True)
 
 
 def _run_and_report(config: ProjectConfig, as_of: dt.date | None) -> int:
@@ -134,7 +182,8 @@ def _print_tables(config: ProjectConfig, assets: list[str]) -> None:
 
     table = Table("table", "rows", title="published tables")
     with Warehouse(config.warehouse, schema=config.warehouse_schema) as wh:
-        for name in sorted(assets):
+        # cx_report is an HTML file, not a table
+        for name in sorted(set(assets) - {"cx_report"}):
             table.add_row(name, f"{wh.row_count(name):,}" if wh.exists(name) else "(not published)")
     console.print(table)
     console.print(f"warehouse: {_where(config)}", highlight=False, soft_wrap=True)

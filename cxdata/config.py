@@ -270,9 +270,55 @@ class ValidationConfig(_Strict):
         return self.table_max_quarantine_share.get(table, self.max_quarantine_share)
 
 
+class TouchpointConfig(_Strict):
+    """Touchpoint investment scoring (see cxdata/touchpoints): journeys, attribution, incrementality, ROI."""
+
+    lookback_days: int = Field(30, gt=0)  # touches this long before an order enter its journey
+    granularity: Literal["campaign", "channel"] = "campaign"
+    half_life_days: float = Field(7.0, gt=0)  # time-decay attribution
+    model: str = "markov"  # the attribution model whose credit is published
+    response_days: float = Field(4.0, gt=0)  # orders this long after a touch count as its response (dev seed)
+    baseline_days: float = Field(56.0, gt=0)  # the customer's own order rate this long before and after
+    session_minutes: float = Field(60.0, ge=0)  # orders this soon after a click may have caused the click
+    retention_window_days: float = Field(45.0, gt=0)  # a touch this long before an order may change churn
+    churn_days: int = Field(180, gt=0)  # no order this long after an order counts as churned
+    ticket_days: float = Field(14.0, gt=0)  # a ticket this soon after an order is about that order
+    hurdle: float = Field(1.0, gt=0)  # value / cost needed to invest
+    bootstrap_replicates: int = Field(200, ge=20)
+    interval: float = Field(0.90, gt=0, lt=1)
+    seed: int = 0
+
+
 class ModelsConfig(_Strict):
     clv: ClvConfig = Field(default_factory=ClvConfig)
     churn: ChurnConfig = Field(default_factory=ChurnConfig)
+    touchpoints: TouchpointConfig = Field(default_factory=TouchpointConfig)
+
+
+class AlertsConfig(_Strict):
+    """Closed-loop alerts (see cxdata/alerts): which survey answers and tickets alert, for which customers."""
+
+    enabled: bool = True
+    min_clv_percentile: float = Field(80.0, ge=0, le=100)  # customer_scores.clv_percentile, in percent
+    nps_max: int = Field(6, ge=0, le=10)  # NPS answers at or below this are detractors
+    csat_max: int = Field(2, ge=1, le=5)
+    ces_min: int = Field(5, ge=1, le=7)  # CES is effort: high is bad
+    sla_hours: float = Field(24.0, gt=0)  # first-response SLA of a ticket
+    lookback_days: int = Field(7, gt=0)  # only records this recent alert, so a first run does not replay history
+    webhook_env: str = Field("CXDATA_ALERT_WEBHOOK_URL", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    link_template: str = "http://localhost:8000/customers/{customer_key}/scores"
+    timeout_seconds: float = Field(5.0, gt=0)
+    max_notifications_per_run: int = Field(100, gt=0)  # the rest stay pending for the next run
+
+    @field_validator("link_template")
+    @classmethod
+    def _only_customer_key(cls, value: str) -> str:
+        fields = set(re.findall(r"{([^{}]*)}", value))
+        if fields != {"customer_key"}:
+            raise ValueError(
+                "the link needs exactly the placeholder {customer_key}, e.g. https://bi/c/{customer_key}"
+            )
+        return value
 
 
 class ProjectConfig(_Strict):
@@ -288,6 +334,7 @@ class ProjectConfig(_Strict):
     journey: JourneyConfig = Field(default_factory=JourneyConfig)
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     base_dir: Path = Field(default=Path("."), exclude=True)
     path: Path | None = Field(default=None, exclude=True)
 

@@ -4,6 +4,8 @@
 import dagster as dg
 
 from cxdata.config import ProjectConfig
+from cxdata.marts.pii import NAME as PII
+from cxdata.marts.pii import dim_customer_pii_step
 from cxdata.steps import IDENTITY_TABLES, MARTS, RECORD_KEYS, identity_step, mart_step, marts_for
 from cxdata.warehouse.comments import comments_for
 from pipelines.metadata import to_metadata
@@ -58,10 +60,34 @@ def mart_asset(name: str, kinds: set[str], available: set[str]) -> dg.AssetsDefi
     return _build
 
 
+def pii_asset(kinds: set[str], available: set[str]) -> dg.AssetsDefinition:
+    """dim_customer_pii: contact details, the one mart with personal data (sql/dim_customer_pii.sql)."""
+    described = [c.text for c in comments_for(PII) if c.column is None]
+
+    @dg.asset(
+        name=PII,
+        group_name=GROUP,
+        deps=[t for t in ("customer_identity", RECORD_KEYS, "stg_customers") if t in available],
+        kinds=kinds,
+        description=described[0],
+        tags={"layer": "mart", "personal_data": "true"},
+    )
+    def _build(warehouse: WarehouseResource) -> dg.MaterializeResult:
+        with warehouse.get() as wh:
+            profile = dim_customer_pii_step(wh)
+        return dg.MaterializeResult(metadata=to_metadata(profile))
+
+    return _build
+
+
 def assets(config: ProjectConfig) -> list[dg.AssetsDefinition]:
     if not any(t in config.sources for t in IDENTITY_TABLES):
         return []
     kinds = {"polars", config.warehouse_kind}
     names = marts_for(config)
     available = {f"stg_{t}" for t in config.sources} | set(IDENTITY_OUTPUTS) | set(names)
-    return [identity_assets(config, kinds), *(mart_asset(name, kinds, available) for name in names)]
+    return [
+        identity_assets(config, kinds),
+        *(mart_asset(name, kinds, available) for name in names),
+        pii_asset(kinds, available),
+    ]

@@ -5,10 +5,24 @@ from __future__ import annotations
 import dagster as dg
 
 from cxdata.config import ProjectConfig, load_config
-from pipelines import checks, customer, marketing, project, sales, service, value, web
+from pipelines import (
+    alerts,
+    automation,
+    bi,
+    checks,
+    customer,
+    marketing,
+    project,
+    report,
+    sales,
+    service,
+    touchpoints,
+    value,
+    web,
+)
 from pipelines.resources import ProjectResource, WarehouseResource
 
-DOMAINS = (sales, service, web, marketing, customer, value)
+DOMAINS = (sales, service, web, marketing, customer, value, alerts, touchpoints)
 
 
 def build_definitions(
@@ -19,12 +33,18 @@ def build_definitions(
     # DuckDB is a single-writer file: assets of one run must not write from several processes.
     embedded = config.warehouse_kind == "duckdb"
     assets = [asset for domain in DOMAINS for asset in domain.assets(config)]
+    # the report reads every other asset's tables, so it depends on all of them
+    graph = [*assets, *bi.assets(config, assets), *report.assets(config, assets)]
+    jobs, schedules, sensors = automation.automation(config, graph)
     return dg.Definitions(
-        assets=assets,
+        assets=graph,
         asset_checks=checks.asset_checks(assets),
         resources={"project": project_resource, "warehouse": WarehouseResource(project=project_resource)},
         executor=dg.in_process_executor if embedded else dg.multiprocess_executor,
         loggers=loggers,
+        jobs=jobs,
+        schedules=schedules,
+        sensors=sensors,
     )
 
 

@@ -8,11 +8,17 @@ reaches Dagster's storage or UI.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import dagster as dg
 
 from cxdata.config import ProjectConfig, load_config
 from cxdata.warehouse import Warehouse
+from cxdata.warehouse.errors import is_transient
+
+MAX_RETRIES = 3
+RETRY_DELAY_SECONDS = 15
 
 
 class ProjectResource(dg.ConfigurableResource):
@@ -33,6 +39,15 @@ class WarehouseResource(dg.ConfigurableResource):
 
     project: ProjectResource
 
-    def get(self) -> Warehouse:
+    @contextmanager
+    def get(self) -> Iterator[Warehouse]:
+        """The open warehouse; a transient error inside (lock timeout, dropped connection, DuckDB file held by
+        another process) asks Dagster to retry the step, any other error fails it at once."""
         config = self.project.load()
-        return Warehouse(config.warehouse, schema=config.warehouse_schema)
+        try:
+            with Warehouse(config.warehouse, schema=config.warehouse_schema) as wh:
+                yield wh
+        except Exception as exc:
+            if is_transient(exc):
+                raise dg.RetryRequested(max_retries=MAX_RETRIES, seconds_to_wait=RETRY_DELAY_SECONDS) from exc
+            raise

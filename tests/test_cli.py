@@ -35,6 +35,10 @@ def test_demo_end_to_end_prints_tables_and_how_to_open_the_ui(tmp_path):
     assert (tmp_path / "demo" / "cxdata.yaml").exists()
     assert (tmp_path / "demo" / "truth" / "params.json").exists()
     assert list((tmp_path / "demo").rglob("*.duckdb"))
+    # the demo ends with the report's path, and the report is there
+    report = (tmp_path / "demo" / "report.html").resolve()
+    assert out.rstrip().splitlines()[-1] == f"Report: {report}"
+    assert report.exists() and '<section id="churn"' in report.read_text(encoding="utf-8")
 
 
 def test_generate_then_run_with_as_of(tmp_path, monkeypatch, capsys):

@@ -33,6 +33,10 @@ DEFINITIONS = {
     "true_incremental_revenue": "revenue of orders caused by clicks before the cutoff (orders up to the horizon)",
     "true_retention_revenue": "revenue of organic orders after saves made before the cutoff (up to the horizon)",
     "true_roi": "(true_incremental_revenue + true_retention_revenue) / cost; cost is the spend in data/",
+    "service_rows": "rows with channel 'service' are ticket channels (campaign = ticket channel): no cost, "
+    "true_retention_effect = -(bad share of its dropout-deciding tickets before the cutoff) x "
+    "(bad_service_dropout_factor - 1), the relative change in the next dropout probability; "
+    "true_retention_revenue, true_roi and recommendation are empty",
     "recommendation": "invest if true_roi > roi_hurdle + roi_band, cut if true_roi < roi_hurdle - roi_band, "
     "else hold",
 }
@@ -160,7 +164,7 @@ def touchpoints(sim: Simulation, spend: np.ndarray) -> pl.DataFrame:
     contacts = np.bincount(t.campaign, minlength=k)
     value = incremental + retention
     roi = np.divide(value, spend, out=np.full(k, np.nan), where=spend > 0)
-    return pl.DataFrame(
+    campaigns = pl.DataFrame(
         {
             "channel": [c.channel for c in params.campaigns],
             "campaign": [c.campaign for c in params.campaigns],
@@ -174,6 +178,34 @@ def touchpoints(sim: Simulation, spend: np.ndarray) -> pl.DataFrame:
             "true_retention_revenue": np.round(retention, 2),
             "true_roi": np.round(roi, 4),
             "recommendation": recommendation(roi, params.roi_hurdle, params.roi_band),
+        }
+    )
+    return pl.concat([campaigns, service_touchpoints(sim)], how="diagonal_relaxed")
+
+
+def service_touchpoints(sim: Simulation) -> pl.DataFrame:
+    """Per service channel (channel "service", campaign the ticket channel): tickets in data/ and the true
+    retention effect, the relative change a ticket makes in the next dropout probability (negative: more
+    dropout): minus the bad share of the channel's dropout-deciding tickets times (bad_service_dropout_factor - 1).
+    """
+    t, params, cutoff = sim.tickets, sim.params, sim.timeline.cutoff
+    k = len(params.ticket_channels)
+    history = t.opened < cutoff
+    deciding = history & t.affects_dropout
+    n = np.bincount(t.channel[deciding], minlength=k)
+    bad = np.bincount(t.channel[deciding], weights=t.bad[deciding], minlength=k)
+    share = np.divide(bad, n, out=np.zeros(k), where=n > 0)
+    return pl.DataFrame(
+        {
+            "channel": ["service"] * k,
+            "campaign": [c.name for c in params.ticket_channels],
+            "cost": np.zeros(k),
+            "touches": np.bincount(t.channel[history], minlength=k),
+            "caused_orders": np.zeros(k, dtype=np.int64),
+            "true_incremental_order_prob": np.zeros(k),
+            "true_incremental_revenue": np.zeros(k),
+            "true_retention_effect": np.round(-share * (params.bad_service_dropout_factor - 1.0), 4),
+            "saves": np.zeros(k, dtype=np.int64),
         }
     )
 

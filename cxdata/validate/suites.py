@@ -322,9 +322,22 @@ def _customer() -> dict[str, list[Spec]]:
     }
 
 
+def _touchpoints() -> dict[str, list[Spec]]:
+    scores = "touchpoint_scores"
+    return {
+        scores: [
+            *_key(scores, "touchpoint"),
+            *_not_null(scores, "as_of", "source", "model_run_id"),
+            Spec(scores, "in_set", ERROR, "source", values=("marketing", "web", "service")),
+            Spec(scores, "in_set", ERROR, "recommendation", values=("invest", "hold", "cut")),
+            Spec(scores, "between", WARN, "cost", min=0, note="spend is not negative"),
+        ]
+    }
+
+
 def builtin_suites(config: ProjectConfig) -> dict[str, list[Spec]]:
     """The built-in specs of every staged table and mart, by table name."""
-    return {**_staged(config), **_facts(), **_customer()}
+    return {**_staged(config), **_facts(), **_customer(), **_touchpoints()}
 
 
 def project_specs(config: ProjectConfig, table: str) -> list[Spec]:

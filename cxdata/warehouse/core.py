@@ -14,7 +14,7 @@ import polars as pl
 import sqlalchemy as sa
 from polars.io.plugins import register_io_source
 
-from cxdata.warehouse import comments, loaders, readers
+from cxdata.warehouse import comments, dependents, loaders, readers
 from cxdata.warehouse.errors import WarehouseError, describe_cause, safe_url
 from cxdata.warehouse.identifiers import MAX_IDENTIFIER_LENGTH, STAGING_PREFIX, check_name, quote
 from cxdata.warehouse.types import DUCKDB, POSTGRESQL, stored_frame, warehouse_columns
@@ -51,9 +51,9 @@ class Warehouse:
     On PostgreSQL the swap waits at most ``swap_lock_timeout`` seconds for readers
     holding the old table and retries ``swap_attempts`` times, so a long-running
     BI query delays a publish instead of queueing every other reader behind it.
-    Views that depend on a published PostgreSQL table block its swap (DROP would
-    cascade); create such views after publishing, or use DuckDB, which binds
-    views by name. An in-memory DuckDB (``duckdb:///:memory:``) is one database
+    Views on a published PostgreSQL table and the table's grants are recreated
+    inside the swap (`cxdata.warehouse.dependents`); DuckDB binds views by name
+    and has no grants. An in-memory DuckDB (``duckdb:///:memory:``) is one database
     per thread; use a file to share it.
     """
 
@@ -220,11 +220,15 @@ class Warehouse:
         for attempt in range(1, self.swap_attempts + 1):
             try:
                 with self.engine.begin() as conn:
+                    kept = dependents.Dependents((), ())
                     if self.dialect == POSTGRESQL:
                         self._ddl(conn, f"SET LOCAL lock_timeout = '{int(self.swap_lock_timeout * 1000)}ms'")
+                        kept = dependents.capture(conn, self.schema, name)
+                        dependents.drop_views(conn, kept)
                     self._ddl(conn, f"DROP TABLE IF EXISTS {self._qualified(name)}")
                     self._ddl(conn, f"ALTER TABLE {self._qualified(staging)} RENAME TO {self._quote(name)}")
                     comments.apply_comments(conn, self._qualified(name), columns, documented)
+                    dependents.restore(conn, kept, self._qualified(name))
                 return
             except sa.exc.OperationalError as exc:
                 if getattr(exc.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE or attempt == self.swap_attempts:
@@ -263,8 +267,10 @@ class Warehouse:
             if self.dialect == DUCKDB:
                 listed = ", ".join(self._quote(c) for c in columns) if columns else "*"
                 condition = " AND ".join(f"{self._quote(c)} = ?" for c in where)
-                statement = f"SELECT {listed} FROM {self._qualified(name)}" + (
-                    f" WHERE {condition}" if where else ""
+                statement = (
+                    f"SELECT {listed} FROM {self._qualified(name)}"
+                    + (f" WHERE {condition}" if where else "")
+                    + (f" LIMIT {int(limit)}" if limit is not None else "")
                 )
                 return readers.duckdb_query(conn, statement, list(where.values()))
             rows = conn.execute(readers.PG_COLUMNS_SQL, {"schema": self.schema, "name": name})

@@ -36,13 +36,24 @@ IDENTITY = {"identity_record_keys", "customer_identity", "identity_merges"}
 CUSTOMER_WIDE = {"dim_customer", "cx_kpis_daily"}
 FACTS = {"fct_orders", "fct_tickets", "fct_surveys", "fct_web_sessions", "fct_touches"}
 VALUE = {"customer_scores", "customer_scores_history", "model_runs", "segment_members", "segment_summary"}
+TOUCHPOINTS = {"touchpoint_scores", "touchpoint_scores_history"}
+DELIVERY = {
+    "dim_customer_pii",
+    "bi_customer_overview",
+    "bi_kpis_daily",
+    "bi_segments",
+    "bi_touchpoint_investment",
+    "marketing_segment_export",
+    "cx_report",
+}
+EVERY_DOMAIN = IDENTITY | FACTS | CUSTOMER_WIDE | VALUE | TOUCHPOINTS | DELIVERY
 
 
 def test_definitions_have_staging_identity_and_marts_with_lineage(small_project):
     defs = build_definitions(load_config(small_project.config_path))
     dg.Definitions.validate_loadable(defs)
     keys = {key.to_user_string() for key in defs.resolve_all_asset_keys()}
-    assert keys == {f"stg_{t}" for t in schema.TABLES} | IDENTITY | FACTS | CUSTOMER_WIDE | VALUE
+    assert keys == {f"stg_{t}" for t in schema.TABLES} | EVERY_DOMAIN | {"cx_alerts"}
     specs = {spec.key.to_user_string(): spec for spec in defs.resolve_all_asset_specs()}
     assert specs["stg_orders"].group_name == "sales"
     assert specs["stg_tickets"].group_name == "service"
@@ -67,7 +78,8 @@ def test_minimal_project_has_only_orders(tmp_path):
     (tmp_path / "cxdata.yaml").write_text("name: m\nsources:\n  orders: {path: orders.csv}\n", encoding="utf-8")
     defs = build_definitions(load_config(tmp_path / "cxdata.yaml"))
     keys = {k.to_user_string() for k in defs.resolve_all_asset_keys()}
-    assert keys == {"stg_orders", "fct_orders"} | IDENTITY | CUSTOMER_WIDE | VALUE
+    # no surveys or tickets: nothing to alert on
+    assert keys == {"stg_orders", "fct_orders"} | IDENTITY | CUSTOMER_WIDE | VALUE | TOUCHPOINTS | DELIVERY
     dg.Definitions.validate_loadable(defs)
 
 
@@ -126,9 +138,7 @@ def test_materialise_everything_on_duckdb(small_project, tmp_path, monkeypatch):
     monkeypatch.setenv(WAREHOUSE_URL_ENV, url)
     outcome = run_project(load_config(small_project.config_path))
     assert outcome.success, outcome.failures
-    assert (
-        set(outcome.materialised) == set(expected_rows(small_project)) | IDENTITY | FACTS | CUSTOMER_WIDE | VALUE
-    )
+    assert set(outcome.materialised) == set(expected_rows(small_project)) | EVERY_DOMAIN | {"cx_alerts"}
     check_published(url, None, small_project)
 
 

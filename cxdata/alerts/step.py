@@ -1,0 +1,192 @@
+"""The alerts step: detect new alerts, keep them in cx_alerts, notify the pending ones.
+
+New alerts are published as ``pending`` before any notification is tried, so a
+crash or a webhook outage loses nothing: every run retries what is still pending
+(at-least-once delivery; an alert is only marked ``sent`` after a 2xx answer).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from cxdata.alerts.detect import ALERT_COLUMNS, detect_alerts
+from cxdata.alerts.notify import Delivery, deliver, webhook_url
+from cxdata.config import ProjectConfig
+from cxdata.steps import end_of_day
+from cxdata.warehouse import Warehouse
+
+TABLE = "cx_alerts"
+PENDING, SENT = "pending", "sent"
+_UTC = pl.Datetime("us", "UTC")
+TABLE_COLUMNS = {
+    **ALERT_COLUMNS,
+    "created_at": _UTC,
+    "run_id": pl.String,
+    "status": pl.String,
+    "attempts": pl.Int64,
+    "last_attempt_at": _UTC,
+    "sent_at": _UTC,
+    "last_error": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class AlertsReport:
+    """What one alerts run did; ``notifications`` is False when no webhook URL is configured."""
+
+    run_id: str
+    enabled: bool
+    notifications: bool
+    window_start: dt.datetime | None = None
+    window_end: dt.datetime | None = None
+    new_alerts: int = 0
+    by_reason: dict[str, int] = field(default_factory=dict)
+    sent: int = 0
+    failed: int = 0
+    pending: int = 0
+    total: int = 0
+    last_error: str | None = None
+    skipped: str | None = None
+
+    @property
+    def summary(self) -> str:
+        """One line for logs and metadata (counts only: no customer data)."""
+        if not self.enabled:
+            return "alerts are disabled (alerts.enabled: false)"
+        if self.skipped:
+            return f"no alerts: {self.skipped}"
+        told = (
+            f"{self.sent} sent, {self.failed} failed"
+            if self.notifications
+            else "notifications off (no webhook URL in the environment)"
+        )
+        return f"{self.new_alerts} new alert(s); {told}; {self.pending} pending of {self.total}"
+
+
+def alert_window(config: ProjectConfig, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """``(start, end]`` of the records that may alert: the lookback before the config's ``as_of`` (end of that
+    day) when it is set, else before ``now``."""
+    end = end_of_day(config.as_of, config.timezone) if config.as_of else now
+    end = end.astimezone(dt.UTC)
+    return end - dt.timedelta(days=config.alerts.lookback_days), end
+
+
+def read_alerts(wh: Warehouse) -> pl.DataFrame:
+    """cx_alerts as stored, or an empty frame of its columns before the first run."""
+    if not wh.exists(TABLE):
+        return pl.DataFrame(schema=TABLE_COLUMNS)
+    held = wh.read(TABLE)
+    return held.select(
+        [pl.col(n).cast(t) if n in held.columns else pl.lit(None, t).alias(n) for n, t in TABLE_COLUMNS.items()]
+    )
+
+
+def new_alert_rows(candidates: pl.LazyFrame, held: pl.DataFrame, run_id: str, now: dt.datetime) -> pl.DataFrame:
+    """The candidates whose id cx_alerts does not hold yet, as pending table rows created ``now``."""
+    return (
+        candidates.join(held.lazy().select("alert_id"), on="alert_id", how="anti")
+        .with_columns(
+            pl.lit(now, _UTC).alias("created_at"),
+            pl.lit(run_id).alias("run_id"),
+            pl.lit(PENDING).alias("status"),
+            pl.lit(0, pl.Int64).alias("attempts"),
+            pl.lit(None, _UTC).alias("last_attempt_at"),
+            pl.lit(None, _UTC).alias("sent_at"),
+            pl.lit(None, pl.String).alias("last_error"),
+        )
+        .select([pl.col(n).cast(t) for n, t in TABLE_COLUMNS.items()])
+        .sort("occurred_at", "alert_id")
+        .collect()
+    )
+
+
+def apply_deliveries(table: pl.DataFrame, deliveries: list[Delivery]) -> pl.DataFrame:
+    """``table`` with each delivered alert marked sent and each failed one still pending, one attempt more."""
+    if not deliveries:
+        return table
+    outcome = pl.DataFrame(
+        {
+            "alert_id": [d.alert_id for d in deliveries],
+            "__at": [d.attempted_at for d in deliveries],
+            "__error": [d.error for d in deliveries],
+        },
+        schema={"alert_id": pl.String, "__at": _UTC, "__error": pl.String},
+    )
+    ok = pl.col("__error").is_null()
+    updates = (
+        table.join(outcome, on="alert_id", how="inner")
+        .with_columns(
+            pl.when(ok).then(pl.lit(SENT)).otherwise(pl.col("status")).alias("status"),
+            (pl.col("attempts") + 1).alias("attempts"),
+            pl.col("__at").alias("last_attempt_at"),
+            pl.when(ok).then(pl.col("__at")).otherwise(pl.col("sent_at")).alias("sent_at"),
+            pl.col("__error").alias("last_error"),
+        )
+        .select(table.columns)
+    )
+    return table.update(updates, on="alert_id", include_nulls=True)
+
+
+def _facts(wh: Warehouse, name: str) -> pl.LazyFrame | None:
+    return wh.scan(name) if wh.exists(name) else None
+
+
+def alerts_step(
+    wh: Warehouse,
+    config: ProjectConfig,
+    run_id: str,
+    now: dt.datetime | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> AlertsReport:
+    """Detect new alerts from fct_surveys / fct_tickets and customer_scores, add them to cx_alerts as pending,
+    then POST every pending alert (oldest first, up to ``max_notifications_per_run``) to the webhook named by
+    ``alerts.webhook_env`` in ``environ`` (default: the process environment)."""
+    settings = config.alerts
+    now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    url = webhook_url(settings, os.environ if environ is None else environ)
+    if not settings.enabled:
+        return AlertsReport(run_id, enabled=False, notifications=url is not None)
+    start, end = alert_window(config, now)
+    held = read_alerts(wh)
+    surveys, tickets = _facts(wh, "fct_surveys"), _facts(wh, "fct_tickets")
+    skipped = None
+    if not wh.exists("customer_scores"):
+        skipped = "customer_scores does not exist yet (no clv to rank customers by)"
+    elif surveys is None and tickets is None:
+        skipped = "neither fct_surveys nor fct_tickets exists (no surveys or tickets configured)"
+    if skipped is None:
+        candidates = detect_alerts(surveys, tickets, wh.scan("customer_scores"), settings, start, end)
+        fresh = new_alert_rows(candidates, held, run_id, now)
+    else:
+        fresh = pl.DataFrame(schema=TABLE_COLUMNS)
+    table = pl.concat([held, fresh], how="vertical")
+    if fresh.height or not wh.exists(TABLE):
+        wh.publish(TABLE, table)  # before notifying: a new alert is stored even if the webhook is down
+    deliveries: list[Delivery] = []
+    if url is not None:
+        pending = table.filter(pl.col("status") == PENDING).sort("created_at", "occurred_at", "alert_id")
+        deliveries = deliver(pending.head(settings.max_notifications_per_run), url, settings)
+        if deliveries:
+            table = apply_deliveries(table, deliveries)
+            wh.publish(TABLE, table)
+    failures = [d.error for d in deliveries if d.error is not None]
+    return AlertsReport(
+        run_id,
+        enabled=True,
+        notifications=url is not None,
+        window_start=start,
+        window_end=end,
+        new_alerts=fresh.height,
+        by_reason=dict(fresh.group_by("reason").len().sort("reason").iter_rows()),
+        sent=len(deliveries) - len(failures),
+        failed=len(failures),
+        pending=table.filter(pl.col("status") == PENDING).height,
+        total=table.height,
+        last_error=failures[-1] if failures else None,
+        skipped=skipped,
+    )

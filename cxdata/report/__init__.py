@@ -1,0 +1,79 @@
+"""The project report: one self-contained HTML page of CX KPIs, journey, value, churn, touchpoints, identity.
+
+`build_report` reads the warehouse into sections of figures and tables;
+`render_html` turns them into a page; `write_report` does both for a project
+config and writes the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+from cxdata.config import ProjectConfig, redact_url
+from cxdata.errors import CxdataError
+from cxdata.report.cx import identity_section, journey_section, kpi_section
+from cxdata.report.document import Figure, Report, Section, Table
+from cxdata.report.html import render_html
+from cxdata.report.scores import churn_section, touchpoint_section, value_section
+from cxdata.warehouse import Warehouse
+
+SECTIONS: tuple[Callable[[Warehouse], Section], ...] = (
+    kpi_section,
+    journey_section,
+    value_section,
+    churn_section,
+    touchpoint_section,
+    identity_section,
+)
+
+__all__ = [
+    "Figure",
+    "Report",
+    "Section",
+    "Table",
+    "build_report",
+    "default_path",
+    "render_html",
+    "save_report",
+    "write_report",
+]
+
+
+def _as_of(wh: Warehouse) -> str | None:
+    if not wh.exists("dim_customer"):
+        return None
+    moment = wh.query("select max(as_of) as as_of from dim_customer")["as_of"][0]
+    return None if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def build_report(wh: Warehouse, project: str) -> Report:
+    """Every section of the report from the tables in ``wh``; sections without data say why."""
+    built = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return Report(project=project, built_at=built, as_of=_as_of(wh), sections=[make(wh) for make in SECTIONS])
+
+
+def default_path(config: ProjectConfig) -> Path:
+    """Where the Dagster asset writes the report: ``.cxdata/report.html`` beside the project config."""
+    return config.base_dir / ".cxdata" / "report.html"
+
+
+def save_report(report: Report, out: Path) -> Path:
+    """Write ``report`` as HTML to ``out`` (folders created); returns the path."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_html(report), encoding="utf-8")
+    return out
+
+
+def write_report(config: ProjectConfig, out: Path) -> tuple[Path, Report]:
+    """Build the report of ``config``'s warehouse and write it to ``out``; an empty warehouse is an error."""
+    with Warehouse(config.warehouse, schema=config.warehouse_schema) as wh:
+        if not wh.tables():
+            raise CxdataError(
+                f"the warehouse of {config.name!r} ({redact_url(config.warehouse)}) has no tables:"
+                f" run `cxdata run --config {config.path}` first"
+            )
+        report = build_report(wh, config.name)
+    return save_report(report, out), report

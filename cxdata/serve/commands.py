@@ -1,0 +1,129 @@
+"""The `cxdata segments list|export` and `cxdata serve` commands, added to the `cxdata` parser by cxdata.cli.
+
+Polars, the warehouse and the web framework are imported inside the handlers, so
+building the parser (and `cxdata --help`) stays quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def add_commands(commands: Any, console: Console, day: Any) -> None:
+    """Add `segments` (list, export) and `serve` to the subparsers ``commands``; ``day`` parses YYYY-MM-DD."""
+    segments = commands.add_parser("segments", help="list scored segments or export one as CSV/Parquet")
+    actions = segments.add_subparsers(required=True, metavar="ACTION")
+
+    listing = actions.add_parser("list", help="segments with their size and value at a scoring moment")
+    listing.add_argument("--config", type=Path, required=True, help="the project's cxdata.yaml")
+    listing.add_argument("--as-of", type=day, default=None, help="the latest scoring on this UTC day (YYYY-MM-DD)")
+    listing.set_defaults(command=partial(_list, console))
+
+    export = actions.add_parser("export", help="write a segment's members, scores and contacts to a file")
+    export.add_argument("name", help="segment name (see `cxdata segments list`)")
+    export.add_argument("--config", type=Path, required=True, help="the project's cxdata.yaml")
+    export.add_argument("--out", type=Path, required=True, help="file to write")
+    export.add_argument("--format", choices=["csv", "parquet"], default=None, help="default: from --out's suffix")
+    export.add_argument("--as-of", type=day, default=None, help="the latest scoring on this UTC day (YYYY-MM-DD)")
+    contacts = export.add_mutually_exclusive_group()
+    contacts.add_argument(
+        "--hashed", action="store_true", help="SHA-256 of the normalised email and phone instead of raw values"
+    )
+    contacts.add_argument("--no-contacts", action="store_true", help="no email or phone at all")
+    export.add_argument("--batch-rows", type=int, default=50_000, help="rows read per batch (default 50000)")
+    export.set_defaults(command=partial(_export, console))
+
+    serve = commands.add_parser("serve", help="serve segments, scores and touchpoints over HTTP (read-only)")
+    serve.add_argument("--config", type=Path, required=True, help="the project's cxdata.yaml")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument(
+        "--insecure-local",
+        action="store_true",
+        help="serve without a token (read scope only, never contacts), on a loopback address only",
+    )
+    serve.set_defaults(command=partial(_serve, console))
+
+
+@contextmanager
+def _warehouse(config_path: Path) -> Iterator[Any]:
+    from cxdata.config import load_config
+    from cxdata.serve.access import ServeError, open_read_only
+    from cxdata.warehouse import WarehouseError
+
+    config = load_config(config_path)
+    try:
+        with open_read_only(config.warehouse, config.warehouse_schema) as wh:
+            yield wh
+    except WarehouseError as exc:
+        raise ServeError(str(exc)) from exc
+
+
+def _list(console: Console, args: argparse.Namespace) -> int:
+    from cxdata.serve.segments import list_segments
+
+    with _warehouse(args.config) as wh:
+        listed = list_segments(wh, args.as_of)
+    moment: dt.datetime = listed["as_of"][0]
+    table = Table(title=f"segments as of {moment.isoformat()}")
+    for column in listed.columns[:-1]:
+        table.add_column(column, no_wrap=column == "segment", justify="left" if column == "segment" else "right")
+    for row in listed.drop("as_of").iter_rows():  # as_of is the last column and the same on every row
+        table.add_row(*(_cell(value) for value in row))
+    console.print(table)
+    return 0
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _export(console: Console, args: argparse.Namespace) -> int:
+    from cxdata.serve.access import BadValue
+    from cxdata.serve.segments import export
+
+    fmt = args.format or {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}.get(args.out.suffix.lower())
+    if fmt is None:
+        raise BadValue(f"cannot tell the format of {args.out}: give --format csv or --format parquet")
+    contacts = "hashed" if args.hashed else "none" if args.no_contacts else "raw"
+    with _warehouse(args.config) as wh:
+        result = export(wh, args.name, args.out, fmt, args.as_of, contacts, args.batch_rows)
+    console.print(
+        f"{result.rows:,} members of {result.segment!r} as of {result.as_of.isoformat()} "
+        f"({'contacts ' + contacts if contacts != 'none' else 'no contacts'}) -> {result.path} "
+        f"in {result.seconds:.1f} s",
+        highlight=False,
+        soft_wrap=True,
+    )
+    return 0
+
+
+def _serve(console: Console, args: argparse.Namespace) -> int:
+    from cxdata.serve.auth import tokens_from_env
+
+    tokens = tokens_from_env(insecure_local=args.insecure_local, host=args.host)
+    import uvicorn
+
+    from cxdata.serve.api import create_app
+
+    with _warehouse(args.config) as wh:
+        if tokens.open_read:
+            console.print("[yellow]warning:[/] serving without a token (--insecure-local): read scope for anyone")
+        console.print(f"serving on http://{args.host}:{args.port} (OpenAPI: /openapi.json)", highlight=False)
+        uvicorn.run(create_app(wh, tokens), host=args.host, port=args.port, log_level="info")
+    return 0

@@ -1,0 +1,347 @@
+"""Scored segments for marketing: list them, page through a segment's members, stream one to CSV or Parquet.
+
+A segment is read at one scoring moment (``as_of`` of ``segment_members``): the
+latest, or the latest on a given UTC day. Each member comes with its scores:
+from ``customer_scores`` when that table holds the same moment, otherwise from
+``customer_scores_history`` (the rows of the churn run that assigned the
+segment). Members without scores keep null score columns.
+
+Contacts (personal data, from ``dim_customer_pii``) are added only on request:
+
+* ``raw`` — ``email`` and ``phone`` as stored;
+* ``hashed`` — ``email_sha256`` and ``phone_sha256``: the lower-case hex
+  SHA-256 of the UTF-8 bytes of the normalised value, what Google Ads Customer
+  Match takes. Email: trimmed and lower-cased. Phone: E.164, a ``+`` followed
+  by the digits only (``+34612345678``); Meta wants the same digits without
+  the ``+``. An empty value stays null rather than becoming the hash of "".
+  Hashing runs in SQL (DuckDB ``sha256``, PostgreSQL ``sha256``), so raw
+  contacts never leave the warehouse in hashed exports.
+
+Exports stream: rows come in batches from the warehouse and are appended to the
+file, which replaces ``out`` only once it is complete.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+
+from cxdata.serve.access import (
+    BadValue,
+    ServeError,
+    Stream,
+    check_value,
+    columns_of,
+    day_bounds,
+    exists,
+    fetch,
+    remembered,
+    require,
+    shown,
+    stream,
+    table,
+)
+from cxdata.warehouse import Warehouse
+from cxdata.warehouse.types import DUCKDB
+
+Contacts = Literal["none", "raw", "hashed"]
+CONTACTS: tuple[str, ...] = ("none", "raw", "hashed")
+FORMATS: tuple[str, ...] = ("csv", "parquet")
+
+MEMBERS = "segment_members"
+SUMMARY = "segment_summary"
+SCORES = "customer_scores"
+HISTORY = "customer_scores_history"
+PII = "dim_customer_pii"
+SCORE_COLUMNS = (
+    "p_alive",
+    "expected_purchases",
+    "expected_spend",
+    "clv",
+    "clv_percentile",
+    "churn_probability",
+    "churn_percentile",
+    "value_at_risk",
+    "churn_reason_1",
+    "churn_reason_2",
+    "churn_reason_3",
+    "model_run_id",
+    "churn_model_run_id",
+)
+SUMMARY_COLUMNS = ("segment", "customers", "total_clv", "total_value_at_risk", "mean_churn_probability")
+_RUN_HINT = "run the project (cxdata run) so the churn step scores and segments customers"
+# churn_step names its model run after the orchestrator run that wrote the segment (cxdata/churn/step.py).
+_CHURN_RUN_SUFFIX = "/churn"
+
+
+class UnknownSegment(ServeError):
+    """No segment of that name at that moment; ``known`` lists the ones there are."""
+
+    def __init__(self, name: str, as_of: dt.datetime, known: list[str]) -> None:
+        listed = ", ".join(known) or "none"
+        super().__init__(f"unknown segment {shown(name)} as of {as_of.isoformat()}; known segments: {listed}")
+        self.known = known
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a segment: members after ``after`` in customer_key order, and the cursor of the next page."""
+
+    segment: str
+    as_of: dt.datetime
+    rows: pl.DataFrame
+    next_after: str | None
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What an export wrote: the file, its format, the segment and moment, the rows and the time taken."""
+
+    path: Path
+    format: str
+    segment: str
+    as_of: dt.datetime
+    rows: int
+    seconds: float
+
+
+def resolve_as_of(wh: Warehouse, day: dt.date | None = None) -> dt.datetime:
+    """The scoring moment segments are read at: the latest, or the latest on UTC day ``day``."""
+    require(wh, MEMBERS, _RUN_HINT)
+    members = table(wh, MEMBERS, "as_of")
+    found = remembered(wh, (MEMBERS, "as_of", day), lambda: _latest(wh, members, day))
+    if found is not None:
+        return found
+    if day is None:
+        raise ServeError(f"table {MEMBERS!r} is empty: {_RUN_HINT}")
+    days = fetch(wh, sa.select(members.c.as_of).distinct().order_by(members.c.as_of.desc()).limit(10))
+    listed = ", ".join(moment.date().isoformat() for moment in days["as_of"])
+    raise ServeError(f"no segments were scored on {day.isoformat()}; the latest scoring days: {listed}")
+
+
+def _latest(wh: Warehouse, scored: sa.TableClause, day: dt.date | None) -> dt.datetime | None:
+    statement = sa.select(sa.func.max(scored.c.as_of).label("as_of"))
+    if day is not None:
+        start, end = day_bounds(day)
+        statement = statement.where(scored.c.as_of >= start, scored.c.as_of < end)
+    return fetch(wh, statement)["as_of"][0]
+
+
+def known_segments(wh: Warehouse, as_of: dt.datetime) -> list[str]:
+    """Segment names at ``as_of``: every rule of segment_summary (empty ones too) and every member's segment."""
+    return list(remembered(wh, (MEMBERS, "segments", as_of), lambda: _segment_names(wh, as_of)))
+
+
+def _segment_names(wh: Warehouse, as_of: dt.datetime) -> tuple[str, ...]:
+    members = table(wh, MEMBERS, "segment", "as_of")
+    names = sa.select(members.c.segment).where(members.c.as_of == as_of)
+    if exists(wh, SUMMARY):
+        summary = table(wh, SUMMARY, "segment", "as_of")
+        names = sa.union(names, sa.select(summary.c.segment).where(summary.c.as_of == as_of))
+    found = fetch(wh, sa.select(names.subquery().c.segment))["segment"]
+    return tuple(sorted(found.drop_nulls().unique().to_list()))
+
+
+def list_segments(wh: Warehouse, day: dt.date | None = None) -> pl.DataFrame:
+    """The segments at the scoring moment of ``day`` (default latest), in rule order when segment_summary is
+    there: segment, customers, total_clv, total_value_at_risk, mean_churn_probability (those of them the summary
+    has; segment and customers only without a summary), and as_of last."""
+    as_of = resolve_as_of(wh, day)
+    held = columns_of(wh).get(SUMMARY)
+    if held is not None:
+        present = [c for c in SUMMARY_COLUMNS if c in held]
+        summary = table(wh, SUMMARY, *present, "rule_order", "as_of")
+        statement = (
+            sa.select(*(summary.c[c] for c in present), summary.c.as_of)
+            .where(summary.c.as_of == as_of)
+            .order_by(*(summary.c[c] for c in ("rule_order", "segment") if c in held))
+        )
+        return fetch(wh, statement)
+    members = table(wh, MEMBERS, "segment", "as_of")
+    statement = (
+        sa.select(members.c.segment, sa.func.count().label("customers"), members.c.as_of)
+        .where(members.c.as_of == as_of)
+        .group_by(members.c.segment, members.c.as_of)
+        .order_by(members.c.segment)
+    )
+    return fetch(wh, statement)
+
+
+def members_statement(
+    wh: Warehouse,
+    name: str,
+    as_of: dt.datetime,
+    contacts: Contacts = "none",
+    after: str | None = None,
+    limit: int | None = None,
+) -> sa.Select:
+    """The members of segment ``name`` at ``as_of`` with their scores (and contacts), by customer_key; only the
+    first ``limit`` whose key sorts after ``after``, when given.
+
+    Raises UnknownSegment, listing the known ones, when there is no such segment at that moment.
+    """
+    check_value(name, "segment name")
+    if contacts not in CONTACTS:
+        raise BadValue(f"contacts must be one of {', '.join(CONTACTS)}, got {shown(str(contacts))}")
+    known = known_segments(wh, as_of)
+    if name not in known:
+        raise UnknownSegment(name, as_of, known)
+    members = table(wh, MEMBERS, "segment", "customer_key", "as_of", "run_id")
+    has_run = "run_id" in columns_of(wh)[MEMBERS]
+    chosen = sa.select(
+        members.c.segment, members.c.as_of, members.c.customer_key, *([members.c.run_id] if has_run else [])
+    ).where(members.c.segment == name, members.c.as_of == as_of)
+    if after is not None:
+        chosen = chosen.where(members.c.customer_key > check_value(after, "cursor"))
+    if limit is not None:
+        # The page is cut from the members alone, so the joins below touch only its rows.
+        chosen = chosen.order_by(members.c.customer_key).limit(limit)
+    page_rows = chosen.subquery("m")
+    selected: list[Any] = [page_rows.c.segment, page_rows.c.as_of, page_rows.c.customer_key]
+    joined: Any = page_rows
+    scores = _scores_table(wh, as_of)
+    if scores is not None:
+        source, available = scores
+        scored = table(wh, source, "customer_key", "as_of", *available)
+        condition = sa.and_(scored.c.customer_key == page_rows.c.customer_key, scored.c.as_of == page_rows.c.as_of)
+        if source == HISTORY and "churn_model_run_id" in available and has_run:
+            suffix = sa.literal(_CHURN_RUN_SUFFIX)
+            condition = sa.and_(
+                condition, scored.c.churn_model_run_id == sa.func.concat(page_rows.c.run_id, suffix)
+            )
+        joined = joined.outerjoin(scored, condition)
+        selected += [scored.c[c] for c in available]
+    if contacts != "none":
+        require(wh, PII, "build the customer marts (dim_customer_pii) or export without contacts")
+        pii = table(wh, PII, "customer_key", "email", "phone")
+        joined = joined.outerjoin(pii, pii.c.customer_key == page_rows.c.customer_key)
+        if contacts == "raw":
+            selected += [pii.c.email, pii.c.phone]
+        else:
+            selected += [
+                _sha256_hex(wh, normalised_email(pii.c.email)).label("email_sha256"),
+                _sha256_hex(wh, normalised_phone(pii.c.phone)).label("phone_sha256"),
+            ]
+    return sa.select(*selected).select_from(joined).order_by(page_rows.c.customer_key)
+
+
+def _scores_table(wh: Warehouse, as_of: dt.datetime) -> tuple[str, list[str]] | None:
+    for source in (SCORES, HISTORY):
+        columns = columns_of(wh).get(source)
+        if columns is None:
+            continue
+        if source == SCORES:
+            scored = table(wh, SCORES, "as_of")
+            if remembered(wh, (SCORES, "as_of"), lambda scored=scored: _latest(wh, scored, None)) != as_of:
+                continue
+        return source, [c for c in SCORE_COLUMNS if c in columns]
+    return None
+
+
+def normalised_email(column: sa.ColumnElement) -> sa.ColumnElement:
+    """Email as hashed: trimmed, lower-cased, null when empty."""
+    return sa.func.nullif(sa.func.lower(sa.func.trim(column)), "")
+
+
+def normalised_phone(column: sa.ColumnElement) -> sa.ColumnElement:
+    """Phone as hashed: ``+`` and the digits of the stored E.164 number, null when it has no digits."""
+    digits = sa.func.regexp_replace(column, sa.literal_column("'[^0-9]'"), "", sa.literal_column("'g'"))
+    return sa.literal("+") + sa.func.nullif(digits, "")
+
+
+def _sha256_hex(wh: Warehouse, value: sa.ColumnElement) -> sa.ColumnElement:
+    if wh.dialect == DUCKDB:
+        return sa.func.sha256(value)
+    utf8 = sa.func.convert_to(value, sa.literal_column("'UTF8'"))
+    return sa.func.encode(sa.func.sha256(utf8), sa.literal_column("'hex'"))
+
+
+def page(
+    wh: Warehouse,
+    name: str,
+    day: dt.date | None = None,
+    contacts: Contacts = "none",
+    limit: int = 100,
+    after: str | None = None,
+) -> Page:
+    """Up to ``limit`` members of segment ``name`` whose customer_key sorts after ``after`` (keyset paging)."""
+    as_of = resolve_as_of(wh, day)
+    rows = fetch(wh, members_statement(wh, name, as_of, contacts, after, limit + 1))
+    more = rows.height > limit
+    rows = rows.head(limit)
+    return Page(name, as_of, rows, rows["customer_key"][-1] if more else None)
+
+
+@contextmanager
+def open_segment(
+    wh: Warehouse,
+    name: str,
+    day: dt.date | None = None,
+    contacts: Contacts = "none",
+    batch_rows: int = 50_000,
+) -> Iterator[tuple[dt.datetime, Stream]]:
+    """The scoring moment and a batch stream of every member of segment ``name`` (see members_statement)."""
+    as_of = resolve_as_of(wh, day)
+    statement = members_statement(wh, name, as_of, contacts)
+    with stream(wh, statement, batch_rows) as result:
+        yield as_of, result
+
+
+def csv_chunks(result: Stream) -> Iterator[bytes]:
+    """A CSV (header first, UTF-8) of a stream, one chunk per batch."""
+    yield _csv(pl.DataFrame(schema=result.schema), header=True)
+    for batch in result.batches:
+        yield _csv(batch, header=False)
+
+
+def _csv(frame: pl.DataFrame, header: bool) -> bytes:
+    buffer = io.BytesIO()
+    frame.write_csv(buffer, include_header=header)
+    return buffer.getvalue()
+
+
+def export(
+    wh: Warehouse,
+    name: str,
+    out: str | os.PathLike[str],
+    fmt: str = "csv",
+    day: dt.date | None = None,
+    contacts: Contacts = "raw",
+    batch_rows: int = 50_000,
+) -> ExportResult:
+    """Write segment ``name`` (members, scores and contacts as asked) to ``out`` as CSV or Parquet, batch by batch;
+    ``out`` appears only when complete."""
+    started = time.perf_counter()
+    if fmt not in FORMATS:
+        raise BadValue(f"export format must be one of {', '.join(FORMATS)}, got {shown(str(fmt))}")
+    path = Path(out)
+    partial = path.with_name(f".{path.name}.partial")
+    rows = 0
+    try:
+        with open_segment(wh, name, day, contacts, batch_rows) as (as_of, result):
+            if fmt == "csv":
+                with partial.open("wb") as sink:
+                    pl.DataFrame(schema=result.schema).write_csv(sink)
+                    for batch in result.batches:
+                        batch.write_csv(sink, include_header=False)
+                        rows += batch.height
+            else:
+                with pq.ParquetWriter(partial, pl.DataFrame(schema=result.schema).to_arrow().schema) as writer:
+                    for batch in result.batches:
+                        writer.write_table(batch.to_arrow())
+                        rows += batch.height
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return ExportResult(path, fmt, name, as_of, rows, time.perf_counter() - started)

@@ -1,0 +1,320 @@
+"""Incrementality of marketing touchpoints: extra orders after a contact over the same customer's own baseline.
+
+Attribution credits every touch on a converting path, including touches that
+would have been followed by the order anyway (brand search clicked by people
+already on their way to buy). This module estimates what a touchpoint *adds*,
+with a self-controlled event design:
+
+- a *contact* is a touchpoint's first touch kind of a known customer after the
+  customer's first order: ``sent`` where the touchpoint sends, else
+  ``impression``, else ``click`` (search and affiliate contacts are clicks);
+- its *response* is the orders in ``(t + gap, t + response_days]``; its
+  *baseline* the same customer's repeat-order rate over ``baseline_days``
+  before the contact and ``baseline_days`` after the response window (one
+  window each side, so a customer who is dying out or accelerating does not
+  bias the baseline in one direction), times the response window's length;
+- the estimate is the mean excess orders (response minus baseline) per
+  contact, over contacts whose windows end by ``as_of`` (held-out time), times
+  all the touchpoint's contacts; revenue is those orders times the mean order
+  value of the contacted customers (an excess in revenue directly is far
+  noisier: order amounts vary more than order counts).
+
+Reverse causation: a click that comes minutes before an order may be caused by
+the coming order (the customer searched the brand to buy). For touchpoints
+whose contact *is* a click, orders in the first ``session_minutes`` after it
+are therefore not counted as response (``gap``), and the excess is divided by
+the share of response that arrives after the session, estimated on the
+touchpoints whose contacts the company schedules (sends, impressions), where
+the contact cannot be caused by the order. That share is an assumption shared
+across touchpoints; it is reported with the estimate.
+
+Intervals come from a Poisson bootstrap over customers (each customer's
+contacts keep one weight per replicate), so the same customers' orders are
+never treated as independent. This is an estimate under the assumption that,
+without the contact, the customer's order rate in the response window would
+equal the rate around it.
+
+Known bias: a touchpoint that reaches only customers who are still active
+(ads shown while people still browse and buy) selects moments at which the
+customer has not yet stopped buying; the baseline before the contact then
+under-states the rate after it (by about the dropout probability per order
+times the order rate), so such touchpoints are credited a little lift they did
+not cause. At 5,000 customers this is inside the noise; at 30,000 (dev seed)
+it shows as about 100-250 extra orders on the active-only campaigns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+CONTACT_RANK = {"sent": 0, "impression": 1, "click": 2}
+DAY_US = 86_400_000_000
+
+
+@dataclass
+class LiftEstimate:
+    """Per touchpoint: contacts, incremental orders and revenue (point), their bootstrap replicates, and the
+    post-session response share that scaled click touchpoints."""
+
+    table: (
+        pl.DataFrame
+    )  # touchpoint, contacts, scored_contacts, contact_kind, incremental_orders, incremental_revenue
+    replicates: pl.DataFrame  # replicate, touchpoint, incremental_orders, incremental_revenue
+    late_share: float
+
+
+def touchpoint_label(granularity: str = "campaign") -> pl.Expr:
+    """The touchpoint a marketing touch belongs to: ``channel/campaign`` (campaign granularity) or ``channel``."""
+    if granularity == "channel":
+        return pl.col("channel")
+    return (
+        pl.when(pl.col("campaign").is_null())
+        .then(pl.col("channel"))
+        .otherwise(pl.concat_str(pl.col("channel"), pl.lit("/"), pl.col("campaign")))
+    )
+
+
+def contacts(touches: pl.LazyFrame, orders: pl.LazyFrame, *, granularity: str = "campaign") -> pl.LazyFrame:
+    """Each touchpoint's contacts of known customers after their first order: customer_key, occurred_at,
+    touchpoint, by_click (the contact kind is a click), kind."""
+    kinds = pl.DataFrame({"kind": list(CONTACT_RANK), "rank": list(CONTACT_RANK.values())}).lazy()
+    first = orders.group_by("customer_key").agg(pl.col("ordered_at").min().alias("first_order"))
+    marked = (
+        touches.filter(pl.col("customer_key").is_not_null())
+        .with_columns(touchpoint_label(granularity).alias("touchpoint"))
+        .join(kinds, on="kind", how="inner")
+    )
+    contact_rank = marked.group_by("touchpoint").agg(pl.col("rank").min().alias("contact_rank"))
+    return (
+        marked.join(contact_rank, on="touchpoint")
+        .filter(pl.col("rank") == pl.col("contact_rank"))
+        .join(first, on="customer_key", how="inner")
+        .filter(pl.col("occurred_at") > pl.col("first_order"))
+        .select(
+            "customer_key",
+            "occurred_at",
+            "touchpoint",
+            (pl.col("contact_rank") == CONTACT_RANK["click"]).alias("by_click"),
+            "kind",
+        )
+    )
+
+
+class OrderIndex:
+    """Counts and revenue of a customer's orders in any time interval, by binary search on one sorted array.
+
+    Keys are ``customer * width + day`` with ``width`` wider than the whole time span plus any window, so one
+    customer's intervals never reach another's orders.
+    """
+
+    def __init__(self, orders: pl.DataFrame, customers: pl.Series, origin, span_days: float) -> None:
+        self.origin = origin
+        self.width = span_days + 1.0
+        frame = orders.join(
+            pl.DataFrame({"customer_key": customers, "idx": np.arange(customers.len())}), on="customer_key"
+        )
+        keys = frame["idx"].to_numpy() * self.width + self.days(frame["ordered_at"])
+        order = np.argsort(keys, kind="stable")
+        self.keys = keys[order]
+        self.cum_revenue = np.r_[0.0, np.cumsum(frame["amount"].to_numpy()[order])]
+
+    def days(self, stamps: pl.Series) -> np.ndarray:
+        """Days since the index's origin."""
+        return (stamps - self.origin).dt.total_microseconds().to_numpy() / DAY_US
+
+    def window(self, idx: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Orders and revenue in ``(start, end]`` (days) of customers ``idx``."""
+        lo = np.searchsorted(self.keys, idx * self.width + start, side="right")
+        hi = np.searchsorted(self.keys, idx * self.width + end, side="right")
+        return (hi - lo).astype(np.float64), self.cum_revenue[hi] - self.cum_revenue[lo]
+
+
+def estimate_lift(
+    orders: pl.LazyFrame,
+    touches: pl.LazyFrame,
+    as_of,
+    *,
+    granularity: str = "campaign",
+    response_days: float = 4.0,
+    baseline_days: float = 56.0,
+    session_minutes: float = 60.0,
+    replicates: int = 200,
+    seed: int = 0,
+) -> LiftEstimate:
+    """Incremental orders and revenue per marketing touchpoint from contacts up to ``as_of`` (module docstring).
+
+    ``orders``: customer_key, ordered_at, amount (kept purchases); ``touches``: customer_key, occurred_at,
+    channel, campaign, kind.
+    """
+    orders = orders.filter(pl.col("ordered_at") <= as_of)
+    contact = (
+        contacts(touches.filter(pl.col("occurred_at") <= as_of), orders, granularity=granularity)
+        .sort("touchpoint", "customer_key", "occurred_at")
+        .collect()
+    )
+    frame = orders.select("customer_key", "ordered_at", "amount").collect()
+    if contact.height == 0 or frame.height == 0:
+        return _empty()
+    first = frame.group_by("customer_key").agg(
+        pl.col("ordered_at").min().alias("first_order"), pl.col("amount").mean().alias("order_value")
+    )
+    customers = first["customer_key"].sort()
+    origin = frame["ordered_at"].min() if frame.height else as_of
+    span = (as_of - origin).total_seconds() / 86_400 if frame.height else 0.0
+    index = OrderIndex(frame, customers, origin, span + 2 * (response_days + baseline_days))
+    contact = contact.join(first, on="customer_key").join(
+        pl.DataFrame({"customer_key": customers, "idx": np.arange(customers.len())}), on="customer_key"
+    )
+    excess = _excess(contact, index, span, response_days, baseline_days, session_minutes / 1440.0)
+    names = sorted(set(contact["touchpoint"].to_list()))
+    code = _codes(contact["touchpoint"], names)
+    scheduled = ~contact["by_click"].to_numpy()
+    session_excess = _session_excess(touches, contact, index, names, as_of, granularity, session_minutes / 1440.0)
+    weights = np.ones(customers.len())
+    point = _aggregate(excess, code, contact["idx"].to_numpy(), weights, len(names), scheduled, session_excess)
+    rng = np.random.default_rng(seed)
+    reps = [
+        _aggregate(
+            excess,
+            code,
+            contact["idx"].to_numpy(),
+            rng.poisson(1.0, customers.len()).astype(float),
+            len(names),
+            scheduled,
+            session_excess,
+        )
+        for _ in range(replicates)
+    ]
+    by_click = contact.group_by("touchpoint").agg(pl.col("by_click").first(), pl.len().alias("contacts"))
+    table = (
+        pl.DataFrame(
+            {
+                "touchpoint": names,
+                "scored_contacts": np.bincount(code[excess["complete"]], minlength=len(names)),
+                "incremental_orders": point[0],
+                "incremental_revenue": point[1],
+            }
+        )
+        .join(by_click, on="touchpoint")
+        .with_columns(
+            pl.when(pl.col("by_click")).then(pl.lit("click")).otherwise(pl.lit("scheduled")).alias("contact_kind")
+        )
+        .drop("by_click")
+    )
+    replicate_table = pl.DataFrame(
+        {
+            "replicate": np.repeat(np.arange(replicates), len(names)),
+            "touchpoint": names * replicates,
+            "incremental_orders": np.concatenate([r[0] for r in reps]) if reps else np.zeros(0),
+            "incremental_revenue": np.concatenate([r[1] for r in reps]) if reps else np.zeros(0),
+        }
+    )
+    return LiftEstimate(table, replicate_table, float(point[2]))
+
+
+def _codes(labels: pl.Series, names: list[str]) -> np.ndarray:
+    return labels.replace_strict(names, list(range(len(names))), return_dtype=pl.Int64).to_numpy()
+
+
+def _excess(
+    contact: pl.DataFrame, index: OrderIndex, span: float, response: float, baseline: float, gap_days: float
+) -> dict[str, np.ndarray]:
+    """Per contact: excess orders over the baseline, the customer's mean order value, windows ended by as_of."""
+    idx = contact["idx"].to_numpy()
+    t = index.days(contact["occurred_at"])
+    first = index.days(contact["first_order"])
+    gap = np.where(contact["by_click"].to_numpy(), gap_days, 0.0)
+    pre_start = np.maximum(t - baseline, first)
+    post_end = np.minimum(t + response + baseline, span)
+    n_pre, _ = index.window(idx, pre_start, t - 1e-9)
+    n_post, _ = index.window(idx, t + response, post_end)
+    n_resp, _ = index.window(idx, t + gap, t + response)
+    exposure = (t - pre_start) + np.maximum(post_end - (t + response), 0.0)
+    complete = (t + response <= span) & (exposure >= response)
+    safe = np.where(exposure > 0, exposure, 1.0)
+    length = response - gap
+    return {
+        "orders": np.where(complete, n_resp - (n_pre + n_post) / safe * length, 0.0),
+        "value": contact["order_value"].to_numpy(),
+        "complete": complete,
+    }
+
+
+def _session_excess(
+    touches: pl.LazyFrame,
+    contact: pl.DataFrame,
+    index: OrderIndex,
+    names: list[str],
+    as_of,
+    granularity: str,
+    gap_days: float,
+) -> np.ndarray:
+    """Per scheduled touchpoint's click (after a contact): orders in the click's session, per customer index."""
+    scheduled = contact.filter(~pl.col("by_click"))["touchpoint"].unique().to_list()
+    clicks = (
+        touches.filter((pl.col("kind") == "click") & (pl.col("occurred_at") <= as_of))
+        .with_columns(touchpoint_label(granularity).alias("touchpoint"))
+        .filter(pl.col("touchpoint").is_in(scheduled))
+        .join(contact.lazy().select("customer_key", "idx").unique(), on="customer_key")
+        .select("idx", "occurred_at", "touchpoint")
+        .collect()
+    )
+    t = index.days(clicks["occurred_at"])
+    n, _ = index.window(clicks["idx"].to_numpy(), t, t + gap_days)
+    return np.column_stack([clicks["idx"].to_numpy(), _codes(clicks["touchpoint"], names), n])
+
+
+def _aggregate(
+    excess: dict[str, np.ndarray],
+    code: np.ndarray,
+    idx: np.ndarray,
+    weights: np.ndarray,
+    k: int,
+    scheduled: np.ndarray,
+    session: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Weighted incremental orders and revenue per touchpoint, and the post-session share used for clicks."""
+    w = weights[idx]
+    scored = np.bincount(code, weights=w * excess["complete"], minlength=k)
+    total = np.bincount(code, weights=w, minlength=k)
+    per_orders = np.bincount(code, weights=w * excess["orders"], minlength=k) / np.maximum(scored, 1e-12)
+    value = np.bincount(code, weights=w * excess["value"], minlength=k) / np.maximum(total, 1e-12)
+    orders = per_orders * total
+    revenue = orders * value
+    sched_codes = np.unique(code[scheduled])
+    response = orders[sched_codes].sum()
+    in_session = (
+        np.bincount(
+            session[:, 1].astype(int), weights=weights[session[:, 0].astype(int)] * session[:, 2], minlength=k
+        )[sched_codes].sum()
+        if session.size
+        else 0.0
+    )
+    late = float(np.clip(1.0 - in_session / response, 0.2, 1.0)) if response > 0 else 1.0
+    clicked = np.isin(np.arange(k), np.unique(code[~scheduled]))
+    return np.where(clicked, orders / late, orders), np.where(clicked, revenue / late, revenue), late
+
+
+def _empty() -> LiftEstimate:
+    table = pl.DataFrame(
+        schema={
+            "touchpoint": pl.String,
+            "scored_contacts": pl.Int64,
+            "incremental_orders": pl.Float64,
+            "incremental_revenue": pl.Float64,
+            "contacts": pl.UInt32,
+            "contact_kind": pl.String,
+        }
+    )
+    replicates = pl.DataFrame(
+        schema={
+            "replicate": pl.Int64,
+            "touchpoint": pl.String,
+            "incremental_orders": pl.Float64,
+            "incremental_revenue": pl.Float64,
+        }
+    )
+    return LiftEstimate(table, replicates, 1.0)

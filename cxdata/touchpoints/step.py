@@ -1,0 +1,207 @@
+"""The warehouse step of touchpoint scoring: journeys, attribution, incrementality, retention, cost, ROI.
+
+Reads the fact marts, stg_touchpoint_costs and customer_scores (CLV, for the
+CLV credited to acquiring touchpoints; optional), scores every touchpoint as of
+``as_of`` and publishes ``touchpoint_scores`` (this run), appends it to
+``touchpoint_scores_history`` (a rerun for the same as_of replaces its rows)
+and one ``model_runs`` row (kind touchpoints). The chosen attribution model's
+credit is published; every model's credit is kept in the report for metadata.
+Without orders the step publishes nothing but a failed model run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from cxdata.clv.rfm import purchases
+from cxdata.clv.runs import cxdata_version, to_json
+from cxdata.clv.step import scoring_moment
+from cxdata.config import ProjectConfig, TouchpointConfig
+from cxdata.touchpoints.attribution import MODELS, attribute
+from cxdata.touchpoints.journeys import build_journeys, touchpoint_events
+from cxdata.touchpoints.lift import estimate_lift
+from cxdata.touchpoints.plots import removal_effects_png, roi_png
+from cxdata.touchpoints.retention import estimate_retention
+from cxdata.touchpoints.roi import period_costs, score_touchpoints
+from cxdata.warehouse import Warehouse
+
+READS = {
+    "fct_orders": ["customer_key", "order_id", "ordered_at", "amount", "is_refund"],
+    "fct_touches": ["customer_key", "occurred_at", "channel", "campaign", "kind"],
+    "fct_tickets": ["customer_key", "opened_at", "channel"],
+    "fct_web_sessions": ["customer_key", "started_at", "utm_source", "utm_medium", "utm_campaign", "referrer"],
+    "stg_touchpoint_costs": ["period_start", "channel", "campaign", "cost"],
+    "customer_scores": ["customer_key", "clv"],
+}
+
+
+@dataclass
+class TouchpointReport:
+    """What `touchpoint_step` did: the published scores, every model's credit, retention diagnostics, plots."""
+
+    model_run_id: str
+    as_of: dt.datetime | None
+    scores: pl.DataFrame
+    attribution: pl.DataFrame
+    retention: pl.DataFrame
+    late_share: float | None = None
+    plots: dict[str, bytes] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    failed: str | None = None
+
+
+def read_inputs(wh: Warehouse) -> dict[str, pl.LazyFrame | None]:
+    """The tables the step uses, only the columns it needs that exist; absent tables are None."""
+    frames: dict[str, pl.LazyFrame | None] = {}
+    for name, wanted in READS.items():
+        if not wh.exists(name):
+            frames[name] = None
+            continue
+        present = set(wh.columns(name))
+        frames[name] = wh.read(name, columns=[c for c in wanted if c in present]).lazy()
+    return frames
+
+
+def touchpoint_step(
+    wh: Warehouse, config: ProjectConfig, run_id: str, as_of: dt.datetime | dt.date | None = None
+) -> TouchpointReport:
+    """Score every touchpoint as of ``as_of`` (as in `cxdata.clv.step.clv_step`) and publish the tables."""
+    tp = config.models.touchpoints
+    model_run_id = f"{run_id}/touchpoints"
+    frames = read_inputs(wh)
+    if frames["fct_orders"] is None:
+        report = TouchpointReport(
+            model_run_id, None, pl.DataFrame(), pl.DataFrame(), pl.DataFrame(), failed="fct_orders does not exist"
+        )
+        wh.append("model_runs", _run_record(report, run_id, tp, (None, None), 0, 0))
+        return report
+    orders = frames["fct_orders"]
+    kept = purchases(orders).select("customer_key", "ordered_at", "amount")
+    as_of = scoring_moment(config, kept, as_of)
+    kept = kept.filter(pl.col("ordered_at") <= as_of)
+    stats = kept.select(
+        pl.col("ordered_at").min().alias("first"),
+        pl.col("ordered_at").max().alias("last"),
+        pl.len().alias("n"),
+        pl.col("customer_key").n_unique().alias("customers"),
+    ).collect()
+    warnings: list[str] = []
+    if frames["fct_touches"] is None:
+        warnings.append("fct_touches does not exist: no marketing touchpoint is scored")
+    if frames["stg_touchpoint_costs"] is None:
+        warnings.append("stg_touchpoint_costs does not exist: no return on spend")
+    if frames["customer_scores"] is None:
+        warnings.append("customer_scores does not exist: attributed CLV is 0")
+    events = touchpoint_events(
+        frames["fct_touches"], frames["fct_web_sessions"], frames["fct_tickets"], granularity=tp.granularity
+    )
+    journeys = build_journeys(
+        orders, events, lookback_days=tp.lookback_days, as_of=as_of, clv=frames["customer_scores"]
+    ).collect()
+    attribution = attribute(journeys, models=MODELS, half_life_days=tp.half_life_days)
+    empty_touches = pl.LazyFrame(
+        schema={
+            "customer_key": pl.String,
+            "occurred_at": pl.Datetime("us", "UTC"),
+            "channel": pl.String,
+            "campaign": pl.String,
+            "kind": pl.String,
+        }
+    )
+    touches = frames["fct_touches"] if frames["fct_touches"] is not None else empty_touches
+    lift = estimate_lift(
+        kept,
+        touches,
+        as_of,
+        granularity=tp.granularity,
+        response_days=tp.response_days,
+        baseline_days=tp.baseline_days,
+        session_minutes=tp.session_minutes,
+        replicates=tp.bootstrap_replicates,
+        seed=tp.seed,
+    )
+    retention = estimate_retention(
+        kept,
+        frames["fct_tickets"],
+        frames["fct_touches"],
+        as_of,
+        granularity=tp.granularity,
+        churn_days=tp.churn_days,
+        ticket_days=tp.ticket_days,
+        window_days=tp.retention_window_days,
+        replicates=tp.bootstrap_replicates,
+        interval=tp.interval,
+        seed=tp.seed,
+    )
+    costs = period_costs(frames["stg_touchpoint_costs"], as_of, tp.granularity)
+    scores = score_touchpoints(
+        attribution,
+        lift,
+        retention,
+        costs,
+        as_of=as_of,
+        model=tp.model,
+        hurdle=tp.hurdle,
+        interval=tp.interval,
+        model_run_id=model_run_id,
+    )
+    report = TouchpointReport(
+        model_run_id=model_run_id,
+        as_of=as_of,
+        scores=scores,
+        attribution=attribution,
+        retention=retention.table,
+        late_share=lift.late_share,
+        plots={"removal_effects": removal_effects_png(scores), "roi": roi_png(scores, tp.hurdle)},
+        warnings=warnings,
+    )
+    wh.publish("touchpoint_scores", scores)
+    wh.append("touchpoint_scores_history", scores, keep=pl.col("as_of") != as_of)
+    window = (stats["first"][0], stats["last"][0])
+    wh.append(
+        "model_runs", _run_record(report, run_id, tp, window, int(stats["customers"][0]), int(stats["n"][0]))
+    )
+    return report
+
+
+def _run_record(
+    report: TouchpointReport,
+    run_id: str,
+    config: TouchpointConfig,
+    window: tuple[Any, Any],
+    n_customers: int,
+    n_orders: int,
+) -> pl.DataFrame:
+    """One ``model_runs`` row (kind touchpoints); estimates and diagnostics as JSON in params_json."""
+    params = {
+        "post_session_response_share": report.late_share,
+        "retention": report.retention.to_dicts() if report.retention.height else [],
+        "attribution": report.attribution.to_dicts() if report.attribution.height else [],
+    }
+    row = {
+        "model_run_id": report.model_run_id,
+        "run_id": run_id,
+        "kind": "touchpoints",
+        "status": "failed" if report.failed else "ok",
+        "failure_reason": report.failed,
+        "model": config.model,
+        "trained_at": dt.datetime.now(dt.UTC),
+        "as_of": report.as_of,
+        "data_first_order": window[0],
+        "data_last_order": window[1],
+        "n_customers": n_customers,
+        "n_orders": n_orders,
+        "params_json": to_json(params),
+        "warnings": "; ".join(report.warnings) or None,
+        "seed": config.seed,
+        "config_json": to_json(config.model_dump()),
+        "cxdata_version": cxdata_version(),
+    }
+    moments = ("trained_at", "as_of", "data_first_order", "data_last_order")
+    schema: dict[str, Any] = {c: pl.Datetime("us", "UTC") for c in moments}
+    schema |= {"n_customers": pl.Int64, "n_orders": pl.Int64, "seed": pl.Int64}
+    return pl.DataFrame([row], schema={c: schema.get(c, pl.String) for c in row})

@@ -1,0 +1,170 @@
+"""The warehouse's views: BI views with friendly names and the pseudonymous marketing export, from ``sql/``.
+
+    from cxdata.warehouse.views import create_views
+
+    with Warehouse(url) as wh:
+        report = create_views(wh)          # every view whose base tables exist
+
+A view file ``sql/<view>.sql`` holds one ``create or replace view <view> as
+select ...;`` statement plus ``comment on view`` / ``comment on column``
+statements. When the SQL must differ by dialect, ``sql/<view>.<dialect>.sql``
+(``duckdb`` or ``postgresql``) holds the create statement and ``sql/<view>.sql``
+only the comments. Views are created in the warehouse schema and read their
+tables unqualified, so one file serves every schema.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import partial
+
+import sqlalchemy as sa
+
+from cxdata.warehouse import dependents
+from cxdata.warehouse.comments import Comment, _statements, sql_dir
+from cxdata.warehouse.core import Warehouse
+from cxdata.warehouse.errors import WarehouseError, describe_cause
+from cxdata.warehouse.identifiers import quote as quote_identifier
+from cxdata.warehouse.types import POSTGRESQL
+
+_CREATE = re.compile(
+    r"create\s+(?:or\s+replace\s+)?view\s+(?P<name>[A-Za-z_]\w*)\s+as\s+(?P<select>.+)", re.I | re.S
+)
+_COMMENT = re.compile(
+    r"comment\s+on\s+(?:view\s+(?P<view>[A-Za-z_]\w*)"
+    r"|column\s+(?P<col_view>[A-Za-z_]\w*)\s*\.\s*(?P<column>[A-Za-z_]\w*))"
+    r"\s+is\s+'(?P<text>(?:[^']|'')*)'",
+    re.I | re.S,
+)
+
+
+@dataclass(frozen=True)
+class View:
+    """A view cxdata creates: its name, the tables it reads (it is skipped while one is missing) and audience."""
+
+    name: str
+    requires: tuple[str, ...]
+    audience: str  # "bi" (no personal data) or "marketing" (pseudonymous)
+
+
+VIEWS: tuple[View, ...] = (
+    View("bi_customer_overview", ("dim_customer", "customer_scores"), "bi"),
+    View("bi_kpis_daily", ("cx_kpis_daily",), "bi"),
+    View("bi_segments", ("segment_summary",), "bi"),
+    View("bi_touchpoint_investment", ("touchpoint_scores",), "bi"),
+    View("marketing_segment_export", ("segment_members", "customer_scores", "dim_customer_pii"), "marketing"),
+)
+BI_VIEWS = tuple(view.name for view in VIEWS if view.audience == "bi")
+MARKETING_VIEWS = tuple(view.name for view in VIEWS if view.audience == "marketing")
+
+
+@dataclass(frozen=True)
+class ViewDefinition:
+    """One view as its files define it for one dialect: the SELECT and the comments."""
+
+    name: str
+    select: str
+    comments: list[Comment]
+
+
+@dataclass
+class ViewsReport:
+    """What `create_views` did: the views created and, for each one skipped, the tables it still lacks."""
+
+    created: list[str] = field(default_factory=list)
+    skipped: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _parse(source: str, name: str, origin: str) -> tuple[list[str], list[Comment]]:
+    selects, comments = [], []
+    for statement in _statements(source):
+        create, comment = _CREATE.fullmatch(statement), _COMMENT.fullmatch(statement)
+        target = (create and create.group("name")) or (
+            comment and (comment.group("view") or comment.group("col_view"))
+        )
+        if not target:
+            raise WarehouseError(
+                f"{origin} may only contain 'create or replace view' and 'comment on view/column' statements, "
+                f"found: {statement[:120]!r}"
+            )
+        if target.lower() != name.lower():
+            raise WarehouseError(f"{origin} defines or documents {target!r}, but it is the file of view {name!r}")
+        if create:
+            selects.append(create.group("select").strip())
+        else:
+            comments.append(Comment(comment.group("column"), comment.group("text").replace("''", "'")))
+    return selects, comments
+
+
+def load_view(name: str, dialect: str) -> ViewDefinition:
+    """The definition of view ``name`` for ``dialect`` from ``sql/``; WarehouseError when the files are wrong."""
+    path = sql_dir() / f"{name}.sql"
+    if not path.is_file():
+        raise WarehouseError(f"view {name!r} has no file {path}")
+    selects, comments = _parse(path.read_text(encoding="utf-8"), name, str(path))
+    variant = sql_dir() / f"{name}.{dialect}.sql"
+    if variant.is_file():
+        selects, extra = _parse(variant.read_text(encoding="utf-8"), name, str(variant))
+        comments += extra
+    if len(selects) != 1:
+        raise WarehouseError(
+            f"view {name!r} needs exactly one create statement for {dialect} in {path.name} or {variant.name}, "
+            f"found {len(selects)}"
+        )
+    return ViewDefinition(name, selects[0], comments)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _run(conn: sa.Connection, statement: str) -> None:
+    conn.exec_driver_sql(statement, execution_options={"no_parameters": True})
+
+
+def _create(conn: sa.Connection, wh: Warehouse, definition: ViewDefinition) -> None:
+    quote = partial(quote_identifier, conn.dialect)
+    target = f"{quote(wh.schema)}.{quote(definition.name)}"
+    if wh.dialect != POSTGRESQL:
+        _run(conn, f"CREATE OR REPLACE VIEW {target} AS {definition.select}")
+    else:
+        try:
+            # REPLACE keeps the view's grants and the views on it, but only while its columns stay the same.
+            with conn.begin_nested():
+                _run(conn, f"CREATE OR REPLACE VIEW {target} AS {definition.select}")
+        except sa.exc.DBAPIError:
+            granted = dependents.grants_on(conn, wh.schema, definition.name)
+            _run(conn, f"DROP VIEW IF EXISTS {target}")
+            _run(conn, f"CREATE VIEW {target} AS {definition.select}")
+            for statement in dependents.grant_statements(conn, target, granted):
+                _run(conn, statement)
+    for comment in definition.comments:
+        on = f"VIEW {target}" if comment.column is None else f"COLUMN {target}.{quote(comment.column)}"
+        _run(conn, f"COMMENT ON {on} IS {_literal(comment.text)}")
+
+
+def create_views(wh: Warehouse, names: list[str] | None = None) -> ViewsReport:
+    """Create or replace the views of ``VIEWS`` (only ``names``, when given) whose base tables all exist."""
+    known = {view.name: view for view in VIEWS}
+    unknown = sorted(set(names or ()) - set(known))
+    if unknown:
+        raise WarehouseError(f"unknown view(s) {unknown}; cxdata creates {sorted(known)}")
+    report = ViewsReport()
+    for view in VIEWS:
+        if names is not None and view.name not in names:
+            continue
+        missing = [table for table in view.requires if not wh.exists(table)]
+        if missing:
+            report.skipped[view.name] = missing
+            continue
+        definition = load_view(view.name, wh.dialect)
+        try:
+            with wh.engine.begin() as conn:
+                _create(conn, wh, definition)
+        except sa.exc.DBAPIError as exc:
+            raise WarehouseError(
+                f"creating view {view.name!r} in schema {wh.schema!r} failed: {describe_cause(exc, wh.engine.url)}"
+            ) from exc
+        report.created.append(view.name)
+    return report

@@ -1,0 +1,55 @@
+"""The alerts domain: closed-loop alerts on valuable customers' bad experiences, sent to a webhook."""
+
+# No postponed annotations here: Dagster reads the `context` annotation when it defines the asset.
+import dagster as dg
+
+from cxdata.alerts import AlertsReport, alerts_step
+from cxdata.config import ProjectConfig
+from cxdata.warehouse.comments import comments_for
+from pipelines.resources import ProjectResource, WarehouseResource
+
+GROUP = "alerts"
+FACTS = {"surveys": "fct_surveys", "tickets": "fct_tickets"}
+
+
+def alerts_asset(deps: list[str], kinds: set[str]) -> dg.AssetsDefinition:
+    """``cx_alerts``: new detractor surveys and SLA breaches of valuable customers, notified to the webhook."""
+    described = [c.text for c in comments_for("cx_alerts") if c.column is None]
+
+    @dg.asset(
+        name="cx_alerts",
+        group_name=GROUP,
+        deps=deps,
+        kinds=kinds,
+        description=described[0] if described else "cx_alerts: see sql/cx_alerts.sql",
+        tags={"layer": "mart"},
+    )
+    def cx_alerts(
+        context: dg.AssetExecutionContext, project: ProjectResource, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
+        with warehouse.get() as wh:
+            report = alerts_step(wh, project.load(), context.run.run_id)
+        context.log.info(report.summary)
+        return dg.MaterializeResult(metadata=_metadata(report))
+
+    return cx_alerts
+
+
+def _metadata(report: AlertsReport) -> dict[str, dg.MetadataValue]:
+    return {
+        "summary": dg.MetadataValue.text(report.summary),
+        "new_alerts": dg.MetadataValue.int(report.new_alerts),
+        "new_by_reason": dg.MetadataValue.json(report.by_reason),
+        "notifications": dg.MetadataValue.bool(report.notifications),
+        "sent": dg.MetadataValue.int(report.sent),
+        "pending": dg.MetadataValue.int(report.pending),
+        "last_error": dg.MetadataValue.text(report.last_error or "none"),
+    }
+
+
+def assets(config: ProjectConfig) -> list[dg.AssetsDefinition]:
+    """The alerts asset, when the project has scores (orders) and something to alert on (surveys or tickets)."""
+    facts = [mart for table, mart in FACTS.items() if table in config.sources]
+    if "orders" not in config.sources or not facts or not config.alerts.enabled:
+        return []
+    return [alerts_asset(["customer_scores", *facts], {"polars", config.warehouse_kind})]

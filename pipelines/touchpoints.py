@@ -1,0 +1,77 @@
+"""The touchpoint domain: which touchpoints earn their cost, from journeys, incrementality and retention effects.
+
+One multi-asset: touchpoint_scores and its history come from one step.
+"""
+
+# No postponed annotations here: Dagster reads the `context` annotation when it defines the asset.
+import base64
+
+import dagster as dg
+
+from cxdata.config import ProjectConfig
+from cxdata.touchpoints.step import TouchpointReport, touchpoint_step
+from pipelines.resources import ProjectResource, WarehouseResource
+
+GROUP = "touchpoints"
+OUTPUTS = {
+    "touchpoint_scores": "Per touchpoint at as_of: attributed credit, estimated incremental revenue and retention "
+    "value, cost, return on spend with an interval, and invest / hold / cut.",
+    "touchpoint_scores_history": "Every run's touchpoint_scores, kept for trends and back-testing.",
+}
+# each input table and the source it needs (None: always there once orders are)
+DEPS = {
+    "customer_scores": None,
+    "fct_orders": None,
+    "fct_touches": "touches",
+    "fct_tickets": "tickets",
+    "fct_web_sessions": "web_events",
+    "stg_touchpoint_costs": "touchpoint_costs",
+}
+
+
+def touchpoint_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefinition:
+    """Journeys, attribution, incrementality, retention effect, cost and ROI of every touchpoint."""
+    deps = [table for table, source in DEPS.items() if source is None or source in config.sources]
+
+    @dg.multi_asset(
+        name="score_touchpoints",
+        group_name=GROUP,
+        specs=[dg.AssetSpec(name, description=text, deps=deps, kinds=kinds) for name, text in OUTPUTS.items()],
+    )
+    def _score(context: dg.AssetExecutionContext, project: ProjectResource, warehouse: WarehouseResource):
+        config = project.load()
+        with warehouse.get() as wh:
+            report = touchpoint_step(wh, config, context.run.run_id)
+        yield dg.MaterializeResult(asset_key="touchpoint_scores", metadata=_metadata(report))
+        yield dg.MaterializeResult(asset_key="touchpoint_scores_history", metadata={})
+
+    return _score
+
+
+def _metadata(report: TouchpointReport) -> dict[str, dg.MetadataValue]:
+    metadata = {
+        "model_run_id": dg.MetadataValue.text(report.model_run_id),
+        "touchpoints": dg.MetadataValue.int(report.scores.height),
+        "warnings": dg.MetadataValue.md("\n".join(f"- {w}" for w in report.warnings) or "none"),
+    }
+    if report.failed:
+        return metadata | {"failed": dg.MetadataValue.text(report.failed)}
+    verdicts = report.scores.filter(report.scores["recommendation"].is_not_null())
+    metadata["recommendations"] = dg.MetadataValue.json(
+        dict(zip(verdicts["touchpoint"].to_list(), verdicts["recommendation"].to_list(), strict=True))
+    )
+    metadata["post_session_response_share"] = dg.MetadataValue.float(float(report.late_share or 0.0))
+    metadata["retention_diagnostics"] = dg.MetadataValue.json(report.retention.to_dicts())
+    metadata["attribution_by_model"] = dg.MetadataValue.json(
+        report.attribution.select("model", "touchpoint", "conversions", "revenue", "clv").to_dicts()
+    )
+    for name, png in report.plots.items():
+        encoded = base64.b64encode(png).decode("ascii")
+        metadata[f"plot_{name}"] = dg.MetadataValue.md(f"![{name}](data:image/png;base64,{encoded})")
+    return metadata
+
+
+def assets(config: ProjectConfig) -> list[dg.AssetsDefinition]:
+    if "orders" not in config.sources:
+        return []
+    return [touchpoint_assets(config, {"scikit-learn", config.warehouse_kind})]

@@ -1,0 +1,32 @@
+-- touchpoint_scores: what each touchpoint earns, costs and returns, and whether to invest, hold or cut.
+--
+-- Built by cxdata.touchpoints.step.touchpoint_step from the fact marts,
+-- stg_touchpoint_costs and customer_scores; replaced by every run (the table
+-- holds one as_of). touchpoint_scores_history keeps every run. Credit columns
+-- come from the attribution model in models.touchpoints.model (markov by
+-- default); value columns are causal estimates (cxdata/touchpoints/lift.py,
+-- retention.py), not attribution.
+
+comment on table touchpoint_scores is 'Touchpoint investment table at one as_of: one row per touchpoint (marketing channel/campaign, web source, service channel) with attributed credit, estimated incremental revenue and retention value, cost, return on spend with a bootstrap interval, and the recommendation. Primary key: touchpoint.';
+comment on column touchpoint_scores.as_of is 'Moment the scores were computed at, UTC; later data is ignored.';
+comment on column touchpoint_scores.touchpoint is 'Touchpoint label: <channel>/<campaign> for marketing (<channel> at channel granularity), web:<source>/<medium> or web:referral:<host> for web sessions, service:<ticket channel> for service.';
+comment on column touchpoint_scores.source is 'marketing, web or service.';
+comment on column touchpoint_scores.channel is 'Marketing channel (email, paid_search ...), web for web sources, the ticket channel for service.';
+comment on column touchpoint_scores.campaign is 'Marketing campaign, the web source/medium or referral for web sources; null for service and channel granularity.';
+comment on column touchpoint_scores.conversions is 'Orders credited to the touchpoint by the attribution model (fractional).';
+comment on column touchpoint_scores.revenue is 'Order revenue credited to the touchpoint by the attribution model.';
+comment on column touchpoint_scores.attributed_clv is 'CLV (customer_scores.clv) of customers acquired by a first order, credited to the touchpoint by the attribution model.';
+comment on column touchpoint_scores.removal_effect is 'Markov removal effect: share of conversions the journey chain loses without the touchpoint; null for other models.';
+comment on column touchpoint_scores.incremental_orders is 'Estimated orders the touchpoint added: contacts times the mean excess of orders after a contact over the customer''s own baseline rate (cxdata/touchpoints/lift.py); null when the touchpoint has no marketing contacts.';
+comment on column touchpoint_scores.incremental_revenue is 'incremental_orders times the mean order value of the contacted customers; an estimate.';
+comment on column touchpoint_scores.churn_effect is 'Estimated change in the probability of no further order within models.touchpoints.churn_days after an order the touchpoint reached (IPW on held-out time; positive raises churn); null where not estimated (only service channels and CRM sends).';
+comment on column touchpoint_scores.churn_effect_low is 'Low end of the bootstrap interval of churn_effect (level models.touchpoints.interval).';
+comment on column touchpoint_scores.churn_effect_high is 'High end of the bootstrap interval of churn_effect.';
+comment on column touchpoint_scores.retention_value is 'Revenue kept by the churn the touchpoint prevents: -churn_effect x reached orders x what a kept customer spent in churn_days; negative when it drives customers away.';
+comment on column touchpoint_scores.incremental_value is 'incremental_revenue + retention_value (nulls as 0): the value the return on spend is computed from.';
+comment on column touchpoint_scores.cost is 'Spend in stg_touchpoint_costs over every period starting by as_of; null when the touchpoint has no cost.';
+comment on column touchpoint_scores.roi is 'Return on spend: incremental_value / cost; null without cost.';
+comment on column touchpoint_scores.roi_low is 'Low end of the bootstrap interval of roi (level models.touchpoints.interval, default 90 %).';
+comment on column touchpoint_scores.roi_high is 'High end of the bootstrap interval of roi.';
+comment on column touchpoint_scores.recommendation is 'invest when roi_low is above models.touchpoints.hurdle, cut when roi_high is below it, else hold; null without cost.';
+comment on column touchpoint_scores.model_run_id is 'The model_runs row (kind touchpoints) that produced the scores.';

@@ -1,0 +1,29 @@
+-- touchpoint_scores_history: every run's touchpoint_scores, kept for trends and back-testing.
+--
+-- Appended by cxdata.touchpoints.step.touchpoint_step after it publishes
+-- touchpoint_scores; a rerun for the same as_of replaces that as_of's rows,
+-- other days are kept. Columns as in touchpoint_scores.
+
+comment on table touchpoint_scores_history is 'Every run''s touchpoint_scores, appended: one row per as_of and touchpoint with attributed credit, estimated incremental revenue and retention value, cost, return on spend with a bootstrap interval, and the recommendation; a rerun for the same as_of replaces its rows. Primary key: (as_of, touchpoint).';
+comment on column touchpoint_scores_history.as_of is 'Moment the scores were computed at, UTC; later data is ignored.';
+comment on column touchpoint_scores_history.touchpoint is 'Touchpoint label: <channel>/<campaign> for marketing (<channel> at channel granularity), web:<source>/<medium> or web:referral:<host> for web sessions, service:<ticket channel> for service.';
+comment on column touchpoint_scores_history.source is 'marketing, web or service.';
+comment on column touchpoint_scores_history.channel is 'Marketing channel (email, paid_search ...), web for web sources, the ticket channel for service.';
+comment on column touchpoint_scores_history.campaign is 'Marketing campaign, the web source/medium or referral for web sources; null for service and channel granularity.';
+comment on column touchpoint_scores_history.conversions is 'Orders credited to the touchpoint by the attribution model (fractional).';
+comment on column touchpoint_scores_history.revenue is 'Order revenue credited to the touchpoint by the attribution model.';
+comment on column touchpoint_scores_history.attributed_clv is 'CLV (customer_scores.clv) of customers acquired by a first order, credited to the touchpoint by the attribution model.';
+comment on column touchpoint_scores_history.removal_effect is 'Markov removal effect: share of conversions the journey chain loses without the touchpoint; null for other models.';
+comment on column touchpoint_scores_history.incremental_orders is 'Estimated orders the touchpoint added: contacts times the mean excess of orders after a contact over the customer''s own baseline rate (cxdata/touchpoints/lift.py); null when the touchpoint has no marketing contacts.';
+comment on column touchpoint_scores_history.incremental_revenue is 'incremental_orders times the mean order value of the contacted customers; an estimate.';
+comment on column touchpoint_scores_history.churn_effect is 'Estimated change in the probability of no further order within models.touchpoints.churn_days after an order the touchpoint reached (IPW on held-out time; positive raises churn); null where not estimated (only service channels and CRM sends).';
+comment on column touchpoint_scores_history.churn_effect_low is 'Low end of the bootstrap interval of churn_effect (level models.touchpoints.interval).';
+comment on column touchpoint_scores_history.churn_effect_high is 'High end of the bootstrap interval of churn_effect.';
+comment on column touchpoint_scores_history.retention_value is 'Revenue kept by the churn the touchpoint prevents: -churn_effect x reached orders x what a kept customer spent in churn_days; negative when it drives customers away.';
+comment on column touchpoint_scores_history.incremental_value is 'incremental_revenue + retention_value (nulls as 0): the value the return on spend is computed from.';
+comment on column touchpoint_scores_history.cost is 'Spend in stg_touchpoint_costs over every period starting by as_of; null when the touchpoint has no cost.';
+comment on column touchpoint_scores_history.roi is 'Return on spend: incremental_value / cost; null without cost.';
+comment on column touchpoint_scores_history.roi_low is 'Low end of the bootstrap interval of roi (level models.touchpoints.interval, default 90 %).';
+comment on column touchpoint_scores_history.roi_high is 'High end of the bootstrap interval of roi.';
+comment on column touchpoint_scores_history.recommendation is 'invest when roi_low is above models.touchpoints.hurdle, cut when roi_high is below it, else hold; null without cost.';
+comment on column touchpoint_scores_history.model_run_id is 'The model_runs row (kind touchpoints) that produced the scores.';

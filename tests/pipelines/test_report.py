@@ -1,0 +1,65 @@
+"""The cx_report asset: depends on every other asset, writes the report beside the project, plots in metadata."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+
+import dagster as dg
+import polars as pl
+
+from cxdata.config import load_config
+from cxdata.warehouse import Warehouse
+from pipelines.definitions import DOMAINS, build_definitions
+from pipelines.report import report_asset
+from pipelines.resources import ProjectResource, WarehouseResource
+
+
+def kpis() -> pl.DataFrame:
+    days = [dt.date(2025, 3, 3) + dt.timedelta(days=d) for d in range(21)]
+    n = len(days)
+    return pl.DataFrame(
+        {
+            "date": days, "channel": ["all"] * n, "csat": [0.8] * n, "csat_responses": [5] * n,
+            "nps": [20.0] * n, "nps_responses": [4] * n, "ces_mean": [None] * n, "ces_responses": [0] * n,
+            "median_first_response_hours": [2.0] * n, "tickets_opened": [3] * n, "sessions": [10] * n,
+            "converted_sessions": [2] * n, "orders": list(range(n)), "revenue": [10.0 * d for d in range(n)],
+            "new_customers": [1] * n, "repeat_customers": [1] * n,
+        },
+        schema_overrides={"ces_mean": pl.Float64},
+    )  # fmt: skip
+
+
+def test_report_asset_writes_the_page_and_shows_its_plots(tmp_path):
+    (tmp_path / "orders.csv").write_text("order_id,ordered_at,amount\n1,2025-03-01,3\n", encoding="utf-8")
+    (tmp_path / "cxdata.yaml").write_text(
+        "name: m\nwarehouse: duckdb:///wh.duckdb\nsources:\n  orders: {path: orders.csv}\n", encoding="utf-8"
+    )
+    config = load_config(tmp_path / "cxdata.yaml")
+    with Warehouse(config.warehouse) as wh:
+        wh.publish("cx_kpis_daily", kpis())
+    project = ProjectResource(config_path=str(config.path))
+    result = dg.materialize(
+        [report_asset([])], resources={"project": project, "warehouse": WarehouseResource(project=project)}
+    )
+    assert result.success
+    metadata = result.asset_materializations_for_node("cx_report")[0].metadata
+    page = tmp_path / ".cxdata" / "report.html"
+    assert metadata["path"].value == str(page) and page.exists()
+    plot = metadata["plot_kpi_trends"].value
+    png = base64.b64decode(plot.split("base64,", 1)[1].rstrip(")"))
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and base64.b64encode(png).decode() in page.read_text("utf-8")
+    assert [k for k in metadata if k.startswith("plot_")] == ["plot_kpi_trends"]
+    assert "No touchpoint scores yet" in metadata["sections_without_data"].value
+
+
+def test_report_asset_depends_on_every_other_asset(tmp_path):
+    (tmp_path / "orders.csv").write_text("order_id,ordered_at,amount\n1,2025-03-01,3\n", encoding="utf-8")
+    (tmp_path / "cxdata.yaml").write_text("name: m\nsources:\n  orders: {path: orders.csv}\n", encoding="utf-8")
+    config = load_config(tmp_path / "cxdata.yaml")
+    defs = build_definitions(config)
+    specs = {spec.key.to_user_string(): spec for spec in defs.resolve_all_asset_specs()}
+    upstream = {dep.asset_key.to_user_string() for dep in specs["cx_report"].deps}
+    domains = {key.to_user_string() for d in DOMAINS for a in d.assets(config) for key in a.keys}
+    assert upstream == domains and {"customer_scores", "dim_customer", "cx_kpis_daily"} <= upstream
+    assert specs["cx_report"].group_name == "report"

@@ -1,0 +1,166 @@
+"""Segment listing and export on DuckDB and PostgreSQL: round trips against the published tables, hashing,
+streaming in batches, the read-only connection, and the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import polars as pl
+import pytest
+import sqlalchemy as sa
+from polars.testing import assert_frame_equal
+
+from cxdata import cli
+from cxdata.serve.access import BadValue, NotPublished, ServeError
+from cxdata.serve.segments import UnknownSegment, export, list_segments, open_segment, page
+from cxdata.warehouse import Warehouse
+
+from .conftest import CUSTOMERS, EARLIER, LATEST, RULES, TEST_EMAIL_SHA256, UNSCORED, expected_members, key
+
+
+def test_list_segments_in_rule_order_at_latest_and_given_day(ro, published):
+    _, _, tables = published
+    latest = list_segments(ro)
+    earlier = list_segments(ro, EARLIER.date())
+    assert latest["segment"].to_list() == RULES
+    assert set(latest["as_of"]) == {LATEST} and set(earlier["as_of"]) == {EARLIER}
+    counts = tables["segment_members"].filter(pl.col("as_of") == LATEST).group_by("segment").len()
+    assert dict(zip(latest["segment"], latest["customers"], strict=True)) == {
+        **{s: 0 for s in RULES},
+        **dict(zip(counts["segment"], counts["len"], strict=True)),
+    }
+    with pytest.raises(
+        ServeError, match="no segments were scored on 2020-01-01; the latest scoring days: 2026-06-30"
+    ):
+        list_segments(ro, dt.date(2020, 1, 1))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_export_round_trip_equals_members_joined_to_scores(ro, published, tmp_path, fmt):
+    _, _, tables = published
+    out = tmp_path / f"at_risk.{fmt}"
+    # batch_rows=3 forces several batches through the streaming writer
+    result = export(ro, "high_value_at_risk", out, fmt=fmt, contacts="none", batch_rows=3)
+    expected = expected_members(tables, "high_value_at_risk", LATEST, "customer_scores")
+    read = pl.read_parquet(out) if fmt == "parquet" else pl.read_csv(out, schema=expected.schema)
+    assert result.rows == expected.height == 10 and result.as_of == LATEST
+    assert_frame_equal(read, expected)
+    assert read.filter(pl.col("customer_key") == UNSCORED)["clv"].to_list() in ([None], [])
+    assert not list(tmp_path.glob(".*partial"))
+
+
+def test_export_of_an_earlier_day_takes_the_history_of_the_run_that_segmented(ro, published, tmp_path):
+    _, _, tables = published
+    out = tmp_path / "lost.parquet"
+    export(ro, "lost", out, fmt="parquet", day=EARLIER.date(), contacts="none", batch_rows=4)
+    expected = expected_members(tables, "lost", EARLIER, "customer_scores_history")
+    read = pl.read_parquet(out)
+    assert_frame_equal(read, expected)
+    # the decoy run r0 has clv 1000 times the row number; r1 has 10 times
+    assert read["clv"].drop_nulls().max() < 1000 and read[
+        "churn_model_run_id"
+    ].drop_nulls().unique().to_list() == ["r1/churn"]
+
+
+def test_hashed_export_matches_known_sha256_of_normalised_contacts(ro, published, tmp_path):
+    _, _, tables = published
+    out = tmp_path / "hashed.csv"
+    export(ro, "high_value_at_risk", out, fmt="csv", day=EARLIER.date(), contacts="hashed")
+    read = pl.read_csv(out)
+    assert "email" not in read.columns and "phone" not in read.columns
+    first = read.filter(pl.col("customer_key") == key(1)).row(0, named=True)
+    assert first["email_sha256"] == TEST_EMAIL_SHA256  # stored as " Test@Example.COM "
+    assert first["phone_sha256"] == hashlib.sha256(b"+34612345678").hexdigest()  # stored as "+34 612 345 678"
+    by_key = tables["dim_customer_pii"].filter(pl.col("customer_key").is_in(read["customer_key"].implode()))
+    expected = {
+        k: hashlib.sha256(e.strip().lower().encode()).hexdigest() if e else None
+        for k, e in zip(by_key["customer_key"], by_key["email"], strict=True)
+    }
+    assert dict(zip(read["customer_key"], read["email_sha256"], strict=True)) == expected
+
+
+def test_raw_export_carries_the_stored_contacts(ro, published, tmp_path):
+    _, _, tables = published
+    out = tmp_path / "raw.parquet"
+    export(ro, "champions", out, fmt="parquet", contacts="raw")
+    read = pl.read_parquet(out)
+    expected = read.select("customer_key").join(tables["dim_customer_pii"], on="customer_key", how="left")
+    assert_frame_equal(
+        read.select("customer_key", "email", "phone"), expected.select("customer_key", "email", "phone")
+    )
+    assert read.height == 10
+
+
+def test_unknown_segment_lists_the_known_ones(ro, tmp_path):
+    with pytest.raises(UnknownSegment) as raised:
+        export(ro, "vip", tmp_path / "x.csv")
+    assert raised.value.known == sorted(RULES)
+    assert "unknown segment 'vip'" in str(raised.value) and "high_value_at_risk" in str(raised.value)
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_empty_segment_exports_header_only(ro, tmp_path):
+    out = tmp_path / "empty.csv"
+    result = export(ro, "promising_new", out, contacts="none")
+    assert result.rows == 0
+    assert out.read_text().splitlines()[0].startswith("segment,as_of,customer_key,")
+
+
+def test_keyset_pages_cover_the_segment_once(ro, published):
+    _, _, tables = published
+    seen, after = [], None
+    while True:
+        found = page(ro, "lost", limit=4, after=after)
+        seen += found.rows["customer_key"].to_list()
+        if found.next_after is None:
+            break
+        after = found.next_after
+    expected = expected_members(tables, "lost", LATEST, "customer_scores")["customer_key"].to_list()
+    assert seen == expected and len(seen) == 10
+
+
+def test_the_serving_connection_is_read_only(ro):
+    with pytest.raises(sa.exc.DBAPIError, match=r"(?i)read.only"), ro.engine.begin() as conn:
+        conn.execute(sa.text("create table customer_scores_copy as select * from customer_scores"))
+    with pytest.raises(sa.exc.DBAPIError, match=r"(?i)read.only"), ro.engine.begin() as conn:
+        conn.execute(sa.text("delete from customer_scores"))
+    assert ro.row_count("customer_scores") == CUSTOMERS - 1
+
+
+def test_contacts_need_the_pii_table(tmp_path, published):
+    url = f"duckdb:///{tmp_path / 'no_pii.duckdb'}"
+    _, _, tables = published
+    with Warehouse(url) as wh:
+        wh.publish("segment_members", tables["segment_members"])
+        with pytest.raises(NotPublished, match="dim_customer_pii"):
+            export(wh, "lost", tmp_path / "x.csv", contacts="hashed")
+        with pytest.raises(BadValue, match="export format"):
+            export(wh, "lost", tmp_path / "x.xlsx", fmt="xlsx")
+
+
+def test_cli_lists_and_exports(published, tmp_path, capsys, monkeypatch):
+    url, schema, _ = published
+    config = tmp_path / "cxdata.yaml"
+    config.write_text("name: t\nsources:\n  orders:\n    path: orders.csv\n")
+    (tmp_path / "orders.csv").write_text("order_id,customer_ref,ordered_at,amount\n1,a,2026-01-01,1\n")
+    monkeypatch.setenv("CXDATA_WAREHOUSE_URL", url)
+    if schema:
+        monkeypatch.setenv("CXDATA_WAREHOUSE_SCHEMA", schema)
+    assert cli.main(["segments", "list", "--config", str(config)]) == 0
+    listed = capsys.readouterr().out
+    assert all(name in listed for name in RULES)
+    out = tmp_path / "seg.parquet"
+    args = ["segments", "export", "lost", "--config", str(config), "--out", str(out), "--as-of", "2026-05-31"]
+    assert cli.main([*args, "--hashed"]) == 0
+    read = pl.read_parquet(out)
+    assert read.height == 10 and {"email_sha256", "phone_sha256"} <= set(read.columns)
+    assert cli.main(["segments", "export", "nope", "--config", str(config), "--out", str(out)]) == 2
+    assert "known segments: champions, high_value_at_risk, lost, promising_new" in capsys.readouterr().out
+
+
+def test_members_come_in_batches_of_the_asked_size(ro):
+    with open_segment(ro, "lost", batch_rows=3, contacts="hashed") as (as_of, result):
+        sizes = [batch.height for batch in result.batches]
+        assert result.schema["email_sha256"] == pl.String and result.schema["as_of"] == pl.Datetime("us", "UTC")
+    assert as_of == LATEST and sizes == [3, 3, 3, 1]

@@ -1,0 +1,54 @@
+"""Incrementality on a planted world: a causing campaign is found, inert and demand-capturing ones are not."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from cxdata.touchpoints.lift import estimate_lift
+
+from .planted import DAYS, marketing_world, stamps
+
+
+@pytest.fixture(scope="module")
+def lift():
+    world = marketing_world()
+    as_of = stamps([DAYS])[0]
+    return world, estimate_lift(world["orders"].lazy(), world["touches"].lazy(), as_of, replicates=40)
+
+
+def test_a_causing_campaign_gets_its_planted_orders(lift):
+    world, estimate = lift
+    row = estimate.table.row(by_predicate=pl.col("touchpoint") == "email/lift", named=True)
+    planted = world["caused"]["orders"][0]
+    assert row["contact_kind"] == "scheduled"
+    assert abs(row["incremental_orders"] - planted) < 0.2 * planted, (row, planted)
+    assert row["incremental_revenue"] == pytest.approx(row["incremental_orders"] * 50.0)
+
+
+def test_inert_and_demand_capturing_touchpoints_get_about_nothing(lift):
+    world, estimate = lift
+    planted = world["caused"]["orders"][0]
+    table = estimate.table.filter(pl.col("touchpoint") != "email/lift")
+    assert set(table["touchpoint"]) == {"social/none", "paid_search/brand"}
+    assert (table["incremental_orders"].abs() < 0.1 * planted).all(), table
+    brand = table.row(by_predicate=pl.col("touchpoint") == "paid_search/brand", named=True)
+    assert brand["contact_kind"] == "click"
+    # email's caused orders come after the click session, so nothing is taken away from them
+    assert estimate.late_share == pytest.approx(1.0, abs=0.1)
+
+
+def test_bootstrap_interval_covers_the_planted_effect(lift):
+    world, estimate = lift
+    planted = world["caused"]["orders"][0]
+    reps = estimate.replicates.filter(pl.col("touchpoint") == "email/lift")["incremental_orders"]
+    assert reps.len() == 40
+    assert reps.quantile(0.02) < planted < reps.quantile(0.98)
+    assert reps.std() > 0
+
+
+def test_no_contacts_give_an_empty_estimate():
+    world = marketing_world(n=200)
+    estimate = estimate_lift(world["orders"].lazy(), world["touches"].head(0).lazy(), stamps([DAYS])[0])
+    assert estimate.table.height == 0 and estimate.replicates.height == 0
+    assert "incremental_revenue" in estimate.table.columns

@@ -1,0 +1,65 @@
+"""touchpoint_step on DuckDB and PostgreSQL: scores, history, model run, comments; a rerun replaces its rows."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+from cxdata.synth import SynthParams, generate_project
+from cxdata.touchpoints.roi import SCORE_COLUMNS
+from cxdata.touchpoints.step import touchpoint_step
+from cxdata.warehouse import Warehouse
+
+from .projects import person_tables, with_touchpoints
+
+
+@pytest.fixture(scope="module")
+def small_project(tmp_path_factory):
+    root = tmp_path_factory.mktemp("touchpoint_step")
+    generate_project(root, SynthParams(customers=800, seed=29))
+    config, tables = person_tables(root)
+    return with_touchpoints(config, bootstrap_replicates=20), tables
+
+
+def test_touchpoint_step_publishes_scores_history_and_run(small_project, warehouse_target):
+    config, tables = small_project
+    url, schema = warehouse_target
+    with Warehouse(url, schema=schema) as wh:
+        for name, frame in tables.items():
+            wh.publish(name, frame)
+        report = touchpoint_step(wh, config, run_id="r1", as_of=config.as_of)
+        again = touchpoint_step(wh, config, run_id="r2", as_of=config.as_of)
+        scores = wh.read("touchpoint_scores")
+        history = wh.read("touchpoint_scores_history")
+        runs = wh.read("model_runs")
+        comments = wh.column_comments("touchpoint_scores")
+        history_comment = wh.table_comment("touchpoint_scores_history")
+    assert report.failed is None and again.failed is None
+    assert scores.columns == SCORE_COLUMNS
+    paid = scores.filter(pl.col("cost") > 0)
+    campaigns = {f"{c['channel']}/{c['campaign']}" for c in SynthParams().to_dict()["campaigns"]}
+    assert set(paid["touchpoint"]) == campaigns
+    assert set(paid["recommendation"]) <= {"invest", "hold", "cut"}
+    assert (paid["roi_low"] <= paid["roi"]).all() and (paid["roi"] <= paid["roi_high"]).all()
+    assert {"service:phone", "service:chat", "service:email"} <= set(scores["touchpoint"])
+    assert scores.filter(pl.col("source") == "service")["recommendation"].null_count() == 3
+    # the rerun for the same as_of replaced the first run's rows
+    assert history.height == scores.height and history["model_run_id"].unique().to_list() == ["r2/touchpoints"]
+    run = runs.filter(pl.col("kind") == "touchpoints").sort("model_run_id")
+    assert run["model_run_id"].to_list() == ["r1/touchpoints", "r2/touchpoints"]
+    assert run["status"].to_list() == ["ok", "ok"] and run["model"].to_list() == ["markov", "markov"]
+    params = json.loads(run["params_json"][0])
+    assert {r["model"] for r in params["attribution"]} >= {"markov", "shapley", "last_touch"}
+    assert report.plots["roi"][:4] == b"\x89PNG" and report.plots["removal_effects"][:4] == b"\x89PNG"
+    assert all(comments[c] for c in SCORE_COLUMNS) and history_comment
+
+
+def test_without_orders_the_step_records_a_failed_run(tmp_path, small_project):
+    config, _ = small_project
+    with Warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}") as wh:
+        report = touchpoint_step(wh, config, run_id="r0")
+        runs = wh.read("model_runs")
+        assert not wh.exists("touchpoint_scores")
+    assert report.failed and runs["status"].to_list() == ["failed"]

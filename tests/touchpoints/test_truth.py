@@ -1,0 +1,91 @@
+"""Touchpoint scores against the generator's truth (truth/touchpoints.csv) on a 5,000-customer project.
+
+Facts are keyed by the true person so that the estimators, not identity resolution, are under test. The
+estimators' constants were chosen on another seed (11); this seed was not used to choose anything.
+"""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+import pytest
+from scipy.stats import spearmanr
+
+from cxdata.synth import SynthParams, generate_project
+from cxdata.touchpoints.step import touchpoint_step
+from cxdata.warehouse import Warehouse
+
+from .projects import person_tables
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory):
+    root = tmp_path_factory.mktemp("touchpoint_truth")
+    generate_project(root, SynthParams(customers=5000, seed=43))
+    config, tables = person_tables(root)
+    with Warehouse(f"duckdb:///{root / 'warehouse.duckdb'}") as wh:
+        for name, frame in tables.items():
+            wh.publish(name, frame)
+        touchpoint_step(wh, config, run_id="truth", as_of=config.as_of)
+        scores = wh.read("touchpoint_scores")
+    truth = pl.read_csv(root / "truth" / "touchpoints.csv").with_columns(
+        pl.when(pl.col("channel") == "service")
+        .then(pl.concat_str(pl.lit("service:"), pl.col("campaign")))
+        .otherwise(pl.concat_str(pl.col("channel"), pl.lit("/"), pl.col("campaign")))
+        .alias("touchpoint")
+    )
+    # the truth's own verdict must not shadow the estimated one
+    truth = truth.drop("recommendation")
+    return truth.join(scores.drop("channel", "campaign", "cost"), on="touchpoint", how="left"), config
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured rho 0.79 here (0.71 on the dev seed): at 5,000 customers the excess orders after a contact "
+    "of the no-effect campaigns are within +/- 25 orders of noise, more than brand's and affiliate's true 5 and 3",
+)
+def test_estimated_incremental_revenue_ranks_like_the_truth(scored):
+    table, _ = scored
+    campaigns = table.filter(pl.col("channel") != "service")
+    assert campaigns["incremental_revenue"].null_count() == 0
+    rho = spearmanr(campaigns["true_incremental_revenue"], campaigns["incremental_revenue"]).statistic
+    assert rho >= 0.9, campaigns.select("touchpoint", "true_incremental_revenue", "incremental_revenue")
+
+
+def _clear(table: pl.DataFrame, hurdle: float) -> pl.DataFrame:
+    """Campaigns whose true return is clearly off the hurdle: by more than twice what one Poisson standard
+    deviation of their caused orders (and saves) is worth, so the truth itself could not have come out the
+    other way by chance."""
+    per_order = table["true_incremental_revenue"].sum() / max(table["caused_orders"].sum(), 1)
+    resolution = (pl.col("caused_orders") + pl.col("saves") + 1).sqrt() * per_order / pl.col("cost")
+    return table.filter(
+        (pl.col("channel") != "service") & ((pl.col("true_roi") - hurdle).abs() > 2 * resolution)
+    ).with_columns(
+        pl.when(pl.col("true_roi") > hurdle).then(pl.lit("invest")).otherwise(pl.lit("cut")).alias("due")
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="brand's true ROI 0.25 is clearly below the hurdle but its 90 % interval (-3.8, 4.7) at 5,000 "
+    "customers is too wide to say cut: the step says hold",
+)
+def test_clear_returns_get_the_matching_recommendation(scored):
+    table, config = scored
+    clear = _clear(table, config.models.touchpoints.hurdle)
+    assert clear.height >= 3 and set(clear["due"]) == {"invest", "cut"}
+    wrong = clear.filter(pl.col("recommendation") != pl.col("due"))
+    assert wrong.height == 0, wrong.select(
+        "touchpoint", "true_roi", "roi", "roi_low", "roi_high", "recommendation"
+    )
+
+
+def test_the_planted_bad_service_channel_raises_churn(scored):
+    table, _ = scored
+    service = table.filter(pl.col("channel") == "service").sort("true_retention_effect")
+    worst = service.row(0, named=True)
+    assert worst["touchpoint"] == "service:email" and worst["true_retention_effect"] < -0.1
+    assert worst["churn_effect"] > 0 and worst["churn_effect_low"] > 0, worst
+    assert worst["retention_value"] < 0
+    assert math.isfinite(worst["churn_effect_high"])

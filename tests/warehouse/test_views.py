@@ -1,0 +1,163 @@
+"""Views: BI and marketing views from sql/ on both backends, and publishing tables that views depend on."""
+
+from __future__ import annotations
+
+import hashlib
+
+import polars as pl
+import pytest
+
+from cxdata import schema
+from cxdata.warehouse import Warehouse, WarehouseError
+from cxdata.warehouse.dependents import grants_on
+from cxdata.warehouse.views import BI_VIEWS, VIEWS, create_views, load_view
+from tests.warehouse.bi_tables import AS_OF, EMAIL, PHONE, mart_frames, publish_marts
+
+
+def _run(wh, *statements: str) -> None:
+    with wh.engine.begin() as conn:
+        for statement in statements:
+            conn.exec_driver_sql(statement)
+
+
+def test_publishing_a_table_twice_while_views_depend_on_it(wh, versioned_frame):
+    wh.publish("numbers", versioned_frame(3, 1))
+    q = wh._qualified  # the schema-qualified, quoted name, as a user's own DDL would write it
+    _run(
+        wh,
+        f"create view {q('numbers_v')} as select id, version from {q('numbers')}",
+        f"create view {q('numbers_vv')} as select max(version) as version from {q('numbers_v')}",
+        f"comment on view {q('numbers_v')} is 'kept'",
+        f"comment on column {q('numbers_v')}.version is 'the version'",
+    )
+    if wh.dialect == "postgresql":
+        _run(wh, f"grant select on {q('numbers')} to public", f"grant select on {q('numbers_v')} to public")
+
+    wh.publish("numbers", versioned_frame(5, 2))
+    wh.publish("numbers", versioned_frame(4, 3))
+
+    assert wh.query("select count(*) as n, max(version) as v from numbers_v").row(0) == (4, 3)
+    assert wh.query("select version from numbers_vv").item() == 3
+    assert wh.table_comment("numbers_v") == "kept"
+    assert wh.column_comments("numbers_v") == {"id": None, "version": "the version"}
+    if wh.dialect == "postgresql":
+        with wh.engine.connect() as conn:
+            assert [g.grantee for g in grants_on(conn, wh.schema, "numbers")] == [None]
+            assert [g.privilege for g in grants_on(conn, wh.schema, "numbers_v")] == ["SELECT"]
+
+
+def test_a_view_that_cannot_follow_the_new_table_stops_the_publish_on_postgresql(pg_schema, versioned_frame):
+    with Warehouse(*pg_schema) as wh:
+        wh.publish("numbers", versioned_frame(3, 1))
+        _run(wh, f"create view {wh._qualified('numbers_v')} as select version from {wh._qualified('numbers')}")
+
+        with pytest.raises(WarehouseError, match=r"numbers_v depends on the table being published"):
+            wh.publish("numbers", pl.DataFrame({"id": [1]}))
+
+        assert wh.query("select count(*) as n from numbers_v").item() == 3  # old table and view untouched
+
+
+def test_every_view_is_created_with_a_comment_on_it_and_each_column(wh):
+    publish_marts(wh)
+
+    report = create_views(wh)
+
+    assert report.created == [view.name for view in VIEWS] and report.skipped == {}
+    for view in VIEWS:
+        documented = {c.column for c in load_view(view.name, wh.dialect).comments}
+        in_catalog = wh.column_comments(view.name)
+        assert wh.table_comment(view.name), view.name
+        assert set(in_catalog) == documented - {None}, view.name
+        assert all(in_catalog.values()), view.name
+
+
+def test_bi_views_hold_no_personal_data_and_rename_for_readers(wh):
+    publish_marts(wh)
+    create_views(wh)
+
+    for name in BI_VIEWS:
+        frame = wh.read(name)
+        assert not set(frame.columns) & schema.PERSONAL_COLUMNS, name
+        text = str(frame.rows())
+        assert EMAIL not in text and PHONE not in text and "Lopez" not in text, name
+    overview = wh.read("bi_customer_overview").sort("customer_key")
+    assert overview.select("customer_key", "orders", "lifetime_value", "segment").rows() == [
+        ("K1", 3, 61.5, "champions"),
+        ("K2", 0, None, None),
+    ]
+    # the first order at 23:30 UTC is that UTC day, whatever the machine's zone
+    assert str(overview["first_order_date"][0]) == "2024-01-05"
+    segments = wh.read("bi_segments").filter(pl.col("is_latest")).sort("segment_order")
+    assert segments.select("segment", "share_of_customers").rows() == [("champions", 0.25), ("lost", 0.75)]
+    assert wh.read("bi_touchpoint_investment").select("return_on_spend", "spend").row(0) == (3.0, 10.0)
+
+
+def test_marketing_export_carries_hashes_of_the_normalised_contacts_not_the_values(wh):
+    publish_marts(wh)
+    create_views(wh)
+
+    export = wh.read("marketing_segment_export").filter(pl.col("as_of") == AS_OF).sort("customer_key")
+
+    assert export.select("customer_key", "segment", "email_sha256", "phone_sha256", "lifetime_value").rows() == [
+        (
+            "K1",
+            "champions",
+            hashlib.sha256(EMAIL.encode()).hexdigest(),
+            hashlib.sha256(PHONE.encode()).hexdigest(),
+            61.5,
+        ),
+        ("K2", "lost", None, None, None),
+    ]
+    assert not set(export.columns) & schema.PERSONAL_COLUMNS
+
+
+def test_views_wait_for_their_tables_and_recreating_keeps_working(wh):
+    wh.publish("cx_kpis_daily", mart_frames()["cx_kpis_daily"])
+
+    first = create_views(wh)
+
+    assert first.created == ["bi_kpis_daily"]
+    assert first.skipped["bi_customer_overview"] == ["dim_customer", "customer_scores"]
+    assert first.skipped["marketing_segment_export"] == ["segment_members", "customer_scores", "dim_customer_pii"]
+    publish_marts(wh)
+    second = create_views(wh)
+    again = create_views(wh)
+    assert second.created == again.created == [view.name for view in VIEWS]
+    wh.publish("dim_customer", wh.read("dim_customer").head(1))  # a base table republished under its views
+    assert wh.query("select count(*) as n from bi_customer_overview").item() == 1
+
+
+def test_a_changed_view_replaces_the_old_one_and_keeps_its_grants_on_postgresql(pg_schema, tmp_path, monkeypatch):
+    with Warehouse(*pg_schema) as wh:
+        publish_marts(wh)
+        create_views(wh, ["bi_kpis_daily"])
+        _run(wh, f"grant select on {wh._qualified('bi_kpis_daily')} to public")
+        # a new definition with other columns cannot be CREATE OR REPLACEd; it is dropped and recreated
+        (tmp_path / "bi_kpis_daily.sql").write_text(
+            "create or replace view bi_kpis_daily as select k.date as day from cx_kpis_daily k;\n"
+            "comment on view bi_kpis_daily is 'slim';\ncomment on column bi_kpis_daily.day is 'the day';\n",
+            encoding="utf-8",
+        )
+        monkeypatch.setenv("CXDATA_SQL_DIR", str(tmp_path))
+
+        create_views(wh, ["bi_kpis_daily"])
+
+        assert wh.column_comments("bi_kpis_daily") == {"day": "the day"}
+        with wh.engine.connect() as conn:
+            assert [g.grantee for g in grants_on(conn, wh.schema, "bi_kpis_daily")] == [None]
+
+
+def test_view_files_hold_only_their_own_view(tmp_path, monkeypatch):
+    monkeypatch.setenv("CXDATA_SQL_DIR", str(tmp_path))
+    (tmp_path / "bi_kpis_daily.sql").write_text("drop table cx_kpis_daily;", encoding="utf-8")
+    (tmp_path / "bi_segments.sql").write_text("create view other as select 1;", encoding="utf-8")
+    (tmp_path / "bi_customer_overview.sql").write_text("comment on view bi_customer_overview is 'x';")
+
+    with pytest.raises(WarehouseError, match="may only contain 'create or replace view'"):
+        load_view("bi_kpis_daily", "duckdb")
+    with pytest.raises(WarehouseError, match="defines or documents 'other'"):
+        load_view("bi_segments", "duckdb")
+    with pytest.raises(WarehouseError, match="exactly one create statement for duckdb"):
+        load_view("bi_customer_overview", "duckdb")
+    with pytest.raises(WarehouseError, match=r"unknown view\(s\) \['nope'\]"):
+        create_views(object(), ["nope"])  # type: ignore[arg-type]
