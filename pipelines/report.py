@@ -1,21 +1,16 @@
 """The report domain: the project's HTML report, built after every other asset of the run."""
 
 # No postponed annotations here: Dagster reads the `context` annotation when it defines the asset.
-import base64
 from collections.abc import Sequence
 
 import dagster as dg
 
 from cxdata.config import ProjectConfig
 from cxdata.report import build_report, default_path, save_report
+from pipelines.metadata import png_markdown
 from pipelines.resources import ProjectResource, WarehouseResource
 
 GROUP = "report"
-
-
-def _png_markdown(name: str, png: bytes) -> str:
-    # the UI renders markdown images inline; a data URL keeps the plot with the materialisation
-    return f"![{name}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
 
 
 def report_asset(upstream: Sequence[dg.AssetsDefinition]) -> dg.AssetsDefinition:
@@ -46,7 +41,7 @@ def report_asset(upstream: Sequence[dg.AssetsDefinition]) -> dg.AssetsDefinition
             "sections_without_data": dg.MetadataValue.md("\n".join(empty) or "none"),
         }
         for figure in report.figures:
-            metadata[f"plot_{figure.name}"] = dg.MetadataValue.md(_png_markdown(figure.caption, figure.png))
+            metadata[f"plot_{figure.name}"] = dg.MetadataValue.md(png_markdown(figure.caption, figure.png))
         return dg.MaterializeResult(metadata=metadata)
 
     return cx_report

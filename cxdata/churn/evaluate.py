@@ -10,14 +10,14 @@ seeded sample of the holdout.
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import numpy as np
-from matplotlib.figure import Figure
 from sklearn.calibration import calibration_curve
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
+
+from cxdata.churn.plots import calibration_bins_png
 
 
 def top_decile_lift(y: np.ndarray, p: np.ndarray) -> float:
@@ -49,19 +49,13 @@ def churn_metrics(y, p, bins: int = 10) -> dict[str, Any]:
 
 def calibration_png(y, probabilities: dict[str, np.ndarray], bins: int = 10) -> bytes:
     """PNG bytes of observed churn rate against mean predicted probability, one line per model."""
-    fig = Figure(figsize=(5.5, 5))
-    ax = fig.subplots()
-    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect")
+    curves = {}
     for name, p in probabilities.items():
         observed, predicted = calibration_curve(
             np.asarray(y).astype(int), np.asarray(p), n_bins=bins, strategy="quantile"
         )
-        ax.plot(predicted, observed, marker="o", label=name)
-    ax.set(xlabel="mean predicted churn probability", ylabel="observed churn rate", title="Churn calibration")
-    ax.legend(loc="upper left")
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    return buffer.getvalue()
+        curves[name] = (predicted, observed)
+    return calibration_bins_png(curves)
 
 
 def importances(model, X: np.ndarray, y: np.ndarray, names: list[str], rows: int, repeats: int, seed: int):

@@ -2,7 +2,8 @@
 
 `build_report` reads the warehouse into sections of figures and tables;
 `render_html` turns them into a page; `write_report` does both for a project
-config and writes the file.
+config and writes the file. `table_figure` gives the one report figure drawn
+from a table, for the asset that publishes it.
 """
 
 from __future__ import annotations
@@ -13,10 +14,17 @@ from pathlib import Path
 
 from cxdata.config import ProjectConfig, redact_url
 from cxdata.errors import CxdataError
-from cxdata.report.cx import identity_section, journey_section, kpi_section
+from cxdata.report.cx import (
+    funnel_figure,
+    identity_figure,
+    identity_section,
+    journey_section,
+    kpi_figure,
+    kpi_section,
+)
 from cxdata.report.document import Figure, Report, Section, Table
 from cxdata.report.html import render_html
-from cxdata.report.scores import churn_section, touchpoint_section, value_section
+from cxdata.report.scores import churn_section, clv_figure, touchpoint_section, value_section
 from cxdata.warehouse import Warehouse
 
 SECTIONS: tuple[Callable[[Warehouse], Section], ...] = (
@@ -27,6 +35,14 @@ SECTIONS: tuple[Callable[[Warehouse], Section], ...] = (
     touchpoint_section,
     identity_section,
 )
+# The report figure each table's asset shows too. Segment value at risk, churn calibration and touchpoint
+# return on spend are drawn by their own steps, whose assets show them already.
+TABLE_FIGURES: dict[str, Callable[[Warehouse], Figure | None]] = {
+    "cx_kpis_daily": kpi_figure,
+    "dim_customer": funnel_figure,
+    "customer_identity": identity_figure,
+    "customer_scores": clv_figure,
+}
 
 __all__ = [
     "Figure",
@@ -37,6 +53,7 @@ __all__ = [
     "default_path",
     "render_html",
     "save_report",
+    "table_figure",
     "write_report",
 ]
 
@@ -52,6 +69,12 @@ def build_report(wh: Warehouse, project: str) -> Report:
     """Every section of the report from the tables in ``wh``; sections without data say why."""
     built = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return Report(project=project, built_at=built, as_of=_as_of(wh), sections=[make(wh) for make in SECTIONS])
+
+
+def table_figure(wh: Warehouse, table: str) -> Figure | None:
+    """The report's figure of ``table`` as it is in ``wh`` now; None for other tables or without data."""
+    make = TABLE_FIGURES.get(table)
+    return None if make is None else make(wh)
 
 
 def default_path(config: ProjectConfig) -> Path:

@@ -80,6 +80,27 @@ def _has_values(frame: pl.DataFrame, column: str) -> bool:
     return (values.is_not_null() & values.is_not_nan()).any()
 
 
+def _has_rows(wh: Warehouse, table: str) -> bool:
+    return wh.exists(table) and wh.row_count(table) > 0
+
+
+def _weekly_shown(daily: pl.LazyFrame) -> tuple[pl.DataFrame, dict[str, str]]:
+    weekly = weekly_kpis(daily).collect()
+    return weekly, {c: label for c, label in KPI_LABELS.items() if _has_values(weekly, c)}
+
+
+def _kpi_chart(weekly: pl.DataFrame, shown: dict[str, str]) -> Figure:
+    return Figure("kpi_trends", "Weekly CX KPIs (all channels)", plots.kpi_trends_png(weekly, shown))
+
+
+def kpi_figure(wh: Warehouse) -> Figure | None:
+    """The report's weekly KPI chart from cx_kpis_daily; None when the table is missing, empty or has no KPI."""
+    if not _has_rows(wh, "cx_kpis_daily"):
+        return None
+    weekly, shown = _weekly_shown(wh.read("cx_kpis_daily").lazy())
+    return _kpi_chart(weekly, shown) if shown else None
+
+
 def kpi_section(wh: Warehouse) -> Section:
     """CSAT, NPS, CES, first response, conversion, orders and revenue by week; totals by period and channel."""
     section = Section(
@@ -87,17 +108,14 @@ def kpi_section(wh: Warehouse) -> Section:
         "CX KPIs over time",
         "Weekly values over all channels from cx_kpis_daily; rates are weighted by their daily counts.",
     )
-    if not wh.exists("cx_kpis_daily") or wh.row_count("cx_kpis_daily") == 0:
+    if not _has_rows(wh, "cx_kpis_daily"):
         section.empty = "No CX KPIs yet: cx_kpis_daily is missing or empty (run the project first)."
         return section
     daily = wh.read("cx_kpis_daily").lazy()
-    weekly = weekly_kpis(daily).collect()
-    shown = {c: label for c, label in KPI_LABELS.items() if _has_values(weekly, c)}
+    weekly, shown = _weekly_shown(daily)
     missing = [label for c, label in KPI_LABELS.items() if c not in shown]
     if shown:
-        section.figures.append(
-            Figure("kpi_trends", "Weekly CX KPIs (all channels)", plots.kpi_trends_png(weekly, shown))
-        )
+        section.figures.append(_kpi_chart(weekly, shown))
     if missing:
         section.notes.append(
             "No data for " + ", ".join(missing) + " (the project has no surveys, tickets or web events for them)."
@@ -139,10 +157,22 @@ def journey_section(wh: Warehouse) -> Section:
     if not wh.exists("dim_customer"):
         section.empty = "No dim_customer table yet: run the project first."
         return section
-    counts = wh.query("select journey_stage, count(*) as customers from dim_customer group by journey_stage")
-    if counts.height == 0:
+    stages = journey_stages(wh)
+    if stages is None:
         section.empty = "dim_customer has no customers."
         return section
+    section.figures.append(_funnel_chart(stages))
+    section.tables.append(Table("Customers by journey stage", stages))
+    return section
+
+
+def journey_stages(wh: Warehouse) -> pl.DataFrame | None:
+    """Customers and their share per journey stage in funnel order; None without dim_customer rows."""
+    if not wh.exists("dim_customer"):
+        return None
+    counts = wh.query("select journey_stage, count(*) as customers from dim_customer group by journey_stage")
+    if counts.height == 0:
+        return None
     order = pl.DataFrame({"journey_stage": list(STAGES), "position": list(range(len(STAGES)))})
     stages = (
         order.join(counts, on="journey_stage", how="full", coalesce=True)
@@ -150,10 +180,17 @@ def journey_section(wh: Warehouse) -> Section:
         .sort(pl.col("position").fill_null(len(STAGES)), "journey_stage")
         .select("journey_stage", "customers")
     )
-    stages = stages.with_columns((100 * pl.col("customers") / pl.col("customers").sum()).alias("share_percent"))
-    section.figures.append(Figure("journey_funnel", "Customers by journey stage", plots.funnel_png(stages)))
-    section.tables.append(Table("Customers by journey stage", stages))
-    return section
+    return stages.with_columns((100 * pl.col("customers") / pl.col("customers").sum()).alias("share_percent"))
+
+
+def _funnel_chart(stages: pl.DataFrame) -> Figure:
+    return Figure("journey_funnel", "Customers by journey stage", plots.funnel_png(stages))
+
+
+def funnel_figure(wh: Warehouse) -> Figure | None:
+    """The report's journey-stage funnel from dim_customer; None without customers."""
+    stages = journey_stages(wh)
+    return None if stages is None else _funnel_chart(stages)
 
 
 IDENTITY_SQL = {
@@ -206,15 +243,24 @@ def identity_section(wh: Warehouse) -> Section:
     section.tables.append(facts_table("Identity statistics", summary))
     section.tables.append(Table("Records by source table", sources))
     if identifiers is not None and identifiers.height:
-        section.figures.append(
-            Figure(
-                "identity_stats",
-                "Resolved customers by number of source records; identifier values by type and status",
-                plots.identity_png(per_customer, identifiers),
-            )
-        )
+        section.figures.append(_identity_chart(per_customer, identifiers))
         wide = identifiers.pivot("status", index="identifier_type", values="identifiers").fill_null(0)
         section.tables.append(Table("Identifier values by type and status", wide))
     else:
         section.notes.append("No customer_identity table: identifier statistics are not available.")
     return section
+
+
+def _identity_chart(per_customer: pl.DataFrame, identifiers: pl.DataFrame) -> Figure:
+    return Figure(
+        "identity_stats",
+        "Resolved customers by number of source records; identifier values by type and status",
+        plots.identity_png(per_customer, identifiers),
+    )
+
+
+def identity_figure(wh: Warehouse) -> Figure | None:
+    """The report's identity chart (records per customer, identifiers by type and status); None without data."""
+    if not (_has_rows(wh, "identity_record_keys") and _has_rows(wh, "customer_identity")):
+        return None
+    return _identity_chart(wh.query(IDENTITY_SQL["per_customer"]), wh.query(IDENTITY_SQL["identifiers"]))

@@ -1,8 +1,9 @@
 """The report's own plots, drawn with matplotlib's object API (no pyplot state) into PNG bytes.
 
 Plots that other steps already draw (segment sizes and value at risk, churn
-calibration from labels) come from their modules; these cover what only the
-report shows. Each takes a small, already aggregated frame.
+calibration from labels, touchpoint return on spend) come from their modules;
+these draw the rest, which the assets that produce their data show as well
+(``cxdata.report.table_figure``). Each takes a small, already aggregated frame.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ import io
 
 import polars as pl
 from matplotlib.figure import Figure
-
-RECOMMENDATION_COLOURS = {"invest": "tab:green", "hold": "tab:orange", "cut": "tab:red"}
 
 
 def png(figure: Figure, dpi: int = 90) -> bytes:
@@ -70,42 +69,6 @@ def clv_distribution_png(clv: pl.Series, cap: float) -> bytes:
     ax.set_ylabel("customers")
     ax.set_title("CLV distribution")
     ax.legend()
-    return png(figure)
-
-
-def calibration_bins_png(bins: pl.DataFrame) -> bytes:
-    """Observed churn rate against mean predicted probability per bin, one line per model (column model)."""
-    figure = Figure(figsize=(5.5, 5))
-    ax = figure.subplots()
-    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect")
-    for (model,), part in bins.group_by("model", maintain_order=True):
-        ax.plot(part["predicted"], part["observed"], marker="o", label=str(model))
-    ax.set(xlabel="mean predicted churn probability", ylabel="observed churn rate", title="Churn calibration")
-    ax.legend(loc="upper left")
-    return png(figure)
-
-
-def roi_png(touchpoints: pl.DataFrame) -> bytes:
-    """Return on spend of each costed touchpoint with its interval, coloured by recommendation, best on top."""
-    frame = touchpoints.filter(pl.col("roi").is_not_null()).sort("roi")
-    figure = Figure(figsize=(8, 0.4 * frame.height + 1.5))
-    ax = figure.subplots()
-    for position, row in enumerate(frame.iter_rows(named=True)):
-        colour = RECOMMENDATION_COLOURS.get(str(row["recommendation"]), "tab:grey")
-        roi = row["roi"]
-        low = roi if row["roi_low"] is None else row["roi_low"]
-        high = roi if row["roi_high"] is None else row["roi_high"]
-        ax.errorbar(roi, position, xerr=[[roi - low], [high - roi]], fmt="o", color=colour, capsize=3)
-    ax.set_yticks(range(frame.height), frame["touchpoint"].cast(pl.String).to_list())
-    ax.axvline(1, color="grey", linewidth=0.8, linestyle=":")
-    spread = frame.select(pl.max_horizontal(pl.col("roi", "roi_low", "roi_high").abs()).max()).item()
-    if spread is not None and spread > 20:
-        # returns of a few cheap touchpoints can be hundreds of times their cost: keep the rest readable
-        ax.set_xscale("symlog", linthresh=1)
-    handles = [ax.scatter([], [], color=c, label=name) for name, c in RECOMMENDATION_COLOURS.items()]
-    ax.legend(handles=handles, loc="lower right")
-    ax.set_xlabel("return on spend: incremental value / cost (1 = break even), with interval")
-    ax.set_title("Touchpoint return on spend")
     return png(figure)
 
 

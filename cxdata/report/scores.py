@@ -13,9 +13,12 @@ import json
 import numpy as np
 import polars as pl
 
+from cxdata.churn.plots import calibration_bins_png
 from cxdata.churn.segments import summary_png
+from cxdata.config import TouchpointConfig
 from cxdata.report import plots
 from cxdata.report.document import Figure, Section, Table, facts_table
+from cxdata.touchpoints.plots import roi_png
 from cxdata.warehouse import Warehouse
 
 CHURN_METRICS = ["customers", "churn_rate", "auc", "average_precision", "brier", "log_loss", "lift_top_decile"]
@@ -23,6 +26,7 @@ CLV_RUN_COLUMNS = [
     "model_run_id", "model", "as_of", "n_customers", "horizon_days", "holdout_aggregate_error", "holdout_mae",
     "naive_mae", "spend_model", "spend_spearman",
 ]  # fmt: skip
+DEFAULT_HURDLE = TouchpointConfig.model_fields["hurdle"].default
 TOUCHPOINT_COLUMNS = [
     "touchpoint", "conversions", "revenue", "incremental_revenue", "retention_value", "cost", "roi", "roi_low",
     "roi_high", "recommendation",
@@ -53,12 +57,11 @@ def value_section(wh: Warehouse) -> Section:
     if not wh.exists("customer_scores") or wh.row_count("customer_scores") == 0:
         section.empty = "No customer scores yet: the CLV model has not run or failed (see model_runs)."
         return section
-    clv = wh.read("customer_scores", columns=["clv"])["clv"].drop_nulls()
+    clv = _clv(wh)
     if clv.len() == 0:
         section.empty = "customer_scores has no CLV values."
         return section
-    cap = float(clv.quantile(0.99) or 0.0) or float(clv.max() or 1.0)
-    section.figures.append(Figure("clv_distribution", "CLV per customer", plots.clv_distribution_png(clv, cap)))
+    section.figures.append(_clv_chart(clv))
     top = clv.sort(descending=True).head(max(1, clv.len() // 10))
     summary = {
         "scored customers": f"{clv.len():,}",
@@ -80,6 +83,24 @@ def value_section(wh: Warehouse) -> Section:
         )
     _segments(wh, section)
     return section
+
+
+def _clv(wh: Warehouse) -> pl.Series:
+    return wh.read("customer_scores", columns=["clv"])["clv"].drop_nulls()
+
+
+def _clv_chart(clv: pl.Series) -> Figure:
+    # the top percent would squeeze every other customer into the first bin
+    cap = float(clv.quantile(0.99) or 0.0) or float(clv.max() or 1.0)
+    return Figure("clv_distribution", "CLV per customer", plots.clv_distribution_png(clv, cap))
+
+
+def clv_figure(wh: Warehouse) -> Figure | None:
+    """The report's CLV histogram from customer_scores; None without scored CLV values."""
+    if not wh.exists("customer_scores"):
+        return None
+    clv = _clv(wh)
+    return _clv_chart(clv) if clv.len() else None
 
 
 def _segments(wh: Warehouse, section: Section) -> None:
@@ -144,17 +165,15 @@ def churn_section(wh: Warehouse) -> Section:
 def _calibration(wh: Warehouse, section: Section, candidates: dict, run: dict) -> None:
     # a run that stored its holdout bins is drawn from them; otherwise scores of an earlier as_of are
     # checked against the orders that followed, once a whole horizon has passed
-    bins = [
-        {"model": name, "predicted": p, "observed": o}
+    curves = {
+        name: (values["calibration"]["predicted"], values["calibration"]["observed"])
         for name, values in candidates.items()
-        for p, o in zip(
-            *(values.get("calibration", {}).get(k, []) for k in ("predicted", "observed")), strict=True
-        )
-    ]
-    if bins:
+        if values.get("calibration", {}).get("predicted")
+    }
+    if curves:
         section.figures.append(
             Figure("churn_calibration", "Holdout calibration: observed churn rate by predicted probability bin",
-                   plots.calibration_bins_png(pl.DataFrame(bins)))
+                   calibration_bins_png(curves))
         )  # fmt: skip
         return
     backtest = churn_backtest(wh, int(run["horizon_days"]))
@@ -221,10 +240,18 @@ def touchpoint_section(wh: Warehouse) -> Section:
         "roi", descending=True, nulls_last=True
     )
     if shown["roi"].is_not_null().any():
-        section.figures.append(Figure("touchpoint_roi", "Return on spend with interval", plots.roi_png(shown)))
+        # the chart the touchpoint step puts on its asset, against the hurdle that run recommended by
+        chart = roi_png(shown, _hurdle(wh))
+        section.figures.append(Figure("touchpoint_roi", "Return on spend with interval", chart))
     section.tables.append(Table(f"Touchpoints as of {moment(scores['as_of'][0])}", shown))
     for action in ("invest", "hold", "cut"):
         names = shown.filter(pl.col("recommendation") == action)["touchpoint"].cast(pl.String).to_list()
         if names:
             section.notes.append(f"{action}: {', '.join(names)}")
     return section
+
+
+def _hurdle(wh: Warehouse) -> float:
+    run = latest_run(wh, "touchpoints")
+    settings = json.loads(run.get("config_json") or "{}") if run is not None else {}
+    return float(settings.get("hurdle", DEFAULT_HURDLE))
