@@ -26,6 +26,7 @@ from cxdata.warehouse import Warehouse
 
 IDENTITY_TABLES = ("customers", "orders", "tickets", "surveys", "web_events", "touches")
 RECORD_KEYS = "identity_record_keys"
+_PREVIOUS_COLUMNS = ["identifier_type", "identifier_value", "customer_key", "status", "first_seen"]
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,13 @@ def identity_step(
 ) -> dict[str, Profile]:
     """Resolve identities over the staged tables, keeping keys stable against the previous run's mapping."""
     tables = _StagedInputs(wh, [t for t in IDENTITY_TABLES if t in config.sources], config)
-    previous = wh.read("customer_identity") if wh.exists("customer_identity") else None
+    # only what keys are inherited by: blocked and shared rows carry no key, and the other columns are
+    # gigabytes at millions of identifiers
+    previous = (
+        wh.read("customer_identity", columns=_PREVIOUS_COLUMNS, where={"status": "linked"})
+        if wh.exists("customer_identity")
+        else None
+    )
     logged = wh.read("identity_merges") if wh.exists("identity_merges") else None
     result = resolve(tables, config.identity, previous=previous, run_id=run_id, now=now or dt.datetime.now(dt.UTC))
     facts = {**result.stats, "merges_this_run": result.identity_merges.height}

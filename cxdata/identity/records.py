@@ -156,7 +156,7 @@ def _extract(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], config: Identity
                 )
                 .with_columns(pl.lit(tier, pl.Int32).alias("tier"))
             )
-        del frame
+        del frame, lazy  # the table read for this source goes before the next is read
     return _assemble(records, links, uniques, blocked, type_enum)
 
 

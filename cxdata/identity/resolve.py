@@ -74,6 +74,9 @@ def resolve(
         lap("probabilistic")
     limits = {types.index(t): n for t, n in config.max_customers_per_identifier.items() if t in types}
     g = gr.build(extracted.nodes, extracted.rec, extracted.node, extracted.tier, n_records, limits, extra)
+    # the record-identifier links (hundreds of megabytes at tens of millions) are in the graph now
+    blocked = extracted.blocked
+    del extracted
     lap("graph")
 
     # records without a linked identifier: a stand-in node each, a component each
@@ -103,12 +106,12 @@ def resolve(
     node_tier = g.nodes["tier"].to_numpy()
     hub_tier = np.append(node_tier, -1)[hub]
     record_keys = _record_keys(records, rec_comp, hub_tier, comp_key, types)
-    identity = _customer_identity(nodes, extracted.blocked, comp_key, run_id)
+    identity = _customer_identity(nodes, blocked, comp_key, run_id)
     label = _labeller(records)
     merges = _merge_log(events, g, nodes, label, records, run_id, now)
     lap("outputs")
 
-    stats = _stats(record_keys, nodes, extracted.blocked, events, rec_comp, n_comp, timings)
+    stats = _stats(record_keys, nodes, blocked, events, rec_comp, n_comp, timings)
     if probabilistic is not None:
         stats["probabilistic"] = probabilistic
 

@@ -76,13 +76,19 @@ def dim_customer(
         _survey_features(surveys),
         _web_features(sessions),
         _touch_features(touches),
-        _seen(orders, tickets, surveys, sessions, touches),
     ]
     dim = customers
     for block in features:
         dim = dim.join(block, on="customer_key", how="left")
     counts = ["orders_count", "tickets_count", "open_tickets", "sessions_count", "touches_total", "compare_pages"]
-    dim = dim.with_columns(pl.col(counts).fill_null(0), pl.col("added_to_cart").fill_null(False))
+    dim = dim.with_columns(
+        pl.col(counts).fill_null(0),
+        pl.col("added_to_cart").fill_null(False),
+        # first and last activity over every fact: each block brings its own, so no fact is stacked and
+        # grouped a second time
+        pl.min_horizontal(_FIRST).alias("first_seen_at"),
+        pl.max_horizontal(_LAST).alias("last_seen_at"),
+    )
     return dim.select(
         "customer_key",
         "first_seen_at",
@@ -146,6 +152,7 @@ def _order_features(orders: pl.LazyFrame) -> pl.LazyFrame:
             kept.sum().cast(pl.Int64).alias("orders_count"),
             pl.col("net_amount").filter(kept).mean().alias("monetary_value"),
             pl.col("net_amount").sum().alias("total_revenue"),
+            *_span("ordered_at", "orders"),
         )
     )
 
@@ -161,6 +168,7 @@ def _ticket_features(tickets: pl.LazyFrame, as_of: dt.datetime) -> pl.LazyFrame:
             pl.len().cast(pl.Int64).alias("tickets_count"),
             still_open.sum().cast(pl.Int64).alias("open_tickets"),
             pl.col("first_response_hours").filter(responded).median().alias("median_first_response_hours"),
+            *_span("opened_at", "tickets"),
         )
     )
 
@@ -170,6 +178,7 @@ def _survey_features(surveys: pl.LazyFrame) -> pl.LazyFrame:
     return ordered.group_by("customer_key").agg(
         pl.col("score").filter(pl.col("kind") == "csat").last().alias("last_csat"),
         pl.col("nps_class").filter(pl.col("kind") == "nps").last().alias("last_nps_class"),
+        *_span("responded_at", "surveys"),
     )
 
 
@@ -187,6 +196,7 @@ def _web_features(sessions: pl.LazyFrame) -> pl.LazyFrame:
         pl.col("compare_pages").sum().cast(pl.Int64).alias("compare_pages"),
         pl.col("added_to_cart").any().alias("added_to_cart"),
         source.first().alias("referral_source"),
+        *_span("started_at", "sessions"),
     )
 
 
@@ -206,20 +216,20 @@ def _touch_features(touches: pl.LazyFrame) -> pl.LazyFrame:
     totals = (
         keyed.sort("occurred_at", "touch_id")
         .group_by("customer_key")
-        .agg(pl.len().cast(pl.Int64).alias("touches_total"), pl.col("channel").last().alias("last_touch_channel"))
+        .agg(
+            pl.len().cast(pl.Int64).alias("touches_total"),
+            pl.col("channel").last().alias("last_touch_channel"),
+            *_span("occurred_at", "touches"),
+        )
     )
     return totals.join(by_channel, on="customer_key", how="left")
 
 
-def _seen(*facts: pl.LazyFrame) -> pl.LazyFrame:
-    """First and last activity of each customer over every fact (orders, tickets, surveys, sessions, touches)."""
-    stamps = ("ordered_at", "opened_at", "responded_at", "started_at", "occurred_at")
-    parts = [
-        fact.select("customer_key", pl.col(stamp).alias("at")) for fact, stamp in zip(facts, stamps, strict=True)
-    ]
-    return (
-        pl.concat(parts)
-        .filter(pl.col("customer_key").is_not_null())
-        .group_by("customer_key")
-        .agg(pl.col("at").min().alias("first_seen_at"), pl.col("at").max().alias("last_seen_at"))
-    )
+_FACTS = ("orders", "tickets", "surveys", "sessions", "touches")
+_FIRST = [f"__first_{fact}" for fact in _FACTS]
+_LAST = [f"__last_{fact}" for fact in _FACTS]
+
+
+def _span(stamp: str, fact: str) -> list[pl.Expr]:
+    """A customer's earliest and latest ``stamp`` in one fact, for first_seen_at and last_seen_at."""
+    return [pl.col(stamp).min().alias(f"__first_{fact}"), pl.col(stamp).max().alias(f"__last_{fact}")]

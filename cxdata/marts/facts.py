@@ -41,10 +41,13 @@ def fct_orders(orders: pl.LazyFrame, record_keys: pl.LazyFrame) -> pl.LazyFrame:
         ((pl.col("amount") < 0) | refunded_status).alias("is_refund"),
         pl.when(refunded_status).then(pl.lit(0.0)).otherwise(pl.col("amount")).alias("net_amount"),
     )
-    counted = ~pl.col("is_refund") & pl.col("customer_key").is_not_null()
-    # Sorting by order_id first makes the ordinal rank break same-instant ties by order_id, deterministically.
-    rank = pl.col("ordered_at").rank("ordinal").over("customer_key", "is_refund").cast(pl.Int64)
-    frame = frame.sort("ordered_at", "order_id").with_columns(pl.when(counted).then(rank).alias("order_number"))
+    counted = ~pl.col("is_refund") & pl.col("customer_key").is_not_null() & pl.col("ordered_at").is_not_null()
+    # Once sorted (order_id breaking same-instant ties, undated orders last), a customer's orders stand in
+    # sequence, so an order's number is its position among them: no sort per customer as a rank would do.
+    position = pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("customer_key", "is_refund")
+    frame = frame.sort("ordered_at", "order_id", nulls_last=[True, False]).with_columns(
+        pl.when(counted).then(position).alias("order_number")
+    )
     return frame.select(
         pl.col("order_id").cast(pl.String),
         "customer_key",

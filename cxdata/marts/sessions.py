@@ -56,12 +56,17 @@ def fct_web_sessions(
     events = events.with_columns(pl.col("event_type").str.to_lowercase().str.strip_chars()).sort(
         "anonymous_id", "occurred_at", "event_id"
     )
-    gap = pl.col("occurred_at") - pl.col("occurred_at").shift(1).over("anonymous_id")
-    events = events.with_columns((gap.is_null() | (gap > timeout)).cast(pl.Int64).alias("__starts"))
-    events = events.with_columns(pl.col("__starts").cum_sum().over("anonymous_id").alias("__session"))
+    # Sorted, each visitor's events are one run, so a session starts where the visitor changes or the gap
+    # to the row before exceeds the timeout, and counting starts numbers every session of the table at once:
+    # one integer to group by instead of windows and groups per visitor id.
+    gap = pl.col("occurred_at") - pl.col("occurred_at").shift(1)
+    same_visitor = pl.col("anonymous_id").eq_missing(pl.col("anonymous_id").shift(1))
+    starts = ~same_visitor | gap.is_null() | (gap > timeout)
+    events = events.with_columns(starts.cast(pl.Int64).cum_sum().alias("__session"))
     page_view = pl.col("event_type").is_in(PAGE_VIEW_EVENT_TYPES)
     cart = pl.col("event_type").is_in(CART_EVENT_TYPES) | pl.col("page_path").str.contains(CART_PAGE_PATTERN)
-    sessions = events.group_by("anonymous_id", "__session").agg(
+    sessions = events.group_by("__session").agg(
+        pl.col("anonymous_id").first(),
         pl.col("customer_key").drop_nulls().last().alias("customer_key"),
         pl.col("occurred_at").first().alias("started_at"),
         pl.col("occurred_at").last().alias("ended_at"),

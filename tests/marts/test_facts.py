@@ -105,3 +105,17 @@ def test_transforms_stay_lazy_and_leave_inputs_alone(at, keys):
     result = fct_orders(orders, keys("orders", {"o1": "A"}))
     assert isinstance(result, pl.LazyFrame)
     assert orders.collect().equals(before)
+
+
+def test_fct_orders_numbers_follow_time_then_order_id_and_skip_undated_orders(at, keys):
+    orders = pl.LazyFrame(
+        {
+            "order_id": ["o3", "o1", "o2", "o4"],
+            "ordered_at": [at(2), at(2), None, at(1)],
+            "amount": [10.0, 10.0, 10.0, 10.0],
+        }
+    )
+    rk = keys("orders", {o: "A" for o in ("o1", "o2", "o3", "o4")})
+    out = fct_orders(orders, rk).collect().sort("order_id")
+    # o4 first by time; o1 before o3 at the same instant by id; the undated o2 gets no number
+    assert out["order_number"].to_list() == [2, None, 3, 1]

@@ -58,3 +58,20 @@ def test_last_identified_event_wins(at, keys):
     rk = keys("web_events", {"e1": "X", "e3": "A"})
     out = fct_web_sessions(_events(at), rk).collect().sort("started_at")
     assert out["customer_key"][0] == "A"
+
+
+def test_visitors_with_overlapping_visits_never_share_a_session(at, keys):
+    # one table-wide pass cuts sessions: the change of visitor must cut even when the times are a minute apart
+    events = pl.LazyFrame(
+        {
+            "event_id": ["a1", "b1", "a2", "b2"],
+            "anonymous_id": ["d1", "d2", "d1", "d2"],
+            "occurred_at": [at(1, 10, 0), at(1, 10, 1), at(1, 10, 2), at(1, 10, 3)],
+            "event_type": ["page_view"] * 4,
+        }
+    ).with_columns(pl.col("occurred_at").cast(pl.Datetime("us", "UTC")))
+    out = fct_web_sessions(events, keys("web_events", {"a2": "A", "b1": "B"})).collect().sort("anonymous_id")
+    assert out["anonymous_id"].to_list() == ["d1", "d2"]
+    assert out["events"].to_list() == [2, 2]
+    assert out["customer_key"].to_list() == ["A", "B"]
+    assert out["duration_seconds"].to_list() == [120.0, 120.0]
