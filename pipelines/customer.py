@@ -6,9 +6,10 @@ import dagster as dg
 from cxdata.config import ProjectConfig
 from cxdata.marts.pii import NAME as PII
 from cxdata.marts.pii import dim_customer_pii_step
+from cxdata.report import table_figure
 from cxdata.steps import IDENTITY_TABLES, MARTS, RECORD_KEYS, identity_step, mart_step, marts_for
 from cxdata.warehouse.comments import comments_for
-from pipelines.metadata import to_metadata
+from pipelines.metadata import figure_metadata, to_metadata
 from pipelines.resources import ProjectResource, WarehouseResource
 
 GROUP = "customer"
@@ -34,8 +35,11 @@ def identity_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefiniti
     def _resolve(context: dg.AssetExecutionContext, project: ProjectResource, warehouse: WarehouseResource):
         with warehouse.get() as wh:
             profiles = identity_step(wh, project.load(), run_id=context.run.run_id)
+            figures = {name: table_figure(wh, name) for name in profiles}
         for name, profile in profiles.items():
-            yield dg.MaterializeResult(asset_key=name, metadata=to_metadata(profile))
+            yield dg.MaterializeResult(
+                asset_key=name, metadata=to_metadata(profile) | figure_metadata(figures[name])
+            )
 
     return _resolve
 
@@ -55,7 +59,8 @@ def mart_asset(name: str, kinds: set[str], available: set[str]) -> dg.AssetsDefi
     def _build(project: ProjectResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
         with warehouse.get() as wh:
             profile = mart_step(wh, project.load(), name)
-        return dg.MaterializeResult(metadata=to_metadata(profile))
+            figure = table_figure(wh, name)
+        return dg.MaterializeResult(metadata=to_metadata(profile) | figure_metadata(figure))
 
     return _build
 

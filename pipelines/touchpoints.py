@@ -4,12 +4,11 @@ One multi-asset: touchpoint_scores and its history come from one step.
 """
 
 # No postponed annotations here: Dagster reads the `context` annotation when it defines the asset.
-import base64
-
 import dagster as dg
 
 from cxdata.config import ProjectConfig
 from cxdata.touchpoints.step import TouchpointReport, touchpoint_step
+from pipelines.metadata import plot_metadata
 from pipelines.resources import ProjectResource, WarehouseResource
 
 GROUP = "touchpoints"
@@ -65,10 +64,7 @@ def _metadata(report: TouchpointReport) -> dict[str, dg.MetadataValue]:
     metadata["attribution_by_model"] = dg.MetadataValue.json(
         report.attribution.select("model", "touchpoint", "conversions", "revenue", "clv").to_dicts()
     )
-    for name, png in report.plots.items():
-        encoded = base64.b64encode(png).decode("ascii")
-        metadata[f"plot_{name}"] = dg.MetadataValue.md(f"![{name}](data:image/png;base64,{encoded})")
-    return metadata
+    return metadata | plot_metadata(report.plots)
 
 
 def assets(config: ProjectConfig) -> list[dg.AssetsDefinition]:

@@ -5,8 +5,6 @@ CLV publishes (value at risk needs the CLV) and Dagster lets one op own an asset
 """
 
 # No postponed annotations here: Dagster reads the `context` annotation when it defines the asset.
-import base64
-
 import dagster as dg
 
 from cxdata.churn.checks import baseline_verdict, trained_verdict
@@ -14,6 +12,8 @@ from cxdata.churn.step import ChurnReport, churn_step
 from cxdata.clv.checks import holdout_verdict, model_verdict
 from cxdata.clv.step import ClvReport, clv_step
 from cxdata.config import ProjectConfig
+from cxdata.report import table_figure
+from pipelines.metadata import figure_metadata, plot_metadata
 from pipelines.resources import ProjectResource, WarehouseResource
 
 GROUP = "value"
@@ -59,7 +59,11 @@ def value_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefinition:
             report = clv_step(wh, config, context.run.run_id)
             # stale scores of an earlier run must not get fresh churn columns
             churn = churn_step(wh, config, context.run.run_id) if report.failed is None else None
-        metadata = {"customer_scores": _metadata(report, churn), "segment_summary": _segment_metadata(churn)}
+            clv = table_figure(wh, "customer_scores") if report.failed is None else None
+        metadata = {
+            "customer_scores": _metadata(report, churn) | figure_metadata(clv),
+            "segment_summary": _segment_metadata(churn),
+        }
         for name in OUTPUTS:
             yield dg.MaterializeResult(asset_key=name, metadata=metadata.get(name, {}))
         verdicts = (
@@ -101,18 +105,14 @@ def _metadata(report: ClvReport, churn: ChurnReport | None) -> dict[str, dg.Meta
         **report.plots,
         **{f"churn_{k}": v for k, v in (churn.plots if churn else {}).items() if k != "segments"},
     }
-    for name, png in plots.items():
-        metadata[f"plot_{name}"] = dg.MetadataValue.md(_png_markdown(name, png))
-    return metadata
+    return metadata | plot_metadata(plots)
 
 
 def _segment_metadata(churn: ChurnReport | None) -> dict[str, dg.MetadataValue]:
     if churn is None or not churn.segments:
         return {"segments": dg.MetadataValue.text("none: no churn scores this run")}
-    metadata = {"segments": dg.MetadataValue.json(churn.segments)}
-    if "segments" in churn.plots:
-        metadata["plot_segments"] = dg.MetadataValue.md(_png_markdown("segments", churn.plots["segments"]))
-    return metadata
+    plots = {name: png for name, png in churn.plots.items() if name == "segments"}
+    return {"segments": dg.MetadataValue.json(churn.segments)} | plot_metadata(plots)
 
 
 def _importance_table(importances: list[dict]) -> str:
@@ -126,11 +126,6 @@ def _importance_table(importances: list[dict]) -> str:
 
 def _cell(value) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
-
-
-def _png_markdown(name: str, png: bytes) -> str:
-    # the UI renders markdown images inline; a data URL keeps the plot with the materialisation
-    return f"![{name}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
 
 
 def assets(config: ProjectConfig) -> list[dg.AssetsDefinition]:

@@ -31,7 +31,8 @@ def roi_png(scores: pl.DataFrame, hurdle: float) -> bytes:
     """Return on spend per paid touchpoint with its bootstrap interval and the hurdle, on a symmetric log axis."""
     from matplotlib.figure import Figure
 
-    rows = scores.filter(pl.col("roi").is_not_null()).sort("roi")
+    # ties in name order, so the chart of the same scores is the same wherever it is drawn
+    rows = scores.filter(pl.col("roi").is_not_null()).sort("roi", pl.col("touchpoint").cast(pl.String))
     roi = rows["roi"].to_numpy()
     low = rows["roi_low"].fill_null(strategy="zero").to_numpy()
     high = rows["roi_high"].fill_null(strategy="zero").to_numpy()
