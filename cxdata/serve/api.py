@@ -10,7 +10,9 @@
 
 Tokens and scopes: `cxdata.serve.auth`. Errors are JSON ``{"error": ...}``
 (unknown segments add ``known``); warehouse failures are logged and answered
-500 without detail.
+500 without detail, or 503 with ``Retry-After`` when the warehouse is only
+momentarily unavailable (a pipeline holding the DuckDB file to publish, a
+PostgreSQL connection hiccup: `cxdata.warehouse.errors.is_transient`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -28,6 +30,7 @@ from urllib.parse import urlencode
 import polars as pl
 import polars.selectors as cs
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
@@ -39,10 +42,13 @@ from cxdata.serve import openapi, scores, segments
 from cxdata.serve.access import BadValue, ServeError, check_value, open_read_only, parse_day, stream
 from cxdata.serve.auth import PERSONAL, READ, BearerBackend, Tokens
 from cxdata.warehouse import Warehouse, WarehouseError
+from cxdata.warehouse.errors import is_transient
 
 log = logging.getLogger(__name__)
 MAX_PAGE = 1000
 DEFAULT_PAGE = 100
+# A DuckDB publish holds the file for seconds (load, swap); PostgreSQL hiccups pass sooner.
+RETRY_AFTER_SECONDS = 5
 
 
 def create_app(warehouse: Warehouse | str, tokens: Tokens, schema: str | None = None) -> Starlette:
@@ -110,8 +116,13 @@ def _segment(request: Request, wh: Warehouse) -> Response:
         as_of = segments.resolve_as_of(wh, day)
         statement = segments.members_statement(wh, name, as_of, contacts)  # unknown names fail before streaming
 
+        # Connect before answering, so a warehouse locked by a publish is a 503 rather than a broken body; the
+        # connection closes when the body is done (or, if never iterated, after the response).
+        held = ExitStack()
+        result = held.enter_context(stream(wh, statement))
+
         def body():
-            with stream(wh, statement) as result:
+            with held:
                 yield from segments.csv_chunks(result)
 
         filename = re.sub(r"[^A-Za-z0-9_-]", "_", name)[:80] or "segment"
@@ -119,6 +130,7 @@ def _segment(request: Request, wh: Warehouse) -> Response:
             body(),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
+            background=BackgroundTask(held.close),
         )
     limit = _int(query.get("limit"), "limit", DEFAULT_PAGE, 1, MAX_PAGE)
     after = query.get("after")
@@ -185,9 +197,9 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
-def _json(payload: Any, status: int = 200) -> Response:
+def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     body = json.dumps(payload, default=_plain, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    return Response(body, status_code=status, media_type="application/json")
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
 def _auth_failed(_conn: HTTPConnection, exc: Exception) -> Response:
@@ -209,5 +221,12 @@ async def _serve_error(_request: Request, exc: Exception) -> Response:
 
 
 async def _warehouse_error(request: Request, exc: Exception) -> Response:
+    if is_transient(exc):
+        log.warning("warehouse busy serving %s: %s", request.url.path, exc)
+        return _json(
+            {"error": "the warehouse is busy (a pipeline may be publishing); retry shortly"},
+            503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     log.error("warehouse error serving %s: %s", request.url.path, exc)
     return _json({"error": "the warehouse could not answer; see the server log"}, 500)

@@ -24,6 +24,10 @@ _ERRORS = {
     "400": _json(_ERROR, "A parameter is malformed."),
     "401": _json(_ERROR, "No token, or an invalid one."),
     "404": _json(_ERROR, "Nothing published under that name, key or day."),
+    "503": {
+        **_json(_ERROR, "The warehouse is momentarily busy (a pipeline publishing to a DuckDB file): retry."),
+        "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}},
+    },
 }
 _ROWS = {"type": "array", "items": {"type": "object", "additionalProperties": True}}
 

@@ -14,7 +14,7 @@ import polars as pl
 import sqlalchemy as sa
 from polars.io.plugins import register_io_source
 
-from cxdata.warehouse import comments, dependents, loaders, readers
+from cxdata.warehouse import comments, dependents, indexes, loaders, readers
 from cxdata.warehouse.errors import WarehouseError, describe_cause, safe_url
 from cxdata.warehouse.identifiers import MAX_IDENTIFIER_LENGTH, STAGING_PREFIX, check_name, quote
 from cxdata.warehouse.types import DUCKDB, POSTGRESQL, stored_frame, warehouse_columns
@@ -199,13 +199,15 @@ class Warehouse:
                 definition = ", ".join(f"{self._quote(column)} {kind}" for column, kind in columns.items())
                 self._ddl(conn, f"CREATE TABLE {self._qualified(staging)} ({definition})")
                 loaders.bulk_load(conn, self.dialect, self._qualified(staging), stored)
+            built: list[indexes.BuiltIndex] = []  # DuckDB: none, see cxdata.warehouse.indexes
             if self.dialect == POSTGRESQL:
-                step = "analysing the staging table for"
+                step = "indexing and analysing the staging table for"
                 with self.engine.begin() as conn:
+                    built = indexes.build(conn, self._quote, self._qualified(staging), name, frame.columns)
                     # Fresh statistics let BI queries plan well from the first read of the new table.
                     self._ddl(conn, f"ANALYZE {self._qualified(staging)}")
             step = "swapping in the new version of"
-            self._swap(name, staging, frame.columns, documented)
+            self._swap(name, staging, frame.columns, documented, built)
         except Exception as exc:
             self._drop_quietly(staging)
             if isinstance(exc, WarehouseError):
@@ -216,7 +218,14 @@ class Warehouse:
             ) from exc
         return PublishResult(name, frame.height, columns, time.perf_counter() - started)
 
-    def _swap(self, name: str, staging: str, columns: list[str], documented: list[comments.Comment]) -> None:
+    def _swap(
+        self,
+        name: str,
+        staging: str,
+        columns: list[str],
+        documented: list[comments.Comment],
+        built: list[indexes.BuiltIndex],
+    ) -> None:
         for attempt in range(1, self.swap_attempts + 1):
             try:
                 with self.engine.begin() as conn:
@@ -227,6 +236,7 @@ class Warehouse:
                         dependents.drop_views(conn, kept)
                     self._ddl(conn, f"DROP TABLE IF EXISTS {self._qualified(name)}")
                     self._ddl(conn, f"ALTER TABLE {self._qualified(staging)} RENAME TO {self._quote(name)}")
+                    indexes.rename(conn, self._quote, self.schema, built)
                     comments.apply_comments(conn, self._qualified(name), columns, documented)
                     dependents.restore(conn, kept, self._qualified(name))
                 return

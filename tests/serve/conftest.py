@@ -9,6 +9,8 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import polars as pl
@@ -196,10 +198,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(published):
-    """Base URL of a real uvicorn server on a free loopback port, serving the fixture warehouse read-only."""
-    url, schema, _ = published
+@contextmanager
+def running(url: str, schema: str | None) -> Iterator[str]:
+    """Base URL of a real uvicorn server on a free loopback port serving ``url`` read-only, stopped on exit."""
     tokens = Tokens(
         ((READ_TOKEN.encode(), frozenset({"read"})), (PII_TOKEN.encode(), frozenset({"read", "personal"})))
     )
@@ -214,6 +215,16 @@ def server(published):
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("the uvicorn server did not start within 20 s")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    live.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        live.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(published):
+    """Base URL of a real uvicorn server on a free loopback port, serving the fixture warehouse read-only."""
+    url, schema, _ = published
+    with running(url, schema) as base:
+        yield base
