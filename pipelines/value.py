@@ -18,6 +18,7 @@ from pipelines.resources import ProjectResource, WarehouseResource
 
 GROUP = "value"
 OUTPUTS = {
+    "customer_rfm": "Per buyer at as_of: frequency, recency, T and monetary value, the CLV models' input.",
     "customer_scores": "Per customer at as_of: P(alive), expected purchases and spend, CLV, churn probability, "
     "value at risk, top reasons and segment.",
     "customer_scores_history": "Every run's customer_scores, kept for trend and back-testing.",

@@ -71,7 +71,8 @@ def _refit(model: str, penalizers: list[float], start: float, rfm: pl.DataFrame,
 def clv_step(
     wh: Warehouse, config: ProjectConfig, run_id: str, as_of: dt.datetime | dt.date | None = None
 ) -> ClvReport:
-    """Evaluate, fit and score CLV from ``fct_orders``; publish customer_scores, append history and model_runs.
+    """Evaluate, fit and score CLV from ``fct_orders``; publish customer_rfm and customer_scores, append history
+    and model_runs.
 
     ``as_of`` is a UTC moment (a date means the end of that day in the project's zone; None means the
     config's ``as_of``, else the last order); orders after it are ignored. A failure (no holdout data,
@@ -148,6 +149,8 @@ def clv_step(
         warnings=warnings,
         failed=failed,
     )
+    # the summary is data, not a model: published whether or not a model converged
+    wh.publish("customer_rfm", rfm.with_columns(pl.lit(clv.period).alias("period"), pl.lit(as_of).alias("as_of")))
     if scores is not None:
         wh.publish("customer_scores", scores)
         wh.append("customer_scores_history", scores)

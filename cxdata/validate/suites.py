@@ -319,6 +319,12 @@ def _customer() -> dict[str, list[Spec]]:
                 note="probability within [0, 1]",
             ),
         ],
+        "customer_rfm": [
+            *_key("customer_rfm", "customer_key"),
+            Spec("customer_rfm", "between", ERROR, "frequency", min=0),
+            Spec("customer_rfm", "between", ERROR, "recency", min=0),
+            Spec("customer_rfm", "between", ERROR, "monetary_value", min=0, note="refunds are left out"),
+        ],
     }
 
 

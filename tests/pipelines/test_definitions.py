@@ -35,7 +35,14 @@ def dagster_home(tmp_path, monkeypatch):
 IDENTITY = {"identity_record_keys", "customer_identity", "identity_merges"}
 CUSTOMER_WIDE = {"dim_customer", "cx_kpis_daily"}
 FACTS = {"fct_orders", "fct_tickets", "fct_surveys", "fct_web_sessions", "fct_touches"}
-VALUE = {"customer_scores", "customer_scores_history", "model_runs", "segment_members", "segment_summary"}
+VALUE = {
+    "customer_rfm",
+    "customer_scores",
+    "customer_scores_history",
+    "model_runs",
+    "segment_members",
+    "segment_summary",
+}
 TOUCHPOINTS = {"touchpoint_scores", "touchpoint_scores_history"}
 DELIVERY = {
     "dim_customer_pii",
@@ -111,6 +118,7 @@ def check_published(url: str, db_schema: str | None, project) -> None:
         scores = wh.read("customer_scores")
         runs = wh.read("model_runs")
         members = wh.read("segment_members")
+        rfm = wh.read("customer_rfm")
     assert counts == expected_rows(project)
     assert orders.schema["ordered_at"] == pl.Datetime("us", "UTC")
     assert orders["order_id"].n_unique() == orders.height
@@ -125,6 +133,10 @@ def check_published(url: str, db_schema: str | None, project) -> None:
     assert set(scores["customer_key"]) <= set(customers["customer_key"])
     assert scores.height == facts.filter(~pl.col("is_refund"))["customer_key"].n_unique()
     assert scores["p_alive"].is_between(0, 1).all()
+    # the published summary is the one the scores were computed from
+    joined = rfm.join(scores, on="customer_key", suffix="_scored")
+    assert joined.height == scores.height == rfm.height
+    assert (joined["frequency"] == joined["frequency_scored"]).all() and (joined["T"] == joined["T_scored"]).all()
     assert set(scores["model_run_id"]) <= set(runs["model_run_id"])
     # churn ran after CLV in the same asset: every scored customer has a probability and one segment
     assert scores["churn_probability"].is_between(0, 1).all()
