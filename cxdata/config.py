@@ -277,7 +277,7 @@ class TouchpointConfig(_Strict):
     granularity: Literal["campaign", "channel"] = "campaign"
     half_life_days: float = Field(7.0, gt=0)  # time-decay attribution
     model: str = "markov"  # the attribution model whose credit is published
-    response_days: float = Field(4.0, gt=0)  # orders this long after a touch count as its response (dev seed)
+    response_days: float = Field(3.0, gt=0)  # orders this long after a touch count as its response (dev seeds)
     baseline_days: float = Field(56.0, gt=0)  # the customer's own order rate this long before and after
     session_minutes: float = Field(60.0, ge=0)  # orders this soon after a click may have caused the click
     retention_window_days: float = Field(45.0, gt=0)  # a touch this long before an order may change churn

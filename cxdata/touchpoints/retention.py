@@ -19,9 +19,13 @@ the retention value is about the orders the touchpoint did reach, and ATT needs
 no treated-like controls where treatment is near certain) with a scikit-learn
 logistic propensity model on
 confounders known at the order: orders so far, days since the previous order,
-tenure, this order's amount, orders in the past year and CRM sends received in
-the past year. Propensities are clipped to ``[clip, 1 - clip]``. Overlap
-diagnostics per touchpoint: propensity range by group, share of treated orders
+tenure, this order's amount, orders in the past year and, per CRM touchpoint,
+its sends in the year before the window and whether it sent within the window
+(another touchpoint's recent send is a concurrent treatment: the CRM
+touchpoints share one audience, so a pooled send count would compare one
+touchpoint's sends with another's at equal totals and pass the winback's
+effect to the newsletter with the opposite sign). Propensities are clipped to
+``[clip, 1 - clip]``. Overlap diagnostics per touchpoint: propensity range by group, share of treated orders
 with propensity inside ``[0.05, 0.95]``, largest standardised mean difference
 of the confounders before and after weighting, and the effective sample size of
 the weighted controls. Intervals: Poisson bootstrap over customers with the
@@ -51,7 +55,6 @@ FEATURES = [
     "log_tenure_days",
     "log_amount",
     "log_orders_past_year",
-    "log_sends_past_year",
 ]
 
 
@@ -115,7 +118,7 @@ def treatments(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(unit, touchpoint, source) pairs of treated orders, and each unit's CRM sends in the past year."""
     parts = []
-    sends = pl.DataFrame({"unit": units["unit"], "log_sends_past_year": np.zeros(units.height)})
+    sends = pl.DataFrame({"unit": units["unit"]})
     if tickets is not None:
         ticket = (
             tickets.filter(pl.col("customer_key").is_not_null() & (pl.col("opened_at") <= as_of))
@@ -147,17 +150,18 @@ def treatments(
             .join(units.select("customer_key", "idx").unique(), on="customer_key")
         )
         t, idx = units["day"].to_numpy(), units["idx"].to_numpy()
-        all_days = index.days(sent["occurred_at"])
-        all_keys = np.sort(sent["idx"].to_numpy() * index.width + all_days)
-        count = np.searchsorted(all_keys, idx * index.width + t) - np.searchsorted(
-            all_keys, idx * index.width + t - 365
-        )
-        sends = sends.with_columns(pl.Series("log_sends_past_year", np.log1p(count)))
+        query = idx * index.width + t
         for name in sorted(sent["touchpoint"].unique().to_list()):
             mine = sent.filter(pl.col("touchpoint") == name)
             keys = np.sort(mine["idx"].to_numpy() * index.width + index.days(mine["occurred_at"]))
-            query = idx * index.width + t
             hit = np.searchsorted(keys, query) - np.searchsorted(keys, query - window_days) > 0
+            earlier = np.searchsorted(keys, query - window_days) - np.searchsorted(keys, query - 365)
+            # each CRM touchpoint's own reach and recent send: a total over touchpoints would compare one
+            # touchpoint's sends with another's at equal totals, and so confound their effects
+            sends = sends.with_columns(
+                pl.Series(f"log_earlier_sends:{name}", np.log1p(earlier)),
+                pl.Series(f"sent:{name}", hit.astype(float)),
+            )
             parts.append(
                 pl.DataFrame(
                     {"unit": units["unit"].filter(pl.Series(hit)), "touchpoint": name, "source": "marketing"}
@@ -199,7 +203,7 @@ def estimate_retention(
     )
     units = units.join(sends, on="unit")
     held = units.filter(pl.col("held_out"))
-    x = held.select(FEATURES).to_numpy()
+    crm = [c for c in sends.columns if c != "unit"]
     customer = held["idx"].to_numpy()
     n_customers = int(units["idx"].max() or 0) + 1
     rng = np.random.default_rng(seed)
@@ -214,7 +218,9 @@ def estimate_retention(
         all_treated = group.height
         if t.sum() < 10 or (~t).sum() < 10:
             continue
-        xs, cs = x[sample], customer[sample]
+        # the other CRM touchpoints' sends are confounders; this one's recent send is the treatment itself
+        xs = held.select(FEATURES + [c for c in crm if c != f"sent:{name}"]).to_numpy()[sample]
+        cs = customer[sample]
         e = _propensity(xs, t, clip, seed)
         y = held.select("churned", "revenue_next").to_numpy()[sample]
         point = _ipw(t, e, y, np.ones(t.size))

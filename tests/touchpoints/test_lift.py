@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 import pytest
 
-from cxdata.touchpoints.lift import estimate_lift
+from cxdata.touchpoints.lift import _shrinkage, estimate_lift
 
 from .planted import DAYS, marketing_world, stamps
 
@@ -22,6 +23,8 @@ def test_a_causing_campaign_gets_its_planted_orders(lift):
     row = estimate.table.row(by_predicate=pl.col("touchpoint") == "email/lift", named=True)
     planted = world["caused"]["orders"][0]
     assert row["contact_kind"] == "scheduled"
+    # its sends are never clicked, so all of it is view-through: large and well measured, it is kept
+    assert row["view_through_shrinkage"] > 0.9
     assert abs(row["incremental_orders"] - planted) < 0.2 * planted, (row, planted)
     assert row["incremental_revenue"] == pytest.approx(row["incremental_orders"] * 50.0)
 
@@ -36,6 +39,26 @@ def test_inert_and_demand_capturing_touchpoints_get_about_nothing(lift):
     assert brand["contact_kind"] == "click"
     # email's caused orders come after the click session, so nothing is taken away from them
     assert estimate.late_share == pytest.approx(1.0, abs=0.1)
+
+
+def test_clicks_followed_by_an_order_in_their_session_are_not_scored(lift):
+    _, estimate = lift
+    brand = estimate.table.row(by_predicate=pl.col("touchpoint") == "paid_search/brand", named=True)
+    # planted: captured clicks come before a third of the orders (1/90 a day), random ones at 1/120 a day,
+    # so 4/7 of brand's clicks are captured and left out
+    assert 0.35 < brand["scored_contacts"] / brand["contacts"] < 0.5, brand
+
+
+def test_view_through_effects_shrink_by_their_noise_against_their_spread():
+    contacts = np.full(3, 100.0)
+    spread = [{"without_click": np.array([10.0, 0.0, 0.0]) + d} for d in (-1.0, 1.0)]
+    # per-contact effects 0.1, 0, 0 with variance 1e-4 each: tau^2 = (0.01 - 3e-4) / 3
+    factor = _shrinkage({"without_click": np.array([10.0, 0.0, 0.0])}, spread, contacts)
+    tau2 = (0.01 - 3e-4) / 3
+    assert factor == pytest.approx(np.full(3, tau2 / (tau2 + 1e-4)))
+    # effects no larger than their noise are all shrunk to zero
+    noise = _shrinkage({"without_click": np.array([0.1, -0.1, 0.0])}, spread, contacts)
+    assert noise == pytest.approx(np.zeros(3))
 
 
 def test_bootstrap_interval_covers_the_planted_effect(lift):
