@@ -119,6 +119,8 @@ def check_published(url: str, db_schema: str | None, project) -> None:
         runs = wh.read("model_runs")
         members = wh.read("segment_members")
         rfm = wh.read("customer_rfm")
+        touchpoints = wh.read("touchpoint_scores")
+        touchpoint_history = wh.read("touchpoint_scores_history")
     assert counts == expected_rows(project)
     assert orders.schema["ordered_at"] == pl.Datetime("us", "UTC")
     assert orders["order_id"].n_unique() == orders.height
@@ -143,6 +145,17 @@ def check_published(url: str, db_schema: str | None, project) -> None:
     assert scores["segment"].null_count() == 0
     assert set(scores["churn_model_run_id"]) <= set(runs["model_run_id"])
     assert members.sort("customer_key")["segment"].to_list() == scores.sort("customer_key")["segment"].to_list()
+    # touchpoints: every campaign with a cost is scored and recommended, service channels get a retention row
+    paid = touchpoints.filter(pl.col("cost") > 0)
+    assert paid.height == len(SynthParams().campaigns)
+    assert set(paid["recommendation"]) <= {"invest", "hold", "cut"}
+    service = set(touchpoints.filter(pl.col("source") == "service")["channel"])
+    assert service and service <= {channel.name for channel in SynthParams().ticket_channels}
+    assert touchpoint_history.height == touchpoints.height
+    touchpoint_run = runs.filter(pl.col("kind") == "touchpoints")
+    assert touchpoint_run["status"].to_list() == ["ok"]
+    assert set(touchpoints["model_run_id"]) == set(touchpoint_run["model_run_id"])
+    assert touchpoints["attributed_clv"].sum() > 0
 
 
 def test_materialise_everything_on_duckdb(small_project, tmp_path, monkeypatch):
