@@ -38,8 +38,6 @@ if TYPE_CHECKING:  # what define_asset_job returns; dagster does not export the 
 JOB = "cxdata_all"
 DAILY_CRON = "0 6 * * *"  # after a night's source extracts, before the working day
 SETTLE_SECONDS = 60  # a file modified more recently may still be being copied in
-MAX_RETRIES = 3
-RETRY_DELAY_SECONDS = 15
 
 
 def whole_graph_job() -> "AssetJob":
