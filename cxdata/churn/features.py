@@ -18,14 +18,20 @@ Features (days are days before the cutoff, h is the churn horizon):
   orders_recent / spend_recent (within h), mean_gap_days, last_gap_days;
 - BTYD fitted on orders up to the cutoff only: p_alive, expected_purchases
   (over h) and btyd_p_no_purchase (see `BtydModel.p_no_purchase`), also the baseline;
+  btyd_p_no_purchase_if_alive, and btyd_p_no_purchase_seen: the alive customer's
+  figure for those seen after their last order (a web session, a click or an
+  ad impression: signs of life that only the unified view has), else the BTYD one;
 - service: tickets, tickets_recent, open_tickets, unanswered_tickets,
   median_ / max_ / last_first_response_hours (censored at the cutoff),
   days_since_last_ticket, ticket_since_last_order (1 when the latest ticket
   came after the latest order), last_csat, min_csat, last_nps_class (promoter 1,
   passive 0, detractor -1);
 - web: sessions, sessions_recent, days_since_last_visit, page_views,
-  conversion_rate;
-- marketing: touches_<channel> per channel, clicks, touches_recent.
+  conversion_rate, sessions_since_last_order;
+- marketing: touches_<channel> and touches_<channel>_since_last_order per
+  channel, clicks, touches_recent, days_since_last_touch, engagements (opens
+  and clicks), engagements_recent, days_since_last_engagement,
+  contacts_seen_since_last_order (clicks and impressions after the last order).
 """
 
 from __future__ import annotations
@@ -84,7 +90,8 @@ def _btyd_columns(rfm: pl.DataFrame, model: BtydModel | None, horizon_days: int)
     rows = rfm.select(HISTORY).unique()
     if model is None:
         nulls = [
-            pl.lit(None, pl.Float64).alias(c) for c in ("p_alive", "expected_purchases", "btyd_p_no_purchase")
+            pl.lit(None, pl.Float64).alias(c)
+            for c in ("p_alive", "expected_purchases", "btyd_p_no_purchase", "btyd_p_no_purchase_if_alive")
         ]
         return rfm.join(rows.with_columns(nulls), on=list(HISTORY), how="left")
     f, r, t = (rows[c].to_numpy() for c in HISTORY)
@@ -92,6 +99,7 @@ def _btyd_columns(rfm: pl.DataFrame, model: BtydModel | None, horizon_days: int)
         pl.Series("p_alive", np.clip(model.p_alive(f, r, t), 0.0, 1.0)),
         pl.Series("expected_purchases", model.expected_purchases(horizon_days, f, r, t)),
         pl.Series("btyd_p_no_purchase", model.p_no_purchase(f, r, t, horizon_days)),
+        pl.Series("btyd_p_no_purchase_if_alive", model.p_no_purchase_if_alive(f, t, horizon_days)),
     )
     return rfm.join(rows, on=list(HISTORY), how="left")
 
@@ -161,10 +169,11 @@ def _survey_features(surveys: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _web_features(sessions: pl.LazyFrame, cutoff: dt.datetime, horizon: int) -> pl.LazyFrame:
+def _web_features(sessions: pl.LazyFrame, last: pl.LazyFrame, cutoff: dt.datetime, horizon: int) -> pl.LazyFrame:
     days = _days_before("started_at", cutoff)
     return (
         sessions.with_columns(days.alias("_days"))
+        .join(last, on="customer_key", how="left")
         .group_by("customer_key")
         .agg(
             pl.len().cast(pl.Float64).alias("sessions"),
@@ -172,6 +181,7 @@ def _web_features(sessions: pl.LazyFrame, cutoff: dt.datetime, horizon: int) -> 
             pl.col("_days").min().alias("days_since_last_visit"),
             pl.col("page_views").sum().cast(pl.Float64).alias("page_views"),
             pl.col("converted").cast(pl.Float64).mean().alias("conversion_rate"),
+            (pl.col("_days") < pl.col("_last_order")).sum().cast(pl.Float64).alias("sessions_since_last_order"),
         )
     )
 
@@ -181,15 +191,35 @@ def touch_column(channel: str) -> str:
     return "touches_" + (re.sub(r"[^a-z0-9]+", "_", channel.lower()).strip("_") or "unknown")
 
 
-def _touch_features(touches: pl.LazyFrame, channels: list[str], cutoff: dt.datetime, horizon: int):
+def _touch_features(
+    touches: pl.LazyFrame, last: pl.LazyFrame, channels: list[str], cutoff: dt.datetime, horizon: int
+) -> pl.LazyFrame:
     per_channel = [(pl.col("channel") == c).sum().cast(pl.Float64).alias(touch_column(c)) for c in channels]
+    # a contact after the last order is a sign of life that no purchase history shows (an opened mail,
+    # a retention send that only reaches active customers); per channel, since they differ in how much
+    after = pl.col("_days") < pl.col("_last_order")
+    since = [
+        ((pl.col("channel") == c) & after).sum().cast(pl.Float64).alias(touch_column(c) + "_since_last_order")
+        for c in channels
+    ]
+    engaged = pl.col("kind").is_in(["open", "click"])
+    # signs of life: what needs the person there (a click, an ad shown while browsing); a send does not,
+    # and neither does an open, which mail clients that prefetch images report for nobody reading
+    seen = ~pl.col("kind").is_in(["sent", "open"])
     return (
         touches.with_columns(_days_before("occurred_at", cutoff).alias("_days"))
+        .join(last, on="customer_key", how="left")
         .group_by("customer_key")
         .agg(
             *per_channel,
+            *since,
             (pl.col("kind") == "click").sum().cast(pl.Float64).alias("clicks"),
             (pl.col("_days") <= horizon).sum().cast(pl.Float64).alias("touches_recent"),
+            pl.col("_days").min().alias("days_since_last_touch"),
+            engaged.sum().cast(pl.Float64).alias("engagements"),
+            (engaged & (pl.col("_days") <= horizon)).sum().cast(pl.Float64).alias("engagements_recent"),
+            pl.col("_days").filter(engaged).min().alias("days_since_last_engagement"),
+            (seen & after).sum().cast(pl.Float64).alias("contacts_seen_since_last_order"),
         )
     )
 
@@ -221,8 +251,12 @@ def build_features(
     orders = until(inputs.orders, "ordered_at")
     rfm = rfm_summary(orders, cutoff, "D").collect()
     btyd = _btyd_columns(rfm, fit_btyd(rfm, config) if rfm.height else None, horizon)
-    base = btyd.lazy().select("customer_key", "frequency", "p_alive", "expected_purchases", "btyd_p_no_purchase")
+    base = btyd.lazy().select(
+        "customer_key", "frequency", "p_alive", "expected_purchases", "btyd_p_no_purchase",
+        "btyd_p_no_purchase_if_alive",
+    )  # fmt: skip
     parts = [_order_features(orders, cutoff, horizon)]
+    last = orders.group_by("customer_key").agg(_days_before("ordered_at", cutoff).min().alias("_last_order"))
     tickets, surveys = until(inputs.tickets, "opened_at"), until(inputs.surveys, "responded_at")
     if tickets is not None:
         parts.append(_ticket_features(tickets, cutoff, horizon))
@@ -230,24 +264,37 @@ def build_features(
         parts.append(_survey_features(surveys))
     sessions = until(inputs.sessions, "started_at")
     if sessions is not None:
-        parts.append(_web_features(sessions, cutoff, horizon))
+        parts.append(_web_features(sessions, last, cutoff, horizon))
     touches = until(inputs.touches, "occurred_at")
     if touches is not None:
         parts.append(
             _touch_features(
-                touches, touch_channels(touches, cutoff) if channels is None else channels, cutoff, horizon
+                touches, last, touch_channels(touches, cutoff) if channels is None else channels, cutoff, horizon
             )
         )
     frame = base
     for part in parts:
         frame = frame.join(part, on="customer_key", how="left")
+    names = frame.collect_schema().names()
     if tickets is not None:
         # a ticket since the last order: service after the purchase that decides whether they come back
         since = (pl.col("days_since_last_ticket") <= pl.col("days_since_last_order")).fill_null(False)
         frame = frame.with_columns(since.cast(pl.Float64).alias("ticket_since_last_order"))
+    seen = [c for c in ("sessions_since_last_order", "contacts_seen_since_last_order") if c in names]
+    if seen:
+        # under BG/NBD a customer drops out only at a purchase, so one seen alive after the last order is
+        # alive now: P(no purchase) is then the alive customer's, whatever p_alive says
+        alive = pl.sum_horizontal(pl.col(seen).fill_null(0.0)) > 0
+        frame = frame.with_columns(
+            pl.when(alive)
+            .then("btyd_p_no_purchase_if_alive")
+            .otherwise("btyd_p_no_purchase")
+            .alias("btyd_p_no_purchase_seen")
+        )
     counts = [
         "tickets", "tickets_recent", "open_tickets", "unanswered_tickets", "sessions", "sessions_recent",
-        "page_views", "clicks", "touches_recent",
+        "page_views", "clicks", "touches_recent", "engagements", "engagements_recent",
+        "sessions_since_last_order", "contacts_seen_since_last_order",
     ]  # fmt: skip
     names = frame.collect_schema().names()
     zero = [c for c in names if c in counts or c.startswith("touches_")]

@@ -296,13 +296,22 @@ class BtydModel(_Base):
         no purchase also means no dropout, so the Poisson zero term is exact. For
         Pareto/NBD (continuous dropout) it is a lower bound on P(0 | alive).
         """
+        zero_if_alive = self.p_no_purchase_if_alive(frequency, T, t)
+        alive = np.clip(self.p_alive(frequency, recency, T), 0.0, 1.0)
+        return (1.0 - alive) + alive * zero_if_alive
+
+    def p_no_purchase_if_alive(self, frequency, T, t: float) -> np.ndarray:
+        """Probability of no purchase in the next ``t`` periods for a customer known to be alive now.
+
+        ((alpha + T) / (alpha + T + t)) ** (r + x), the Poisson zero under the Gamma(r + x, alpha + T)
+        posterior of the purchase rate; evidence of life other than purchases (a visit, an opened mail
+        after the last order) makes this, not `p_no_purchase`, the relevant figure.
+        """
         if self.model == "bgbb":
             raise NotImplementedError("BG/BB counts opportunities, not continuous time: no p_no_purchase")
         r, alpha = self.params_["r"], self.params_["alpha"]
         frequency, T = np.asarray(frequency, dtype=float), np.asarray(T, dtype=float)
-        alive = np.clip(self.p_alive(frequency, recency, T), 0.0, 1.0)
-        zero_if_alive = ((alpha + T) / (alpha + T + t)) ** (r + frequency)
-        return (1.0 - alive) + alive * zero_if_alive
+        return ((alpha + T) / (alpha + T + t)) ** (r + frequency)
 
     def expected_repeat_purchases(self, t: np.ndarray) -> np.ndarray:
         """Unconditional expected repeat purchases of a new customer within ``t`` periods of the first one."""

@@ -22,7 +22,8 @@ from cxdata.steps import end_of_day
 from .conftest import inputs_of
 
 AUC_FLOOR = 0.80
-MARGIN_OVER_BTYD = 0.03
+MARGIN_OVER_BTYD = 0.03  # the issue's bar
+MARGIN_REACHED = 0.01  # what the signs-of-life features give (+0.021 on this seed, +0.013/+0.015 on dev seeds)
 SERVICE = (
     "median_first_response_hours",
     "max_first_response_hours",
@@ -61,13 +62,15 @@ def test_churn_beats_btyd_on_future_truth(trained):
     print(f"\ntruth AUC: {training.chosen} {auc:.4f}, BTYD baseline {btyd:.4f}; holdout AUCs {holdout}")
     assert truth["churn_probability"].is_between(0, 1).all()
     assert auc >= AUC_FLOOR
-    assert auc >= btyd  # at least the BTYD baseline; the issue's margin is the next test
+    # activity after the last order (a click, a visit) shows who is alive, which no purchase history can
+    assert auc >= btyd + MARGIN_REACHED  # the issue's margin is the next test
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="open (issue 7): the generator's purchases are BG/NBD-like, so BTYD is near the true model and the "
-    "classifier beats it by ~0.004 AUC, not 0.03; strict, so this turns red when the margin is reached",
+    reason="open (issue 7): the generator's purchases are BG/NBD, so BTYD is the true model of purchases and "
+    "only signs of life beat it: +0.021 AUC here, not 0.03 (the exact rule 'seen alive after the last order => "
+    "alive' alone gives +0.015); strict, so this turns red when the margin is reached",
 )
 def test_churn_beats_btyd_by_the_issue_margin(trained):
     _root, _training, truth = trained

@@ -120,6 +120,20 @@ def test_p_no_purchase_limits(sample):
         BtydModel("bgbb").p_no_purchase(f, r, T, 1.0)
 
 
+def test_p_no_purchase_if_alive_is_the_poisson_zero_under_the_rate_posterior(sample):
+    fitted = BtydModel("bgnbd").fit(sample)
+    f, r, T = (sample[c].to_numpy()[:200] for c in ("frequency", "recency", "T"))
+    if_alive = fitted.p_no_purchase_if_alive(f, T, 13.0)
+    # Monte Carlo over the Gamma(r + x, alpha + T) posterior of the rate, for one customer
+    shape, rate = fitted.params_["r"] + f[0], fitted.params_["alpha"] + T[0]
+    lam = np.random.default_rng(0).gamma(shape, 1.0 / rate, 400_000)
+    assert if_alive[0] == pytest.approx(np.exp(-lam * 13.0).mean(), rel=5e-3)
+    # the mixture with the dead: p_no_purchase = (1 - p_alive) + p_alive * if_alive
+    alive = np.clip(fitted.p_alive(f, r, T), 0, 1)
+    np.testing.assert_allclose(fitted.p_no_purchase(f, r, T, 13.0), 1 - alive + alive * if_alive)
+    assert np.all(if_alive <= fitted.p_no_purchase(f, r, T, 13.0) + 1e-12)
+
+
 def regular_buyers() -> pl.DataFrame:
     """Everybody buys every 7 days since their first order and nobody drops out: no dropout to estimate."""
     T = np.arange(10, 210, 1.0).repeat(5)
