@@ -46,7 +46,7 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         kind: str = "hgb",
         calibration: str = "sigmoid",
         max_iter: int = 200,
-        learning_rate: float = 0.05,
+        learning_rate: float = 0.1,
         min_samples_leaf: int = 200,
         l2_regularization: float = 1.0,
         seed: int = 0,

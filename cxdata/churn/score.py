@@ -34,13 +34,21 @@ def reasons(training: Training, X: np.ndarray, churn: np.ndarray, limit: int) ->
     medians = np.array([training.medians[n] for n in tried])
     values = X[:, [index[n] for n in tried]]
     lifts = np.zeros((X.shape[0], len(tried)))
+    work = None  # one copy of X whose columns are substituted in turn, for the features most rows differ on
     for k, name in enumerate(tried):
+        j = index[name]
         # a row already at the median has nothing to substitute: most customers have no tickets or
         # visits, so only the few that differ are predicted again
         rows = np.flatnonzero(~(values[:, k] == medians[k]))
-        substituted = X[rows]
-        substituted[:, index[name]] = medians[k]
-        lifts[rows, k] = churn[rows] - training.model.predict_proba(substituted)[:, 1]
+        if rows.size < X.shape[0] // 2:
+            substituted = X[rows]
+            substituted[:, j] = medians[k]
+            lifts[rows, k] = churn[rows] - training.model.predict_proba(substituted)[:, 1]
+            continue
+        work = X.copy() if work is None else work
+        work[:, j] = medians[k]
+        lifts[:, k] = churn - training.model.predict_proba(work)[:, 1]
+        work[:, j] = X[:, j]
     with warnings.catch_warnings(), np.errstate(invalid="ignore"):
         warnings.simplefilter("ignore")
         side = np.where(values > medians, 1, np.where(values < medians, -1, 0)).astype(np.int8)

@@ -62,7 +62,8 @@ def matrix(frame: pl.DataFrame, names: list[str]) -> np.ndarray:
     present = [
         pl.col(c).cast(pl.Float64) if c in frame.columns else pl.lit(None, pl.Float64).alias(c) for c in names
     ]
-    return frame.select(present).to_numpy().astype(float)
+    # row-major: a tree walks one row's features, so a row in one cache line predicts faster than columns
+    return frame.select(present).to_numpy(order="c").astype(float)
 
 
 def _stack(frames: list[pl.DataFrame], config: ChurnConfig) -> pl.DataFrame:

@@ -23,7 +23,7 @@ from .conftest import inputs_of
 
 AUC_FLOOR = 0.80
 MARGIN_OVER_BTYD = 0.03  # the issue's bar
-MARGIN_REACHED = 0.01  # what the signs-of-life features give (+0.021 on this seed, +0.013/+0.015 on dev seeds)
+MARGIN_REACHED = 0.01  # what the signs-of-life features give (+0.017 on this seed, +0.011/+0.013 on dev seeds)
 SERVICE = (
     "median_first_response_hours",
     "max_first_response_hours",
@@ -69,7 +69,7 @@ def test_churn_beats_btyd_on_future_truth(trained):
 @pytest.mark.xfail(
     strict=True,
     reason="open (issue 7): the generator's purchases are BG/NBD, so BTYD is the true model of purchases and "
-    "only signs of life beat it: +0.021 AUC here, not 0.03 (the exact rule 'seen alive after the last order => "
+    "only signs of life beat it: +0.017 AUC here, not 0.03 (the exact rule 'seen alive after the last order => "
     "alive' alone gives +0.015); strict, so this turns red when the margin is reached",
 )
 def test_churn_beats_btyd_by_the_issue_margin(trained):
