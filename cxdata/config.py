@@ -127,7 +127,8 @@ class ChurnConfig(_Strict):
     btyd_model: Literal["bgnbd", "mbgnbd", "pareto_nbd"] = "bgnbd"
     penalizers: list[float] = Field(default_factory=lambda: [0.001, 0.01, 0.1])
     btyd_fit_customers: int = Field(200_000, gt=0)  # BTYD parameters are fitted on a seeded sample beyond this
-    calibration: Literal["isotonic", "sigmoid"] = "sigmoid"
+    # "auto": whichever of none/sigmoid/isotonic scores the best Brier one cutoff later (cxdata/churn/model.py)
+    calibration: Literal["auto", "none", "sigmoid", "isotonic"] = "auto"
     max_iter: int = Field(200, gt=0)
     learning_rate: float = Field(0.1, gt=0)  # half the trees of 0.05 at the same holdout AUC: scoring time
     min_samples_leaf: int = Field(200, gt=0)  # strong leaves and L2: chosen on a dev project's time holdout

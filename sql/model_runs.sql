@@ -23,7 +23,7 @@ comment on column model_runs.horizon_days is 'Days ahead that expected purchases
 comment on column model_runs.n_customers is 'Customers in the final fit (at least one kept order).';
 comment on column model_runs.n_orders is 'Kept (non-refund) orders up to as_of.';
 comment on column model_runs.penalizer is 'L2 penalizer of the final fit (lifetimes penalizer_coef).';
-comment on column model_runs.params_json is 'Fitted parameters of the purchase model on all data, JSON, in days or weeks; churn: the classifier''s settings; touchpoints: estimates and diagnostics.';
+comment on column model_runs.params_json is 'Fitted parameters of the purchase model on all data, JSON, in days or weeks; churn: the classifier''s settings and calibration_choice (the method and the Brier scores one cutoff later that chose it); touchpoints: estimates and diagnostics.';
 comment on column model_runs.log_likelihood is 'Unpenalised log-likelihood of the final fit, summed over customers.';
 comment on column model_runs.spend_model is 'gamma_gamma, or observed_mean when Gamma-Gamma could not be fitted (see warnings).';
 comment on column model_runs.spend_params_json is 'Gamma-Gamma parameters p, q, v (lifetimes'' names), JSON.';

@@ -52,7 +52,11 @@ def churn_run_record(
         "horizon_days": config.horizon_days,
         "n_customers": n_customers,
         "n_orders": n_orders,
-        "params_json": to_json(training.model.get_params()) if training else None,
+        "params_json": (
+            to_json({**training.model.get_params(), "calibration_choice": training.calibration})
+            if training
+            else None
+        ),
         "candidates_json": to_json(metrics),
         "holdout_auc": chosen.get("auc"),
         "holdout_average_precision": chosen.get("average_precision"),

@@ -43,6 +43,7 @@ class Training:
     channels: list[str]
     importances: list[dict[str, Any]]
     training_rows: int
+    calibration: dict[str, Any] = field(default_factory=dict)  # the method and, for "auto", why
     plots: dict[str, bytes] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -74,13 +75,34 @@ def _stack(frames: list[pl.DataFrame], config: ChurnConfig) -> pl.DataFrame:
     return pl.concat(frames, how="diagonal_relaxed")
 
 
-def _fit(kind: str, stacked: pl.DataFrame, names: list[str], config: ChurnConfig) -> ChurnClassifier:
-    latest = (stacked["cutoff"] == stacked["cutoff"].max()).to_numpy()
-    model = ChurnClassifier(
-        kind, calibration=config.calibration, max_iter=config.max_iter, learning_rate=config.learning_rate,
+def _classifier(kind: str, config: ChurnConfig, calibration: str) -> ChurnClassifier:
+    return ChurnClassifier(
+        kind, calibration=calibration, max_iter=config.max_iter, learning_rate=config.learning_rate,
         min_samples_leaf=config.min_samples_leaf, l2_regularization=config.l2_regularization, seed=config.seed,
     )  # fmt: skip
+
+
+def _fit(kind: str, stacked: pl.DataFrame, names: list[str], config: ChurnConfig, calibration: str):
+    latest = (stacked["cutoff"] == stacked["cutoff"].max()).to_numpy()
+    model = _classifier(kind, config, calibration)
     return model.fit(matrix(stacked, names), stacked["churned"].to_numpy(), calibrate_on=latest)
+
+
+def _calibration(stacked: pl.DataFrame, names: list[str], config: ChurnConfig) -> dict[str, Any]:
+    """The configured calibration, or for "auto" the one `ChurnClassifier.choose_calibration` picks on the
+    evaluation cutoffs (sigmoid when fewer than three cutoffs leave nothing to judge it on)."""
+    if config.calibration != "auto":
+        return {"method": config.calibration}
+    period = stacked["cutoff"].rank("dense").cast(pl.Int64).to_numpy()
+    if period.max() < 3:
+        return {"method": "sigmoid", "note": "not checked: it needs three training cutoffs"}
+    try:
+        method, scores = _classifier("hgb", config, "none").choose_calibration(
+            matrix(stacked, names), stacked["churned"].to_numpy(), period
+        )
+    except ValueError as exc:
+        return {"method": "sigmoid", "note": f"not checked: {exc}"}
+    return {"method": method, "brier_one_cutoff_later": scores}
 
 
 def train(inputs: ChurnInputs, config: ChurnConfig, as_of: dt.datetime) -> Training:
@@ -110,8 +132,9 @@ def train(inputs: ChurnInputs, config: ChurnConfig, as_of: dt.datetime) -> Train
         del cache[cutoff]  # only the final stack needs them again
     y = holdout["churned"].to_numpy().astype(int)
     X = matrix(holdout, names)
-    hgb = _fit("hgb", train_eval, names, config)
-    logit = _fit("logit", train_eval, rfm_names, config)
+    calibration = _calibration(train_eval, names, config)
+    hgb = _fit("hgb", train_eval, names, config, calibration["method"])
+    logit = _fit("logit", train_eval, rfm_names, config, "none")
     probabilities = {
         "churn_hgb": hgb.predict_proba(X)[:, 1],
         "churn_hgb_uncalibrated": hgb.predict_proba_uncalibrated(X)[:, 1],
@@ -128,7 +151,7 @@ def train(inputs: ChurnInputs, config: ChurnConfig, as_of: dt.datetime) -> Train
     plots = {"calibration": calibration_png(y, {k: v for k, v in probabilities.items() if k != "btyd_baseline"})}
     final_frames = [at(c) for c in cutoffs.final] or [holdout]
     stacked = _stack(final_frames, config)
-    model = _fit(chosen, stacked, used, config)
+    model = _fit(chosen, stacked, used, config, calibration["method"])
     medians = {n: float(v) for n, v in zip(used, np.nanmedian(matrix(stacked, used), axis=0), strict=True)}
     warnings = []
     if len(cutoffs.final) < config.cutoffs:
@@ -143,6 +166,7 @@ def train(inputs: ChurnInputs, config: ChurnConfig, as_of: dt.datetime) -> Train
         channels=channels,
         importances=ranked,
         training_rows=stacked.height,
+        calibration=calibration,
         plots=plots,
         warnings=warnings,
     )

@@ -113,13 +113,12 @@ def test_bad_service_customers_score_higher(trained):
     assert max(service.values()) > 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open (issue 7): sigmoid calibration on the latest cutoff worsens holdout Brier by ~2e-4",
-)
 def test_calibration_does_not_worsen_brier(trained):
     _root, training, _truth = trained
     calibrated = training.metrics["churn_hgb"]["brier"]
     uncalibrated = training.metrics["churn_hgb_uncalibrated"]["brier"]
-    print(f"\nholdout Brier: calibrated {calibrated:.5f}, uncalibrated {uncalibrated:.5f}")
+    print(f"\nholdout Brier: calibrated {calibrated:.5f}, uncalibrated {uncalibrated:.5f}; {training.calibration}")
+    # the calibration was chosen by the temporal check, not configured (tests/churn/test_model.py plants
+    # the cases where a calibrator is and is not taken)
+    assert set(training.calibration["brier_one_cutoff_later"]) == {"none", "sigmoid", "isotonic"}
     assert calibrated <= uncalibrated
