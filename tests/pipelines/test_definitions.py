@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from cxdata import schema
-from cxdata.config import WAREHOUSE_SCHEMA_ENV, WAREHOUSE_URL_ENV, load_config
+from cxdata.config import WAREHOUSE_URL_ENV, load_config
 from cxdata.synth import SynthParams, generate_project
 from cxdata.warehouse import Warehouse
 from pipelines.definitions import build_definitions
@@ -167,13 +167,11 @@ def test_materialise_everything_on_duckdb(small_project, tmp_path, monkeypatch):
     check_published(url, None, small_project)
 
 
-def test_materialise_everything_on_postgresql(small_project, pg_schema, monkeypatch):
-    url, db_schema = pg_schema
-    monkeypatch.setenv(WAREHOUSE_URL_ENV, url)
-    monkeypatch.setenv(WAREHOUSE_SCHEMA_ENV, db_schema)
-    outcome = run_project(load_config(small_project.config_path))
-    assert outcome.success, outcome.failures
-    check_published(url, db_schema, small_project)
+def test_materialise_everything_on_postgresql(materialised_on_postgresql):
+    run = materialised_on_postgresql  # the session's shared run (tests/conftest.py): same project as above
+    assert run.outcome.success, run.outcome.failures
+    assert set(run.outcome.materialised) == set(expected_rows(run.project)) | EVERY_DOMAIN | {"cx_alerts"}
+    check_published(run.url, run.schema, run.project)
 
 
 def test_a_source_over_its_quarantine_limit_fails_its_asset_with_the_reason(tmp_path, monkeypatch):

@@ -3,8 +3,6 @@ leaves no column of any mart or view without one."""
 
 from __future__ import annotations
 
-import uuid
-
 import polars as pl
 import pytest
 import sqlalchemy as sa
@@ -109,28 +107,12 @@ def test_tables_without_a_comment_file_publish_undocumented(wh):
 
 
 @pytest.fixture(scope="module")
-def pipeline_schema(pg_server, tmp_path_factory):
-    """A small synthetic project materialised end to end on PostgreSQL, in a schema of its own."""
-    from cxdata.config import WAREHOUSE_SCHEMA_ENV, WAREHOUSE_URL_ENV, load_config
-    from cxdata.synth import SynthParams, generate_project
-    from pipelines.runner import run_project
-
-    db_schema = f"t_{uuid.uuid4().hex[:12]}"
-    project = generate_project(tmp_path_factory.mktemp("project"), SynthParams(customers=200, seed=11))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(WAREHOUSE_URL_ENV, pg_server)
-        patch.setenv(WAREHOUSE_SCHEMA_ENV, db_schema)
-        patch.setenv("DAGSTER_HOME", str(tmp_path_factory.mktemp("dagster_home")))
-        outcome = run_project(load_config(project.config_path))
-    try:
-        assert outcome.success, outcome.failures
-        with Warehouse(pg_server, db_schema) as wh:
-            yield wh
-    finally:
-        engine = sa.create_engine(pg_server)
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f'drop schema if exists "{db_schema}" cascade')
-        engine.dispose()
+def pipeline_schema(materialised_on_postgresql):
+    """The session's whole-graph run on PostgreSQL (tests/conftest.py)."""
+    run = materialised_on_postgresql
+    assert run.outcome.success, run.outcome.failures
+    with Warehouse(run.url, run.schema) as wh:
+        yield wh
 
 
 CATALOG_COMMENTS = """
