@@ -64,7 +64,7 @@ def matrix(frame: pl.DataFrame, names: list[str]) -> np.ndarray:
         pl.col(c).cast(pl.Float64) if c in frame.columns else pl.lit(None, pl.Float64).alias(c) for c in names
     ]
     # row-major: a tree walks one row's features, so a row in one cache line predicts faster than columns
-    return frame.select(present).to_numpy(order="c").astype(float)
+    return frame.select(present).to_numpy(order="c").astype(float, copy=False)
 
 
 def _stack(frames: list[pl.DataFrame], config: ChurnConfig) -> pl.DataFrame:
