@@ -282,6 +282,9 @@ class TouchpointConfig(_Strict):
     baseline_days: float = Field(56.0, gt=0)  # the customer's own order rate this long before and after
     session_minutes: float = Field(60.0, ge=0)  # orders this soon after a click may have caused the click
     retention_window_days: float = Field(45.0, gt=0)  # a touch this long before an order may change churn
+    # the marketing touchpoints (channel/campaign, or channel) meant to keep customers, whose retention value
+    # counts in their ROI; None: every CRM send. Service channels always get theirs.
+    retention_campaigns: list[str] | None = None
     churn_days: int = Field(180, gt=0)  # no order this long after an order counts as churned
     ticket_days: float = Field(14.0, gt=0)  # a ticket this soon after an order is about that order
     hurdle: float = Field(1.0, gt=0)  # value / cost needed to invest

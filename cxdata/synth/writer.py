@@ -268,6 +268,12 @@ def project_config(params: SynthParams) -> str:
         "models": {
             "clv": {"horizon_days": params.horizon_days or 365, "annual_discount_rate": 0.10},
             "churn": {"horizon_days": 90},
+            # what a CRM team knows of its own programme: which campaigns are there to keep customers
+            "touchpoints": {
+                "retention_campaigns": [
+                    f"{c.channel}/{c.campaign}" for c in params.campaigns if c.retention_effect > 0
+                ]
+            },
         },
     }
     return yaml.safe_dump(config, sort_keys=False, default_flow_style=None, allow_unicode=True, width=120)

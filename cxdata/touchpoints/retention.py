@@ -65,6 +65,15 @@ class RetentionEstimate:
     table: pl.DataFrame
     replicates: pl.DataFrame  # replicate, touchpoint, churn_effect, revenue_effect, retention_value
 
+    def only_campaigns(self, campaigns: list[str] | None) -> RetentionEstimate:
+        """The estimate with service channels and, of the marketing touchpoints, only ``campaigns`` (all when
+        None): a send that is not meant to keep customers gets no retention value, only noise from it."""
+        if campaigns is None or not self.table.height:
+            return self
+        kept = self.table.filter((pl.col("source") == "service") | pl.col("touchpoint").is_in(campaigns))
+        names = kept["touchpoint"].implode()
+        return RetentionEstimate(kept, self.replicates.filter(pl.col("touchpoint").is_in(names)))
+
 
 def order_units(orders: pl.DataFrame, as_of, churn_days: int) -> tuple[pl.DataFrame, OrderIndex]:
     """One row per order with its confounders and outcomes; the order index used to count windows."""

@@ -66,6 +66,8 @@ def test_config_maps_every_source_and_loads(project):
     assert raw["models"] == {
         "clv": {"horizon_days": 365, "annual_discount_rate": 0.1},
         "churn": {"horizon_days": 90},
+        # the campaigns the generator gives a retention effect, declared as a CRM team would
+        "touchpoints": {"retention_campaigns": ["email/winback"]},
     }
     config = load_config(project.result.config_path)
     assert set(config.sources) == set(COLUMNS)

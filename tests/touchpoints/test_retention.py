@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from cxdata.touchpoints.retention import estimate_retention
+from cxdata.touchpoints.retention import RetentionEstimate, estimate_retention
 
 from .planted import DAYS, service_world, stamps
 
@@ -48,3 +48,24 @@ def test_no_tickets_and_no_touches_give_an_empty_estimate():
     world = service_world(n=300)
     estimate = estimate_retention(world["orders"].lazy(), None, None, stamps([DAYS])[0], replicates=5)
     assert estimate.table.height == 0 and estimate.replicates.height == 0
+
+
+def test_only_the_declared_retention_campaigns_keep_their_estimate():
+    names = ["email/newsletter", "email/winback", "service:chat"]
+    estimate = RetentionEstimate(
+        pl.DataFrame(
+            {
+                "touchpoint": names,
+                "source": ["marketing", "marketing", "service"],
+                "retention_value": [-9.0, 5.0, 1.0],
+            }
+        ),
+        pl.DataFrame({"replicate": [0, 0, 0, 1, 1, 1], "touchpoint": names * 2, "retention_value": [1.0] * 6}),
+    )
+    kept = estimate.only_campaigns(["email/winback"])
+    # the newsletter is not there to keep customers: no retention value; service channels always keep theirs
+    assert kept.table["touchpoint"].to_list() == ["email/winback", "service:chat"]
+    assert sorted(set(kept.replicates["touchpoint"])) == ["email/winback", "service:chat"]
+    assert kept.replicates.height == 4
+    assert estimate.only_campaigns(None) is estimate
+    assert estimate.only_campaigns([]).table["touchpoint"].to_list() == ["service:chat"]
