@@ -17,11 +17,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import resource
-import time
 
 import numpy as np
 import polars as pl
+from measure import CPU_SECONDS, peak_rss_gb, timed
 
 from cxdata.touchpoints.attribution import attribute, bootstrap_attribution
 from cxdata.touchpoints.journeys import build_journeys
@@ -29,26 +28,6 @@ from cxdata.touchpoints.journeys import build_journeys
 LOOKBACK_DAYS = 30
 START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 SECONDS_PER_DAY = 86_400
-CPU: dict[str, float] = {}  # CPU seconds per timed step
-
-
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def timed(label: str, action):
-    """Run ``action``; print and return its result and wall seconds (CPU seconds of all threads beside them).
-
-    On a shared machine the wall time depends on everyone else; the CPU time does not, and
-    CPU / 2 is what the step needs at best on 2 idle cores.
-    """
-    began, cpu = time.perf_counter(), cpu_seconds()
-    result = action()
-    seconds, cpu = time.perf_counter() - began, cpu_seconds() - cpu
-    print(f"{label}: {seconds:.2f} s wall, {cpu:.2f} s CPU")
-    CPU[label] = cpu
-    return result, seconds
 
 
 def synthetic(journeys: int, channels: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -105,10 +84,6 @@ def synthetic(journeys: int, channels: int, seed: int) -> tuple[pl.DataFrame, pl
     return events, orders, clv
 
 
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def main() -> None:
     """Generate, time each step, print the figures, the sizes and the verdict."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -121,7 +96,8 @@ def main() -> None:
     (events, orders, clv), t_gen = timed(
         "generate (numpy)", lambda: synthetic(args.journeys, args.channels, args.seed)
     )
-    print(f"events {events.height:,}, orders {orders.height:,}, customers {clv.height:,}, rss {rss_mb():,.0f} MB")
+    sizes = f"events {events.height:,}, orders {orders.height:,}, customers {clv.height:,}"
+    print(f"{sizes}, rss {peak_rss_gb() * 1024:,.0f} MB")
 
     journeys, t_build = timed(
         "build_journeys",
@@ -154,19 +130,19 @@ def main() -> None:
         lambda: bootstrap_attribution(journeys, model="shapley", replicates=args.replicates),
     )
     main_steps = t_build + t_markov + t_shapley
-    main_cpu = sum(CPU[k] for k in list(CPU)[1:4])
+    main_cpu = sum(CPU_SECONDS[k] for k in list(CPU_SECONDS)[1:4])
     print(
         f"journeys + markov + shapley: {main_steps:.2f} s wall, {main_cpu:.2f} s CPU (target 30 s): "
         f"{'ok' if main_steps <= 30 else 'OVER'}"
     )
     boot = t_boot_markov + t_boot_shapley
-    boot_cpu = sum(CPU[k] for k in list(CPU)[-2:])
+    boot_cpu = sum(CPU_SECONDS[k] for k in list(CPU_SECONDS)[-2:])
     print(
         f"bootstrap markov + shapley: {boot:.2f} s wall, {boot_cpu:.2f} s CPU (target 60 s): "
         f"{'ok' if boot <= 60 else 'OVER'}"
     )
     print(f"all six models in one call: {t_all:.2f} s; generation {t_gen:.2f} s (not counted)")
-    print(f"peak RSS {rss_mb():,.0f} MB")
+    print(f"peak RSS {peak_rss_gb() * 1024:,.0f} MB")
 
 
 if __name__ == "__main__":

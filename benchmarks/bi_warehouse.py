@@ -16,26 +16,17 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import time
 import uuid
 
 import numpy as np
 import polars as pl
 import sqlalchemy as sa
+from measure import timed
 
 from cxdata.marts.pii import dim_customer_pii
 from cxdata.warehouse import Warehouse
 
 PG_URL = os.environ.get("CXDATA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def timed(label: str, action):
-    """Run ``action``, print and return its result and seconds."""
-    began = time.perf_counter()
-    result = action()
-    seconds = time.perf_counter() - began
-    print(f"{label}: {seconds:.2f} s")
-    return result, seconds
 
 
 def identity_frames(customers: int, seed: int = 0) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:

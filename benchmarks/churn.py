@@ -12,27 +12,17 @@ scoring <= 15 s, RSS <= 6 GB.
 from __future__ import annotations
 
 import argparse
-import resource
-import time
 import warnings
 from pathlib import Path
 
 import polars as pl
+from measure import peak_rss_gb, timed
 
 from cxdata.churn.features import ChurnInputs, build_features
 from cxdata.churn.score import score_features
 from cxdata.churn.train import train
 from cxdata.config import load_config
 from cxdata.steps import end_of_day
-
-
-def timed(label: str, action):
-    """Run ``action``, print and return its result and seconds."""
-    began = time.perf_counter()
-    result = action()
-    seconds = time.perf_counter() - began
-    print(f"{label}: {seconds:.2f} s")
-    return result, seconds
 
 
 def main() -> None:
@@ -82,7 +72,7 @@ def main() -> None:
     )
     scores, t_score = timed("scoring (probabilities, percentiles, reasons)", lambda: score_features(
         training, features, churn, "bench"))  # fmt: skip
-    rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    rss_gb = peak_rss_gb()
     print(f"customers scored {scores.height:,}; peak RSS {rss_gb:.2f} GB")
     verdict = {
         "feature build + training <= 120 s": t_train <= 120,

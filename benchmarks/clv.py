@@ -19,15 +19,13 @@ Generate the default project first (a few minutes):
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
-import time
 import warnings
 from pathlib import Path
 
 import lifetimes
 import polars as pl
 from lifetimes.utils import summary_data_from_transaction_data
+from measure import timed
 from polars.testing import assert_frame_equal
 
 from cxdata.clv.btyd import BtydModel, SpendModel, unique_rows
@@ -35,15 +33,6 @@ from cxdata.clv.rfm import rfm_summary
 from cxdata.clv.score import score_customers
 from cxdata.config import load_config
 from cxdata.steps import end_of_day
-
-
-def timed(label: str, action):
-    began = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()):  # lifetimes prints scipy's whole result on failure
-        result = action()
-    seconds = time.perf_counter() - began
-    print(f"{label}: {seconds:.2f} s")
-    return result, seconds
 
 
 def main() -> None:
@@ -67,13 +56,16 @@ def main() -> None:
     pandas_subset = subset.with_columns(pl.col("ordered_at").dt.replace_time_zone(None)).to_pandas()
     end = as_of.replace(tzinfo=None)
     ours, t_ours = timed(
-        f"polars summary, {subset.height:,} orders", lambda: rfm_summary(subset.lazy(), end, args.freq).collect()
+        f"polars summary, {subset.height:,} orders",
+        lambda: rfm_summary(subset.lazy(), end, args.freq).collect(),
+        quiet=True,
     )
     theirs, t_theirs = timed(
         f"lifetimes summary, {subset.height:,} orders",
         lambda: summary_data_from_transaction_data(
             pandas_subset, "customer_key", "ordered_at", "amount", observation_period_end=end, freq=args.freq
         ),
+        quiet=True,
     )
     assert_frame_equal(ours, pl.from_pandas(theirs.reset_index()).sort("customer_key"))
     print(f"summary speed-up: {t_theirs / t_ours:.1f}x (identical output)")
@@ -81,8 +73,9 @@ def main() -> None:
     rfm, _ = timed(
         f"polars summary, all {orders.height:,} orders",
         lambda: rfm_summary(orders.lazy(), end, args.freq).collect(),
+        quiet=True,
     )
-    model, t_weighted = timed("weighted BG/NBD fit (unique rows)", lambda: BtydModel("bgnbd").fit(rfm))
+    model, t_weighted = timed("weighted BG/NBD fit (unique rows)", lambda: BtydModel("bgnbd").fit(rfm), quiet=True)
     accepted = model.attempts_[-1]
     print(
         f"  ({model.n_unique_rows_:,} unique rows for {model.n_customers_:,} customers; "
@@ -97,10 +90,12 @@ def main() -> None:
         _, t_lifetimes_weighted = timed(
             "lifetimes weighted BG/NBD fit (unique rows, autograd)",
             lambda: lifetimes.BetaGeoFitter().fit(*weighted[:3], weights=weighted[3], initial_params=start),
+            quiet=True,
         )
     plain, t_plain = timed(
         "lifetimes plain BG/NBD fit (every customer)",
         lambda: lifetimes.BetaGeoFitter().fit(*arrays, initial_params=start),
+        quiet=True,
     )
     worst = max(abs(model.params_[k] / plain.params_[k] - 1) for k in model.params_)
     objective = abs(model.fitter_._negative_log_likelihood_ / plain._negative_log_likelihood_ - 1)
@@ -123,6 +118,7 @@ def main() -> None:
             period=args.freq,
             annual_discount_rate=0.1,
         ),
+        quiet=True,
     )
     print(f"scoring: {t_score:.2f} s for {scores.height:,} customers (target <= 10 s)")
 

@@ -11,19 +11,15 @@ table, the seconds per stage and in total, and the peak RSS. Targets (2 cores,
 from __future__ import annotations
 
 import argparse
-import resource
 import tempfile
 import time
 from pathlib import Path
 
+from measure import peak_rss_gb
+
 from cxdata.synth import SynthParams, generate_project, simulate
 
 PILOT_PEOPLE = 20_000
-
-
-def peak_rss_gb() -> float:
-    """Peak resident memory of this process so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
 
 def orders_per_person(seed: int) -> float:

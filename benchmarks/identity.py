@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from measure import cpu_seconds, peak_rss_gb
 
 from cxdata.config import load_config
 from cxdata.io import load_table
@@ -27,18 +28,6 @@ from cxdata.steps import IDENTITY_TABLES, identity_step, mart_step, marts_for
 from cxdata.synth import SynthParams, generate_project
 from cxdata.synth.params import DEFAULT_CAMPAIGNS
 from cxdata.warehouse import Warehouse
-
-
-def _cpu() -> float:
-    # CPU seconds of this process (all threads): on a shared machine wall time measures the neighbours too
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _rss_gb() -> float:
-    # ru_maxrss is KiB on Linux, bytes on macOS
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024**3 if sys.platform == "darwin" else 1024**2)
 
 
 def benchmark_params(customers: int, seed: int) -> SynthParams:
@@ -73,7 +62,7 @@ def _stage(out: Path, url: str) -> None:
             published = wh.publish(f"stg_{table}", load_table(config, table))
             seconds = time.perf_counter() - start
             print(f"stage      {seconds:8.1f} s  stg_{table} {published.rows:,} rows", flush=True)
-    print(f"stage      peak RSS {_rss_gb():.2f} GB (child process)", flush=True)
+    print(f"stage      peak RSS {peak_rss_gb():.2f} GB (child process)", flush=True)
 
 
 def main() -> None:
@@ -113,39 +102,39 @@ def main() -> None:
                 wh.query(f"drop table {name}")  # fixed names, nothing user-supplied
         rows = {t: wh.row_count(f"stg_{t}") for t in IDENTITY_TABLES if t in config.sources}
         print(f"input      {sum(rows.values()):,} records {rows}", flush=True)
-        total, total_cpu = time.perf_counter(), _cpu()
-        start, cpu = time.perf_counter(), _cpu()
+        total, total_cpu = time.perf_counter(), cpu_seconds()
+        start, cpu = time.perf_counter(), cpu_seconds()
         profiles = identity_step(wh, config, run_id="bench-1")
         facts = profiles["customer_identity"].facts
         seconds = "  ".join(f"{k} {v:.1f}" for k, v in facts["seconds"].items())
         print(
-            f"identity   {time.perf_counter() - start:8.1f} s  cpu {_cpu() - cpu:6.1f} s  ({seconds}, rest is "
-            f"reading and publishing)  customers {facts['customers']:,}  peak RSS {_rss_gb():.2f} GB",
+            f"identity   {time.perf_counter() - start:8.1f} s  cpu {cpu_seconds() - cpu:6.1f} s  ({seconds}, "
+            f"rest is reading and publishing)  customers {facts['customers']:,}  peak RSS {peak_rss_gb():.2f} GB",
             flush=True,
         )
         for name in marts_for(config):
-            start, cpu = time.perf_counter(), _cpu()
+            start, cpu = time.perf_counter(), cpu_seconds()
             profile = mart_step(wh, config, name)
             seconds = time.perf_counter() - start
             print(
-                f"{name:<16} {seconds:6.1f} s  cpu {_cpu() - cpu:6.1f} s  {profile.rows:,} rows  "
-                f"peak RSS {_rss_gb():.2f} GB",
+                f"{name:<16} {seconds:6.1f} s  cpu {cpu_seconds() - cpu:6.1f} s  {profile.rows:,} rows  "
+                f"peak RSS {peak_rss_gb():.2f} GB",
                 flush=True,
             )
         seconds = time.perf_counter() - total
         print(
-            f"TOTAL      {seconds:8.1f} s  cpu {_cpu() - total_cpu:6.1f} s  identity + all marts  "
-            f"peak RSS {_rss_gb():.2f} GB",
+            f"TOTAL      {seconds:8.1f} s  cpu {cpu_seconds() - total_cpu:6.1f} s  identity + all marts  "
+            f"peak RSS {peak_rss_gb():.2f} GB",
             flush=True,
         )
 
-        start, cpu = time.perf_counter(), _cpu()
+        start, cpu = time.perf_counter(), cpu_seconds()
         again = identity_step(wh, config, run_id="bench-2")
         merges = again["customer_identity"].facts["merges_this_run"]
         seconds = time.perf_counter() - start
         print(
-            f"rerun      {seconds:8.1f} s  cpu {_cpu() - cpu:6.1f} s  merges/splits {merges}  "
-            f"peak RSS {_rss_gb():.2f} GB"
+            f"rerun      {seconds:8.1f} s  cpu {cpu_seconds() - cpu:6.1f} s  merges/splits {merges}  "
+            f"peak RSS {peak_rss_gb():.2f} GB"
         )
 
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import tempfile
 import time
 from pathlib import Path
 
 import sqlalchemy as sa
+from measure import peak_rss_gb
 
 from cxdata.config import load_config
 from cxdata.io import load_table
@@ -26,10 +26,6 @@ from cxdata.warehouse import Warehouse
 
 PG_URL = os.environ.get("CXDATA_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ORDERS_PER_PERSON = 7.0  # the synthetic defaults give about this many orders a person
-
-
-def peak_rss_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
 
 def report(stage: str, rows: int, seconds: float) -> None:

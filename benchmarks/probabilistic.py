@@ -10,24 +10,17 @@ pairs over the threshold, seconds (normalising, then matching) and peak RSS.
 from __future__ import annotations
 
 import argparse
-import resource
-import sys
 import time
 from pathlib import Path
 
 import polars as pl
+from measure import peak_rss_gb
 
 from cxdata.config import load_config
 from cxdata.identity import normalise
 from cxdata.identity.probabilistic import match_customers
 from cxdata.io import load_table
 from cxdata.synth import SynthParams, generate_project
-
-
-def _rss_gb() -> float:
-    # ru_maxrss is KiB on Linux, bytes on macOS
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024**3 if sys.platform == "darwin" else 1024**2)
 
 
 def main() -> None:
@@ -75,7 +68,7 @@ def main() -> None:
         flush=True,
     )
     print(f"           skipped={stats['skipped']} em_failed={stats['em_failed']} prior={stats['prior']}")
-    print(f"peak RSS   {_rss_gb():.2f} GB", flush=True)
+    print(f"peak RSS   {peak_rss_gb():.2f} GB", flush=True)
 
 
 if __name__ == "__main__":

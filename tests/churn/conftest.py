@@ -9,11 +9,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from cxdata import marts
 from cxdata.churn.features import ChurnInputs
-from cxdata.config import load_config
-from cxdata.io import load_table
 from cxdata.synth import SynthParams, generate_project
+
+from ..facts import person_facts
 
 
 def _clv_helpers():
@@ -24,27 +23,6 @@ def _clv_helpers():
     sys.modules.setdefault("_clv_conftest", module)
     spec.loader.exec_module(module)
     return module
-
-
-def person_facts(root: Path) -> tuple[object, dict[str, pl.DataFrame]]:
-    """The project's config and its fact tables built by cxdata.marts with the true person as customer_key."""
-    config = load_config(root / "cxdata.yaml")
-    truth = pl.read_parquet(root / "truth" / "identity.parquet")
-    keys = truth.select(
-        pl.col("source_table").cast(pl.String),
-        pl.col("record_id").cast(pl.String),
-        pl.col("person_id").cast(pl.String).alias("customer_key"),
-    ).lazy()
-    staged = {t: load_table(config, t).lazy() for t in ("orders", "tickets", "surveys", "web_events", "touches")}
-    tickets = marts.fct_tickets(staged["tickets"], keys)
-    facts = {
-        "fct_orders": marts.fct_orders(staged["orders"], keys),
-        "fct_tickets": tickets,
-        "fct_surveys": marts.fct_surveys(staged["surveys"], keys, tickets),
-        "fct_web_sessions": marts.fct_web_sessions(staged["web_events"], keys),
-        "fct_touches": marts.fct_touches(staged["touches"], keys),
-    }
-    return config, {name: frame.collect() for name, frame in facts.items()}
 
 
 def inputs_of(facts: dict[str, pl.DataFrame]) -> ChurnInputs:

@@ -12,7 +12,7 @@ from cxdata.clv.step import clv_step
 from cxdata.synth import SynthParams, generate_project
 from cxdata.warehouse import Warehouse
 
-from .conftest import person_facts
+from ..facts import person_facts
 
 
 @pytest.fixture(scope="module")

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
-import sys
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -16,21 +13,13 @@ from cxdata.synth import SynthParams, generate_project
 from cxdata.touchpoints.attribution import attribute
 from cxdata.touchpoints.journeys import JOURNEY_COLUMNS, build_journeys, touchpoint_events
 
+from ..facts import person_facts
+
 UTC = dt.UTC
 
 
 def day(d: int, hour: int = 0, microsecond: int = 0) -> dt.datetime:
     return dt.datetime(2024, 1, 1, tzinfo=UTC) + dt.timedelta(days=d - 1, hours=hour, microseconds=microsecond)
-
-
-def _churn_helpers():
-    # the person-keyed fact builder lives in tests/churn/conftest.py; load it by path (tests are not a package)
-    path = Path(__file__).parents[1] / "churn" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("_churn_conftest_touchpoints", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("_churn_conftest_touchpoints", module)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_touchpoint_labels_by_source_and_granularity():
@@ -165,7 +154,7 @@ def test_journeys_reject_bad_input():
 def synthetic_facts(tmp_path_factory):
     root = tmp_path_factory.mktemp("touchpoints_synth")
     generate_project(root, SynthParams(customers=3000, seed=23))
-    config, facts = _churn_helpers().person_facts(root)
+    config, facts = person_facts(root)
     return config, facts
 
 

@@ -1,0 +1,42 @@
+"""What every benchmark script measures: wall and CPU seconds of a step, and the process's peak RSS.
+
+Scripts run as ``uv run python benchmarks/<name>.py``, so this folder is on ``sys.path`` and they import it as
+``measure``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import resource
+import sys
+import time
+
+CPU_SECONDS: dict[str, float] = {}  # per label of `timed`, for scripts that add steps up
+
+
+def cpu_seconds() -> float:
+    """CPU seconds of this process, all threads: on a shared machine wall time measures the neighbours too."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def peak_rss_gb() -> float:
+    """Peak resident memory of this process so far, in GB (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024**3 if sys.platform == "darwin" else 1024**2)
+
+
+def timed(label: str, action, *, quiet: bool = False):
+    """Run ``action``; print its wall and CPU seconds; return its result and the wall seconds.
+
+    ``quiet`` swallows what the action prints (lifetimes prints scipy's whole result on a failed fit).
+    CPU / 2 is what a step needs at best on 2 idle cores.
+    """
+    began, cpu = time.perf_counter(), cpu_seconds()
+    with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
+        result = action()
+    seconds, cpu = time.perf_counter() - began, cpu_seconds() - cpu
+    print(f"{label}: {seconds:.2f} s wall, {cpu:.2f} s CPU")
+    CPU_SECONDS[label] = cpu
+    return result, seconds
