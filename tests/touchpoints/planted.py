@@ -100,3 +100,41 @@ def service_world(n: int = 6000, seed: int = 0) -> dict[str, pl.DataFrame]:
         }
     ).filter(pl.col("opened_at") < stamps(np.array([DAYS]))[0])
     return {"orders": orders, "tickets": tickets}
+
+
+def reachable_world(n: int = 6000, rate: float = 1 / 30, dropout: float = 0.15, seed: int = 0) -> dict:
+    """Customers who order at ``rate`` a day and drop out after an order with probability ``dropout``; an
+    inert ad ("display/inert", no effect at all) is shown every 15 days on average, only while they are
+    active, as retargeting reaches people who still browse."""
+    rng = np.random.default_rng(seed)
+    order_p, order_t, ads_p, ads_t = [], [], [], []
+    for person in range(n):
+        start = t = rng.uniform(0, 200)
+        end = DAYS
+        while t < DAYS:
+            order_p.append(person)
+            order_t.append(t)
+            if rng.random() < dropout:
+                end = t
+                break
+            t += rng.exponential(1 / rate)
+        shown = rng.uniform(start, end, rng.poisson((end - start) / 15))
+        ads_p.extend([person] * shown.size)
+        ads_t.extend(shown.tolist())
+    orders = pl.DataFrame(
+        {
+            "customer_key": pl.Series(order_p).cast(pl.String),
+            "ordered_at": stamps(np.array(order_t)),
+            "amount": np.full(len(order_p), 50.0),
+        }
+    )
+    touches = pl.DataFrame(
+        {
+            "customer_key": pl.Series(ads_p, dtype=pl.Int64).cast(pl.String),
+            "occurred_at": stamps(np.array(ads_t)),
+            "channel": "display",
+            "campaign": "inert",
+            "kind": "impression",
+        }
+    )
+    return {"orders": orders, "touches": touches}

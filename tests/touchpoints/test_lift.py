@@ -8,7 +8,7 @@ import pytest
 
 from cxdata.touchpoints.lift import _shrinkage, estimate_lift
 
-from .planted import DAYS, marketing_world, stamps
+from .planted import DAYS, marketing_world, reachable_world, stamps
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +75,20 @@ def test_no_contacts_give_an_empty_estimate():
     estimate = estimate_lift(world["orders"].lazy(), world["touches"].head(0).lazy(), stamps([DAYS])[0])
     assert estimate.table.height == 0 and estimate.replicates.height == 0
     assert "incremental_revenue" in estimate.table.columns
+
+
+def test_an_inert_ad_shown_only_to_active_customers_gets_no_view_through_credit():
+    # Being shown the ad means not having dropped out at an order before it, which thins the orders just
+    # before the contact by the dropout probability: compared with that window, an ad that does nothing
+    # would look like it adds rate * window * dropout orders per contact. The window after is not thinned so.
+    rate, dropout, window = 1 / 30, 0.15, 3.0
+    world = reachable_world(rate=rate, dropout=dropout)
+    estimate = estimate_lift(
+        world["orders"].lazy(), world["touches"].lazy(), stamps([DAYS])[0], response_days=window, replicates=40
+    )
+    row = estimate.table.row(0, named=True)
+    survivor_bias = rate * window * dropout * row["scored_contacts"]
+    print(f"\ninert ad: {row['incremental_orders']:.1f} orders over {row['scored_contacts']:,} contacts; "
+          f"the window before would credit about {survivor_bias:.0f}")  # fmt: skip
+    assert row["touchpoint"] == "display/inert" and row["scored_contacts"] > 50_000
+    assert abs(row["incremental_orders"]) < 0.15 * survivor_bias
