@@ -37,15 +37,16 @@ def attach_key(frame: pl.LazyFrame, record_keys: pl.LazyFrame, table: str, id_co
     """Left-join each record's ``customer_key`` from identity resolution's ``record_keys``.
 
     Records identity resolution did not place keep a null key rather than being
-    dropped, so facts still add up to their source.
+    dropped, so facts still add up to their source. ``record_keys`` holds one row
+    per record; a record listed twice would multiply facts, so collecting raises
+    (polars' m:1 join validation, cheaper than deduplicating millions of keys).
     """
     keys = record_keys.filter(pl.col("source_table") == table).select(
         pl.col("record_id").cast(pl.String).alias("__record_id"), pl.col("customer_key").cast(pl.String)
     )
-    keys = keys.unique("__record_id", keep="first")  # a duplicate key row must never multiply facts
     return (
         frame.with_columns(pl.col(id_column).cast(pl.String).alias("__record_id"))
-        .join(keys, on="__record_id", how="left")
+        .join(keys, on="__record_id", how="left", validate="m:1")
         .drop("__record_id")
     )
 

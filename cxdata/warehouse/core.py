@@ -32,6 +32,12 @@ class PublishResult:
     seconds: float
 
 
+def keep_order(name: str) -> bool:
+    """Whether table ``name`` is stored in the order its rows were published: all but the marts (fct_, dim_,
+    cx_), since staged tables number identity's records in source order and the others are small."""
+    return not name.startswith(("fct_", "dim_", "cx_"))
+
+
 def _normalise_url(url: str | sa.URL) -> sa.URL:
     parsed = sa.make_url(url)
     # psycopg2 is not installed; a bare postgresql:// would pick it by default.
@@ -198,7 +204,7 @@ class Warehouse:
             with self.engine.begin() as conn:
                 definition = ", ".join(f"{self._quote(column)} {kind}" for column, kind in columns.items())
                 self._ddl(conn, f"CREATE TABLE {self._qualified(staging)} ({definition})")
-                loaders.bulk_load(conn, self.dialect, self._qualified(staging), stored)
+                loaders.bulk_load(conn, self.dialect, self._qualified(staging), stored, keep_order(name))
             built: list[indexes.BuiltIndex] = []  # DuckDB: none, see cxdata.warehouse.indexes
             if self.dialect == POSTGRESQL:
                 step = "indexing and analysing the staging table for"

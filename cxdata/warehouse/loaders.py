@@ -24,15 +24,21 @@ CSV_CHUNK_ROWS = 100_000
 DUCKDB_BATCH_ROWS = 122_880
 
 
-def bulk_load(conn: sa.Connection, dialect: str, table_sql: str, stored: pl.DataFrame) -> None:
-    """Append every row of ``stored`` to the table ``table_sql`` (already quoted) inside ``conn``'s transaction."""
+def bulk_load(
+    conn: sa.Connection, dialect: str, table_sql: str, stored: pl.DataFrame, keep_order: bool = True
+) -> None:
+    """Append every row of ``stored`` to the table ``table_sql`` (already quoted) inside ``conn``'s transaction.
+
+    ``keep_order=False`` lets DuckDB store the rows in any order, which loads on every core (about a third
+    faster for millions of rows); tables whose row order something downstream relies on keep it.
+    """
     if dialect == DUCKDB:
-        _load_duckdb(conn, table_sql, stored)
+        _load_duckdb(conn, table_sql, stored, keep_order)
     else:
         _load_postgres(conn, table_sql, stored)
 
 
-def _load_duckdb(conn: sa.Connection, table_sql: str, stored: pl.DataFrame) -> None:
+def _load_duckdb(conn: sa.Connection, table_sql: str, stored: pl.DataFrame, keep_order: bool) -> None:
     raw = conn.connection.driver_connection
     view = f"_cxload_{uuid.uuid4().hex}"
     if stored.height > DUCKDB_BATCH_ROWS:
@@ -46,9 +52,13 @@ def _load_duckdb(conn: sa.Connection, table_sql: str, stored: pl.DataFrame) -> N
     # into a large_string buffer first: at 10M rows that copy costs seconds and ~1.5 GB.
     raw.register(view, stored.to_arrow(compat_level=pl.CompatLevel.newest()))
     try:
+        if not keep_order:
+            raw.execute("SET preserve_insertion_order = false")
         # BY NAME matches columns by name and lets DuckDB cast Arrow types to the declared ones.
         raw.execute(f"INSERT INTO {table_sql} BY NAME SELECT * FROM {view}")
     finally:
+        if not keep_order:
+            raw.execute("RESET preserve_insertion_order")
         raw.unregister(view)
 
 

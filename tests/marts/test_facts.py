@@ -38,6 +38,12 @@ def test_fct_orders_sequence_refunds_and_no_personal_data(at, keys):
     assert out["order_date"].to_list()[0].isoformat() == "2025-03-03"
 
 
+def test_a_record_listed_twice_in_the_record_keys_fails_instead_of_multiplying_facts(at, keys):
+    twice = pl.concat([keys("orders", {"o1": "A", "o2": "A"}), keys("orders", {"o1": "B"})])
+    with pytest.raises(pl.exceptions.ComputeError, match="m:1"):
+        fct_orders(_orders(at), twice).collect()
+
+
 def test_fct_orders_negative_amount_is_a_refund_and_works_without_optional_columns(at, keys):
     minimal = pl.LazyFrame({"order_id": ["1", "2"], "ordered_at": [at(1), at(2)], "amount": [10.0, -4.0]})
     out = fct_orders(minimal, keys("orders", {"1": "A", "2": "A"})).collect().sort("order_id")
