@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from polars.testing import assert_frame_equal
 
 from cxdata.warehouse import PublishResult, Warehouse, WarehouseError, comments, loaders
+from cxdata.warehouse.core import keep_order
 
 
 def test_publish_creates_and_reports(wh):
@@ -269,3 +270,16 @@ def test_append_keeps_earlier_rows_and_replaces_what_keep_drops(wh):
 
     wh.append("members", pl.DataFrame({"as_of": ["d2"], "key": ["c"]}), keep=pl.col("as_of") != "d2")
     assert wh.read("members").sort("as_of", "key").rows() == [("d1", "a"), ("d1", "b"), ("d2", "c")]
+
+
+def test_staged_tables_keep_their_row_order_and_marts_keep_their_rows(duckdb_url):
+    # enough rows for DuckDB to load on several threads, where order is only kept when asked for
+    frame = pl.DataFrame({"record_id": [f"r{i:07d}" for i in range(600_000)], "n": range(600_000)})
+    with Warehouse(duckdb_url) as wh:
+        wh.publish("stg_orders", frame)
+        wh.publish("fct_orders", frame)
+        assert_frame_equal(wh.read("stg_orders"), frame)  # identity numbers staged records in this order
+        assert_frame_equal(wh.read("fct_orders").sort("n"), frame)
+    assert [keep_order(n) for n in ("stg_touches", "identity_record_keys", "dim_customer", "cx_kpis_daily")] == [
+        True, True, False, False,
+    ]  # fmt: skip
