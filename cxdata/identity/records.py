@@ -186,7 +186,7 @@ def _assemble(
         raise _Collision
     nodes = (
         # ties of first sighting and type are broken by the hash: arbitrary but the same on every run
-        nodes.sort("first_seen", "tier", "h", nulls_last=True)
+        nodes[_node_order(nodes["first_seen"], nodes["tier"].to_numpy(), nodes["h"].to_numpy())]
         .with_row_index("node")
         .with_columns(
             pl.col("tier").replace_strict(list(range(len(types))), types, return_dtype=type_enum).alias("id_type")
@@ -229,6 +229,18 @@ def _assemble(
         tier=tier,
         blocked=blocked_values,
     )
+
+
+def _node_order(first_seen: pl.Series, tier: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Row order by first_seen (nulls last), then tier, then hash: two stable integer sorts, half the time of
+    polars' multi-column sort over millions of identifiers."""
+    us = first_seen.dt.epoch("us")
+    low, high = us.min(), us.max()
+    # microseconds since the earliest sighting (years 1-9999 span < 2**59), nulls one past the latest
+    offset = (us - low).fill_null(high - low + 1).to_numpy() if low is not None else np.zeros(len(us), np.int64)
+    key = (offset.astype(np.int64) << _TIER_BITS) | tier.astype(np.int64)
+    by_hash = np.argsort(h, kind="stable")
+    return by_hash[np.argsort(key[by_hash], kind="stable")]
 
 
 _RECORD_SCHEMA = {

@@ -1,0 +1,47 @@
+"""Identifier extraction internals: the order that numbers the identity graph's nodes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cxdata.identity.records import _node_order
+
+EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+moments = st.one_of(st.none(), st.integers(-(10**12), 10**12))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(moments, st.integers(0, 5), st.integers(0, 2**64 - 1)),
+        min_size=1,
+        max_size=60,
+        unique_by=lambda r: r[2],
+    )
+)
+def test_node_order_is_polars_sort_by_first_seen_nulls_last_then_tier_then_hash(rows):
+    frame = pl.DataFrame(
+        {
+            "first_seen": [None if us is None else EPOCH + dt.timedelta(microseconds=us) for us, _, _ in rows],
+            "tier": [t for _, t, _ in rows],
+            "h": pl.Series([h for _, _, h in rows], dtype=pl.UInt64),
+        },
+        schema_overrides={"first_seen": pl.Datetime("us", "UTC")},
+    )
+    expected = frame.with_row_index("i").sort("first_seen", "tier", "h", nulls_last=True)["i"].to_numpy()
+    order = _node_order(frame["first_seen"], frame["tier"].to_numpy(), frame["h"].to_numpy())
+    np.testing.assert_array_equal(order, expected)
+
+
+def test_node_order_when_nothing_has_a_time():
+    frame = pl.DataFrame(
+        {"first_seen": [None, None, None], "tier": [2, 0, 2], "h": pl.Series([5, 9, 1], dtype=pl.UInt64)},
+        schema_overrides={"first_seen": pl.Datetime("us", "UTC")},
+    )
+    order = _node_order(frame["first_seen"], frame["tier"].to_numpy(), frame["h"].to_numpy())
+    assert order.tolist() == [1, 2, 0]
