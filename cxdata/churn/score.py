@@ -25,8 +25,12 @@ from cxdata.config import ChurnConfig
 REASONS = ("churn_reason_1", "churn_reason_2", "churn_reason_3")
 
 
-def reasons(training: Training, X: np.ndarray, churn: np.ndarray, limit: int) -> pl.DataFrame:
-    """The top three reason texts per row of ``X`` (see the module doc); nulls where fewer apply."""
+def reasons(training: Training, X: np.ndarray, churn: np.ndarray, limit: int, copy: bool = True) -> pl.DataFrame:
+    """The top three reason texts per row of ``X`` (see the module doc); nulls where fewer apply.
+
+    ``copy=False`` (as in scikit-learn) lets the substitution work in ``X`` itself, one column at a time,
+    each put back before the next: for a caller that owns ``X``; it is unchanged afterwards either way.
+    """
     tried = [i["feature"] for i in training.importances if i["importance"] > 0][:limit]
     index = {name: j for j, name in enumerate(training.features)}
     if not tried:
@@ -45,10 +49,13 @@ def reasons(training: Training, X: np.ndarray, churn: np.ndarray, limit: int) ->
             substituted[:, j] = medians[k]
             lifts[rows, k] = churn[rows] - training.model.predict_proba(substituted)[:, 1]
             continue
-        work = X.copy() if work is None else work
+        work = (X.copy() if copy else X) if work is None else work
+        own = values[:, k].copy()
         work[:, j] = medians[k]
-        lifts[:, k] = churn - training.model.predict_proba(work)[:, 1]
-        work[:, j] = X[:, j]
+        try:
+            lifts[:, k] = churn - training.model.predict_proba(work)[:, 1]
+        finally:
+            work[:, j] = own
     with warnings.catch_warnings(), np.errstate(invalid="ignore"):
         warnings.simplefilter("ignore")
         side = np.where(values > medians, 1, np.where(values < medians, -1, 0)).astype(np.int8)
@@ -109,7 +116,7 @@ def score_features(
     """
     X = matrix(features, training.features)
     churn = training.model.predict_proba(X)[:, 1]
-    why = reasons(training, X, churn, config.reason_features)
+    why = reasons(training, X, churn, config.reason_features, copy=False)  # X is this function's own
     return pl.concat(
         [
             features.select(

@@ -76,5 +76,10 @@ def test_planted_drivers_are_the_reasons(training):
 def test_input_matrix_is_not_changed(training):
     X = np.array([[400.0, 2.0, 1.0], [1.0, 0.0, -1.0]])
     before = X.copy()
-    reasons(training, X, training.model.predict_proba(X)[:, 1], limit=3)
+    churn = training.model.predict_proba(X)[:, 1]
+    copied = reasons(training, X, churn, limit=3)
     assert np.array_equal(X, before)
+    # working in X itself (what score_features does with its own matrix) gives the same and puts X back
+    in_place = reasons(training, X, churn, limit=3, copy=False)
+    assert np.array_equal(X, before)
+    assert in_place.equals(copied)
