@@ -202,9 +202,10 @@ def estimate_lift(
     excess = _excess(contact, index, span, response_days, baseline_days, session_minutes / 1440.0)
     names = sorted(set(contact["touchpoint"].to_list()))
     code = _codes(contact["touchpoint"], names)
-    excess["clicked"] = _clicked(touches, contact, index, names, code, as_of, granularity, response_days)
+    clicks = _clicks(touches, contact, names, as_of, granularity)
+    excess["clicked"] = _clicked(clicks, contact, index, names, code, response_days)
     scheduled = ~contact["by_click"].to_numpy()
-    session_excess = _session_excess(touches, contact, index, names, as_of, granularity, session_minutes / 1440.0)
+    session_excess = _session_excess(clicks, contact, index, names, session_minutes / 1440.0)
     idx = contact["idx"].to_numpy()
     point = _aggregate(excess, code, idx, np.ones(customers.len()), len(names), scheduled, session_excess)
     rng = np.random.default_rng(seed)
@@ -287,42 +288,11 @@ def _excess(
     }
 
 
-def _session_excess(
-    touches: pl.LazyFrame,
-    contact: pl.DataFrame,
-    index: OrderIndex,
-    names: list[str],
-    as_of,
-    granularity: str,
-    gap_days: float,
-) -> np.ndarray:
-    """Per scheduled touchpoint's click (after a contact): orders in the click's session, per customer index."""
-    scheduled = contact.filter(~pl.col("by_click"))["touchpoint"].unique().to_list()
-    clicks = (
-        touches.filter((pl.col("kind") == "click") & (pl.col("occurred_at") <= as_of))
-        .with_columns(touchpoint_label(granularity).alias("touchpoint"))
-        .filter(pl.col("touchpoint").is_in(scheduled))
-        .join(contact.lazy().select("customer_key", "idx").unique(), on="customer_key")
-        .select("idx", "occurred_at", "touchpoint")
-        .collect()
-    )
-    t = index.days(clicks["occurred_at"])
-    n, _ = index.window(clicks["idx"].to_numpy(), t, t + gap_days)
-    return np.column_stack([clicks["idx"].to_numpy(), _codes(clicks["touchpoint"], names), n])
-
-
-def _clicked(
-    touches: pl.LazyFrame,
-    contact: pl.DataFrame,
-    index: OrderIndex,
-    names: list[str],
-    code: np.ndarray,
-    as_of,
-    granularity: str,
-    response: float,
-) -> np.ndarray:
-    """Per contact: the customer clicked the same touchpoint within the response window (clicks always do)."""
-    clicks = (
+def _clicks(
+    touches: pl.LazyFrame, contact: pl.DataFrame, names: list[str], as_of, granularity: str
+) -> pl.DataFrame:
+    """Clicks up to ``as_of`` of contacted customers on the scored touchpoints: idx, occurred_at, touchpoint."""
+    return (
         touches.filter((pl.col("kind") == "click") & (pl.col("occurred_at") <= as_of))
         .with_columns(touchpoint_label(granularity).alias("touchpoint"))
         .filter(pl.col("touchpoint").is_in(names))
@@ -330,6 +300,28 @@ def _clicked(
         .select("idx", "occurred_at", "touchpoint")
         .collect()
     )
+
+
+def _session_excess(
+    clicks: pl.DataFrame, contact: pl.DataFrame, index: OrderIndex, names: list[str], gap_days: float
+) -> np.ndarray:
+    """Per scheduled touchpoint's click (after a contact): orders in the click's session, per customer index."""
+    scheduled = contact.filter(~pl.col("by_click"))["touchpoint"].unique()
+    clicks = clicks.filter(pl.col("touchpoint").is_in(scheduled.implode()))
+    t = index.days(clicks["occurred_at"])
+    n, _ = index.window(clicks["idx"].to_numpy(), t, t + gap_days)
+    return np.column_stack([clicks["idx"].to_numpy(), _codes(clicks["touchpoint"], names), n])
+
+
+def _clicked(
+    clicks: pl.DataFrame,
+    contact: pl.DataFrame,
+    index: OrderIndex,
+    names: list[str],
+    code: np.ndarray,
+    response: float,
+) -> np.ndarray:
+    """Per contact: the customer clicked the same touchpoint within the response window (clicks always do)."""
     n = int(contact["idx"].max() or 0) + 1
     cell = _codes(clicks["touchpoint"], names) * n + clicks["idx"].to_numpy()
     keys = np.sort(cell * index.width + index.days(clicks["occurred_at"]))
