@@ -218,6 +218,7 @@ def estimate_retention(
     rng = np.random.default_rng(seed)
     weights = rng.poisson(1.0, (replicates, n_customers)).astype(np.float64)
     rows, reps = [], []
+    outcomes = held.select("churned", "revenue_next").to_numpy()
     for (name, source), group in sorted(treated.group_by("touchpoint", "source"), key=lambda g: g[0]):
         t = held["unit"].is_in(group["unit"].implode()).to_numpy()
         # a service channel is compared with orders that had no ticket, not with other channels' tickets
@@ -231,7 +232,7 @@ def estimate_retention(
         xs = held.select(FEATURES + [c for c in crm if c != f"sent:{name}"]).to_numpy()[sample]
         cs = customer[sample]
         e = _propensity(xs, t, clip, seed)
-        y = held.select("churned", "revenue_next").to_numpy()[sample]
+        y = outcomes[sample]
         point = _ipw(t, e, y, np.ones(t.size))
         boot = np.array([_ipw(t, e, y, w[cs]) for w in weights])
         # a kept customer is worth what kept treated customers went on to spend in the outcome window
