@@ -127,14 +127,23 @@ def _extract(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], config: Identity
         offset += frame.height
         if offset >= 1 << _REC_BITS:
             raise ValueError(f"identity resolution handles fewer than {1 << _REC_BITS:,} records")
+        # a column read from the warehouse shares its Arrow batch with the table's identifier columns, which
+        # are freed only when every column of the batch is: copied into buffers of its own (rechunk, and
+        # `_compact` for the strings), the kept columns let a table's identifiers go (1.1 GB at 20M records)
         records.append(
             frame.select("rec", pl.lit(name, SOURCE_TABLE).alias("source_table"), "record_id", "event_time")
+            .rechunk()
+            .pipe(_compact, "record_id")
         )
         for column in carried:
             id_type = TICKET if column == "ticket_id" else column
             tier = types.index(id_type)
             rows = _identifier_rows(frame, column, id_type, config, phones)
-            blocked.append(rows.filter("blocked").select(pl.lit(id_type).alias("id_type"), "value", "event_time"))
+            blocked.append(
+                rows.filter("blocked")
+                .select(pl.lit(id_type).alias("id_type"), "value", "event_time")
+                .pipe(_compact, "value")
+            )
             salt = (tier + 1) * _GOLDEN % (1 << 64)
             # a second, independent hash only to detect collisions of the first: grouping on integers is
             # several times cheaper than on the strings themselves
@@ -155,6 +164,7 @@ def _extract(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], config: Identity
                     pl.col("rec").min().alias("first_rec"),
                 )
                 .with_columns(pl.lit(tier, pl.Int32).alias("tier"))
+                .pipe(_compact, "value")
             )
         del frame, lazy  # the table read for this source goes before the next is read
     return _assemble(records, links, uniques, blocked, type_enum)
@@ -229,6 +239,17 @@ def _assemble(
         tier=tier,
         blocked=blocked_values,
     )
+
+
+def _compact(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """``frame`` with ``column``'s strings copied into buffers of their own.
+
+    A filtered or grouped string column keeps viewing the buffers of the column it came from: the distinct
+    values of a table's identifier would hold every row's text alive, gigabytes that the frame's estimated
+    size does not show.
+    """
+    own = pl.from_arrow(frame[column].to_arrow(compat_level=pl.CompatLevel.oldest()))
+    return frame.with_columns(own.alias(column))
 
 
 def _node_order(first_seen: pl.Series, tier: np.ndarray, h: np.ndarray) -> np.ndarray:
