@@ -115,21 +115,31 @@ def _query_dtype(column: Any) -> pl.DataType | None:
 def duckdb_query(conn: sa.Connection, statement: str, params: list[Any]) -> pl.DataFrame:
     """Run driver-level SQL (``$n`` placeholders) on DuckDB; rows come back as a frame via Arrow."""
     raw = conn.connection.driver_connection
-    relation = raw.sql(statement, params=params or None)
-    if relation is None:
-        return pl.DataFrame()
     quote = partial(quote_identifier, conn.dialect)
-    kinds = dict(zip(relation.columns, map(str, relation.types), strict=True))
-    intervals = [name for name, kind in kinds.items() if kind == "INTERVAL"]
-    if intervals:
-        # Arrow's month-day-nano intervals have no polars dtype; microseconds do.
-        relation = relation.project(
-            ", ".join(
-                f"epoch_us({quote(name)}) AS {quote(name)}" if name in intervals else quote(name)
-                for name in relation.columns
+    if params:
+        # with parameters DuckDB materialises a relation whose conversion is ten times slower than a
+        # cursor's (8.7 vs 0.8 s for 6M identity rows); without them the lazy relation is the faster one
+        cursor = raw.execute(statement, params)
+        intervals = [name for name, kind, *_ in cursor.description or [] if str(kind) == "INTERVAL"]
+        if intervals:
+            epochs = ", ".join(f"epoch_us({quote(name)}) AS {quote(name)}" for name in intervals)
+            cursor = raw.execute(f"SELECT * REPLACE ({epochs}) FROM ({statement})", params)
+        frame = cursor.pl()
+    else:
+        relation = raw.sql(statement)
+        if relation is None:
+            return pl.DataFrame()
+        kinds = dict(zip(relation.columns, map(str, relation.types), strict=True))
+        intervals = [name for name, kind in kinds.items() if kind == "INTERVAL"]
+        if intervals:
+            # Arrow's month-day-nano intervals have no polars dtype; microseconds do.
+            relation = relation.project(
+                ", ".join(
+                    f"epoch_us({quote(name)}) AS {quote(name)}" if name in intervals else quote(name)
+                    for name in relation.columns
+                )
             )
-        )
-    frame = relation.pl()
+        frame = relation.pl()
     fixes = [pl.col(name).cast(pl.Duration("us")) for name in intervals] + [
         pl.col(name).dt.convert_time_zone("UTC")
         for name, dtype in frame.schema.items()

@@ -242,6 +242,15 @@ def test_query_results_are_typed(wh):
     assert frame.row(0) == (7, 0.5, "it's", date(1950, 5, 6), datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC), True)
 
 
+def test_query_intervals_come_back_as_durations_with_and_without_parameters(wh):
+    plain = wh.query("select interval '90 minutes' as gap, 1 as n")
+    bound = wh.query("select interval '90 minutes' * cast(:k as integer) as gap, cast(:k as integer) as n", {"k": 2})
+
+    assert plain.schema == bound.schema == pl.Schema({"gap": pl.Duration("us"), "n": pl.Int32})
+    assert plain.row(0) == (timedelta(minutes=90), 1)
+    assert bound.row(0) == (timedelta(minutes=180), 2)
+
+
 def test_tables_made_by_sql_read_with_their_types(wh):
     wh.query(
         "create table made_by_sql (n numeric(12,3), v varchar(5), c char(2), s smallint, r real,"
