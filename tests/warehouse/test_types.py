@@ -244,7 +244,9 @@ def test_query_results_are_typed(wh):
 
 def test_query_intervals_come_back_as_durations_with_and_without_parameters(wh):
     plain = wh.query("select interval '90 minutes' as gap, 1 as n")
-    bound = wh.query("select interval '90 minutes' * cast(:k as integer) as gap, cast(:k as integer) as n", {"k": 2})
+    bound = wh.query(
+        "select interval '90 minutes' * cast(:k as integer) as gap, cast(:k as integer) as n", {"k": 2}
+    )
 
     assert plain.schema == bound.schema == pl.Schema({"gap": pl.Duration("us"), "n": pl.Int32})
     assert plain.row(0) == (timedelta(minutes=90), 1)
