@@ -34,8 +34,9 @@ class PublishResult:
 
 def keep_order(name: str) -> bool:
     """Whether table ``name`` is stored in the order its rows were published: all but the marts (fct_, dim_,
-    cx_), since staged tables number identity's records in source order and the others are small."""
-    return not name.startswith(("fct_", "dim_", "cx_"))
+    cx_) and identity's two big tables, since staged tables number identity's records in source order and
+    the others are small."""
+    return not name.startswith(("fct_", "dim_", "cx_", "identity_record_keys", "customer_identity"))
 
 
 def _normalise_url(url: str | sa.URL) -> sa.URL:
