@@ -253,15 +253,15 @@ def _compact(frame: pl.DataFrame, column: str) -> pl.DataFrame:
 
 
 def _node_order(first_seen: pl.Series, tier: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """Row order by first_seen (nulls last), then tier, then hash: two stable integer sorts, half the time of
-    polars' multi-column sort over millions of identifiers."""
+    """Row order by first_seen (nulls last), then tier, then hash: one sort over two integer keys, a seventh
+    of the time of polars' sort over the three columns at 6.2M identifiers (hashes are distinct per node)."""
     us = first_seen.dt.epoch("us")
     low, high = us.min(), us.max()
     # microseconds since the earliest sighting (years 1-9999 span < 2**59), nulls one past the latest
     offset = (us - low).fill_null(high - low + 1).to_numpy() if low is not None else np.zeros(len(us), np.int64)
     key = (offset.astype(np.int64) << _TIER_BITS) | tier.astype(np.int64)
-    by_hash = np.argsort(h, kind="stable")
-    return by_hash[np.argsort(key[by_hash], kind="stable")]
+    keys = pl.DataFrame({"key": key, "h": np.asarray(h, dtype=np.uint64)})
+    return keys.select(pl.arg_sort_by("key", "h")).to_series().to_numpy()
 
 
 _RECORD_SCHEMA = {
