@@ -176,9 +176,9 @@ def identity_step(
     """Resolve identities over the staged tables, keeping keys stable against the previous run's mapping."""
     tables = _StagedInputs(wh, [t for t in IDENTITY_TABLES if t in config.sources], config)
     # only what keys are inherited by: blocked and shared rows carry no key, and the other columns are
-    # gigabytes at millions of identifiers
+    # gigabytes at millions of identifiers; read lazily, when the keys are assigned after the graph is built
     previous = (
-        wh.read("customer_identity", columns=_PREVIOUS_COLUMNS, where={"status": "linked"})
+        wh.scan("customer_identity", where={"status": "linked"}).select(_PREVIOUS_COLUMNS)
         if wh.exists("customer_identity")
         else None
     )

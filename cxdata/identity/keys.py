@@ -28,7 +28,7 @@ _FAR_FUTURE = pl.datetime(9999, 1, 1, time_zone="UTC")
 
 
 def assign(
-    nodes: pl.DataFrame, n_components: int, previous: pl.DataFrame | None
+    nodes: pl.DataFrame, n_components: int, previous: pl.DataFrame | pl.LazyFrame | None
 ) -> tuple[np.ndarray, pl.DataFrame]:
     """Key per component and the (comp, old_key, new_key, kind) events.
 
@@ -45,21 +45,22 @@ def assign(
     comp_key = np.full(n_components, None, dtype=object)
     events = pl.DataFrame(schema=events_schema)
     next_number = 1
-    if previous is not None and previous.height:
-        prev = (
-            previous.lazy()
-            .filter((pl.col("status") == "linked") & pl.col("customer_key").is_not_null())
-            .select(
-                pl.col("identifier_type").cast(pl.String).alias("id_type"),
-                pl.col("identifier_value").cast(pl.String).alias("value"),
-                pl.col("customer_key").cast(pl.String).alias("key"),
-                pl.col("first_seen").cast(UTC_TIMESTAMP).fill_null(_FAR_FUTURE).alias("prev_first"),
-            )
-            .collect()
+    # a lazy ``previous`` is read only here, after the graph: the run's peak memory does not carry it
+    prev = (
+        None
+        if previous is None
+        else previous.lazy()
+        .filter((pl.col("status") == "linked") & pl.col("customer_key").is_not_null())
+        .select(
+            pl.col("identifier_type").cast(pl.String).alias("id_type"),
+            pl.col("identifier_value").cast(pl.String).alias("value"),
+            pl.col("customer_key").cast(pl.String).alias("key"),
+            pl.col("first_seen").cast(UTC_TIMESTAMP).fill_null(_FAR_FUTURE).alias("prev_first"),
         )
-        numbers = previous.select(
-            pl.col("customer_key").cast(pl.String).str.extract(r"^C(\d+)$").cast(pl.Int64).max()
-        ).item()
+        .collect()
+    )
+    if prev is not None and prev.height:
+        numbers = prev.select(pl.col("key").str.extract(r"^C(\d+)$").cast(pl.Int64).max()).item()
         next_number = (numbers or 0) + 1
         # a key's age is its oldest identifier in the previous run, whether or not that identifier is still here
         key_age = prev.group_by("key").agg(pl.col("prev_first").min().alias("age"))

@@ -48,7 +48,7 @@ class IdentityResult:
 def resolve(
     tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
     config: IdentityConfig,
-    previous: pl.DataFrame | None = None,
+    previous: pl.DataFrame | pl.LazyFrame | None = None,
     run_id: str = "manual",
     now: dt.datetime | None = None,
 ) -> IdentityResult:
