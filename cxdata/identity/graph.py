@@ -75,15 +75,8 @@ def build(
     extra = _no_extra() if extra is None else extra
     extra_u, extra_v = extra["u"].to_numpy().astype(np.int64), extra["v"].to_numpy().astype(np.int64)
 
-    accepted = np.zeros(n_nodes, dtype=bool)
-    shared = np.zeros(n_nodes, dtype=bool)
-    for t in np.unique(node_tier):
-        if int(t) in limits and accepted.any():
-            counts = _customers_per_node(rec, node, tier, accepted, t, n_nodes, n_records, (extra_u, extra_v))
-            shared |= (node_tier == t) & (counts > limits[int(t)])
-        accepted |= (node_tier == t) & ~shared
-
-    keep = accepted[node]
+    shared = _shared(rec, node, tier, node_tier, n_records, limits, (extra_u, extra_v))
+    keep = ~shared[node]
     hub_rec, hub, u, v, edge_rec = _star(rec[keep], node[keep])
     rec_hub = np.full(n_records, -1, dtype=np.int64)
     rec_hub[hub_rec] = hub
@@ -127,28 +120,59 @@ def _components(n_nodes: int, u: np.ndarray, v: np.ndarray) -> tuple[int, np.nda
     return int(n_comp), labels.astype(np.int64)
 
 
-def _customers_per_node(
+def _shared(
     rec: np.ndarray,
     node: np.ndarray,
     tier: np.ndarray,
-    accepted: np.ndarray,
-    t: int,
-    n_nodes: int,
+    node_tier: np.ndarray,
     n_records: int,
+    limits: dict[int, int],
     extra: tuple[np.ndarray, np.ndarray],
 ) -> np.ndarray:
-    """For every node, how many distinct components of the accepted (higher-tier) graph its records touch."""
-    keep = accepted[node]
-    hub_rec, hub, u, v, _ = _star(rec[keep], node[keep])
-    _, comp = _components(n_nodes, np.r_[u, extra[0]], np.r_[v, extra[1]])
-    rec_comp = np.full(n_records, -1, dtype=np.int64)
-    rec_comp[hub_rec] = comp[hub]
-    mine = tier == t
-    pair_comp = rec_comp[rec[mine]]
-    placed = pair_comp >= 0
+    """Which nodes are shared: tier by tier, a node of a limited tier whose records touch more than the limit
+    of distinct components of the graph accepted so far (the higher tiers' unshared nodes).
+
+    The components grow tier by tier: each tier's accepted links join what their records already belong to,
+    so each tier reads only its own links instead of rebuilding the graph of all higher tiers.
+    """
+    n_nodes = node_tier.size
+    shared = np.zeros(n_nodes, dtype=bool)
+    limited = [int(t) for t in np.unique(node_tier) if int(t) in limits]
+    if not limited:
+        return shared
+    # per node its component so far: probabilistic links hold from the start
+    _, label = _components(n_nodes, *extra)
+    # per record one of its accepted identifiers, so label[anchor[rec]] stays its component as components merge
+    anchor = np.full(n_records, -1, dtype=np.int64)
+    # each tier's links in one slice, still sorted by record (a small-integer stable sort is a radix sort)
+    by_tier = np.argsort(tier.astype(np.int8), kind="stable")
+    bounds = np.searchsorted(tier[by_tier], np.arange(max(limited) + 2))
+    for t in range(max(limited) + 1):  # later tiers cannot make anything shared
+        rows = by_tier[bounds[t] : bounds[t + 1]]
+        t_rec, t_node = rec[rows], node[rows]
+        if t in limits:
+            held = anchor[t_rec]
+            comp = np.where(held >= 0, label[held], -1)
+            shared |= (node_tier == t) & (_customers_per_node(t_node, comp, n_nodes) > limits[t])
+        kept = ~shared[t_node]
+        t_rec, t_node = t_rec[kept], t_node[kept]
+        if t_rec.size == 0 or t == max(limited):
+            continue
+        # a record first placed at this tier is anchored at one of its identifiers of the tier (any one: the
+        # links below join them all to it)
+        fresh = anchor[t_rec] < 0
+        anchor[t_rec[fresh]] = t_node[fresh]
+        _, merged = _components(n_nodes, label[anchor[t_rec]], label[t_node])
+        label = merged[label]
+    return shared
+
+
+def _customers_per_node(t_node: np.ndarray, t_comp: np.ndarray, n_nodes: int) -> np.ndarray:
+    """For every node, how many distinct components its links (``t_node``, their records' ``t_comp``) touch."""
+    placed = t_comp >= 0
     # distinct (node, comp) pairs as one packed u64 each (both ids fit 32 bits): a hash unique over one integer
     # column is several times cheaper than a frame unique followed by a group_by
-    packed = (node[mine][placed].astype(np.uint64) << np.uint64(32)) | pair_comp[placed].astype(np.uint64)
+    packed = (t_node[placed].astype(np.uint64) << np.uint64(32)) | t_comp[placed].astype(np.uint64)
     distinct = pl.Series(packed, dtype=pl.UInt64).unique().to_numpy()
     return np.bincount((distinct >> np.uint64(32)).astype(np.int64), minlength=n_nodes).astype(np.int64)
 
