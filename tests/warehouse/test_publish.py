@@ -280,5 +280,12 @@ def test_staged_tables_keep_their_row_order_and_marts_keep_their_rows(duckdb_url
         wh.publish("fct_orders", frame)
         assert_frame_equal(wh.read("stg_orders"), frame)  # identity numbers staged records in this order
         assert_frame_equal(wh.read("fct_orders").sort("n"), frame)
-    names = ("stg_touches", "model_runs", "identity_record_keys", "customer_identity", "dim_customer", "cx_kpis_daily")
+    names = (
+        "stg_touches",
+        "model_runs",
+        "identity_record_keys",
+        "customer_identity",
+        "dim_customer",
+        "cx_kpis_daily",
+    )
     assert [keep_order(n) for n in names] == [True, True, False, False, False, False]
