@@ -46,7 +46,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from cxdata.touchpoints.lift import DAY_US, OrderIndex, contacts
+from cxdata.touchpoints.lift import contacts
+from cxdata.touchpoints.order_index import DAY_US, OrderIndex
 
 FEATURES = [
     "log_orders_so_far",

@@ -102,10 +102,13 @@ def service_world(n: int = 6000, seed: int = 0) -> dict[str, pl.DataFrame]:
     return {"orders": orders, "tickets": tickets}
 
 
-def reachable_world(n: int = 6000, rate: float = 1 / 30, dropout: float = 0.15, seed: int = 0) -> dict:
+def reachable_world(
+    n: int = 6000, rate: float = 1 / 30, dropout: float = 0.15, seed: int = 0, kind: str = "impression"
+) -> dict:
     """Customers who order at ``rate`` a day and drop out after an order with probability ``dropout``; an
-    inert ad ("display/inert", no effect at all) is shown every 15 days on average, only while they are
-    active, as retargeting reaches people who still browse."""
+    inert touchpoint (no effect at all) reaches them every 15 days on average, only while they are active:
+    an ad ("display/inert", ``kind`` impression) as retargeting reaches people who still browse, or a search
+    ad they click ("paid_search/inert", ``kind`` click) while they still shop."""
     rng = np.random.default_rng(seed)
     order_p, order_t, ads_p, ads_t = [], [], [], []
     for person in range(n):
@@ -132,9 +135,9 @@ def reachable_world(n: int = 6000, rate: float = 1 / 30, dropout: float = 0.15, 
         {
             "customer_key": pl.Series(ads_p, dtype=pl.Int64).cast(pl.String),
             "occurred_at": stamps(np.array(ads_t)),
-            "channel": "display",
+            "channel": "display" if kind == "impression" else "paid_search",
             "campaign": "inert",
-            "kind": "impression",
+            "kind": kind,
         }
     )
     return {"orders": orders, "touches": touches}

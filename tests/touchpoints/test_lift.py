@@ -92,3 +92,28 @@ def test_an_inert_ad_shown_only_to_active_customers_gets_no_view_through_credit(
           f"the window before would credit about {survivor_bias:.0f}")  # fmt: skip
     assert row["touchpoint"] == "display/inert" and row["scored_contacts"] > 50_000
     assert abs(row["incremental_orders"]) < 0.15 * survivor_bias
+
+
+def test_an_inert_search_ad_clicked_only_by_active_customers_gets_no_credit():
+    # A click shows the customer alive: every order before it was survived (thinned by the dropout
+    # probability) and the customer may drop out at an order after it, so the windows around the click
+    # under-state the rate just after it. The survivor correction divides that thinning out.
+    rate, dropout, window = 1 / 30, 0.15, 3.0
+    world = reachable_world(rate=rate, dropout=dropout, kind="click")
+    as_of = stamps([DAYS])[0]
+
+    def inert(**options) -> dict:
+        estimate = estimate_lift(
+            world["orders"].lazy(), world["touches"].lazy(), as_of, response_days=window, replicates=0, **options
+        )
+        return estimate.table.row(0, named=True)
+
+    corrected, plain = inert(), inert(alive_correction=False)
+    survivor_bias = rate * window * dropout * corrected["scored_contacts"]
+    print(
+        f"\ninert search ad: {corrected['incremental_orders']:.1f} orders over {corrected['scored_contacts']:,} "
+        f"clicks, {plain['incremental_orders']:.1f} uncorrected; survivor bias about {survivor_bias:.0f}"
+    )
+    assert corrected["touchpoint"] == "paid_search/inert" and corrected["contact_kind"] == "click"
+    assert plain["incremental_orders"] > 0.5 * survivor_bias
+    assert abs(corrected["incremental_orders"]) < 0.15 * survivor_bias
