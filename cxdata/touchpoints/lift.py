@@ -67,10 +67,10 @@ Survivor bias: a contact that shows the customer alive (a click: of a search
 ad, or of an email within its response window) selects a moment before which
 every order was survived and after which the customer may still drop out, so
 the windows around it under-state the rate right after it. For such contacts
-the baseline divides out that thinning under the BG/NBD population fitted on
+the baseline divides out that thinning under the MBG/NBD population fitted on
 the orders (`cxdata.touchpoints.survival`). At 30,000 customers (dev seed 11)
-it took brand search from 5,650 to 3,007 of estimated revenue (truth 1,631),
-generic from 16,444 to 13,562 (13,272) and affiliate from 3,327 to 2,174
+it took brand search from 5,650 to 2,628 of estimated revenue (truth 1,631),
+generic from 16,444 to 13,119 (13,272) and affiliate from 3,327 to 2,006
 (1,149). ``alive_correction=False`` turns it off.
 """
 
