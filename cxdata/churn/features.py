@@ -20,7 +20,9 @@ Features (days are days before the cutoff, h is the churn horizon):
   (over h) and btyd_p_no_purchase (see `BtydModel.p_no_purchase`), also the baseline;
   btyd_p_no_purchase_if_alive, and btyd_p_no_purchase_seen: the alive customer's
   figure for those seen after their last order (a web session, a click or an
-  ad impression: signs of life that only the unified view has), else the BTYD one;
+  ad impression: signs of life that only the unified view has), else BTYD's with
+  P(alive) lowered by the silence since, as far as the customer's signs of life
+  are tracked at all (see `_with_signs_of_life`);
 - service: tickets, tickets_recent, open_tickets, unanswered_tickets,
   median_ / max_ / last_first_response_hours (censored at the cutoff),
   days_since_last_ticket, ticket_since_last_order (1 when the latest ticket
@@ -182,8 +184,15 @@ def _web_features(sessions: pl.LazyFrame, last: pl.LazyFrame, cutoff: dt.datetim
             pl.col("page_views").sum().cast(pl.Float64).alias("page_views"),
             pl.col("converted").cast(pl.Float64).mean().alias("conversion_rate"),
             (pl.col("_days") < pl.col("_last_order")).sum().cast(pl.Float64).alias("sessions_since_last_order"),
+            _between_orders(pl.lit(True)).alias("_signs_between_web"),
         )
     )
+
+
+def _between_orders(sign: pl.Expr) -> pl.Expr:
+    """How many ``sign`` rows fall after the first order and at or before the last (days before the cutoff)."""
+    between = (pl.col("_days") < pl.col("_first_order")) & (pl.col("_days") >= pl.col("_last_order"))
+    return (sign & between).sum().cast(pl.Float64)
 
 
 def touch_column(channel: str) -> str:
@@ -220,6 +229,8 @@ def _touch_features(
             (engaged & (pl.col("_days") <= horizon)).sum().cast(pl.Float64).alias("engagements_recent"),
             pl.col("_days").filter(engaged).min().alias("days_since_last_engagement"),
             (seen & after).sum().cast(pl.Float64).alias("contacts_seen_since_last_order"),
+            seen.sum().cast(pl.Float64).alias("_signs_touch"),
+            _between_orders(seen).alias("_signs_between_touch"),
         )
     )
 
@@ -256,7 +267,10 @@ def build_features(
         "btyd_p_no_purchase_if_alive",
     )  # fmt: skip
     parts = [_order_features(orders, cutoff, horizon)]
-    last = orders.group_by("customer_key").agg(_days_before("ordered_at", cutoff).min().alias("_last_order"))
+    last = orders.group_by("customer_key").agg(
+        _days_before("ordered_at", cutoff).min().alias("_last_order"),
+        _days_before("ordered_at", cutoff).max().alias("_first_order"),
+    )
     tickets, surveys = until(inputs.tickets, "opened_at"), until(inputs.surveys, "responded_at")
     if tickets is not None:
         parts.append(_ticket_features(tickets, cutoff, horizon))
@@ -282,15 +296,7 @@ def build_features(
         frame = frame.with_columns(since.cast(pl.Float64).alias("ticket_since_last_order"))
     seen = [c for c in ("sessions_since_last_order", "contacts_seen_since_last_order") if c in names]
     if seen:
-        # under BG/NBD a customer drops out only at a purchase, so one seen alive after the last order is
-        # alive now: P(no purchase) is then the alive customer's, whatever p_alive says
-        alive = pl.sum_horizontal(pl.col(seen).fill_null(0.0)) > 0
-        frame = frame.with_columns(
-            pl.when(alive)
-            .then("btyd_p_no_purchase_if_alive")
-            .otherwise("btyd_p_no_purchase")
-            .alias("btyd_p_no_purchase_seen")
-        )
+        frame = _with_signs_of_life(frame, seen, names)
     counts = [
         "tickets", "tickets_recent", "open_tickets", "unanswered_tickets", "sessions", "sessions_recent",
         "page_views", "clicks", "touches_recent", "engagements", "engagements_recent",
@@ -299,11 +305,52 @@ def build_features(
     names = frame.collect_schema().names()
     zero = [c for c in names if c in counts or c.startswith("touches_")]
     return (
-        frame.with_columns(pl.col(zero).fill_null(0.0), cut.alias("cutoff"))
+        frame.drop([c for c in names if c.startswith("_signs")])
+        .with_columns(pl.col(zero).fill_null(0.0), cut.alias("cutoff"))
         .with_columns(pl.col(pl.Float32, pl.Float64).fill_nan(None))
         .sort("customer_key")
         .collect()
     )
+
+
+def _with_signs_of_life(frame: pl.LazyFrame, seen: list[str], names: list[str]) -> pl.LazyFrame:
+    """btyd_p_no_purchase_seen: BTYD's P(no purchase) updated by the signs of life after the last order.
+
+    Under (M)BG/NBD a customer drops out only at a purchase, so one seen after the last order (a visit, a
+    click, an ad shown) is alive now. One not seen is less likely alive the longer the silence, if the
+    customer is one whose signs of life are tracked at all: a dead customer shows none, an alive tracked one
+    shows them at rate b a day. b is the signs of life between first and last order (when every buyer is
+    alive) per day of that span, over customers with any sign; the tracked share is the share with any sign
+    over its expected value; a customer without any sign is tracked with the posterior probability of such
+    a silence. Fitted on the cutoff's own customers, so nothing after the cutoff is read.
+    """
+    signs = [c for c in ("sessions", "_signs_touch") if c in names]
+    between = [c for c in ("_signs_between_web", "_signs_between_touch") if c in names]
+    span = pl.col("tenure_days") - pl.col("days_since_last_order")
+    counted = frame.with_columns(
+        pl.sum_horizontal(pl.col(seen).fill_null(0.0)).alias("_seen"),
+        pl.sum_horizontal(pl.col(signs).fill_null(0.0)).alias("_signs"),
+        pl.sum_horizontal(pl.col(between).fill_null(0.0)).alias("_between"),
+        span.alias("_span"),
+    )
+    tracked = pl.col("_signs") > 0
+    rate = (pl.col("_between").filter(tracked).sum() / pl.col("_span").filter(tracked).sum()).fill_nan(0.0)
+    reached = (1 - (-rate * pl.col("_span")).exp()).mean()
+    share = (tracked.mean() / reached).clip(0.0, 1.0).fill_nan(0.0)
+    silent_tracked = share * (-rate * pl.col("_span")).exp()
+    maybe = pl.when(tracked).then(1.0).otherwise(silent_tracked / (silent_tracked + 1 - share))
+    quiet_if_alive = maybe * (-rate * pl.col("days_since_last_order")).exp() + 1 - maybe
+    odds = pl.col("p_alive") / (1 - pl.col("p_alive")).clip(lower_bound=1e-12) * quiet_if_alive
+    updated = (
+        pl.when(pl.col("_seen") > 0)
+        .then(pl.col("btyd_p_no_purchase_if_alive"))
+        .when(quiet_if_alive >= 1)  # nothing learnt: BTYD's own figure, to the last bit
+        .then(pl.col("btyd_p_no_purchase"))
+        .otherwise(1 - (odds / (1 + odds)).fill_nan(None) * (1 - pl.col("btyd_p_no_purchase_if_alive")))
+    )
+    return counted.with_columns(
+        pl.coalesce(updated, pl.col("btyd_p_no_purchase")).alias("btyd_p_no_purchase_seen")
+    ).drop("_seen", "_signs", "_between", "_span")
 
 
 def feature_names(frame: pl.DataFrame) -> list[str]:

@@ -66,6 +66,7 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         min_samples_leaf: int = 200,
         l2_regularization: float = 1.0,
         seed: int = 0,
+        monotonic_cst: list[int] | None = None,
     ):
         self.kind = kind
         self.calibration = calibration
@@ -74,6 +75,7 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         self.min_samples_leaf = min_samples_leaf
         self.l2_regularization = l2_regularization
         self.seed = seed
+        self.monotonic_cst = monotonic_cst  # per feature: 1 increasing, -1 decreasing, 0 free (hgb only)
 
     def fit(self, X, y, calibrate_on: np.ndarray | None = None) -> ChurnClassifier:
         """Fit on ``X``, ``y`` (1 = churned); for "hgb", calibrate on the ``calibrate_on`` rows (see module)."""
@@ -108,6 +110,7 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
             early_stopping=True,
             validation_fraction=0.1,
             random_state=self.seed,
+            monotonic_cst=self.monotonic_cst,
         )
 
     def choose_calibration(self, X, y, period: np.ndarray) -> tuple[str, dict[str, float]]:

@@ -71,3 +71,36 @@ def test_orders_alone_give_no_seen_feature():
     frame = build_features(ChurnInputs(orders=_orders()), CUTOFF, ChurnConfig(horizon_days=90))
     assert "btyd_p_no_purchase_seen" not in frame.columns
     assert frame["btyd_p_no_purchase_if_alive"].is_between(0, 1).all()
+
+
+def test_silence_after_the_last_order_lowers_p_alive_of_customers_whose_visits_are_tracked():
+    # 400 customers with 1-3 orders 40 days apart; the even ones visit every 10 days between their first and
+    # last order (tracked), and those with k % 4 == 0 keep visiting after it (seen alive); k % 4 == 2 go
+    # silent after their last order; the odd ones never visit (not tracked), so their silence says nothing
+    start = dt.datetime(2024, 9, 1, tzinfo=UTC)
+    cutoff = start + dt.timedelta(days=150)
+    orders, sessions = [], []
+    for k in range(400):
+        days = [40 * j + k % 13 for j in range(1 + k % 3)]
+        orders += [(f"k{k:03d}", start + dt.timedelta(days=d), 20.0) for d in days]
+        if k % 2 == 0:
+            until = 145 if k % 4 == 0 else days[-1]
+            sessions += [(f"k{k:03d}", start + dt.timedelta(days=d + 0.5)) for d in range(days[0], until, 10)]
+    inputs = ChurnInputs(
+        orders=pl.DataFrame(orders, schema=["customer_key", "ordered_at", "amount"], orient="row").lazy(),
+        sessions=pl.DataFrame(sessions, schema=["customer_key", "started_at"], orient="row")
+        .with_columns(page_views=pl.lit(1), converted=pl.lit(False))
+        .lazy(),
+    )
+    frame = build_features(inputs, cutoff, ChurnConfig(horizon_days=90)).with_columns(
+        pl.col("customer_key").str.slice(1).cast(pl.Int64).alias("k"),
+        (pl.col("btyd_p_no_purchase_seen") - pl.col("btyd_p_no_purchase")).alias("shift"),
+    )
+    seen = frame.filter(pl.col("k") % 4 == 0)
+    silent = frame.filter((pl.col("k") % 4 == 2) & (pl.col("n_orders") > 1))
+    untracked = frame.filter(pl.col("k") % 2 == 1)
+    assert (seen["btyd_p_no_purchase_seen"] == seen["btyd_p_no_purchase_if_alive"]).all()
+    # silent after months of visits: most likely gone
+    assert silent["shift"].min() > 0.05 and silent["shift"].mean() > 0.1, silent.select("k", "shift")
+    # never tracked: no news, so close to BTYD's figure, and never more sure of being alive than BTYD
+    assert untracked["shift"].min() >= -1e-12 and untracked["shift"].max() < 0.02
