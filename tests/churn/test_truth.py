@@ -23,7 +23,7 @@ from .conftest import inputs_of
 
 AUC_FLOOR = 0.80
 MARGIN_OVER_BTYD = 0.03  # the bar
-MARGIN_REACHED = 0.01  # what the signs-of-life features give (+0.017 on this seed, +0.011/+0.013 on dev seeds)
+MARGIN_REACHED = 0.01  # what the signs-of-life features give (+0.016 on this seed, +0.013 to +0.017 on dev seeds)
 SERVICE = (
     "median_first_response_hours",
     "max_first_response_hours",
