@@ -11,6 +11,7 @@ import io
 import resource
 import sys
 import time
+from pathlib import Path
 
 CPU_SECONDS: dict[str, float] = {}  # per label of `timed`, for scripts that add steps up
 
@@ -22,7 +23,17 @@ def cpu_seconds() -> float:
 
 
 def peak_rss_gb() -> float:
-    """Peak resident memory of this process so far, in GB (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    """Peak resident memory of this process so far, in GB.
+
+    On Linux from VmHWM: ru_maxrss of a process a benchmark starts as a child also counts the parent's peak
+    (the kernel carries it over fork and exec), VmHWM only this program's. Elsewhere ru_maxrss (KiB on
+    Linux, bytes on macOS).
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024**2
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024**3 if sys.platform == "darwin" else 1024**2)
 

@@ -142,23 +142,23 @@ def mart_step(wh: Warehouse, config: ProjectConfig, name: str) -> Profile:
     return table_profile(frame, published.seconds)
 
 
-class _StagedInputs(Mapping[str, pl.DataFrame]):
-    """The staged identity inputs, each read from the warehouse only when resolution asks for it.
+class _StagedInputs(Mapping[str, pl.LazyFrame]):
+    """The staged identity inputs, as warehouse scans that resolution reads a column at a time.
 
     Resolution takes one table at a time and keeps only its record ids, times and the hashes of its identifiers,
-    so reading a table on access lets its identifier strings go before the next is read instead of holding
+    so reading on access lets each identifier column's strings go before the next is read instead of holding
     every input (a third of this step's peak memory) until resolution ends.
     """
 
     def __init__(self, wh: Warehouse, tables: list[str], config: ProjectConfig) -> None:
         self._wh, self._tables, self._probabilistic = wh, tables, config.identity.probabilistic.enabled
 
-    def __getitem__(self, table: str) -> pl.DataFrame:
+    def __getitem__(self, table: str) -> pl.LazyFrame:
         if table not in self._tables:
             raise KeyError(table)
         name = f"stg_{table}"
         # only keys, times and identifiers: the other columns would multiply this step's memory
-        return self._wh.read(name, columns=columns_needed(table, self._wh.columns(name), self._probabilistic))
+        return self._wh.scan(name).select(columns_needed(table, self._wh.columns(name), self._probabilistic))
 
     def __contains__(self, table: object) -> bool:
         return table in self._tables  # without reading it, as Mapping's own test would

@@ -115,30 +115,32 @@ def _extract(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], config: Identity
         if name in ("tickets", "surveys") and "ticket_id" in columns:
             carried.append("ticket_id")
         time = pl.col(time_col).cast(UTC_TIMESTAMP) if time_col in columns else pl.lit(None, UTC_TIMESTAMP)
-        frame = (
-            lazy.select(
-                pl.col(key).cast(pl.String).alias("record_id"),
-                time.alias("event_time"),
-                *[pl.col(c).cast(pl.String) for c in carried],
-            )
-            .collect()
-            .with_row_index("rec", offset)
-        )
-        offset += frame.height
-        if offset >= 1 << _REC_BITS:
+        base = lazy.select(pl.col(key).cast(pl.String).alias("record_id"), time.alias("event_time")).collect()
+        n = base.height
+        if offset + n >= 1 << _REC_BITS:
             raise ValueError(f"identity resolution handles fewer than {1 << _REC_BITS:,} records")
-        # a column read from the warehouse shares its Arrow batch with the table's identifier columns, which
-        # are freed only when every column of the batch is: copied into buffers of its own (rechunk, and
-        # `_compact` for the strings), the kept columns let a table's identifiers go (1.1 GB at 20M records)
+        # a column read from the warehouse shares its Arrow batch with the columns read with it, freed only
+        # when all of them are: kept columns are copied into buffers of their own (rechunk, and `_compact` for
+        # strings), and each identifier column is read on its own, so a table's identifier text is never all
+        # in memory at once (1.1 GB and 1 GB less at 20M records)
+        stamps = base.select(pl.int_range(offset, offset + n, dtype=pl.UInt32).alias("rec"), "event_time")
         records.append(
-            frame.select("rec", pl.lit(name, SOURCE_TABLE).alias("source_table"), "record_id", "event_time")
+            stamps.select("rec", pl.lit(name, SOURCE_TABLE).alias("source_table"), base["record_id"], "event_time")
             .rechunk()
             .pipe(_compact, "record_id")
         )
+        stamps = stamps.rechunk()
+        del base
         for column in carried:
             id_type = TICKET if column == "ticket_id" else column
             tier = types.index(id_type)
-            rows = _identifier_rows(frame, column, id_type, config, phones)
+            values = lazy.select(pl.col(column).cast(pl.String)).collect().to_series()
+            if values.len() != n:
+                raise RuntimeError(
+                    f"table {name!r} changed while identity read it: {n:,} rows, then {values.len():,}"
+                )
+            rows = _identifier_rows(stamps.with_columns(values), column, id_type, config, phones)
+            del values
             blocked.append(
                 rows.filter("blocked")
                 .select(pl.lit(id_type).alias("id_type"), "value", "event_time")
@@ -166,17 +168,26 @@ def _extract(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], config: Identity
                 .with_columns(pl.lit(tier, pl.Int32).alias("tier"))
                 .pipe(_compact, "value")
             )
-        del frame, lazy  # the table read for this source goes before the next is read
-    return _assemble(records, links, uniques, blocked, type_enum)
+        offset += n
+        del stamps, lazy
+    # each step frees what it consumed before the next allocates: the distinct values are a gigabyte at 20M
+    # records and the record links half of one, and holding both through the join set this step's peak
+    nodes = _nodes(uniques, type_enum)
+    del uniques
+    rec, node, tier = _links(links, nodes)
+    del links
+    return Extracted(
+        records=pl.concat(records) if records else pl.DataFrame(schema=_RECORD_SCHEMA),
+        nodes=nodes.select("node", "id_type", "value", "first_seen", "last_seen", "records", "first_rec", "tier"),
+        rec=rec,
+        node=node,
+        tier=tier,
+        blocked=_blocked_values(blocked),
+    )
 
 
-def _assemble(
-    records: list[pl.DataFrame],
-    links: list[pl.DataFrame],
-    uniques: list[pl.DataFrame],
-    blocked: list[pl.DataFrame],
-    type_enum: pl.Enum,
-) -> Extracted:
+def _nodes(uniques: list[pl.DataFrame], type_enum: pl.Enum) -> pl.DataFrame:
+    """The graph's nodes from each table's distinct values, numbered in age order (see `Extracted`)."""
     types = type_enum.categories.to_list()
     nodes = (
         (pl.concat(uniques) if uniques else pl.DataFrame(schema=_UNIQUE_SCHEMA))
@@ -194,7 +205,7 @@ def _assemble(
     )
     if (nodes["h2_min"] != nodes["h2_max"]).any():
         raise _Collision
-    nodes = (
+    return (
         # ties of first sighting and type are broken by the hash: arbitrary but the same on every run
         nodes[_node_order(nodes["first_seen"], nodes["tier"].to_numpy(), nodes["h"].to_numpy())]
         .with_row_index("node")
@@ -202,6 +213,10 @@ def _assemble(
             pl.col("tier").replace_strict(list(range(len(types))), types, return_dtype=type_enum).alias("id_type")
         )
     )
+
+
+def _links(links: list[pl.DataFrame], nodes: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """rec, node and tier of every record-identifier link, sorted by rec, tier, node."""
     packed = (
         (pl.concat(links) if links else pl.DataFrame(schema={"rec": pl.UInt32, "h": pl.UInt64}))
         .join(nodes.select("h", "node", "tier"), on="h")
@@ -220,8 +235,11 @@ def _assemble(
     rec = (packed >> np.uint64(_TIER_BITS + _NODE_BITS)).astype(np.int64)
     tier = ((packed >> np.uint64(_NODE_BITS)) & tier_mask).astype(np.int32)
     node = (packed & node_mask).astype(np.int64)
-    del packed
-    blocked_values = (
+    return rec, node, tier
+
+
+def _blocked_values(blocked: list[pl.DataFrame]) -> pl.DataFrame:
+    return (
         (pl.concat(blocked) if blocked else pl.DataFrame(schema=_BLOCKED_SCHEMA))
         .group_by("id_type", "value")
         .agg(
@@ -230,14 +248,6 @@ def _assemble(
             pl.len().cast(pl.UInt32).alias("records"),
         )
         .sort("id_type", "value")
-    )
-    return Extracted(
-        records=pl.concat(records) if records else pl.DataFrame(schema=_RECORD_SCHEMA),
-        nodes=nodes.select("node", "id_type", "value", "first_seen", "last_seen", "records", "first_rec", "tier"),
-        rec=rec,
-        node=node,
-        tier=tier,
-        blocked=blocked_values,
     )
 
 
