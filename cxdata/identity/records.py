@@ -122,7 +122,7 @@ def _extract(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], config: Identity
         # a column read from the warehouse shares its Arrow batch with the columns read with it, freed only
         # when all of them are: kept columns are copied into buffers of their own (rechunk, and `_compact` for
         # strings), and each identifier column is read on its own, so a table's identifier text is never all
-        # in memory at once (1.1 GB and 1 GB less at 20M records)
+        # in memory at once (1.1 GB less at 20M records, and 0.8 GB off the extraction peak)
         stamps = base.select(pl.int_range(offset, offset + n, dtype=pl.UInt32).alias("rec"), "event_time")
         records.append(
             stamps.select("rec", pl.lit(name, SOURCE_TABLE).alias("source_table"), base["record_id"], "event_time")
