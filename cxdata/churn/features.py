@@ -45,7 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from cxdata.clv.btyd import BtydModel, FitFailed
+from cxdata.clv.btyd import BtydModel, fit_first
 from cxdata.clv.rfm import rfm_summary
 from cxdata.config import ChurnConfig
 
@@ -80,12 +80,7 @@ def fit_btyd(rfm: pl.DataFrame, config: ChurnConfig) -> BtydModel | None:
     """
     if rfm.height > config.btyd_fit_customers:
         rfm = rfm.sample(config.btyd_fit_customers, seed=config.seed)
-    for penalizer in config.penalizers:
-        try:
-            return BtydModel(config.btyd_model, penalizer=penalizer, seed=config.seed).fit(rfm)
-        except FitFailed:
-            continue
-    return None
+    return fit_first(config.btyd_model, rfm, config.penalizers, seed=config.seed)
 
 
 def _btyd_columns(rfm: pl.DataFrame, model: BtydModel | None, horizon_days: int) -> pl.DataFrame:
@@ -335,9 +330,9 @@ def _with_signs_of_life(frame: pl.LazyFrame, seen: list[str], names: list[str]) 
     )
     tracked = pl.col("_signs") > 0
     rate = (pl.col("_between").filter(tracked).sum() / pl.col("_span").filter(tracked).sum()).fill_nan(0.0)
-    reached = (1 - (-rate * pl.col("_span")).exp()).mean()
-    share = (tracked.mean() / reached).clip(0.0, 1.0).fill_nan(0.0)
-    silent_tracked = share * (-rate * pl.col("_span")).exp()
+    silent_span = (-rate * pl.col("_span")).exp()  # P(no sign between first and last order | tracked)
+    share = (tracked.mean() / (1 - silent_span).mean()).clip(0.0, 1.0).fill_nan(0.0)
+    silent_tracked = share * silent_span
     maybe = pl.when(tracked).then(1.0).otherwise(silent_tracked / (silent_tracked + 1 - share))
     quiet_if_alive = maybe * (-rate * pl.col("days_since_last_order")).exp() + 1 - maybe
     odds = pl.col("p_alive") / (1 - pl.col("p_alive")).clip(lower_bound=1e-12) * quiet_if_alive

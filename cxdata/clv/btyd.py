@@ -331,6 +331,16 @@ class Ladder:
     attempts: list[Attempt]
 
 
+def fit_first(model: str, rfm: pl.DataFrame, penalizers: list[float], seed: int = 0) -> BtydModel | None:
+    """``model`` fitted at the first of ``penalizers`` that converges; None when none does."""
+    for penalizer in penalizers:
+        try:
+            return BtydModel(model, penalizer=penalizer, seed=seed).fit(rfm)
+        except FitFailed:
+            continue
+    return None
+
+
 def fit_ladder(model: str, rfm: pl.DataFrame, penalizers: list[float], seed: int = 0) -> Ladder:
     """Fit ``model`` once per penalizer, each with the ladder of starting points; never raises."""
     fits: list[BtydModel] = []

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from cxdata.clv.btyd import BtydModel, FitFailed
+from cxdata.clv.btyd import fit_first
 from cxdata.clv.rfm import rfm_summary
 
 
@@ -54,10 +54,10 @@ def fit_survival(orders: pl.LazyFrame, as_of: dt.datetime) -> Survival | None:
     rfm = rfm_summary(orders, as_of, "D").collect()
     if rfm.height == 0:
         return None
-    try:
-        params = BtydModel("mbgnbd", penalizer=0.001).fit(rfm).params_
-    except FitFailed:
+    model = fit_first("mbgnbd", rfm, [0.001])
+    if model is None:
         return None
+    params = model.params_
     return Survival(r=params["r"], alpha=params["alpha"], a=params["a"], b=params["b"])
 
 
