@@ -129,7 +129,7 @@ def _extract(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], config: Identity
             .rechunk()
             .pipe(_compact, "record_id")
         )
-        stamps = stamps.rechunk()
+        stamps = records[-1].select("rec", "event_time")  # the copies just made, not a second one
         del base
         for column in carried:
             id_type = TICKET if column == "ticket_id" else column
