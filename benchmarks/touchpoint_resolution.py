@@ -27,20 +27,14 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).parents[1]))  # the repository root, for the tests' fact helper
 
 from cxdata.synth import SynthParams, generate_project
-from cxdata.touchpoints.step import touchpoint_step
-from cxdata.warehouse import Warehouse
-from tests.touchpoints.projects import person_tables
+from tests.touchpoints.projects import scored_project
 
 CAMPAIGNS = ("brand", "generic", "partners")
 
 
-def _scores(root: Path) -> tuple[pl.DataFrame, dict[str, pl.DataFrame], float]:
-    config, tables = person_tables(root)
-    with Warehouse(f"duckdb:///{root / 'warehouse.duckdb'}") as wh:
-        for name, frame in tables.items():
-            wh.publish(name, frame)
-        touchpoint_step(wh, config, run_id="resolution", as_of=config.as_of)
-        scores = wh.read("touchpoint_scores")
+def _scores(root: Path) -> tuple[pl.DataFrame, dict[str, pl.DataFrame], tuple[float, float, float]]:
+    """touchpoint_scores, the person-keyed tables, and the session and response windows (days) and hurdle."""
+    config, tables, scores = scored_project(root, "resolution")
     tp = config.models.touchpoints
     return scores, tables, (tp.session_minutes / 1440.0, tp.response_days, tp.hurdle)
 

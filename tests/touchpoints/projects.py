@@ -8,6 +8,8 @@ import polars as pl
 
 from cxdata.config import ProjectConfig
 from cxdata.io import load_table
+from cxdata.touchpoints.step import touchpoint_step
+from cxdata.warehouse import Warehouse
 
 from ..facts import person_facts
 
@@ -24,6 +26,17 @@ def person_tables(root: Path) -> tuple[ProjectConfig, dict[str, pl.DataFrame]]:
         .agg(pl.col("amount").sum().alias("clv"))
     )
     return config, tables
+
+
+def scored_project(root: Path, run_id: str) -> tuple[ProjectConfig, dict[str, pl.DataFrame], pl.DataFrame]:
+    """`person_tables` published to a DuckDB file in ``root``, the touchpoint step run at as_of, and the
+    touchpoint_scores it published."""
+    config, tables = person_tables(root)
+    with Warehouse(f"duckdb:///{root / 'warehouse.duckdb'}") as wh:
+        for name, frame in tables.items():
+            wh.publish(name, frame)
+        touchpoint_step(wh, config, run_id=run_id, as_of=config.as_of)
+        return config, tables, wh.read("touchpoint_scores")
 
 
 def with_touchpoints(config: ProjectConfig, **update) -> ProjectConfig:

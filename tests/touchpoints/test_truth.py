@@ -13,22 +13,15 @@ import pytest
 from scipy.stats import spearmanr
 
 from cxdata.synth import SynthParams, generate_project
-from cxdata.touchpoints.step import touchpoint_step
-from cxdata.warehouse import Warehouse
 
-from .projects import person_tables
+from .projects import scored_project
 
 
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory):
     root = tmp_path_factory.mktemp("touchpoint_truth")
     generate_project(root, SynthParams(customers=5000, seed=43))
-    config, tables = person_tables(root)
-    with Warehouse(f"duckdb:///{root / 'warehouse.duckdb'}") as wh:
-        for name, frame in tables.items():
-            wh.publish(name, frame)
-        touchpoint_step(wh, config, run_id="truth", as_of=config.as_of)
-        scores = wh.read("touchpoint_scores")
+    config, _tables, scores = scored_project(root, "truth")
     truth = pl.read_csv(root / "truth" / "touchpoints.csv").with_columns(
         pl.when(pl.col("channel") == "service")
         .then(pl.concat_str(pl.lit("service:"), pl.col("campaign")))
