@@ -1,4 +1,4 @@
-"""How precisely any self-controlled estimate can measure a search campaign's return: the Poisson floor.
+"""How precisely the data can measure each campaign's return: the truth's own noise and the observable floor.
 
     uv run python benchmarks/touchpoint_resolution.py [--customers 5000] [--seeds 43 11 5 21]
 
@@ -7,85 +7,52 @@ caused (someone searching the brand to buy), so it carries no evidence; the orde
 session (the generator's ``in_session_order_share``) have to be inferred from those that come later. What
 remains is the orders in the later part of the response window of the clicks without an order in their
 session: caused and organic ones alike, and the organic ones carry Poisson noise that no comparison window
-removes. Scaled to a return on cost, that noise is a floor under the width of any such estimate's interval.
+removes. Scaled to a return on cost, that noise is a floor under the width of any such estimate's interval
+(tests/touchpoints/resolution.py, which the truth test's verdicts use too).
 
-For each paid search and affiliate campaign this prints the true return, the estimate and 90% interval of
-`cxdata.touchpoints` (`cxdata run`'s touchpoint step on the project's facts keyed by the true person), and
-the floor's 90% half-width next to the half-width a "cut" (or "invest") verdict would need.
+For each campaign this prints the true return, the estimate and 90% interval of `cxdata.touchpoints`
+(`cxdata run`'s touchpoint step on the project's facts keyed by the true person), the floor's 90% half-width,
+the truth's own standard deviation, and the distance of the true return from the hurdle in standard deviations
+of both combined (the truth test holds a campaign to a verdict beyond 3).
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import tempfile
 from pathlib import Path
-
-import polars as pl
 
 sys.path.insert(0, str(Path(__file__).parents[1]))  # the repository root, for the tests' fact helper
 
 from cxdata.synth import SynthParams, generate_project
 from tests.touchpoints.projects import scored_project
-
-CAMPAIGNS = ("brand", "generic", "partners")
-
-
-def _scores(root: Path) -> tuple[pl.DataFrame, dict[str, pl.DataFrame], tuple[float, float, float]]:
-    """touchpoint_scores, the person-keyed tables, and the session and response windows (days) and hurdle."""
-    config, tables, scores = scored_project(root, "resolution")
-    tp = config.models.touchpoints
-    return scores, tables, (tp.session_minutes / 1440.0, tp.response_days, tp.hurdle)
-
-
-def _floor(tables: dict[str, pl.DataFrame], campaign: str, session: float, response: float) -> tuple[int, int]:
-    """Eligible clicks (no order in their session) and the orders in their (session, response] windows."""
-    clicks = (
-        tables["fct_touches"]
-        .filter((pl.col("campaign") == campaign) & (pl.col("kind") == "click"))
-        .select("customer_key", pl.col("occurred_at").alias("clicked_at"))
-        .with_row_index("click")
-    )
-    orders = tables["fct_orders"].filter(~pl.col("is_refund")).select("customer_key", "ordered_at")
-    after = clicks.join(orders, on="customer_key").with_columns(
-        ((pl.col("ordered_at") - pl.col("clicked_at")).dt.total_seconds() / 86_400).alias("days")
-    )
-    in_session = after.filter((pl.col("days") > 0) & (pl.col("days") <= session)).select("click").unique()
-    eligible = clicks.join(in_session, on="click", how="anti")
-    late = after.join(eligible.select("click"), on="click").filter(
-        (pl.col("days") > session) & (pl.col("days") <= response)
-    )
-    return eligible.height, late.height
+from tests.touchpoints.resolution import resolution
 
 
 def main() -> None:
-    """Print, per seed and campaign, the truth, the estimate with its interval, and the floor."""
+    """Print, per seed and campaign, the truth, the estimate with its interval, and the noise floor."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=5000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[43, 11, 5, 21])
     args = parser.parse_args()
     for seed in args.seeds:
-        params = SynthParams(customers=args.customers, seed=seed)
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
-            generate_project(root, params)
-            scores, tables, (session, response, hurdle) = _scores(root)
-            truth = pl.read_csv(root / "truth" / "touchpoints.csv")
-        value = tables["fct_orders"].filter(~pl.col("is_refund"))["amount"].mean()
-        for campaign in CAMPAIGNS:
-            true = truth.row(by_predicate=pl.col("campaign") == campaign, named=True)
-            row = scores.row(by_predicate=pl.col("campaign") == campaign, named=True)
-            clicks, orders = _floor(tables, campaign, session, response)
-            # the late orders' Poisson spread, scaled up by the share of caused orders that come late
-            sd = math.sqrt(orders) * value / ((1 - params.in_session_order_share) * true["cost"])
-            needed = abs(true["true_roi"] - hurdle)
+            generate_project(root, SynthParams(customers=args.customers, seed=seed))
+            config, tables, scores = scored_project(root, "resolution")
+            tp = config.models.touchpoints
+            table = resolution(root, tables, tp.session_minutes / 1440.0, tp.response_days).join(
+                scores.select("channel", "campaign", "roi", "roi_low", "roi_high", "recommendation"),
+                on=["channel", "campaign"],
+            )
+        for row in table.iter_rows(named=True):
             print(
-                f"seed {seed:>3}  {args.customers:,} customers  {campaign:<9} true ROI {true['true_roi']:5.2f}  "
-                f"estimate {row['roi']:5.2f} ({row['roi_low']:5.2f}, {row['roi_high']:5.2f}) "
-                f"{row['recommendation']:<6}  "
-                f"floor: {orders} orders after {clicks:,} eligible clicks, 90% half-width {1.645 * sd:.2f} "
-                f"(a verdict needs < {needed:.2f})",
+                f"seed {seed:>3}  {args.customers:,} customers  {row['channel'] + '/' + row['campaign']:<22} "
+                f"true ROI {row['true_roi']:8.2f}  estimate {row['roi']:8.2f} ({row['roi_low']:8.2f}, "
+                f"{row['roi_high']:8.2f}) {row['recommendation']:<6}  floor: {row['evidence_orders']:,} "
+                f"evidence orders, 90% half-width {1.645 * row['floor_sd']:.2f}; truth sd {row['truth_sd']:.2f}; "
+                f"distance from the hurdle {abs(row['true_roi'] - tp.hurdle) / row['sd']:.1f} sd",
                 flush=True,
             )
 
