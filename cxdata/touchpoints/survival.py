@@ -1,9 +1,10 @@
 """The survivor correction of a self-controlled comparison whose contact shows the customer alive.
 
-A click (a search ad, an email link) can only come from someone who has not
-dropped out. Customers drop out at a purchase (MBG/NBD: after each order, the
-first one included, with probability p), so around a moment at which a
-customer is known to be alive
+A click on a search or affiliate ad, which reaches only customers who still buy,
+comes from someone who has not dropped out (an email click does not show that:
+mail reaches subscribers who stopped buying too). Customers drop out at a
+purchase (MBG/NBD: after each order, the first one included, with probability
+p), so around a moment at which a customer is known to be alive
 
 - each order in the window *before* it was one the customer survived: that
   window's count is Poisson(lambda (1 - p) L), not Poisson(lambda L);

@@ -141,3 +141,47 @@ def reachable_world(
         }
     )
     return {"orders": orders, "touches": touches}
+
+
+def subscriber_world(n: int = 6000, rate: float = 1 / 30, dropout: float = 0.15, seed: int = 0) -> dict:
+    """Customers who order at ``rate`` a day and drop out after an order with probability ``dropout``; a
+    newsletter ("email/news") is sent every 15 days on average from the first order on, whether the customer
+    still buys or not; a fifth of the sends are clicked an hour later, alive or not; a click of a customer who
+    still buys causes an order 0.1 to 2 days later with probability 0.3. ``caused`` counts those orders."""
+    rng = np.random.default_rng(seed)
+    order_p, order_t, death = [], [], np.full(n, np.inf)
+    start = rng.uniform(0, 200, n)
+    for person in range(n):
+        t = start[person]
+        while t < DAYS:
+            order_p.append(person)
+            order_t.append(t)
+            if rng.random() < dropout:
+                death[person] = t
+                break
+            t += rng.exponential(1 / rate)
+    sends_p = np.repeat(np.arange(n), rng.poisson((DAYS - start) / 15))
+    sends_t = rng.uniform(start[sends_p], DAYS)
+    clicked = rng.random(sends_p.size) < 0.2
+    clicks_p, clicks_t = sends_p[clicked], sends_t[clicked] + 1 / 24
+    caused = (clicks_t <= death[clicks_p]) & (rng.random(clicks_p.size) < 0.3)
+    caused_t = clicks_t[caused] + rng.uniform(0.1, 2.0, caused.sum())
+    person, time = np.r_[np.array(order_p), clicks_p[caused]], np.r_[np.array(order_t), caused_t]
+    keep = time < DAYS
+    orders = pl.DataFrame(
+        {
+            "customer_key": pl.Series(person[keep]).cast(pl.String),
+            "ordered_at": stamps(time[keep]),
+            "amount": np.full(keep.sum(), 50.0),
+        }
+    )
+    touches = pl.DataFrame(
+        {
+            "customer_key": pl.Series(np.r_[sends_p, clicks_p]).cast(pl.String),
+            "occurred_at": stamps(np.r_[sends_t, clicks_t]),
+            "channel": "email",
+            "campaign": "news",
+            "kind": ["sent"] * sends_p.size + ["click"] * clicks_p.size,
+        }
+    )
+    return {"orders": orders, "touches": touches, "caused": int((caused_t < DAYS).sum())}
