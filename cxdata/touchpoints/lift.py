@@ -8,7 +8,8 @@ with a self-controlled event design:
 - a *contact* is a touchpoint's first touch kind of a known customer after the
   customer's first order: ``sent`` where the touchpoint sends, else
   ``impression``, else ``click`` (search and affiliate contacts are clicks);
-- its *response* is the orders in ``(t + gap, t + response_days]``; its
+- its *response* is the orders in ``(t + gap, t + response_days]`` (for a
+  clicked send or impression, until ``response_days`` after the click); its
   *baseline* the same customer's repeat-order rate over ``baseline_days``
   before the contact and ``baseline_days`` after the response window (one
   window each side, so a customer who is dying out or accelerating does not
@@ -70,13 +71,15 @@ so the windows around it under-state the rate right after it. For such contacts
 the baseline divides out that thinning under the MBG/NBD population fitted on
 the orders (`cxdata.touchpoints.survival`). A click on an email does not show
 that: mail reaches subscribers who stopped buying, and they still open and click
-it. Correcting those too took about 4% off the emails' clicked excess and,
-through the post-session share, added as much to every click touchpoint (dev
-seeds 11, 5 and 21 at 30,000 customers: a share of 0.457-0.485 against the
-generator's 0.5; 0.469-0.496 with email clicks left uncorrected). At 30,000
-customers (dev seed 11) the correction took brand search from 5,650 to 2,560 of
-estimated revenue (truth 1,631), generic from 16,444 to 12,780 (13,272) and
-affiliate from 3,327 to 1,954 (1,149). ``alive_correction=False`` turns it off.
+it, so clicked sends are not corrected. The emails' clicked excess sets the
+post-session share every click touchpoint is divided by: with email clicks
+corrected too, a click counted for every send whose window it fell in and windows
+ending three days after the send rather than the click, that share came out
+0.457-0.485 against the generator's 0.5 (dev seeds 11, 5 and 21 at 30,000
+customers); now 0.480-0.505. At 30,000 customers (dev seed 11) the correction
+took brand search from 5,650 to 2,499 of estimated revenue (truth 1,631), generic
+from 16,444 to 12,472 (13,272) and affiliate from 3,327 to 1,907 (1,149).
+``alive_correction=False`` turns it off.
 """
 
 from __future__ import annotations
@@ -86,10 +89,16 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from cxdata.touchpoints.order_index import DAY_US, OrderIndex
-from cxdata.touchpoints.survival import Survival, expected_response, fit_survival
-
-CONTACT_RANK = {"sent": 0, "impression": 1, "click": 2}
+from cxdata.touchpoints.contact_windows import (
+    clicked_contacts,
+    codes,
+    contact_clicks,
+    contact_excess,
+    contacts,
+    session_orders,
+)
+from cxdata.touchpoints.order_index import OrderIndex
+from cxdata.touchpoints.survival import fit_survival
 
 
 @dataclass
@@ -101,43 +110,6 @@ class LiftEstimate:
     table: pl.DataFrame
     replicates: pl.DataFrame  # replicate, touchpoint, incremental_orders, incremental_revenue
     late_share: float
-
-
-def touchpoint_label(granularity: str = "campaign") -> pl.Expr:
-    """The touchpoint a marketing touch belongs to: ``channel/campaign`` (campaign granularity) or ``channel``."""
-    if granularity == "channel":
-        return pl.col("channel")
-    return (
-        pl.when(pl.col("campaign").is_null())
-        .then(pl.col("channel"))
-        .otherwise(pl.concat_str(pl.col("channel"), pl.lit("/"), pl.col("campaign")))
-    )
-
-
-def contacts(touches: pl.LazyFrame, orders: pl.LazyFrame, *, granularity: str = "campaign") -> pl.LazyFrame:
-    """Each touchpoint's contacts of known customers after their first order: customer_key, occurred_at,
-    touchpoint, by_click (the contact kind is a click), kind."""
-    kinds = pl.DataFrame({"kind": list(CONTACT_RANK), "rank": list(CONTACT_RANK.values())}).lazy()
-    first = orders.group_by("customer_key").agg(pl.col("ordered_at").min().alias("first_order"))
-    marked = (
-        touches.filter(pl.col("customer_key").is_not_null())
-        .with_columns(touchpoint_label(granularity).alias("touchpoint"))
-        .join(kinds, on="kind", how="inner")
-    )
-    contact_rank = marked.group_by("touchpoint").agg(pl.col("rank").min().alias("contact_rank"))
-    return (
-        marked.join(contact_rank, on="touchpoint")
-        .filter(pl.col("rank") == pl.col("contact_rank"))
-        .join(first, on="customer_key", how="inner")
-        .filter(pl.col("occurred_at") > pl.col("first_order"))
-        .select(
-            "customer_key",
-            "occurred_at",
-            "touchpoint",
-            (pl.col("contact_rank") == CONTACT_RANK["click"]).alias("by_click"),
-            "kind",
-        )
-    )
 
 
 def estimate_lift(
@@ -178,13 +150,15 @@ def estimate_lift(
         pl.DataFrame({"customer_key": customers, "idx": np.arange(customers.len())}), on="customer_key"
     )
     survival = fit_survival(orders, as_of) if alive_correction else None
-    excess = _excess(contact, index, span, response_days, baseline_days, session_minutes / 1440.0, survival)
     names = sorted(set(contact["touchpoint"].to_list()))
-    code = _codes(contact["touchpoint"], names)
-    clicks = _clicks(touches, contact, names, as_of, granularity)
-    excess["clicked"] = _clicked(clicks, contact, index, names, code, response_days)
+    code = codes(contact["touchpoint"], names)
+    clicks = contact_clicks(touches, contact, names, as_of, granularity)
+    clicked, delay = clicked_contacts(clicks, contact, index, names, code, response_days)
+    gap = session_minutes / 1440.0
+    excess = contact_excess(contact, index, span, response_days, baseline_days, gap, delay, survival)
+    excess["clicked"] = clicked
     scheduled = ~contact["by_click"].to_numpy()
-    session_excess = _session_excess(clicks, contact, index, names, session_minutes / 1440.0)
+    session_excess = session_orders(clicks, contact, index, names, session_minutes / 1440.0)
     idx = contact["idx"].to_numpy()
     point = _aggregate(excess, code, idx, np.ones(customers.len()), len(names), scheduled, session_excess)
     rng = np.random.default_rng(seed)
@@ -230,120 +204,6 @@ def estimate_lift(
         }
     )
     return LiftEstimate(table, replicate_table, float(point[2]))
-
-
-def _codes(labels: pl.Series, names: list[str]) -> np.ndarray:
-    return labels.replace_strict(names, list(range(len(names))), return_dtype=pl.Int64).to_numpy()
-
-
-def _excess(
-    contact: pl.DataFrame,
-    index: OrderIndex,
-    span: float,
-    response: float,
-    baseline: float,
-    gap_days: float,
-    survival: Survival | None = None,
-) -> dict[str, np.ndarray]:
-    """Per contact: excess orders over the baseline, the customer's mean order value, windows ended by as_of.
-
-    ``orders`` is the excess used for clicked contacts; with ``survival``, the baseline of a contact that is
-    itself a click (search, affiliate: it shows the customer alive) has the survivor thinning divided out.
-    """
-    idx = contact["idx"].to_numpy()
-    t = index.days(contact["occurred_at"])
-    first = index.days(contact["first_order"])
-    gap = np.where(contact["by_click"].to_numpy(), gap_days, 0.0)
-    pre_start = np.maximum(t - baseline, first)
-    post_end = np.minimum(t + response + baseline, span)
-    n_pre, _ = index.window(idx, pre_start, t - 1e-9)
-    n_post, _ = index.window(idx, t + response, post_end)
-    n_resp, _ = index.window(idx, t + gap, t + response)
-    n_session, _ = index.window(idx, t, t + gap)
-    n_after, _ = index.window(idx, t + response, t + 2 * response)
-    exposure = (t - pre_start) + np.maximum(post_end - (t + response), 0.0)
-    complete = (t + response <= span) & (exposure >= response)
-    safe = np.where(exposure > 0, exposure, 1.0)
-    length = response - gap
-    expected = (n_pre + n_post) / safe * length
-    if survival is not None:
-        repeats, _ = index.window(idx, first, t - 1e-9)
-        after = np.maximum(post_end - (t + response), 0.0)
-        corrected = expected_response(
-            survival, n_pre + n_post, t - pre_start, response, after, repeats, t - first, gap, response
-        )
-        expected = np.where((exposure > 0) & contact["by_click"].to_numpy(), corrected, expected)
-    return {
-        "orders": np.where(complete, n_resp - expected, 0.0),
-        "step": np.where(complete & (t + 2 * response <= span), n_resp - n_after * length / response, 0.0),
-        "stepped": complete & (t + 2 * response <= span),
-        "value": contact["order_value"].to_numpy(),
-        "complete": complete,
-        # a click followed by an order in its session may be the order's doing (captured demand): such a
-        # contact carries no evidence either way, so it is left out, and its caused share comes back by late
-        "eligible": n_session == 0,
-    }
-
-
-def _clicks(
-    touches: pl.LazyFrame, contact: pl.DataFrame, names: list[str], as_of, granularity: str
-) -> pl.DataFrame:
-    """Clicks up to ``as_of`` of contacted customers on the scored touchpoints: idx, occurred_at, touchpoint."""
-    return (
-        touches.filter((pl.col("kind") == "click") & (pl.col("occurred_at") <= as_of))
-        .with_columns(touchpoint_label(granularity).alias("touchpoint"))
-        .filter(pl.col("touchpoint").is_in(names))
-        .join(contact.lazy().select("customer_key", "idx").unique(), on="customer_key")
-        .select("idx", "occurred_at", "touchpoint")
-        .collect()
-    )
-
-
-def _session_excess(
-    clicks: pl.DataFrame, contact: pl.DataFrame, index: OrderIndex, names: list[str], gap_days: float
-) -> np.ndarray:
-    """Per scheduled touchpoint's click (after a contact): orders in the click's session, per customer index."""
-    scheduled = contact.filter(~pl.col("by_click"))["touchpoint"].unique()
-    clicks = clicks.filter(pl.col("touchpoint").is_in(scheduled.implode()))
-    t = index.days(clicks["occurred_at"])
-    n, _ = index.window(clicks["idx"].to_numpy(), t, t + gap_days)
-    return np.column_stack([clicks["idx"].to_numpy(), _codes(clicks["touchpoint"], names), n])
-
-
-def _clicked(
-    clicks: pl.DataFrame,
-    contact: pl.DataFrame,
-    index: OrderIndex,
-    names: list[str],
-    code: np.ndarray,
-    response: float,
-) -> np.ndarray:
-    """Per contact: the customer clicked the same touchpoint within the response window and before its next
-    contact of the customer (clicks always do).
-
-    A click belongs to the latest contact before it: counting it for an earlier send whose window it falls in
-    too would count the orders it caused twice (at weekly sends, a third of the clicks would be).
-    """
-    n = int(contact["idx"].max() or 0) + 1
-    cell = _codes(clicks["touchpoint"], names) * n + clicks["idx"].to_numpy()
-    keys = np.sort(cell * index.width + index.days(clicks["occurred_at"]))
-    query = (code * n + contact["idx"].to_numpy()) * index.width + index.days(contact["occurred_at"])
-    until_next = (
-        contact.select(
-            (
-                pl.col("occurred_at").shift(-1).over("touchpoint", "customer_key", order_by="occurred_at")
-                - pl.col("occurred_at")
-            )
-            .dt.total_microseconds()
-            .truediv(DAY_US)
-            .fill_null(np.inf)
-        )
-        .to_series()
-        .to_numpy()
-    )
-    end = query + np.minimum(response, until_next - 1e-9)
-    hits = np.searchsorted(keys, end, side="right") - np.searchsorted(keys, query, side="left")
-    return (hits > 0) | contact["by_click"].to_numpy()
 
 
 def _aggregate(

@@ -46,7 +46,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from cxdata.touchpoints.lift import contacts
+from cxdata.touchpoints.contact_windows import contacts
 from cxdata.touchpoints.order_index import DAY_US, OrderIndex
 
 FEATURES = [

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from cxdata.touchpoints.lift import LiftEstimate, touchpoint_label
+from cxdata.touchpoints.contact_windows import touchpoint_label
+from cxdata.touchpoints.lift import LiftEstimate
 from cxdata.touchpoints.retention import RetentionEstimate
 
 SCORE_COLUMNS = [

@@ -66,12 +66,12 @@ def expected_response(
     survival: Survival,
     orders_around: np.ndarray,
     before: np.ndarray,
-    after_start: float,
+    after_start: float | np.ndarray,
     after: np.ndarray,
     repeats: np.ndarray,
     age: np.ndarray,
     gap: np.ndarray,
-    response: float,
+    response: float | np.ndarray,
 ) -> np.ndarray:
     """Orders expected in ``(t + gap, t + response]`` without the contact, for customers alive at ``t``.
 

@@ -146,8 +146,9 @@ def reachable_world(
 def subscriber_world(n: int = 6000, rate: float = 1 / 30, dropout: float = 0.15, seed: int = 0) -> dict:
     """Customers who order at ``rate`` a day and drop out after an order with probability ``dropout``; a
     newsletter ("email/news") is sent every 15 days on average from the first order on, whether the customer
-    still buys or not; a fifth of the sends are clicked an hour later, alive or not; a click of a customer who
-    still buys causes an order 0.1 to 2 days later with probability 0.3. ``caused`` counts those orders."""
+    still buys or not; a fifth of the sends are clicked up to 2 days later (opened late), alive or not; a
+    click of a customer who still buys causes an order 0.1 to 2 days later with probability 0.3. ``caused``
+    counts those orders."""
     rng = np.random.default_rng(seed)
     order_p, order_t, death = [], [], np.full(n, np.inf)
     start = rng.uniform(0, 200, n)
@@ -163,7 +164,7 @@ def subscriber_world(n: int = 6000, rate: float = 1 / 30, dropout: float = 0.15,
     sends_p = np.repeat(np.arange(n), rng.poisson((DAYS - start) / 15))
     sends_t = rng.uniform(start[sends_p], DAYS)
     clicked = rng.random(sends_p.size) < 0.2
-    clicks_p, clicks_t = sends_p[clicked], sends_t[clicked] + 1 / 24
+    clicks_p, clicks_t = sends_p[clicked], sends_t[clicked] + rng.uniform(0.0, 2.0, clicked.sum())
     caused = (clicks_t <= death[clicks_p]) & (rng.random(clicks_p.size) < 0.3)
     caused_t = clicks_t[caused] + rng.uniform(0.1, 2.0, caused.sum())
     person, time = np.r_[np.array(order_p), clicks_p[caused]], np.r_[np.array(order_t), caused_t]

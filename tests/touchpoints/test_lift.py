@@ -121,7 +121,8 @@ def test_an_inert_search_ad_clicked_only_by_active_customers_gets_no_credit():
 
 def test_a_newsletter_clicked_by_lapsed_subscribers_gets_its_planted_orders_once():
     # Sends every 15 days: a click often falls in the response window of the send before its own too, and
-    # counting it there as well credited about 10% more orders than were caused. Lapsed subscribers still
+    # counting it there as well credited about 10% more orders than were caused. Clicks come up to two days
+    # after the send: a window from the send alone loses the orders of late clicks. Lapsed subscribers still
     # click, so a click does not show the customer alive: the survivor correction is not for email clicks.
     world = subscriber_world()
     as_of = stamps([DAYS])[0]
