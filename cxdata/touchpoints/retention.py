@@ -66,15 +66,6 @@ class RetentionEstimate:
     table: pl.DataFrame
     replicates: pl.DataFrame  # replicate, touchpoint, churn_effect, revenue_effect, retention_value
 
-    def only_campaigns(self, campaigns: list[str] | None) -> RetentionEstimate:
-        """The estimate with service channels and, of the marketing touchpoints, only ``campaigns`` (all when
-        None): a send that is not meant to keep customers gets no retention value, only noise from it."""
-        if campaigns is None or not self.table.height:
-            return self
-        kept = self.table.filter((pl.col("source") == "service") | pl.col("touchpoint").is_in(campaigns))
-        names = kept["touchpoint"].implode()
-        return RetentionEstimate(kept, self.replicates.filter(pl.col("touchpoint").is_in(names)))
-
 
 def order_units(orders: pl.DataFrame, as_of, churn_days: int) -> tuple[pl.DataFrame, OrderIndex]:
     """One row per order with its confounders and outcomes; the order index used to count windows."""
@@ -195,8 +186,13 @@ def estimate_retention(
     replicates: int = 200,
     interval: float = 0.90,
     seed: int = 0,
+    campaigns: list[str] | None = None,
 ) -> RetentionEstimate:
-    """IPW effect of each service channel and CRM send touchpoint on churn and next-period revenue (module doc)."""
+    """IPW effect of each service channel and CRM send touchpoint on churn and next-period revenue (module doc).
+
+    ``campaigns``: the CRM touchpoints whose effect is estimated (all when None); a send that is not meant to
+    keep customers gets no retention value, only noise from it. Every CRM touchpoint's sends stay confounders.
+    """
     orders = orders.filter(pl.col("ordered_at") <= as_of)
     frame = orders.select("customer_key", "ordered_at", "amount").collect()
     units, index = order_units(frame, as_of, churn_days)
@@ -216,36 +212,45 @@ def estimate_retention(
     crm = [c for c in sends.columns if c != "unit"]
     customer = held["idx"].to_numpy()
     n_customers = int(units["idx"].max() or 0) + 1
-    rng = np.random.default_rng(seed)
-    weights = rng.poisson(1.0, (replicates, n_customers)).astype(np.float64)
-    rows, reps = [], []
+    fitted, sums = [], []
     outcomes = held.select("churned", "revenue_next").to_numpy()
     for (name, source), group in sorted(treated.group_by("touchpoint", "source"), key=lambda g: g[0]):
+        if source == "marketing" and campaigns is not None and name not in campaigns:
+            continue
         t = held["unit"].is_in(group["unit"].implode()).to_numpy()
         # a service channel is compared with orders that had no ticket, not with other channels' tickets
         rivals = treated.filter((pl.col("source") == source) & (pl.col("touchpoint") != name))["unit"]
         sample = ~held["unit"].is_in(rivals.implode()).to_numpy() | t if source == "service" else np.ones_like(t)
         t = t[sample]
-        all_treated = group.height
         if t.sum() < 10 or (~t).sum() < 10:
             continue
         # the other CRM touchpoints' sends are confounders; this one's recent send is the treatment itself
         xs = held.select(FEATURES + [c for c in crm if c != f"sent:{name}"]).to_numpy()[sample]
-        cs = customer[sample]
         e = _propensity(xs, t, clip, seed)
         y = outcomes[sample]
-        point = _ipw(t, e, y, np.ones(t.size))
-        boot = np.array([_ipw(t, e, y, w[cs]) for w in weights])
+        sums.append(_customer_sums(t, e, y, customer[sample], n_customers))
         # a kept customer is worth what kept treated customers went on to spend in the outcome window
-        outcome = held.filter(pl.Series(sample))
-        kept = outcome.filter(pl.Series(t) & (pl.col("churned") == 0))["revenue_next"].mean() or 0.0
-        lo, hi = np.quantile(boot, [(1 - interval) / 2, (1 + interval) / 2], axis=0)
+        kept_treated = t & (y[:, 0] == 0)
+        head = {
+            "touchpoint": name,
+            "source": source,
+            "treated_orders": group.height,
+            "held_out_treated": int(t.sum()),
+        }
+        fitted.append(
+            (head, float(y[kept_treated, 1].mean()) if kept_treated.any() else 0.0, _diagnostics(xs, t, e))
+        )
+    boot = _effects(_replicate_sums(np.hstack(sums), replicates, seed)) if sums else np.zeros((replicates, 0))
+    rows, reps = [], []
+    for k, (head, kept, diagnostics) in enumerate(fitted):
+        point = _effects(sums[k].sum(axis=0, keepdims=True))[0]
+        effects = boot[:, 2 * k : 2 * k + 2]
+        bounds = [(1 - interval) / 2, (1 + interval) / 2]
+        lo, hi = np.quantile(effects, bounds, axis=0) if replicates else (point, point)
+        value = -head["treated_orders"] * kept  # retention value per unit of churn effect
         rows.append(
             {
-                "touchpoint": name,
-                "source": source,
-                "treated_orders": all_treated,
-                "held_out_treated": int(t.sum()),
+                **head,
                 "churn_effect": point[0],
                 "churn_effect_low": lo[0],
                 "churn_effect_high": hi[0],
@@ -253,18 +258,18 @@ def estimate_retention(
                 "revenue_effect_low": lo[1],
                 "revenue_effect_high": hi[1],
                 "kept_customer_value": kept,
-                "retention_value": -point[0] * all_treated * kept,
-                **_diagnostics(xs, t, e),
+                "retention_value": point[0] * value,
+                **diagnostics,
             }
         )
         reps.append(
             pl.DataFrame(
                 {
                     "replicate": np.arange(replicates),
-                    "touchpoint": name,
-                    "churn_effect": boot[:, 0],
-                    "revenue_effect": boot[:, 1],
-                    "retention_value": -boot[:, 0] * all_treated * kept,
+                    "touchpoint": head["touchpoint"],
+                    "churn_effect": effects[:, 0],
+                    "revenue_effect": effects[:, 1],
+                    "retention_value": effects[:, 0] * value,
                 }
             )
         )
@@ -291,20 +296,44 @@ def _propensity(x: np.ndarray, t: np.ndarray, clip: float, seed: int) -> np.ndar
     return np.clip(model.predict_proba(x)[:, 1], clip, 1 - clip)
 
 
-def _ipw(t: np.ndarray, e: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Hajek IPW average effect on the treated for every outcome column of ``y``, units weighted by ``w``."""
-    wt, wc = w * t, w * (1 - t) * e / (1 - e)
-    return (wt @ y) / max(wt.sum(), 1e-12) - (wc @ y) / max(wc.sum(), 1e-12)
+def _customer_sums(t: np.ndarray, e: np.ndarray, y: np.ndarray, customer: np.ndarray, n: int) -> np.ndarray:
+    """Per customer: the treated units' count and outcome sums, the controls' ATT weights (e / (1 - e)) and
+    weighted outcome sums (n x 6); a bootstrap replicate reweights customers, so these are all it needs."""
+    wt, wc = t.astype(float), (1 - t) * e / (1 - e)
+    columns = [wt, wt * y[:, 0], wt * y[:, 1], wc, wc * y[:, 0], wc * y[:, 1]]
+    return np.column_stack([np.bincount(customer, weights=c, minlength=n) for c in columns])
+
+
+def _replicate_sums(sums: np.ndarray, replicates: int, seed: int, chunk: int = 8) -> np.ndarray:
+    """Column sums of ``sums`` (customers x columns) under Poisson(1) customer weights, one row per replicate;
+    drawn a few replicates at a time, as a replicates x customers weight matrix would not fit at scale."""
+    rng = np.random.default_rng(seed)
+    out = np.empty((replicates, sums.shape[1]))
+    for start in range(0, replicates, chunk):
+        size = min(chunk, replicates - start)
+        out[start : start + size] = rng.poisson(1.0, (size, sums.shape[0])).astype(np.float64) @ sums
+    return out
+
+
+def _effects(sums: np.ndarray) -> np.ndarray:
+    """Hajek IPW effects on the treated (churned, revenue_next) from `_customer_sums` column sums, per row,
+    for every block of six columns: treated mean minus weighted control mean."""
+    blocks = sums.reshape(sums.shape[0], -1, 6)
+    treated = blocks[:, :, 1:3] / np.maximum(blocks[:, :, :1], 1e-12)
+    control = blocks[:, :, 4:6] / np.maximum(blocks[:, :, 3:4], 1e-12)
+    return (treated - control).reshape(sums.shape[0], -1)
 
 
 def _diagnostics(x: np.ndarray, t: np.ndarray, e: np.ndarray) -> dict[str, float]:
     wc = (1 - t) * e / (1 - e)
-    wt = t.astype(float)
+    wt, unweighted_c = t.astype(float), (~t).astype(float)
+    square = x * x
+    variance = [(w @ square) / w.sum() - ((w @ x) / w.sum()) ** 2 for w in (wt, unweighted_c)]
+    sd = np.sqrt(np.maximum((variance[0] + variance[1]) / 2, 0.0))
 
     def smd(weights_t: np.ndarray, weights_c: np.ndarray) -> float:
         mt = weights_t @ x / weights_t.sum()
         mc = weights_c @ x / weights_c.sum()
-        sd = np.sqrt((x[t].var(axis=0) + x[~t].var(axis=0)) / 2)
         return float(np.max(np.abs(mt - mc) / np.where(sd > 0, sd, 1.0)))
 
     return {
@@ -313,7 +342,7 @@ def _diagnostics(x: np.ndarray, t: np.ndarray, e: np.ndarray) -> dict[str, float
         "propensity_control_min": float(e[~t].min()),
         "propensity_control_max": float(e[~t].max()),
         "overlap_share": float(np.mean((e[t] >= 0.05) & (e[t] <= 0.95))),
-        "max_smd_before": smd(t.astype(float), (~t).astype(float)),
+        "max_smd_before": smd(wt, unweighted_c),
         "max_smd_after": smd(wt, wc),
         "control_ess": float(wc.sum() ** 2 / (wc**2).sum()),
     }

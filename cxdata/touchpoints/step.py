@@ -136,7 +136,8 @@ def touchpoint_step(
         replicates=tp.bootstrap_replicates,
         interval=tp.interval,
         seed=tp.seed,
-    ).only_campaigns(tp.retention_campaigns)
+        campaigns=tp.retention_campaigns,
+    )
     costs = period_costs(frames["stg_touchpoint_costs"], as_of, tp.granularity)
     scores = score_touchpoints(
         attribution,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from cxdata.touchpoints.retention import RetentionEstimate, estimate_retention
+from cxdata.touchpoints.retention import estimate_retention
 
 from .planted import DAYS, service_world, stamps
 
@@ -50,22 +50,28 @@ def test_no_tickets_and_no_touches_give_an_empty_estimate():
     assert estimate.table.height == 0 and estimate.replicates.height == 0
 
 
-def test_only_the_declared_retention_campaigns_keep_their_estimate():
-    names = ["email/newsletter", "email/winback", "service:chat"]
-    estimate = RetentionEstimate(
-        pl.DataFrame(
-            {
-                "touchpoint": names,
-                "source": ["marketing", "marketing", "service"],
-                "retention_value": [-9.0, 5.0, 1.0],
-            }
-        ),
-        pl.DataFrame({"replicate": [0, 0, 0, 1, 1, 1], "touchpoint": names * 2, "retention_value": [1.0] * 6}),
+def test_only_the_declared_retention_campaigns_are_estimated():
+    world = service_world(n=2000)
+    sends = world["orders"].select(
+        "customer_key", (pl.col("ordered_at") - pl.duration(days=3)).alias("occurred_at")
     )
-    kept = estimate.only_campaigns(["email/winback"])
-    # the newsletter is not there to keep customers: no retention value; service channels always keep theirs
-    assert kept.table["touchpoint"].to_list() == ["email/winback", "service:chat"]
-    assert sorted(set(kept.replicates["touchpoint"])) == ["email/winback", "service:chat"]
-    assert kept.replicates.height == 4
-    assert estimate.only_campaigns(None) is estimate
-    assert estimate.only_campaigns([]).table["touchpoint"].to_list() == ["service:chat"]
+    touches = pl.concat(
+        [
+            sends.with_columns(channel=pl.lit("email"), campaign=pl.lit(name), kind=pl.lit("sent"))
+            for name in ("newsletter", "winback")
+        ]
+    ).lazy()
+    as_of = stamps([DAYS])[0]
+
+    def estimated(campaigns: list[str] | None) -> list[str]:
+        estimate = estimate_retention(
+            world["orders"].lazy(), world["tickets"].lazy(), touches, as_of, replicates=5, campaigns=campaigns
+        )
+        assert set(estimate.replicates["touchpoint"]) == set(estimate.table["touchpoint"])
+        return estimate.table["touchpoint"].to_list()
+
+    service = ["service:email", "service:phone"]
+    # the newsletter is not there to keep customers: no retention estimate; service channels always get one
+    assert estimated(["email/winback"]) == ["email/winback", *service]
+    assert estimated([]) == service
+    assert estimated(None) == ["email/newsletter", "email/winback", *service]
