@@ -158,7 +158,7 @@ def estimate_lift(
     excess = contact_excess(contact, index, span, response_days, baseline_days, gap, delay, survival)
     excess["clicked"] = clicked
     scheduled = ~contact["by_click"].to_numpy()
-    session_excess = session_orders(clicks, contact, index, names, session_minutes / 1440.0)
+    session_excess = session_orders(clicks, contact, index, names, gap)
     idx = contact["idx"].to_numpy()
     point = _aggregate(excess, code, idx, np.ones(customers.len()), len(names), scheduled, session_excess)
     rng = np.random.default_rng(seed)
