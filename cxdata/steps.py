@@ -182,29 +182,25 @@ def identity_step(
         if wh.exists("customer_identity")
         else None
     )
-    logged = wh.read("identity_merges") if wh.exists("identity_merges") else None
     result = resolve(tables, config.identity, previous=previous, run_id=run_id, now=now or dt.datetime.now(dt.UTC))
     facts = {**result.stats, "merges_this_run": result.identity_merges.height}
-    # The merge log keeps every run's events; this run's rows are added to what was there.
-    merges = (
-        result.identity_merges
-        if logged is None
-        else pl.concat([logged, result.identity_merges], how="diagonal_relaxed")
-    )
     outputs = {
+        "identity_merges": result.identity_merges,
         RECORD_KEYS: result.record_keys,
         "customer_identity": result.customer_identity,
-        "identity_merges": merges,
     }
     # the result's explanations hold the graph and every record, gigabytes that publishing does not need;
-    # each output, too, goes as soon as it is published
+    # each output, too, goes as soon as it is staged
     del result, previous
     profiles = {}
-    for name in list(outputs):
-        frame = outputs.pop(name)
-        published = wh.publish(name, frame)
-        profiles[name] = table_profile(frame, published.seconds)
-        del frame
+    # keys and their merge log change together or not at all: a crash between them would lose the log
+    with wh.transaction() as tx:
+        for name in list(outputs):
+            frame = outputs.pop(name)
+            # the merge log keeps every run's events: this run's are added to what is there
+            staged = tx.append(name, frame) if name == "identity_merges" else tx.publish(name, frame)
+            profiles[name] = table_profile(frame, staged.seconds)
+            del frame
     profiles["customer_identity"] = profiles["customer_identity"].with_facts(facts)
     return profiles
 
@@ -233,10 +229,12 @@ def stage_step(wh: Warehouse, config: ProjectConfig, table: str, run_id: str) ->
 
     staged = stage_table(config, table)
     audit = {"run_id": run_id, **staged.audit}
-    stg = wh.publish(f"stg_{table}", staged.accepted)
-    held = wh.publish(f"quarantine_{table}", staged.quarantined)
-    # The audit keeps every run's loads: this load's row is added to what was there.
-    wh.append("load_audit", pl.DataFrame([audit], schema_overrides={"loaded_at": pl.Datetime("us", "UTC")}))
+    # the staged rows, the rows held back and the audit that counts both change together
+    with wh.transaction() as tx:
+        stg = tx.publish(f"stg_{table}", staged.accepted)
+        held = tx.publish(f"quarantine_{table}", staged.quarantined)
+        # The audit keeps every run's loads: this load's row is added to what was there.
+        tx.append("load_audit", pl.DataFrame([audit], schema_overrides={"loaded_at": pl.Datetime("us", "UTC")}))
     facts = {
         "rows_in": audit["rows_in"],
         "rows_accepted": audit["rows_accepted"],

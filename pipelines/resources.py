@@ -46,6 +46,8 @@ class WarehouseResource(dg.ConfigurableResource):
         config = self.project.load()
         try:
             with Warehouse(config.warehouse, schema=config.warehouse_schema) as wh:
+                # a killed run may have left staging tables (copies of personal data): gone before anything else
+                wh.drop_stale_staging()
                 yield wh
         except Exception as exc:
             if is_transient(exc):

@@ -8,9 +8,9 @@ CLV publishes (value at risk needs the CLV) and Dagster lets one op own an asset
 import dagster as dg
 
 from cxdata.churn.checks import baseline_verdict, trained_verdict
-from cxdata.churn.step import ChurnReport, churn_step
+from cxdata.churn.step import ChurnReport, value_step
 from cxdata.clv.checks import holdout_verdict, model_verdict
-from cxdata.clv.step import ClvReport, clv_step
+from cxdata.clv.step import ClvReport
 from cxdata.config import ProjectConfig
 from cxdata.report import table_figure
 from pipelines.metadata import figure_metadata, plot_metadata
@@ -57,9 +57,7 @@ def value_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefinition:
     def _score(context: dg.AssetExecutionContext, project: ProjectResource, warehouse: WarehouseResource):
         config = project.load()
         with warehouse.get() as wh:
-            report = clv_step(wh, config, context.run.run_id)
-            # stale scores of an earlier run must not get fresh churn columns
-            churn = churn_step(wh, config, context.run.run_id) if report.failed is None else None
+            report, churn = value_step(wh, config, context.run.run_id)
             clv = table_figure(wh, "customer_scores") if report.failed is None else None
         metadata = {
             "customer_scores": _metadata(report, churn) | figure_metadata(clv),

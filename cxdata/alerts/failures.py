@@ -46,4 +46,5 @@ def record_failure(wh: Warehouse, failure: PipelineFailure) -> int:
             "message": pl.String,
         },
     )
-    return wh.append(TABLE, row, keep=pl.col("run_id") != failure.run_id).rows
+    wh.append(TABLE, row, replace={"run_id": failure.run_id})
+    return wh.row_count(TABLE)

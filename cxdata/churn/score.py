@@ -23,6 +23,23 @@ from cxdata.churn.train import Training, matrix
 from cxdata.config import ChurnConfig
 
 REASONS = ("churn_reason_1", "churn_reason_2", "churn_reason_3")
+# The columns churn adds to customer_scores, with their types: null until a churn model scores the customer.
+CHURN_SCHEMA = {
+    "churn_model_run_id": pl.String,
+    "churn_probability": pl.Float64,
+    "churn_percentile": pl.Float64,
+    "value_at_risk": pl.Float64,
+    **dict.fromkeys(REASONS, pl.String),
+    "segment": pl.String,
+}
+
+
+def without_churn(scores: pl.DataFrame) -> pl.DataFrame:
+    """``scores`` with every churn column null: customer_scores always has all its columns, so the views on it
+    and a reader's cached column list hold whether or not churn ran."""
+    return scores.drop([c for c in CHURN_SCHEMA if c in scores.columns]).with_columns(
+        pl.lit(None, dtype).alias(column) for column, dtype in CHURN_SCHEMA.items()
+    )
 
 
 def reasons(training: Training, X: np.ndarray, churn: np.ndarray, limit: int, copy: bool = True) -> pl.DataFrame:

@@ -8,10 +8,10 @@ customers that get a segment. A customer with churn features but no CLV row
 risk needs a CLV. Without ``customer_scores`` the step fails and publishes nothing
 but a failed model run.
 
-customer_scores_history: the rows of the CLV model run that customer_scores
-holds are replaced by the same rows with the churn columns, so history carries
-churn for this run; earlier runs keep theirs. segment_members and
-segment_summary are replaced for this as_of and kept for other days.
+customer_scores_history, segment_members and segment_summary: this as_of's
+rows are replaced by this run's (a rerun at the same moment adds no copy); other
+moments keep theirs. `value_step` publishes CLV and churn together, so
+customer_scores changes once per run with all its columns.
 """
 
 from __future__ import annotations
@@ -24,13 +24,14 @@ import polars as pl
 
 from cxdata.churn.features import ChurnInputs
 from cxdata.churn.runs import churn_run_record
-from cxdata.churn.score import REASONS, score_churn
+from cxdata.churn.score import CHURN_SCHEMA, REASONS, score_churn
 from cxdata.churn.segments import assign_segments, segment_members, segment_summary, summary_png
 from cxdata.churn.train import NotEnoughHistory, train
 from cxdata.clv.rfm import purchases
-from cxdata.clv.step import scoring_moment
+from cxdata.clv.step import ClvReport, clv_outputs, scoring_moment
 from cxdata.config import ProjectConfig
 from cxdata.warehouse import Warehouse
+from cxdata.warehouse.transaction import Transaction
 
 READS = {
     "fct_orders": ["customer_key", "ordered_at", "amount", "is_refund"],
@@ -39,14 +40,7 @@ READS = {
     "fct_web_sessions": ["customer_key", "started_at", "page_views", "converted"],
     "fct_touches": ["customer_key", "occurred_at", "channel", "kind"],
 }
-CHURN_COLUMNS = [
-    "churn_model_run_id",
-    "churn_probability",
-    "churn_percentile",
-    "value_at_risk",
-    *REASONS,
-    "segment",
-]
+CHURN_COLUMNS = list(CHURN_SCHEMA)
 
 
 @dataclass
@@ -88,12 +82,72 @@ def _merge(scores: pl.DataFrame, churn: pl.DataFrame, config: ProjectConfig) -> 
     return assign_segments(merged, config.models.churn.segments)
 
 
+@dataclass
+class ChurnOutputs:
+    """What a churn run writes, not yet written: the scores with churn merged in (None when it failed), the
+    segment tables and its model run."""
+
+    report: ChurnReport
+    as_of: dt.datetime
+    scores: pl.DataFrame | None
+    members: pl.DataFrame | None
+    summary: pl.DataFrame | None
+    record: pl.DataFrame
+
+    def stage_segments(self, tx: Transaction) -> None:
+        """Append this as_of's segment members and summary in ``tx``, replacing a rerun's rows of that as_of."""
+        if self.members is not None and self.summary is not None:
+            tx.append("segment_members", self.members, replace={"as_of": self.as_of})
+            tx.append("segment_summary", self.summary, replace={"as_of": self.as_of})
+
+
 def churn_step(
     wh: Warehouse, config: ProjectConfig, run_id: str, as_of: dt.datetime | dt.date | None = None
 ) -> ChurnReport:
-    """Train, evaluate and score churn from the facts; merge into customer_scores; publish segments and a run.
+    """Train, evaluate and score churn over the published customer_scores; publish the merged scores, their
+    history, the segments and the model run in one transaction (see `churn_outputs`)."""
+    published = wh.read("customer_scores") if wh.exists("customer_scores") else None
+    outputs = churn_outputs(wh, config, run_id, published, as_of)
+    with wh.transaction() as tx:
+        if outputs.scores is not None:
+            tx.publish("customer_scores", outputs.scores)
+            tx.append("customer_scores_history", outputs.scores, replace={"as_of": outputs.as_of})
+        outputs.stage_segments(tx)
+        tx.append("model_runs", outputs.record)
+    return outputs.report
 
-    ``as_of`` as in `cxdata.clv.step.clv_step` (a date is the end of that day in the project's zone).
+
+def value_step(
+    wh: Warehouse, config: ProjectConfig, run_id: str, as_of: dt.datetime | dt.date | None = None
+) -> tuple[ClvReport, ChurnReport | None]:
+    """CLV then churn, published as one consistent set in one transaction: customer_rfm, customer_scores with
+    every column (churn null when churn fails), its history, the segments and both model runs. Churn is not
+    run when CLV fails (its report is then None), and nothing but the RFM summary and the failed run is written.
+    """
+    clv = clv_outputs(wh, config, run_id, as_of)
+    churn = churn_outputs(wh, config, run_id, clv.scores, clv.as_of) if clv.report.failed is None else None
+    with wh.transaction() as tx:
+        clv.stage(tx, scores=churn.scores if churn is not None else None)
+        records = [clv.record]
+        if churn is not None:
+            churn.stage_segments(tx)
+            records.append(churn.record)
+        tx.append("model_runs", pl.concat(records, how="diagonal_relaxed"))
+    return clv.report, None if churn is None else churn.report
+
+
+def churn_outputs(
+    wh: Warehouse,
+    config: ProjectConfig,
+    run_id: str,
+    clv_scores: pl.DataFrame | None,
+    as_of: dt.datetime | dt.date | None = None,
+) -> ChurnOutputs:
+    """Train, evaluate and score churn from the facts and merge it into ``clv_scores`` (the CLV scores of the
+    same run): what `churn_step` publishes, without writing anything.
+
+    ``as_of`` as in `cxdata.clv.step.clv_outputs` (a date is the end of that day in the project's zone).
+    Without CLV scores there is nothing to merge into: the run fails (value at risk needs a CLV).
     """
     churn = config.models.churn
     inputs = read_inputs(wh)
@@ -105,7 +159,7 @@ def churn_step(
     model_run_id = f"{run_id}/churn"
     failed, training, scored = None, None, None
     warnings: list[str] = []
-    if not wh.exists("customer_scores"):
+    if clv_scores is None:
         failed = "customer_scores does not exist: run clv_step first (value at risk needs CLV)"
     else:
         try:
@@ -114,7 +168,7 @@ def churn_step(
         except NotEnoughHistory as exc:
             failed = f"not enough history: {exc}"
     if training is not None:
-        scores = wh.read("customer_scores")
+        scores = clv_scores
         if scores.height and set(scores["as_of"].to_list()) != {as_of}:
             warnings.append(f"customer_scores is as of {scores['as_of'].max()}, churn as of {as_of}")
         churn_scores = score_churn(training, inputs, as_of, churn, model_run_id)
@@ -136,20 +190,14 @@ def churn_step(
     )
     plots: dict[str, bytes] = dict(training.plots) if training else {}
     sizes: dict[str, int] = {}
+    published, members, summary = None, None, None
     if scored is not None:
         published = scored.drop("days_since_last_order", "tenure_days")
-        wh.publish("customer_scores", published)
-        clv_runs = published["model_run_id"].unique().to_list()
-        # the rows of other days/runs stay; this run's take their place
-        wh.append("customer_scores_history", published, keep=~pl.col("model_run_id").is_in(clv_runs))
         members = segment_members(scored, as_of, run_id)
         summary = segment_summary(scored, churn.segments, as_of, run_id)
-        wh.append("segment_members", members, keep=pl.col("as_of") != as_of)
-        wh.append("segment_summary", summary, keep=pl.col("as_of") != as_of)
         plots["segments"] = summary_png(summary)
         sizes = dict(zip(summary["segment"].to_list(), summary["customers"].to_list(), strict=True))
-    wh.append("model_runs", record)
-    return ChurnReport(
+    report = ChurnReport(
         model_run_id=model_run_id,
         model=training.chosen if training else None,
         metrics=training.metrics if training else {},
@@ -160,3 +208,4 @@ def churn_step(
         scored_customers=0 if scored is None else scored.height,
         failed=failed,
     )
+    return ChurnOutputs(report, as_of, published, members, summary, record)

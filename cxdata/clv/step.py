@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from cxdata.churn.score import without_churn
 from cxdata.clv.btyd import Attempt, BtydModel, FitFailed
 from cxdata.clv.evaluate import evaluate, fit_spend
 from cxdata.clv.rfm import purchases, rfm_summary, utc
@@ -21,6 +22,7 @@ from cxdata.clv.runs import model_run_record
 from cxdata.clv.score import score_customers
 from cxdata.config import ProjectConfig
 from cxdata.warehouse import Warehouse
+from cxdata.warehouse.transaction import Transaction
 
 ORDER_COLUMNS = ["customer_key", "ordered_at", "amount", "is_refund"]
 
@@ -68,16 +70,49 @@ def _refit(model: str, penalizers: list[float], start: float, rfm: pl.DataFrame,
     return None, attempts
 
 
+@dataclass
+class ClvOutputs:
+    """What a CLV run writes, not yet written: the RFM summary, the scores (None when it failed), its model run."""
+
+    report: ClvReport
+    as_of: dt.datetime
+    rfm: pl.DataFrame
+    scores: pl.DataFrame | None
+    record: pl.DataFrame
+
+    def stage(self, tx: Transaction, scores: pl.DataFrame | None = None) -> None:
+        """Publish the RFM summary and the scores (``scores``, e.g. with churn merged in, else this run's with
+        null churn columns) and append their history rows (this as_of's replaced) in ``tx``; not the model run,
+        which the caller appends with any others of the same transaction."""
+        tx.publish("customer_rfm", self.rfm)
+        if scores is None and self.scores is not None:
+            scores = without_churn(self.scores)
+        if scores is not None:
+            tx.publish("customer_scores", scores)
+            # a rerun at the same moment replaces that moment's rows instead of adding a copy
+            tx.append("customer_scores_history", scores, replace={"as_of": self.as_of})
+
+
 def clv_step(
     wh: Warehouse, config: ProjectConfig, run_id: str, as_of: dt.datetime | dt.date | None = None
 ) -> ClvReport:
-    """Evaluate, fit and score CLV from ``fct_orders``; publish customer_rfm and customer_scores, append history
-    and model_runs.
+    """Evaluate, fit and score CLV from ``fct_orders``; publish customer_rfm and customer_scores (churn columns
+    null), history and the model run in one transaction. See `clv_outputs` for ``as_of`` and failures."""
+    outputs = clv_outputs(wh, config, run_id, as_of)
+    with wh.transaction() as tx:
+        outputs.stage(tx)
+        tx.append("model_runs", outputs.record)
+    return outputs.report
+
+
+def clv_outputs(
+    wh: Warehouse, config: ProjectConfig, run_id: str, as_of: dt.datetime | dt.date | None = None
+) -> ClvOutputs:
+    """Evaluate, fit and score CLV from ``fct_orders``: what `clv_step` publishes, without writing anything.
 
     ``as_of`` is a UTC moment (a date means the end of that day in the project's zone; None means the
     config's ``as_of``, else the last order); orders after it are ignored. A failure (no holdout data,
-    nothing converged) publishes no scores, appends a ``failed`` model run and returns the reason in
-    ``ClvReport.failed``.
+    nothing converged) has no scores, a ``failed`` model run and the reason in ``report.failed``.
     """
     orders = purchases(wh.read("fct_orders", columns=ORDER_COLUMNS).lazy())
     as_of = scoring_moment(config, orders, as_of)
@@ -149,13 +184,7 @@ def clv_step(
         warnings=warnings,
         failed=failed,
     )
-    # the summary is data, not a model: published whether or not a model converged
-    wh.publish("customer_rfm", rfm.with_columns(pl.lit(clv.period).alias("period"), pl.lit(as_of).alias("as_of")))
-    if scores is not None:
-        wh.publish("customer_scores", scores)
-        wh.append("customer_scores_history", scores)
-    wh.append("model_runs", record)
-    return ClvReport(
+    report = ClvReport(
         model_run_id=model_run_id,
         model=final.model if final else None,
         params=dict(final.params_) if final else None,
@@ -167,3 +196,6 @@ def clv_step(
         scored_customers=0 if scores is None else scores.height,
         failed=failed,
     )
+    # the summary is data, not a model: published whether or not a model converged
+    rfm = rfm.with_columns(pl.lit(clv.period).alias("period"), pl.lit(as_of).alias("as_of"))
+    return ClvOutputs(report, as_of, rfm, scores, record)

@@ -160,12 +160,12 @@ def touchpoint_step(
         plots={"removal_effects": removal_effects_png(scores), "roi": roi_png(scores, tp.hurdle)},
         warnings=warnings,
     )
-    wh.publish("touchpoint_scores", scores)
-    wh.append("touchpoint_scores_history", scores, keep=pl.col("as_of") != as_of)
     window = (stats["first"][0], stats["last"][0])
-    wh.append(
-        "model_runs", _run_record(report, run_id, tp, window, int(stats["customers"][0]), int(stats["n"][0]))
-    )
+    record = _run_record(report, run_id, tp, window, int(stats["customers"][0]), int(stats["n"][0]))
+    with wh.transaction() as tx:
+        tx.publish("touchpoint_scores", scores)
+        tx.append("touchpoint_scores_history", scores, replace={"as_of": as_of})
+        tx.append("model_runs", record)
     return report
 
 

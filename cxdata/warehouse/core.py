@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,29 +11,13 @@ import polars as pl
 import sqlalchemy as sa
 from polars.io.plugins import register_io_source
 
-from cxdata.warehouse import comments, dependents, indexes, loaders, readers
+from cxdata.warehouse import readers
 from cxdata.warehouse.errors import WarehouseError, describe_cause, safe_url
-from cxdata.warehouse.identifiers import MAX_IDENTIFIER_LENGTH, STAGING_PREFIX, check_name, quote
-from cxdata.warehouse.types import DUCKDB, POSTGRESQL, stored_frame, warehouse_columns
+from cxdata.warehouse.identifiers import STAGING_PREFIX, check_name, quote
+from cxdata.warehouse.transaction import PublishResult, Transaction, drop_stale_staging, keep_order, transaction
+from cxdata.warehouse.types import DUCKDB, POSTGRESQL
 
-_LOCK_NOT_AVAILABLE = "55P03"
-
-
-@dataclass(frozen=True)
-class PublishResult:
-    """What one publish wrote: the table, its row count, column name to warehouse type, and the time taken."""
-
-    table: str
-    rows: int
-    columns: dict[str, str]
-    seconds: float
-
-
-def keep_order(name: str) -> bool:
-    """Whether table ``name`` is stored in the order its rows were published: all but the marts (fct_, dim_,
-    cx_) and identity's two big tables, since staged tables number identity's records in source order and
-    the others are small."""
-    return not name.startswith(("fct_", "dim_", "cx_", "identity_record_keys", "customer_identity"))
+__all__ = ["PublishResult", "Warehouse", "keep_order"]
 
 
 def _normalise_url(url: str | sa.URL) -> sa.URL:
@@ -76,12 +57,18 @@ class Warehouse:
         self.dialect: str = parsed.get_backend_name()
         self._requested_schema = None if schema is None else check_name(schema, "schema")
         database = parsed.database or ""
+        created: Path | None = None
         if self.dialect == DUCKDB and database not in ("", ":memory:") and not database.startswith("md:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            path = Path(database).expanduser()
+            # the file holds personal data: a folder we create is the owner's alone (DuckDB's WAL lands there too)
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            created = None if path.exists() else path
         self.engine: sa.Engine = sa.create_engine(parsed, pool_pre_ping=self.dialect == POSTGRESQL)
         sa.event.listen(self.engine, "connect", self._configure_session)
         try:
             self.schema: str = self._ensure_schema()
+            if created is not None and created.exists():
+                created.chmod(0o600)  # DuckDB creates it with the process umask, usually readable by everyone
         except Exception as exc:
             self.engine.dispose()
             raise WarehouseError(
@@ -168,96 +155,36 @@ class Warehouse:
 
     # -- publishing -----------------------------------------------------------------
 
-    def append(self, name: str, rows: pl.DataFrame, keep: pl.Expr | None = None) -> PublishResult:
-        """Publish ``rows`` after the rows table ``name`` already holds (only those where ``keep`` is true, when
-        given), in one atomic swap: logs and history tables keep every run, a rerun replaces its own rows.
+    def transaction(self) -> AbstractContextManager[Transaction]:
+        """A transaction in which several tables are published and appended to, all visible together when the
+        block ends and none of them if it fails or the process dies (`cxdata.warehouse.transaction`).
 
-        >>> wh.append("segment_members", members, keep=pl.col("as_of") != as_of)   # doctest: +SKIP
+        >>> with wh.transaction() as tx:                                          # doctest: +SKIP
+        ...     tx.publish("customer_scores", scores)
+        ...     tx.append("customer_scores_history", scores, replace={"as_of": as_of})
         """
-        if not self.exists(name):
-            return self.publish(name, rows)
-        held = self.read(name)
-        return self.publish(
-            name, pl.concat([held if keep is None else held.filter(keep), rows], how="diagonal_relaxed")
-        )
+        return transaction(self)
+
+    def append(
+        self, name: str, rows: pl.DataFrame | pl.LazyFrame, replace: Mapping[str, Any] | None = None
+    ) -> PublishResult:
+        """INSERT ``rows`` into table ``name`` (created when missing) in one transaction, after deleting the rows
+        whose columns equal the values in ``replace``: logs and history tables keep every run, a rerun replaces
+        its own rows, and concurrent appenders keep every row.
+
+        >>> wh.append("segment_members", members, replace={"as_of": as_of})   # doctest: +SKIP
+        """
+        with self.transaction() as tx:
+            return tx.append(name, rows, replace)
 
     def publish(self, name: str, data: pl.DataFrame | pl.LazyFrame) -> PublishResult:
         """Replace table ``name`` with ``data`` atomically: readers see the old or the new version, never none."""
-        started = time.perf_counter()
-        check_name(name)
-        if not isinstance(data, (pl.DataFrame, pl.LazyFrame)):
-            raise WarehouseError(
-                f"cannot publish table {name!r}: expected a polars DataFrame or LazyFrame, "
-                f"got {type(data).__name__}"
-            )
-        with self._failing(f"collecting the frame to publish as table {name!r}"):
-            frame = data.collect() if isinstance(data, pl.LazyFrame) else data
-        try:
-            columns = warehouse_columns(frame.schema, self.dialect)
-            documented = comments.comments_for(name)
-        except WarehouseError as exc:
-            raise WarehouseError(f"cannot publish table {name!r} to {self._where()}: {exc}") from exc
-        staging = f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}_{name}"[:MAX_IDENTIFIER_LENGTH]
-        step = "preparing rows for"
-        try:
-            stored = stored_frame(frame)
-            step = "loading rows into the staging table for"
-            with self.engine.begin() as conn:
-                definition = ", ".join(f"{self._quote(column)} {kind}" for column, kind in columns.items())
-                self._ddl(conn, f"CREATE TABLE {self._qualified(staging)} ({definition})")
-                loaders.bulk_load(conn, self.dialect, self._qualified(staging), stored, keep_order(name))
-            built: list[indexes.BuiltIndex] = []  # DuckDB: none, see cxdata.warehouse.indexes
-            if self.dialect == POSTGRESQL:
-                step = "indexing and analysing the staging table for"
-                with self.engine.begin() as conn:
-                    built = indexes.build(conn, self._quote, self._qualified(staging), name, frame.columns)
-                    # Fresh statistics let BI queries plan well from the first read of the new table.
-                    self._ddl(conn, f"ANALYZE {self._qualified(staging)}")
-            step = "swapping in the new version of"
-            self._swap(name, staging, frame.columns, documented, built)
-        except Exception as exc:
-            self._drop_quietly(staging)
-            if isinstance(exc, WarehouseError):
-                raise
-            raise WarehouseError(
-                f"publishing table {name!r} to schema {self.schema!r} of {self._where()} failed while {step} it; "
-                f"the previous version, if any, is unchanged: {describe_cause(exc, self.engine.url)}"
-            ) from exc
-        return PublishResult(name, frame.height, columns, time.perf_counter() - started)
+        with self.transaction() as tx:
+            return tx.publish(name, data)
 
-    def _swap(
-        self,
-        name: str,
-        staging: str,
-        columns: list[str],
-        documented: list[comments.Comment],
-        built: list[indexes.BuiltIndex],
-    ) -> None:
-        for attempt in range(1, self.swap_attempts + 1):
-            try:
-                with self.engine.begin() as conn:
-                    kept = dependents.Dependents((), ())
-                    if self.dialect == POSTGRESQL:
-                        self._ddl(conn, f"SET LOCAL lock_timeout = '{int(self.swap_lock_timeout * 1000)}ms'")
-                        kept = dependents.capture(conn, self.schema, name)
-                        dependents.drop_views(conn, kept)
-                    self._ddl(conn, f"DROP TABLE IF EXISTS {self._qualified(name)}")
-                    self._ddl(conn, f"ALTER TABLE {self._qualified(staging)} RENAME TO {self._quote(name)}")
-                    indexes.rename(conn, self._quote, self.schema, built)
-                    comments.apply_comments(conn, self._qualified(name), columns, documented)
-                    dependents.restore(conn, kept, self._qualified(name))
-                return
-            except sa.exc.OperationalError as exc:
-                if getattr(exc.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE or attempt == self.swap_attempts:
-                    raise
-                time.sleep(0.2 * attempt)
-
-    def _drop_quietly(self, staging: str) -> None:
-        try:
-            with self.engine.begin() as conn:
-                self._ddl(conn, f"DROP TABLE IF EXISTS {self._qualified(staging)}")
-        except Exception:  # the original failure is the one worth reporting
-            pass
+    def drop_stale_staging(self) -> list[str]:
+        """Drop staging tables that a killed process left behind (never ones in use); the names dropped."""
+        return drop_stale_staging(self)
 
     # -- reading --------------------------------------------------------------------
 

@@ -1,0 +1,300 @@
+"""One warehouse transaction that replaces tables and appends to logs: readers see all of it or none of it.
+
+    with wh.transaction() as tx:
+        tx.publish("customer_scores", scores)                                   # replaces the table
+        tx.append("customer_scores_history", scores, replace={"as_of": as_of})  # deletes those rows, inserts
+        tx.append("model_runs", record)                                         # inserts
+
+Each call loads its rows at once into a staging table created inside the open
+transaction (so its frame can be freed), and nothing is visible to anyone else
+until the block ends: then the replaced tables are swapped in (PostgreSQL
+recreates the views and grants on them, `cxdata.warehouse.dependents`) and the
+appends run as ``DELETE`` + ``INSERT ... SELECT`` into the live table, all in
+that same transaction. An exception or a killed process rolls everything back,
+staging tables included, since they were never committed.
+
+Appends are real INSERTs, so concurrent writers to one log keep every row. On
+PostgreSQL an append takes a transaction-scoped advisory lock on its table
+before it adds columns or deletes the rows it replaces; in one process on DuckDB
+(a single-writer file) a lock per database file does the same.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+import sqlalchemy as sa
+
+from cxdata.faults import crash_point
+from cxdata.warehouse import comments, dependents, indexes, loaders
+from cxdata.warehouse.errors import WarehouseError, describe_cause
+from cxdata.warehouse.identifiers import MAX_IDENTIFIER_LENGTH, STAGING_PREFIX, check_name
+from cxdata.warehouse.types import DUCKDB, POSTGRESQL, stored_frame, warehouse_columns
+
+if TYPE_CHECKING:
+    from cxdata.warehouse.core import Warehouse
+
+_LOCK_NOT_AVAILABLE = "55P03"
+# One writer per DuckDB file in a process: appends there wait on this lock instead of failing on a conflict.
+_DUCKDB_LOCKS: dict[str, threading.Lock] = {}
+_DUCKDB_LOCKS_GUARD = threading.Lock()
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What one publish or append wrote: the table, its row count, column name to warehouse type, and the time
+    taken to stage it."""
+
+    table: str
+    rows: int
+    columns: dict[str, str]
+    seconds: float
+
+
+def keep_order(name: str) -> bool:
+    """Whether table ``name`` is stored in the order its rows were published: all but the marts (fct_, dim_,
+    cx_) and identity's two big tables, since staged tables number identity's records in source order and
+    the others are small."""
+    return not name.startswith(("fct_", "dim_", "cx_", "identity_record_keys", "customer_identity"))
+
+
+@dataclass(frozen=True)
+class _Staged:
+    name: str
+    staging: str
+    columns: dict[str, str]
+    built: tuple[indexes.BuiltIndex, ...]
+    documented: tuple[comments.Comment, ...]
+    replace: Mapping[str, Any] | None  # None: the table is replaced; a mapping: the rows are appended
+
+
+class Transaction:
+    """The open transaction of `Warehouse.transaction`: stage tables now, make them visible together at the end."""
+
+    def __init__(self, wh: Warehouse, conn: sa.Connection) -> None:
+        self._wh, self._conn = wh, conn
+        self._staged: list[_Staged] = []
+
+    def publish(self, name: str, data: pl.DataFrame | pl.LazyFrame) -> PublishResult:
+        """Replace table ``name`` with ``data`` when the transaction ends."""
+        return self._stage(name, data, None)
+
+    def append(
+        self, name: str, rows: pl.DataFrame | pl.LazyFrame, replace: Mapping[str, Any] | None = None
+    ) -> PublishResult:
+        """Insert ``rows`` into table ``name`` (created when missing, new columns added) when the transaction ends,
+        after deleting the rows whose columns equal every value in ``replace`` (a list or tuple value matches any
+        of its items): a rerun replaces its own rows, other runs' rows stay."""
+        for column in replace or {}:
+            check_name(column, "column")
+        return self._stage(name, rows, dict(replace or {}))
+
+    def _stage(
+        self, name: str, data: pl.DataFrame | pl.LazyFrame, replace: dict[str, Any] | None
+    ) -> PublishResult:
+        started = time.perf_counter()
+        check_name(name)
+        if any(staged.name == name for staged in self._staged):
+            raise WarehouseError(f"table {name!r} is written twice in one transaction; combine the frames first")
+        if not isinstance(data, (pl.DataFrame, pl.LazyFrame)):
+            raise WarehouseError(
+                f"cannot publish table {name!r}: expected a polars DataFrame or LazyFrame, "
+                f"got {type(data).__name__}"
+            )
+        with self._wh._failing(f"collecting the frame to publish as table {name!r}"):
+            frame = data.collect() if isinstance(data, pl.LazyFrame) else data
+        try:
+            columns = warehouse_columns(frame.schema, self._wh.dialect)
+            documented = comments.comments_for(name)
+        except WarehouseError as exc:
+            raise WarehouseError(f"cannot publish table {name!r} to {self._wh._where()}: {exc}") from exc
+        staging = f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}_{name}"[:MAX_IDENTIFIER_LENGTH]
+        with self._failing(name, "loading rows into the staging table for"):
+            definition = ", ".join(f"{self._wh._quote(column)} {kind}" for column, kind in columns.items())
+            self._ddl(f"CREATE TABLE {self._wh._qualified(staging)} ({definition})")
+            stored = stored_frame(frame)
+            loaders.bulk_load(self._conn, self._wh.dialect, self._wh._qualified(staging), stored, keep_order(name))
+            del stored
+        built: list[indexes.BuiltIndex] = []  # DuckDB: none, see cxdata.warehouse.indexes
+        if self._wh.dialect == POSTGRESQL:
+            with self._failing(name, "indexing and analysing the staging table for"):
+                built = indexes.build(
+                    self._conn, self._wh._quote, self._wh._qualified(staging), name, frame.columns
+                )
+                # Fresh statistics let BI queries plan well from the first read of the new table.
+                self._ddl(f"ANALYZE {self._wh._qualified(staging)}")
+        self._staged.append(_Staged(name, staging, columns, tuple(built), tuple(documented), replace))
+        crash_point(f"publish:{name}:staged")
+        return PublishResult(name, frame.height, columns, time.perf_counter() - started)
+
+    # -- the end of the transaction ---------------------------------------------------------
+
+    @contextmanager
+    def _append_lock(self) -> Iterator[None]:
+        """Serialise appends to one DuckDB file within this process until the commit (PostgreSQL: advisory
+        locks, taken per table in `_lock_and_check`)."""
+        if self._wh.dialect != DUCKDB or all(s.replace is None for s in self._staged):
+            yield
+            return
+        key = str(self._wh.engine.url.database or ":memory:")
+        with _DUCKDB_LOCKS_GUARD:
+            lock = _DUCKDB_LOCKS.setdefault(key, threading.Lock())
+        with lock:
+            yield
+
+    def _finish(self) -> None:
+        if self._wh.dialect != POSTGRESQL:
+            self._make_visible()
+            return
+        for attempt in range(1, self._wh.swap_attempts + 1):
+            try:
+                # a savepoint, so a lock timeout undoes only the swaps and keeps what was staged
+                with self._conn.begin_nested():
+                    self._make_visible()
+                return
+            except WarehouseError as exc:
+                cause = getattr(exc.__cause__, "orig", None)
+                if getattr(cause, "sqlstate", None) != _LOCK_NOT_AVAILABLE or attempt == self._wh.swap_attempts:
+                    raise
+                time.sleep(0.2 * attempt)
+
+    def _make_visible(self) -> None:
+        if self._wh.dialect == POSTGRESQL:
+            # a reader holding a table delays the swap a little, instead of queueing every later reader behind it
+            self._ddl(f"SET LOCAL lock_timeout = '{int(self._wh.swap_lock_timeout * 1000)}ms'")
+        # replaced tables first, then the logs, so an append's lock is held for the shortest time
+        for staged in sorted(self._staged, key=lambda s: (s.replace is not None, s.name)):
+            with self._failing(staged.name, "swapping in the new version of"):
+                if staged.replace is not None and self._lock_and_check(staged.name):
+                    self._insert(staged)
+                else:
+                    self._swap(staged)
+            crash_point(f"publish:{staged.name}:visible")
+
+    def _swap(self, staged: _Staged) -> None:
+        wh, name = self._wh, staged.name
+        kept = dependents.Dependents((), ())
+        if wh.dialect == POSTGRESQL:
+            kept = dependents.capture(self._conn, wh.schema, name)
+            dependents.drop_views(self._conn, kept)
+        self._ddl(f"DROP TABLE IF EXISTS {wh._qualified(name)}")
+        self._ddl(f"ALTER TABLE {wh._qualified(staged.staging)} RENAME TO {wh._quote(name)}")
+        indexes.rename(self._conn, wh._quote, wh.schema, list(staged.built))
+        comments.apply_comments(self._conn, wh._qualified(name), list(staged.columns), list(staged.documented))
+        dependents.restore(self._conn, kept, wh._qualified(name))
+
+    def _lock_and_check(self, name: str) -> bool:
+        """Take the append lock of ``name`` (PostgreSQL) and say whether the table exists."""
+        wh = self._wh
+        if wh.dialect == POSTGRESQL:
+            self._conn.execute(
+                sa.text("select pg_advisory_xact_lock(hashtext(:key))"),
+                {"key": f"cxdata.append:{wh.schema}.{name}"},
+            )
+        return wh._exists(self._conn, name)
+
+    def _insert(self, staged: _Staged) -> None:
+        wh, target = self._wh, self._wh._qualified(staged.name)
+        present = self._column_types(staged.name)
+        for column, kind in staged.columns.items():
+            if column not in present:
+                self._ddl(f"ALTER TABLE {target} ADD COLUMN {wh._quote(column)} {kind}")
+                present[column] = kind
+        if staged.replace:
+            conditions, params = [], {}
+            for i, (column, value) in enumerate(staged.replace.items()):
+                if column not in present:
+                    continue  # no row can match a column the table never had
+                if isinstance(value, (list, tuple, set, frozenset)):
+                    conditions.append(sa.column(column).in_(sa.bindparam(f"p{i}", expanding=True)))
+                    params[f"p{i}"] = list(value)
+                else:
+                    conditions.append(sa.column(column) == sa.bindparam(f"p{i}"))
+                    params[f"p{i}"] = value
+            if conditions:
+                table = sa.table(staged.name, schema=wh.schema)
+                self._conn.execute(sa.delete(table).where(*conditions), params)
+        listed = ", ".join(wh._quote(column) for column in staged.columns)
+        cast = ", ".join(f"CAST({wh._quote(column)} AS {present[column]})" for column in staged.columns)
+        self._ddl(f"INSERT INTO {target} ({listed}) SELECT {cast} FROM {wh._qualified(staged.staging)}")
+        self._ddl(f"DROP TABLE {wh._qualified(staged.staging)}")
+
+    def _column_types(self, name: str) -> dict[str, str]:
+        wh = self._wh
+        if wh.dialect == DUCKDB:
+            statement = (
+                "select column_name, data_type from duckdb_columns() where database_name = current_database()"
+                " and schema_name = :schema and table_name = :name order by column_index"
+            )
+        else:
+            statement = (
+                "select a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod)"
+                " from pg_catalog.pg_attribute a join pg_catalog.pg_class c on c.oid = a.attrelid"
+                " join pg_catalog.pg_namespace n on n.oid = c.relnamespace"
+                " where n.nspname = :schema and c.relname = :name and a.attnum > 0 and not a.attisdropped"
+                " order by a.attnum"
+            )
+        rows = self._conn.execute(sa.text(statement), {"schema": wh.schema, "name": name}).all()
+        return {column: kind for column, kind in rows}
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _ddl(self, statement: str) -> None:
+        self._wh._ddl(self._conn, statement)
+
+    @contextmanager
+    def _failing(self, name: str, step: str) -> Iterator[None]:
+        try:
+            yield
+        except WarehouseError:
+            raise
+        except Exception as exc:
+            raise WarehouseError(
+                f"publishing table {name!r} to schema {self._wh.schema!r} of {self._wh._where()} failed while "
+                f"{step} it; nothing of this transaction is visible and the previous version, if any, is "
+                f"unchanged: {describe_cause(exc, self._wh.engine.url)}"
+            ) from exc
+
+
+@contextmanager
+def transaction(wh: Warehouse) -> Iterator[Transaction]:
+    """Open a `Transaction` on ``wh``; everything staged in the block becomes visible together when it ends."""
+    with wh.engine.connect() as conn:
+        tx = Transaction(wh, conn)
+        outer = conn.begin()
+        try:
+            yield tx
+            with tx._append_lock():
+                tx._finish()
+                outer.commit()
+        finally:
+            if outer.is_active:
+                outer.rollback()
+
+
+def drop_stale_staging(wh: Warehouse) -> list[str]:
+    """Drop the staging tables a killed process left behind; the names dropped.
+
+    Staging tables live only inside the transaction that creates them, so any one another session can see
+    was committed by an older version or survived a crash: none is ever in use.
+    """
+    with wh._failing("listing stale staging tables"), wh.engine.begin() as conn:
+        names = conn.execute(
+            sa.text(
+                "select table_name from information_schema.tables where table_schema = :schema"
+                " and table_type = 'BASE TABLE'"
+                + (" and table_catalog = current_database()" if wh.dialect == DUCKDB else "")
+            ),
+            {"schema": wh.schema},
+        ).scalars()
+        stale = sorted(name for name in names if name.startswith(STAGING_PREFIX))
+        for name in stale:
+            wh._ddl(conn, f"DROP TABLE IF EXISTS {wh._qualified(name)}")
+    return stale
