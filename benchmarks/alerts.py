@@ -4,7 +4,10 @@ Data (numpy, seeded): ``--customers`` scored customers with uniform clv percenti
 ``--surveys`` answers (NPS, CSAT, CES, uniform scores) and ``--tickets`` tickets with
 exponential first-response times (mean 12 h), all spread over the 90 days before
 ``now``. The step runs twice (no webhook): the second run must add no alert, which
-the script checks. Target (2 cores): detection <= 2 s, each step run <= 20 s at the defaults.
+the script checks. A third run delivers ``max_notifications_per_run`` alerts to a
+loopback webhook that answers 200 at once, which times the cx_alerts save after
+every POST (the webhook's own latency excluded), and checks each POST's alert_id.
+Target (2 cores): detection <= 2 s, each step run <= 20 s at the defaults.
 
     uv run python benchmarks/alerts.py [--customers 200000] [--surveys 2000000] [--tickets 1000000]
 """
@@ -13,8 +16,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import tempfile
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +74,37 @@ def frames(customers: int, surveys: int, tickets: int, seed: int = 0) -> dict[st
     }
 
 
+class _Accept(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.server.ids.append((body["alert_id"], self.headers["Idempotency-Key"]))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+def delivery_run(wh: Warehouse, config: ProjectConfig) -> None:
+    """One step run that POSTs up to max_notifications_per_run alerts to a loopback webhook."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Accept)
+    server.ids = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        env = {config.alerts.webhook_env: f"http://127.0.0.1:{server.server_port}/hook"}
+        started = time.perf_counter()
+        report = alerts_step(wh, config, "run-deliver", now=NOW, environ=env)
+        seconds = time.perf_counter() - started
+    finally:
+        server.shutdown()
+        server.server_close()
+    per_post = seconds / max(report.sent, 1)
+    print(f"alerts_step (webhook run): {report.summary} in {seconds:.2f} s ({per_post * 1000:.0f} ms per POST)")
+    keys = [key for _, key in server.ids]
+    assert keys == [alert_id for alert_id, _ in server.ids] and len(set(keys)) == report.sent, "one id per alert"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=200_000)
@@ -95,6 +132,7 @@ def main() -> None:
                 started = time.perf_counter()
                 report = alerts_step(wh, config, f"run-{attempt}", now=NOW, environ={})
                 print(f"alerts_step ({attempt} run): {report.summary} in {time.perf_counter() - started:.2f} s")
+            delivery_run(wh, config)
     assert report.new_alerts == 0 and report.total == found.height, "a rerun must not add alerts"
 
 

@@ -43,6 +43,7 @@ def _metadata(report: AlertsReport) -> dict[str, dg.MetadataValue]:
         "notifications": dg.MetadataValue.bool(report.notifications),
         "sent": dg.MetadataValue.int(report.sent),
         "pending": dg.MetadataValue.int(report.pending),
+        "delivery_unknown": dg.MetadataValue.int(report.unknown),
         "last_error": dg.MetadataValue.text(report.last_error or "none"),
     }
 

@@ -2,11 +2,15 @@
 --
 -- Written by cxdata.alerts.step.alerts_step: new alerts are added as pending
 -- before any notification is tried, then marked sent after the webhook answers
--- 2xx; a failed notification stays pending and is retried on the next run.
+-- 2xx (redirects are not followed); a failed notification stays pending and is
+-- retried on the next run. The table is published after every POST, before the
+-- next, so a killed run re-sends at most the one alert in flight; every POST
+-- carries alert_id (body field and Idempotency-Key header) for the receiver to
+-- deduplicate on.
 -- No personal data: customers appear by key only. Timestamps are UTC.
 
 comment on table cx_alerts is 'Closed-loop alerts: a detractor survey answer (NPS, CSAT, CES) or a first-response SLA breach of a customer at or above alerts.min_clv_percentile, and whether the team was notified. Primary key: alert_id.';
-comment on column cx_alerts.alert_id is 'Id derived from the source record: survey:<response_id> or ticket:<ticket_id>:sla; primary key, so a record alerts once.';
+comment on column cx_alerts.alert_id is 'Id derived from the source record: survey:<response_id> or ticket:<ticket_id>:sla; primary key, so a record alerts once. Sent with every notification (JSON field alert_id and Idempotency-Key header), the same on every retry, so the receiver can deduplicate.';
 comment on column cx_alerts.customer_key is 'Resolved customer (dim_customer.customer_key).';
 comment on column cx_alerts.reason is 'nps_detractor (NPS <= alerts.nps_max), low_csat (CSAT <= alerts.csat_max), high_effort (CES >= alerts.ces_min) or sla_breach (no first response within alerts.sla_hours).';
 comment on column cx_alerts.detail is 'The triggering value: survey kind and score, or the first-response time against the SLA.';
@@ -18,8 +22,8 @@ comment on column cx_alerts.clv_percentile is 'customer_scores.clv_percentile wh
 comment on column cx_alerts.value_at_risk is 'customer_scores.value_at_risk (clv times churn probability) when the alert was raised; null when churn was not scored.';
 comment on column cx_alerts.created_at is 'When the alert was raised (the alerts run), UTC.';
 comment on column cx_alerts.run_id is 'The orchestrator run that raised the alert.';
-comment on column cx_alerts.status is 'pending (not yet delivered to the webhook: none configured, or it failed) or sent.';
+comment on column cx_alerts.status is 'pending (not delivered: no webhook configured, not tried yet, or the webhook was unreachable or answered other than 2xx), unknown (a POST got no answer, a timeout or a dropped connection, so the webhook may have it; retried with the same alert_id) or sent (answered 2xx). pending and unknown alerts are retried on the next run.';
 comment on column cx_alerts.attempts is 'Notification attempts so far.';
 comment on column cx_alerts.last_attempt_at is 'When the last notification attempt was made, UTC; null before the first.';
 comment on column cx_alerts.sent_at is 'When the webhook accepted the notification, UTC; null while pending.';
-comment on column cx_alerts.last_error is 'Why the last attempt failed (HTTP status, unreachable, timeout; never the URL or customer data); null after success.';
+comment on column cx_alerts.last_error is 'Why the last attempt failed (HTTP status including 3xx, unreachable, no answer within the timeout; never the URL or customer data); null after success.';

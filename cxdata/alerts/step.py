@@ -1,8 +1,13 @@
 """The alerts step: detect new alerts, keep them in cx_alerts, notify the pending ones.
 
 New alerts are published as ``pending`` before any notification is tried, so a
-crash or a webhook outage loses nothing: every run retries what is still pending
-(at-least-once delivery; an alert is only marked ``sent`` after a 2xx answer).
+crash or a webhook outage loses nothing: every run retries what is not ``sent``.
+Delivery is at-least-once with an idempotency key (`cxdata.alerts.notify`): each
+POST carries the alert's stable ``alert_id``, an alert is marked ``sent`` only
+after a 2xx answer, and its state is published right after each POST, before the
+next one, so a process killed between a delivery and its save re-sends that one
+alert, with the same id, and nothing else. A POST that got no answer leaves the
+alert ``unknown`` (the webhook may have it) and it is retried with the same id.
 """
 
 from __future__ import annotations
@@ -17,11 +22,13 @@ import polars as pl
 from cxdata.alerts.detect import ALERT_COLUMNS, detect_alerts
 from cxdata.alerts.notify import Delivery, deliver, webhook_url
 from cxdata.config import ProjectConfig
+from cxdata.faults import crash_point
 from cxdata.steps import end_of_day
 from cxdata.warehouse import Warehouse
 
 TABLE = "cx_alerts"
-PENDING, SENT = "pending", "sent"
+PENDING, UNKNOWN, SENT = "pending", "unknown", "sent"
+UNSENT = (PENDING, UNKNOWN)  # what the next run (re)sends
 _UTC = pl.Datetime("us", "UTC")
 TABLE_COLUMNS = {
     **ALERT_COLUMNS,
@@ -37,7 +44,9 @@ TABLE_COLUMNS = {
 
 @dataclass(frozen=True)
 class AlertsReport:
-    """What one alerts run did; ``notifications`` is False when no webhook URL is configured."""
+    """What one alerts run did; ``notifications`` is False when no webhook URL is configured. ``failed`` counts
+    this run's POSTs that were not accepted; ``pending`` the alerts not yet sent, of which ``unknown`` may have
+    reached the webhook (no answer came) and will be re-sent with the same id."""
 
     run_id: str
     enabled: bool
@@ -49,6 +58,7 @@ class AlertsReport:
     sent: int = 0
     failed: int = 0
     pending: int = 0
+    unknown: int = 0
     total: int = 0
     last_error: str | None = None
     skipped: str | None = None
@@ -65,7 +75,8 @@ class AlertsReport:
             if self.notifications
             else "notifications off (no webhook URL in the environment)"
         )
-        return f"{self.new_alerts} new alert(s); {told}; {self.pending} pending of {self.total}"
+        unknown = f" ({self.unknown} delivery unknown)" if self.unknown else ""
+        return f"{self.new_alerts} new alert(s); {told}; {self.pending} pending{unknown} of {self.total}"
 
 
 def alert_window(config: ProjectConfig, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -106,7 +117,8 @@ def new_alert_rows(candidates: pl.LazyFrame, held: pl.DataFrame, run_id: str, no
 
 
 def apply_deliveries(table: pl.DataFrame, deliveries: list[Delivery]) -> pl.DataFrame:
-    """``table`` with each delivered alert marked sent and each failed one still pending, one attempt more."""
+    """``table`` with one attempt more on each alert tried: delivered ones marked sent, ones that got no answer
+    marked unknown, refused ones left as they were (an earlier unanswered try may still have arrived)."""
     if not deliveries:
         return table
     outcome = pl.DataFrame(
@@ -114,14 +126,20 @@ def apply_deliveries(table: pl.DataFrame, deliveries: list[Delivery]) -> pl.Data
             "alert_id": [d.alert_id for d in deliveries],
             "__at": [d.attempted_at for d in deliveries],
             "__error": [d.error for d in deliveries],
+            "__uncertain": [d.uncertain for d in deliveries],
         },
-        schema={"alert_id": pl.String, "__at": _UTC, "__error": pl.String},
+        schema={"alert_id": pl.String, "__at": _UTC, "__error": pl.String, "__uncertain": pl.Boolean},
     )
     ok = pl.col("__error").is_null()
     updates = (
         table.join(outcome, on="alert_id", how="inner")
         .with_columns(
-            pl.when(ok).then(pl.lit(SENT)).otherwise(pl.col("status")).alias("status"),
+            pl.when(ok)
+            .then(pl.lit(SENT))
+            .when(pl.col("__uncertain"))
+            .then(pl.lit(UNKNOWN))
+            .otherwise(pl.col("status"))
+            .alias("status"),
             (pl.col("attempts") + 1).alias("attempts"),
             pl.col("__at").alias("last_attempt_at"),
             pl.when(ok).then(pl.col("__at")).otherwise(pl.col("sent_at")).alias("sent_at"),
@@ -144,8 +162,9 @@ def alerts_step(
     environ: Mapping[str, str] | None = None,
 ) -> AlertsReport:
     """Detect new alerts from fct_surveys / fct_tickets and customer_scores, add them to cx_alerts as pending,
-    then POST every pending alert (oldest first, up to ``max_notifications_per_run``) to the webhook named by
-    ``alerts.webhook_env`` in ``environ`` (default: the process environment)."""
+    then POST every alert not yet sent (oldest first, up to ``max_notifications_per_run``) to the webhook named
+    by ``alerts.webhook_env`` in ``environ`` (default: the process environment), publishing cx_alerts after
+    each POST."""
     settings = config.alerts
     now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     url = webhook_url(settings, os.environ if environ is None else environ)
@@ -169,11 +188,15 @@ def alerts_step(
         wh.publish(TABLE, table)  # before notifying: a new alert is stored even if the webhook is down
     deliveries: list[Delivery] = []
     if url is not None:
-        pending = table.filter(pl.col("status") == PENDING).sort("created_at", "occurred_at", "alert_id")
-        deliveries = deliver(pending.head(settings.max_notifications_per_run), url, settings)
-        if deliveries:
-            table = apply_deliveries(table, deliveries)
+        unsent = table.filter(pl.col("status").is_in(UNSENT)).sort("created_at", "occurred_at", "alert_id")
+        for delivery in deliver(unsent.head(settings.max_notifications_per_run), url, settings):
+            if delivery.error is None:
+                crash_point("alerts:delivered")
+            # Saved before the next POST: a crash re-sends at most this alert, and with the same id.
+            table = apply_deliveries(table, [delivery])
             wh.publish(TABLE, table)
+            crash_point("alerts:saved")
+            deliveries.append(delivery)
     failures = [d.error for d in deliveries if d.error is not None]
     return AlertsReport(
         run_id,
@@ -185,7 +208,8 @@ def alerts_step(
         by_reason=dict(fresh.group_by("reason").len().sort("reason").iter_rows()),
         sent=len(deliveries) - len(failures),
         failed=len(failures),
-        pending=table.filter(pl.col("status") == PENDING).height,
+        pending=table.filter(pl.col("status").is_in(UNSENT)).height,
+        unknown=table.filter(pl.col("status") == UNKNOWN).height,
         total=table.height,
         last_error=failures[-1] if failures else None,
         skipped=skipped,
