@@ -5,8 +5,9 @@ Data (numpy, seeded): ``--customers`` scored customers with uniform clv percenti
 exponential first-response times (mean 12 h), all spread over the 90 days before
 ``now``. The step runs twice (no webhook): the second run must add no alert, which
 the script checks. A third run delivers ``max_notifications_per_run`` alerts to a
-loopback webhook that answers 200 at once, which times the cx_alerts save after
-every POST (the webhook's own latency excluded), and checks each POST's alert_id.
+loopback webhook that answers 200 at once, which times the save of each alert's
+cx_alerts row after its POST (the webhook's own latency excluded), and checks each
+POST's alert_id.
 Target (2 cores): detection <= 2 s, each step run <= 20 s at the defaults.
 
     uv run python benchmarks/alerts.py [--customers 200000] [--surveys 2000000] [--tickets 1000000]

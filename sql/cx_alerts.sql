@@ -3,8 +3,8 @@
 -- Written by cxdata.alerts.step.alerts_step: new alerts are added as pending
 -- before any notification is tried, then marked sent after the webhook answers
 -- 2xx (redirects are not followed); a failed notification stays pending and is
--- retried on the next run. The table is published after every POST, before the
--- next, so a killed run re-sends at most the one alert in flight; every POST
+-- retried on the next run. An alert's row is saved right after its POST, before
+-- the next, so a killed run re-sends at most the one alert in flight; every POST
 -- carries alert_id (body field and Idempotency-Key header) for the receiver to
 -- deduplicate on.
 -- No personal data: customers appear by key only. Timestamps are UTC.

@@ -4,8 +4,8 @@ New alerts are published as ``pending`` before any notification is tried, so a
 crash or a webhook outage loses nothing: every run retries what is not ``sent``.
 Delivery is at-least-once with an idempotency key (`cxdata.alerts.notify`): each
 POST carries the alert's stable ``alert_id``, an alert is marked ``sent`` only
-after a 2xx answer, and its state is published right after each POST, before the
-next one, so a process killed between a delivery and its save re-sends that one
+after a 2xx answer, and its row is replaced (one committed DELETE + INSERT) right
+after each POST, before the next one, so a process killed between a delivery and its save re-sends that one
 alert, with the same id, and nothing else. A POST that got no answer leaves the
 alert ``unknown`` (the webhook may have it) and it is retried with the same id.
 """
@@ -163,8 +163,8 @@ def alerts_step(
 ) -> AlertsReport:
     """Detect new alerts from fct_surveys / fct_tickets and customer_scores, add them to cx_alerts as pending,
     then POST every alert not yet sent (oldest first, up to ``max_notifications_per_run``) to the webhook named
-    by ``alerts.webhook_env`` in ``environ`` (default: the process environment), publishing cx_alerts after
-    each POST."""
+    by ``alerts.webhook_env`` in ``environ`` (default: the process environment), saving each alert's cx_alerts
+    row right after its POST."""
     settings = config.alerts
     now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     url = webhook_url(settings, os.environ if environ is None else environ)
@@ -192,9 +192,10 @@ def alerts_step(
         for delivery in deliver(unsent.head(settings.max_notifications_per_run), url, settings):
             if delivery.error is None:
                 crash_point("alerts:delivered")
-            # Saved before the next POST: a crash re-sends at most this alert, and with the same id.
+            # Saved (committed) before the next POST: a crash re-sends at most this alert, and with the same id.
             table = apply_deliveries(table, [delivery])
-            wh.publish(TABLE, table)
+            tried = table.filter(pl.col("alert_id") == delivery.alert_id)
+            wh.append(TABLE, tried, replace={"alert_id": delivery.alert_id})
             crash_point("alerts:saved")
             deliveries.append(delivery)
     failures = [d.error for d in deliveries if d.error is not None]
