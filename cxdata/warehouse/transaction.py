@@ -15,8 +15,8 @@ staging tables included, since they were never committed.
 
 Appends are real INSERTs, so concurrent writers to one log keep every row. On
 PostgreSQL an append takes a transaction-scoped advisory lock on its table
-before it adds columns or deletes the rows it replaces; in one process on DuckDB
-(a single-writer file) a lock per database file does the same.
+before it adds columns or deletes the rows it replaces; DuckDB is a single-writer
+file, and in one process its writing transactions take turns.
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ if TYPE_CHECKING:
     from cxdata.warehouse.core import Warehouse
 
 _LOCK_NOT_AVAILABLE = "55P03"
-# One writer per DuckDB file in a process: appends there wait on this lock instead of failing on a conflict.
-_DUCKDB_LOCKS: dict[str, threading.Lock] = {}
+# One writing transaction per DuckDB file in a process (see _writer_lock).
+_DUCKDB_LOCKS: dict[str, threading.RLock] = {}
 _DUCKDB_LOCKS_GUARD = threading.Lock()
 
 
@@ -135,19 +135,6 @@ class Transaction:
         return PublishResult(name, frame.height, columns, time.perf_counter() - started)
 
     # -- the end of the transaction ---------------------------------------------------------
-
-    @contextmanager
-    def _append_lock(self) -> Iterator[None]:
-        """Serialise appends to one DuckDB file within this process until the commit (PostgreSQL: advisory
-        locks, taken per table in `_lock_and_check`)."""
-        if self._wh.dialect != DUCKDB or all(s.replace is None for s in self._staged):
-            yield
-            return
-        key = str(self._wh.engine.url.database or ":memory:")
-        with _DUCKDB_LOCKS_GUARD:
-            lock = _DUCKDB_LOCKS.setdefault(key, threading.Lock())
-        with lock:
-            yield
 
     def _finish(self) -> None:
         if self._wh.dialect != POSTGRESQL:
@@ -266,17 +253,30 @@ class Transaction:
 @contextmanager
 def transaction(wh: Warehouse) -> Iterator[Transaction]:
     """Open a `Transaction` on ``wh``; everything staged in the block becomes visible together when it ends."""
-    with wh.engine.connect() as conn:
+    with _writer_lock(wh), wh.engine.connect() as conn:
         tx = Transaction(wh, conn)
         outer = conn.begin()
         try:
             yield tx
-            with tx._append_lock():
-                tx._finish()
-                outer.commit()
+            tx._finish()
+            outer.commit()
         finally:
             if outer.is_active:
                 outer.rollback()
+
+
+@contextmanager
+def _writer_lock(wh: Warehouse) -> Iterator[None]:
+    # DuckDB's snapshot isolation hides a table another transaction created after this one began, so two
+    # concurrent first appends would both create it and one would fail on the conflict: one writer at a time.
+    if wh.dialect != DUCKDB:
+        yield
+        return
+    key = str(wh.engine.url.database or ":memory:")
+    with _DUCKDB_LOCKS_GUARD:
+        lock = _DUCKDB_LOCKS.setdefault(key, threading.RLock())
+    with lock:
+        yield
 
 
 def drop_stale_staging(wh: Warehouse) -> list[str]:
