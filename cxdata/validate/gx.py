@@ -20,10 +20,9 @@ keys are anti-joined in polars into a column that holds the orphan key (null
 otherwise) and GX expects that column to be null, so its unexpected values are
 the orphan keys; on PostgreSQL an `UnexpectedRowsExpectation` selects them.
 
-One File Data Context per docs folder is built once per process and cached;
-its project and data docs live under ``<docs_dir>/gx``. A file lock serialises
-runs against one folder, since several processes may validate at once and GX
-rewrites its YAML config when datasources change.
+GX's context is in memory, one per process and docs folder; only validation
+results and data docs reach ``<docs_dir>/gx``, each file written atomically
+(see `cxdata.validate.gx_store`).
 """
 
 from __future__ import annotations
@@ -31,10 +30,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-import threading
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,9 +46,6 @@ KEEP_RESULTS = 10  # validation results kept per suite; older ones leave the sto
 _FRAMES_DATASOURCE = "cxdata_frames"
 _WHOLE = "whole"
 _ORPHAN = "__orphan_of__"
-
-_contexts: dict[Path, Any] = {}
-_contexts_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -87,44 +81,7 @@ class SuiteResult:
         return not self.failed(severity)
 
 
-# -- context ---------------------------------------------------------------------------
-
-
-def _context(docs_dir: Path) -> Any:
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-    from great_expectations.execution_engine import pandas_execution_engine
-
-    # GX fingerprints every pandas batch under ~1 GB by hashing all its rows, a marker nothing here reads
-    # that took half of a 10M-row validation; a threshold of 0 skips it.
-    pandas_execution_engine.HASH_THRESHOLD = 0
-    root = docs_dir.resolve()
-    with _contexts_lock:
-        if root not in _contexts:
-            root.mkdir(parents=True, exist_ok=True)
-            context = gx.get_context(mode="file", project_root_dir=str(root))
-            # No usage statistics leave the machine, and no progress bars clutter Dagster's logs.
-            context.enable_analytics(False)
-            context.variables.progress_bars = ProgressBarsConfig(globally=False)
-            context.variables.save()
-            _contexts[root] = context
-        return _contexts[root]
-
-
-@contextmanager
-def _locked(docs_dir: Path) -> Iterator[None]:
-    docs_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # Windows: one process at a time is the user's business there
-        yield
-        return
-    with open(docs_dir / ".lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+# -- data docs -------------------------------------------------------------------------
 
 
 def docs_index(docs_dir: Path) -> Path:
@@ -278,8 +235,9 @@ def validate_frame(
     indexed = list(enumerate(specs))
     full = [(i, s) for i, s in indexed if not (s.sampled and frame.height > sample_rows)]
     sampled = [(i, s) for i, s in indexed if s.sampled and frame.height > sample_rows]
-    with _locked(docs_dir):
-        context = _context(docs_dir)
+    from cxdata.validate.gx_store import session
+
+    with session(docs_dir) as context:
         results = []
         for suffix, chosen, data in (
             ("", full, prepared),
@@ -318,8 +276,9 @@ def validate_postgres(
     tag = hashlib.sha256(f"{parsed.render_as_string(hide_password=True)}|{db_schema}".encode()).hexdigest()[:10]
     variable = f"CXDATA_GX_WAREHOUSE_{tag}"
     quote = sa.dialects.postgresql.dialect().identifier_preparer.quote
-    with _locked(docs_dir):
-        context = _context(docs_dir)
+    from cxdata.validate.gx_store import session
+
+    with session(docs_dir) as context:
         context.runtime_environment[variable] = secret
         source = context.data_sources.add_or_update_postgres(
             f"warehouse_{tag}", connection_string=f"${{{variable}}}"
