@@ -8,19 +8,24 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from cxdata.config import ProjectConfig, load_config, redact_url
+from cxdata.config import ProjectConfig, day_problem, load_config, redact_url
+from cxdata.config_messages import mask_secrets
 from cxdata.errors import CxdataError
 from cxdata.serve.commands import add_commands as add_serving_commands
 
 DEMO_DIR = Path(".cxdata") / "demo"
+# The generator holds every simulated person in memory; far beyond this it runs out of memory or numpy's sizes.
+MAX_CUSTOMERS = 100_000_000
 console = Console()
 
 
@@ -30,8 +35,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.command(args)
     except CxdataError as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        return 2
+        return _error(str(exc))
+    except OSError as exc:
+        # A path the user gave (or its folder) cannot be read or written: name it, without a traceback.
+        where = f": {exc.filename}" if exc.filename is not None else ""
+        return _error(f"{exc.strerror or type(exc).__name__}{where}")
+    except KeyboardInterrupt:
+        console.print("interrupted", highlight=False)
+        return 130
+
+
+def _error(message: str) -> int:
+    # escaped: the message may quote what the user typed, and "[/]" there would be rich markup
+    console.print(f"[bold red]error:[/] {escape(mask_secrets(message))}", highlight=False, soft_wrap=True)
+    return 2
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,14 +57,14 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="make a synthetic project, run every asset on DuckDB, show results")
     demo.add_argument("--customers", type=_positive, default=5000, help="people to simulate (default 5000)")
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--seed", type=_seed, default=0)
     demo.add_argument("--dir", type=Path, default=DEMO_DIR, help=f"where to put the project (default {DEMO_DIR})")
     demo.set_defaults(command=_demo)
 
     generate = commands.add_parser("generate", help="write a synthetic multi-source project with its ground truth")
     generate.add_argument("--out", type=Path, required=True, help="folder to write data/, truth/ and cxdata.yaml")
     generate.add_argument("--customers", type=_positive, default=5000)
-    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--seed", type=_seed, default=0)
     generate.set_defaults(command=_generate)
 
     run = commands.add_parser("run", help="materialise every asset of a project in process")
@@ -70,31 +87,49 @@ def _parser() -> argparse.ArgumentParser:
     )
     grant.set_defaults(command=_grant)
 
-    add_serving_commands(commands, console, _day)
+    add_serving_commands(commands, console, _day, whole_number)
     return parser
 
 
 def _positive(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text!r}")
+    return whole_number(text, 1, MAX_CUSTOMERS)
+
+
+def _seed(text: str) -> int:
+    return whole_number(text, 0, 2**63 - 1)
+
+
+def whole_number(text: str, low: int, high: int) -> int:
+    """``text`` as a whole number from ``low`` to ``high``, else an argparse error quoting at most 40 of it."""
+    try:
+        value = int(text[:40])
+    except ValueError:
+        value = None
+    if value is None or len(text) > 40 or not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"must be a whole number from {low:,} to {high:,}, got {text[:40]!r}")
     return value
 
 
 def _day(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text[:40])
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a day as YYYY-MM-DD, got {text!r}") from None
+        day = None
+    if day is None or len(text) > 40:
+        raise argparse.ArgumentTypeError(f"expected a day as YYYY-MM-DD, got {text[:40]!r}")
+    problem = day_problem(day)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return day
 
 
 def _generate(args: argparse.Namespace) -> int:
     result = _generate_project(args.out, args.customers, args.seed)
-    table = Table("table", "rows", title=f"synthetic project in {result.config_path.parent}")
+    table = Table("table", "rows", title=escape(f"synthetic project in {result.config_path.parent}"))
     for name, rows in result.row_counts.items():
         table.add_row(name, f"{rows:,}")
     console.print(table)
-    console.print(f"config: {result.config_path}\ntruth:  {result.truth_dir}")
+    console.print(f"config: {result.config_path}\ntruth:  {result.truth_dir}", markup=False, highlight=False)
     return 0
 
 
@@ -120,7 +155,7 @@ def _demo(args: argparse.Namespace) -> int:
         prefix = "" if default else f"CXDATA_CONFIG={result.config_path.resolve()} "
         where = "" if in_checkout else " from the cxdata checkout"
         console.print(f"\nOpen the Dagster UI on this project{where} (then browse to http://127.0.0.1:3000):")
-        console.print(f"  [bold]{prefix}uv run dagster dev[/]", highlight=False, soft_wrap=True)
+        console.print(f"  [bold]{escape(prefix)}uv run dagster dev[/]", highlight=False, soft_wrap=True)
         _write_report(load_config(result.config_path), args.dir / "report.html")
     return code
 
@@ -147,11 +182,14 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _write_report(config: ProjectConfig, out: Path) -> None:
+    from cxdata.files import check_target
     from cxdata.report import write_report
 
+    if os.path.lexists(out):  # a missing folder is created by the report; never write over a device or link
+        check_target(out)
     with console.status("writing the report"):
         path, _ = write_report(config, out)
-    console.print(f"\nReport: {path.resolve()}", highlight=False, soft_wrap=True)
+    console.print(f"\nReport: {path.resolve()}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _run_and_report(config: ProjectConfig, as_of: dt.date | None) -> int:
@@ -170,7 +208,9 @@ def _run_and_report(config: ProjectConfig, as_of: dt.date | None) -> int:
         outcome = run_project(config, as_of=as_of.isoformat() if as_of else None, on_step=show)
     seconds = time.perf_counter() - started
     for step, message in outcome.failures.items():
-        console.print(f"[bold red]failed:[/] {step}: {message}", highlight=False, soft_wrap=True)
+        console.print(
+            f"[bold red]failed:[/] {escape(f'{step}: {mask_secrets(message)}')}", highlight=False, soft_wrap=True
+        )
     _print_tables(config, outcome.materialised)
     verdict = "[green]succeeded[/]" if outcome.success else "[red]failed[/]"
     console.print(f"run {outcome.run_id} {verdict} in {seconds:.1f} s")
@@ -186,7 +226,7 @@ def _print_tables(config: ProjectConfig, assets: list[str]) -> None:
         for name in sorted(set(assets) - {"cx_report"}):
             table.add_row(name, f"{wh.row_count(name):,}" if wh.exists(name) else "(not published)")
     console.print(table)
-    console.print(f"warehouse: {_where(config)}", highlight=False, soft_wrap=True)
+    console.print(f"warehouse: {_where(config)}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _where(config: ProjectConfig) -> str:

@@ -1,7 +1,8 @@
 """The project config (`cxdata.yaml`): load, expand `${VAR}`, resolve paths, validate.
 
-Every error names the file, the dotted key and the offending value, because the
-person reading it is editing that file.
+Every error names the file and the dotted key, because the person reading it is
+editing that file, and the offending value when it cannot be a secret
+(`cxdata.config_messages`).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cxdata import schema
+from cxdata.config_messages import describe, mask_secrets, shown_value
 from cxdata.errors import ConfigError
 
 DEFAULT_WAREHOUSE = "duckdb:///.cxdata/warehouse.duckdb"
@@ -26,6 +29,12 @@ WAREHOUSE_SCHEMA_ENV = "CXDATA_WAREHOUSE_SCHEMA"
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _FILE_DIALECTS = ("duckdb", "sqlite")
+# Scoring reaches years before its day (first orders, lapsed customers) and after it (CLV and churn horizons), and
+# Python's calendar ends at 9999-12-31: days outside this range cannot be customer data and would overflow.
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(2999, 12, 31)
+# A config is a few kilobytes; a bigger "config" is the wrong file, and reading it whole could exhaust memory.
+MAX_CONFIG_BYTES = 1_000_000
 
 
 class _Strict(BaseModel):
@@ -351,6 +360,14 @@ class ProjectConfig(_Strict):
             raise ValueError("not an IANA time zone (e.g. UTC, Europe/Madrid)") from None
         return value
 
+    @field_validator("as_of")
+    @classmethod
+    def _scoring_day(cls, value: dt.date | None) -> dt.date | None:
+        problem = None if value is None else day_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
     @field_validator("sources")
     @classmethod
     def _known_tables(cls, value: dict[str, SourceConfig]) -> dict[str, SourceConfig]:
@@ -384,6 +401,13 @@ def redact_url(url: str) -> str:
         return "<unparseable url>"
 
 
+def day_problem(day: dt.date) -> str | None:
+    """Why ``day`` cannot be a scoring day (outside FIRST_DAY to LAST_DAY), or None when it can."""
+    if FIRST_DAY <= day <= LAST_DAY:
+        return None
+    return f"must be a day from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}, got {day.isoformat()}"
+
+
 def load_config(path: str | os.PathLike[str], environ: dict[str, str] | None = None) -> ProjectConfig:
     """Load and validate a `cxdata.yaml`.
 
@@ -392,25 +416,31 @@ def load_config(path: str | os.PathLike[str], environ: dict[str, str] | None = N
     'value'
     """
     env = dict(os.environ if environ is None else environ)
-    file = Path(path).resolve()
     try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{file}: config file not found") from None
+        file = Path(path).resolve()
+    except (OSError, RuntimeError):  # a symbolic link loop, a name too long: _read says so
+        file = Path(path).absolute()
+    try:
+        raw = yaml.safe_load(_read(file))
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{file}: not valid YAML: {exc}") from None
+        # Only the position: the YAML library's own message quotes the line, which may hold a password.
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "cannot be parsed"
+        raise ConfigError(f"{file}: not valid YAML{where}: {problem}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{file}: expected a mapping of keys (name, sources, ...), got {type(raw).__name__}")
-    expanded = _expand(raw, env, file, ())
-    if env.get(WAREHOUSE_URL_ENV):
-        expanded["warehouse"] = env[WAREHOUSE_URL_ENV]
-    if env.get(WAREHOUSE_SCHEMA_ENV):
-        expanded["warehouse_schema"] = env[WAREHOUSE_SCHEMA_ENV]
+    written: dict[tuple[str, ...], str] = {}
+    expanded = _expand(raw, env, file, (), written)
+    for key, variable in (("warehouse", WAREHOUSE_URL_ENV), ("warehouse_schema", WAREHOUSE_SCHEMA_ENV)):
+        if env.get(variable):
+            expanded[key] = env[variable]
+            written[(key,)] = f"${{{variable}}}"
     try:
         config = ProjectConfig.model_validate({**expanded, "base_dir": file.parent, "path": file})
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, file)) from None
-    _check_sources(config, file)
+        raise ConfigError(describe(exc, file, ProjectConfig, written)) from None
+    _check_sources(config, file, written)
     return config.model_copy(
         update={
             "warehouse": _resolve_url(config.warehouse, file.parent, file, "warehouse"),
@@ -426,11 +456,33 @@ def load_config(path: str | os.PathLike[str], environ: dict[str, str] | None = N
     )
 
 
-def _expand(value: Any, env: dict[str, str], file: Path, key: tuple[str, ...]) -> Any:
+def _read(file: Path) -> str:
+    try:
+        found = file.stat()
+        if not stat.S_ISREG(found.st_mode):
+            raise ConfigError(f"{file}: not a regular file (a folder, device or pipe cannot be a config)")
+        if found.st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(
+                f"{file}: {found.st_size:,} bytes is too big for a config (at most {MAX_CONFIG_BYTES:,})"
+            )
+        return file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: config file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{file}: not UTF-8 text (byte {exc.start} cannot be decoded)") from None
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read the config: {exc.strerror or type(exc).__name__}") from None
+
+
+def _expand(
+    value: Any, env: dict[str, str], file: Path, key: tuple[str, ...], written: dict[tuple[str, ...], str]
+) -> Any:
+    # ``written`` collects the text in the file of every value that ${VAR} expansion changed, so an error can show
+    # that instead of the variable's content.
     if isinstance(value, dict):
-        return {k: _expand(v, env, file, (*key, str(k))) for k, v in value.items()}
+        return {k: _expand(v, env, file, (*key, str(k)), written) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand(v, env, file, (*key, str(i))) for i, v in enumerate(value)]
+        return [_expand(v, env, file, (*key, str(i)), written) for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
 
@@ -445,23 +497,13 @@ def _expand(value: Any, env: dict[str, str], file: Path, key: tuple[str, ...]) -
             f"(value {match.group(0)!r}; set it, or write ${{{name}:-default}})"
         )
 
-    return _VAR.sub(substitute, value)
+    expanded = _VAR.sub(substitute, value)
+    if expanded != value:
+        written[key] = value
+    return expanded
 
 
-def _describe(exc: ValidationError, file: Path) -> str:
-    lines = []
-    for err in exc.errors():
-        key = ".".join(str(part) for part in err["loc"]) or "(top level)"
-        value = err.get("input")
-        shown = "" if isinstance(value, dict) else f" (value {value!r})"
-        message = err["msg"]
-        if err["type"] == "extra_forbidden":
-            message = "unknown key"
-        lines.append(f"{file}: key '{key}': {message}{shown}")
-    return "\n".join(lines)
-
-
-def _check_sources(config: ProjectConfig, file: Path) -> None:
+def _check_sources(config: ProjectConfig, file: Path, written: dict[tuple[str, ...], str]) -> None:
     problems = []
     for name, source in config.sources.items():
         if name not in schema.TABLES:
@@ -472,16 +514,18 @@ def _check_sources(config: ProjectConfig, file: Path) -> None:
         table = schema.TABLES[name]
         for canonical, source_column in source.columns.items():
             if canonical not in table.column_names:
+                key = ("sources", name, "columns", canonical)
                 problems.append(
-                    f"{file}: key 'sources.{name}.columns.{canonical}': {canonical!r} is not a column of "
-                    f"{name} (maps source column {source_column!r}); columns: {', '.join(table.column_names)}"
+                    f"{file}: key '{'.'.join(key)}': {canonical!r} is not a column of {name}"
+                    f"{shown_value(key, source_column, written)}; columns: {', '.join(table.column_names)}"
                 )
         for canonical, fmt in source.formats.items():
             if canonical not in table.column_names or table.column(canonical).kind not in ("timestamp", "date"):
                 stamps = [c.name for c in table.columns if c.kind in ("timestamp", "date")]
+                key = ("sources", name, "formats", canonical)
                 problems.append(
-                    f"{file}: key 'sources.{name}.formats.{canonical}': formats apply to date/time columns "
-                    f"({', '.join(stamps)}), not {canonical!r} (value {fmt!r})"
+                    f"{file}: key '{'.'.join(key)}': formats apply to date/time columns "
+                    f"({', '.join(stamps)}), not {canonical!r}{shown_value(key, fmt, written)}"
                 )
         if source.path is not None and source.format is None:
             _check_file_format(config, name, file, problems)
@@ -495,8 +539,8 @@ def _check_file_format(config: ProjectConfig, name: str, file: Path, problems: l
         return
     if path.suffix.lower() not in (".csv", ".parquet", ".pq", ".txt", ".tsv"):
         problems.append(
-            f"{file}: key 'sources.{name}.path': cannot tell the format of {str(path)!r} from its extension; "
-            "use .csv or .parquet, or set 'format: csv' / 'format: parquet'"
+            f"{file}: key 'sources.{name}.path': cannot tell the format of {mask_secrets(str(path))!r} from its "
+            "extension; use .csv or .parquet, or set 'format: csv' / 'format: parquet'"
         )
 
 

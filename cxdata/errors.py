@@ -11,6 +11,10 @@ class ConfigError(CxdataError):
     """The project config is wrong: the message names the file, key and value."""
 
 
+class OutputError(CxdataError):
+    """A file cannot be written where asked: the message names the path and why."""
+
+
 class IngestError(CxdataError):
     """A source cannot be read as the contract needs: names source, column and sample values."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -63,3 +64,97 @@ def test_bad_as_of_is_rejected_by_the_parser(tmp_path, capsys):
         main(["run", "--config", "x.yaml", "--as-of", "31/01/2026"])
     assert info.value.code == 2
     assert "expected a day as YYYY-MM-DD" in capsys.readouterr().err
+
+
+SECRET = "hunter2-s3cret"
+LONG_NAME = "n" * 300
+
+
+@pytest.fixture
+def hostile(tmp_path, monkeypatch):
+    """A project without a warehouse, and beside its config a fifo, a folder, a binary and a leaky config."""
+    (tmp_path / "cxdata.yaml").write_text("name: t\nsources:\n  orders:\n    path: orders.csv\n")
+    (tmp_path / "leaky.yaml").write_text(
+        "name: t\nwarehouse: postgresql://cx:${DB_PASSWORD}@db/cx\nsources:\n"
+        "  orders:\n    path: orders.csv\n    pasword: ${DB_PASSWORD}\n"
+    )
+    (tmp_path / "binary.yaml").write_bytes(b"\xff\xfe\x00\x01")
+    os.mkfifo(tmp_path / "pipe.csv")
+    (tmp_path / "folder.csv").mkdir()
+    monkeypatch.setenv("DB_PASSWORD", SECRET)
+    for name in ("CXDATA_API_TOKEN", "CXDATA_API_PII_TOKEN", "CXDATA_WAREHOUSE_URL", "CXDATA_WAREHOUSE_SCHEMA"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+def corpus(d: Path) -> list[list[str]]:
+    """Commands an operator may mistype or an attacker may try; each must fail with one line, no traceback."""
+    cfg = str(d / "cxdata.yaml")
+    export = ["segments", "export", "lost", "--config", cfg]
+    out = ["--out", str(d / "x.csv")]
+    return [
+        *(["run", "--config", cfg, "--as-of", day] for day in ("9999-12-31", "0001-01-01", "2026-02-30", "")),
+        *(
+            ["run", "--config", str(path)]
+            for path in (d / "leaky.yaml", d / "folder.csv", d / "pipe.csv", d / "binary.yaml", d / "nowhere.yaml")
+        ),
+        ["run", "--config", str(d / f"{LONG_NAME}.yaml")],
+        ["segments", "list", "--config", cfg, "--as-of", "9999-12-31"],
+        ["segments", "list", "--config", cfg],  # no warehouse yet
+        ["segments", "list", "--config", str(d / "leaky.yaml")],
+        [*export, "--out", str(d / "pipe.csv")],
+        [*export, "--out", str(d / "folder.csv")],
+        [*export, "--out", str(d), "--format", "csv"],
+        [*export, "--out", str(d / "missing" / "x.csv")],
+        [*export, "--out", str(d / "x.csv" / "y.csv")],
+        [*export, "--out", "/proc/cxdata-export.csv"],
+        [*export, "--out", "/proc/self/status", "--format", "csv"],
+        [*export, "--out", str(d / f"{LONG_NAME}.csv")],
+        [*export, "--out", "", "--format", "csv"],
+        [*export, "--out", str(d / "[/]bold.xlsx")],
+        [*export, *out, "--format", "xlsx"],
+        [*export, *out],  # no warehouse yet
+        *([*export, *out, "--batch-rows", rows] for rows in ("0", "-1", "1e3", "9" * 30)),
+        *([*export, *out, "--as-of", day] for day in ("9999-12-31", "0001-01-01", "31/01/2026")),
+        *(["serve", "--config", cfg, "--port", port] for port in ("0", "-1", "65536", "http")),
+        ["serve", "--config", cfg, "--insecure-local", "--host", "0.0.0.0"],
+        ["serve", "--config", cfg],  # no token configured
+        *(["generate", "--out", str(d / "g"), "--customers", n] for n in ("0", "-5", "9" * 30)),
+        ["generate", "--out", str(d / "g"), "--seed", "-1"],
+        ["generate", "--out", cfg, "--customers", "10"],
+        ["generate", "--out", "/proc/cxdata-generate", "--customers", "10"],
+        ["report", "--config", cfg, "--out", str(d / "folder.csv")],
+        ["report", "--config", cfg, "--out", str(d / "pipe.csv")],
+        ["demo", "--customers", "0"],
+        ["grant", "--config", str(d / "leaky.yaml")],
+    ]
+
+
+def test_hostile_commands_fail_with_one_line_and_no_traceback(hostile, capsys):
+    for argv in corpus(hostile):
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # argparse: usage, then one error line
+            code = exc.code
+        captured = capsys.readouterr()
+        shown = captured.out + captured.err
+        where = (argv[:2], shown[-300:])
+        assert code not in (0, None), where
+        assert "Traceback" not in shown and SECRET not in shown, where
+        errors = [line for line in shown.splitlines() if "error:" in line]
+        assert len(errors) == 1 and shown.rstrip().endswith(errors[0]), where
+    assert stat.S_ISFIFO((hostile / "pipe.csv").lstat().st_mode) and not list(hostile.rglob("*.partial"))
+    assert not list((hostile / "folder.csv").iterdir())
+
+
+def test_hostile_commands_through_the_console_script(hostile):
+    cfg = str(hostile / "cxdata.yaml")
+    for argv in (
+        ["segments", "export", "lost", "--config", cfg, "--out", "x.csv", "--as-of", "9999-12-31"],
+        ["segments", "export", "lost", "--config", cfg, "--out", str(hostile / "pipe.csv")],
+        ["run", "--config", str(hostile / "leaky.yaml")],
+    ):
+        done = cxdata(*argv, cwd=hostile)
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "Traceback" not in done.stderr + done.stdout and SECRET not in done.stderr + done.stdout
+        assert "error:" in (done.stdout + done.stderr).strip().splitlines()[-1]

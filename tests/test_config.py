@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import textwrap
 from pathlib import Path
 
@@ -90,10 +91,10 @@ def test_warehouse_url_from_environment_wins(tmp_path):
 @pytest.mark.parametrize(
     ("text", "key", "value"),
     [
-        (MINIMAL + "colour: blue\n", "colour", "blue"),
+        (MINIMAL + "colour: blue\n", "colour", "unknown key"),
         (MINIMAL.replace("name: acme", "name: acme\ntimezone: Mars/Olympus"), "timezone", "Mars/Olympus"),
         (MINIMAL.replace("name: acme", "name: acme\nas_of: yesterday"), "as_of", "yesterday"),
-        (MINIMAL + "    delimiter: ';'\n", "sources.orders.delimiter", ";"),
+        (MINIMAL + "    delimiter: ';'\n", "sources.orders.delimiter", "known keys here: path, url, query"),
         (MINIMAL + "    csv: {encoding: ebcdic}\n", "sources.orders.csv.encoding", "ebcdic"),
         (MINIMAL + "models:\n  clv: {horizon_days: -5}\n", "models.clv.horizon_days", "-5"),
         (MINIMAL + "    columns: {amount_eur: value}\n", "sources.orders.columns.amount_eur", "value"),
@@ -108,6 +109,8 @@ def test_warehouse_url_from_environment_wins(tmp_path):
         ),
         ("name: acme\nsources: {}\n", "sources", "at least one"),
         ("name: 'a b'\nsources:\n  orders: {path: a.csv}\n", "name", "a b"),
+        (MINIMAL.replace("name: acme", "name: acme\nas_of: 9999-12-31"), "as_of", "from 1900-01-01 to 2999-12-31"),
+        (MINIMAL.replace("name: acme", "name: acme\nas_of: 0001-01-01"), "as_of", "got 0001-01-01"),
     ],
 )
 def test_each_error_names_file_key_and_value(tmp_path, text, key, value):
@@ -122,3 +125,64 @@ def test_not_a_mapping_and_bad_yaml_name_the_file(tmp_path):
     assert "expected a mapping" in error_of(write(tmp_path, "- just\n- a list\n"))
     assert "not valid YAML" in error_of(write(tmp_path, "name: [unclosed\n"))
     assert "not found" in error_of(tmp_path / "nowhere.yaml")
+
+
+SECRET = "hunter2-s3cret"
+
+
+def test_a_misspelled_key_never_shows_its_value_and_suggests_the_key(tmp_path):
+    path = write(
+        tmp_path,
+        f"""
+        name: acme
+        warehouse_url: postgresql://admin:{SECRET}@db.internal/warehouse
+        sources:
+          orders:
+            path: data/orders.csv
+            pasword: ${{DB_PASSWORD}}
+            qurey: "select * from orders where token = '${{API_TOKEN}}'"
+        """,
+    )
+    message = error_of(path, {"DB_PASSWORD": SECRET + "-env", "API_TOKEN": SECRET + "-token"})
+    assert SECRET not in message
+    assert "'warehouse_url': unknown key" in message
+    assert "'sources.orders.pasword': unknown key" in message
+    assert "'sources.orders.qurey': unknown key; did you mean 'query'?" in message
+    assert len(message.splitlines()) == 3
+
+
+def test_a_value_from_an_environment_variable_is_shown_as_written_in_the_file(tmp_path):
+    path = write(tmp_path, MINIMAL.replace("name: acme", "name: acme\ntimezone: ${TZ_FROM_VAULT}"))
+    message = error_of(path, {"TZ_FROM_VAULT": SECRET})
+    assert "'timezone'" in message and "${TZ_FROM_VAULT}" in message
+    assert SECRET not in message
+
+
+def test_url_passwords_are_masked_in_every_shown_value(tmp_path):
+    path = write(tmp_path, MINIMAL.replace("name: acme", f"name: acme\nas_of: 'postgresql://u:{SECRET}@h/db'"))
+    message = error_of(path)
+    assert "'as_of'" in message and "postgresql://u:***@h/db" in message
+    assert SECRET not in message
+
+
+def test_a_schema_from_the_environment_is_not_echoed(tmp_path):
+    path = write(tmp_path, MINIMAL)
+    message = error_of(path, {"CXDATA_WAREHOUSE_SCHEMA": f"bad schema {SECRET}"})
+    assert "'warehouse_schema'" in message and "${CXDATA_WAREHOUSE_SCHEMA}" in message
+    assert SECRET not in message
+
+
+def test_a_yaml_error_gives_the_position_not_the_line(tmp_path):
+    message = error_of(write(tmp_path, f"name: acme\nwarehouse: [postgresql://u:{SECRET}@h/db\n"))
+    assert "not valid YAML at line" in message
+    assert SECRET not in message
+
+
+def test_a_config_that_is_not_a_readable_text_file_is_one_error(tmp_path):
+    (tmp_path / "folder.yaml").mkdir()
+    os.mkfifo(tmp_path / "pipe.yaml")  # reading a fifo would wait forever for a writer
+    (tmp_path / "binary.yaml").write_bytes(b"\xff\xfe\x00name")
+    assert "not a regular file" in error_of(tmp_path / "folder.yaml")
+    assert "not a regular file" in error_of(tmp_path / "pipe.yaml")
+    assert "not UTF-8 text" in error_of(tmp_path / "binary.yaml")
+    assert "File name too long" in error_of(tmp_path / ("x" * 300 + ".yaml"))

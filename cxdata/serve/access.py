@@ -21,6 +21,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.sql import quoted_name
 
+from cxdata.config import day_problem
 from cxdata.errors import CxdataError
 from cxdata.warehouse import Warehouse, WarehouseError
 from cxdata.warehouse.errors import describe_cause, safe_url
@@ -29,6 +30,8 @@ from cxdata.warehouse.types import DUCKDB, PG_NUMERIC_OID, PG_OID_DTYPES
 # Longer than any segment name, customer key or channel the pipeline writes; longer input is refused
 # before it reaches the warehouse instead of being sent as a pointless bound value.
 MAX_VALUE_LENGTH = 256
+# A batch is held in memory whole: far bigger ones would stop an export from streaming.
+MAX_BATCH_ROWS = 10_000_000
 _PG_READ_ONLY = "-c default_transaction_read_only=on"
 _NO_PROGRESS_BAR = "SET enable_progress_bar = false"
 # A publish (new table, columns, scoring moment or segment) reaches requests at most this late.
@@ -131,14 +134,20 @@ def parse_day(text: str | None, what: str = "as_of") -> dt.date | None:
     if text is None:
         return None
     try:
-        return dt.date.fromisoformat(check_value(text, what))
+        day = dt.date.fromisoformat(check_value(text, what))
     except ValueError:
         raise BadValue(f"{what} must be a day as YYYY-MM-DD, got {shown(text)}") from None
+    problem = day_problem(day)
+    if problem is not None:
+        raise BadValue(f"{what} {problem}")
+    return day
 
 
 def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """The UTC moments a day starts at and the next day starts at."""
+    """The UTC moments a day starts at and the next day starts at (the last moment there is for 9999-12-31)."""
     start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    if day == dt.date.max:
+        return start, dt.datetime.max.replace(tzinfo=dt.UTC)
     return start, start + dt.timedelta(days=1)
 
 
@@ -221,6 +230,8 @@ class Stream:
 def stream(wh: Warehouse, statement: sa.Select, batch_rows: int = 50_000) -> Iterator[Stream]:
     """Run ``statement`` and hand its rows over in frames, never the whole result at once: DuckDB's Arrow
     reader, or a PostgreSQL server-side cursor. The connection is held until the block exits."""
+    if not 1 <= batch_rows <= MAX_BATCH_ROWS:
+        raise BadValue(f"batch_rows must be a whole number from 1 to {MAX_BATCH_ROWS:,}, got {batch_rows}")
     try:
         with wh.engine.connect() as conn:
             yield from _streams(wh, conn, statement, batch_rows)

@@ -15,11 +15,19 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 
-def add_commands(commands: Any, console: Console, day: Any) -> None:
-    """Add `segments` (list, export) and `serve` to the subparsers ``commands``; ``day`` parses YYYY-MM-DD."""
+def add_commands(commands: Any, console: Console, day: Any, whole_number: Any) -> None:
+    """Add `segments` (list, export) and `serve` to the subparsers ``commands``; ``day`` parses YYYY-MM-DD and
+    ``whole_number(text, low, high)`` a bounded whole number (both raise argparse.ArgumentTypeError)."""
+
+    def batch_rows(text: str) -> int:
+        from cxdata.serve.access import MAX_BATCH_ROWS
+
+        return whole_number(text, 1, MAX_BATCH_ROWS)
+
     segments = commands.add_parser("segments", help="list scored segments or export one as CSV/Parquet")
     actions = segments.add_subparsers(required=True, metavar="ACTION")
 
@@ -39,13 +47,17 @@ def add_commands(commands: Any, console: Console, day: Any) -> None:
         "--hashed", action="store_true", help="SHA-256 of the normalised email and phone instead of raw values"
     )
     contacts.add_argument("--no-contacts", action="store_true", help="no email or phone at all")
-    export.add_argument("--batch-rows", type=int, default=50_000, help="rows read per batch (default 50000)")
+    export.add_argument(
+        "--batch-rows", type=batch_rows, default=50_000, help="rows read per batch (default 50000)"
+    )
     export.set_defaults(command=partial(_export, console))
 
     serve = commands.add_parser("serve", help="serve segments, scores and touchpoints over HTTP (read-only)")
     serve.add_argument("--config", type=Path, required=True, help="the project's cxdata.yaml")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument(
+        "--port", type=partial(whole_number, low=1, high=65_535), default=8000, help="port (default 8000)"
+    )
     serve.add_argument(
         "--insecure-local",
         action="store_true",
@@ -78,7 +90,7 @@ def _list(console: Console, args: argparse.Namespace) -> int:
     for column in listed.columns[:-1]:
         table.add_column(column, no_wrap=column == "segment", justify="left" if column == "segment" else "right")
     for row in listed.drop("as_of").iter_rows():  # as_of is the last column and the same on every row
-        table.add_row(*(_cell(value) for value in row))
+        table.add_row(*(escape(_cell(value)) for value in row))
     console.print(table)
     return 0
 
@@ -94,6 +106,7 @@ def _cell(value: Any) -> str:
 
 
 def _export(console: Console, args: argparse.Namespace) -> int:
+    from cxdata.files import check_target
     from cxdata.serve.access import BadValue
     from cxdata.serve.segments import export
 
@@ -101,12 +114,14 @@ def _export(console: Console, args: argparse.Namespace) -> int:
     if fmt is None:
         raise BadValue(f"cannot tell the format of {args.out}: give --format csv or --format parquet")
     contacts = "hashed" if args.hashed else "none" if args.no_contacts else "raw"
+    check_target(args.out)  # before connecting: a path that cannot be written fails at once
     with _warehouse(args.config) as wh:
         result = export(wh, args.name, args.out, fmt, args.as_of, contacts, args.batch_rows)
     console.print(
         f"{result.rows:,} members of {result.segment!r} as of {result.as_of.isoformat()} "
         f"({'contacts ' + contacts if contacts != 'none' else 'no contacts'}) -> {result.path} "
         f"in {result.seconds:.1f} s",
+        markup=False,
         highlight=False,
         soft_wrap=True,
     )
@@ -124,6 +139,8 @@ def _serve(console: Console, args: argparse.Namespace) -> int:
     with _warehouse(args.config) as wh:
         if tokens.open_read:
             console.print("[yellow]warning:[/] serving without a token (--insecure-local): read scope for anyone")
-        console.print(f"serving on http://{args.host}:{args.port} (OpenAPI: /openapi.json)", highlight=False)
+        console.print(
+            f"serving on http://{args.host}:{args.port} (OpenAPI: /openapi.json)", markup=False, highlight=False
+        )
         uvicorn.run(create_app(wh, tokens), host=args.host, port=args.port, log_level="info")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cxdata.config import FIRST_DAY, LAST_DAY
 from cxdata.serve.auth import API_TOKEN_ENV, PERSONAL, PII_TOKEN_ENV
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -18,7 +19,10 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 _AS_OF = _param(
-    "as_of", "query", {"type": "string", "format": "date"}, "Read the latest scoring moment on this UTC day."
+    "as_of",
+    "query",
+    {"type": "string", "format": "date"},
+    f"Read the latest scoring moment on this UTC day ({FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}).",
 )
 _ERRORS = {
     "400": _json(_ERROR, "A parameter is malformed."),

@@ -17,8 +17,10 @@ Contacts (personal data, from ``dim_customer_pii``) are added only on request:
   Hashing runs in SQL (DuckDB ``sha256``, PostgreSQL ``sha256``), so raw
   contacts never leave the warehouse in hashed exports.
 
-Exports stream: rows come in batches from the warehouse and are appended to the
-file, which replaces ``out`` only once it is complete.
+Exports stream: rows come in batches from the warehouse and are appended to a
+hidden file beside ``out`` (mode 0600, never through a symbolic link), which
+replaces ``out`` only once it is complete; ``out`` must be a regular file or
+absent (`cxdata.files`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
+from cxdata.files import check_target, replacing
 from cxdata.serve.access import (
     BadValue,
     ServeError,
@@ -83,6 +86,7 @@ SUMMARY_COLUMNS = ("segment", "customers", "total_clv", "total_value_at_risk", "
 _RUN_HINT = "run the project (cxdata run) so the churn step scores and segments customers"
 # churn_step names its model run after the orchestrator run that wrote the segment (cxdata/churn/step.py).
 _CHURN_RUN_SUFFIX = "/churn"
+_CRASH = "export:written"
 
 
 class UnknownSegment(ServeError):
@@ -325,23 +329,17 @@ def export(
     started = time.perf_counter()
     if fmt not in FORMATS:
         raise BadValue(f"export format must be one of {', '.join(FORMATS)}, got {shown(str(fmt))}")
-    path = Path(out)
-    partial = path.with_name(f".{path.name}.partial")
+    path = check_target(out)  # before the query, so a bad path fails at once and creates nothing
     rows = 0
-    try:
-        with open_segment(wh, name, day, contacts, batch_rows) as (as_of, result):
-            if fmt == "csv":
-                with partial.open("wb") as sink:
-                    pl.DataFrame(schema=result.schema).write_csv(sink)
-                    for batch in result.batches:
-                        batch.write_csv(sink, include_header=False)
-                        rows += batch.height
-            else:
-                with pq.ParquetWriter(partial, pl.DataFrame(schema=result.schema).to_arrow().schema) as writer:
-                    for batch in result.batches:
-                        writer.write_table(batch.to_arrow())
-                        rows += batch.height
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
+    with open_segment(wh, name, day, contacts, batch_rows) as (as_of, result), replacing(path, _CRASH) as sink:
+        if fmt == "csv":
+            pl.DataFrame(schema=result.schema).write_csv(sink)
+            for batch in result.batches:
+                batch.write_csv(sink, include_header=False)
+                rows += batch.height
+        else:
+            with pq.ParquetWriter(sink, pl.DataFrame(schema=result.schema).to_arrow().schema) as writer:
+                for batch in result.batches:
+                    writer.write_table(batch.to_arrow())
+                    rows += batch.height
     return ExportResult(path, fmt, name, as_of, rows, time.perf_counter() - started)

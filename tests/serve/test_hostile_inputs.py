@@ -1,17 +1,18 @@
 """Hostile values (SQL fragments, quotes, placeholders, unicode, control characters, very long strings) through the
 library and the live server, on DuckDB and PostgreSQL: each is an unknown value or a 400, never SQL, never a 500,
-and every table keeps its rows."""
+and every table keeps its rows. Days at the ends of the calendar and odd query parameters are 4xx too."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from urllib.parse import quote
 
 import pytest
 
-from cxdata.serve.access import MAX_VALUE_LENGTH, BadValue
-from cxdata.serve.scores import UnknownCustomer, customer_scores
-from cxdata.serve.segments import UnknownSegment, members_statement, page, resolve_as_of
+from cxdata.serve.access import MAX_VALUE_LENGTH, BadValue, NotPublished, ServeError
+from cxdata.serve.scores import UnknownCustomer, customer_scores, touchpoints
+from cxdata.serve.segments import UnknownSegment, list_segments, members_statement, page, resolve_as_of
 
 from .conftest import Client, key
 
@@ -95,3 +96,56 @@ def test_hostile_values_over_http(server, ro):
     finally:
         client.close()
     assert row_counts(ro) == before
+
+
+EXTREME_DAYS = ["9999-12-31", "0001-01-01", "1899-12-31", "3000-01-01"]
+ODD_QUERIES = [
+    *(f"/segments?as_of={day}" for day in EXTREME_DAYS),
+    *(f"/segments/lost?as_of={day}" for day in EXTREME_DAYS),
+    *(f"/segments/lost?format=csv&as_of={day}" for day in EXTREME_DAYS),
+    *(f"/touchpoints?as_of={day}" for day in EXTREME_DAYS),
+    "/segments?as_of=",
+    "/segments?as_of=2026-02-30",
+    "/segments?as_of=2026-13-01",
+    "/segments?as_of=%2B12026-01-01",
+    "/segments?as_of=2026-06-30T25:00",
+    "/segments/lost?limit=0",
+    "/segments/lost?limit=-1",
+    "/segments/lost?limit=99999999999999999999",
+    "/segments/lost?limit=1e3",
+    "/segments/lost?limit=",
+    "/segments/lost?after=",
+    "/segments/lost?format=xml",
+    "/segments/lost?format=",
+    "/segments/lost?contacts=everything",
+    "/segments/lost?contacts=raw",
+    "/segments/lost?format=csv&contacts=hashed",
+    "/segments/%5B%2F%5D",
+    "/segments/..%2F..%2Fetc%2Fpasswd",
+    "/customers/%2E%2E/scores",
+]
+
+
+@pytest.mark.parametrize("day", [dt.date.max, dt.date.min])
+def test_the_first_and_last_days_there_are_find_nothing_rather_than_overflow(ro, day):
+    with pytest.raises(ServeError, match=f"no segments were scored on {day.isoformat()}"):
+        list_segments(ro, day)
+    with pytest.raises(NotPublished):
+        touchpoints(ro, day)
+
+
+def test_odd_queries_over_http_are_client_errors_never_server_errors(server):
+    client = Client(server)
+    answers = {}
+    try:
+        for path in ODD_QUERIES:
+            status, _, body = client.get(path)
+            answers[path] = status
+            assert status < 500, (path, status, body[:200])
+            if status >= 400:
+                assert json.loads(body)["error"]
+    finally:
+        client.close()
+    # days no scoring can have are refused as such, not looked up
+    assert all(answers[path] == 400 for path in ODD_QUERIES if any(day in path for day in EXTREME_DAYS))
+    assert answers["/segments/lost?contacts=raw"] == 403

@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
+import signal
+import stat
+import subprocess
+import sys
+from pathlib import Path
 
 import polars as pl
 import pytest
 import sqlalchemy as sa
 from polars.testing import assert_frame_equal
 
-from cxdata import cli
+from cxdata import cli, files
+from cxdata.errors import OutputError
 from cxdata.serve.access import BadValue, NotPublished, ServeError
 from cxdata.serve.segments import UnknownSegment, export, list_segments, open_segment, page
 from cxdata.warehouse import Warehouse
@@ -164,3 +171,65 @@ def test_members_come_in_batches_of_the_asked_size(ro):
         sizes = [batch.height for batch in result.batches]
         assert result.schema["email_sha256"] == pl.String and result.schema["as_of"] == pl.Datetime("us", "UTC")
     assert as_of == LATEST and sizes == [3, 3, 3, 1]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_exported_files_are_owner_only_even_over_a_world_readable_one(ro, tmp_path, fmt):
+    out = tmp_path / f"raw.{fmt}"
+    out.write_bytes(b"an older export")
+    out.chmod(0o644)
+    previous = os.umask(0o022)
+    try:
+        export(ro, "lost", out, fmt=fmt, contacts="raw")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert (pl.read_parquet(out) if fmt == "parquet" else pl.read_csv(out)).height == 10
+
+
+def test_a_symlink_planted_at_the_export_temp_path_is_not_followed(ro, tmp_path, monkeypatch):
+    victim = tmp_path / "authorized_keys"
+    victim.write_text("ssh-ed25519 AAAA operator\n")
+    planted = tmp_path / ".raw.csv.guessed.partial"
+    planted.symlink_to(victim)
+    names = iter(["guessed", "drawn"])
+    monkeypatch.setattr(files, "_token", lambda: next(names))
+    export(ro, "lost", tmp_path / "raw.csv", contacts="raw")
+    assert victim.read_text() == "ssh-ed25519 AAAA operator\n" and planted.is_symlink()
+    assert "@example.com" in (tmp_path / "raw.csv").read_text()
+
+
+def test_special_file_targets_are_refused_before_the_query(ro, tmp_path):
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    folder = tmp_path / "folder.csv"
+    folder.mkdir()
+    for target in (fifo, folder, tmp_path / "missing" / "x.csv"):
+        with pytest.raises(OutputError):
+            export(ro, "lost", target, contacts="raw")
+    assert stat.S_ISFIFO(fifo.lstat().st_mode) and stat.S_ISDIR(folder.lstat().st_mode)
+    assert not list(tmp_path.rglob("*.partial")) and not list(folder.iterdir())
+
+
+def test_an_export_killed_before_the_rename_leaves_the_old_file(published, tmp_path):
+    url, schema, _ = published
+    config = tmp_path / "cxdata.yaml"
+    config.write_text("name: t\nsources:\n  orders:\n    path: orders.csv\n")
+    out = tmp_path / "seg.csv"
+    out.write_text("yesterday's export\n")
+    env = {**os.environ, "CXDATA_WAREHOUSE_URL": url, "CXDATA_CRASH_AT": "export:written"}
+    if schema:
+        env["CXDATA_WAREHOUSE_SCHEMA"] = schema
+    exe = Path(sys.executable).parent / "cxdata"
+    done = subprocess.run(
+        [str(exe), "segments", "export", "lost", "--config", str(config), "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stdout + done.stderr
+    assert out.read_text() == "yesterday's export\n"
+    # the complete new content waits in an owner-only temp file, which a later export does not reuse
+    (partial,) = tmp_path.glob(".seg.csv.*.partial")
+    assert stat.S_IMODE(partial.stat().st_mode) == 0o600 and partial.read_text().count("\n") == 11
