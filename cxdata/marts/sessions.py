@@ -21,6 +21,19 @@ PURCHASE_EVENT_TYPES = ("purchase",)
 PAGE_VIEW_EVENT_TYPES = ("page_view",)
 DIRECT_CHANNEL = "direct"  # no UTM medium and no referrer
 REFERRAL_CHANNEL = "referral"  # no UTM medium but a referrer
+# The host of a URL with or without its scheme, after any user:password@; a value without a dotted host
+# (an app name, free text) has none.
+_URL_HOST = r"^\s*(?:[A-Za-z][A-Za-z0-9+.\-]*://|//)?(?:[^/?#@\s]*@)?([A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+)(?::\d*)?(?:[/?#]|\s*$)"
+
+
+def page_without_query(page: pl.Expr) -> pl.Expr:
+    """A page path without its query string and fragment, where emails, names and tokens travel."""
+    return page.str.replace(r"[?#].*$", "")
+
+
+def url_host(url: pl.Expr) -> pl.Expr:
+    """The lower-case host of a URL without a leading "www."; null when it names no host."""
+    return url.str.extract(_URL_HOST, 1).str.to_lowercase().str.strip_prefix("www.")
 
 
 def session_channel(utm_medium: pl.Expr, referrer: pl.Expr) -> pl.Expr:
@@ -45,7 +58,9 @@ def fct_web_sessions(
     rebuilds as long as the session's first event is unchanged. ``customer_key`` is
     that of the last event in the session that identity resolution placed (a login
     mid-session names the whole session). Landing page, UTM tags and referrer come
-    from the session's first event (landing_page: the first non-null page_path).
+    from the session's first event (landing_page: the first non-null page_path);
+    ``landing_path`` and ``referrer_host`` are their parts that identify no one
+    (the path without query string, the referrer's host), the ones BI roles read.
     ``converted`` is a purchase event in the session; ``compare_pages`` counts page
     views of product/pricing/comparison pages (COMPARE_PAGE_PATTERN);
     ``added_to_cart`` is an add_to_cart event or a cart page; ``is_compare`` is
@@ -97,10 +112,12 @@ def fct_web_sessions(
         "events",
         "page_views",
         "landing_page",
+        page_without_query(pl.col("landing_page")).alias("landing_path"),
         "utm_source",
         "utm_medium",
         "utm_campaign",
         "referrer",
+        url_host(pl.col("referrer")).alias("referrer_host"),
         session_channel(pl.col("utm_medium"), pl.col("referrer")).alias("channel"),
         "converted",
         "compare_pages",

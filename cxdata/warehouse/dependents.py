@@ -5,13 +5,14 @@ refuses while a view depends on it, and grants die with the dropped table. The
 swap therefore captures both inside its transaction, drops the dependent views
 (deepest first), swaps the table, then recreates the views (shallowest first)
 from the catalog's own definition with their comments, options, owner and
-grants, and re-grants the table. Readers see the old or the new state, never a
+grants, and re-grants the table, column grants included (on the columns the new
+version still has). Readers see the old or the new state, never a
 missing view. DuckDB binds views by name and has no grants, so it needs none of this.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import sqlalchemy as sa
@@ -52,6 +53,22 @@ where c.oid = :oid and a.grantee <> c.relowner
 order by 1, 2
 """
 
+# Column-level privileges (the roles read some tables column by column) live on the columns, not the table.
+_COLUMN_GRANTS_SQL = """
+select case when x.grantee = 0 then null else pg_catalog.pg_get_userbyid(x.grantee) end as grantee,
+       x.privilege_type, x.is_grantable, a.attname
+from pg_catalog.pg_class c
+join pg_catalog.pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+cross join lateral pg_catalog.aclexplode(a.attacl) x
+where c.oid = :oid and x.grantee <> c.relowner
+order by 1, 2, 3, a.attnum
+"""
+
+_COLUMNS_SQL = """
+select a.attname from pg_catalog.pg_attribute a
+where a.attrelid = pg_catalog.to_regclass(:target) and a.attnum > 0 and not a.attisdropped
+"""
+
 _COLUMN_COMMENTS_SQL = """
 select a.attname, pg_catalog.col_description(a.attrelid, a.attnum)
 from pg_catalog.pg_attribute a
@@ -68,11 +85,12 @@ where n.nspname = :schema and c.relname = :name and c.relkind in ('r', 'p')
 
 @dataclass(frozen=True)
 class Grant:
-    """One privilege on a relation: ``grantee`` None is PUBLIC."""
+    """One privilege on a relation, or on some of its ``columns`` only: ``grantee`` None is PUBLIC."""
 
     grantee: str | None
     privilege: str
     grantable: bool
+    columns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -91,10 +109,11 @@ class DependentView:
 
 @dataclass(frozen=True)
 class Dependents:
-    """The grants of one table and the views that depend on it, in creation order."""
+    """The grants of one table and the views that depend on it, in creation order; its column grants."""
 
     grants: tuple[Grant, ...]
     views: tuple[DependentView, ...]
+    column_grants: tuple[Grant, ...] = ()
 
 
 def _literal(text: str) -> str:
@@ -104,6 +123,13 @@ def _literal(text: str) -> str:
 def _grants(conn: sa.Connection, oid: int) -> tuple[Grant, ...]:
     rows = conn.execute(sa.text(_GRANTS_SQL), {"oid": oid}).all()
     return tuple(Grant(grantee, privilege, grantable) for grantee, privilege, grantable in rows)
+
+
+def _column_grants(conn: sa.Connection, oid: int) -> tuple[Grant, ...]:
+    found: dict[tuple[str | None, str, bool], list[str]] = {}
+    for grantee, privilege, grantable, column in conn.execute(sa.text(_COLUMN_GRANTS_SQL), {"oid": oid}):
+        found.setdefault((grantee, privilege, grantable), []).append(column)
+    return tuple(Grant(*key, columns=tuple(columns)) for key, columns in found.items())
 
 
 def grants_on(conn: sa.Connection, schema: str, name: str) -> tuple[Grant, ...]:
@@ -145,7 +171,7 @@ def capture(conn: sa.Connection, schema: str, table: str) -> Dependents:
                 grants=_grants(conn, row["oid"]),
             )
         )
-    return Dependents(_grants(conn, oid), tuple(views))
+    return Dependents(_grants(conn, oid), tuple(views), _column_grants(conn, oid))
 
 
 def _run(conn: sa.Connection, statement: str) -> None:
@@ -163,7 +189,9 @@ def grant_statements(conn: sa.Connection, target: str, grants: tuple[Grant, ...]
     """GRANT statements giving ``grants`` back on ``target`` (already quoted)."""
     quote = partial(quote_identifier, conn.dialect)
     return [
-        f"GRANT {grant.privilege} ON {target} TO {'PUBLIC' if grant.grantee is None else quote(grant.grantee)}"
+        f"GRANT {grant.privilege}"
+        + (f" ({', '.join(quote(c) for c in grant.columns)})" if grant.columns else "")
+        + f" ON {target} TO {'PUBLIC' if grant.grantee is None else quote(grant.grantee)}"
         + (" WITH GRANT OPTION" if grant.grantable else "")
         for grant in grants
     ]
@@ -174,6 +202,11 @@ def restore(conn: sa.Connection, dependents: Dependents, table_sql: str) -> None
     quote = partial(quote_identifier, conn.dialect)
     for statement in grant_statements(conn, table_sql, dependents.grants):
         _run(conn, statement)
+    if dependents.column_grants:
+        present = set(conn.execute(sa.text(_COLUMNS_SQL), {"target": table_sql}).scalars())
+        kept = [replace(g, columns=tuple(c for c in g.columns if c in present)) for g in dependents.column_grants]
+        for statement in grant_statements(conn, table_sql, tuple(g for g in kept if g.columns)):
+            _run(conn, statement)
     if not dependents.views:
         return
     current = conn.execute(sa.text("select current_user")).scalar_one()

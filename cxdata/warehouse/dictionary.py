@@ -15,7 +15,14 @@ import sys
 from pathlib import Path
 
 from cxdata.warehouse.comments import Comment, parse_comments, sql_dir
-from cxdata.warehouse.roles import BI_ROLE, MARKETING_RELATIONS, MARKETING_ROLE, PERSONAL_PREFIXES, is_personal
+from cxdata.warehouse.roles import (
+    BI_ROLE,
+    MARKETING_RELATIONS,
+    MARKETING_ROLE,
+    PERSONAL_PREFIXES,
+    is_personal,
+    is_tracking_column,
+)
 from cxdata.warehouse.views import BI_VIEWS, VIEWS, _parse
 
 DEFAULT_OUT = Path("docs") / "data_dictionary.md"
@@ -33,9 +40,13 @@ Access on PostgreSQL (`cxdata grant --config cxdata.yaml`): `cxdata_bi` reads th
 BI views and every table without personal data; `cxdata_marketing` reads the
 segment tables, `customer_scores`, `bi_segments` and the pseudonymous
 `marketing_segment_export`; tables marked *owner only* hold personal data
-(emails, phones, names, postcodes) or raw ingest rows and are granted to no role. Both roles are
-NOLOGIN: give one to a login user with `cxdata grant --bi-member USER` or
-`GRANT cxdata_bi TO USER`.
+(emails, phones, names, postcodes) or raw ingest rows and are granted to no role.
+Cookie and device ids and raw URLs (`anonymous_id`, `session_id`, `landing_page`,
+`referrer`, any `*_url`) are personal data too: in a table a role reads, those
+columns are withheld and the role reads the others (*some columns* below; the
+tables keep non-personal stand-ins such as `landing_path` and `referrer_host`).
+Both roles are NOLOGIN: give one to a login user with `cxdata grant --bi-member
+USER` or `GRANT cxdata_bi TO USER`.
 """
 
 
@@ -52,7 +63,11 @@ def _readers(name: str, kind: str, comments: list[Comment]) -> str:
     readers = [BI_ROLE] if (kind == "table" or name in BI_VIEWS) else []
     if name in MARKETING_RELATIONS:
         readers.append(MARKETING_ROLE)
-    return ", ".join(f"`{r}`" for r in readers) or "owner only"
+    shown = ", ".join(f"`{r}`" for r in readers) or "owner only"
+    hidden = [c for c in columns if is_tracking_column(c)]
+    if readers and hidden:
+        shown += f" (some columns: {', '.join(f'`{c}`' for c in hidden)} owner only)"
+    return shown
 
 
 def entries(folder: Path | None = None) -> list[tuple[str, str, list[Comment]]]:

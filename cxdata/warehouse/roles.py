@@ -11,6 +11,11 @@ Personal data (emails, phones, names, postcodes) lives only in
 role: only the warehouse owner reads them. ``cxdata_bi`` reads the BI views and
 every other table of the schema; a table that carries a personal column by
 name is withheld even when not listed, so a new mart never leaks by accident.
+Cookie and device ids, and raw URLs, are personal too but sit in tables BI
+needs (``fct_web_sessions``): those columns (`is_tracking_column`, by name,
+wherever they appear) are withheld column by column, and the role is granted
+SELECT on the table's other columns only. The marts carry non-personal stand-ins
+where BI needs them (``landing_path`` without the query string, ``referrer_host``).
 ``cxdata_marketing`` reads the segment tables, customer_scores, bi_segments and
 the pseudonymous ``marketing_segment_export`` view (hashes, no raw values; a
 PostgreSQL view reads with its owner's rights, so the role needs no grant on
@@ -25,7 +30,7 @@ a grant is readable by no role until the next grant.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -43,6 +48,15 @@ BI_ROLE = "cxdata_bi"
 MARKETING_ROLE = "cxdata_marketing"
 PERSONAL_TABLES = frozenset({"dim_customer_pii", "customer_identity"})
 PERSONAL_PREFIXES = ("stg_", "quarantine_")
+# Ids that follow one visitor across visits, and URLs, whose path or query string can carry an email, a
+# name or a token; session_id is fct_web_sessions' anonymous_id and a time; utm_term and utm_content are
+# where email tools put per-recipient values (the marts keep only utm_source, utm_medium and utm_campaign).
+TRACKING_COLUMNS = frozenset(
+    {
+        "anonymous_id", "cookie_id", "device_id", "session_id", "ip_address",
+        "landing_page", "page_path", "referrer", "referer", "url", "utm_term", "utm_content",
+    }
+)  # fmt: skip
 MARKETING_RELATIONS = ("segment_members", "segment_summary", "customer_scores", "bi_segments", *MARKETING_VIEWS)
 _DUPLICATE = {"42710", "23505"}  # duplicate_object, or unique_violation when two sessions create it at once
 
@@ -65,6 +79,17 @@ def is_personal(table: str, columns: list[str]) -> bool:
     )
 
 
+def is_tracking_column(column: str) -> bool:
+    """Whether ``column`` is a cookie/device id or a raw URL, withheld from the roles column by column."""
+    return column in TRACKING_COLUMNS or column.endswith("_url")
+
+
+def withheld_columns(relations: Mapping[str, tuple[str, list[str]]]) -> dict[str, list[str]]:
+    """The tracking columns of each relation that has any (relation -> columns, in table order)."""
+    found = {name: [c for c in columns if is_tracking_column(c)] for name, (_, columns) in relations.items()}
+    return {name: columns for name, columns in sorted(found.items()) if columns}
+
+
 def readable_by(relations: Mapping[str, tuple[str, list[str]]]) -> dict[str, list[str]]:
     """Which of ``relations`` (name -> (kind "table" or "view", columns)) each role may read, by role purpose:
     ``"bi"`` and ``"marketing"``. Views cxdata does not own are granted to no role."""
@@ -79,12 +104,14 @@ def readable_by(relations: Mapping[str, tuple[str, list[str]]]) -> dict[str, lis
 
 @dataclass
 class GrantReport:
-    """What `grant_roles` left in place: per role, the relations it reads; the tables withheld as personal."""
+    """What `grant_roles` left in place: per role, the relations it reads; the tables withheld as personal;
+    the columns withheld from relations the roles otherwise read."""
 
     schema: str
     readable: dict[str, list[str]] = field(default_factory=dict)
     withheld: list[str] = field(default_factory=list)
     members: dict[str, list[str]] = field(default_factory=dict)
+    withheld_columns: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _relations(conn: sa.Connection, schema: str) -> dict[str, tuple[str, list[str]]]:
@@ -111,6 +138,15 @@ def _ensure_role(conn: sa.Connection, role: str, quoted: str) -> None:
     except sa.exc.DBAPIError as exc:
         if getattr(exc.orig, "sqlstate", None) not in _DUPLICATE:
             raise
+
+
+def _select_grant(target: str, columns: list[str], role: str, quote: Callable[[str], str]) -> str | None:
+    # A relation with tracking columns is granted its other columns by name, so a column added later stays
+    # unreadable until the next grant: the safe side.
+    if not any(is_tracking_column(c) for c in columns):
+        return f"GRANT SELECT ON {target} TO {role}"
+    shown = [quote(c) for c in columns if not is_tracking_column(c)]
+    return f"GRANT SELECT ({', '.join(shown)}) ON {target} TO {role}" if shown else None
 
 
 def grant_roles(
@@ -147,7 +183,9 @@ def grant_roles(
                 _run(conn, f"REVOKE ALL ON SCHEMA {schema_sql} FROM {role_sql}")
                 _run(conn, f"GRANT USAGE ON SCHEMA {schema_sql} TO {role_sql}")
                 for name in readable[purpose]:
-                    _run(conn, f"GRANT SELECT ON {schema_sql}.{quote(name)} TO {role_sql}")
+                    grant = _select_grant(f"{schema_sql}.{quote(name)}", relations[name][1], role_sql, quote)
+                    if grant is not None:
+                        _run(conn, grant)
             for role, names in members.items():
                 for member in names:
                     if not conn.execute(
@@ -162,9 +200,11 @@ def grant_roles(
     withheld = sorted(
         name for name, (kind, columns) in relations.items() if kind == "table" and is_personal(name, columns)
     )
+    granted = {name for names in readable.values() for name in names}
     return GrantReport(
         wh.schema,
         {roles[purpose]: names for purpose, names in readable.items()},
         withheld,
         {role: list(names) for role, names in members.items()},
+        {name: columns for name, columns in withheld_columns(relations).items() if name in granted},
     )

@@ -75,3 +75,25 @@ def test_visitors_with_overlapping_visits_never_share_a_session(at, keys):
     assert out["events"].to_list() == [2, 2]
     assert out["customer_key"].to_list() == ["A", "B"]
     assert out["duration_seconds"].to_list() == [120.0, 120.0]
+
+
+def test_landing_path_and_referrer_host_drop_what_can_name_a_person(at, keys):
+    landings = ["/reset?email=ana%40example.com#top", "/pricing", None]
+    referrers = ["https://ana:secret@Mail.Example.com:8443/inbox?u=ana", "ana.lopez@example.com", "free text?x=1"]
+    events = pl.LazyFrame(
+        {
+            "event_id": ["a1", "b1", "c1"],
+            "anonymous_id": ["d1", "d2", "d3"],
+            "occurred_at": [at(1, 10, 0), at(1, 10, 1), at(1, 10, 2)],
+            "event_type": ["page_view"] * 3,
+            "page_path": landings,
+            "referrer": referrers,
+        }
+    ).with_columns(pl.col("occurred_at").cast(pl.Datetime("us", "UTC")))
+    out = fct_web_sessions(events, keys("web_events", {})).collect().sort("anonymous_id")
+    assert out["landing_page"].to_list() == landings  # the raw value stays, for the owner
+    assert out["landing_path"].to_list() == ["/reset", "/pricing", None]
+    assert out["referrer_host"].to_list() == ["mail.example.com", "example.com", None]
+    assert out["channel"].to_list() == ["referral"] * 3
+    derived = " ".join(str(v) for row in out.select("landing_path", "referrer_host").rows() for v in row)
+    assert "ana" not in derived and "secret" not in derived

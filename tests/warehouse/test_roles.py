@@ -6,6 +6,7 @@ Roles are cluster-wide, so every test grants only inside its own fresh schema
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import polars as pl
@@ -14,11 +15,35 @@ import sqlalchemy as sa
 
 from cxdata.cli import main
 from cxdata.warehouse import Warehouse, WarehouseError
-from cxdata.warehouse.roles import BI_ROLE, MARKETING_ROLE, grant_roles, is_personal, readable_by
+from cxdata.warehouse.roles import (
+    BI_ROLE,
+    MARKETING_ROLE,
+    grant_roles,
+    is_personal,
+    readable_by,
+    withheld_columns,
+)
 from cxdata.warehouse.views import create_views
 from tests.warehouse.bi_tables import EMAIL, publish_marts
 
 DENIED = "42501"  # insufficient_privilege
+COOKIE = "ck-7f3a9"
+SESSIONS = pl.DataFrame(
+    {
+        "session_id": [f"{COOKIE}-1719741000000000", "ck-0001-1719741600000000"],
+        "anonymous_id": [COOKIE, "ck-0001"],
+        "customer_key": ["K1", None],
+        "started_at": [dt.datetime(2025, 6, 30, 10, tzinfo=dt.UTC), dt.datetime(2025, 6, 30, 11, tzinfo=dt.UTC)],
+        "landing_page": [f"/reset?email={EMAIL}", "/pricing"],
+        "landing_path": ["/reset", "/pricing"],
+        "utm_source": ["newsletter", None],
+        "referrer": [f"https://mail.example.com/inbox?u={EMAIL}", None],
+        "referrer_host": ["mail.example.com", None],
+        "channel": ["email", "direct"],
+        "converted": [True, False],
+    }
+)
+PERSONAL_SESSION_COLUMNS = ("session_id", "anonymous_id", "landing_page", "referrer")
 
 
 @pytest.fixture
@@ -32,6 +57,7 @@ def granted(pg_schema):
         wh.publish("quarantine_orders", pl.DataFrame({"rule": ["x"], "original": [f'{{"email": "{EMAIL}"}}']}))
         # a table nobody classified, but it carries a personal column by name
         wh.publish("new_mart", pl.DataFrame({"customer_key": ["K1"], "phone": ["+34600111222"]}))
+        wh.publish("fct_web_sessions", SESSIONS)
         create_views(wh)
         report = grant_roles(wh)
         yield wh, report
@@ -65,6 +91,27 @@ def test_bi_role_reads_bi_views_and_marts_but_no_personal_data(granted):
     assert read_as(wh, BI_ROLE, "select email_sha256 from marketing_segment_export") == DENIED
 
 
+def test_bi_role_reads_web_sessions_but_not_cookie_ids_or_raw_urls(granted):
+    wh, report = granted
+
+    for column in PERSONAL_SESSION_COLUMNS:
+        assert read_as(wh, BI_ROLE, f"select {column} from fct_web_sessions") == DENIED, column
+    assert read_as(wh, BI_ROLE, "select * from fct_web_sessions") == DENIED
+    assert read_as(wh, BI_ROLE, "select count(*) from fct_web_sessions") == [(2,)]
+    rows = read_as(
+        wh,
+        BI_ROLE,
+        "select customer_key, started_at, landing_path, utm_source, referrer_host, channel, converted"
+        " from fct_web_sessions order by started_at",
+    )
+    assert isinstance(rows, list) and [row[2] for row in rows] == ["/reset", "/pricing"]
+    assert [(row[4], row[5]) for row in rows] == [("mail.example.com", "email"), (None, "direct")]
+    assert not [row for row in rows if COOKIE in str(row) or EMAIL in str(row)]
+    assert read_as(wh, MARKETING_ROLE, "select channel from fct_web_sessions") == DENIED
+    assert report.withheld_columns == {"fct_web_sessions": list(PERSONAL_SESSION_COLUMNS)}
+    assert "fct_web_sessions" in report.readable[BI_ROLE] and "fct_web_sessions" not in report.withheld
+
+
 def test_marketing_role_reads_segments_and_the_pseudonymous_export_only(granted):
     wh, _ = granted
 
@@ -79,10 +126,18 @@ def test_marketing_role_reads_segments_and_the_pseudonymous_export_only(granted)
 
 
 def _acl(wh: Warehouse) -> list[tuple]:
+    """(relation, column or '', grantee, privilege) of every table and column privilege the roles hold."""
     return wh.query(
-        "select c.relname as relation, pg_get_userbyid(a.grantee) as grantee, a.privilege_type as privilege"
+        "select c.relname as relation, '' as col, pg_get_userbyid(a.grantee) as grantee,"
+        " a.privilege_type as privilege"
         " from pg_class c join pg_namespace n on n.oid = c.relnamespace, aclexplode(c.relacl) a"
-        " where n.nspname = :schema and pg_get_userbyid(a.grantee) in (:bi, :marketing) order by 1, 2, 3",
+        " where n.nspname = :schema and pg_get_userbyid(a.grantee) in (:bi, :marketing)"
+        " union all"
+        " select c.relname, t.attname, pg_get_userbyid(a.grantee), a.privilege_type"
+        " from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+        " join pg_attribute t on t.attrelid = c.oid and t.attnum > 0 and not t.attisdropped,"
+        " aclexplode(t.attacl) a"
+        " where n.nspname = :schema and pg_get_userbyid(a.grantee) in (:bi, :marketing) order by 1, 2, 3, 4",
         {"schema": wh.schema, "bi": BI_ROLE, "marketing": MARKETING_ROLE},
     ).rows()
 
@@ -93,13 +148,16 @@ def test_granting_is_idempotent_and_takes_back_what_it_did_not_grant(granted):
     with wh.engine.begin() as conn:
         conn.exec_driver_sql(f"GRANT SELECT, INSERT ON {wh._qualified('dim_customer_pii')} TO {BI_ROLE}")
         conn.exec_driver_sql(f"GRANT INSERT ON {wh._qualified('dim_customer')} TO {BI_ROLE}")
+        conn.exec_driver_sql(f"GRANT SELECT (anonymous_id) ON {wh._qualified('fct_web_sessions')} TO {BI_ROLE}")
 
     second = grant_roles(wh)
 
     assert _acl(wh) == before
     assert second.readable == first.readable
-    assert ("dim_customer", BI_ROLE, "SELECT") in before
+    assert ("dim_customer", "", BI_ROLE, "SELECT") in before
     assert not [row for row in before if row[0] == "dim_customer_pii"]
+    sessions = {row[1] for row in before if row[0] == "fct_web_sessions"}
+    assert sessions == set(SESSIONS.columns) - set(PERSONAL_SESSION_COLUMNS)  # column by column, no table grant
     assert first.withheld == [
         "customer_identity",
         "dim_customer_pii",
@@ -114,8 +172,11 @@ def test_grants_survive_republishing_tables_under_the_views(granted):
 
     wh.publish("dim_customer", wh.read("dim_customer").head(1))
     wh.publish("customer_scores", wh.read("customer_scores"))
+    wh.publish("fct_web_sessions", SESSIONS.head(1))
 
     assert read_as(wh, BI_ROLE, "select count(*) from dim_customer") == [(1,)]
+    assert read_as(wh, BI_ROLE, "select landing_path, channel from fct_web_sessions") == [("/reset", "email")]
+    assert read_as(wh, BI_ROLE, "select anonymous_id from fct_web_sessions") == DENIED
     assert read_as(wh, BI_ROLE, "select count(*) from bi_customer_overview") == [(1,)]
     assert read_as(wh, MARKETING_ROLE, "select count(*) from customer_scores") == [(1,)]
     assert read_as(wh, BI_ROLE, "select email from dim_customer_pii") == DENIED
@@ -172,6 +233,14 @@ def test_classification_keeps_personal_tables_and_foreign_views_from_bi():
     assert access["bi"] == ["bi_kpis_daily", "dim_customer", "fct_orders", "segment_members"]
     assert access["marketing"] == ["segment_members"]
     assert is_personal("dim_customer_pii", ["customer_key"]) and not is_personal("dim_customer", ["customer_key"])
+    hidden = withheld_columns(
+        {
+            "fct_web_sessions": ("table", ["session_id", "anonymous_id", "landing_path", "referrer", "channel"]),
+            "web_pages": ("table", ["page_url", "title"]),
+            "fct_orders": ("table", ["order_id", "customer_key"]),
+        }
+    )
+    assert hidden == {"fct_web_sessions": ["session_id", "anonymous_id", "referrer"], "web_pages": ["page_url"]}
 
 
 def test_grant_command_on_duckdb_says_roles_are_postgresql_only(tmp_path, capsys):
