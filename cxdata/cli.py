@@ -43,6 +43,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.print("interrupted", highlight=False)
         return 130
+    except RuntimeError as exc:
+        # Imported only now: the warehouse package loads the database drivers, which `--help` does not need.
+        from cxdata.warehouse.errors import WarehouseError
+
+        if isinstance(exc, WarehouseError):  # its message names the table and step, never a password
+            return _error(str(exc))
+        raise
 
 
 def _error(message: str) -> int:

@@ -158,3 +158,14 @@ def test_hostile_commands_through_the_console_script(hostile):
         assert done.returncode == 2, done.stdout + done.stderr
         assert "Traceback" not in done.stderr + done.stdout and SECRET not in done.stderr + done.stdout
         assert "error:" in (done.stdout + done.stderr).strip().splitlines()[-1]
+
+
+def test_hostile_role_names_for_grant_are_one_line_errors(hostile, pg_schema, monkeypatch, capsys):
+    url, schema = pg_schema
+    monkeypatch.setenv("CXDATA_WAREHOUSE_URL", url)
+    monkeypatch.setenv("CXDATA_WAREHOUSE_SCHEMA", schema)
+    cfg = str(hostile / "cxdata.yaml")
+    for member in ("x'; drop table y; --", "", "r" * 100, "no_such_role_anywhere"):
+        assert main(["grant", "--config", cfg, "--bi-member", member]) == 2
+        shown = capsys.readouterr().out
+        assert shown.startswith("error:") and len(shown.strip().splitlines()) == 1, shown
