@@ -416,6 +416,8 @@ def load_config(path: str | os.PathLike[str], environ: dict[str, str] | None = N
     'value'
     """
     env = dict(os.environ if environ is None else environ)
+    if "\0" in str(path):
+        raise ConfigError(f"{str(path)!r}: a path cannot contain a NUL character")
     try:
         file = Path(path).resolve()
     except (OSError, RuntimeError):  # a symbolic link loop, a name too long: _read says so

@@ -45,6 +45,8 @@ def check_target(path: str | os.PathLike[str]) -> Path:
     """``path`` when a file can be written there (its folder exists, and it is absent or a regular file), else an
     OutputError saying why."""
     path = Path(path)
+    if "\0" in str(path):
+        raise OutputError(f"cannot write {_shown(path)}: a path cannot contain a NUL character")
     if path.name in ("", ".", ".."):
         raise OutputError(f"cannot write {_shown(path)}: it names a folder, not a file")
     try:

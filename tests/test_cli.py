@@ -99,6 +99,8 @@ def corpus(d: Path) -> list[list[str]]:
             for path in (d / "leaky.yaml", d / "folder.csv", d / "pipe.csv", d / "binary.yaml", d / "nowhere.yaml")
         ),
         ["run", "--config", str(d / f"{LONG_NAME}.yaml")],
+        ["run", "--config", "cx\x00data.yaml"],  # only in process: argv cannot hold NUL
+        [*export, "--out", "x\x00.csv"],
         ["segments", "list", "--config", cfg, "--as-of", "9999-12-31"],
         ["segments", "list", "--config", cfg],  # no warehouse yet
         ["segments", "list", "--config", str(d / "leaky.yaml")],
