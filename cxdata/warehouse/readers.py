@@ -5,6 +5,8 @@ DuckDB hands over Arrow directly. A PostgreSQL table is read with one
 exactly (see ``types.postgres_read_column``), under a pinned DateStyle and time
 zone. Ad hoc PostgreSQL queries go through the driver and are typed from the
 result's type OIDs.
+
+Every frame comes back with one chunk per column.
 """
 
 from __future__ import annotations
@@ -78,7 +80,8 @@ def postgres_table(
         raw_frame = pl.DataFrame(schema=csv_schema)
     else:
         raw_frame = pl.read_csv(buffer.getvalue(), has_header=False, schema=csv_schema, empty_string_is_null=True)
-    return pl.DataFrame([plan.finish(raw_frame.get_column(f"c{i}")).alias(name) for i, (name, plan) in pairs])
+    frame = pl.DataFrame([plan.finish(raw_frame.get_column(f"c{i}")).alias(name) for i, (name, plan) in pairs])
+    return _one_chunk(frame)
 
 
 def postgres_query(conn: sa.Connection, statement: str, params: dict[str, Any]) -> pl.DataFrame:
@@ -145,4 +148,13 @@ def duckdb_query(conn: sa.Connection, statement: str, params: list[Any]) -> pl.D
         for name, dtype in frame.schema.items()
         if isinstance(dtype, pl.Datetime) and dtype.time_zone not in (None, "UTC")
     ]
-    return frame.with_columns(fixes) if fixes else frame
+    return _one_chunk(frame.with_columns(fixes) if fixes else frame)
+
+
+def _one_chunk(frame: pl.DataFrame) -> pl.DataFrame:
+    # polars' streaming filter leaves a zero-length chunk where a chunk of a multi-chunk frame has no
+    # matching row, and `pl.format` indexes into that empty chunk and panics ("assertion failed:
+    # i < self.len()", polars 2.1). The parallel CSV parse cuts a PostgreSQL table into several chunks and
+    # DuckDB's Arrow export cuts a result into row groups; a frame in one chunk is only ever sliced into
+    # morsels of one chunk each, so no plan over a warehouse read meets an empty chunk.
+    return frame.rechunk()
