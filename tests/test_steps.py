@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from cxdata import schema
 from cxdata.config import load_config
+from cxdata.faults import ENV as CRASH_ENV
 from cxdata.io import load_table
 from cxdata.steps import IDENTITY_TABLES, end_of_day, identity_step, mart_step, marts_for
 from cxdata.synth import SynthParams, generate_project
@@ -86,3 +91,59 @@ def test_end_of_day_is_local_midnight_in_utc():
         2026, 6, 30, 21, 59, 59, 999999, tzinfo=dt.UTC
     )
     assert end_of_day(dt.date(2026, 1, 31), "UTC") == dt.datetime(2026, 1, 31, 23, 59, 59, 999999, tzinfo=dt.UTC)
+
+
+# identity_step as its own process, so a crash point can kill it exactly like kill -9 would
+IDENTITY_RUN = """
+import sys
+from cxdata.config import load_config
+from cxdata.steps import identity_step
+from cxdata.warehouse import Warehouse
+url, schema, config_path = sys.argv[1], sys.argv[2] or None, sys.argv[3]
+with Warehouse(url, schema) as wh:
+    identity_step(wh, load_config(config_path), run_id="second")
+"""
+MERGE_COLUMNS = ["old_key", "new_key", "kind", "reason", "run_id"]
+
+
+@pytest.mark.parametrize("point", ["publish:identity_record_keys:staged", "publish:customer_identity:visible"])
+def test_a_kill_between_identity_tables_loses_no_merge(project_tables, warehouse_target, tmp_path, point):
+    config, tables = project_tables
+    cut = end_of_day(config.as_of - dt.timedelta(days=45), config.timezone)
+    url, db_schema = warehouse_target
+    clean_url = f"duckdb:///{tmp_path / 'clean.duckdb'}"
+    for target, target_schema in ((url, db_schema), (clean_url, None)):
+        with Warehouse(target, schema=target_schema) as wh:
+            publish_until(wh, tables, cut)
+            identity_step(wh, config, run_id="first")
+            publish_until(wh, tables, None)
+    with Warehouse(clean_url) as wh:
+        identity_step(wh, config, run_id="second")
+        expected_log = wh.read("identity_merges", columns=MERGE_COLUMNS).sort(MERGE_COLUMNS)
+        expected_keys = wh.read("identity_record_keys", columns=["source_table", "record_id", "customer_key"])
+    with Warehouse(url, schema=db_schema) as wh:
+        keys_before = wh.read("identity_record_keys", columns=["source_table", "record_id", "customer_key"])
+        log_before = wh.read("identity_merges", columns=MERGE_COLUMNS).sort(MERGE_COLUMNS)
+
+    killed = subprocess.run(
+        [sys.executable, "-c", IDENTITY_RUN, url, db_schema or "", str(config.path)],
+        env={**os.environ, CRASH_ENV: point},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    with Warehouse(url, schema=db_schema) as wh:
+        # nothing of the killed run is visible: the keys did not move without their merge log
+        assert_frame_equal(wh.read("identity_merges", columns=MERGE_COLUMNS).sort(MERGE_COLUMNS), log_before)
+        assert_frame_equal(
+            wh.read("identity_record_keys", columns=list(keys_before.columns)).sort("source_table", "record_id"),
+            keys_before.sort("source_table", "record_id"),
+        )
+        identity_step(wh, config, run_id="second")
+        log = wh.read("identity_merges", columns=MERGE_COLUMNS).sort(MERGE_COLUMNS)
+        keys = wh.read("identity_record_keys", columns=list(expected_keys.columns))
+    assert expected_log.filter(pl.col("run_id") == "second").height > 0  # the rerun really merges something
+    assert_frame_equal(log, expected_log)
+    assert_frame_equal(keys.sort("source_table", "record_id"), expected_keys.sort("source_table", "record_id"))
