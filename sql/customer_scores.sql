@@ -1,7 +1,9 @@
 -- customer_scores: the latest lifetime-value scores, one row per customer with at least one kept order.
 --
--- Built by cxdata.clv.step.clv_step and replaced on every run; every run's rows
--- are also appended to customer_scores_history. Customers without a non-refund
+-- Built by cxdata.churn.step.value_step (CLV, then churn merged in) and replaced
+-- once per run with every column, in one transaction with its history rows,
+-- the segments and the model runs; each scoring moment's rows
+-- are also kept in customer_scores_history. Customers without a non-refund
 -- order up to as_of have no row (a BTYD model starts at the first purchase).
 
 comment on table customer_scores is 'Lifetime-value scores per customer as of the last CLV run (BTYD purchase model + Gamma-Gamma spend, chosen on a time holdout). Primary key: customer_key. Join model_runs on model_run_id for the model, parameters and holdout metrics.';
@@ -18,7 +20,7 @@ comment on column customer_scores.expected_spend is 'Expected amount per purchas
 comment on column customer_scores.clv is 'Customer lifetime value over horizon_days: expected purchases per monthly step times expected_spend, discounted to as_of at annual_discount_rate.';
 comment on column customer_scores.clv_percentile is 'Share of scored customers, in percent, whose clv is at most this one''s: 100 is the most valuable.';
 
--- Churn columns: merged in by cxdata.churn.step.churn_step (run after clv_step), null until it runs.
+-- Churn columns: merged in by the churn half of value_step; null when churn failed or did not run.
 comment on column customer_scores.churn_model_run_id is 'The churn model run that produced the churn columns (model_runs.model_run_id, kind churn).';
 comment on column customer_scores.churn_probability is 'Probability of no kept order in the churn horizon (models.churn.horizon_days) after as_of: calibrated classifier (model_runs.model); 0 to 1.';
 comment on column customer_scores.churn_percentile is 'Share of scored customers, in percent, whose churn_probability is at most this one''s: 100 is the most at risk.';

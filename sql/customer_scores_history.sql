@@ -1,9 +1,11 @@
--- customer_scores_history: every CLV run's scores, appended run after run.
+-- customer_scores_history: the scores of every scoring moment, kept across runs.
 --
--- Same columns as customer_scores; one row per customer and model run.
+-- Same columns as customer_scores; one row per customer and as_of. A rerun at
+-- an as_of already held replaces that as_of's rows (cxdata.churn.step.value_step,
+-- in the same transaction as customer_scores), so reruns add no copies.
 
-comment on table customer_scores_history is 'Every CLV run''s customer scores (see customer_scores), appended run after run. Primary key: (customer_key, model_run_id).';
-comment on column customer_scores_history.customer_key is 'Resolved customer (dim_customer.customer_key); with model_run_id the primary key.';
+comment on table customer_scores_history is 'The customer scores of every scoring moment (see customer_scores); a rerun at the same as_of replaces that as_of''s rows. Primary key: (customer_key, as_of).';
+comment on column customer_scores_history.customer_key is 'Resolved customer (dim_customer.customer_key); with as_of the primary key.';
 comment on column customer_scores_history.as_of is 'Moment the scores are computed at, UTC; orders after it are ignored.';
 comment on column customer_scores_history.model_run_id is 'The model run that produced the scores (model_runs.model_run_id).';
 comment on column customer_scores_history.frequency is 'Repeat purchase periods up to as_of: periods (days or weeks, model_runs.period) with a non-refund order after the first one.';
@@ -16,7 +18,7 @@ comment on column customer_scores_history.expected_spend is 'Expected amount per
 comment on column customer_scores_history.clv is 'Customer lifetime value over horizon_days: expected purchases per monthly step times expected_spend, discounted to as_of at annual_discount_rate.';
 comment on column customer_scores_history.clv_percentile is 'Share of scored customers, in percent, whose clv is at most this one''s: 100 is the most valuable.';
 
--- Churn columns: churn_step rewrites the rows of the CLV run it scored with these filled in.
+-- Churn columns: filled in when churn scored that moment, null when it failed.
 comment on column customer_scores_history.churn_model_run_id is 'The churn model run that produced the churn columns (model_runs.model_run_id, kind churn); null for runs without churn.';
 comment on column customer_scores_history.churn_probability is 'Probability of no kept order in the churn horizon after as_of; 0 to 1.';
 comment on column customer_scores_history.churn_percentile is 'Share of the run''s scored customers, in percent, whose churn_probability is at most this one''s.';
