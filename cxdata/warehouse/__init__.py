@@ -6,8 +6,10 @@
         wh.publish("stg_orders", orders)
         wh.read("stg_orders")
 
-Publishing loads a staging table in bulk and swaps it in with one transaction,
-applying the table and column comments of ``sql/<table>.sql``. Type mapping:
+Publishing loads a staging table in bulk inside a transaction and swaps it in
+when the transaction ends, applying the table and column comments of
+``sql/<table>.sql``; ``wh.transaction()`` makes several tables and appends
+visible together (``cxdata.warehouse.transaction``). Type mapping:
 ``cxdata.warehouse.types``; comment files: ``cxdata.warehouse.comments``.
 """
 

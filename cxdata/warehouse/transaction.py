@@ -123,7 +123,9 @@ class Transaction:
             loaders.bulk_load(self._conn, self._wh.dialect, self._wh._qualified(staging), stored, keep_order(name))
             del stored
         built: list[indexes.BuiltIndex] = []  # DuckDB: none, see cxdata.warehouse.indexes
-        if self._wh.dialect == POSTGRESQL:
+        # rows appended to a table that exists are inserted into it: their staging table needs no index
+        becomes_table = replace is None or not self._wh._exists(self._conn, name)
+        if self._wh.dialect == POSTGRESQL and becomes_table:
             with self._failing(name, "indexing and analysing the staging table for"):
                 built = indexes.build(
                     self._conn, self._wh._quote, self._wh._qualified(staging), name, frame.columns
