@@ -44,6 +44,6 @@ comment on column dim_customer.added_to_cart is 'True when any session added to 
 comment on column dim_customer.touches_total is 'Marketing touches (sent, open, click, impression) up to as_of.';
 comment on column dim_customer.touch_channels is 'Touches per channel as text, sorted by channel: e.g. ''email:12, social:3''; null without touches.';
 comment on column dim_customer.last_touch_channel is 'Channel of the latest touch up to as_of.';
-comment on column dim_customer.referral_source is 'Where the customer first came from: utm_source of the first web session, else the host of its referrer, else direct; null without web sessions.';
+comment on column dim_customer.referral_source is 'Where the customer first came from: utm_source of the first web session, else the host of its referrer (without www. and any user:password@; referral when the referrer names no host), else direct; null without web sessions.';
 comment on column dim_customer.journey_stage is 'Journey stage: research, compare, purchase, use_repurchase or lapsed (rules in the header of sql/dim_customer.sql and JourneyConfig).';
 comment on column dim_customer.as_of is 'Moment the features describe, UTC; later records are ignored.';

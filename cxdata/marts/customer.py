@@ -24,7 +24,7 @@ import polars as pl
 from cxdata.config import JourneyConfig
 from cxdata.marts._common import empty, empty_keys
 from cxdata.marts.facts import fct_orders, fct_surveys, fct_tickets, fct_touches
-from cxdata.marts.sessions import fct_web_sessions
+from cxdata.marts.sessions import fct_web_sessions, url_host
 
 STAGES = ("research", "compare", "purchase", "use_repurchase", "lapsed")
 _DAY_US = 86_400_000_000
@@ -184,9 +184,10 @@ def _survey_features(surveys: pl.LazyFrame) -> pl.LazyFrame:
 
 def _web_features(sessions: pl.LazyFrame) -> pl.LazyFrame:
     ordered = sessions.filter(pl.col("customer_key").is_not_null()).sort("started_at", "session_id")
-    source = pl.coalesce(
-        pl.col("utm_source"), pl.col("referrer").str.extract(r"^(?:[a-z]+://)?([^/?#]+)", 1), pl.lit("direct")
-    )
+    # Only the referrer's host reaches BI: a raw referrer can hold a user:password@ or an email address.
+    has_referrer = pl.col("referrer").str.strip_chars().str.len_chars() > 0
+    referral = pl.when(has_referrer).then(pl.coalesce(url_host(pl.col("referrer")), pl.lit("referral")))
+    source = pl.coalesce(pl.col("utm_source"), referral, pl.lit("direct"))
     return ordered.group_by("customer_key").agg(
         pl.len().cast(pl.Int64).alias("sessions_count"),
         pl.col("page_views").mean().alias("pages_per_session"),

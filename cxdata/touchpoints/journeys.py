@@ -15,7 +15,7 @@ from typing import Literal
 import polars as pl
 
 from cxdata.errors import CxdataError
-from cxdata.marts.sessions import session_channel
+from cxdata.marts.sessions import session_channel, url_host
 
 SOURCES = ("marketing", "web", "service")
 TOUCH_KINDS = ("sent", "open", "click", "impression")
@@ -46,8 +46,8 @@ JOURNEY_COLUMNS = (
     "order_id",
     "ordered_at",
 )
-# host of an absolute or protocol-relative URL
-_URL_HOST = r"^(?:[A-Za-z][A-Za-z0-9+.\-]*:)?//([^/:?#]+)"
+# The label of a referrer that names no host: its raw text can hold an email address or free text.
+_UNKNOWN_HOST = "unknown"
 
 
 def touchpoint_events(
@@ -73,7 +73,8 @@ def touchpoint_events(
       channel granularity ("email");
     - web (fct_web_sessions, at started_at): ``web:<utm_source>/<utm_medium>``
       (lower case, "(none)" for a missing half) when the landing event has UTM
-      tags, else ``web:referral:<referrer host>`` (without "www."), else
+      tags, else ``web:referral:<referrer host>`` (without "www." and any
+      user:password@; "unknown" when the referrer names no host), else
       ``web:direct``; at channel granularity ``web:<session channel>`` (utm
       medium, referral or direct, as fct_web_sessions.channel). Direct sessions
       carry no acquisition information (typed URLs, bookmarks, the order's own
@@ -292,8 +293,7 @@ def _web_events(sessions: pl.LazyFrame, granularity: str, include_direct: bool) 
     source = _blank_to_null(pl.col("utm_source").cast(pl.String).str.to_lowercase().str.strip_chars())
     medium = _blank_to_null(pl.col("utm_medium").cast(pl.String).str.to_lowercase().str.strip_chars())
     referrer = _blank_to_null(pl.col("referrer").cast(pl.String).str.strip_chars())
-    host = pl.coalesce(referrer.str.extract(_URL_HOST, 1), referrer).str.to_lowercase()
-    host = host.str.strip_prefix("www.")
+    host = pl.when(referrer.is_not_null()).then(pl.coalesce(url_host(referrer), pl.lit(_UNKNOWN_HOST)))
     channel = session_channel(pl.col("utm_medium").cast(pl.String), pl.col("referrer").cast(pl.String))
     tagged = source.is_not_null() | medium.is_not_null()
     if granularity == "channel":

@@ -160,6 +160,30 @@ def test_service_web_and_marketing_features(keys):
     assert u["first_seen_at"] == t(2025, 3, 1) and u["last_seen_at"] == t(2025, 6, 16)
 
 
+@pytest.mark.parametrize(
+    ("referrer", "expected"),
+    [
+        ("john.doe@example.com", "example.com"),
+        ("https://jane:s3cret@Partner.Example/offer?id=1", "partner.example"),
+        ("mailto:jane.roe@mail.example", "mail.example"),
+        ("android-app://jane.roe@gmail.com/", "gmail.com"),
+        ("Jane Roe's newsletter", "referral"),
+        ("http://www.news.example/a", "news.example"),
+        ("news.example/path", "news.example"),
+        ("   ", "direct"),
+    ],
+)
+def test_referral_source_is_only_the_referrers_host(keys, referrer, expected):
+    sessions = _sessions().with_columns(
+        pl.when(pl.col("customer_key") == "R").then(pl.lit(referrer)).otherwise("referrer").alias("referrer")
+    )
+    dim = _dim(keys, sessions=sessions)
+    source = dim.filter(pl.col("customer_key") == "R")["referral_source"].item()
+    assert source == expected
+    for part in ("john", "jane", "doe", "roe", "s3cret", "@"):
+        assert part not in dim["referral_source"].str.to_lowercase().str.join("")
+
+
 def test_only_orders(keys):
     full = _full(keys)
     dim = _dim(keys, orders=_orders(keys))

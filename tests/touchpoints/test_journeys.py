@@ -65,6 +65,32 @@ def test_touchpoint_labels_by_source_and_granularity():
         touchpoint_events(None, None, tickets.drop("channel"))
 
 
+def test_referral_labels_never_carry_the_user_part_of_a_referrer():
+    referrers = [
+        "john.doe@example.com",
+        "https://jane:s3cret@Partner.Example/offer?id=1",
+        "//www.News.example/a",
+        "Jane Roe's newsletter",
+        "android-app://com.example.app/",
+    ]
+    sessions = pl.LazyFrame(
+        {
+            "customer_key": [f"c{i}" for i in range(len(referrers))],
+            "started_at": [day(i + 1) for i in range(len(referrers))],
+            "referrer": referrers,
+        }
+    )
+    events = touchpoint_events(None, sessions, None).collect().sort("customer_key")
+    assert events["touchpoint"].to_list() == [
+        "web:referral:example.com",
+        "web:referral:partner.example",
+        "web:referral:news.example",
+        "web:referral:unknown",
+        "web:referral:com.example.app",
+    ]
+    assert events["channel"].to_list() == ["referral"] * len(referrers)
+
+
 ORDERS = pl.LazyFrame(
     {
         "customer_key": ["a", "a", "a", "b", "b", None],
