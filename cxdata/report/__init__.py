@@ -14,6 +14,7 @@ from pathlib import Path
 
 from cxdata.config import ProjectConfig, redact_url
 from cxdata.errors import CxdataError
+from cxdata.files import replacing
 from cxdata.report.cx import (
     funnel_figure,
     identity_figure,
@@ -83,10 +84,15 @@ def default_path(config: ProjectConfig) -> Path:
 
 
 def save_report(report: Report, out: Path) -> Path:
-    """Write ``report`` as HTML to ``out`` (folders created); returns the path."""
+    """Write ``report`` as HTML to ``out`` (folders created), whole or not at all and readable by its owner only
+    (see `cxdata.files`); returns the path."""
     out = Path(out)
+    page = render_html(report).encode("utf-8")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_html(report), encoding="utf-8")
+    # The path is the user's choice and the page the business's figures: never through a planted link, never
+    # readable by other users, never half-written.
+    with replacing(out) as sink:
+        sink.write(page)
     return out
 
 

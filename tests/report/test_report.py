@@ -9,16 +9,19 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 
 import polars as pl
 import pytest
 
+from cxdata import files
 from cxdata.churn.step import churn_step
 from cxdata.cli import main
 from cxdata.clv.step import clv_step
 from cxdata.config import load_config
-from cxdata.report import build_report, render_html
+from cxdata.errors import OutputError
+from cxdata.report import Report, build_report, render_html, save_report
 from cxdata.report.cx import weekly_kpis
 from cxdata.report.scores import churn_backtest, churn_section
 from cxdata.steps import identity_step, mart_step, marts_for, stage_step
@@ -266,6 +269,29 @@ def test_cli_report_writes_the_file_and_rejects_an_empty_warehouse(tmp_path, cap
     assert '<section id="journey" data-empty="false"' in page and '<section id="kpis" data-empty="true"' in page
     assert main(["report", "--config", str(tmp_path / "empty.yaml"), "--out", str(tmp_path / "x.html")]) == 2
     assert "has no tables" in capsys.readouterr().out and not (tmp_path / "x.html").exists()
+
+
+def test_save_report_never_follows_a_link_and_leaves_a_private_file(tmp_path, monkeypatch):
+    report = Report(project="m", built_at="2025-03-01 00:00 UTC", as_of=None, sections=[])
+    victim = tmp_path / "victim.txt"
+    victim.write_text("do not touch", encoding="utf-8")
+    link = tmp_path / "link.html"
+    link.symlink_to(victim)
+    with pytest.raises(OutputError, match="symbolic link"):
+        save_report(report, link)
+    assert link.is_symlink() and victim.read_text(encoding="utf-8") == "do not touch"
+
+    out = tmp_path / "r.html"
+    out.write_text("old", encoding="utf-8")
+    out.chmod(0o644)
+    planted = tmp_path / f".r.html.planted{files.TEMP_SUFFIX}"
+    planted.symlink_to(victim)
+    names = iter(["planted", "fresh"])
+    monkeypatch.setattr(files, "_token", lambda: next(names))
+    assert save_report(report, out) == out
+    assert victim.read_text(encoding="utf-8") == "do not touch" and planted.is_symlink()
+    assert not out.is_symlink() and out.read_text(encoding="utf-8") == render_html(report)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
 
 
 PROBE = """<script>
