@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
-import sqlalchemy as sa
 
 from cxdata.config import ProjectConfig
 from cxdata.validate.suites import Severity, Spec, row_count_change, suite_for
@@ -166,14 +165,8 @@ def _record(wh: Warehouse, report: CheckReport) -> None:
         "errors_failed": len(report.failures("error")),
         "warnings_failed": len(report.failures("warn")),
     }
-    if not wh.exists(RUNS_TABLE):
-        # The first row creates the table through publish, which applies sql/validation_runs.sql's comments.
-        wh.publish(RUNS_TABLE, pl.DataFrame([row], schema=_RUNS_SCHEMA))
-        return
-    # Later rows are inserted: checks of several tables may run at once, and read-append-publish would lose rows.
-    runs = sa.table(RUNS_TABLE, *(sa.column(name) for name in row), schema=wh.schema)
-    with wh.engine.begin() as conn:
-        conn.execute(sa.insert(runs).values(**row))
+    # an INSERT (the first creates the table with its comments): checks of several tables may run at once
+    wh.append(RUNS_TABLE, pl.DataFrame([row], schema=_RUNS_SCHEMA))
 
 
 _RUNS_SCHEMA = {
