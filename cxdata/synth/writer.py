@@ -2,6 +2,9 @@
 
 Output is byte-for-byte reproducible from the seed: frames are built in a fixed
 order, CSV has no varying metadata and Parquet is written without timestamps.
+Every file goes through `cxdata.files.replacing`: the folder is the user's
+choice and the rows look like personal data, so a link planted there is never
+followed and each file is its owner's only (0600).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from cxdata.files import replacing
 from cxdata.synth import digital, tables, truth
 from cxdata.synth.params import SynthParams
 from cxdata.synth.simulate import Progress, Simulation, release_memory, simulate
@@ -152,12 +156,13 @@ def write_project(sim: Simulation, out_dir: Path, progress: Progress | None = No
 
     def customers() -> list[Part]:
         chunk = tables.customers(sim, rng["customers"])
-        chunk.frame.write_csv(data_dir / "customers.csv", datetime_format=ISO_OFFSET)
+        with replacing(data_dir / "customers.csv") as out:
+            chunk.frame.write_csv(out, datetime_format=ISO_OFFSET)
         return [Part.of("customers", chunk)]
 
     def orders() -> list[Part]:
         parts = []
-        with open(data_dir / "orders.csv", "wb") as out:
+        with replacing(data_dir / "orders.csv") as out:
             for i, chunk in enumerate(tables.orders(sim, rng["orders"])):
                 chunk.frame.write_csv(out, include_header=i == 0, datetime_format=ORDER_DATE, float_precision=2)
                 parts.append(Part.of("orders", chunk))
@@ -165,16 +170,20 @@ def write_project(sim: Simulation, out_dir: Path, progress: Progress | None = No
 
     def service() -> list[Part]:
         ticket_chunk = tables.tickets(sim, case, rng["tickets"])
-        ticket_chunk.frame.write_csv(data_dir / "tickets.csv", datetime_format=ISO_ZULU)
+        with replacing(data_dir / "tickets.csv") as out:
+            ticket_chunk.frame.write_csv(out, datetime_format=ISO_ZULU)
         survey_chunk = tables.surveys(sim, case, rng["surveys"])
-        survey_chunk.frame.write_csv(data_dir / "surveys.csv", datetime_format=ISO_OFFSET)
-        costs.write_csv(data_dir / "touchpoint_costs.csv", float_precision=2)
+        with replacing(data_dir / "surveys.csv") as out:
+            survey_chunk.frame.write_csv(out, datetime_format=ISO_OFFSET)
+        with replacing(data_dir / "touchpoint_costs.csv") as out:
+            costs.write_csv(out, float_precision=2)
         return [Part.of("tickets", ticket_chunk), Part.of("surveys", survey_chunk)]
 
     def web_events() -> list[Part]:
         parts = []
         for month, chunk in digital.web_events(sim, rng["web_events"]):
-            chunk.frame.write_parquet(web_dir / f"part-{month}.parquet", compression=COMPRESSION)
+            with replacing(web_dir / f"part-{month}.parquet") as out:
+                chunk.frame.write_parquet(out, compression=COMPRESSION)
             parts.append(Part.of("web_events", chunk))
         return parts
 
@@ -192,11 +201,15 @@ def write_project(sim: Simulation, out_dir: Path, progress: Progress | None = No
     def ground_truth() -> list[Part]:
         touch_number = np.zeros(sim.touches.size, dtype=np.int64)
         touch_number[touch_order] = 1 + np.arange(touch_order.size)
-        truth.future_orders(sim).write_parquet(truth_dir / "future_orders.parquet", compression=COMPRESSION)
+        with replacing(truth_dir / "future_orders.parquet") as out:
+            truth.future_orders(sim).write_parquet(out, compression=COMPRESSION)
         _write_parquet_chunks(truth_dir / "orders.parquet", truth.orders(sim, touch_number))
-        truth.persons(sim).write_parquet(truth_dir / "persons.parquet", compression=COMPRESSION)
-        truth.tickets(sim, case).write_parquet(truth_dir / "tickets.parquet", compression=COMPRESSION)
-        truth.touchpoints(sim, spend).write_csv(truth_dir / "touchpoints.csv", float_precision=4)
+        with replacing(truth_dir / "persons.parquet") as out:
+            truth.persons(sim).write_parquet(out, compression=COMPRESSION)
+        with replacing(truth_dir / "tickets.parquet") as out:
+            truth.tickets(sim, case).write_parquet(out, compression=COMPRESSION)
+        with replacing(truth_dir / "touchpoints.csv") as out:
+            truth.touchpoints(sim, spend).write_csv(out, float_precision=4)
         return []
 
     jobs = {
@@ -223,9 +236,11 @@ def write_project(sim: Simulation, out_dir: Path, progress: Progress | None = No
     say("writing truth/identity.parquet")
     _write_identity(truth_dir / "identity.parquet", parts, sim.people.n)
     doc = json.dumps(truth.params_document(sim, rows), sort_keys=True, indent=2, ensure_ascii=False)
-    (truth_dir / "params.json").write_text(doc + "\n", encoding="utf-8")
+    with replacing(truth_dir / "params.json") as out:
+        out.write((doc + "\n").encode("utf-8"))
     config_path = out_dir / "cxdata.yaml"
-    config_path.write_text(project_config(sim.params), encoding="utf-8")
+    with replacing(config_path) as out:
+        out.write(project_config(sim.params).encode("utf-8"))
     say("done")
     return GeneratedProject(out_dir, config_path, data_dir, truth_dir, rows, sim.params)
 
@@ -281,17 +296,18 @@ def project_config(params: SynthParams) -> str:
 
 def _write_parquet_chunks(path: Path, frames: Iterator[pl.DataFrame]) -> None:
     writer = None
-    try:
-        for frame in frames:
-            table = frame.to_arrow(compat_level=pl.CompatLevel.oldest())
-            if writer is None:
-                # dictionary-encode only the low-cardinality (Enum) columns: trying it on ids wastes time
-                coded = [f.name for f in table.schema if pa.types.is_dictionary(f.type)]
-                writer = pq.ParquetWriter(path, table.schema, compression=COMPRESSION, use_dictionary=coded)
-            writer.write_table(table.cast(writer.schema))
-    finally:
-        if writer is not None:
-            writer.close()
+    with replacing(path) as out:
+        try:
+            for frame in frames:
+                table = frame.to_arrow(compat_level=pl.CompatLevel.oldest())
+                if writer is None:
+                    # dictionary-encode only the low-cardinality (Enum) columns: trying it on ids wastes time
+                    coded = [f.name for f in table.schema if pa.types.is_dictionary(f.type)]
+                    writer = pq.ParquetWriter(out, table.schema, compression=COMPRESSION, use_dictionary=coded)
+                writer.write_table(table.cast(writer.schema))
+        finally:
+            if writer is not None:
+                writer.close()
 
 
 def _write_identity(path: Path, parts: list[Part], n_customers: int) -> None:
@@ -317,4 +333,5 @@ def _write_identity(path: Path, parts: list[Part], n_customers: int) -> None:
             )
         )
     # fixed row groups keep the bytes independent of how many threads polars streams with
-    pl.concat(frames).sink_parquet(path, compression=COMPRESSION, row_group_size=IDENTITY_ROW_GROUP)
+    with replacing(path) as out:
+        pl.concat(frames).sink_parquet(out, compression=COMPRESSION, row_group_size=IDENTITY_ROW_GROUP)

@@ -5,12 +5,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import stat
 from pathlib import Path
 
 import polars as pl
+import pytest
 import yaml
 
 from cxdata.config import load_config
+from cxdata.errors import OutputError
+from cxdata.files import TEMP_SUFFIX
 from cxdata.io import load_table
 from cxdata.synth import SynthParams, generate_project
 from cxdata.synth.writer import COLUMNS
@@ -53,6 +57,23 @@ def test_regenerating_into_the_same_folder_leaves_no_stale_month(tmp_path):
     stale.write_bytes(b"old")
     generate_project(tmp_path, dataclasses.replace(SMALL, customers=300))
     assert not stale.exists()
+
+
+def test_a_link_planted_in_the_output_folder_is_never_followed(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("do not touch", encoding="utf-8")
+    out = tmp_path / "project"
+    (out / "data").mkdir(parents=True)
+    (out / "data" / "customers.csv").symlink_to(victim)
+    with pytest.raises(OutputError, match="symbolic link"):
+        generate_project(out, dataclasses.replace(SMALL, customers=300))
+    assert victim.read_text(encoding="utf-8") == "do not touch"
+    assert not list(out.rglob(f"*{TEMP_SUFFIX}"))
+
+    (out / "data" / "customers.csv").unlink()
+    generate_project(out, dataclasses.replace(SMALL, customers=300))
+    written = [path for path in out.rglob("*") if path.is_file()]
+    assert len(written) > 15 and {stat.S_IMODE(path.stat().st_mode) for path in written} == {0o600}
 
 
 def test_config_maps_every_source_and_loads(project):
