@@ -58,10 +58,10 @@ def survey_alerts(
         .with_columns(reason.alias("reason"), pl.col("response_id").cast(pl.String).alias("source_id"))
         .filter(pl.col("reason").is_not_null())
         .select(
-            pl.format("survey:{}", "source_id").alias("alert_id"),
+            pl.concat_str(pl.lit("survey:"), "source_id").alias("alert_id"),
             pl.col("customer_key").cast(pl.String),
             "reason",
-            pl.format("{} score {}", kind, score).alias("detail"),
+            pl.concat_str(kind, pl.lit(" score "), score).alias("detail"),
             pl.lit("fct_surveys").alias("source_table"),
             "source_id",
             pl.col("responded_at").alias("occurred_at"),
@@ -83,7 +83,9 @@ def ticket_alerts(
         pl.when(responded.is_null() | (responded > pl.lit(end)))
         .then(pl.lit(f"no first response within {config.sla_hours:g} h"))
         .otherwise(
-            pl.format("first response after {} h (SLA {} h)", hours.round(1), pl.lit(f"{config.sla_hours:g}"))
+            pl.concat_str(
+                pl.lit("first response after "), hours.round(1), pl.lit(f" h (SLA {config.sla_hours:g} h)")
+            )
         )
     )
     return (
@@ -96,7 +98,7 @@ def ticket_alerts(
         )
         .with_columns(pl.col("ticket_id").cast(pl.String).alias("source_id"))
         .select(
-            pl.format("ticket:{}:sla", "source_id").alias("alert_id"),
+            pl.concat_str(pl.lit("ticket:"), "source_id", pl.lit(":sla")).alias("alert_id"),
             pl.col("customer_key").cast(pl.String),
             pl.lit("sla_breach").alias("reason"),
             detail.alias("detail"),

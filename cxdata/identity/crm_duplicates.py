@@ -67,11 +67,14 @@ def crm_links(
             pl.min_horizontal("a", "b").alias("u"),
             pl.max_horizontal("a", "b").alias("v"),
             pl.when(pl.col("a") > pl.col("b")).then("rec_a").otherwise("rec_b").alias("rec"),
-            pl.format(
-                "p={} for {} and {}: {}",
+            pl.concat_str(
+                pl.lit("p="),
                 pl.col("match_probability").round(4),
+                pl.lit(" for "),
                 "customer_ref_l",
+                pl.lit(" and "),
                 "customer_ref_r",
+                pl.lit(": "),
                 "evidence",
             ).alias("evidence"),
         )

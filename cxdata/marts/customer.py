@@ -209,7 +209,7 @@ def _touch_features(touches: pl.LazyFrame) -> pl.LazyFrame:
         .sort("customer_key", "channel", nulls_last=True)
         .group_by("customer_key", maintain_order=True)
         .agg(
-            pl.format("{}:{}", pl.col("channel").fill_null("unknown"), pl.col("n"))
+            pl.concat_str(pl.col("channel").fill_null("unknown"), pl.lit(":"), pl.col("n"))
             .str.join(", ")
             .alias("touch_channels")
         )

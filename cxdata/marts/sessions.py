@@ -100,7 +100,9 @@ def fct_web_sessions(
         cart.fill_null(False).any().alias("added_to_cart"),
     )
     return sessions.select(
-        pl.format("{}-{}", pl.col("anonymous_id"), pl.col("started_at").dt.epoch("us")).alias("session_id"),
+        pl.concat_str(pl.col("anonymous_id"), pl.lit("-"), pl.col("started_at").dt.epoch("us")).alias(
+            "session_id"
+        ),
         pl.col("anonymous_id").cast(pl.String),
         "customer_key",
         "started_at",

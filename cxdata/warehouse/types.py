@@ -151,7 +151,7 @@ def csv_frame(stored: pl.DataFrame) -> pl.DataFrame:
         elif isinstance(dtype, pl.Time):
             exprs.append(col.dt.to_string("%H:%M:%S%.6f"))
         elif isinstance(dtype, pl.Duration):
-            exprs.append(pl.format("{} microseconds", col.dt.total_microseconds()).alias(column))
+            exprs.append(pl.concat_str(col.dt.total_microseconds(), pl.lit(" microseconds")).alias(column))
         elif isinstance(dtype, pl.Binary):
             exprs.append((pl.lit("\\x") + col.bin.encode("hex")).alias(column))
     return stored.with_columns(exprs) if exprs else stored
