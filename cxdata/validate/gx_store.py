@@ -34,10 +34,14 @@ from typing import Any
 from great_expectations.data_context.store.tuple_store_backend import TupleFilesystemStoreBackend
 from great_expectations.exceptions import InvalidKeyError
 
+from cxdata.errors import OutputError
 from cxdata.faults import crash_point
 from cxdata.validate.gx import docs_index
 
 TEMP_SUFFIX = ".cxdata-tmp"
+# A name already taken (a planted link included) is never opened or followed.
+_NO_LINK = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | _NO_LINK
 RESULTS_CRASH, DOCS_CRASH = "gx:suite_write", "gx:docs_write"
 
 _contexts: dict[Path, Any] = {}
@@ -48,8 +52,8 @@ def write_atomic(path: Path, data: bytes, crash: str | None = None) -> None:
     """Replace ``path`` with ``data``: readers and later runs see the old bytes or the new, never a part."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.parent / f".{path.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
-    # os.open with 0o666 gives the file the permissions an ordinary write would (the umask applies).
-    handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    # 0600: results and data docs list sample failing values, which can be email addresses or phone numbers.
+    handle = os.open(temp, _NEW_FILE, 0o600)
     try:
         with os.fdopen(handle, "wb") as out:
             half = len(data) // 2
@@ -219,9 +223,17 @@ def _locked(docs_dir: Path) -> Iterator[None]:
     except ImportError:  # Windows: one process at a time is the user's business there
         yield
         return
-    with open(docs_dir / ".lock", "w") as handle:
+    # Opened without truncating and without following a link: a link planted as .lock must not empty its target.
+    lock = docs_dir / ".lock"
+    try:
+        handle = os.open(lock, os.O_RDWR | os.O_CREAT | _NO_LINK, 0o600)
+    except OSError as exc:
+        raise OutputError(f"cannot open the validation lock {str(lock)!r}: {exc.strerror or exc}") from None
+    try:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        os.close(handle)

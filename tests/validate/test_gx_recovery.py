@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from cxdata.errors import OutputError
 from cxdata.faults import ENV
 from cxdata.validate import gx
 from cxdata.validate.suites import ERROR, WARN, Spec
@@ -122,3 +124,20 @@ def test_write_atomic_keeps_the_old_file_until_the_new_one_is_whole(tmp_path):
     assert target.read_bytes() == b"old page"
     write_atomic(target, b"new page")
     assert target.read_bytes() == b"new page"
+
+
+def test_results_and_docs_are_private_and_a_planted_lock_link_is_not_followed(tmp_path, clean):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("do not touch", encoding="utf-8")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / ".lock").symlink_to(victim)
+    with pytest.raises(OutputError, match=r"cannot open the validation lock .*\.lock"):
+        outcome(BAD, docs, "r1")
+    assert victim.read_text(encoding="utf-8") == "do not touch"
+
+    (docs / ".lock").unlink()
+    assert outcome(BAD, docs, "r2") == clean["bad"]
+    written = [p for p in (docs / "gx").rglob("*") if p.is_file()]
+    assert any(p.suffix == ".json" for p in written) and any(p.suffix == ".html" for p in written)
+    assert {stat.S_IMODE(p.stat().st_mode) for p in [*written, docs / ".lock"]} == {0o600}
