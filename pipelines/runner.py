@@ -7,12 +7,16 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
 from cxdata.config import ProjectConfig
 from cxdata.errors import CxdataError
 from pipelines.definitions import build_definitions
+
+if TYPE_CHECKING:
+    from dagster._utils.error import SerializableErrorInfo
 
 
 @dataclass(frozen=True)
@@ -98,9 +102,22 @@ def _failure_message(event: dg.DagsterEvent) -> str:
         if error.cls_name in {cls.__name__ for cls in _error_classes()}:
             return error.message.strip().split(": ", 1)[-1]
         if error.cause is None:
-            return error.to_string()
+            return _one_line(error)
         error = error.cause
     return "unknown failure"
+
+
+def _one_line(error: SerializableErrorInfo) -> str:
+    # An unexpected error: its class and the first line of its message. The stack trace (and any later lines)
+    # stay in Dagster's event log, where the operator looks; the command line gets one line.
+    text = error.message.strip()
+    qualified, colon, rest = text.partition(": ")
+    if colon and qualified.rsplit(".", 1)[-1] == error.cls_name:
+        text = rest
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if not first or first == error.cls_name:
+        return f"{error.cls_name} (see the Dagster event log)"
+    return f"{error.cls_name}: {first}"
 
 
 def _error_classes() -> list[type[Exception]]:

@@ -184,3 +184,26 @@ def test_a_source_over_its_quarantine_limit_fails_its_asset_with_the_reason(tmp_
     message = outcome.failures["stg_orders"]
     assert message.startswith("source 'orders' (orders.csv): 1 of 1 row(s) (100.0%) failed the row rules")
     assert "'lots' in column 'amount' (record 1 of orders.csv)" in message
+
+
+def test_an_unexpected_error_fails_its_asset_with_one_line(tmp_path, monkeypatch):
+    import pipelines.staging
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(pipelines.staging, "stage_step", broken)
+    (tmp_path / "orders.csv").write_text("order_id,ordered_at,amount\n1,2024-01-01,3\n", encoding="utf-8")
+    (tmp_path / "cxdata.yaml").write_text("name: m\nsources:\n  orders: {path: orders.csv}\n", encoding="utf-8")
+    monkeypatch.setenv(WAREHOUSE_URL_ENV, f"duckdb:///{tmp_path / 'wh.duckdb'}")
+    outcome = run_project(load_config(tmp_path / "cxdata.yaml"))
+    assert list(outcome.failures) == ["stg_orders"]
+    assert outcome.failures["stg_orders"] == "RuntimeError: boom"
+    # the whole error, stack included, stays in Dagster's event log
+    with dg.DagsterInstance.get() as instance:
+        logged = [
+            entry.dagster_event.step_failure_data.error.to_string()
+            for entry in instance.all_logs(outcome.run_id)
+            if entry.dagster_event is not None and entry.dagster_event.is_step_failure
+        ]
+    assert len(logged) == 1 and "second line" in logged[0] and "in broken" in logged[0]
