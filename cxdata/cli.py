@@ -180,6 +180,10 @@ def _grant(args: argparse.Namespace) -> int:
     for role, names in done.readable.items():
         console.print(f"{role} reads {len(names)} relation(s) of schema {done.schema}: {', '.join(names) or '-'}")
     console.print(f"withheld as personal data: {', '.join(done.withheld) or '-'}")
+    for table, columns in sorted(done.withheld_columns.items()):
+        console.print(
+            f"withheld columns: {table}({', '.join(columns)})", markup=False, highlight=False, soft_wrap=True
+        )
     return 0
 
 

@@ -260,6 +260,7 @@ def test_grant_command_on_postgresql_grants_and_reports(pg_schema, tmp_path, cap
     url, db_schema = pg_schema
     with Warehouse(url, db_schema) as wh:
         publish_marts(wh)
+        wh.publish("fct_web_sessions", SESSIONS)
     (tmp_path / "orders.csv").write_text("order_id,ordered_at,amount\n1,2024-01-01,3\n", encoding="utf-8")
     (tmp_path / "cxdata.yaml").write_text("name: m\nsources:\n  orders: {path: orders.csv}\n", encoding="utf-8")
     monkeypatch.setenv("CXDATA_WAREHOUSE_URL", url)
@@ -269,5 +270,7 @@ def test_grant_command_on_postgresql_grants_and_reports(pg_schema, tmp_path, cap
 
     out = capsys.readouterr().out
     assert f"{BI_ROLE} reads" in out and "withheld as personal data: dim_customer_pii" in out
+    shown = [line for line in out.splitlines() if line.startswith("withheld columns:")]
+    assert shown == [f"withheld columns: fct_web_sessions({', '.join(PERSONAL_SESSION_COLUMNS)})"]
     with Warehouse(url, db_schema) as wh:
         assert read_as(wh, BI_ROLE, "select count(*) from dim_customer") == [(2,)]
