@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 
+import sqlalchemy as sa
 from pydantic import BaseModel, ValidationError
 
 MASK = "***"
@@ -32,6 +33,14 @@ Location = tuple[str, ...]
 def mask_secrets(text: str) -> str:
     """``text`` with URL passwords (``scheme://user:PASSWORD@``) and ``password=``-style query values masked."""
     return _QUERY_SECRET.sub(rf"\g<head>{MASK}", _URL_PASSWORD.sub(rf"\g<head>{MASK}@", text))
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password hidden, safe for logs and messages."""
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy understands: show nothing of it
+        return "<unparseable url>"
 
 
 def shown_value(key: Location, value: Any, written: Mapping[Location, str]) -> str:

@@ -186,3 +186,22 @@ def test_a_config_that_is_not_a_readable_text_file_is_one_error(tmp_path):
     assert "not a regular file" in error_of(tmp_path / "pipe.yaml")
     assert "not UTF-8 text" in error_of(tmp_path / "binary.yaml")
     assert "File name too long" in error_of(tmp_path / ("x" * 300 + ".yaml"))
+
+
+def test_every_name_imported_from_cxdata_config_is_there():
+    import ast
+
+    import cxdata.config
+
+    root = Path(__file__).resolve().parents[1]
+    wanted = {
+        alias.name
+        for folder in ("cxdata", "pipelines", "tests", "benchmarks")
+        for path in (root / folder).rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom) and node.module == "cxdata.config"
+        for alias in node.names
+    }
+    assert {"ProjectConfig", "load_config", "ChurnConfig", "SourceConfig"} <= wanted
+    assert sorted(name for name in wanted if not hasattr(cxdata.config, name)) == []
+    assert set(cxdata.config.__all__) >= wanted
