@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 import sqlalchemy as sa
@@ -68,37 +68,142 @@ def warehouse_target(request, tmp_path):
     return request.getfixturevalue("pg_schema")
 
 
+RERUNS = 3  # a daily schedule reruns the graph: the second and third runs must give what the first gave
+KILLED_AT = ("publish:customer_identity:staged", "gx:suite_write")  # DuckDB: a kill -9 before runs 2 and 3
+ANSWER_COLUMNS = ["customer_key", "p_alive", "expected_purchases", "clv", "churn_probability", "value_at_risk"]
+
+
 @dataclass(frozen=True)
 class MaterialisedRun:
-    """A small synthetic project materialised end to end by `pipelines.runner.run_project`."""
+    """A small synthetic project materialised end to end RERUNS times by `pipelines.runner.run_project`.
+
+    ``outcome`` is the last run's; ``answers`` holds each run's keys and scores (`run_answers`), ``broken`` each
+    run's unreadable relations and left-over staging tables (`broken_relations`), ``killed`` the kill -9s between
+    runs (DuckDB only): the crash point, the exit code, and what was broken right after.
+    """
 
     project: object  # cxdata.synth.GeneratedProject
     url: str
     schema: str | None
     outcome: object  # pipelines.runner.RunOutcome
+    answers: list = field(default_factory=list)
+    broken: list = field(default_factory=list)
+    killed: list = field(default_factory=list)
+
+
+def run_answers(url: str, schema: str | None) -> dict:
+    """What a rerun must reproduce: every record's key, and every customer's scores and segment."""
+    from cxdata.warehouse import Warehouse
+
+    with Warehouse(url, schema) as wh:
+        keys = wh.read("identity_record_keys", columns=["source_table", "record_id", "customer_key"])
+        scores = wh.read("customer_scores", columns=[*ANSWER_COLUMNS, "segment"])
+        customers = wh.read("dim_customer", columns=["customer_key"])
+    return {
+        "keys": keys.sort("source_table", "record_id"),
+        "scores": scores.sort("customer_key"),
+        "dim_customer": customers.sort("customer_key"),
+    }
+
+
+def broken_relations(url: str, schema: str | None) -> list[str]:
+    """Every table or view of the schema that a plain select fails on, and every staging table left."""
+    from cxdata.warehouse import Warehouse
+    from cxdata.warehouse.identifiers import STAGING_PREFIX
+
+    with Warehouse(url, schema) as wh:
+        names = wh.query(
+            "select table_name from information_schema.tables where table_schema = :schema", {"schema": wh.schema}
+        )["table_name"].to_list()
+        broken = [name for name in names if name.startswith(STAGING_PREFIX)]
+        for name in names:
+            try:
+                wh.query(f'select * from "{name}" limit 1')
+            except Exception as exc:  # any error is a broken relation; the list names it
+                broken.append(f"{name}: {exc}")
+    return broken
 
 
 @pytest.fixture(scope="session")
-def materialised_on_postgresql(pg_server: str, tmp_path_factory) -> Iterator[MaterialisedRun]:
-    """Every asset of a 300-customer project (seed 7) materialised once on PostgreSQL, in a schema of its own.
+def pipeline_project(tmp_path_factory):
+    """The 300-customer project (seed 7) that both whole-graph fixtures materialise."""
+    from cxdata.synth import SynthParams, generate_project
+
+    return generate_project(tmp_path_factory.mktemp("project"), SynthParams(customers=300, seed=7))
+
+
+@pytest.fixture(scope="session")
+def materialised_on_postgresql(pg_server: str, pipeline_project, tmp_path_factory) -> Iterator[MaterialisedRun]:
+    """Every asset of the 300-customer project materialised RERUNS times on PostgreSQL, in a schema of its own.
 
     The whole graph takes tens of seconds: tests that only read what a real run published share this one.
     """
     from cxdata.config import WAREHOUSE_SCHEMA_ENV, WAREHOUSE_URL_ENV, load_config
-    from cxdata.synth import SynthParams, generate_project
     from pipelines.runner import run_project
 
-    project = generate_project(tmp_path_factory.mktemp("project"), SynthParams(customers=300, seed=7))
     db_schema = f"t_{uuid.uuid4().hex[:12]}"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(WAREHOUSE_URL_ENV, pg_server)
-        patch.setenv(WAREHOUSE_SCHEMA_ENV, db_schema)
-        patch.setenv("DAGSTER_HOME", str(tmp_path_factory.mktemp("dagster_home")))
-        outcome = run_project(load_config(project.config_path))
+    run = MaterialisedRun(pipeline_project, pg_server, db_schema, None)
     try:
-        yield MaterialisedRun(project, pg_server, db_schema, outcome)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv(WAREHOUSE_URL_ENV, pg_server)
+            patch.setenv(WAREHOUSE_SCHEMA_ENV, db_schema)
+            patch.setenv("DAGSTER_HOME", str(tmp_path_factory.mktemp("dagster_home")))
+            for _ in range(RERUNS):
+                outcome = run_project(load_config(pipeline_project.config_path))
+                if not outcome.success:
+                    break
+                run.answers.append(run_answers(pg_server, db_schema))
+                run.broken.append(broken_relations(pg_server, db_schema))
+        yield MaterialisedRun(pipeline_project, pg_server, db_schema, outcome, run.answers, run.broken)
     finally:
         engine = sa.create_engine(pg_server)
         with engine.begin() as conn:
             conn.execute(sa.text(f'drop schema if exists "{db_schema}" cascade'))
         engine.dispose()
+
+
+def _killed_run(config_path, crash_at: str) -> int:
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from cxdata.faults import ENV as CRASH_ENV
+
+    exe = shutil.which("cxdata", path=str(Path(sys.executable).parent))
+    assert exe, "the cxdata console script is not installed in this environment"
+    env = {**os.environ, CRASH_ENV: crash_at}
+    env.pop("DAGSTER_HOME", None)
+    # from the project's folder, so the checkout's dagster.yaml is not picked up
+    done = subprocess.run(
+        [exe, "run", "--config", str(config_path)],
+        cwd=Path(config_path).parent,
+        env=env,
+        capture_output=True,
+        timeout=600,
+    )
+    return done.returncode
+
+
+@pytest.fixture(scope="session")
+def materialised_on_duckdb(pipeline_project, tmp_path_factory) -> MaterialisedRun:
+    """The same project materialised RERUNS times on DuckDB, each rerun preceded by a `cxdata run` killed with
+    kill -9 at one of KILLED_AT (inside identity's transaction, inside a GX result write)."""
+    from cxdata.config import WAREHOUSE_URL_ENV, load_config
+    from pipelines.runner import run_project
+
+    url = f"duckdb:///{tmp_path_factory.mktemp('duckdb_runs') / 'warehouse.duckdb'}"
+    run = MaterialisedRun(pipeline_project, url, None, None)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(WAREHOUSE_URL_ENV, url)
+        patch.setenv("DAGSTER_HOME", str(tmp_path_factory.mktemp("dagster_home")))
+        for attempt in range(RERUNS):
+            if attempt:
+                code = _killed_run(pipeline_project.config_path, KILLED_AT[attempt - 1])
+                run.killed.append((KILLED_AT[attempt - 1], code, broken_relations(url, None)))
+            outcome = run_project(load_config(pipeline_project.config_path))
+            if not outcome.success:
+                break
+            run.answers.append(run_answers(url, None))
+            run.broken.append(broken_relations(url, None))
+    return MaterialisedRun(pipeline_project, url, None, outcome, run.answers, run.broken, run.killed)

@@ -106,8 +106,9 @@ with Warehouse(url, schema) as wh:
 MERGE_COLUMNS = ["old_key", "new_key", "kind", "reason", "run_id"]
 
 
-@pytest.mark.parametrize("point", ["publish:identity_record_keys:staged", "publish:customer_identity:visible"])
-def test_a_kill_between_identity_tables_loses_no_merge(project_tables, warehouse_target, tmp_path, point):
+def test_a_kill_between_identity_tables_loses_no_merge(project_tables, warehouse_target, tmp_path):
+    # the keys are swapped in, the merge log that explains their moves not yet written
+    point = "publish:customer_identity:visible"
     config, tables = project_tables
     cut = end_of_day(config.as_of - dt.timedelta(days=45), config.timezone)
     url, db_schema = warehouse_target

@@ -108,7 +108,7 @@ def expected_rows(project) -> dict[str, int]:
     return {f"stg_{table}": rows for table, rows in project.row_counts.items()}
 
 
-def check_published(url: str, db_schema: str | None, project) -> None:
+def check_published(url: str, db_schema: str | None, project, run_id: str) -> None:
     with Warehouse(url, schema=db_schema) as wh:
         counts = {name: wh.row_count(name) for name in expected_rows(project)}
         orders = wh.read("stg_orders")
@@ -116,7 +116,7 @@ def check_published(url: str, db_schema: str | None, project) -> None:
         facts = wh.read("fct_orders")
         customers = wh.read("dim_customer")
         scores = wh.read("customer_scores")
-        runs = wh.read("model_runs")
+        runs = wh.read("model_runs", where={"run_id": run_id})  # the last run's; earlier runs' stay logged
         members = wh.read("segment_members")
         rfm = wh.read("customer_rfm")
         touchpoints = wh.read("touchpoint_scores")
@@ -158,20 +158,18 @@ def check_published(url: str, db_schema: str | None, project) -> None:
     assert touchpoints["attributed_clv"].sum() > 0
 
 
-def test_materialise_everything_on_duckdb(small_project, tmp_path, monkeypatch):
-    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
-    monkeypatch.setenv(WAREHOUSE_URL_ENV, url)
-    outcome = run_project(load_config(small_project.config_path))
-    assert outcome.success, outcome.failures
-    assert set(outcome.materialised) == set(expected_rows(small_project)) | EVERY_DOMAIN | {"cx_alerts"}
-    check_published(url, None, small_project)
+def test_materialise_everything_on_duckdb(materialised_on_duckdb):
+    run = materialised_on_duckdb  # the session's shared runs (tests/conftest.py): the last one is checked
+    assert run.outcome.success, run.outcome.failures
+    assert set(run.outcome.materialised) == set(expected_rows(run.project)) | EVERY_DOMAIN | {"cx_alerts"}
+    check_published(run.url, None, run.project, run.outcome.run_id)
 
 
 def test_materialise_everything_on_postgresql(materialised_on_postgresql):
     run = materialised_on_postgresql  # the session's shared run (tests/conftest.py): same project as above
     assert run.outcome.success, run.outcome.failures
     assert set(run.outcome.materialised) == set(expected_rows(run.project)) | EVERY_DOMAIN | {"cx_alerts"}
-    check_published(run.url, run.schema, run.project)
+    check_published(run.url, run.schema, run.project, run.outcome.run_id)
 
 
 def test_a_source_over_its_quarantine_limit_fails_its_asset_with_the_reason(tmp_path, monkeypatch):
