@@ -279,17 +279,20 @@ class Warehouse:
             ).scalar_one()
 
     def tables(self) -> list[str]:
-        """The base tables of the warehouse schema, sorted, without in-flight staging tables."""
+        """The base tables of the warehouse schema, sorted, without staging tables."""
         with self._failing("listing the tables"), self.engine.connect() as conn:
-            names = conn.execute(
-                sa.text(
-                    "select table_name from information_schema.tables"
-                    " where table_schema = :schema and table_type = 'BASE TABLE'"
-                    + (" and table_catalog = current_database()" if self.dialect == DUCKDB else "")
-                ),
-                {"schema": self.schema},
-            ).scalars()
-            return sorted(name for name in names if not name.startswith(STAGING_PREFIX))
+            return [name for name in self._base_tables(conn) if not name.startswith(STAGING_PREFIX)]
+
+    def _base_tables(self, conn: sa.Connection) -> list[str]:
+        names = conn.execute(
+            sa.text(
+                "select table_name from information_schema.tables"
+                " where table_schema = :schema and table_type = 'BASE TABLE'"
+                + (" and table_catalog = current_database()" if self.dialect == DUCKDB else "")
+            ),
+            {"schema": self.schema},
+        ).scalars()
+        return sorted(names)
 
     def columns(self, name: str) -> list[str]:
         """The column names of table ``name``, in order."""

@@ -288,15 +288,7 @@ def drop_stale_staging(wh: Warehouse) -> list[str]:
     was committed by an older version or survived a crash: none is ever in use.
     """
     with wh._failing("listing stale staging tables"), wh.engine.begin() as conn:
-        names = conn.execute(
-            sa.text(
-                "select table_name from information_schema.tables where table_schema = :schema"
-                " and table_type = 'BASE TABLE'"
-                + (" and table_catalog = current_database()" if wh.dialect == DUCKDB else "")
-            ),
-            {"schema": wh.schema},
-        ).scalars()
-        stale = sorted(name for name in names if name.startswith(STAGING_PREFIX))
+        stale = [name for name in wh._base_tables(conn) if name.startswith(STAGING_PREFIX)]
         for name in stale:
             wh._ddl(conn, f"DROP TABLE IF EXISTS {wh._qualified(name)}")
     return stale

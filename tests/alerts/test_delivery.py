@@ -15,9 +15,9 @@ import pytest
 from cxdata.alerts import alerts_step
 from cxdata.alerts.notify import Delivery
 from cxdata.alerts.step import apply_deliveries, read_alerts
-from cxdata.config import AlertsConfig, ProjectConfig, SourceConfig
 from cxdata.faults import ENV as CRASH_ENV
 from cxdata.warehouse import Warehouse
+from tests.alerts.test_alerts import project
 from tests.alerts.webhook import webhook
 
 NOW = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
@@ -35,15 +35,6 @@ config = ProjectConfig(name="alerts", sources={"orders": SourceConfig(path="orde
 with Warehouse(url, schema=schema or None) as wh:
     alerts_step(wh, config, "crashing", now=dt.datetime.fromisoformat(now), environ={hook_env: hook})
 """
-
-
-def project(tmp_path, **alerts) -> ProjectConfig:
-    return ProjectConfig(
-        name="alerts",
-        sources={"orders": SourceConfig(path="orders.csv")},
-        base_dir=tmp_path,
-        alerts=AlertsConfig(**alerts),
-    )
 
 
 @pytest.fixture
