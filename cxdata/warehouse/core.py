@@ -303,21 +303,27 @@ class Warehouse:
         check_name(name)
         with self._failing(f"reading the column comments of table {name!r}"), self.engine.connect() as conn:
             self._require(conn, name)
-            if self.dialect == DUCKDB:
-                statement = (
-                    "select column_name, comment from duckdb_columns() where database_name = current_database()"
-                    " and schema_name = :schema and table_name = :name order by column_index"
-                )
-            else:
-                statement = (
-                    "select a.attname, pg_catalog.col_description(a.attrelid, a.attnum)"
-                    " from pg_catalog.pg_attribute a join pg_catalog.pg_class c on c.oid = a.attrelid"
-                    " join pg_catalog.pg_namespace n on n.oid = c.relnamespace"
-                    " where n.nspname = :schema and c.relname = :name and a.attnum > 0 and not a.attisdropped"
-                    " order by a.attnum"
-                )
-            rows = conn.execute(sa.text(statement), {"schema": self.schema, "name": name}).all()
-            return {column: comment for column, comment in rows}
+            return {column: comment for column, _kind, comment in self._catalog_columns(conn, name)}
+
+    def _catalog_columns(self, conn: sa.Connection, name: str) -> list[tuple[str, str, str | None]]:
+        """(name, type as the catalog spells it, comment) of each column of ``name``, in column order."""
+        if self.dialect == DUCKDB:
+            statement = (
+                "select column_name, data_type, comment from duckdb_columns()"
+                " where database_name = current_database() and schema_name = :schema and table_name = :name"
+                " order by column_index"
+            )
+        else:
+            statement = (
+                "select a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),"
+                " pg_catalog.col_description(a.attrelid, a.attnum)"
+                " from pg_catalog.pg_attribute a join pg_catalog.pg_class c on c.oid = a.attrelid"
+                " join pg_catalog.pg_namespace n on n.oid = c.relnamespace"
+                " where n.nspname = :schema and c.relname = :name and a.attnum > 0 and not a.attisdropped"
+                " order by a.attnum"
+            )
+        rows = conn.execute(sa.text(statement), {"schema": self.schema, "name": name}).all()
+        return [(column, kind, comment) for column, kind, comment in rows]
 
     def table_comment(self, name: str) -> str | None:
         """The catalog comment on table ``name``, or None."""

@@ -146,6 +146,8 @@ class Transaction:
             try:
                 # a savepoint, so a lock timeout undoes only the swaps and keeps what was staged
                 with self._conn.begin_nested():
+                    # a reader holding a table delays the swap a little, instead of queueing every later reader
+                    self._ddl(f"SET LOCAL lock_timeout = '{int(self._wh.swap_lock_timeout * 1000)}ms'")
                     self._make_visible()
                 return
             except WarehouseError as exc:
@@ -155,9 +157,6 @@ class Transaction:
                 time.sleep(0.2 * attempt)
 
     def _make_visible(self) -> None:
-        if self._wh.dialect == POSTGRESQL:
-            # a reader holding a table delays the swap a little, instead of queueing every later reader behind it
-            self._ddl(f"SET LOCAL lock_timeout = '{int(self._wh.swap_lock_timeout * 1000)}ms'")
         # replaced tables first, then the logs, so an append's lock is held for the shortest time
         for staged in sorted(self._staged, key=lambda s: (s.replace is not None, s.name)):
             with self._failing(staged.name, "swapping in the new version of"):
@@ -191,7 +190,7 @@ class Transaction:
 
     def _insert(self, staged: _Staged) -> None:
         wh, target = self._wh, self._wh._qualified(staged.name)
-        present = self._column_types(staged.name)
+        present = {column: kind for column, kind, _ in wh._catalog_columns(self._conn, staged.name)}
         for column, kind in staged.columns.items():
             if column not in present:
                 self._ddl(f"ALTER TABLE {target} ADD COLUMN {wh._quote(column)} {kind}")
@@ -214,24 +213,6 @@ class Transaction:
         cast = ", ".join(f"CAST({wh._quote(column)} AS {present[column]})" for column in staged.columns)
         self._ddl(f"INSERT INTO {target} ({listed}) SELECT {cast} FROM {wh._qualified(staged.staging)}")
         self._ddl(f"DROP TABLE {wh._qualified(staged.staging)}")
-
-    def _column_types(self, name: str) -> dict[str, str]:
-        wh = self._wh
-        if wh.dialect == DUCKDB:
-            statement = (
-                "select column_name, data_type from duckdb_columns() where database_name = current_database()"
-                " and schema_name = :schema and table_name = :name order by column_index"
-            )
-        else:
-            statement = (
-                "select a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod)"
-                " from pg_catalog.pg_attribute a join pg_catalog.pg_class c on c.oid = a.attrelid"
-                " join pg_catalog.pg_namespace n on n.oid = c.relnamespace"
-                " where n.nspname = :schema and c.relname = :name and a.attnum > 0 and not a.attisdropped"
-                " order by a.attnum"
-            )
-        rows = self._conn.execute(sa.text(statement), {"schema": wh.schema, "name": name}).all()
-        return {column: kind for column, kind in rows}
 
     # -- helpers ------------------------------------------------------------------------------
 
