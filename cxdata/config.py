@@ -45,6 +45,7 @@ from cxdata.config_sections import (
 from cxdata.errors import ConfigError
 
 __all__ = [
+    "DEFAULT_CURRENCY",
     "DEFAULT_EVENT_TYPES",
     "DEFAULT_WAREHOUSE",
     "FIRST_DAY",
@@ -74,6 +75,8 @@ __all__ = [
 ]
 
 DEFAULT_WAREHOUSE = "duckdb:///.cxdata/warehouse.duckdb"
+DEFAULT_CURRENCY = "EUR"
+_CURRENCY = re.compile(r"[A-Z]{3}")
 WAREHOUSE_URL_ENV = "CXDATA_WAREHOUSE_URL"
 WAREHOUSE_SCHEMA_ENV = "CXDATA_WAREHOUSE_SCHEMA"
 
@@ -95,6 +98,7 @@ class ProjectConfig(Strict):
     warehouse_schema: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     as_of: dt.date | None = None
     timezone: str = "UTC"
+    currency: str = DEFAULT_CURRENCY
     sources: dict[str, SourceConfig]
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
     journey: JourneyConfig = Field(default_factory=JourneyConfig)
@@ -112,6 +116,15 @@ class ProjectConfig(Strict):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("not an IANA time zone (e.g. UTC, Europe/Madrid)") from None
         return value
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_code(cls, value: str) -> str:
+        # Only a label on amounts (nothing is converted), so the shape is checked, not a list that ages.
+        if _CURRENCY.fullmatch(value):
+            return value
+        hint = f" (write {value.upper()!r})" if _CURRENCY.fullmatch(value.upper()) else ""
+        raise ValueError(f"not an ISO 4217 currency code: three upper-case letters such as EUR, USD, GBP{hint}")
 
     @field_validator("as_of")
     @classmethod

@@ -36,6 +36,7 @@ def test_minimal_config_gets_defaults_and_absolute_paths(tmp_path):
     config = load_config(write(tmp_path, MINIMAL), environ={})
     assert config.name == "acme"
     assert config.timezone == "UTC"
+    assert config.currency == "EUR"
     assert config.as_of is None
     assert config.models.clv.horizon_days == 365
     assert config.source_path("orders") == tmp_path / "data" / "orders.csv"
@@ -111,6 +112,9 @@ def test_warehouse_url_from_environment_wins(tmp_path):
         ("name: 'a b'\nsources:\n  orders: {path: a.csv}\n", "name", "a b"),
         (MINIMAL.replace("name: acme", "name: acme\nas_of: 9999-12-31"), "as_of", "from 1900-01-01 to 2999-12-31"),
         (MINIMAL.replace("name: acme", "name: acme\nas_of: 0001-01-01"), "as_of", "got 0001-01-01"),
+        (MINIMAL.replace("name: acme", "name: acme\ncurrency: euro"), "currency", "'euro'"),
+        (MINIMAL.replace("name: acme", "name: acme\ncurrency: usd"), "currency", "(write 'USD')"),
+        (MINIMAL.replace("name: acme", "name: acme\ncurrency: 'E1R'"), "currency", "ISO 4217"),
     ],
 )
 def test_each_error_names_file_key_and_value(tmp_path, text, key, value):
@@ -119,6 +123,13 @@ def test_each_error_names_file_key_and_value(tmp_path, text, key, value):
     assert str(path) in message
     assert f"'{key}'" in message
     assert value in message
+
+
+def test_currency_is_an_upper_case_iso_code(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL.replace("name: acme", "name: acme\ncurrency: GBP")), environ={})
+    assert config.currency == "GBP"
+    message = error_of(write(tmp_path, MINIMAL.replace("name: acme", "name: acme\ncurrency: Eur")))
+    assert "key 'currency'" in message and "(value 'Eur')" in message and "(write 'EUR')" in message
 
 
 def test_not_a_mapping_and_bad_yaml_name_the_file(tmp_path):
