@@ -1,7 +1,9 @@
 """The warehouse step of touchpoint scoring: journeys, attribution, incrementality, retention, cost, ROI.
 
 Reads the fact marts, stg_touchpoint_costs and customer_scores (CLV, for the
-CLV credited to acquiring touchpoints; optional), scores every touchpoint as of
+CLV credited to acquiring touchpoints; optional: without this moment's CLV the
+attributed CLV is null and model_runs says why, every other credit is still
+published), scores every touchpoint as of
 ``as_of`` and publishes ``touchpoint_scores`` (this run), appends it to
 ``touchpoint_scores_history`` (a rerun for the same as_of replaces its rows)
 and one ``model_runs`` row (kind touchpoints). The chosen attribution model's
@@ -35,7 +37,7 @@ READS = {
     "fct_tickets": ["customer_key", "opened_at", "channel"],
     "fct_web_sessions": ["customer_key", "started_at", "utm_source", "utm_medium", "utm_campaign", "referrer"],
     "stg_touchpoint_costs": ["period_start", "channel", "campaign", "cost"],
-    "customer_scores": ["customer_key", "clv"],
+    "customer_scores": ["customer_key", "clv", "as_of"],
 }
 
 
@@ -52,6 +54,7 @@ class TouchpointReport:
     plots: dict[str, bytes] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     failed: str | None = None
+    clv_missing: str | None = None  # why attributed CLV is null, when it is
 
 
 def read_inputs(wh: Warehouse) -> dict[str, pl.LazyFrame | None]:
@@ -64,6 +67,23 @@ def read_inputs(wh: Warehouse) -> dict[str, pl.LazyFrame | None]:
         present = set(wh.columns(name))
         frames[name] = wh.read(name, columns=[c for c in wanted if c in present]).lazy()
     return frames
+
+
+def usable_clv(scores: pl.LazyFrame | None, as_of: dt.datetime) -> tuple[pl.LazyFrame | None, str | None]:
+    """customer_scores when they hold a CLV scored at ``as_of``, else None and why not."""
+    if scores is None:
+        return None, "customer_scores does not exist"
+    names = scores.collect_schema().names()
+    if "clv" not in names:
+        return None, "customer_scores has no clv column"
+    # a failed CLV run leaves the last good run's scores in place: another moment's CLV is not this one's
+    moment = pl.col("as_of").max() if "as_of" in names else pl.lit(as_of, dtype=pl.Datetime("us", "UTC"))
+    found = scores.select(pl.col("clv").is_not_null().any().alias("scored"), moment.alias("as_of")).collect()
+    if not found["scored"].fill_null(False).item():
+        return None, "customer_scores has no CLV (the CLV model did not fit)"
+    if found["as_of"].item() not in (None, as_of):
+        return None, f"customer_scores are as of {found['as_of'].item().isoformat()}, not {as_of.isoformat()}"
+    return scores, None
 
 
 def touchpoint_step(
@@ -94,15 +114,16 @@ def touchpoint_step(
         warnings.append("fct_touches does not exist: no marketing touchpoint is scored")
     if frames["stg_touchpoint_costs"] is None:
         warnings.append("stg_touchpoint_costs does not exist: no return on spend")
-    if frames["customer_scores"] is None:
-        warnings.append("customer_scores does not exist: attributed CLV is 0")
+    clv, clv_missing = usable_clv(frames["customer_scores"], as_of)
+    if clv_missing:
+        warnings.append(f"{clv_missing}: attributed CLV is null")
     events = touchpoint_events(
         frames["fct_touches"], frames["fct_web_sessions"], frames["fct_tickets"], granularity=tp.granularity
     )
-    journeys = build_journeys(
-        orders, events, lookback_days=tp.lookback_days, as_of=as_of, clv=frames["customer_scores"]
-    ).collect()
+    journeys = build_journeys(orders, events, lookback_days=tp.lookback_days, as_of=as_of, clv=clv).collect()
     attribution = attribute(journeys, models=MODELS, half_life_days=tp.half_life_days)
+    if clv_missing:
+        attribution = attribution.with_columns(pl.lit(None, dtype=pl.Float64).alias("clv"))
     empty_touches = pl.LazyFrame(
         schema={
             "customer_key": pl.String,
@@ -150,6 +171,8 @@ def touchpoint_step(
         interval=tp.interval,
         model_run_id=model_run_id,
     )
+    if clv_missing:
+        scores = scores.with_columns(pl.lit(None, dtype=pl.Float64).alias("attributed_clv"))
     report = TouchpointReport(
         model_run_id=model_run_id,
         as_of=as_of,
@@ -159,6 +182,7 @@ def touchpoint_step(
         late_share=lift.late_share,
         plots={"removal_effects": removal_effects_png(scores), "roi": roi_png(scores, tp.hurdle)},
         warnings=warnings,
+        clv_missing=clv_missing,
     )
     window = (stats["first"][0], stats["last"][0])
     record = _run_record(report, run_id, tp, window, int(stats["customers"][0]), int(stats["n"][0]))
@@ -182,6 +206,7 @@ def _run_record(
         "post_session_response_share": report.late_share,
         "retention": report.retention.to_dicts() if report.retention.height else [],
         "attribution": report.attribution.to_dicts() if report.attribution.height else [],
+        "attributed_clv_null_because": report.clv_missing,
     }
     row = {
         "model_run_id": report.model_run_id,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
+from cxdata.clv.step import scoring_moment
 from cxdata.synth import SynthParams, generate_project
 from cxdata.touchpoints.roi import SCORE_COLUMNS
 from cxdata.touchpoints.step import touchpoint_step
@@ -63,3 +66,49 @@ def test_without_orders_the_step_records_a_failed_run(tmp_path, small_project):
         runs = wh.read("model_runs")
         assert not wh.exists("touchpoint_scores")
     assert report.failed and runs["status"].to_list() == ["failed"]
+
+
+@pytest.mark.parametrize("scores", ["absent", "null_clv", "stale"])
+def test_credit_is_published_without_this_moments_clv(tmp_path, small_project, scores):
+    config, tables = small_project
+    moment = scoring_moment(config, tables["fct_orders"].lazy(), config.as_of)
+    with_clv = tables["customer_scores"].with_columns(pl.lit(moment).alias("as_of"))
+    variants = {
+        "absent": None,
+        "null_clv": with_clv.with_columns(pl.lit(None, dtype=pl.Float64).alias("clv")),
+        "stale": with_clv.with_columns(pl.lit(dt.datetime(2001, 1, 1, tzinfo=dt.UTC)).alias("as_of")),
+    }
+    reports, published, runs = {}, {}, {}
+    for name, customer_scores in (("scored", with_clv), (scores, variants[scores])):
+        with Warehouse(f"duckdb:///{tmp_path / f'{name}.duckdb'}") as wh:
+            for table, frame in tables.items():
+                if table != "customer_scores":
+                    wh.publish(table, frame)
+            if customer_scores is not None:
+                wh.publish("customer_scores", customer_scores)
+            reports[name] = touchpoint_step(wh, config, run_id="r1", as_of=config.as_of)
+            published[name] = wh.read("touchpoint_scores").sort("touchpoint")
+            runs[name] = wh.read("model_runs").row(0, named=True)
+    full, bare = reports["scored"], reports[scores]
+    assert full.clv_missing is None and full.failed is None and bare.failed is None
+    # every credit but CLV is the same as with this moment's CLV, for every model
+    models = ["first_touch", "last_touch", "markov", "shapley"]
+    credit = [pl.col("model").is_in(models)]
+    same = ["model", "touchpoint", "conversions", "revenue", "removal_effect"]
+    assert_frame_equal(
+        full.attribution.filter(*credit).select(same), bare.attribution.filter(*credit).select(same)
+    )
+    assert bare.attribution.filter(pl.col("model") == "markov")["conversions"].sum() > 0
+    assert full.attribution["clv"].sum() > 0 and bare.attribution["clv"].null_count() == bare.attribution.height
+    assert published[scores]["attributed_clv"].null_count() == published[scores].height
+    assert published["scored"]["attributed_clv"].sum() > 0
+    # (float sums in the lift and cost steps are not bit-reproducible across runs, hence the tolerance)
+    assert_frame_equal(
+        published[scores].drop("attributed_clv"), published["scored"].drop("attributed_clv"), rtol=1e-9
+    )
+    # the reason is in the touchpoint model run, not raised
+    reason = {"absent": "does not exist", "null_clv": "no CLV", "stale": "as of 2001-01-01"}[scores]
+    run = runs[scores]
+    assert run["status"] == "ok" and reason in run["warnings"] and "attributed CLV is null" in run["warnings"]
+    assert reason in json.loads(run["params_json"])["attributed_clv_null_because"]
+    assert json.loads(runs["scored"]["params_json"])["attributed_clv_null_because"] is None
