@@ -37,11 +37,12 @@ select
     s.churn_probability as churn_probability,
     s.value_at_risk as value_at_risk,
     s.churn_reason_1 as main_churn_reason,
-    d.as_of as as_of
+    d.as_of as as_of,
+    cast(:currency as text) as currency
 from dim_customer d
 left join customer_scores s on s.customer_key = d.customer_key;
 
-comment on view bi_customer_overview is 'Customers for BI: one row per resolved customer with journey stage, segment, order, service, web and marketing figures and the latest lifetime value and churn scores, under friendly names. No personal data. Built on dim_customer and customer_scores.';
+comment on view bi_customer_overview is 'Customers for BI: one row per resolved customer with journey stage, segment, order, service, web and marketing figures and the latest lifetime value and churn scores, under friendly names. No personal data. Amounts are in the currency the currency column names. Built on dim_customer and customer_scores.';
 comment on column bi_customer_overview.customer_key is 'Pseudonymous resolved customer id (dim_customer.customer_key); joins every other mart.';
 comment on column bi_customer_overview.journey_stage is 'Journey stage: research, compare, purchase, use_repurchase or lapsed (dim_customer.journey_stage).';
 comment on column bi_customer_overview.segment is 'Marketing segment of the latest scoring run; null for customers who were not scored (no order).';
@@ -50,8 +51,8 @@ comment on column bi_customer_overview.last_seen_at is 'Latest activity of any k
 comment on column bi_customer_overview.first_order_date is 'UTC day of the first non-refund order; null for non-buyers.';
 comment on column bi_customer_overview.last_order_date is 'UTC day of the latest non-refund order; null for non-buyers.';
 comment on column bi_customer_overview.orders is 'Non-refund orders up to as_of.';
-comment on column bi_customer_overview.total_revenue is 'Net revenue up to as_of, refunds subtracted, order currency.';
-comment on column bi_customer_overview.average_order_value is 'Mean net amount per non-refund order, order currency; null for non-buyers.';
+comment on column bi_customer_overview.total_revenue is 'Net revenue up to as_of, refunds subtracted, in currency.';
+comment on column bi_customer_overview.average_order_value is 'Mean net amount per non-refund order, in currency; null for non-buyers.';
 comment on column bi_customer_overview.days_since_last_order is 'Days from the latest order to as_of; null for non-buyers.';
 comment on column bi_customer_overview.days_since_first_order is 'Days from the first order to as_of (customer age); null for non-buyers.';
 comment on column bi_customer_overview.service_tickets is 'Service tickets opened up to as_of.';
@@ -66,9 +67,10 @@ comment on column bi_customer_overview.last_touch_channel is 'Channel of the lat
 comment on column bi_customer_overview.acquisition_source is 'Where the customer first came from: utm_source of the first web session, else the referrer host, else direct.';
 comment on column bi_customer_overview.probability_active is 'Probability (0..1) that the customer is still active, per the purchase model (customer_scores.p_alive).';
 comment on column bi_customer_overview.expected_purchases is 'Expected purchases over the model horizon after the scoring moment.';
-comment on column bi_customer_overview.lifetime_value is 'Discounted customer lifetime value over the model horizon, order currency (customer_scores.clv).';
+comment on column bi_customer_overview.lifetime_value is 'Discounted customer lifetime value over the model horizon, in currency (customer_scores.clv).';
 comment on column bi_customer_overview.lifetime_value_percentile is 'Percent of scored customers whose lifetime value is at most this one''s: 100 is the most valuable.';
 comment on column bi_customer_overview.churn_probability is 'Probability (0..1) of no order in the churn horizon.';
-comment on column bi_customer_overview.value_at_risk is 'Lifetime value expected to be lost: lifetime_value times churn_probability.';
+comment on column bi_customer_overview.value_at_risk is 'Lifetime value expected to be lost: lifetime_value times churn_probability, in currency.';
 comment on column bi_customer_overview.main_churn_reason is 'The feature that raises this customer''s churn probability most (customer_scores.churn_reason_1).';
 comment on column bi_customer_overview.as_of is 'Moment the customer figures describe, UTC.';
+comment on column bi_customer_overview.currency is 'ISO 4217 code of every amount in the row (total_revenue, average_order_value, lifetime_value, value_at_risk): the project setting currency.';

@@ -24,7 +24,8 @@ select
     k.new_customers as new_customers,
     k.repeat_customers as repeat_customers,
     k.repeat_rate as repeat_customer_share,
-    k.referral_share as referral_session_share
+    k.referral_share as referral_session_share,
+    cast(:currency as text) as currency
 from cx_kpis_daily k;
 
 comment on view bi_kpis_daily is 'Daily customer-experience KPIs by channel (CSAT, NPS, CES, service times, web conversion, orders, revenue, repeat rate) under friendly names; aggregates over cx_kpis_daily, no personal data. Rows with channel all hold the day''s totals.';
@@ -43,8 +44,9 @@ comment on column bi_kpis_daily.web_sessions is 'Web sessions started.';
 comment on column bi_kpis_daily.converted_web_sessions is 'Web sessions with a purchase.';
 comment on column bi_kpis_daily.web_conversion_rate is 'Share (0..1) of web sessions with a purchase.';
 comment on column bi_kpis_daily.orders is 'Non-refund orders placed.';
-comment on column bi_kpis_daily.revenue is 'Net revenue (refunds subtracted), order currency.';
+comment on column bi_kpis_daily.revenue is 'Net revenue (refunds subtracted), in currency.';
 comment on column bi_kpis_daily.new_customers is 'Customers placing their first order.';
 comment on column bi_kpis_daily.repeat_customers is 'Ordering customers who had ordered before.';
 comment on column bi_kpis_daily.repeat_customer_share is 'Share (0..1) of ordering customers who are repeat customers.';
 comment on column bi_kpis_daily.referral_session_share is 'Share (0..1) of web sessions that arrived by referral.';
+comment on column bi_kpis_daily.currency is 'ISO 4217 code of revenue: the project setting currency.';

@@ -15,7 +15,8 @@ select
         as share_of_customers,
     g.total_clv as total_lifetime_value,
     g.total_value_at_risk as total_value_at_risk,
-    g.mean_churn_probability as average_churn_probability
+    g.mean_churn_probability as average_churn_probability,
+    cast(:currency as text) as currency
 from segment_summary g;
 
 comment on view bi_segments is 'Marketing segments per scoring moment: size, share of scored customers, total lifetime value and value at risk, average churn probability. Aggregates over segment_summary; no personal data. Filter is_latest for the current segmentation.';
@@ -25,6 +26,7 @@ comment on column bi_segments.segment is 'Segment name (defaults: champions, loy
 comment on column bi_segments.segment_order is 'Position of the segment''s rule: customers go to the first rule they match.';
 comment on column bi_segments.customers is 'Customers in the segment.';
 comment on column bi_segments.share_of_customers is 'Share (0..1) of the scored customers of that as_of in the segment.';
-comment on column bi_segments.total_lifetime_value is 'Sum of the members'' lifetime values, order currency.';
-comment on column bi_segments.total_value_at_risk is 'Sum of the members'' value at risk (lifetime value times churn probability).';
+comment on column bi_segments.total_lifetime_value is 'Sum of the members'' lifetime values, in currency.';
+comment on column bi_segments.total_value_at_risk is 'Sum of the members'' value at risk (lifetime value times churn probability), in currency.';
 comment on column bi_segments.average_churn_probability is 'Mean churn probability of the members; null for an empty segment.';
+comment on column bi_segments.currency is 'ISO 4217 code of total_lifetime_value and total_value_at_risk: the project setting currency.';

@@ -11,6 +11,12 @@ statements. When the SQL must differ by dialect, ``sql/<view>.<dialect>.sql``
 (``duckdb`` or ``postgresql``) holds the create statement and ``sql/<view>.sql``
 only the comments. Views are created in the warehouse schema and read their
 tables unqualified, so one file serves every schema.
+
+A view's SQL may show project settings as columns through ``:currency`` and
+``:hurdle`` (`create_views` arguments). PostgreSQL takes no bound parameters in
+DDL, so the dialect renders each value as an escaped literal where the
+placeholder stands. Columns a base table gains in a later version are listed in
+``View.newer_columns``: a table published before reads as null there.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from functools import partial
 
 import sqlalchemy as sa
 
+from cxdata.config import DEFAULT_CURRENCY, TouchpointConfig
 from cxdata.warehouse import dependents
 from cxdata.warehouse.comments import Comment, _statements, sql_dir
 from cxdata.warehouse.core import Warehouse
@@ -37,6 +44,8 @@ _COMMENT = re.compile(
     r"\s+is\s+'(?P<text>(?:[^']|'')*)'",
     re.I | re.S,
 )
+DEFAULT_HURDLE = TouchpointConfig.model_fields["hurdle"].default
+_PLACEHOLDER = r"(?<![:\w]):{}(?![\w:])"
 
 
 @dataclass(frozen=True)
@@ -46,13 +55,34 @@ class View:
     name: str
     requires: tuple[str, ...]
     audience: str  # "bi" (no personal data) or "marketing" (pseudonymous)
+    # (table, column, SQL type) of columns a table published by an earlier version lacks: they read as null, so
+    # the view works until the next run republishes the table
+    newer_columns: tuple[tuple[str, str, str], ...] = ()
 
 
 VIEWS: tuple[View, ...] = (
     View("bi_customer_overview", ("dim_customer", "customer_scores"), "bi"),
     View("bi_kpis_daily", ("cx_kpis_daily",), "bi"),
     View("bi_segments", ("segment_summary",), "bi"),
-    View("bi_touchpoint_investment", ("touchpoint_scores",), "bi"),
+    View(
+        "bi_touchpoint_investment",
+        ("touchpoint_scores",),
+        "bi",
+        tuple(
+            ("touchpoint_scores", column, kind)
+            for column, kind in (
+                ("evidence", "text"),
+                ("incremental_value_low", "double precision"),
+                ("incremental_value_high", "double precision"),
+                ("placebo_bias", "double precision"),
+                ("placebo_sd", "double precision"),
+                ("more_data_factor", "double precision"),
+                ("more_weeks", "double precision"),
+                ("hurdle", "double precision"),
+                ("currency", "text"),
+            )
+        ),
+    ),
     View("marketing_segment_export", ("segment_members", "customer_scores", "dim_customer_pii"), "marketing"),
 )
 BI_VIEWS = tuple(view.name for view in VIEWS if view.audience == "bi")
@@ -123,6 +153,36 @@ def _run(conn: sa.Connection, statement: str) -> None:
     conn.exec_driver_sql(statement, execution_options={"no_parameters": True})
 
 
+def _literal_value(dialect: sa.Dialect, value: str | float) -> str:
+    rendered = str(sa.literal(value).compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    # as in identifiers.quote: statements go to the driver without parameters, so '%' must not stay doubled
+    return rendered.replace("%%", "%") if dialect.paramstyle in ("format", "pyformat") else rendered
+
+
+def _with_settings(select: str, dialect: sa.Dialect, settings: dict[str, str | float]) -> str:
+    for name, value in settings.items():
+        literal = _literal_value(dialect, value)
+        select = re.sub(_PLACEHOLDER.format(name), lambda _match, text=literal: text, select)
+    return select
+
+
+def _with_newer_columns(select: str, wh: Warehouse, view: View) -> str:
+    quote = partial(quote_identifier, wh.engine.dialect)
+    for table in dict.fromkeys(table for table, _, _ in view.newer_columns):
+        present = set(wh.columns(table))
+        nulls = [
+            f"cast(null as {kind}) as {quote(column)}"
+            for owner, column, kind in view.newer_columns
+            if owner == table and column not in present
+        ]
+        if nulls:
+            stand_in = f"(select *, {', '.join(nulls)} from {quote(table)})"
+            select = re.sub(
+                rf"\b(from|join)(\s+){table}\b", lambda m, text=stand_in: m[1] + m[2] + text, select, flags=re.I
+            )
+    return select
+
+
 def _create(conn: sa.Connection, wh: Warehouse, definition: ViewDefinition) -> None:
     quote = partial(quote_identifier, conn.dialect)
     target = f"{quote(wh.schema)}.{quote(definition.name)}"
@@ -144,8 +204,19 @@ def _create(conn: sa.Connection, wh: Warehouse, definition: ViewDefinition) -> N
         _run(conn, f"COMMENT ON {on} IS {_literal(comment.text)}")
 
 
-def create_views(wh: Warehouse, names: list[str] | None = None) -> ViewsReport:
-    """Create or replace the views of ``VIEWS`` (only ``names``, when given) whose base tables all exist."""
+def create_views(
+    wh: Warehouse,
+    names: list[str] | None = None,
+    *,
+    currency: str = DEFAULT_CURRENCY,
+    hurdle: float = DEFAULT_HURDLE,
+) -> ViewsReport:
+    """Create or replace the views of ``VIEWS`` (only ``names``, when given) whose base tables all exist.
+
+    ``currency`` (the project's ISO code) and ``hurdle`` (models.touchpoints.hurdle) are what the views show
+    where a base table does not carry them itself.
+    """
+    settings = {"currency": currency, "hurdle": float(hurdle)}
     known = {view.name: view for view in VIEWS}
     unknown = sorted(set(names or ()) - set(known))
     if unknown:
@@ -159,6 +230,8 @@ def create_views(wh: Warehouse, names: list[str] | None = None) -> ViewsReport:
             report.skipped[view.name] = missing
             continue
         definition = load_view(view.name, wh.dialect)
+        select = _with_settings(_with_newer_columns(definition.select, wh, view), wh.engine.dialect, settings)
+        definition = ViewDefinition(definition.name, select, definition.comments)
         try:
             with wh.engine.begin() as conn:
                 _create(conn, wh, definition)

@@ -13,6 +13,36 @@ from cxdata.warehouse.dependents import grants_on
 from cxdata.warehouse.views import BI_VIEWS, VIEWS, create_views, load_view
 from tests.warehouse.bi_tables import AS_OF, EMAIL, PHONE, mart_frames, publish_marts
 
+# touchpoint_scores as the touchpoint step publishes it with evidence, placebo calibration and power: one row
+# per decision, listed out of order, and a touchpoint without cost (no verdict)
+SCORED = pl.DataFrame(
+    [
+        ("search/brand", "hold", "insufficient", 0.8, 0.1, 1.6, 2.25, 11.2),
+        ("email/spring", "invest", "experiment", 3.0, 1.5, 4.5, None, None),
+        ("web:organic", None, None, None, None, None, None, None),
+        ("display/retarget", "cut", "observational", 0.2, -0.4, 0.7, None, None),
+        ("social/launch", "invest", "observational", 1.9, 1.2, 2.6, None, None),
+        ("affiliate/deals", "hold", "insufficient", 1.02, 0.3, 1.9, None, None),
+        ("video/teaser", "hold", "insufficient", 1.3, 0.9, 1.8, 1.4, 3.1),
+    ],
+    schema={
+        "touchpoint": pl.String, "recommendation": pl.String, "evidence": pl.String, "roi": pl.Float64,
+        "roi_low": pl.Float64, "roi_high": pl.Float64, "more_data_factor": pl.Float64, "more_weeks": pl.Float64,
+    },
+    orient="row",
+).with_columns(
+    pl.lit(AS_OF).alias("as_of"), pl.lit("marketing").alias("source"),
+    pl.col("touchpoint").str.split("/").list.first().alias("channel"), pl.lit("c").alias("campaign"),
+    pl.lit(2.0).alias("conversions"), pl.lit(80.0).alias("revenue"), pl.lit(40.0).alias("attributed_clv"),
+    pl.lit(0.0).alias("retention_value"), pl.lit(1.0).alias("incremental_orders"),
+    (pl.col("roi") * 100).alias("incremental_revenue"), (pl.col("roi") * 100).alias("incremental_value"),
+    (pl.col("roi_low") * 100).alias("incremental_value_low"),
+    (pl.col("roi_high") * 100).alias("incremental_value_high"),
+    pl.lit(3.0).alias("placebo_bias"), pl.lit(12.0).alias("placebo_sd"),
+    pl.when(pl.col("roi").is_not_null()).then(100.0).alias("cost"), pl.lit("t1").alias("model_run_id"),
+    pl.lit("USD").alias("currency"),
+)  # fmt: skip
+
 
 def _run(wh, *statements: str) -> None:
     with wh.engine.begin() as conn:
@@ -89,7 +119,58 @@ def test_bi_views_hold_no_personal_data_and_rename_for_readers(wh):
     assert str(overview["first_order_date"][0]) == "2024-01-05"
     segments = wh.read("bi_segments").filter(pl.col("is_latest")).sort("segment_order")
     assert segments.select("segment", "share_of_customers").rows() == [("champions", 0.25), ("lost", 0.75)]
-    assert wh.read("bi_touchpoint_investment").select("return_on_spend", "spend").row(0) == (3.0, 10.0)
+    investment = wh.read("bi_touchpoint_investment")
+    assert investment.select("incremental_value_per_1_spent", "spend", "currency").row(0) == (3.0, 10.0, "EUR")
+    # today's touchpoint_scores has no evidence column yet: the view reads it as null instead of failing
+    assert investment["evidence"].to_list() == [None]
+
+
+def test_touchpoint_investment_leads_with_invest_cut_hold_in_the_currency(wh):
+    wh.publish("touchpoint_scores", SCORED)
+
+    create_views(wh, ["bi_touchpoint_investment"], currency="GBP", hurdle=1.0)
+    view = wh.read("bi_touchpoint_investment")
+
+    # invest by value per 1 spent, cut worst first, hold closest to a verdict first, no verdict last
+    assert view.select("decision", "touchpoint").rows() == [
+        ("invest", "email/spring"), ("invest", "social/launch"), ("cut", "display/retarget"),
+        ("hold", "video/teaser"), ("hold", "search/brand"), ("hold", "affiliate/deals"), (None, "web:organic"),
+    ]  # fmt: skip
+    assert view["decision_order"].to_list() == [1, 1, 2, 3, 3, 3, None]
+    assert view.columns[:5] == ["decision_order", "decision", "touchpoint", "evidence", "decision_note"]
+    # the table's own currency wins over the project setting it was scored under
+    assert set(view["currency"]) == {"USD"} and set(view["hurdle"]) == {1.0}
+    notes = dict(zip(view["touchpoint"], view["decision_note"], strict=True))
+    assert notes["search/brand"] == (
+        "Hold search/brand: returns 0.80 USD per 1 USD spent (interval 0.10 to 1.60, hurdle 1.00, evidence:"
+        " insufficient); about 2.3x the data (12 more weeks) would decide it"
+    )
+    assert notes["email/spring"] == (
+        "Invest in email/spring: returns 3.00 USD per 1 USD spent (interval 1.50 to 4.50, hurdle 1.00, evidence:"
+        " experiment)"
+    )
+    assert notes["display/retarget"].startswith("Cut display/retarget: returns 0.20 USD per 1 USD spent")
+    assert notes["affiliate/deals"].endswith("no amount of data in reach would decide it")
+    assert notes["web:organic"] is None
+    assert view.filter(pl.col("touchpoint") == "video/teaser").select(
+        "incremental_value_low", "placebo_sd", "more_weeks"
+    ).row(0) == (pytest.approx(90.0), 12.0, 3.1)
+
+
+def test_bi_views_show_the_project_currency_next_to_money(wh):
+    publish_marts(wh)
+    wh.publish("touchpoint_scores", SCORED.drop("currency", "evidence", "more_data_factor", "more_weeks"))
+
+    create_views(wh, currency="SEK", hurdle=1.5)
+
+    for name in ("bi_customer_overview", "bi_kpis_daily", "bi_segments", "bi_touchpoint_investment"):
+        assert set(wh.read(name, columns=["currency"])["currency"]) == {"SEK"}, name
+    hold = wh.read("bi_touchpoint_investment").filter(pl.col("touchpoint") == "search/brand")
+    assert hold["hurdle"].item() == 1.5 and hold["evidence"].item() is None
+    assert hold["decision_note"].item() == (
+        "Hold search/brand: returns 0.80 SEK per 1 SEK spent (interval 0.10 to 1.60, hurdle 1.50); at the"
+        " estimated effect no amount of data in reach would decide it"
+    )
 
 
 def test_marketing_export_carries_hashes_of_the_normalised_contacts_not_the_values(wh):
