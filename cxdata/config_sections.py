@@ -1,4 +1,5 @@
-"""The sections of a project config (`cxdata.yaml`): sources, identity, journey, validation, models, alerts.
+"""The sections of a project config (`cxdata.yaml`): sources, identity, journey, validation, models (clv, churn,
+touchpoints, experiments), alerts.
 
 Each class is one mapping of the file with its defaults; `cxdata.config` loads
 the file into `ProjectConfig`, which holds them. Import them from
@@ -282,10 +283,20 @@ class TouchpointConfig(Strict):
     seed: int = 0
 
 
+class ExperimentsConfig(Strict):
+    """Randomised holdouts (`cxdata segments export --holdout`, cxdata/touchpoints/experiments.py): where the
+    assignment salt comes from and how long after assignment an experiment's response is read."""
+
+    # the salt is a secret (whoever holds it can predict every group), so only its variable is configured
+    salt_env: str = Field("CXDATA_EXPERIMENT_SALT", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    response_days: float = Field(14.0, gt=0)  # orders and revenue counted this long after assignment
+
+
 class ModelsConfig(Strict):
     clv: ClvConfig = Field(default_factory=ClvConfig)
     churn: ChurnConfig = Field(default_factory=ChurnConfig)
     touchpoints: TouchpointConfig = Field(default_factory=TouchpointConfig)
+    experiments: ExperimentsConfig = Field(default_factory=ExperimentsConfig)
 
 
 class AlertsConfig(Strict):

@@ -32,6 +32,8 @@ class Campaign:
     decision when contacted within the retention window;
     ``captured_web_order_share`` the share of organic web orders preceded by a click of
     this campaign that did not cause them (brand search taking credit for demand).
+    ``holdout_share`` (subscriber campaigns only) withholds that share of the people the
+    campaign would contact, drawn at its first planned contact of each (`cxdata.synth.holdouts`).
     """
 
     channel: str
@@ -50,6 +52,7 @@ class Campaign:
     utm_source: str = ""
     utm_medium: str = ""
     coupon_code: str | None = None
+    holdout_share: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -306,6 +309,7 @@ class SynthParams:
     cost_noise_sd: float = 0.05
     roi_hurdle: float = 1.0
     roi_band: float = 0.25
+    experiment_response_days: float = 14.0  # the window after assignment of truth/experiments.csv
     # web
     device_weights: tuple[float, ...] = (0.5, 0.35, 0.15)
     web_consent_share: float = 0.42
@@ -343,6 +347,14 @@ class SynthParams:
         for c in self.campaigns:
             if c.contact_kind not in CONTACT_KINDS or c.audience not in AUDIENCES:
                 problems.append(f"campaign {c.channel}/{c.campaign}: kind must be one of {CONTACT_KINDS}")
+        for c in self.campaigns:
+            if not 0 <= c.holdout_share < 1 or (c.holdout_share > 0 and c.audience != "subscribers"):
+                problems.append(
+                    f"campaign {c.channel}/{c.campaign}: holdout_share must be in [0, 1), and above 0 only "
+                    "for a campaign that mails subscribers"
+                )
+        if self.experiment_response_days <= 0:
+            problems.append(f"experiment_response_days must be positive, got {self.experiment_response_days}")
         if sum(c.captured_web_order_share for c in self.campaigns) > 1:
             problems.append("captured_web_order_share of all campaigns must add up to at most 1")
         try:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from cxdata.synth.holdouts import Assignments, draw_groups, withhold
 from cxdata.synth.marketing import (
     Contacts,
     RetentionIndex,
@@ -34,7 +35,8 @@ def release_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-STAGES = ("people", "contacts", "gaps", "dropout", "tickets", "orders", "service", "web", "noise")
+# a new stage goes last: SeedSequence children are numbered, so the earlier stages keep their streams
+STAGES = ("people", "contacts", "gaps", "dropout", "tickets", "orders", "service", "web", "noise", "holdout")
 
 
 @dataclass
@@ -53,6 +55,7 @@ class Simulation:
     visitors: Visitors
     device_ids: pl.Series  # cookie id of every device: customers' devices, then one per visitor
     noise_seed: np.random.SeedSequence
+    assignments: Assignments  # holdout campaigns' groups, from each person's first planned contact
 
     @property
     def n_persons(self) -> int:
@@ -69,7 +72,10 @@ def simulate(params: SynthParams | None = None, progress: Progress | None = None
 
     say(f"simulating {params.customers:,} people")
     people = make_people(params, timeline, rng["people"])
-    retention_contacts = plan_contacts(people, params, timeline, rng["contacts"], retention=True)
+    control = draw_groups(people.n, params, rng["holdout"])
+    retention_contacts, assigned_early = withhold(
+        plan_contacts(people, params, timeline, rng["contacts"], retention=True), control
+    )
     retention = RetentionIndex(retention_contacts, params, timeline, people.n)
 
     say("simulating purchases and dropout")
@@ -77,7 +83,9 @@ def simulate(params: SynthParams | None = None, progress: Progress | None = None
         people, params, timeline, retention, [rng["gaps"], rng["dropout"], rng["tickets"]]
     )
     del retention
-    others = plan_contacts(people, params, timeline, rng["contacts"], False, fate.death)
+    others, assigned_late = withhold(
+        plan_contacts(people, params, timeline, rng["contacts"], False, fate.death), control
+    )
     contacts = Contacts.concat([retention_contacts, others])
     del others, retention_contacts
     touches, caused = realise_contacts(contacts, people, fate.death, params, timeline, rng["contacts"])
@@ -142,4 +150,5 @@ def simulate(params: SynthParams | None = None, progress: Progress | None = None
         visitors=visitors,
         device_ids=device_ids,
         noise_seed=seeds["noise"],
+        assignments=Assignments.concat([assigned_early, assigned_late]),
     )

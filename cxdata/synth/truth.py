@@ -39,6 +39,12 @@ DEFINITIONS = {
     "true_retention_revenue, true_roi and recommendation are empty",
     "recommendation": "invest if true_roi > roi_hurdle + roi_band, cut if true_roi < roi_hurdle - roi_band, "
     "else hold",
+    "experiments": "truth/experiments.csv, per campaign with holdout_share > 0, over the people assigned at its "
+    "first planned contact whose window of experiment_response_days ended by the cutoff: treated, control, "
+    "true_incremental_orders and true_incremental_revenue (kept orders of the treated in their window that the "
+    "campaign caused or that followed a dropout it prevented), true_itt_orders and true_itt_revenue (those per "
+    "treated person: the effect of being assigned to treatment); data/experiment_assignments.csv holds the "
+    "assignments before the cutoff as experiment_assignments rows keyed by customer_ref",
 }
 
 

@@ -23,7 +23,8 @@ import pyarrow.parquet as pq
 import yaml
 
 from cxdata.files import replacing
-from cxdata.synth import digital, tables, truth
+from cxdata.synth import digital, holdouts, tables, truth
+from cxdata.synth.identifiers import customer_refs
 from cxdata.synth.params import SynthParams
 from cxdata.synth.simulate import Progress, Simulation, release_memory, simulate
 
@@ -113,6 +114,8 @@ PATHS = {
     "touchpoint_costs": "data/touchpoint_costs.csv",
 }
 SOURCE_TABLE = pl.Enum(list(PATHS))
+# written only when a campaign has a holdout; not a source: a test publishes it as experiment_assignments
+ASSIGNMENTS_PATH = "data/experiment_assignments.csv"
 
 
 @dataclass(frozen=True)
@@ -210,6 +213,11 @@ def write_project(sim: Simulation, out_dir: Path, progress: Progress | None = No
             truth.tickets(sim, case).write_parquet(out, compression=COMPRESSION)
         with replacing(truth_dir / "touchpoints.csv") as out:
             truth.touchpoints(sim, spend).write_csv(out, float_precision=4)
+        if any(c.holdout_share > 0 for c in sim.params.campaigns):
+            with replacing(out_dir / ASSIGNMENTS_PATH) as out:
+                experiment_assignments(sim).write_csv(out, datetime_format=ISO_ZULU)
+            with replacing(truth_dir / "experiments.csv") as out:
+                holdouts.experiments(sim).write_csv(out, float_precision=6)
         return []
 
     jobs = {
@@ -243,6 +251,15 @@ def write_project(sim: Simulation, out_dir: Path, progress: Progress | None = No
         out.write(project_config(sim.params).encode("utf-8"))
     say("done")
     return GeneratedProject(out_dir, config_path, data_dir, truth_dir, rows, sim.params)
+
+
+def experiment_assignments(sim: Simulation) -> pl.DataFrame:
+    """The holdout assignments as the product records them (experiment_assignments' columns), with the
+    person's CRM number (``customer_ref``) where the product has the resolved ``customer_key``."""
+    frame = holdouts.assignments(sim)
+    number = sim.people.crm_ref[frame["person_id"].to_numpy()]
+    ref = customer_refs(sim.people, number, "customer_ref")
+    return frame.with_columns(ref).select("campaign", "customer_ref", "group", "share", "assigned_at", "salt_id")
 
 
 @dataclass(frozen=True)
@@ -291,6 +308,8 @@ def project_config(params: SynthParams) -> str:
             },
         },
     }
+    if any(c.holdout_share > 0 for c in params.campaigns):
+        config["models"]["experiments"] = {"response_days": params.experiment_response_days}
     return yaml.safe_dump(config, sort_keys=False, default_flow_style=None, allow_unicode=True, width=120)
 
 
