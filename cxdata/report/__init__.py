@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
-from cxdata.config import ProjectConfig, redact_url
+from cxdata.config import DEFAULT_CURRENCY, ProjectConfig, redact_url
 from cxdata.errors import CxdataError
 from cxdata.files import replacing
 from cxdata.report.cx import (
@@ -23,30 +23,33 @@ from cxdata.report.cx import (
     kpi_figure,
     kpi_section,
 )
-from cxdata.report.document import Figure, Report, Section, Table
+from cxdata.report.document import Figure, Listing, Report, Section, Table
 from cxdata.report.html import render_html
-from cxdata.report.scores import churn_section, clv_figure, touchpoint_section, value_section
+from cxdata.report.scores import churn_section, clv_figure, value_section
+from cxdata.report.touchpoints import touchpoint_section
 from cxdata.warehouse import Warehouse
 
-SECTIONS: tuple[Callable[[Warehouse], Section], ...] = (
+# Each section from the warehouse and the project currency (which only sections with amounts show).
+SECTIONS: tuple[Callable[[Warehouse, str], Section], ...] = (
     kpi_section,
-    journey_section,
+    lambda wh, _currency: journey_section(wh),
     value_section,
-    churn_section,
+    lambda wh, _currency: churn_section(wh),
     touchpoint_section,
-    identity_section,
+    lambda wh, _currency: identity_section(wh),
 )
 # The report figure each table's asset shows too. Segment value at risk, churn calibration and touchpoint
 # return on spend are drawn by their own steps, whose assets show them already.
-TABLE_FIGURES: dict[str, Callable[[Warehouse], Figure | None]] = {
+TABLE_FIGURES: dict[str, Callable[[Warehouse, str], Figure | None]] = {
     "cx_kpis_daily": kpi_figure,
-    "dim_customer": funnel_figure,
-    "customer_identity": identity_figure,
+    "dim_customer": lambda wh, _currency: funnel_figure(wh),
+    "customer_identity": lambda wh, _currency: identity_figure(wh),
     "customer_scores": clv_figure,
 }
 
 __all__ = [
     "Figure",
+    "Listing",
     "Report",
     "Section",
     "Table",
@@ -66,16 +69,19 @@ def _as_of(wh: Warehouse) -> str | None:
     return None if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
-def build_report(wh: Warehouse, project: str) -> Report:
-    """Every section of the report from the tables in ``wh``; sections without data say why."""
+def build_report(wh: Warehouse, project: str, currency: str = DEFAULT_CURRENCY) -> Report:
+    """Every section of the report from the tables in ``wh``, amounts labelled with ``currency`` (the project's
+    ISO code); sections without data say why."""
     built = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return Report(project=project, built_at=built, as_of=_as_of(wh), sections=[make(wh) for make in SECTIONS])
+    sections = [make(wh, currency) for make in SECTIONS]
+    return Report(project=project, built_at=built, as_of=_as_of(wh), sections=sections)
 
 
-def table_figure(wh: Warehouse, table: str) -> Figure | None:
-    """The report's figure of ``table`` as it is in ``wh`` now; None for other tables or without data."""
+def table_figure(wh: Warehouse, table: str, currency: str = DEFAULT_CURRENCY) -> Figure | None:
+    """The report's figure of ``table`` as it is in ``wh`` now (amounts in ``currency``); None for other tables
+    or without data."""
     make = TABLE_FIGURES.get(table)
-    return None if make is None else make(wh)
+    return None if make is None else make(wh, currency)
 
 
 def default_path(config: ProjectConfig) -> Path:
@@ -104,5 +110,5 @@ def write_report(config: ProjectConfig, out: Path) -> tuple[Path, Report]:
                 f"the warehouse of {config.name!r} ({redact_url(config.warehouse)}) has no tables:"
                 f" run `cxdata run --config {config.path}` first"
             )
-        report = build_report(wh, config.name)
+        report = build_report(wh, config.name, config.currency)
     return save_report(report, out), report

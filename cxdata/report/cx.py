@@ -2,13 +2,15 @@
 
 Each function reads the warehouse (aggregating in SQL where tables can be
 large) and returns a `Section`; a missing table or an empty one gives a
-section whose ``empty`` says so instead of an error.
+section whose ``empty`` says so instead of an error. Revenue is labelled with
+the project currency.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
+from cxdata.config import DEFAULT_CURRENCY
 from cxdata.report import plots
 from cxdata.report.document import Figure, Section, Table, facts_table
 from cxdata.warehouse import Warehouse
@@ -84,25 +86,31 @@ def _has_rows(wh: Warehouse, table: str) -> bool:
     return wh.exists(table) and wh.row_count(table) > 0
 
 
-def _weekly_shown(daily: pl.LazyFrame) -> tuple[pl.DataFrame, dict[str, str]]:
+def _labels(currency: str) -> dict[str, str]:
+    return {**KPI_LABELS, "revenue": f"{KPI_LABELS['revenue']} ({currency})"}
+
+
+def _weekly_shown(daily: pl.LazyFrame, currency: str) -> tuple[pl.DataFrame, dict[str, str]]:
     weekly = weekly_kpis(daily).collect()
-    return weekly, {c: label for c, label in KPI_LABELS.items() if _has_values(weekly, c)}
+    return weekly, {c: label for c, label in _labels(currency).items() if _has_values(weekly, c)}
 
 
 def _kpi_chart(weekly: pl.DataFrame, shown: dict[str, str]) -> Figure:
     return Figure("kpi_trends", "Weekly CX KPIs (all channels)", plots.kpi_trends_png(weekly, shown))
 
 
-def kpi_figure(wh: Warehouse) -> Figure | None:
-    """The report's weekly KPI chart from cx_kpis_daily; None when the table is missing, empty or has no KPI."""
+def kpi_figure(wh: Warehouse, currency: str = DEFAULT_CURRENCY) -> Figure | None:
+    """The report's weekly KPI chart from cx_kpis_daily (revenue in ``currency``); None when the table is
+    missing, empty or has no KPI."""
     if not _has_rows(wh, "cx_kpis_daily"):
         return None
-    weekly, shown = _weekly_shown(wh.read("cx_kpis_daily").lazy())
+    weekly, shown = _weekly_shown(wh.read("cx_kpis_daily").lazy(), currency)
     return _kpi_chart(weekly, shown) if shown else None
 
 
-def kpi_section(wh: Warehouse) -> Section:
-    """CSAT, NPS, CES, first response, conversion, orders and revenue by week; totals by period and channel."""
+def kpi_section(wh: Warehouse, currency: str = DEFAULT_CURRENCY) -> Section:
+    """CSAT, NPS, CES, first response, conversion, orders and revenue (in ``currency``) by week; totals by period
+    and channel."""
     section = Section(
         "kpis",
         "CX KPIs over time",
@@ -112,8 +120,9 @@ def kpi_section(wh: Warehouse) -> Section:
         section.empty = "No CX KPIs yet: cx_kpis_daily is missing or empty (run the project first)."
         return section
     daily = wh.read("cx_kpis_daily").lazy()
-    weekly, shown = _weekly_shown(daily)
+    weekly, shown = _weekly_shown(daily, currency)
     missing = [label for c, label in KPI_LABELS.items() if c not in shown]
+    money = {"revenue": f"revenue ({currency})"}
     if shown:
         section.figures.append(_kpi_chart(weekly, shown))
     if missing:
@@ -132,7 +141,9 @@ def kpi_section(wh: Warehouse) -> Section:
     periods = pl.concat(
         [frame.select(pl.lit(name).alias("period"), *kpi_aggregates()) for name, frame in windows.items()]
     ).collect()
-    section.tables.append(Table("KPIs by period (all channels)", periods.select("period", *shown)))
+    section.tables.append(
+        Table("KPIs by period (all channels)", periods.select("period", *shown).rename(money, strict=False))
+    )
     channels = (
         daily.filter(pl.col("channel") != "all")
         .group_by("channel")
@@ -142,7 +153,7 @@ def kpi_section(wh: Warehouse) -> Section:
     )
     section.tables.append(
         Table("KPIs by channel over the whole history (each metric in its own records' channel)",
-              channels.select("channel", *shown))
+              channels.select("channel", *shown).rename(money, strict=False))
     )  # fmt: skip
     return section
 

@@ -30,6 +30,17 @@ class Table:
     frame: pl.DataFrame
 
 
+@dataclass(frozen=True)
+class Listing:
+    """A headed list of sentences a section leads with (what to act on), shown before its figures and tables;
+    ``none`` is shown in place of an empty list. ``key`` names the list in the page (``data-list``)."""
+
+    key: str
+    title: str
+    items: list[str]
+    none: str
+
+
 @dataclass
 class Section:
     """One part of the report; ``empty`` says why there is nothing to show when its data is missing."""
@@ -37,6 +48,7 @@ class Section:
     id: str
     title: str
     intro: str
+    listings: list[Listing] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)

@@ -58,14 +58,15 @@ def funnel_png(stages: pl.DataFrame) -> bytes:
     return png(figure)
 
 
-def clv_distribution_png(clv: pl.Series, cap: float) -> bytes:
-    """Histogram of customer CLV up to ``cap`` (larger values go in the last bin), mean and median marked."""
+def clv_distribution_png(clv: pl.Series, cap: float, currency: str) -> bytes:
+    """Histogram of customer CLV in ``currency`` up to ``cap`` (larger values in the last bin), mean and median
+    marked."""
     figure = Figure(figsize=(8, 4))
     ax = figure.subplots()
     ax.hist(clv.clip(upper_bound=cap).to_numpy(), bins=40, color="tab:blue")
     ax.axvline(clv.median(), color="black", linestyle="--", label=f"median {clv.median():,.0f}")
     ax.axvline(clv.mean(), color="tab:red", linestyle=":", label=f"mean {clv.mean():,.0f}")
-    ax.set_xlabel(f"CLV over the horizon (values above {cap:,.0f} in the last bin)")
+    ax.set_xlabel(f"CLV over the horizon, {currency} (values above {cap:,.0f} in the last bin)")
     ax.set_ylabel("customers")
     ax.set_title("CLV distribution")
     ax.legend()

@@ -1,8 +1,10 @@
-"""Report sections about the models: lifetime value and value at risk, churn, touchpoint return on spend.
+"""Report sections about the customer models: lifetime value and value at risk, churn.
 
 Model facts come from model_runs (the latest run of each kind), scores from
-customer_scores, segment_summary and touchpoint_scores. Missing tables, failed
-runs and churn columns that are still null give a section or note saying so.
+customer_scores and segment_summary. Missing tables, failed runs and churn
+columns that are still null give a section or note saying so. Amounts are
+labelled with the project currency. The touchpoint section is in
+`cxdata.report.touchpoints`.
 """
 
 from __future__ import annotations
@@ -15,21 +17,15 @@ import polars as pl
 
 from cxdata.churn.plots import calibration_bins_png
 from cxdata.churn.segments import summary_png
-from cxdata.config import TouchpointConfig
+from cxdata.config import DEFAULT_CURRENCY
 from cxdata.report import plots
 from cxdata.report.document import Figure, Section, Table, facts_table
-from cxdata.touchpoints.plots import roi_png
 from cxdata.warehouse import Warehouse
 
 CHURN_METRICS = ["customers", "churn_rate", "auc", "average_precision", "brier", "log_loss", "lift_top_decile"]
 CLV_RUN_COLUMNS = [
     "model_run_id", "model", "as_of", "n_customers", "horizon_days", "holdout_aggregate_error", "holdout_mae",
     "naive_mae", "spend_model", "spend_spearman",
-]  # fmt: skip
-DEFAULT_HURDLE = TouchpointConfig.model_fields["hurdle"].default
-TOUCHPOINT_COLUMNS = [
-    "touchpoint", "conversions", "revenue", "incremental_revenue", "retention_value", "cost", "roi", "roi_low",
-    "roi_high", "recommendation",
 ]  # fmt: skip
 
 
@@ -46,8 +42,9 @@ def latest_run(wh: Warehouse, kind: str) -> dict | None:
     return runs.sort("trained_at").row(-1, named=True) if runs.height else None
 
 
-def value_section(wh: Warehouse) -> Section:
-    """CLV distribution and summary, the CLV model's holdout accuracy, value at risk by segment."""
+def value_section(wh: Warehouse, currency: str = DEFAULT_CURRENCY) -> Section:
+    """CLV distribution and summary, the CLV model's holdout accuracy, value at risk by segment; amounts in
+    ``currency``."""
     section = Section(
         "value",
         "Customer lifetime value and value at risk",
@@ -61,14 +58,14 @@ def value_section(wh: Warehouse) -> Section:
     if clv.len() == 0:
         section.empty = "customer_scores has no CLV values."
         return section
-    section.figures.append(_clv_chart(clv))
+    section.figures.append(_clv_chart(clv, currency))
     top = clv.sort(descending=True).head(max(1, clv.len() // 10))
     summary = {
         "scored customers": f"{clv.len():,}",
-        "total CLV": f"{clv.sum():,.0f}",
-        "mean CLV": f"{clv.mean():,.2f}",
-        "median CLV": f"{clv.median():,.2f}",
-        "90th percentile": f"{clv.quantile(0.9):,.2f}",
+        "total CLV": f"{clv.sum():,.0f} {currency}",
+        "mean CLV": f"{clv.mean():,.2f} {currency}",
+        "median CLV": f"{clv.median():,.2f} {currency}",
+        "90th percentile": f"{clv.quantile(0.9):,.2f} {currency}",
         "share of CLV in the top 10 % of customers": f"{100 * top.sum() / clv.sum():.1f} %" if clv.sum() else "-",
     }
     section.tables.append(facts_table("CLV summary", summary))
@@ -81,7 +78,7 @@ def value_section(wh: Warehouse) -> Section:
                 "Latest CLV model run (holdout errors: lower is better; naive_mae is the baseline's)", facts
             )
         )
-    _segments(wh, section)
+    _segments(wh, section, currency)
     return section
 
 
@@ -89,21 +86,23 @@ def _clv(wh: Warehouse) -> pl.Series:
     return wh.read("customer_scores", columns=["clv"])["clv"].drop_nulls()
 
 
-def _clv_chart(clv: pl.Series) -> Figure:
+def _clv_chart(clv: pl.Series, currency: str) -> Figure:
     # the top percent would squeeze every other customer into the first bin
     cap = float(clv.quantile(0.99) or 0.0) or float(clv.max() or 1.0)
-    return Figure("clv_distribution", "CLV per customer", plots.clv_distribution_png(clv, cap))
+    return Figure(
+        "clv_distribution", f"CLV per customer ({currency})", plots.clv_distribution_png(clv, cap, currency)
+    )
 
 
-def clv_figure(wh: Warehouse) -> Figure | None:
-    """The report's CLV histogram from customer_scores; None without scored CLV values."""
+def clv_figure(wh: Warehouse, currency: str = DEFAULT_CURRENCY) -> Figure | None:
+    """The report's CLV histogram from customer_scores, amounts in ``currency``; None without CLV values."""
     if not wh.exists("customer_scores"):
         return None
     clv = _clv(wh)
-    return _clv_chart(clv) if clv.len() else None
+    return _clv_chart(clv, currency) if clv.len() else None
 
 
-def _segments(wh: Warehouse, section: Section) -> None:
+def _segments(wh: Warehouse, section: Section, currency: str) -> None:
     if not wh.exists("segment_summary") or wh.row_count("segment_summary") == 0:
         section.notes.append(
             "No churn segments yet: value at risk by segment appears once the churn model has run."
@@ -114,8 +113,14 @@ def _segments(wh: Warehouse, section: Section) -> None:
     section.figures.append(
         Figure("segment_value_at_risk", "Customers and value at risk by segment", summary_png(summary))
     )
-    columns = ["segment", "customers", "total_clv", "total_value_at_risk", "mean_churn_probability"]
-    section.tables.append(Table(f"Segments as of {moment(summary['as_of'][0])}", summary.select(columns)))
+    shown = summary.select(
+        "segment",
+        "customers",
+        pl.col("total_clv").alias(f"total CLV ({currency})"),
+        pl.col("total_value_at_risk").alias(f"value at risk ({currency})"),
+        "mean_churn_probability",
+    )
+    section.tables.append(Table(f"Segments as of {moment(summary['as_of'][0])}", shown))
 
 
 def churn_section(wh: Warehouse) -> Section:
@@ -221,37 +226,3 @@ def churn_backtest(wh: Warehouse, horizon_days: int) -> tuple[dt.datetime, np.nd
         (~pl.col("customer_key").is_in(bought["customer_key"].implode())).alias("churned")
     )
     return as_of, labelled["churned"].to_numpy(), labelled["churn_probability"].to_numpy()
-
-
-def touchpoint_section(wh: Warehouse) -> Section:
-    """Touchpoint return on spend with intervals and the invest / hold / cut recommendations."""
-    section = Section(
-        "touchpoints",
-        "Touchpoint return on spend",
-        "Per touchpoint (touchpoint_scores, latest as_of): attributed conversions and revenue, incremental"
-        " value, cost, return on spend with its interval, and the recommendation that follows.",
-    )
-    if not wh.exists("touchpoint_scores") or wh.row_count("touchpoint_scores") == 0:
-        section.empty = "No touchpoint scores yet: touchpoint_scores is missing or empty."
-        return section
-    scores = wh.read("touchpoint_scores")
-    scores = scores.filter(pl.col("as_of") == scores["as_of"].max())
-    shown = scores.select([c for c in TOUCHPOINT_COLUMNS if c in scores.columns]).sort(
-        "roi", descending=True, nulls_last=True
-    )
-    if shown["roi"].is_not_null().any():
-        # the chart the touchpoint step puts on its asset, against the hurdle that run recommended by
-        chart = roi_png(shown, _hurdle(wh))
-        section.figures.append(Figure("touchpoint_roi", "Return on spend with interval", chart))
-    section.tables.append(Table(f"Touchpoints as of {moment(scores['as_of'][0])}", shown))
-    for action in ("invest", "hold", "cut"):
-        names = shown.filter(pl.col("recommendation") == action)["touchpoint"].cast(pl.String).to_list()
-        if names:
-            section.notes.append(f"{action}: {', '.join(names)}")
-    return section
-
-
-def _hurdle(wh: Warehouse) -> float:
-    run = latest_run(wh, "touchpoints")
-    settings = json.loads(run.get("config_json") or "{}") if run is not None else {}
-    return float(settings.get("hurdle", DEFAULT_HURDLE))

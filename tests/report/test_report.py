@@ -142,8 +142,9 @@ def test_full_project_has_every_section_with_figures_and_known_values(projects, 
     identity = dict(sections["identity"].tables[0].frame.iter_rows())
     assert identity["resolved customers"] == f"{keys.n_unique():,}"
     touch = sections["touchpoints"].tables[0].frame
-    assert touch["touchpoint"].to_list() == ["email/<b>spring</b>", "search/brand", "display/retarget"]
-    assert any(n.startswith("cut: display/retarget") for n in sections["touchpoints"].notes)
+    assert touch["touchpoint"].to_list() == ["email/<b>spring</b>", "display/retarget", "search/brand"]
+    lists = {listing.key: listing.items for listing in sections["touchpoints"].listings}
+    assert [item.split(":")[0] for item in lists["cut"]] == ["Cut display/retarget"]
     churn = sections["churn"].tables[1].frame
     assert churn.filter(pl.col("chosen"))["model"].to_list() == [sections["churn"].tables[0].frame["value"][1]]
     assert set(churn["model"]) >= {"churn_hgb", "churn_rfm_logit", "btyd_baseline"}
@@ -163,7 +164,7 @@ def test_orders_only_project_builds_and_says_what_is_missing(projects):
     kpis = sections["kpis"]
     assert kpis.empty is None and [f.name for f in kpis.figures] == ["kpi_trends"]
     assert any("No data for CSAT" in note and "Web conversion rate" in note for note in kpis.notes)
-    assert "csat" not in kpis.tables[0].frame.columns and "revenue" in kpis.tables[0].frame.columns
+    assert "csat" not in kpis.tables[0].frame.columns and "revenue (EUR)" in kpis.tables[0].frame.columns
     assert sections["value"].figures and sections["identity"].tables
     page = render_html(report)
     for section_id in SECTION_IDS:
