@@ -104,6 +104,19 @@ def decision_order(scores: pl.DataFrame) -> pl.DataFrame:
     return scores.sort(position, *closest, worst_first, pl.col("touchpoint").cast(pl.String), nulls_last=True)
 
 
+def decision_lists(scores: pl.DataFrame, currency: str, hurdle: float) -> dict[str, list[str]]:
+    """The sentences of each decision (invest, cut, hold, in that order) for touchpoint_scores rows, each list
+    in `decision_order`; for asset metadata and the report alike."""
+    ordered = decision_order(scores)
+    return {
+        decision: [
+            decision_sentence(row, currency, hurdle)
+            for row in ordered.filter(pl.col("recommendation") == decision).iter_rows(named=True)
+        ]
+        for decision in DECISIONS
+    }
+
+
 def _setting(scores: pl.DataFrame, column: str, fallback):
     values = scores[column].drop_nulls() if column in scores.columns else pl.Series([])
     return values[0] if values.len() else fallback
@@ -132,9 +145,7 @@ def touchpoint_section(wh: Warehouse, currency: str = DEFAULT_CURRENCY) -> Secti
     scores = decision_order(scores.filter(pl.col("as_of") == scores["as_of"].max()))
     currency = _setting(scores, "currency", currency)
     hurdle = float(_setting(scores, "hurdle", None) or _hurdle(wh))
-    for decision in DECISIONS:
-        rows = scores.filter(pl.col("recommendation") == decision).iter_rows(named=True)
-        items = [decision_sentence(row, currency, hurdle) for row in rows]
+    for decision, items in decision_lists(scores, currency, hurdle).items():
         title = f"{decision.capitalize()} ({len(items)})"
         section.listings.append(Listing(decision, title, items, NONE[decision]))
     unpriced = scores.filter(pl.col("recommendation").is_null())["touchpoint"].cast(pl.String).to_list()
