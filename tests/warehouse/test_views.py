@@ -173,6 +173,22 @@ def test_bi_views_show_the_project_currency_next_to_money(wh):
     )
 
 
+def test_touchpoint_investment_follows_the_table_from_before_to_after_the_evidence_columns(wh):
+    older = SCORED.drop("evidence", "more_data_factor", "more_weeks", "placebo_bias", "placebo_sd", "currency")
+    wh.publish("touchpoint_scores", older)
+    create_views(wh, ["bi_touchpoint_investment"])
+
+    wh.publish("touchpoint_scores", SCORED)  # the next run publishes the new columns under the view
+    stand_in = wh.read("bi_touchpoint_investment")
+    create_views(wh, ["bi_touchpoint_investment"])
+    current = wh.read("bi_touchpoint_investment")
+
+    # PostgreSQL keeps the stand-in nulls until the view is recreated (DuckDB binds the view anew on each read)
+    assert stand_in["decision"].to_list() == current["decision"].to_list()
+    assert current["evidence"].to_list()[:3] == ["experiment", "observational", "observational"]
+    assert set(current["currency"]) == {"USD"} and current.columns == stand_in.columns
+
+
 def test_marketing_export_carries_hashes_of_the_normalised_contacts_not_the_values(wh):
     publish_marts(wh)
     create_views(wh)
