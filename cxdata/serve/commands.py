@@ -23,6 +23,15 @@ def add_commands(commands: Any, console: Console, day: Any, whole_number: Any) -
     """Add `segments` (list, export) and `serve` to the subparsers ``commands``; ``day`` parses YYYY-MM-DD and
     ``whole_number(text, low, high)`` a bounded whole number (both raise argparse.ArgumentTypeError)."""
 
+    def share(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not 0 < value < 1:
+            raise argparse.ArgumentTypeError(f"must be above 0 and below 1 (0.1 withholds 10%), got {text}")
+        return value
+
     def batch_rows(text: str) -> int:
         from cxdata.serve.access import MAX_BATCH_ROWS
 
@@ -50,6 +59,16 @@ def add_commands(commands: Any, console: Console, day: Any, whole_number: Any) -
     export.add_argument(
         "--batch-rows", type=batch_rows, default=50_000, help="rows read per batch (default 50000)"
     )
+    export.add_argument(
+        "--holdout",
+        type=share,
+        default=None,
+        metavar="SHARE",
+        help="withhold this share of members as the campaign's control group (e.g. 0.1); needs --campaign",
+    )
+    export.add_argument(
+        "--campaign", default=None, help="the touchpoint sending the export: channel/campaign (email/winback)"
+    )
     export.set_defaults(command=partial(_export, console))
 
     serve = commands.add_parser("serve", help="serve segments, scores and touchpoints over HTTP (read-only)")
@@ -67,14 +86,16 @@ def add_commands(commands: Any, console: Console, day: Any, whole_number: Any) -
 
 
 @contextmanager
-def _warehouse(config_path: Path) -> Iterator[Any]:
+def _warehouse(config_path: Path | Any, writable: bool = False) -> Iterator[Any]:
+    """The project's warehouse, read-only unless ``writable``; ``config_path`` may be a loaded config."""
     from cxdata.config import load_config
     from cxdata.serve.access import ServeError, open_read_only
-    from cxdata.warehouse import WarehouseError
+    from cxdata.warehouse import Warehouse, WarehouseError
 
-    config = load_config(config_path)
+    config = load_config(config_path) if isinstance(config_path, Path) else config_path
+    opener = Warehouse if writable else open_read_only
     try:
-        with open_read_only(config.warehouse, config.warehouse_schema) as wh:
+        with opener(config.warehouse, config.warehouse_schema) as wh:
             yield wh
     except WarehouseError as exc:
         raise ServeError(str(exc)) from exc
@@ -106,20 +127,39 @@ def _cell(value: Any) -> str:
 
 
 def _export(console: Console, args: argparse.Namespace) -> int:
+    from cxdata.config import load_config
     from cxdata.files import check_target
     from cxdata.serve.access import BadValue
+    from cxdata.serve.holdouts import holdout_from_env
     from cxdata.serve.segments import export
 
+    if (args.holdout is None) != (args.campaign is None):
+        given, missing = ("--holdout", "--campaign") if args.campaign is None else ("--campaign", "--holdout")
+        raise BadValue(
+            f"{given} needs {missing}: --holdout SHARE withholds that share of members as the control group "
+            "of --campaign CHANNEL/CAMPAIGN, the touchpoint that sends the export"
+        )
     fmt = args.format or {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}.get(args.out.suffix.lower())
     if fmt is None:
         raise BadValue(f"cannot tell the format of {args.out}: give --format csv or --format parquet")
     contacts = "hashed" if args.hashed else "none" if args.no_contacts else "raw"
     check_target(args.out)  # before connecting: a path that cannot be written fails at once
-    with _warehouse(args.config) as wh:
-        result = export(wh, args.name, args.out, fmt, args.as_of, contacts, args.batch_rows)
+    config = load_config(args.config)
+    holdout = None
+    if args.holdout is not None:
+        holdout = holdout_from_env(args.campaign, args.holdout, config.models.experiments.salt_env)
+    # recording a holdout's assignments writes to the warehouse; a plain export only reads
+    with _warehouse(config, writable=holdout is not None) as wh:
+        result = export(wh, args.name, args.out, fmt, args.as_of, contacts, args.batch_rows, holdout)
+    held = ""
+    if holdout is not None:
+        held = (
+            f", {result.withheld:,} withheld as the control group of {holdout.campaign} "
+            f"({result.newly_assigned:,} newly assigned)"
+        )
     console.print(
         f"{result.rows:,} members of {result.segment!r} as of {result.as_of.isoformat()} "
-        f"({'contacts ' + contacts if contacts != 'none' else 'no contacts'}) -> {result.path} "
+        f"({'contacts ' + contacts if contacts != 'none' else 'no contacts'}){held} -> {result.path} "
         f"in {result.seconds:.1f} s",
         markup=False,
         highlight=False,

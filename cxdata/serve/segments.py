@@ -17,6 +17,11 @@ Contacts (personal data, from ``dim_customer_pii``) are added only on request:
   Hashing runs in SQL (DuckDB ``sha256``, PostgreSQL ``sha256``), so raw
   contacts never leave the warehouse in hashed exports.
 
+An export may carry a randomised holdout (`cxdata.serve.holdouts`): the control
+members of the campaign are left out of the file, and the new assignments are
+recorded in ``experiment_assignments`` in the same step, committed just before
+the file appears.
+
 Exports stream: rows come in batches from the warehouse and are appended to a
 hidden file beside ``out`` (mode 0600, never through a symbolic link), which
 replaces ``out`` only once it is complete; ``out`` must be a regular file or
@@ -40,6 +45,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from cxdata.files import check_target, replacing
+from cxdata.serve import holdouts
 from cxdata.serve.access import (
     BadValue,
     ServeError,
@@ -118,6 +124,8 @@ class ExportResult:
     as_of: dt.datetime
     rows: int
     seconds: float
+    withheld: int = 0  # control members of the holdout left out of the file
+    newly_assigned: int = 0  # members assigned to the holdout's groups by this export
 
 
 def resolve_as_of(wh: Warehouse, day: dt.date | None = None) -> dt.datetime:
@@ -323,23 +331,47 @@ def export(
     day: dt.date | None = None,
     contacts: Contacts = "raw",
     batch_rows: int = 50_000,
+    holdout: holdouts.Holdout | None = None,
+    now: dt.datetime | None = None,
 ) -> ExportResult:
     """Write segment ``name`` (members, scores and contacts as asked) to ``out`` as CSV or Parquet, batch by batch;
-    ``out`` appears only when complete."""
+    ``out`` appears only when complete. With a ``holdout``, only the campaign's treated members are written, and
+    the members assigned now (at ``now``, default the current time) are appended to experiment_assignments
+    before ``out`` appears; ``wh`` must then be writable."""
     started = time.perf_counter()
     if fmt not in FORMATS:
         raise BadValue(f"export format must be one of {', '.join(FORMATS)}, got {shown(str(fmt))}")
     path = check_target(out)  # before the query, so a bad path fails at once and creates nothing
-    rows = 0
+    rows, withheld, split = 0, 0, None
     with open_segment(wh, name, day, contacts, batch_rows) as (as_of, result), replacing(path, _CRASH) as sink:
+        batches = result.batches
+        if holdout is not None:
+            split = _split(wh, name, as_of, holdout, now)
+            batches = (batch.filter(~pl.col("customer_key").is_in(split.control.implode())) for batch in result.batches)
         if fmt == "csv":
             pl.DataFrame(schema=result.schema).write_csv(sink)
-            for batch in result.batches:
+            for batch in batches:
                 batch.write_csv(sink, include_header=False)
                 rows += batch.height
         else:
             with pq.ParquetWriter(sink, pl.DataFrame(schema=result.schema).to_arrow().schema) as writer:
-                for batch in result.batches:
+                for batch in batches:
                     writer.write_table(batch.to_arrow())
                     rows += batch.height
-    return ExportResult(path, fmt, name, as_of, rows, time.perf_counter() - started)
+        if split is not None:
+            withheld = split.control.len()
+            if split.new_rows.height:
+                wh.append(holdouts.ASSIGNMENTS, split.new_rows)
+    newly = 0 if split is None else split.new_rows.height
+    return ExportResult(path, fmt, name, as_of, rows, time.perf_counter() - started, withheld, newly)
+
+
+def _split(
+    wh: Warehouse, name: str, as_of: dt.datetime, holdout: holdouts.Holdout, now: dt.datetime | None
+) -> holdouts.Assignment:
+    members = table(wh, MEMBERS, "segment", "customer_key", "as_of")
+    keys = fetch(wh, sa.select(members.c.customer_key).where(members.c.segment == name, members.c.as_of == as_of))[
+        "customer_key"
+    ]
+    moment = now if now is not None else dt.datetime.now(dt.UTC)
+    return holdouts.assign_members(wh, holdout, keys, name, moment)
