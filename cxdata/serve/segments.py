@@ -347,7 +347,9 @@ def export(
         batches = result.batches
         if holdout is not None:
             split = _split(wh, name, as_of, holdout, now)
-            batches = (batch.filter(~pl.col("customer_key").is_in(split.control.implode())) for batch in result.batches)
+            batches = (
+                batch.filter(~pl.col("customer_key").is_in(split.control.implode())) for batch in result.batches
+            )
         if fmt == "csv":
             pl.DataFrame(schema=result.schema).write_csv(sink)
             for batch in batches:
