@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,14 +21,19 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """What a run did: its id, the assets it materialised and any step failures with their messages."""
+    """What a run did: its id, the assets it materialised, any step failures with their messages, the checks
+    of severity error that failed without failing a step (``asset:check`` to the reason; e.g. no usable CLV
+    model) and the assets of the run that were not materialised (skipped after such a check or a failure)."""
 
     run_id: str
     materialised: list[str]
     failures: dict[str, str]
+    failed_checks: dict[str, str] = field(default_factory=dict)
+    not_materialised: list[str] = field(default_factory=list)
 
     @property
     def success(self) -> bool:
+        """No step failed; a failed non-blocking check only narrows what was materialised."""
         return not self.failures
 
 
@@ -48,8 +53,9 @@ def run_project(
 ) -> RunOutcome:
     """Materialise every asset of the project; failures are returned, not raised, with the user's message.
 
-    `on_step(step_key, event)` hears each step start, success and failure, for a progress display;
-    Dagster's own console log is kept to warnings so the command line stays readable.
+    `on_step(step_key, event)` hears each step start, success and failure, for a progress display, and each
+    check of severity error that fails (event ``check failed``, key ``asset:check: reason``); Dagster's own
+    console log is kept to warnings so the command line stays readable.
     """
     loggers = {"console": dg.colored_console_logger, "progress": _progress_logger(on_step or (lambda *_: None))}
     defs = build_definitions(config, as_of=as_of, loggers=loggers)
@@ -67,7 +73,30 @@ def run_project(
     }
     if not result.success and not failures:
         failures["run"] = "the run failed before any step started; see the Dagster event log"
-    return RunOutcome(result.run_id, materialised, failures)
+    checks = {
+        f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}": _check_reason(evaluation)
+        for evaluation in (_failed_check(event) for event in result.all_events)
+        if evaluation is not None
+    }
+    selected = {key.to_user_string() for key in defs.resolve_all_asset_keys()}
+    missing = sorted(selected - set(materialised))
+    return RunOutcome(result.run_id, materialised, failures, checks, missing)
+
+
+def _failed_check(event: dg.DagsterEvent) -> dg.AssetCheckEvaluation | None:
+    """The evaluation of a non-blocking check of severity error that failed, else None (a blocking one fails
+    its step, which the failures report)."""
+    if event.event_type_value != "ASSET_CHECK_EVALUATION":
+        return None
+    evaluation = event.event_specific_data
+    error = evaluation.severity == dg.AssetCheckSeverity.ERROR
+    failed = error and not evaluation.passed and not evaluation.blocking
+    return evaluation if failed else None
+
+
+def _check_reason(evaluation: dg.AssetCheckEvaluation) -> str:
+    reason = evaluation.metadata.get("reason")
+    return str(reason.value) if reason is not None else evaluation.description or "failed"
 
 
 _STEP_EVENTS = {"STEP_START": "started", "STEP_SUCCESS": "succeeded", "STEP_FAILURE": "failed"}
@@ -81,8 +110,14 @@ class _StepHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         meta = getattr(record, "dagster_meta", None) or {}
         event = meta.get("dagster_event")
-        if event is not None and event.event_type_value in _STEP_EVENTS and meta.get("step_key"):
+        if event is None:
+            return
+        if event.event_type_value in _STEP_EVENTS and meta.get("step_key"):
             self._on_step(meta["step_key"], _STEP_EVENTS[event.event_type_value])
+        evaluation = _failed_check(event)
+        if evaluation is not None:
+            key = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+            self._on_step(f"{key}: {_check_reason(evaluation)}", "check failed")
 
 
 def _progress_logger(on_step: Callable[[str, str], None]) -> dg.LoggerDefinition:

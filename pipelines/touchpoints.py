@@ -1,6 +1,11 @@
 """The touchpoint domain: which touchpoints earn their cost, from journeys, incrementality and retention effects.
 
-One multi-asset: touchpoint_scores and its history come from one step.
+One multi-asset: touchpoint_scores and its history come from one step. It reads
+customer_scores for the CLV credited to acquiring touchpoints but does not need
+it: the step runs after the value step through ``customer_rfm``, which that step
+always materialises, so it reads this run's scores when there are any, and a
+run whose CLV model failed (customer_scores not materialised) still publishes
+every attribution credit, with attributed CLV null.
 """
 
 # No postponed annotations here: Dagster reads the `context` annotation when it defines the asset.
@@ -17,9 +22,10 @@ OUTPUTS = {
     "value, cost, return on spend with an interval, and invest / hold / cut.",
     "touchpoint_scores_history": "Every run's touchpoint_scores, kept for trends and back-testing.",
 }
-# each input table and the source it needs (None: always there once orders are)
+# each input table and the source it needs (None: always there once orders are); customer_rfm stands in for
+# customer_scores, which only a run with a usable CLV model materialises (pipelines/value.py)
 DEPS = {
-    "customer_scores": None,
+    "customer_rfm": None,
     "fct_orders": None,
     "fct_touches": "touches",
     "fct_tickets": "tickets",
@@ -52,6 +58,7 @@ def _metadata(report: TouchpointReport) -> dict[str, dg.MetadataValue]:
         "model_run_id": dg.MetadataValue.text(report.model_run_id),
         "touchpoints": dg.MetadataValue.int(report.scores.height),
         "warnings": dg.MetadataValue.md("\n".join(f"- {w}" for w in report.warnings) or "none"),
+        "attributed_clv": dg.MetadataValue.text(f"null: {report.clv_missing}" if report.clv_missing else "known"),
     }
     if report.failed:
         return metadata | {"failed": dg.MetadataValue.text(report.failed)}

@@ -2,6 +2,10 @@
 
 One multi-asset, because churn adds its columns to the same ``customer_scores``
 CLV publishes (value at risk needs the CLV) and Dagster lets one op own an asset.
+A run in which no CLV model is usable writes no scores, so it does not
+materialise ``customer_scores`` or its history: the assets that read CLV are
+skipped and the failed ``clv_model_usable`` check says why, while the step
+itself succeeds, so what needs no CLV (the touchpoint credit) still runs.
 """
 
 # No postponed annotations here: Dagster reads the `context` annotation when it defines the asset.
@@ -27,6 +31,10 @@ OUTPUTS = {
     "segment_summary": "Per segment and as_of: customers, total CLV and total value at risk.",
 }
 MODEL_CHECK, HOLDOUT_CHECK = "clv_model_usable", "clv_holdout_error"
+# written only by a run with a usable CLV model (downstream of them is what needs CLV), the segments only when
+# churn scored too; each is materialised only when this run wrote it
+CLV_OUTPUTS = {"customer_scores", "customer_scores_history"}
+SEGMENT_OUTPUTS = {"segment_members", "segment_summary"}
 CHURN_CHECK, BASELINE_CHECK = "churn_model_trained", "churn_beats_btyd"
 
 
@@ -38,11 +46,24 @@ def value_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefinition:
         name="score_customer_value",
         group_name=GROUP,
         specs=[
-            dg.AssetSpec(name, description=text, deps=["fct_orders", "dim_customer"], kinds=kinds)
+            dg.AssetSpec(
+                name,
+                description=text,
+                deps=["fct_orders", "dim_customer"],
+                kinds=kinds,
+                skippable=name in CLV_OUTPUTS | SEGMENT_OUTPUTS,
+            )
             for name, text in OUTPUTS.items()
         ],
         check_specs=[
-            dg.AssetCheckSpec(MODEL_CHECK, asset=scores, blocking=True, description="A converged, finite model"),
+            # Not `blocking`: a blocking failure fails the whole step and skips every asset after it, the
+            # touchpoint credit too; leaving customer_scores unmaterialised skips only what reads CLV.
+            dg.AssetCheckSpec(
+                MODEL_CHECK,
+                asset=scores,
+                description="A converged, finite model; without one customer_scores is not materialised and "
+                "the assets reading CLV do not run",
+            ),
             dg.AssetCheckSpec(
                 HOLDOUT_CHECK, asset=scores, description="Holdout error within the configured bound"
             ),
@@ -59,18 +80,24 @@ def value_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefinition:
         with warehouse.get() as wh:
             report, churn = value_step(wh, config, context.run.run_id)
             clv = table_figure(wh, "customer_scores") if report.failed is None else None
-        metadata = {
-            "customer_scores": _metadata(report, churn) | figure_metadata(clv),
-            "segment_summary": _segment_metadata(churn),
-        }
-        for name in OUTPUTS:
-            yield dg.MaterializeResult(asset_key=name, metadata=metadata.get(name, {}))
         verdicts = (
             (MODEL_CHECK, model_verdict(report), dg.AssetCheckSeverity.ERROR),
             (HOLDOUT_CHECK, holdout_verdict(report, config.models.clv), dg.AssetCheckSeverity.WARN),
             (CHURN_CHECK, trained_verdict(churn), dg.AssetCheckSeverity.WARN),
             (BASELINE_CHECK, baseline_verdict(churn), dg.AssetCheckSeverity.WARN),
         )
+        usable = verdicts[0][1].passed
+        metadata = {
+            # an unusable CLV run's diagnostics go with the model run that records it
+            "customer_scores" if usable else "model_runs": _metadata(report, churn) | figure_metadata(clv),
+            "segment_summary": _segment_metadata(churn),
+        }
+        written = set(OUTPUTS) - (set() if usable else CLV_OUTPUTS)
+        if churn is None or churn.failed is not None:
+            written -= SEGMENT_OUTPUTS
+        for name in OUTPUTS:
+            if name in written:
+                yield dg.MaterializeResult(asset_key=name, metadata=metadata.get(name, {}))
         for check, verdict, severity in verdicts:
             yield dg.AssetCheckResult(
                 asset_key=scores,

@@ -80,6 +80,27 @@ def test_definitions_have_staging_identity_and_marts_with_lineage(small_project)
     }
 
 
+def test_a_failed_clv_check_gates_only_what_reads_clv(small_project):
+    defs = build_definitions(load_config(small_project.config_path))
+    specs = {spec.key.to_user_string(): spec for spec in defs.resolve_all_asset_specs()}
+    # the touchpoint step runs after the value step through an output that step always materialises
+    touchpoint_deps = {dep.asset_key.to_user_string() for dep in specs["touchpoint_scores"].deps}
+    assert "customer_rfm" in touchpoint_deps and "customer_scores" not in touchpoint_deps
+    value = defs.resolve_assets_def("customer_scores")
+    assert {key.to_user_string() for key in value.keys} >= {"customer_rfm", "customer_scores"}
+    skippable = {spec.key.to_user_string() for spec in value.specs if spec.skippable}
+    assert skippable == {"customer_scores", "customer_scores_history", "segment_members", "segment_summary"}
+    # a blocking check failure would fail the whole value step and skip the touchpoint step with it
+    usable = next(spec for spec in value.check_specs if spec.name == "clv_model_usable")
+    assert not usable.blocking
+    readers = {
+        name
+        for name, spec in specs.items()
+        if "customer_scores" in {d.asset_key.to_user_string() for d in spec.deps}
+    }
+    assert {"cx_alerts", "bi_customer_overview", "cx_report"} <= readers
+
+
 def test_minimal_project_has_only_orders(tmp_path):
     (tmp_path / "orders.csv").write_text("order_id,ordered_at,amount\n1,2024-01-01,3\n", encoding="utf-8")
     (tmp_path / "cxdata.yaml").write_text("name: m\nsources:\n  orders: {path: orders.csv}\n", encoding="utf-8")
