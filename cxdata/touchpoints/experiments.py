@@ -26,7 +26,6 @@ from cxdata.touchpoints.order_index import DAY_US
 TREATMENT, CONTROL = "treatment", "control"
 GROUPS = (TREATMENT, CONTROL)
 SALT_ID_LENGTH = 12
-_DRAW_BYTES = 8
 _SALT_ID_MESSAGE = b"cxdata experiment salt id"
 # the three outcomes read per customer, and the output name of each
 OUTCOMES = {"orders": "orders", "revenue": "revenue", "retained": "retention"}
@@ -34,22 +33,24 @@ OUTCOMES = {"orders": "orders", "revenue": "revenue", "retained": "retention"}
 
 def salt_id(salt: str) -> str:
     """A short fingerprint of ``salt`` from which the salt cannot be recovered: equal salts, equal ids."""
-    digest = hashlib.blake2b(_SALT_ID_MESSAGE, key=salt.encode("utf-8"), digest_size=16).hexdigest()
+    digest = hashlib.blake2b(_SALT_ID_MESSAGE, key=_key(salt), digest_size=16).hexdigest()
     return digest[:SALT_ID_LENGTH]
+
+
+def _key(salt: str) -> bytes:
+    raw = salt.encode("utf-8")
+    # blake2b keys are at most 64 bytes: a longer salt is hashed down rather than cut, so all of it counts
+    return raw if len(raw) <= 64 else hashlib.blake2b(raw).digest()
 
 
 def assignment_draws(customer_keys: pl.Series, campaign: str, salt: str) -> pl.Series:
     """Each customer's uniform draw in [0, 1) for ``campaign`` under ``salt``; control when below the share."""
-    key = salt.encode("utf-8")[:64]  # blake2b takes keys up to 64 bytes; a longer salt is cut, not refused
-    prefix = campaign.encode("utf-8") + b"\x1f"
-    scale = float(2 ** (8 * _DRAW_BYTES))
+    key, prefix = _key(salt), campaign.encode("utf-8") + b"\x1f"
     # no vectorised keyed hash exists in polars or numpy; blake2b costs about a microsecond a key, and only
-    # customers not yet assigned are drawn
+    # customers not yet assigned are drawn. 53 bits of the digest make a double that is always below 1.
     draws = [
-        int.from_bytes(
-            hashlib.blake2b(prefix + value.encode("utf-8"), key=key, digest_size=_DRAW_BYTES).digest(), "big"
-        )
-        / scale
+        (int.from_bytes(hashlib.blake2b(prefix + value.encode("utf-8"), key=key, digest_size=8).digest()) >> 11)
+        * 2.0**-53
         for value in customer_keys.cast(pl.String).to_list()
     ]
     return pl.Series("draw", draws, dtype=pl.Float64)
