@@ -279,6 +279,7 @@ class TouchpointConfig(Strict):
     ticket_days: float = Field(14.0, gt=0)  # a ticket this soon after an order is about that order
     hurdle: float = Field(1.0, gt=0)  # value / cost needed to invest
     bootstrap_replicates: int = Field(200, ge=20)
+    placebo_sets: int = Field(8, ge=2)  # twins of every contact where none happened: the estimator's own noise
     interval: float = Field(0.90, gt=0, lt=1)
     seed: int = 0
 

@@ -85,6 +85,7 @@ from 16,444 to 12,472 (13,272) and affiliate from 3,327 to 1,907 (1,149).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import polars as pl
@@ -98,6 +99,7 @@ from cxdata.touchpoints.contact_windows import (
     session_orders,
 )
 from cxdata.touchpoints.order_index import OrderIndex
+from cxdata.touchpoints.placebo import draw_placebos, placebo_summary
 from cxdata.touchpoints.survival import fit_survival
 
 
@@ -110,6 +112,7 @@ class LiftEstimate:
     table: pl.DataFrame
     replicates: pl.DataFrame  # replicate, touchpoint, incremental_orders, incremental_revenue
     late_share: float
+    placebo_sets: int = 0
 
 
 def estimate_lift(
@@ -122,6 +125,7 @@ def estimate_lift(
     baseline_days: float = 56.0,
     session_minutes: float = 60.0,
     replicates: int = 200,
+    placebo_sets: int = 8,
     seed: int = 0,
     alive_correction: bool = True,
 ) -> LiftEstimate:
@@ -151,6 +155,7 @@ def estimate_lift(
     )
     survival = fit_survival(orders, as_of) if alive_correction else None
     names = sorted(set(contact["touchpoint"].to_list()))
+    k = len(names)
     code = codes(contact["touchpoint"], names)
     clicks = contact_clicks(touches, contact, names, as_of, granularity)
     clicked, delay = clicked_contacts(clicks, contact, index, names, code, response_days)
@@ -158,38 +163,78 @@ def estimate_lift(
     excess = contact_excess(contact, index, span, response_days, baseline_days, gap, delay, survival)
     excess["clicked"] = clicked
     scheduled = ~contact["by_click"].to_numpy()
+    by_click = np.isin(np.arange(k), np.unique(code[~scheduled]))
     session_excess = session_orders(clicks, contact, index, names, gap)
     idx = contact["idx"].to_numpy()
-    point = _aggregate(excess, code, idx, np.ones(customers.len()), len(names), scheduled, session_excess)
+    late_of = partial(_late_share, code=code, scheduled=scheduled, session=session_excess, k=k)
+    ones = np.ones(customers.len())
+    point = _parts(excess, code, ones[idx], k)
+    late = late_of(point, ones)
+    # the twins: the same estimator where no contact happened measures its bias and noise on this project
+    draw = draw_placebos(
+        contact.select("customer_key", "idx", "occurred_at", "first_order", "order_value", "by_click"),
+        latest=as_of,
+        sets=placebo_sets,
+        min_shift=max(7.0, 2 * response_days + 1.0),
+        seed=seed + 1,
+    )
+    twin_excess = contact_excess(
+        draw.contacts, index, span, response_days, baseline_days, gap, delay[draw.source], survival
+    )
+    twin_excess["clicked"] = clicked[draw.source]
+    twin_code = code[draw.source] + k * draw.set_index
+    twins = _parts(twin_excess, twin_code, draw.weight, k * placebo_sets)
+    twins = {name: part.reshape(placebo_sets, k) for name, part in twins.items()}
+    contacts_per = np.maximum(np.bincount(code, weights=excess["eligible"], minlength=k), 1.0)
     rng = np.random.default_rng(seed)
-    reps = [
-        _aggregate(
-            excess,
-            code,
-            idx,
-            rng.poisson(1.0, customers.len()).astype(float),
-            len(names),
-            scheduled,
-            session_excess,
-        )
-        for _ in range(replicates)
-    ]
-    shrink = _shrinkage(point, reps, np.bincount(code, weights=excess["eligible"], minlength=len(names)))
-    point, reps = _combine(point, shrink), [_combine(r, shrink) for r in reps]
-    by_click = contact.group_by("touchpoint").agg(pl.col("by_click").first(), pl.len().alias("contacts"))
+    resampled = []
+    for _ in range(replicates):
+        weights = rng.poisson(1.0, customers.len()).astype(float)
+        resampled.append((_parts(excess, code, weights[idx], k), weights))
+    # the noise of a view-through effect: what the twins show where nothing happened, or what resampling the
+    # customers shows, whichever is larger (twins cannot show a survivor selection they do not share)
+    noise = np.var(twins["without_click"] / contacts_per, axis=0, ddof=1) * draw.share
+    if replicates > 1:
+        noise = np.maximum(noise, np.var([p["without_click"] / contacts_per for p, _ in resampled], axis=0))
+    shrink = _shrinkage(point["without_click"] / contacts_per, noise)
+    scale = np.where(by_click, 1.0 / late, 1.0)
+    estimate = point["through_click"] * scale + shrink * point["without_click"]
+    twin_orders = twins["through_click"] * scale + shrink * twins["without_click"]
+    bias, spread = placebo_summary(twin_orders, draw.share)
+    reps = np.empty((replicates, k))
+    values = np.empty((replicates, k))
+    for r, (part, weights) in enumerate(resampled):
+        # the whole estimate again: post-session share and view-through shrinkage are re-estimated too
+        replicate_scale = np.where(by_click, 1.0 / late_of(part, weights), 1.0)
+        replicate_shrink = _shrinkage(part["without_click"] / contacts_per, noise, resampled=True)
+        reps[r] = part["through_click"] * replicate_scale + replicate_shrink * part["without_click"]
+        values[r] = part["value"]
+    calibrated = calibrate(estimate, reps, spread, placebo_sets)
     table = (
         pl.DataFrame(
             {
                 "touchpoint": names,
-                "scored_contacts": np.bincount(
-                    code[excess["complete"] & excess["eligible"]], minlength=len(names)
-                ),
+                "scored_contacts": np.bincount(code[excess["complete"] & excess["eligible"]], minlength=k),
                 "view_through_shrinkage": shrink,
-                "incremental_orders": point[0],
-                "incremental_revenue": point[1],
+                "incremental_orders": estimate,
+                "incremental_revenue": estimate * point["value"],
+                "placebo_bias_orders": bias,
+                "placebo_sd_orders": spread,
+                "placebo_bias": bias * point["value"],
+                "placebo_sd": spread * point["value"],
+                "bootstrap_sd_orders": reps.std(axis=0, ddof=1) if replicates > 1 else np.zeros(k),
             }
         )
-        .join(by_click, on="touchpoint")
+        .join(
+            contact.group_by("touchpoint").agg(
+                pl.col("by_click").first(),
+                pl.len().alias("contacts"),
+                ((pl.col("occurred_at").max() - pl.col("occurred_at").min()).dt.total_seconds() / (7 * 86_400))
+                .cast(pl.Float64)
+                .alias("contact_weeks"),
+            ),
+            on="touchpoint",
+        )
         .with_columns(
             pl.when(pl.col("by_click")).then(pl.lit("click")).otherwise(pl.lit("scheduled")).alias("contact_kind")
         )
@@ -197,42 +242,64 @@ def estimate_lift(
     )
     replicate_table = pl.DataFrame(
         {
-            "replicate": np.repeat(np.arange(replicates), len(names)),
+            "replicate": np.repeat(np.arange(replicates), k),
             "touchpoint": names * replicates,
-            "incremental_orders": np.concatenate([r[0] for r in reps]) if reps else np.zeros(0),
-            "incremental_revenue": np.concatenate([r[1] for r in reps]) if reps else np.zeros(0),
+            "incremental_orders": calibrated.ravel(),
+            "incremental_revenue": (calibrated * values).ravel(),
         }
     )
-    return LiftEstimate(table, replicate_table, float(point[2]))
+    return LiftEstimate(table, replicate_table, late, placebo_sets)
 
 
-def _aggregate(
-    excess: dict[str, np.ndarray],
-    code: np.ndarray,
-    idx: np.ndarray,
-    weights: np.ndarray,
-    k: int,
-    scheduled: np.ndarray,
-    session: np.ndarray,
-) -> dict[str, np.ndarray | float]:
-    """Weighted incremental orders per touchpoint through a click and without one, order value, post-session
-    share (click touchpoints' orders are already divided by it)."""
-    w = weights[idx] * excess["eligible"]
+def calibrate(estimate: np.ndarray, reps: np.ndarray, spread: np.ndarray, sets: int) -> np.ndarray:
+    """Replicates around ``estimate`` whose spread is at least the placebo noise ``spread`` (plus the noise of
+    measuring it on ``sets`` sets); the bootstrap keeps its shape (skew), stretched to that spread.
+
+    The bootstrap misses the noise of windows that happened to hold no orders (a few clicked contacts without
+    an order resample to no noise at all), which the twins, at other moments of the same customers, do not.
+    """
+    if reps.shape[0] == 0:
+        return reps
+    deviation = reps - reps.mean(axis=0)
+    measured = deviation.std(axis=0, ddof=1) if reps.shape[0] > 1 else np.zeros_like(estimate)
+    wanted = np.sqrt(np.maximum(measured**2, spread**2 * (1.0 + 1.0 / max(sets, 1))))
+    normal = np.sort(np.random.default_rng(0).standard_normal(reps.shape[0]))
+    # without bootstrap spread (every window empty), the replicates follow a normal of the wanted spread
+    fallback = normal[np.argsort(np.argsort(reps, axis=0), axis=0)]
+    stretch = wanted / np.where(measured > 0, measured, 1.0)
+    return estimate + np.where(measured > 0, deviation * stretch, fallback * wanted)
+
+
+def _parts(excess: dict[str, np.ndarray], code: np.ndarray, w: np.ndarray, k: int) -> dict[str, np.ndarray]:
+    """Weighted incremental orders per touchpoint through a click (not yet divided by the post-session
+    share) and without one, and the contacted customers' mean order value; ``w`` is each contact's weight."""
+    w = w * excess["eligible"]
     scored = np.bincount(code, weights=w * excess["complete"], minlength=k)
     total = np.bincount(code, weights=w, minlength=k)
-    value = np.bincount(code, weights=w * excess["value"], minlength=k) / np.maximum(total, 1e-12)
     stepped = np.bincount(code, weights=w * excess["stepped"], minlength=k)
-    parts = [
-        np.bincount(code, weights=w * excess["orders"] * excess["clicked"], minlength=k)
-        / np.maximum(scored, 1e-12)
-        * total,
-        np.bincount(code, weights=w * excess["step"] * ~excess["clicked"], minlength=k)
-        / np.maximum(stepped, 1e-12)
-        * total,
-    ]
+    clicked = np.bincount(code, weights=w * excess["orders"] * excess["clicked"], minlength=k)
+    step = np.bincount(code, weights=w * excess["step"] * ~excess["clicked"], minlength=k)
+    return {
+        "through_click": clicked / np.maximum(scored, 1e-12) * total,
+        "without_click": step / np.maximum(stepped, 1e-12) * total,
+        "value": np.bincount(code, weights=w * excess["value"], minlength=k) / np.maximum(total, 1e-12),
+    }
+
+
+def _late_share(
+    part: dict[str, np.ndarray],
+    weights: np.ndarray,
+    *,
+    code: np.ndarray,
+    scheduled: np.ndarray,
+    session: np.ndarray,
+    k: int,
+) -> float:
+    """The share of what comes through a click that arrives after the click's session, on the touchpoints
+    whose contacts the company schedules (their clicks are not caused by the order); ``weights`` per customer."""
     sched_codes = np.unique(code[scheduled])
     # orders in a click's session are part of what came through the click, not of the view-through response
-    response = parts[0][sched_codes].sum()
+    response = part["through_click"][sched_codes].sum()
     in_session = (
         np.bincount(
             session[:, 1].astype(int), weights=weights[session[:, 0].astype(int)] * session[:, 2], minlength=k
@@ -240,34 +307,26 @@ def _aggregate(
         if session.size
         else 0.0
     )
-    late = float(np.clip(1.0 - in_session / response, 0.2, 1.0)) if response > 0 else 1.0
-    clicked = np.isin(np.arange(k), np.unique(code[~scheduled]))
-    scale = np.where(clicked, 1.0 / late, 1.0)
-    return {"through_click": parts[0] * scale, "without_click": parts[1], "value": value, "late": late}
+    return float(np.clip(1.0 - in_session / response, 0.2, 1.0)) if response > 0 else 1.0
 
 
-def _shrinkage(point: dict, reps: list[dict], contacts: np.ndarray) -> np.ndarray:
-    """Empirical-Bayes (positive-part James-Stein) factor for each touchpoint's orders without a click.
+def _shrinkage(effect: np.ndarray, noise: np.ndarray, resampled: bool = False) -> np.ndarray:
+    """Empirical-Bayes (positive-part James-Stein) factor for each touchpoint's per-contact effect without a
+    click, given the variance of that effect where nothing happened (``noise``, from the placebo twins).
 
     View-through lift is real in principle but rests on many contacts, so its noise (plus or minus the Poisson
     spread of every contacted customer's orders in the response window) can swamp what a few clicks did; the
-    per-contact effects are shrunk toward zero by their own bootstrap variance against the spread of the
-    effects across touchpoints, which is the data's own evidence of how large view-through effects are.
+    per-contact effects are shrunk toward zero by their noise against the spread of the effects across
+    touchpoints, which is the data's own evidence of how large view-through effects are. A bootstrap
+    replicate's effects carry the noise twice (the data's and the resampling's), so ``resampled`` takes it
+    out twice: the replicate's factor then varies around the estimate's instead of above it.
     """
-    per = point["without_click"] / np.maximum(contacts, 1.0)
-    if not reps:
-        return np.ones_like(per)
-    var = np.var([r["without_click"] / np.maximum(contacts, 1.0) for r in reps], axis=0)
-    has = var > 0
+    has = noise > 0
     if not has.any():
-        return np.ones_like(per)
-    tau2 = max(float(np.mean(per[has] ** 2 - var[has])), 0.0)
-    return np.where(has, tau2 / np.maximum(tau2 + var, 1e-300), 1.0)
-
-
-def _combine(part: dict, shrink: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    orders = part["through_click"] + shrink * part["without_click"]
-    return orders, orders * part["value"], part["late"]
+        return np.ones_like(effect)
+    layers = 2.0 if resampled else 1.0
+    tau2 = max(float(np.mean(effect[has] ** 2 - layers * noise[has])), 0.0)
+    return np.where(has, tau2 / np.maximum(tau2 + noise, 1e-300), 1.0)
 
 
 def _empty() -> LiftEstimate:
@@ -278,7 +337,13 @@ def _empty() -> LiftEstimate:
             "view_through_shrinkage": pl.Float64,
             "incremental_orders": pl.Float64,
             "incremental_revenue": pl.Float64,
+            "placebo_bias_orders": pl.Float64,
+            "placebo_sd_orders": pl.Float64,
+            "placebo_bias": pl.Float64,
+            "placebo_sd": pl.Float64,
+            "bootstrap_sd_orders": pl.Float64,
             "contacts": pl.UInt32,
+            "contact_weeks": pl.Float64,
             "contact_kind": pl.String,
         }
     )
@@ -290,4 +355,4 @@ def _empty() -> LiftEstimate:
             "incremental_revenue": pl.Float64,
         }
     )
-    return LiftEstimate(table, replicates, 1.0)
+    return LiftEstimate(table, replicates, 1.0, 0)

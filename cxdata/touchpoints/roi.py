@@ -9,12 +9,23 @@ not the value: attribution also credits touches that did not change the
 outcome, and the CLV of a customer who already buys is not caused by one touch.
 
 ``roi = (incremental_revenue + retention_value) / cost`` over the costs of
-every period that starts by ``as_of``; the interval is the bootstrap quantile
-interval of that ratio (replicate r of both estimates, summed). The
-recommendation is ``invest`` when the interval's low end is above the hurdle,
-``cut`` when its high end is below it, ``hold`` otherwise, and null for a
-touchpoint without cost (service channels, organic web sources): with no spend
-there is no return on spend to judge.
+every period that starts by ``as_of``; the interval is the quantile interval of
+that ratio over the customer bootstrap of both estimates (replicate r of each,
+summed), whose spread the lift estimate widens to at least its placebo noise.
+The recommendation is ``invest`` when the interval's low end is above the
+hurdle, ``cut`` when its high end is below it, ``hold`` otherwise, and null for
+a touchpoint without cost (service channels, organic web sources): with no
+spend there is no return on spend to judge.
+
+A randomised holdout (`cxdata.touchpoints.experiments`) outranks the
+observational estimate: its revenue effect per assigned customer, applied to
+every contact of the touchpoint, replaces the incremental value and its
+interval. ``evidence`` says which decided: ``experiment``, ``observational``, or
+``insufficient`` for a hold, whose interval crosses the hurdle. A hold also
+gets ``more_data_factor``: intervals narrow with the square root of the data,
+so the data needed for the interval's half-width to fall below the distance
+between the estimate and the hurdle is ``(half-width / distance)^2`` times
+today's (more customers, or ``more_weeks`` more weeks at today's contact rate).
 """
 
 from __future__ import annotations
@@ -42,13 +53,25 @@ SCORE_COLUMNS = [
     "churn_effect_high",
     "retention_value",
     "incremental_value",
+    "incremental_value_low",
+    "incremental_value_high",
+    "placebo_bias",
+    "placebo_sd",
     "cost",
+    "currency",
     "roi",
     "roi_low",
     "roi_high",
+    "hurdle",
     "recommendation",
+    "evidence",
+    "experiment_treated",
+    "experiment_control",
+    "more_data_factor",
+    "more_weeks",
     "model_run_id",
 ]
+MORE_DATA_CAP = 100.0  # beyond this many times today's data a verdict is not worth waiting for: left null
 
 
 def period_costs(costs: pl.LazyFrame | None, as_of, granularity: str = "campaign") -> pl.DataFrame:
@@ -88,8 +111,11 @@ def score_touchpoints(
     hurdle: float = 1.0,
     interval: float = 0.90,
     model_run_id: str = "",
+    experiments: pl.DataFrame | None = None,
+    currency: str = "EUR",
 ) -> pl.DataFrame:
-    """One row per touchpoint (attributed, estimated or paid for): credit, value, cost, ROI interval, verdict."""
+    """One row per touchpoint (attributed, estimated or paid for): credit, value, cost, ROI interval, verdict,
+    the evidence behind it and, for a hold, how much more data would decide it (module docstring)."""
     credit = attribution.filter((pl.col("model") == model) & pl.col("touchpoint").is_not_null()).select(
         "touchpoint",
         "conversions",
@@ -97,7 +123,9 @@ def score_touchpoints(
         pl.col("clv").alias("attributed_clv"),
         "removal_effect",
     )
-    lifted = lift.table.select("touchpoint", "incremental_orders", "incremental_revenue")
+    lifted = lift.table.select(
+        "touchpoint", "incremental_orders", "incremental_revenue", "placebo_bias", "placebo_sd"
+    )
     kept = (
         retention.table.select(
             "touchpoint", "churn_effect", "churn_effect_low", "churn_effect_high", "retention_value"
@@ -116,32 +144,84 @@ def score_touchpoints(
     names = pl.concat(
         [f.select("touchpoint") for f in (credit, lifted, kept, costs.select("touchpoint"))]
     ).unique()
+    value = pl.col("incremental_revenue").fill_null(0.0) + pl.col("retention_value").fill_null(0.0)
     table = (
         names.join(credit, on="touchpoint", how="left")
         .join(lifted, on="touchpoint", how="left")
         .join(kept, on="touchpoint", how="left")
         .join(costs, on="touchpoint", how="left")
-        .with_columns(
-            (pl.col("incremental_revenue").fill_null(0.0) + pl.col("retention_value").fill_null(0.0)).alias(
-                "incremental_value"
-            )
-        )
+        .join(_value_interval(lift, retention, interval), on="touchpoint", how="left")
+        .with_columns(value.alias("incremental_value"), pl.lit("observational").alias("evidence"))
     )
-    bounds = _roi_interval(lift, retention, costs, interval)
-    table = table.join(bounds, on="touchpoint", how="left").with_columns(
-        pl.when(pl.col("cost") > 0).then(pl.col("incremental_value") / pl.col("cost")).alias("roi"),
-        pl.when(pl.col("cost") > 0).then(pl.col("roi_low")).alias("roi_low"),
-        pl.when(pl.col("cost") > 0).then(pl.col("roi_high")).alias("roi_high"),
+    table = _with_experiments(table, experiments, lift)
+    paid = pl.col("cost") > 0
+    table = table.with_columns(
+        pl.when(paid).then(pl.col(f"incremental_value{end}") / pl.col("cost")).alias(f"roi{end}")
+        for end in ("", "_low", "_high")
     )
+    verdict = recommend(pl.col("roi_low"), pl.col("roi_high"), pl.col("cost"), hurdle)
+    factor = (
+        ((pl.col("roi_high") - pl.col("roi_low")) / 2 / (pl.col("roi") - hurdle).abs())
+        .pow(2)
+        .clip(lower_bound=1.0)
+    )
+    hold = pl.col("recommendation") == "hold"
     return (
-        table.with_columns(
-            recommend(pl.col("roi_low"), pl.col("roi_high"), pl.col("cost"), hurdle).alias("recommendation"),
+        table.with_columns(verdict.alias("recommendation"))
+        .with_columns(
+            pl.when(pl.col("recommendation").is_null())
+            .then(pl.lit(None, dtype=pl.String))
+            .when(hold)
+            .then(pl.lit("insufficient"))
+            .otherwise(pl.col("evidence"))
+            .alias("evidence"),
+            pl.when(hold & factor.is_finite() & (factor <= MORE_DATA_CAP)).then(factor).alias("more_data_factor"),
+        )
+        .with_columns(
+            ((pl.col("more_data_factor") - 1.0) * pl.col("contact_weeks")).alias("more_weeks"),
             pl.lit(as_of).alias("as_of"),
             pl.lit(model_run_id).alias("model_run_id"),
+            pl.lit(currency).alias("currency"),
+            pl.lit(float(hurdle)).alias("hurdle"),
             *_parts(pl.col("touchpoint")),
         )
         .select(SCORE_COLUMNS)
         .sort("touchpoint")
+    )
+
+
+def _with_experiments(table: pl.DataFrame, experiments: pl.DataFrame | None, lift: LiftEstimate) -> pl.DataFrame:
+    """Where a randomised holdout was read, its revenue effect per assigned customer (with its interval) over
+    every contact of the touchpoint replaces the observational value; its group sizes are kept."""
+    reach = lift.table.select("touchpoint", "contacts", "contact_weeks")
+    table = table.join(reach, on="touchpoint", how="left")
+    if experiments is None or experiments.height == 0:
+        return table.with_columns(
+            pl.lit(None, dtype=pl.Int64).alias("experiment_treated"),
+            pl.lit(None, dtype=pl.Int64).alias("experiment_control"),
+        )
+    read = experiments.filter(pl.col("revenue_effect").is_not_null()).select(
+        "touchpoint",
+        pl.col("treated_customers").cast(pl.Int64).alias("experiment_treated"),
+        pl.col("control_customers").cast(pl.Int64).alias("experiment_control"),
+        *[pl.col(f"revenue_effect{end}").alias(f"_effect{end}") for end in ("", "_low", "_high")],
+    )
+    # a touchpoint with no observed contacts is scaled to the customers the experiment treated
+    reached = pl.coalesce(pl.col("contacts").cast(pl.Float64), pl.col("experiment_treated").cast(pl.Float64))
+    tested = pl.col("_effect").is_not_null()
+    return (
+        table.join(read, on="touchpoint", how="left")
+        .with_columns(
+            *[
+                pl.when(tested)
+                .then(pl.col(f"_effect{end}") * reached)
+                .otherwise(pl.col(f"incremental_value{end}"))
+                .alias(f"incremental_value{end}")
+                for end in ("", "_low", "_high")
+            ],
+            pl.when(tested).then(pl.lit("experiment")).otherwise(pl.col("evidence")).alias("evidence"),
+        )
+        .drop("_effect", "_effect_low", "_effect_high")
     )
 
 
@@ -166,10 +246,8 @@ def _parts(label: pl.Expr) -> list[pl.Expr]:
     ]
 
 
-def _roi_interval(
-    lift: LiftEstimate, retention: RetentionEstimate, costs: pl.DataFrame, interval: float
-) -> pl.DataFrame:
-    """Quantiles of (replicate incremental revenue + replicate retention value) / cost per touchpoint."""
+def _value_interval(lift: LiftEstimate, retention: RetentionEstimate, interval: float) -> pl.DataFrame:
+    """Quantiles of replicate incremental revenue + replicate retention value per touchpoint."""
     reps = lift.replicates.select("replicate", "touchpoint", "incremental_revenue").join(
         retention.replicates.select("replicate", "touchpoint", "retention_value"),
         on=["replicate", "touchpoint"],
@@ -179,20 +257,10 @@ def _roi_interval(
     lo, hi = (1 - interval) / 2, (1 + interval) / 2
     value = pl.col("incremental_revenue").fill_null(0.0) + pl.col("retention_value").fill_null(0.0)
     return (
-        reps.join(costs.filter(pl.col("cost") > 0), on="touchpoint")
-        .with_columns((value / pl.col("cost")).alias("ratio"))
-        .group_by("touchpoint")
+        reps.group_by("touchpoint")
         .agg(
-            pl.col("ratio").quantile(lo, "linear").alias("roi_low"),
-            pl.col("ratio").quantile(hi, "linear").alias("roi_high"),
+            value.quantile(lo, "linear").cast(pl.Float64).alias("incremental_value_low"),
+            value.quantile(hi, "linear").cast(pl.Float64).alias("incremental_value_high"),
         )
-        .with_columns(pl.col("roi_low").cast(pl.Float64), pl.col("roi_high").cast(pl.Float64))
-        .select("touchpoint", *[pl.col(c).fill_nan(None) for c in ("roi_low", "roi_high")])
-        .pipe(
-            lambda f: (
-                f
-                if f.height
-                else pl.DataFrame(schema={"touchpoint": pl.String, "roi_low": pl.Float64, "roi_high": pl.Float64})
-            )
-        )
+        .select("touchpoint", pl.col("incremental_value_low", "incremental_value_high").fill_nan(None))
     )

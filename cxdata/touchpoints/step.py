@@ -24,6 +24,7 @@ from cxdata.clv.runs import cxdata_version, to_json
 from cxdata.clv.step import scoring_moment
 from cxdata.config import ProjectConfig, TouchpointConfig
 from cxdata.touchpoints.attribution import MODELS, attribute
+from cxdata.touchpoints.experiments import read_experiments
 from cxdata.touchpoints.journeys import build_journeys, touchpoint_events
 from cxdata.touchpoints.lift import estimate_lift
 from cxdata.touchpoints.plots import removal_effects_png, roi_png
@@ -38,6 +39,7 @@ READS = {
     "fct_web_sessions": ["customer_key", "started_at", "utm_source", "utm_medium", "utm_campaign", "referrer"],
     "stg_touchpoint_costs": ["period_start", "channel", "campaign", "cost"],
     "customer_scores": ["customer_key", "clv", "as_of"],
+    "experiment_assignments": ["campaign", "customer_key", "group", "share", "assigned_at"],
 }
 
 
@@ -51,6 +53,8 @@ class TouchpointReport:
     attribution: pl.DataFrame
     retention: pl.DataFrame
     late_share: float | None = None
+    calibration: pl.DataFrame = field(default_factory=pl.DataFrame)
+    experiments: pl.DataFrame = field(default_factory=pl.DataFrame)
     plots: dict[str, bytes] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     failed: str | None = None
@@ -143,6 +147,7 @@ def touchpoint_step(
         baseline_days=tp.baseline_days,
         session_minutes=tp.session_minutes,
         replicates=tp.bootstrap_replicates,
+        placebo_sets=tp.placebo_sets,
         seed=tp.seed,
     )
     retention = estimate_retention(
@@ -159,6 +164,16 @@ def touchpoint_step(
         seed=tp.seed,
         campaigns=tp.retention_campaigns,
     )
+    experiments = None
+    if frames["experiment_assignments"] is not None:
+        experiments = read_experiments(
+            frames["experiment_assignments"],
+            kept,
+            as_of,
+            response_days=config.models.experiments.response_days,
+            churn_days=tp.churn_days,
+            interval=tp.interval,
+        )
     costs = period_costs(frames["stg_touchpoint_costs"], as_of, tp.granularity)
     scores = score_touchpoints(
         attribution,
@@ -170,6 +185,8 @@ def touchpoint_step(
         hurdle=tp.hurdle,
         interval=tp.interval,
         model_run_id=model_run_id,
+        experiments=experiments,
+        currency=config.currency,
     )
     if clv_missing:
         scores = scores.with_columns(pl.lit(None, dtype=pl.Float64).alias("attributed_clv"))
@@ -180,6 +197,16 @@ def touchpoint_step(
         attribution=attribution,
         retention=retention.table,
         late_share=lift.late_share,
+        calibration=lift.table.select(
+            "touchpoint",
+            "contacts",
+            "view_through_shrinkage",
+            "placebo_bias_orders",
+            "placebo_sd_orders",
+            "bootstrap_sd_orders",
+            pl.lit(lift.placebo_sets).alias("placebo_sets"),
+        ),
+        experiments=experiments if experiments is not None else pl.DataFrame(),
         plots={"removal_effects": removal_effects_png(scores), "roi": roi_png(scores, tp.hurdle)},
         warnings=warnings,
         clv_missing=clv_missing,
@@ -207,6 +234,9 @@ def _run_record(
         "retention": report.retention.to_dicts() if report.retention.height else [],
         "attribution": report.attribution.to_dicts() if report.attribution.height else [],
         "attributed_clv_null_because": report.clv_missing,
+        # the lift estimator on placebo twins of the contacts: its bias and noise on this project
+        "placebo_calibration": report.calibration.to_dicts() if report.calibration.height else [],
+        "experiments": report.experiments.to_dicts() if report.experiments.height else [],
     }
     row = {
         "model_run_id": report.model_run_id,

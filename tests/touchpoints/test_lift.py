@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from cxdata.touchpoints.lift import LiftEstimate, _shrinkage, estimate_lift
+from cxdata.touchpoints.lift import LiftEstimate, _shrinkage, calibrate, estimate_lift
 
 from .planted import DAYS, marketing_world, reachable_world, stamps, subscriber_world
 
@@ -50,15 +50,29 @@ def test_clicks_followed_by_an_order_in_their_session_are_not_scored(lift):
 
 
 def test_view_through_effects_shrink_by_their_noise_against_their_spread():
-    contacts = np.full(3, 100.0)
-    spread = [{"without_click": np.array([10.0, 0.0, 0.0]) + d} for d in (-1.0, 1.0)]
+    noise = np.full(3, 1e-4)
     # per-contact effects 0.1, 0, 0 with variance 1e-4 each: tau^2 = (0.01 - 3e-4) / 3
-    factor = _shrinkage({"without_click": np.array([10.0, 0.0, 0.0])}, spread, contacts)
+    factor = _shrinkage(np.array([0.1, 0.0, 0.0]), noise)
     tau2 = (0.01 - 3e-4) / 3
     assert factor == pytest.approx(np.full(3, tau2 / (tau2 + 1e-4)))
+    # a bootstrap replicate carries the noise twice, so twice is taken out
+    again = _shrinkage(np.array([0.1, 0.0, 0.0]), noise, resampled=True)
+    assert again == pytest.approx(np.full(3, (0.01 - 6e-4) / 3 / ((0.01 - 6e-4) / 3 + 1e-4)))
     # effects no larger than their noise are all shrunk to zero
-    noise = _shrinkage({"without_click": np.array([0.1, -0.1, 0.0])}, spread, contacts)
-    assert noise == pytest.approx(np.zeros(3))
+    assert _shrinkage(np.array([0.001, -0.001, 0.0]), noise) == pytest.approx(np.zeros(3))
+
+
+def test_calibration_widens_the_bootstrap_to_the_placebo_noise_and_keeps_its_shape():
+    rng = np.random.default_rng(3)
+    reps = rng.normal(10.0, 1.0, (400, 2))
+    reps[:, 1] = 5.0  # every resample the same: windows without orders
+    out = calibrate(np.array([10.0, 5.0]), reps, np.array([4.0, 2.0]), sets=8)
+    wanted = np.sqrt(np.array([16.0, 4.0]) * (1 + 1 / 8))
+    assert out.std(axis=0, ddof=1) == pytest.approx(wanted, rel=0.05)
+    assert np.corrcoef(out[:, 0], reps[:, 0])[0, 1] > 0.999
+    # a bootstrap already wider than the placebo noise is left as it is
+    wide = calibrate(np.array([10.0, 5.0]), reps * 10, np.array([0.1, 0.1]), sets=8)
+    assert wide[:, 0] == pytest.approx(reps[:, 0] * 10 - (reps[:, 0] * 10).mean() + 10.0)
 
 
 def test_bootstrap_interval_covers_the_planted_effect(lift):

@@ -35,6 +35,10 @@ def _estimates() -> tuple[pl.DataFrame, LiftEstimate, RetentionEstimate, pl.Data
                 "touchpoint": ["email/news", "search/brand", "social/ads"],
                 "incremental_orders": [40.0, 1.0, 2.0],
                 "incremental_revenue": [4000.0, 100.0, 200.0],
+                "placebo_bias": [5.0, -3.0, 0.0],
+                "placebo_sd": [50.0, 40.0, 300.0],
+                "contacts": [1000, 500, 400],
+                "contact_weeks": [20.0, 20.0, 10.0],
             }
         ),
         replicates=pl.DataFrame(
@@ -126,3 +130,60 @@ def test_a_higher_hurdle_turns_invest_into_hold():
 def test_plots_are_pngs(scores):
     assert removal_effects_png(scores)[:4] == b"\x89PNG"
     assert roi_png(scores, 1.0)[:4] == b"\x89PNG"
+
+
+def test_a_hold_says_its_evidence_is_insufficient_and_how_much_more_data_would_decide_it(scores):
+    by = {row["touchpoint"]: row for row in scores.to_dicts()}
+    assert by["email/news"]["evidence"] == "observational" and by["search/brand"]["evidence"] == "observational"
+    assert by["email/news"]["more_data_factor"] is None and by["service:email"]["evidence"] is None
+    ads = by["social/ads"]
+    assert ads["evidence"] == "insufficient"
+    # roi 1.0 sits on the hurdle: no amount of data at this estimate decides it
+    assert ads["more_data_factor"] is None and ads["more_weeks"] is None
+    assert scores["currency"].unique().to_list() == ["EUR"] and scores["hurdle"].unique().to_list() == [1.0]
+
+
+def test_more_data_factor_is_the_squared_half_width_over_the_distance_to_the_hurdle():
+    attribution, lift, retention, costs = _estimates()
+    scores = score_touchpoints(
+        attribution, lift, retention, period_costs(costs.lazy(), AS_OF), as_of=AS_OF, hurdle=2.0, currency="USD"
+    )
+    news = scores.row(by_predicate=pl.col("touchpoint") == "email/news", named=True)
+    assert news["recommendation"] == "hold" and news["evidence"] == "insufficient"
+    half = (news["roi_high"] - news["roi_low"]) / 2
+    assert news["more_data_factor"] == pytest.approx((half / (news["roi"] - 2.0)) ** 2)
+    assert news["more_weeks"] == pytest.approx((news["more_data_factor"] - 1) * 20.0)
+    assert news["currency"] == "USD"
+
+
+def test_an_experiment_outranks_the_observational_estimate():
+    attribution, lift, retention, costs = _estimates()
+    experiments = pl.DataFrame(
+        {
+            "touchpoint": ["social/ads"],
+            "treated_customers": [900],
+            "control_customers": [100],
+            # 0.5 +- 0.1 revenue per assigned customer, over the touchpoint's 400 contacts: 200 (160-240)
+            "revenue_effect": [0.5],
+            "revenue_effect_low": [0.4],
+            "revenue_effect_high": [0.6],
+        }
+    )
+    scores = score_touchpoints(
+        attribution, lift, retention, period_costs(costs.lazy(), AS_OF), as_of=AS_OF, experiments=experiments
+    )
+    ads = scores.row(by_predicate=pl.col("touchpoint") == "social/ads", named=True)
+    assert ads["incremental_value"] == pytest.approx(200.0)
+    assert (ads["roi_low"], ads["roi_high"]) == (pytest.approx(0.8), pytest.approx(1.2))
+    assert ads["experiment_treated"] == 900 and ads["experiment_control"] == 100
+    # the interval crosses the hurdle, so it is still a hold; with a narrower experiment it decides
+    assert ads["recommendation"] == "hold" and ads["evidence"] == "insufficient"
+    decided = score_touchpoints(
+        attribution,
+        lift,
+        retention,
+        period_costs(costs.lazy(), AS_OF),
+        as_of=AS_OF,
+        experiments=experiments.with_columns(pl.lit(0.3).alias("revenue_effect_high")),
+    ).row(by_predicate=pl.col("touchpoint") == "social/ads", named=True)
+    assert decided["recommendation"] == "cut" and decided["evidence"] == "experiment"

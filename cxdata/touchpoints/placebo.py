@@ -1,0 +1,90 @@
+"""Placebo contacts: the lift estimator run on moments that are not contacts, to measure its own bias and noise.
+
+Every real contact gets ``sets`` placebo twins: the same customer and the same kind of contact (clicked or not,
+the same delay to its click, a click contact keeps its session rule), at the contact's moment moved by a random
+shift of ``min_shift`` to ``min_shift + span`` days either way. Near the contact the customer is in the same
+state (recency, activity, known to be alive around then), but no contact happened at the twin's moment, so
+whatever the estimator finds there is its own error: the mean over the sets is its bias on this project and
+this touchpoint's contact pattern, their spread its noise. The shift is at least two response windows, so a
+twin's windows do not reuse the response window of its contact; shifts go both ways, so the survivor
+selection of a moment that shows the customer alive (an order is more likely after a contact than long before
+it) does not lean one way.
+
+At scale the twins are drawn for a random share of the customers (all their contacts), weighted up by the
+inverse share, so the sets cost at most ``budget`` rows; the noise measured on the share is scaled back to all
+customers by that share (customers are independent; a customer's contacts are kept together).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from cxdata.touchpoints.order_index import DAY_US
+
+
+@dataclass
+class PlaceboDraw:
+    """The twins (contact rows with shifted ``occurred_at``), which real contact each copies, its set, weights."""
+
+    contacts: pl.DataFrame
+    source: np.ndarray  # row of the real contact each twin copies
+    set_index: np.ndarray  # 0 .. sets - 1
+    weight: np.ndarray  # inverse of the sampled customer share
+    share: float
+
+
+def draw_placebos(
+    contact: pl.DataFrame,
+    *,
+    latest,
+    sets: int,
+    min_shift: float,
+    span: float = 28.0,
+    budget: int = 4_000_000,
+    seed: int = 0,
+) -> PlaceboDraw:
+    """``sets`` twins of every contact of a sampled share of customers (module docstring); ``contact`` needs
+    customer_key, idx, occurred_at and first_order; twins before the first order or after ``latest`` (the
+    moment scored, when no real contact can be later) are left out."""
+    rng = np.random.default_rng(seed)
+    n = contact.height
+    share = min(1.0, budget / max(n * sets, 1))
+    idx = contact["idx"].to_numpy()
+    if share < 1.0:
+        customers = np.unique(idx)
+        kept = rng.random(customers.size) < share
+        rows = np.flatnonzero(np.isin(idx, customers[kept]))
+    else:
+        rows = np.arange(n)
+    source = np.tile(rows, sets)
+    set_index = np.repeat(np.arange(sets), rows.size)
+    sign = np.where(rng.random(source.size) < 0.5, -1.0, 1.0)
+    shift = sign * (min_shift + span * rng.random(source.size))
+    twins = (
+        contact[source]
+        .with_columns(
+            pl.col("occurred_at") + pl.Series(np.round(shift * DAY_US).astype(np.int64)).cast(pl.Duration("us"))
+        )
+        .with_columns(pl.Series("_row", np.arange(source.size)))
+        .filter((pl.col("occurred_at") > pl.col("first_order")) & (pl.col("occurred_at") <= latest))
+    )
+    keep = twins["_row"].to_numpy()
+    return PlaceboDraw(
+        contacts=twins.drop("_row"),
+        source=source[keep],
+        set_index=set_index[keep],
+        weight=np.full(keep.size, 1.0 / share),
+        share=share,
+    )
+
+
+def placebo_summary(estimates: np.ndarray, share: float) -> tuple[np.ndarray, np.ndarray]:
+    """Bias (mean over sets) and noise (standard deviation over sets, scaled from the sampled share of
+    customers to all of them) per touchpoint, from a sets x touchpoints array of placebo estimates."""
+    sets = estimates.shape[0]
+    bias = estimates.mean(axis=0)
+    spread = estimates.std(axis=0, ddof=1) if sets > 1 else np.zeros(estimates.shape[1])
+    return bias, spread * np.sqrt(share)
