@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime as dt
 import time
 
 import polars as pl
@@ -117,7 +116,7 @@ def main() -> None:
     with pl.Config(tbl_cols=-1, tbl_width_chars=200):
         print(
             f"{args.projects} projects of {args.customers:,} customers, holdout {args.share}, "
-            f"response window {args.response_days} days (as of {dt.date.today()})"
+            f"response window {args.response_days} days"
         )
         print(summary)
         print(by_campaign)
