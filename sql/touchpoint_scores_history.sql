@@ -19,7 +19,7 @@ comment on column touchpoint_scores_history.incremental_revenue is 'incremental_
 comment on column touchpoint_scores_history.churn_effect is 'Estimated change in the probability of no further order within models.touchpoints.churn_days after an order the touchpoint reached (IPW on held-out time; positive raises churn); null where not estimated (only service channels and CRM sends).';
 comment on column touchpoint_scores_history.churn_effect_low is 'Low end of the bootstrap interval of churn_effect (level models.touchpoints.interval).';
 comment on column touchpoint_scores_history.churn_effect_high is 'High end of the bootstrap interval of churn_effect.';
-comment on column touchpoint_scores_history.retention_value is 'Revenue kept by the churn the touchpoint prevents: -churn_effect x reached orders x what a kept customer went on to spend up to as_of; negative when it drives customers away.';
+comment on column touchpoint_scores_history.retention_value is 'Revenue kept by the churn the touchpoint prevents: -churn_effect x reached orders x what a kept customer spent in churn_days (conservative: a kept customer buys on after it); negative when it drives customers away.';
 comment on column touchpoint_scores_history.incremental_value is 'incremental_revenue + retention_value (nulls as 0): the value the return on spend is computed from.';
 comment on column touchpoint_scores_history.incremental_value_low is 'Low end of the interval of incremental_value (level models.touchpoints.interval): customer bootstrap of the whole estimate, widened to at least the placebo noise; from the experiment when evidence is experiment.';
 comment on column touchpoint_scores_history.incremental_value_high is 'High end of the interval of incremental_value.';

@@ -9,11 +9,11 @@ the order. Outcomes, on held-out time (orders at least ``churn_days`` before
 ``churn_days``) and the revenue of the next ``churn_days`` (the value effect,
 a short-horizon stand-in for CLV). The retention value of a touchpoint is the
 churn effect times its treated orders times what a kept treated customer went
-on to spend from the order up to ``as_of`` (a prevented dropout keeps the
-customer for good, so the outcome window alone under-states it; spend after
-``as_of`` is not counted); the revenue effect is reported beside it but
-not summed, as it also carries orders the touchpoint caused directly (already
-counted by `cxdata.touchpoints.lift`).
+on to spend in the outcome window: conservative, as a kept customer goes on
+buying after it (counting the year after each treated order instead counts a
+customer kept at several orders several times over). The revenue effect is
+reported beside it but not summed, as it also carries orders the touchpoint
+caused directly (already counted by `cxdata.touchpoints.lift`).
 
 Estimator: inverse-propensity weighting for the average effect on the treated
 orders (ATT: treated weight 1, control weight e / (1 - e), Hajek-normalised;
@@ -89,7 +89,6 @@ def order_units(orders: pl.DataFrame, as_of, churn_days: int) -> tuple[pl.DataFr
     idx = units["idx"].to_numpy()
     past_year, _ = index.window(idx, t - 365.0, t - 1e-9)
     future, revenue = index.window(idx, t + 1e-9, t + churn_days)
-    _, revenue_after = index.window(idx, t + 1e-9, np.full(t.shape, span))
     units = units.with_columns(
         (pl.col("number").cast(pl.Float64)).log1p().alias("log_orders_so_far"),
         (pl.col("since_previous").dt.total_microseconds() / DAY_US)
@@ -102,7 +101,6 @@ def order_units(orders: pl.DataFrame, as_of, churn_days: int) -> tuple[pl.DataFr
         pl.Series("log_orders_past_year", np.log1p(past_year)),
         pl.Series("churned", (future == 0).astype(np.float64)),
         pl.Series("revenue_next", revenue),
-        pl.Series("revenue_after", revenue_after),
         pl.Series("held_out", t + churn_days <= span),
         pl.Series("day", t),
     )
@@ -218,7 +216,6 @@ def estimate_retention(
     n_customers = int(units["idx"].max() or 0) + 1
     fitted, sums = [], []
     outcomes = held.select("churned", "revenue_next").to_numpy()
-    after = held["revenue_after"].to_numpy()
     for (name, source), group in sorted(treated.group_by("touchpoint", "source"), key=lambda g: g[0]):
         if source == "marketing" and campaigns is not None and name not in campaigns:
             continue
@@ -234,10 +231,8 @@ def estimate_retention(
         e = _propensity(xs, t, clip, seed)
         y = outcomes[sample]
         sums.append(_customer_sums(t, e, y, customer[sample], n_customers))
-        # a kept customer is worth what kept treated customers went on to spend, up to as_of: a save keeps
-        # the customer for good, not for the outcome window only
+        # a kept customer is worth what kept treated customers went on to spend in the outcome window
         kept_treated = t & (y[:, 0] == 0)
-        spent = after[sample]
         head = {
             "touchpoint": name,
             "source": source,
@@ -245,7 +240,7 @@ def estimate_retention(
             "held_out_treated": int(t.sum()),
         }
         fitted.append(
-            (head, float(spent[kept_treated].mean()) if kept_treated.any() else 0.0, _diagnostics(xs, t, e))
+            (head, float(y[kept_treated, 1].mean()) if kept_treated.any() else 0.0, _diagnostics(xs, t, e))
         )
     boot = _effects(_replicate_sums(np.hstack(sums), replicates, seed)) if sums else np.zeros((replicates, 0))
     rows, reps = [], []
