@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 
 import polars as pl
-import pytest
 
 from cxdata.synth import SynthParams, generate_project
 from cxdata.synth.params import DEFAULT_CAMPAIGNS
@@ -60,5 +59,7 @@ def test_a_planted_inert_campaign_gets_an_interval_around_zero(tmp_path):
     inert = pl.concat(rows)
     assert inert.height == 20
     contains = (inert["incremental_value_low"] <= 0) & (inert["incremental_value_high"] >= 0)
-    assert contains.mean() >= 0.9, inert.select("incremental_value", "incremental_value_low", "incremental_value_high")
+    assert contains.mean() >= 0.9, inert.select(
+        "incremental_value", "incremental_value_low", "incremental_value_high"
+    )
     assert (inert["placebo_sd"] > 0).all()
