@@ -225,7 +225,20 @@ def _run_and_report(config: ProjectConfig, as_of: dt.date | None) -> int:
     _print_tables(config, outcome.materialised)
     verdict = "[green]succeeded[/]" if outcome.success else "[red]failed[/]"
     console.print(f"run {outcome.run_id} {verdict} in {seconds:.1f} s")
+    _print_gaps(outcome.failed_checks, outcome.not_materialised)
     return 0 if outcome.success else 1
+
+
+def _print_gaps(failed_checks: dict[str, str], not_materialised: list[str]) -> None:
+    # what a run that still succeeded left out, and why: one line per failed check, one line of skipped assets
+    lines = []
+    if failed_checks:
+        lines.append("failed checks (only what they gate was skipped):")
+        lines += [f"  {check} -> {mask_secrets(reason)}" for check, reason in failed_checks.items()]
+    if not_materialised:
+        lines.append(f"not materialised: {', '.join(not_materialised)}")
+    for line in lines:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def _print_tables(config: ProjectConfig, assets: list[str]) -> None:

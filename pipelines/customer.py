@@ -33,9 +33,10 @@ def identity_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefiniti
         ],
     )
     def _resolve(context: dg.AssetExecutionContext, project: ProjectResource, warehouse: WarehouseResource):
+        config = project.load()
         with warehouse.get() as wh:
-            profiles = identity_step(wh, project.load(), run_id=context.run.run_id)
-            figures = {name: table_figure(wh, name) for name in profiles}
+            profiles = identity_step(wh, config, run_id=context.run.run_id)
+            figures = {name: table_figure(wh, name, config.currency) for name in profiles}
         for name, profile in profiles.items():
             yield dg.MaterializeResult(
                 asset_key=name, metadata=to_metadata(profile) | figure_metadata(figures[name])
@@ -57,9 +58,10 @@ def mart_asset(name: str, kinds: set[str], available: set[str]) -> dg.AssetsDefi
         tags={"layer": "mart"},
     )
     def _build(project: ProjectResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        config = project.load()
         with warehouse.get() as wh:
-            profile = mart_step(wh, project.load(), name)
-            figure = table_figure(wh, name)
+            profile = mart_step(wh, config, name)
+            figure = table_figure(wh, name, config.currency)
         return dg.MaterializeResult(metadata=to_metadata(profile) | figure_metadata(figure))
 
     return _build

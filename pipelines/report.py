@@ -1,4 +1,11 @@
-"""The report domain: the project's HTML report, built after every other asset of the run."""
+"""The report domain: the project's HTML report, built after every other asset of the run that can be there.
+
+A run may leave some assets unmaterialised on purpose (customer_scores and the
+segments when no CLV model is usable, see pipelines/value.py): the report does
+not wait for those or for what reads them, so it is still written, its CLV
+section saying there is no CLV; it runs after the step that would have written
+them through that step's other outputs.
+"""
 
 # No postponed annotations here: Dagster reads the `context` annotation when it defines the asset.
 from collections.abc import Sequence
@@ -7,15 +14,36 @@ import dagster as dg
 
 from cxdata.config import ProjectConfig
 from cxdata.report import build_report, default_path, save_report
+from pipelines.bi import skippable_keys
 from pipelines.metadata import png_markdown
 from pipelines.resources import ProjectResource, WarehouseResource
 
 GROUP = "report"
 
 
+def report_deps(upstream: Sequence[dg.AssetsDefinition]) -> list[dg.AssetKey]:
+    """The assets of ``upstream`` the report waits for: all but the skippable ones and those reading them
+    (directly or through others), which a run may skip."""
+    skipped = skippable_keys(upstream)
+    specs = [spec for definition in upstream for spec in definition.specs]
+    grew = True
+    while grew:
+        readers = {
+            spec.key.to_user_string()
+            for spec in specs
+            if {dep.asset_key.to_user_string() for dep in spec.deps} & skipped
+        }
+        grew = not readers <= skipped
+        skipped |= readers
+    return sorted(
+        (spec.key for spec in specs if spec.key.to_user_string() not in skipped),
+        key=lambda key: key.to_user_string(),
+    )
+
+
 def report_asset(upstream: Sequence[dg.AssetsDefinition]) -> dg.AssetsDefinition:
     """``cx_report``: the HTML report written beside the project, its plots inline in the metadata."""
-    deps = sorted({key for definition in upstream for key in definition.keys}, key=lambda k: k.to_user_string())
+    deps = report_deps(upstream)
 
     @dg.asset(
         name="cx_report",
@@ -30,7 +58,7 @@ def report_asset(upstream: Sequence[dg.AssetsDefinition]) -> dg.AssetsDefinition
     ) -> dg.MaterializeResult:
         config = project.load()
         with warehouse.get() as wh:
-            report = build_report(wh, config.name)
+            report = build_report(wh, config.name, config.currency)
         path = save_report(report, default_path(config))
         context.log.info(f"report written to {path}")
         empty = [f"- {section.title}: {section.empty}" for section in report.sections if section.empty]
@@ -48,5 +76,6 @@ def report_asset(upstream: Sequence[dg.AssetsDefinition]) -> dg.AssetsDefinition
 
 
 def assets(_config: ProjectConfig, upstream: Sequence[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
-    """The report asset, downstream of every asset in ``upstream`` (the project's whole graph)."""
+    """The report asset, downstream of the assets in ``upstream`` (the project's whole graph) a run always
+    materialises when it succeeds (see `report_deps`)."""
     return [report_asset(upstream)]

@@ -12,6 +12,7 @@ every attribution credit, with attributed CLV null.
 import dagster as dg
 
 from cxdata.config import ProjectConfig
+from cxdata.report.touchpoints import decision_lists
 from cxdata.touchpoints.step import TouchpointReport, touchpoint_step
 from pipelines.metadata import plot_metadata
 from pipelines.resources import ProjectResource, WarehouseResource
@@ -47,18 +48,31 @@ def touchpoint_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefini
         config = project.load()
         with warehouse.get() as wh:
             report = touchpoint_step(wh, config, context.run.run_id)
-        yield dg.MaterializeResult(asset_key="touchpoint_scores", metadata=_metadata(report))
+        yield dg.MaterializeResult(asset_key="touchpoint_scores", metadata=_metadata(report, config))
         yield dg.MaterializeResult(asset_key="touchpoint_scores_history", metadata={})
 
     return _score
 
 
-def _metadata(report: TouchpointReport) -> dict[str, dg.MetadataValue]:
-    metadata = {
+def decision_markdown(report: TouchpointReport, config: ProjectConfig) -> str:
+    """Invest, cut and hold as markdown lists of one sentence per touchpoint, as the report words them."""
+    hurdle = config.models.touchpoints.hurdle
+    blocks = [
+        f"**{decision}**\n" + ("\n".join(f"- {sentence}" for sentence in sentences) or "- none")
+        for decision, sentences in decision_lists(report.scores, config.currency, hurdle).items()
+    ]
+    return "\n\n".join(blocks)
+
+
+def _metadata(report: TouchpointReport, config: ProjectConfig) -> dict[str, dg.MetadataValue]:
+    # the decision first: the Dagster UI lists metadata in insertion order
+    metadata = {} if report.failed else {"decision": dg.MetadataValue.md(decision_markdown(report, config))}
+    metadata |= {
         "model_run_id": dg.MetadataValue.text(report.model_run_id),
         "touchpoints": dg.MetadataValue.int(report.scores.height),
         "warnings": dg.MetadataValue.md("\n".join(f"- {w}" for w in report.warnings) or "none"),
         "attributed_clv": dg.MetadataValue.text(f"null: {report.clv_missing}" if report.clv_missing else "known"),
+        "currency": dg.MetadataValue.text(config.currency),
     }
     if report.failed:
         return metadata | {"failed": dg.MetadataValue.text(report.failed)}

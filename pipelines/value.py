@@ -79,7 +79,7 @@ def value_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefinition:
         config = project.load()
         with warehouse.get() as wh:
             report, churn = value_step(wh, config, context.run.run_id)
-            clv = table_figure(wh, "customer_scores") if report.failed is None else None
+            clv = table_figure(wh, "customer_scores", config.currency) if report.failed is None else None
         verdicts = (
             (MODEL_CHECK, model_verdict(report), dg.AssetCheckSeverity.ERROR),
             (HOLDOUT_CHECK, holdout_verdict(report, config.models.clv), dg.AssetCheckSeverity.WARN),

@@ -11,7 +11,8 @@ select
     s.clv_percentile as lifetime_value_percentile,
     s.churn_probability as churn_probability,
     s.value_at_risk as value_at_risk,
-    s.p_alive as probability_active
+    s.p_alive as probability_active,
+    cast(:currency as text) as currency
 from segment_members m
 left join customer_scores s on s.customer_key = m.customer_key and s.as_of = m.as_of
 left join dim_customer_pii p on p.customer_key = m.customer_key;

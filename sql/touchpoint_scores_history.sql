@@ -12,7 +12,7 @@ comment on column touchpoint_scores_history.channel is 'Marketing channel (email
 comment on column touchpoint_scores_history.campaign is 'Marketing campaign, the web source/medium or referral for web sources; null for service and channel granularity.';
 comment on column touchpoint_scores_history.conversions is 'Orders credited to the touchpoint by the attribution model (fractional).';
 comment on column touchpoint_scores_history.revenue is 'Order revenue credited to the touchpoint by the attribution model.';
-comment on column touchpoint_scores_history.attributed_clv is 'CLV (customer_scores.clv) of customers acquired by a first order, credited to the touchpoint by the attribution model.';
+comment on column touchpoint_scores_history.attributed_clv is 'CLV (customer_scores.clv) of customers acquired by a first order, credited to the touchpoint by the attribution model; null when this run has no CLV; model_runs.warnings says why.';
 comment on column touchpoint_scores_history.removal_effect is 'Markov removal effect: share of conversions the journey chain loses without the touchpoint; null for other models.';
 comment on column touchpoint_scores_history.incremental_orders is 'Estimated orders the touchpoint added: contacts times the mean excess of orders after a contact over the customer''s own baseline rate (cxdata/touchpoints/lift.py); null when the touchpoint has no marketing contacts.';
 comment on column touchpoint_scores_history.incremental_revenue is 'incremental_orders times the mean order value of the contacted customers; an estimate.';

@@ -4,7 +4,10 @@ A segment is read at one scoring moment (``as_of`` of ``segment_members``): the
 latest, or the latest on a given UTC day. Each member comes with its scores:
 from ``customer_scores`` when that table holds the same moment, otherwise from
 ``customer_scores_history`` (the rows of the churn run that assigned the
-segment). Members without scores keep null score columns.
+segment). Members without scores keep null score columns. When the scores
+carry amounts (expected_spend, clv, value_at_risk) a ``currency`` column follows
+them: the project's ISO code, a bound parameter the caller passes from
+``config.currency``.
 
 Contacts (personal data, from ``dim_customer_pii``) are added only on request:
 
@@ -44,6 +47,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
+from cxdata.config import DEFAULT_CURRENCY
 from cxdata.files import check_target, replacing
 from cxdata.serve import holdouts
 from cxdata.serve.access import (
@@ -88,6 +92,7 @@ SCORE_COLUMNS = (
     "model_run_id",
     "churn_model_run_id",
 )
+MONEY_COLUMNS = ("expected_spend", "clv", "value_at_risk")  # amounts, labelled by the currency column
 SUMMARY_COLUMNS = ("segment", "customers", "total_clv", "total_value_at_risk", "mean_churn_probability")
 _RUN_HINT = "run the project (cxdata run) so the churn step scores and segments customers"
 # churn_step names its model run after the orchestrator run that wrote the segment (cxdata/churn/step.py).
@@ -197,9 +202,11 @@ def members_statement(
     contacts: Contacts = "none",
     after: str | None = None,
     limit: int | None = None,
+    currency: str = DEFAULT_CURRENCY,
 ) -> sa.Select:
     """The members of segment ``name`` at ``as_of`` with their scores (and contacts), by customer_key; only the
-    first ``limit`` whose key sorts after ``after``, when given.
+    first ``limit`` whose key sorts after ``after``, when given. Amounts are labelled by a ``currency`` column
+    holding ``currency`` (the project's ISO code).
 
     Raises UnknownSegment, listing the known ones, when there is no such segment at that moment.
     """
@@ -234,6 +241,8 @@ def members_statement(
             )
         joined = joined.outerjoin(scored, condition)
         selected += [scored.c[c] for c in available]
+        if set(available) & set(MONEY_COLUMNS):
+            selected.append(sa.literal(check_value(currency, "currency"), sa.String).label("currency"))
     if contacts != "none":
         require(wh, PII, "build the customer marts (dim_customer_pii) or export without contacts")
         pii = table(wh, PII, "customer_key", "email", "phone")
@@ -286,10 +295,12 @@ def page(
     contacts: Contacts = "none",
     limit: int = 100,
     after: str | None = None,
+    currency: str = DEFAULT_CURRENCY,
 ) -> Page:
-    """Up to ``limit`` members of segment ``name`` whose customer_key sorts after ``after`` (keyset paging)."""
+    """Up to ``limit`` members of segment ``name`` whose customer_key sorts after ``after`` (keyset paging);
+    amounts in ``currency``."""
     as_of = resolve_as_of(wh, day)
-    rows = fetch(wh, members_statement(wh, name, as_of, contacts, after, limit + 1))
+    rows = fetch(wh, members_statement(wh, name, as_of, contacts, after, limit + 1, currency))
     more = rows.height > limit
     rows = rows.head(limit)
     return Page(name, as_of, rows, rows["customer_key"][-1] if more else None)
@@ -302,10 +313,11 @@ def open_segment(
     day: dt.date | None = None,
     contacts: Contacts = "none",
     batch_rows: int = 50_000,
+    currency: str = DEFAULT_CURRENCY,
 ) -> Iterator[tuple[dt.datetime, Stream]]:
     """The scoring moment and a batch stream of every member of segment ``name`` (see members_statement)."""
     as_of = resolve_as_of(wh, day)
-    statement = members_statement(wh, name, as_of, contacts)
+    statement = members_statement(wh, name, as_of, contacts, currency=currency)
     with stream(wh, statement, batch_rows) as result:
         yield as_of, result
 
@@ -333,17 +345,21 @@ def export(
     batch_rows: int = 50_000,
     holdout: holdouts.Holdout | None = None,
     now: dt.datetime | None = None,
+    currency: str = DEFAULT_CURRENCY,
 ) -> ExportResult:
-    """Write segment ``name`` (members, scores and contacts as asked) to ``out`` as CSV or Parquet, batch by batch;
-    ``out`` appears only when complete. With a ``holdout``, only the campaign's treated members are written, and
-    the members assigned now (at ``now``, default the current time) are appended to experiment_assignments
-    before ``out`` appears; ``wh`` must then be writable."""
+    """Write segment ``name`` (members, scores with their ``currency`` and contacts as asked) to ``out`` as CSV or
+    Parquet, batch by batch; ``out`` appears only when complete. With a ``holdout``, only the campaign's treated
+    members are written, and the members assigned now (at ``now``, default the current time) are appended to
+    experiment_assignments before ``out`` appears; ``wh`` must then be writable."""
     started = time.perf_counter()
     if fmt not in FORMATS:
         raise BadValue(f"export format must be one of {', '.join(FORMATS)}, got {shown(str(fmt))}")
     path = check_target(out)  # before the query, so a bad path fails at once and creates nothing
     rows, withheld, split = 0, 0, None
-    with open_segment(wh, name, day, contacts, batch_rows) as (as_of, result), replacing(path, _CRASH) as sink:
+    with (
+        open_segment(wh, name, day, contacts, batch_rows, currency) as (as_of, result),
+        replacing(path, _CRASH) as sink,
+    ):
         batches = result.batches
         if holdout is not None:
             split = _split(wh, name, as_of, holdout, now)

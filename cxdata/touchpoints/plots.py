@@ -7,6 +7,8 @@ import io
 import numpy as np
 import polars as pl
 
+from cxdata.config import DEFAULT_CURRENCY
+
 
 def _png(figure) -> bytes:
     buffer = io.BytesIO()
@@ -27,8 +29,9 @@ def removal_effects_png(scores: pl.DataFrame) -> bytes:
     return _png(figure)
 
 
-def roi_png(scores: pl.DataFrame, hurdle: float) -> bytes:
-    """Return on spend per paid touchpoint with its bootstrap interval and the hurdle, on a symmetric log axis."""
+def roi_png(scores: pl.DataFrame, hurdle: float, currency: str = DEFAULT_CURRENCY) -> bytes:
+    """Incremental value per 1 ``currency`` spent of each paid touchpoint with its interval and the hurdle, on a
+    symmetric log axis."""
     from matplotlib.figure import Figure
 
     # ties in name order, so the chart of the same scores is the same wherever it is drawn
@@ -46,7 +49,7 @@ def roi_png(scores: pl.DataFrame, hurdle: float) -> bytes:
     ax.axvline(hurdle, color="black", linestyle="--", label=f"hurdle {hurdle:g}")
     ax.set_yticks(y, rows["touchpoint"].to_list())
     ax.set_xscale("symlog", linthresh=1.0)
-    ax.set_xlabel("return on spend (incremental value / cost), with interval")
+    ax.set_xlabel(f"incremental value per 1 {currency} spent, with interval")
     ax.set_title("Touchpoint return on spend: invest (green), hold (grey), cut (red)")
     ax.legend()
     return _png(figure)

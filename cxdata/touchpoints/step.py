@@ -207,7 +207,7 @@ def touchpoint_step(
             pl.lit(lift.placebo_sets).alias("placebo_sets"),
         ),
         experiments=experiments if experiments is not None else pl.DataFrame(),
-        plots={"removal_effects": removal_effects_png(scores), "roi": roi_png(scores, tp.hurdle)},
+        plots={"removal_effects": removal_effects_png(scores), "roi": roi_png(scores, tp.hurdle, config.currency)},
         warnings=warnings,
         clv_missing=clv_missing,
     )

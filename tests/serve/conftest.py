@@ -21,7 +21,7 @@ import uvicorn
 from cxdata.serve.access import open_read_only
 from cxdata.serve.api import create_app
 from cxdata.serve.auth import Tokens
-from cxdata.serve.segments import SCORE_COLUMNS
+from cxdata.serve.segments import MONEY_COLUMNS, SCORE_COLUMNS
 from cxdata.warehouse import Warehouse
 
 EARLIER = dt.datetime(2026, 5, 31, 22, 0, tzinfo=dt.UTC)
@@ -125,9 +125,10 @@ TEST_EMAIL_SHA256 = "973dfe463ec85785f5f95af5ba3906eedb2d931c24e69824a89ea65dba4
 
 
 def expected_members(
-    tables: dict[str, pl.DataFrame], segment: str, as_of: dt.datetime, scores: str
+    tables: dict[str, pl.DataFrame], segment: str, as_of: dt.datetime, scores: str, currency: str = "EUR"
 ) -> pl.DataFrame:
-    """segment_members joined to the scores of the churn run that assigned the segment, by customer_key."""
+    """segment_members joined to the scores of the churn run that assigned the segment, by customer_key; a
+    ``currency`` column after the scores when they hold amounts."""
     members = tables["segment_members"].filter((pl.col("segment") == segment) & (pl.col("as_of") == as_of))
     scored = tables[scores].with_columns(pl.col("churn_model_run_id").str.replace("/churn$", "").alias("run_id"))
     wanted = [c for c in SCORE_COLUMNS if c in scored.columns]
@@ -138,6 +139,7 @@ def expected_members(
             how="left",
         )
         .select("segment", "as_of", "customer_key", *wanted)
+        .with_columns(*([pl.lit(currency).alias("currency")] if set(wanted) & set(MONEY_COLUMNS) else []))
         .sort("customer_key")
     )
 

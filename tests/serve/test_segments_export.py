@@ -57,6 +57,18 @@ def test_export_round_trip_equals_members_joined_to_scores(ro, published, tmp_pa
     assert not list(tmp_path.glob(".*partial"))
 
 
+def test_amounts_carry_the_project_currency_given_to_the_export(ro, published, tmp_path):
+    _, _, tables = published
+    out = tmp_path / "at_risk.csv"
+    export(ro, "high_value_at_risk", out, contacts="none", currency="SEK")
+    expected = expected_members(tables, "high_value_at_risk", LATEST, "customer_scores", currency="SEK")
+    read = pl.read_csv(out, schema=expected.schema)
+    assert_frame_equal(read, expected)
+    assert read.columns[-1] == "currency" and set(read["currency"]) == {"SEK"}
+    # the member without scores is labelled too: the column says what the (null) amounts would be in
+    assert read.filter(pl.col("customer_key") == UNSCORED)["currency"].to_list() in (["SEK"], [])
+
+
 def test_export_of_an_earlier_day_takes_the_history_of_the_run_that_segmented(ro, published, tmp_path):
     _, _, tables = published
     out = tmp_path / "lost.parquet"

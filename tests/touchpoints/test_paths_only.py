@@ -1,8 +1,9 @@
 """Attribution on paths alone: a project with touches and one order per customer runs through `cxdata run`.
 
 No CLV model can be fitted without repeat purchases: the run still succeeds,
-reports the failed CLV check, skips only what reads CLV, and publishes the
-Markov credit of the exact absorbing chain, recomputed here with dense matrix
+reports the failed CLV check, skips only what reads CLV (the BI views over the
+scores and segments among them), still writes bi_touchpoint_investment and the
+report, and publishes the Markov credit of the exact absorbing chain, recomputed here with dense matrix
 algebra on the raw transition counts (repeats kept as self-loops, where the
 step merges them: the removal effects must agree either way).
 """
@@ -11,30 +12,30 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 
 import numpy as np
 import polars as pl
 import pytest
 
+from cxdata.cli import main
 from cxdata.config import load_config
+from cxdata.report import default_path
 from cxdata.warehouse import Warehouse
 from pipelines.definitions import build_definitions
 from pipelines.runner import run_project
 
 from .paths_only import CHANNELS, build_paths_project
 
-# what reads CLV: the scores themselves, the views over them (one step) and the report
+# what reads CLV: the scores and segments themselves and the views over them; the other views and the report run
 NEEDS_CLV = {
     "customer_scores",
     "customer_scores_history",
     "segment_members",
     "segment_summary",
     "bi_customer_overview",
-    "bi_kpis_daily",
     "bi_segments",
-    "bi_touchpoint_investment",
     "marketing_segment_export",
-    "cx_report",
 }
 
 
@@ -54,19 +55,22 @@ def paths_run(tmp_path_factory):
         scores = wh.read("touchpoint_scores")
         runs = wh.read("model_runs")
         has_scores = wh.exists("customer_scores")
+        investment = wh.read("bi_touchpoint_investment")
     keys = {key.to_user_string() for key in build_definitions(config).resolve_all_asset_keys()}
-    return project, outcome, heard, scores, runs, has_scores, keys
+    return project, outcome, heard, scores, runs, has_scores, keys, investment
 
 
 def test_the_run_succeeds_and_reports_the_clv_check(paths_run):
-    _, outcome, heard, scores, runs, has_scores, keys = paths_run
+    _, outcome, heard, scores, runs, has_scores, keys, _ = paths_run
     assert outcome.success, outcome.failures
     assert list(outcome.failed_checks) == ["customer_scores:clv_model_usable"]
     assert outcome.failed_checks["customer_scores:clv_model_usable"].startswith("no CLV model: ")
     assert [event for _, event in heard].count("check failed") == 1
     assert set(outcome.not_materialised) == NEEDS_CLV & keys and not has_scores
     assert set(outcome.materialised) == keys - NEEDS_CLV
-    assert {"touchpoint_scores", "touchpoint_scores_history", "customer_rfm", "model_runs"} <= keys - NEEDS_CLV
+    assert {"touchpoint_scores", "customer_rfm", "bi_touchpoint_investment", "bi_kpis_daily", "cx_report"} <= set(
+        outcome.materialised
+    )
     by_kind = {row["kind"]: row for row in runs.iter_rows(named=True)}
     assert by_kind["clv"]["status"] == "failed" and by_kind["touchpoints"]["status"] == "ok"
     reason = "customer_scores does not exist: attributed CLV is null"
@@ -75,7 +79,7 @@ def test_the_run_succeeds_and_reports_the_clv_check(paths_run):
 
 
 def test_markov_credit_is_the_absorbing_chain_removal_effect(paths_run):
-    project, _, _, scores, _, _, _ = paths_run
+    project, _, _, scores, _, _, _, _ = paths_run
     effect, conversions = absorbing_chain_credit(project.paths)
     published = scores.sort("touchpoint")
     assert published["touchpoint"].to_list() == sorted(CHANNELS)
@@ -84,7 +88,7 @@ def test_markov_credit_is_the_absorbing_chain_removal_effect(paths_run):
 
 
 def test_first_and_last_touch_credit_count_the_paths(paths_run):
-    project, _, _, _, runs, _, _ = paths_run
+    project, _, _, _, runs, _, _, _ = paths_run
     params = json.loads(runs.filter(pl.col("kind") == "touchpoints")["params_json"][0])
     credit = pl.DataFrame(params["attribution"]).filter(pl.col("touchpoint").is_not_null())
     converted = project.paths.filter("converted")
@@ -122,3 +126,35 @@ def absorbing_chain_credit(paths: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]
         removed[:, i + 1] = 0.0
         effect[i] = 1.0 - p_conversion(removed) / baseline
     return effect, effect / effect.sum() * float(paths["converted"].sum())
+
+
+def test_the_touchpoint_view_and_the_report_are_written_without_clv(paths_run):
+    project, _, _, scores, _, _, _, investment = paths_run
+    assert sorted(investment["touchpoint"].to_list()) == sorted(CHANNELS) == sorted(scores["touchpoint"].to_list())
+    assert set(investment["currency"]) == {"EUR"} and investment["attributed_lifetime_value"].null_count() == len(
+        CHANNELS
+    )
+    page = default_path(load_config(project.config_path)).read_text(encoding="utf-8")
+    value = page.split('<section id="value"', 1)[1].split("</section>", 1)[0]
+    assert 'data-empty="true"' in value and "No customer scores" in value
+    assert '<section id="touchpoints" data-empty="false"' in page
+
+
+def test_cxdata_run_lists_the_failed_check_and_the_skipped_assets_without_dagster_noise(
+    tmp_path, monkeypatch, capsys, caplog
+):
+    """The whole run as a user starts it, data-quality checks included (their blocking checks on the scores are
+    what Dagster would warn about)."""
+    project = build_paths_project(tmp_path / "project")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    with caplog.at_level(logging.WARNING):
+        assert main(["run", "--config", str(project.config_path)]) == 0
+    out = capsys.readouterr().out
+    tail = out[out.index(" succeeded in ") :].splitlines()[1:]
+    assert tail[0] == "failed checks (only what they gate was skipped):"
+    assert tail[1].startswith("  customer_scores:clv_model_usable -> no CLV model: ")
+    skipped = tail[2].removeprefix("not materialised: ").split(", ")
+    assert set(skipped) == NEEDS_CLV and len(tail) == 3
+    assert "Traceback" not in out
+    noise = [r.getMessage() for r in caplog.records if "emitted no result" in r.getMessage()]
+    assert not noise
