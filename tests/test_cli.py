@@ -51,6 +51,30 @@ def test_generate_then_run_with_as_of(tmp_path, monkeypatch, capsys):
     assert "stg_orders" in out and "succeeded" in out
 
 
+def test_run_lists_failed_checks_and_skipped_assets_after_the_verdict(tmp_path, monkeypatch, capsys):
+    from pipelines import runner
+
+    (tmp_path / "cxdata.yaml").write_text(
+        "name: t\nwarehouse: duckdb:///wh.duckdb\nsources:\n  orders: {path: orders.csv}\n", encoding="utf-8"
+    )
+    reason = "no CLV model: no repeat purchase [/] in the holdout"
+    outcome = runner.RunOutcome(
+        "r1", [], {}, {"customer_scores:clv_model_usable": reason}, ["bi_segments", "customer_scores"]
+    )
+    monkeypatch.setattr(runner, "run_project", lambda *args, **kwargs: outcome)
+    assert main(["run", "--config", str(tmp_path / "cxdata.yaml")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    verdict = next(i for i, line in enumerate(out) if line.startswith("run r1 succeeded"))
+    assert out[verdict + 1 :] == [
+        "failed checks (only what they gate was skipped):",
+        f"  customer_scores:clv_model_usable -> {reason}",
+        "not materialised: bi_segments, customer_scores",
+    ]
+    monkeypatch.setattr(runner, "run_project", lambda *args, **kwargs: runner.RunOutcome("r2", [], {}))
+    assert main(["run", "--config", str(tmp_path / "cxdata.yaml")]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("run r2 succeeded")
+
+
 def test_config_error_is_a_message_not_a_traceback(tmp_path, capsys):
     (tmp_path / "cxdata.yaml").write_text("name: x\nsources:\n  orders: {path: o.csv, colour: red}\n")
     assert main(["run", "--config", str(tmp_path / "cxdata.yaml")]) == 2

@@ -98,3 +98,15 @@ def test_an_empty_table_gives_no_plot(tmp_path):
         assert figure_metadata(table_figure(wh, "dim_customer")) == {}
         assert table_figure(wh, "customer_identity") is None
         assert table_figure(wh, "fct_orders") is None
+
+
+def test_touchpoint_scores_lead_with_the_decision_in_the_project_currency(materialised):
+    metadata = materialised["touchpoint_scores"]
+    assert next(iter(metadata)) == "decision" and metadata["currency"].value == "EUR"
+    blocks = dict(block.split("\n", 1) for block in metadata["decision"].value.split("\n\n"))
+    assert list(blocks) == ["**invest**", "**cut**", "**hold**"]
+    recommendations = metadata["recommendations"].value
+    assert recommendations, "the project prices its touchpoints, so some have a verdict"
+    for touchpoint, decision in recommendations.items():
+        lines = [line for line in blocks[f"**{decision}**"].splitlines() if f" {touchpoint}: returns " in line]
+        assert len(lines) == 1 and " EUR per 1 EUR spent" in lines[0], (touchpoint, decision)

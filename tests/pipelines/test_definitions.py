@@ -98,7 +98,25 @@ def test_a_failed_clv_check_gates_only_what_reads_clv(small_project):
         for name, spec in specs.items()
         if "customer_scores" in {d.asset_key.to_user_string() for d in spec.deps}
     }
-    assert {"cx_alerts", "bi_customer_overview", "cx_report"} <= readers
+    assert {"cx_alerts", "bi_customer_overview"} <= readers
+    # the views that need no scores, and the report, do not wait for them
+    assert not {"bi_kpis_daily", "bi_touchpoint_investment", "cx_report"} & readers
+    steps = {
+        name: {key.to_user_string() for key in defs.resolve_assets_def(name).keys}
+        for name in ("bi_kpis_daily", "bi_customer_overview", "bi_segments", "marketing_segment_export")
+    }
+    assert steps["bi_kpis_daily"] == {"bi_kpis_daily", "bi_touchpoint_investment"}
+    assert steps["bi_customer_overview"] == {"bi_customer_overview"}
+    assert steps["bi_segments"] == {"bi_segments"} and steps["marketing_segment_export"] == {
+        "marketing_segment_export"
+    }
+    names = {defs.resolve_assets_def(name).node_def.name for name in steps}
+    assert names == {
+        "bi_views",
+        "bi_views_after_customer_scores",
+        "bi_views_after_segment_summary",
+        "bi_views_after_customer_scores_segment_members",
+    }
 
 
 def test_minimal_project_has_only_orders(tmp_path):

@@ -1,4 +1,5 @@
-"""The cx_report asset: depends on every other asset, writes the report beside the project, plots in metadata."""
+"""The cx_report asset: after every asset a run always materialises; the page beside the project, plots in
+metadata."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def test_report_asset_writes_the_page_and_shows_its_plots(tmp_path):
     assert "No touchpoint scores yet" in metadata["sections_without_data"].value
 
 
-def test_report_asset_depends_on_every_other_asset(tmp_path):
+def test_report_asset_depends_on_every_asset_a_run_always_materialises(tmp_path):
     (tmp_path / "orders.csv").write_text("order_id,ordered_at,amount\n1,2025-03-01,3\n", encoding="utf-8")
     (tmp_path / "cxdata.yaml").write_text("name: m\nsources:\n  orders: {path: orders.csv}\n", encoding="utf-8")
     config = load_config(tmp_path / "cxdata.yaml")
@@ -61,5 +62,26 @@ def test_report_asset_depends_on_every_other_asset(tmp_path):
     specs = {spec.key.to_user_string(): spec for spec in defs.resolve_all_asset_specs()}
     upstream = {dep.asset_key.to_user_string() for dep in specs["cx_report"].deps}
     domains = {key.to_user_string() for d in DOMAINS for a in d.assets(config) for key in a.keys}
-    assert upstream == domains and {"customer_scores", "dim_customer", "cx_kpis_daily"} <= upstream
+    # a run without a usable CLV model skips the scores and segments: the report is written without them
+    skippable = {"customer_scores", "customer_scores_history", "segment_members", "segment_summary"}
+    assert upstream == domains - skippable
+    assert {"dim_customer", "cx_kpis_daily", "customer_rfm", "model_runs", "touchpoint_scores"} <= upstream
     assert specs["cx_report"].group_name == "report"
+
+
+def test_report_asset_labels_amounts_with_the_project_currency(tmp_path):
+    (tmp_path / "orders.csv").write_text("order_id,ordered_at,amount\n1,2025-03-01,3\n", encoding="utf-8")
+    (tmp_path / "cxdata.yaml").write_text(
+        "name: m\ncurrency: SEK\nwarehouse: duckdb:///wh.duckdb\nsources:\n  orders: {path: orders.csv}\n",
+        encoding="utf-8",
+    )
+    config = load_config(tmp_path / "cxdata.yaml")
+    with Warehouse(config.warehouse) as wh:
+        wh.publish("cx_kpis_daily", kpis())
+    project = ProjectResource(config_path=str(config.path))
+    result = dg.materialize(
+        [report_asset([])], resources={"project": project, "warehouse": WarehouseResource(project=project)}
+    )
+    assert result.success
+    page = (tmp_path / ".cxdata" / "report.html").read_text("utf-8")
+    assert "SEK" in page and "EUR" not in page
