@@ -89,6 +89,7 @@ from functools import partial
 
 import numpy as np
 import polars as pl
+from scipy import stats
 
 from cxdata.touchpoints.contact_windows import (
     clicked_contacts,
@@ -100,6 +101,7 @@ from cxdata.touchpoints.contact_windows import (
 )
 from cxdata.touchpoints.order_index import OrderIndex
 from cxdata.touchpoints.placebo import draw_placebos, placebo_summary
+from cxdata.touchpoints.resample import poisson_weights
 from cxdata.touchpoints.survival import fit_survival
 
 
@@ -166,7 +168,7 @@ def estimate_lift(
     by_click = np.isin(np.arange(k), np.unique(code[~scheduled]))
     session_excess = session_orders(clicks, contact, index, names, gap)
     idx = contact["idx"].to_numpy()
-    late_of = partial(_late_share, code=code, scheduled=scheduled, session=session_excess, k=k)
+    late_of = partial(_late_share, sched_codes=np.unique(code[scheduled]), session=session_excess, k=k)
     ones = np.ones(customers.len())
     point = _parts(excess, code, ones[idx], k)
     late = late_of(point, ones)
@@ -189,7 +191,7 @@ def estimate_lift(
     rng = np.random.default_rng(seed)
     resampled = []
     for _ in range(replicates):
-        weights = rng.poisson(1.0, customers.len()).astype(float)
+        weights = poisson_weights(rng, customers.len())
         resampled.append((_parts(excess, code, weights[idx], k), weights))
     # the noise of a view-through effect: what the twins show where nothing happened, or what resampling the
     # customers shows, whichever is larger (twins cannot show a survivor selection they do not share)
@@ -252,22 +254,22 @@ def estimate_lift(
 
 
 def calibrate(estimate: np.ndarray, reps: np.ndarray, spread: np.ndarray, sets: int) -> np.ndarray:
-    """Replicates around ``estimate`` whose spread is at least the placebo noise ``spread`` (plus the noise of
-    measuring it on ``sets`` sets); the bootstrap keeps its shape (skew), stretched to that spread.
+    """Replicates that follow a normal around ``estimate`` whose spread is the bootstrap's, or at least the
+    placebo noise ``spread`` (plus the noise of measuring it on ``sets`` sets); each replicate keeps its rank,
+    so a replicate that resampled customers with a high value stays high (its retention value is added to it).
 
     The bootstrap misses the noise of windows that happened to hold no orders (a few clicked contacts without
     an order resample to no noise at all), which the twins, at other moments of the same customers, do not.
+    Its shape is not kept: re-estimating the view-through shrinkage in every replicate skews it away from
+    zero, so its percentiles leave out the zero that a noise-sized view-through effect cannot rule out.
     """
     if reps.shape[0] == 0:
         return reps
-    deviation = reps - reps.mean(axis=0)
-    measured = deviation.std(axis=0, ddof=1) if reps.shape[0] > 1 else np.zeros_like(estimate)
+    count = reps.shape[0]
+    measured = reps.std(axis=0, ddof=1) if count > 1 else np.zeros_like(estimate)
     wanted = np.sqrt(np.maximum(measured**2, spread**2 * (1.0 + 1.0 / max(sets, 1))))
-    normal = np.sort(np.random.default_rng(0).standard_normal(reps.shape[0]))
-    # without bootstrap spread (every window empty), the replicates follow a normal of the wanted spread
-    fallback = normal[np.argsort(np.argsort(reps, axis=0), axis=0)]
-    stretch = wanted / np.where(measured > 0, measured, 1.0)
-    return estimate + np.where(measured > 0, deviation * stretch, fallback * wanted)
+    scores = stats.norm.ppf((np.arange(count) + 0.5) / count)
+    return estimate + scores[np.argsort(np.argsort(reps, axis=0, kind="stable"), axis=0)] * wanted
 
 
 def _parts(excess: dict[str, np.ndarray], code: np.ndarray, w: np.ndarray, k: int) -> dict[str, np.ndarray]:
@@ -290,14 +292,12 @@ def _late_share(
     part: dict[str, np.ndarray],
     weights: np.ndarray,
     *,
-    code: np.ndarray,
-    scheduled: np.ndarray,
+    sched_codes: np.ndarray,
     session: np.ndarray,
     k: int,
 ) -> float:
     """The share of what comes through a click that arrives after the click's session, on the touchpoints
     whose contacts the company schedules (their clicks are not caused by the order); ``weights`` per customer."""
-    sched_codes = np.unique(code[scheduled])
     # orders in a click's session are part of what came through the click, not of the view-through response
     response = part["through_click"][sched_codes].sum()
     in_session = (

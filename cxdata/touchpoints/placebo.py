@@ -43,7 +43,7 @@ def draw_placebos(
     sets: int,
     min_shift: float,
     span: float = 28.0,
-    budget: int = 4_000_000,
+    budget: int = 2_000_000,
     seed: int = 0,
 ) -> PlaceboDraw:
     """``sets`` twins of every contact of a sampled share of customers (module docstring); ``contact`` needs

@@ -49,7 +49,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from cxdata.touchpoints.contact_windows import contacts
-from cxdata.touchpoints.order_index import DAY_US, OrderIndex
+from cxdata.touchpoints.order_index import OrderIndex
+from cxdata.touchpoints.resample import poisson_weights
 
 FEATURES = [
     "log_orders_so_far",
@@ -75,28 +76,22 @@ def order_units(orders: pl.DataFrame, as_of, churn_days: int) -> tuple[pl.DataFr
     origin = orders["ordered_at"].min()
     span = (as_of - origin).total_seconds() / 86_400
     index = OrderIndex(orders, customers, origin, span + churn_days + 400)
-    units = (
-        orders.sort("customer_key", "ordered_at")
-        .join(pl.DataFrame({"customer_key": customers, "idx": np.arange(customers.len())}), on="customer_key")
-        .with_row_index("unit")
-        .with_columns(
-            pl.col("ordered_at").rank("ordinal").over("customer_key").alias("number"),
-            pl.col("ordered_at").diff().over("customer_key").alias("since_previous"),
-            (pl.col("ordered_at") - pl.col("ordered_at").min().over("customer_key")).alias("tenure"),
-        )
+    units = orders.sort("customer_key", "ordered_at").with_columns(
+        pl.col("customer_key").rle_id().alias("idx")  # sorted by key, so the position in ``customers``
     )
     t = index.days(units["ordered_at"])
     idx = units["idx"].to_numpy()
+    # one pass over the sorted orders instead of window functions over each customer
+    start = np.searchsorted(idx, idx, side="left")
+    number = np.arange(idx.size) - start + 1
+    since_previous = np.where(number > 1, t - t[np.maximum(np.arange(idx.size) - 1, 0)], 0.0)
     past_year, _ = index.window(idx, t - 365.0, t - 1e-9)
     future, revenue = index.window(idx, t + 1e-9, t + churn_days)
-    units = units.with_columns(
-        (pl.col("number").cast(pl.Float64)).log1p().alias("log_orders_so_far"),
-        (pl.col("since_previous").dt.total_microseconds() / DAY_US)
-        .fill_null(0.0)
-        .log1p()
-        .alias("log_days_since_previous"),
-        (pl.col("number") == 1).cast(pl.Float64).alias("first_order"),
-        (pl.col("tenure").dt.total_microseconds() / DAY_US).log1p().alias("log_tenure_days"),
+    units = units.with_row_index("unit").with_columns(
+        pl.Series("log_orders_so_far", np.log1p(number.astype(np.float64))),
+        pl.Series("log_days_since_previous", np.log1p(since_previous)),
+        pl.Series("first_order", (number == 1).astype(np.float64)),
+        pl.Series("log_tenure_days", np.log1p(t - t[start])),
         pl.col("amount").clip(0.0).log1p().alias("log_amount"),
         pl.Series("log_orders_past_year", np.log1p(past_year)),
         pl.Series("churned", (future == 0).astype(np.float64)),
@@ -292,9 +287,15 @@ def estimate_retention(
     return RetentionEstimate(table, replicate)
 
 
-def _propensity(x: np.ndarray, t: np.ndarray, clip: float, seed: int) -> np.ndarray:
+def _propensity(x: np.ndarray, t: np.ndarray, clip: float, seed: int, fit_rows: int = 300_000) -> np.ndarray:
+    """P(treated | confounders) of every unit, from a logistic model fitted on at most ``fit_rows`` units drawn
+    at random (a few parameters are pinned down long before millions of orders; the fit was most of the
+    step's time at scale)."""
+    rows = np.arange(t.size)
+    if t.size > fit_rows:
+        rows = np.sort(np.random.default_rng(seed).choice(t.size, fit_rows, replace=False))
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500, random_state=seed))
-    model.fit(x, t)
+    model.fit(x[rows], t[rows])
     return np.clip(model.predict_proba(x)[:, 1], clip, 1 - clip)
 
 
@@ -307,13 +308,15 @@ def _customer_sums(t: np.ndarray, e: np.ndarray, y: np.ndarray, customer: np.nda
 
 
 def _replicate_sums(sums: np.ndarray, replicates: int, seed: int, chunk: int = 8) -> np.ndarray:
-    """Column sums of ``sums`` (customers x columns) under Poisson(1) customer weights, one row per replicate;
-    drawn a few replicates at a time, as a replicates x customers weight matrix would not fit at scale."""
+    """Column sums of ``sums`` (customers x columns) under Poisson(1) customer weights, one row per replicate
+    (the same weights as the lift estimate's replicates, `cxdata.touchpoints.resample`); a few replicates at
+    a time, as a replicates x customers weight matrix would not fit at scale."""
     rng = np.random.default_rng(seed)
     out = np.empty((replicates, sums.shape[1]))
     for start in range(0, replicates, chunk):
         size = min(chunk, replicates - start)
-        out[start : start + size] = rng.poisson(1.0, (size, sums.shape[0])).astype(np.float64) @ sums
+        weights = np.stack([poisson_weights(rng, sums.shape[0]) for _ in range(size)])
+        out[start : start + size] = weights @ sums
     return out
 
 
