@@ -85,7 +85,6 @@ from 16,444 to 12,472 (13,272) and affiliate from 3,327 to 1,907 (1,149).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 import polars as pl
@@ -99,9 +98,9 @@ from cxdata.touchpoints.contact_windows import (
     contacts,
     session_orders,
 )
+from cxdata.touchpoints.lift_sums import code_sums, contact_columns, late_share, parts, replicate_sums
 from cxdata.touchpoints.order_index import OrderIndex
 from cxdata.touchpoints.placebo import draw_placebos, placebo_summary
-from cxdata.touchpoints.resample import poisson_weights
 from cxdata.touchpoints.survival import fit_survival
 
 
@@ -166,12 +165,12 @@ def estimate_lift(
     excess["clicked"] = clicked
     scheduled = ~contact["by_click"].to_numpy()
     by_click = np.isin(np.arange(k), np.unique(code[~scheduled]))
-    session_excess = session_orders(clicks, contact, index, names, gap)
-    idx = contact["idx"].to_numpy()
-    late_of = partial(_late_share, sched_codes=np.unique(code[scheduled]), session=session_excess, k=k)
-    ones = np.ones(customers.len())
-    point = _parts(excess, code, ones[idx], k)
-    late = late_of(point, ones)
+    sched_codes = np.unique(code[scheduled])
+    session = session_orders(clicks, contact, index, names, gap)
+    columns = contact_columns(excess)
+    point = parts(code_sums(columns, code, np.ones(contact.height), k))
+    caught = np.bincount(session[:, 1].astype(np.int64), weights=session[:, 2], minlength=k) if session.size else 0
+    late = float(late_share(point["through_click"], np.zeros(k) + caught, sched_codes))
     # the twins: the same estimator where no contact happened measures its bias and noise on this project
     draw = draw_placebos(
         contact.select("customer_key", "idx", "occurred_at", "first_order", "order_value", "by_click"),
@@ -185,32 +184,31 @@ def estimate_lift(
     )
     twin_excess["clicked"] = clicked[draw.source]
     twin_code = code[draw.source] + k * draw.set_index
-    twins = _parts(twin_excess, twin_code, draw.weight, k * placebo_sets)
+    twins = parts(code_sums(contact_columns(twin_excess), twin_code, draw.weight, k * placebo_sets))
     twins = {name: part.reshape(placebo_sets, k) for name, part in twins.items()}
     contacts_per = np.maximum(np.bincount(code, weights=excess["eligible"], minlength=k), 1.0)
-    rng = np.random.default_rng(seed)
-    resampled = []
-    for _ in range(replicates):
-        weights = poisson_weights(rng, customers.len())
-        resampled.append((_parts(excess, code, weights[idx], k), weights))
+    sums, caught_reps = replicate_sums(
+        columns, contact["idx"].to_numpy(), code, session, customers.len(), k, replicates, seed
+    )
+    resampled = parts(sums)
     # the noise of a view-through effect: what the twins show where nothing happened, or what resampling the
     # customers shows, whichever is larger (twins cannot show a survivor selection they do not share)
     noise = np.var(twins["without_click"] / contacts_per, axis=0, ddof=1) * draw.share
     if replicates > 1:
-        noise = np.maximum(noise, np.var([p["without_click"] / contacts_per for p, _ in resampled], axis=0))
+        noise = np.maximum(noise, np.var(resampled["without_click"] / contacts_per, axis=0))
     shrink = _shrinkage(point["without_click"] / contacts_per, noise)
     scale = np.where(by_click, 1.0 / late, 1.0)
     estimate = point["through_click"] * scale + shrink * point["without_click"]
     twin_orders = twins["through_click"] * scale + shrink * twins["without_click"]
     bias, spread = placebo_summary(twin_orders, draw.share)
-    reps = np.empty((replicates, k))
-    values = np.empty((replicates, k))
-    for r, (part, weights) in enumerate(resampled):
-        # the whole estimate again: post-session share and view-through shrinkage are re-estimated too
-        replicate_scale = np.where(by_click, 1.0 / late_of(part, weights), 1.0)
-        replicate_shrink = _shrinkage(part["without_click"] / contacts_per, noise, resampled=True)
-        reps[r] = part["through_click"] * replicate_scale + replicate_shrink * part["without_click"]
-        values[r] = part["value"]
+    # the whole estimate again in every replicate: post-session share and view-through shrinkage too
+    replicate_late = late_share(resampled["through_click"], caught_reps, sched_codes)
+    replicate_scale = np.where(by_click, 1.0 / replicate_late[:, None], 1.0)
+    replicate_shrink = np.array(
+        [_shrinkage(row / contacts_per, noise, resampled=True) for row in resampled["without_click"]]
+    ).reshape(replicates, k)
+    reps = resampled["through_click"] * replicate_scale + replicate_shrink * resampled["without_click"]
+    values = resampled["value"]
     calibrated = calibrate(estimate, reps, spread, placebo_sets)
     table = (
         pl.DataFrame(
@@ -270,44 +268,6 @@ def calibrate(estimate: np.ndarray, reps: np.ndarray, spread: np.ndarray, sets: 
     wanted = np.sqrt(np.maximum(measured**2, spread**2 * (1.0 + 1.0 / max(sets, 1))))
     scores = stats.norm.ppf((np.arange(count) + 0.5) / count)
     return estimate + scores[np.argsort(np.argsort(reps, axis=0, kind="stable"), axis=0)] * wanted
-
-
-def _parts(excess: dict[str, np.ndarray], code: np.ndarray, w: np.ndarray, k: int) -> dict[str, np.ndarray]:
-    """Weighted incremental orders per touchpoint through a click (not yet divided by the post-session
-    share) and without one, and the contacted customers' mean order value; ``w`` is each contact's weight."""
-    w = w * excess["eligible"]
-    scored = np.bincount(code, weights=w * excess["complete"], minlength=k)
-    total = np.bincount(code, weights=w, minlength=k)
-    stepped = np.bincount(code, weights=w * excess["stepped"], minlength=k)
-    clicked = np.bincount(code, weights=w * excess["orders"] * excess["clicked"], minlength=k)
-    step = np.bincount(code, weights=w * excess["step"] * ~excess["clicked"], minlength=k)
-    return {
-        "through_click": clicked / np.maximum(scored, 1e-12) * total,
-        "without_click": step / np.maximum(stepped, 1e-12) * total,
-        "value": np.bincount(code, weights=w * excess["value"], minlength=k) / np.maximum(total, 1e-12),
-    }
-
-
-def _late_share(
-    part: dict[str, np.ndarray],
-    weights: np.ndarray,
-    *,
-    sched_codes: np.ndarray,
-    session: np.ndarray,
-    k: int,
-) -> float:
-    """The share of what comes through a click that arrives after the click's session, on the touchpoints
-    whose contacts the company schedules (their clicks are not caused by the order); ``weights`` per customer."""
-    # orders in a click's session are part of what came through the click, not of the view-through response
-    response = part["through_click"][sched_codes].sum()
-    in_session = (
-        np.bincount(
-            session[:, 1].astype(int), weights=weights[session[:, 0].astype(int)] * session[:, 2], minlength=k
-        )[sched_codes].sum()
-        if session.size
-        else 0.0
-    )
-    return float(np.clip(1.0 - in_session / response, 0.2, 1.0)) if response > 0 else 1.0
 
 
 def _shrinkage(effect: np.ndarray, noise: np.ndarray, resampled: bool = False) -> np.ndarray:

@@ -19,12 +19,17 @@ class OrderIndex:
         self.origin = origin
         self.width = span_days + 1.0
         frame = orders.join(
-            pl.DataFrame({"customer_key": customers, "idx": np.arange(customers.len())}), on="customer_key"
+            pl.DataFrame({"customer_key": customers, "idx": np.arange(customers.len())}),
+            on="customer_key",
+            maintain_order="left",
         )
-        keys = frame["idx"].to_numpy() * self.width + self.days(frame["ordered_at"])
-        order = np.argsort(keys, kind="stable")
-        self.keys = keys[order]
-        self.cum_revenue = np.r_[0.0, np.cumsum(frame["amount"].to_numpy()[order])]
+        idx = frame["idx"].to_numpy()
+        keys = idx * self.width + self.days(frame["ordered_at"])
+        # rows of ``orders`` (those of the customers given) by customer and time: what a per-order pass needs
+        self.order = np.argsort(keys, kind="stable")
+        self.keys = keys[self.order]
+        self.idx = idx[self.order]
+        self.cum_revenue = np.r_[0.0, np.cumsum(frame["amount"].to_numpy()[self.order])]
 
     def days(self, stamps: pl.Series) -> np.ndarray:
         """Days since the index's origin."""
