@@ -51,6 +51,12 @@ def value_section(wh: Warehouse, currency: str = DEFAULT_CURRENCY) -> Section:
         "CLV of every scored buyer (customer_scores), the CLV model's holdout accuracy (model_runs) and the"
         " value at risk (CLV times churn probability) of each marketing segment (segment_summary).",
     )
+    run = latest_run(wh, "clv")
+    if run is not None and run.get("status") == "failed":
+        # a failed run leaves the last good run's scores in place: they must not read as this run's
+        reason = run.get("failure_reason") or "the CLV model failed"
+        section.empty = f"No CLV this run: {reason} (model run {run['model_run_id']}; see model_runs)."
+        return section
     if not wh.exists("customer_scores") or wh.row_count("customer_scores") == 0:
         section.empty = "No customer scores yet: the CLV model has not run or failed (see model_runs)."
         return section
@@ -69,7 +75,6 @@ def value_section(wh: Warehouse, currency: str = DEFAULT_CURRENCY) -> Section:
         "share of CLV in the top 10 % of customers": f"{100 * top.sum() / clv.sum():.1f} %" if clv.sum() else "-",
     }
     section.tables.append(facts_table("CLV summary", summary))
-    run = latest_run(wh, "clv")
     if run is not None:
         facts = {c: run.get(c) for c in CLV_RUN_COLUMNS}
         facts["as_of"] = moment(facts["as_of"])

@@ -158,7 +158,7 @@ def touchpoint_section(wh: Warehouse, currency: str = DEFAULT_CURRENCY) -> Secti
                 "touchpoint_roi",
                 f"Incremental value per 1 {currency} spent, with interval; dashed line: the hurdle"
                 f" ({_number(hurdle, 2)})",
-                roi_png(scores, hurdle),
+                roi_png(scores, hurdle, currency),
             )
         )
     present = [column for column in DETAILS if column in scores.columns]

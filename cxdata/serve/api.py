@@ -38,6 +38,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from cxdata.config import DEFAULT_CURRENCY
 from cxdata.serve import openapi, scores, segments
 from cxdata.serve.access import BadValue, ServeError, check_value, open_read_only, parse_day, stream
 from cxdata.serve.auth import PERSONAL, READ, BearerBackend, Tokens
@@ -51,9 +52,12 @@ DEFAULT_PAGE = 100
 RETRY_AFTER_SECONDS = 5
 
 
-def create_app(warehouse: Warehouse | str, tokens: Tokens, schema: str | None = None) -> Starlette:
+def create_app(
+    warehouse: Warehouse | str, tokens: Tokens, schema: str | None = None, currency: str = DEFAULT_CURRENCY
+) -> Starlette:
     """The app serving ``warehouse``: a Warehouse the caller opened (read-only, see
-    `cxdata.serve.access.open_read_only`) and disposes, or a URL the app opens read-only and disposes on shutdown.
+    `cxdata.serve.access.open_read_only`) and disposes, or a URL the app opens read-only and disposes on shutdown;
+    money in segment members is labelled ``currency``.
     """
     owned = isinstance(warehouse, str)
     wh = open_read_only(warehouse, schema) if isinstance(warehouse, str) else warehouse
@@ -67,6 +71,7 @@ def create_app(warehouse: Warehouse | str, tokens: Tokens, schema: str | None = 
     def guarded(handler: Callable[[Request, Warehouse], Response]) -> Callable[[Request], Response]:
         def endpoint(request: Request) -> Response:
             _require_scope(request, READ)
+            request.state.currency = currency
             return handler(request, wh)
 
         return endpoint
@@ -114,7 +119,8 @@ def _segment(request: Request, wh: Warehouse) -> Response:
         raise BadValue("format must be json or csv")
     if wanted == "csv":
         as_of = segments.resolve_as_of(wh, day)
-        statement = segments.members_statement(wh, name, as_of, contacts)  # unknown names fail before streaming
+        # unknown names fail before streaming
+        statement = segments.members_statement(wh, name, as_of, contacts, currency=request.state.currency)
 
         # Connect before answering, so a warehouse locked by a publish is a 503 rather than a broken body; the
         # connection closes when the body is done (or, if never iterated, after the response).
@@ -134,7 +140,7 @@ def _segment(request: Request, wh: Warehouse) -> Response:
         )
     limit = _int(query.get("limit"), "limit", DEFAULT_PAGE, 1, MAX_PAGE)
     after = query.get("after")
-    found = segments.page(wh, name, day, contacts, limit, after)
+    found = segments.page(wh, name, day, contacts, limit, after, currency=request.state.currency)
     following = None
     if found.next_after is not None:
         params = {**dict(query), "after": found.next_after, "limit": str(limit)}

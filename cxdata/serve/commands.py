@@ -150,7 +150,9 @@ def _export(console: Console, args: argparse.Namespace) -> int:
         holdout = holdout_from_env(args.campaign, args.holdout, config.models.experiments.salt_env)
     # recording a holdout's assignments writes to the warehouse; a plain export only reads
     with _warehouse(config, writable=holdout is not None) as wh:
-        result = export(wh, args.name, args.out, fmt, args.as_of, contacts, args.batch_rows, holdout)
+        result = export(
+            wh, args.name, args.out, fmt, args.as_of, contacts, args.batch_rows, holdout, currency=config.currency
+        )
     held = ""
     if holdout is not None:
         held = (
@@ -174,13 +176,16 @@ def _serve(console: Console, args: argparse.Namespace) -> int:
     tokens = tokens_from_env(insecure_local=args.insecure_local, host=args.host)
     import uvicorn
 
+    from cxdata.config import load_config
     from cxdata.serve.api import create_app
 
-    with _warehouse(args.config) as wh:
+    config = load_config(args.config)
+    with _warehouse(config) as wh:
         if tokens.open_read:
             console.print("[yellow]warning:[/] serving without a token (--insecure-local): read scope for anyone")
         console.print(
             f"serving on http://{args.host}:{args.port} (OpenAPI: /openapi.json)", markup=False, highlight=False
         )
-        uvicorn.run(create_app(wh, tokens), host=args.host, port=args.port, log_level="info")
+        app = create_app(wh, tokens, currency=config.currency)
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0

@@ -203,7 +203,7 @@ def estimate_retention(
         ticket_days=ticket_days,
         window_days=window_days,
     )
-    units = units.join(sends, on="unit")
+    units = units.hstack(sends.drop("unit"))  # one row per unit, in the same order
     held = units.filter(pl.col("held_out"))
     crm = [c for c in sends.columns if c != "unit"]
     customer = held["idx"].to_numpy()

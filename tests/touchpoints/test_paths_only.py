@@ -136,7 +136,7 @@ def test_the_touchpoint_view_and_the_report_are_written_without_clv(paths_run):
     )
     page = default_path(load_config(project.config_path)).read_text(encoding="utf-8")
     value = page.split('<section id="value"', 1)[1].split("</section>", 1)[0]
-    assert 'data-empty="true"' in value and "No customer scores" in value
+    assert 'data-empty="true"' in value and "No CLV this run: " in value and "/clv; see model_runs" in value
     assert '<section id="touchpoints" data-empty="false"' in page
 
 
