@@ -14,6 +14,7 @@ Without orders the step publishes nothing but a failed model run.
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,7 +107,8 @@ def touchpoint_step(
     orders = frames["fct_orders"]
     kept = purchases(orders).select("customer_key", "ordered_at", "amount")
     as_of = scoring_moment(config, kept, as_of)
-    kept = kept.filter(pl.col("ordered_at") <= as_of)
+    # collected once: every estimator below reads the kept orders
+    kept = kept.filter(pl.col("ordered_at") <= as_of).collect().lazy()
     stats = kept.select(
         pl.col("ordered_at").min().alias("first"),
         pl.col("ordered_at").max().alias("last"),
@@ -121,13 +123,6 @@ def touchpoint_step(
     clv, clv_missing = usable_clv(frames["customer_scores"], as_of)
     if clv_missing:
         warnings.append(f"{clv_missing}: attributed CLV is null")
-    events = touchpoint_events(
-        frames["fct_touches"], frames["fct_web_sessions"], frames["fct_tickets"], granularity=tp.granularity
-    )
-    journeys = build_journeys(orders, events, lookback_days=tp.lookback_days, as_of=as_of, clv=clv).collect()
-    attribution = attribute(journeys, models=MODELS, half_life_days=tp.half_life_days)
-    if clv_missing:
-        attribution = attribution.with_columns(pl.lit(None, dtype=pl.Float64).alias("clv"))
     empty_touches = pl.LazyFrame(
         schema={
             "customer_key": pl.String,
@@ -138,32 +133,45 @@ def touchpoint_step(
         }
     )
     touches = frames["fct_touches"] if frames["fct_touches"] is not None else empty_touches
-    lift = estimate_lift(
-        kept,
-        touches,
-        as_of,
-        granularity=tp.granularity,
-        response_days=tp.response_days,
-        baseline_days=tp.baseline_days,
-        session_minutes=tp.session_minutes,
-        replicates=tp.bootstrap_replicates,
-        placebo_sets=tp.placebo_sets,
-        seed=tp.seed,
-    )
-    retention = estimate_retention(
-        kept,
-        frames["fct_tickets"],
-        frames["fct_touches"],
-        as_of,
-        granularity=tp.granularity,
-        churn_days=tp.churn_days,
-        ticket_days=tp.ticket_days,
-        window_days=tp.retention_window_days,
-        replicates=tp.bootstrap_replicates,
-        interval=tp.interval,
-        seed=tp.seed,
-        campaigns=tp.retention_campaigns,
-    )
+    # the estimators share nothing and spend their time in numpy, polars and scikit-learn, which release the
+    # GIL: lift and retention run beside attribution instead of after it
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        lift_job = pool.submit(
+            estimate_lift,
+            kept,
+            touches,
+            as_of,
+            granularity=tp.granularity,
+            response_days=tp.response_days,
+            baseline_days=tp.baseline_days,
+            session_minutes=tp.session_minutes,
+            replicates=tp.bootstrap_replicates,
+            placebo_sets=tp.placebo_sets,
+            seed=tp.seed,
+        )
+        retention_job = pool.submit(
+            estimate_retention,
+            kept,
+            frames["fct_tickets"],
+            frames["fct_touches"],
+            as_of,
+            granularity=tp.granularity,
+            churn_days=tp.churn_days,
+            ticket_days=tp.ticket_days,
+            window_days=tp.retention_window_days,
+            replicates=tp.bootstrap_replicates,
+            interval=tp.interval,
+            seed=tp.seed,
+            campaigns=tp.retention_campaigns,
+        )
+        events = touchpoint_events(
+            frames["fct_touches"], frames["fct_web_sessions"], frames["fct_tickets"], granularity=tp.granularity
+        )
+        journeys = build_journeys(orders, events, lookback_days=tp.lookback_days, as_of=as_of, clv=clv).collect()
+        attribution = attribute(journeys, models=MODELS, half_life_days=tp.half_life_days)
+        if clv_missing:
+            attribution = attribution.with_columns(pl.lit(None, dtype=pl.Float64).alias("clv"))
+        lift, retention = lift_job.result(), retention_job.result()
     experiments = None
     if frames["experiment_assignments"] is not None:
         experiments = read_experiments(
