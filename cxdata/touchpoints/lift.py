@@ -59,10 +59,14 @@ with the estimate. ``response_days`` (3) was chosen on dev seeds 11, 5 and 21.
 
 Intervals come from a Poisson bootstrap over customers (each customer's
 contacts keep one weight per replicate), so the same customers' orders are
-never treated as independent; the view-through factor is held fixed across
-replicates. This is an estimate under the assumption that,
-without the contact, the customer's order rate in the response window would
-equal the rate around it.
+never treated as independent; each replicate re-estimates the post-session
+share and the view-through shrinkage. The survivor correction's MBG/NBD fit is
+held fixed: refitting it on resampled customers moves the estimate by a small
+fraction of the bootstrap's spread. The replicates are then widened to at least
+the noise the estimator shows on placebo twins of the contacts
+(`cxdata.touchpoints.placebo`, `calibrate`). This is an estimate under the
+assumption that, without the contact, the customer's order rate in the response
+window would equal the rate around it.
 
 Survivor bias: a contact that shows the customer alive (the click of a search or
 affiliate ad, which reaches only customers who still buy) selects a moment before

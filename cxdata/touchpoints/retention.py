@@ -32,7 +32,8 @@ with propensity inside ``[0.05, 0.95]``, largest standardised mean difference
 of the confounders before and after weighting, and the effective sample size of
 the weighted controls. Intervals: Poisson bootstrap over customers with the
 propensity model held fixed (a replicate reweights customers, it does not
-refit), which understates the interval slightly.
+refit); refitting it in every resample gives no wider an interval (an
+estimated propensity makes IPW more precise than a known one would).
 
 The result is an estimate: it assumes no confounder outside the list above
 drives both the treatment and churn.
