@@ -25,6 +25,7 @@ comment on column touchpoint_scores_history.incremental_value_low is 'Low end of
 comment on column touchpoint_scores_history.incremental_value_high is 'High end of the interval of incremental_value.';
 comment on column touchpoint_scores_history.placebo_bias is 'Incremental revenue the lift estimator finds on placebo twins of the contacts (the same customers at moments shifted 7-35 days, where no contact happened): its own bias on this project, published as a check, not subtracted.';
 comment on column touchpoint_scores_history.placebo_sd is 'Spread of the lift estimator on the placebo twins (revenue): its noise where nothing happened; the interval is never narrower than this.';
+comment on column touchpoint_scores_history.linked_share is 'Share of the touchpoint''s touches of its contact kind that reached a customer after their first order, the only ones the incremental estimate can use (others are on devices the identity graph did not link, or on prospects); below 1 the upper end of the interval is raised to the estimate over this share.';
 comment on column touchpoint_scores_history.cost is 'Spend in stg_touchpoint_costs over every period starting by as_of; null when the touchpoint has no cost.';
 comment on column touchpoint_scores_history.currency is 'ISO 4217 code of every money column (config currency).';
 comment on column touchpoint_scores_history.roi is 'Return on spend: incremental_value / cost; null without cost.';

@@ -50,6 +50,18 @@ def contacts(touches: pl.LazyFrame, orders: pl.LazyFrame, *, granularity: str = 
     )
 
 
+def contact_reach(touches: pl.LazyFrame, *, granularity: str = "campaign") -> pl.LazyFrame:
+    """Per touchpoint, every touch of its contact kind, whoever it reached (customers before their first
+    order, keys with no order: devices the identity graph did not link, prospects): touchpoint, reach."""
+    kinds = pl.DataFrame({"kind": list(CONTACT_RANK), "rank": list(CONTACT_RANK.values())}).lazy()
+    marked = touches.with_columns(touchpoint_label(granularity).alias("touchpoint")).join(kinds, on="kind")
+    return (
+        marked.filter(pl.col("rank") == pl.col("rank").min().over("touchpoint"))
+        .group_by("touchpoint")
+        .agg(pl.len().alias("reach"))
+    )
+
+
 def codes(labels: pl.Series, names: list[str]) -> np.ndarray:
     """Each label's position in ``names`` (every label must be one of them)."""
     return labels.replace_strict(names, list(range(len(names))), return_dtype=pl.Int64).to_numpy()

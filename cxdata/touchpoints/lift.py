@@ -99,6 +99,7 @@ from cxdata.touchpoints.contact_windows import (
     codes,
     contact_clicks,
     contact_excess,
+    contact_reach,
     contacts,
     session_orders,
 )
@@ -239,10 +240,15 @@ def estimate_lift(
             ),
             on="touchpoint",
         )
-        .with_columns(
-            pl.when(pl.col("by_click")).then(pl.lit("click")).otherwise(pl.lit("scheduled")).alias("contact_kind")
+        .join(
+            contact_reach(touches.filter(pl.col("occurred_at") <= as_of), granularity=granularity).collect(),
+            on="touchpoint",
         )
-        .drop("by_click")
+        .with_columns(
+            pl.when(pl.col("by_click")).then(pl.lit("click")).otherwise(pl.lit("scheduled")).alias("contact_kind"),
+            (pl.col("contacts") / pl.col("reach")).clip(upper_bound=1.0).alias("linked_share"),
+        )
+        .drop("by_click", "reach")
     )
     replicate_table = pl.DataFrame(
         {
@@ -309,6 +315,7 @@ def _empty() -> LiftEstimate:
             "contacts": pl.UInt32,
             "contact_weeks": pl.Float64,
             "contact_kind": pl.String,
+            "linked_share": pl.Float64,
         }
     )
     replicates = pl.DataFrame(

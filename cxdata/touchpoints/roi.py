@@ -17,6 +17,14 @@ hurdle, ``cut`` when its high end is below it, ``hold`` otherwise, and null for
 a touchpoint without cost (service channels, organic web sources): with no
 spend there is no return on spend to judge.
 
+Only contacts of customers with an order can be compared with their own
+baseline: a touch on a device the identity graph did not link to its customer
+(or on a prospect) is left out, so the estimate covers the linked share of the
+touchpoint's touches (``linked_share``). Assuming an unlinked touch does
+between nothing and what a linked one does, the revenue interval reaches from
+the estimate to the estimate over that share: a campaign whose touches are
+mostly cookies on unlinked devices cannot be cut on its linked customers alone.
+
 A randomised holdout (`cxdata.touchpoints.experiments`) outranks the
 observational estimate: its revenue effect per assigned customer, applied to
 every contact of the touchpoint, replaces the incremental value and its
@@ -57,6 +65,7 @@ SCORE_COLUMNS = [
     "incremental_value_high",
     "placebo_bias",
     "placebo_sd",
+    "linked_share",
     "cost",
     "currency",
     "roi",
@@ -124,7 +133,7 @@ def score_touchpoints(
         "removal_effect",
     )
     lifted = lift.table.select(
-        "touchpoint", "incremental_orders", "incremental_revenue", "placebo_bias", "placebo_sd"
+        "touchpoint", "incremental_orders", "incremental_revenue", "placebo_bias", "placebo_sd", "linked_share"
     )
     kept = (
         retention.table.select(
@@ -247,20 +256,31 @@ def _parts(label: pl.Expr) -> list[pl.Expr]:
 
 
 def _value_interval(lift: LiftEstimate, retention: RetentionEstimate, interval: float) -> pl.DataFrame:
-    """Quantiles of replicate incremental revenue + replicate retention value per touchpoint."""
+    """Quantiles of replicate incremental revenue + replicate retention value per touchpoint, the revenue
+    widened to the bounds of the touches the identity graph did not link to a customer (module docstring)."""
     reps = lift.replicates.select("replicate", "touchpoint", "incremental_revenue").join(
         retention.replicates.select("replicate", "touchpoint", "retention_value"),
         on=["replicate", "touchpoint"],
         how="full",
         coalesce=True,
     )
+    shares = lift.table.select("touchpoint", "linked_share") if "linked_share" in lift.table.columns else None
+    reps = reps.join(shares, on="touchpoint", how="left") if shares is not None else reps
+    share = pl.col("linked_share").fill_null(1.0).clip(lower_bound=1e-3) if shares is not None else pl.lit(1.0)
+    revenue = pl.col("incremental_revenue").fill_null(0.0)
+    kept = pl.col("retention_value").fill_null(0.0)
     lo, hi = (1 - interval) / 2, (1 + interval) / 2
-    value = pl.col("incremental_revenue").fill_null(0.0) + pl.col("retention_value").fill_null(0.0)
     return (
         reps.group_by("touchpoint")
         .agg(
-            value.quantile(lo, "linear").cast(pl.Float64).alias("incremental_value_low"),
-            value.quantile(hi, "linear").cast(pl.Float64).alias("incremental_value_high"),
+            (pl.min_horizontal(revenue, revenue / share) + kept)
+            .quantile(lo, "linear")
+            .cast(pl.Float64)
+            .alias("incremental_value_low"),
+            (pl.max_horizontal(revenue, revenue / share) + kept)
+            .quantile(hi, "linear")
+            .cast(pl.Float64)
+            .alias("incremental_value_high"),
         )
         .select("touchpoint", pl.col("incremental_value_low", "incremental_value_high").fill_nan(None))
     )

@@ -38,6 +38,7 @@ def _estimates() -> tuple[pl.DataFrame, LiftEstimate, RetentionEstimate, pl.Data
                 "placebo_bias": [5.0, -3.0, 0.0],
                 "placebo_sd": [50.0, 40.0, 300.0],
                 "contacts": [1000, 500, 400],
+                "linked_share": [1.0, 1.0, 1.0],
                 "contact_weeks": [20.0, 20.0, 10.0],
             }
         ),
@@ -187,3 +188,23 @@ def test_an_experiment_outranks_the_observational_estimate():
         experiments=experiments.with_columns(pl.lit(0.3).alias("revenue_effect_high")),
     ).row(by_predicate=pl.col("touchpoint") == "social/ads", named=True)
     assert decided["recommendation"] == "cut" and decided["evidence"] == "experiment"
+
+
+def test_touches_the_identity_graph_did_not_link_widen_the_interval_upward_only():
+    attribution, lift, retention, costs = _estimates()
+    spent = period_costs(costs.lazy(), AS_OF)
+    brand = pl.col("touchpoint") == "search/brand"
+    # brand: revenue 100 + 100 x spread (90 % interval 10-190) on a cost of 1,000
+    for share, verdict in ((0.25, "cut"), (0.05, "hold")):
+        partly = LiftEstimate(
+            lift.table.with_columns(pl.when(brand).then(share).otherwise(1.0).alias("linked_share")),
+            lift.replicates,
+            lift.late_share,
+        )
+        row = score_touchpoints(attribution, partly, retention, spent, as_of=AS_OF).row(
+            by_predicate=brand, named=True
+        )
+        assert row["linked_share"] == share and row["incremental_value"] == 100.0
+        assert row["roi_low"] == pytest.approx(0.01)
+        assert row["roi_high"] == pytest.approx(190.0 / share / 1000.0)
+        assert row["recommendation"] == verdict
