@@ -52,7 +52,7 @@ def test_a_planted_inert_campaign_gets_an_interval_around_zero(tmp_path):
     """Random sends to subscribers that cause nothing: the estimated incremental value's interval holds 0."""
     rows = []
     for seed in range(20):
-        params = SynthParams(customers=1500, seed=500 + seed, campaigns=(*DEFAULT_CAMPAIGNS, INERT))
+        params = SynthParams(customers=1000, seed=500 + seed, campaigns=(*DEFAULT_CAMPAIGNS, INERT))
         generate_project(tmp_path / f"i{seed}", params)
         _, _, scores = scored_project(tmp_path / f"i{seed}", "inert")
         rows.append(scores.filter(pl.col("touchpoint") == "email/inert"))
