@@ -40,5 +40,5 @@ comment on column touchpoint_scores.evidence is 'What decided the verdict: exper
 comment on column touchpoint_scores.experiment_treated is 'Customers assigned to treatment in a read randomised holdout of this touchpoint; null without one.';
 comment on column touchpoint_scores.experiment_control is 'Customers withheld (control) in that holdout; null without one.';
 comment on column touchpoint_scores.more_data_factor is 'For a hold: how many times today''s data (customers x time) would give an interval that excludes the hurdle at today''s estimate, (half-width / |roi - hurdle|)^2; null otherwise or beyond 100x.';
-comment on column touchpoint_scores.more_weeks is 'For a hold: extra weeks of data at today''s contact rate that give more_data_factor: (more_data_factor - 1) x the weeks the touchpoint''s contacts span.';
+comment on column touchpoint_scores.more_weeks is 'For a hold: extra weeks of data at today''s contact rate that give more_data_factor: (more_data_factor - 1) x the weeks the touchpoint''s contacts span; null beyond three years (more customers or an experiment would decide it sooner).';
 comment on column touchpoint_scores.model_run_id is 'The model_runs row (kind touchpoints) that produced the scores.';

@@ -81,6 +81,7 @@ SCORE_COLUMNS = [
     "model_run_id",
 ]
 MORE_DATA_CAP = 100.0  # beyond this many times today's data a verdict is not worth waiting for: left null
+MORE_WEEKS_CAP = 156.0  # beyond three more years, waiting is no plan (more customers or an experiment are): null
 
 
 def period_costs(costs: pl.LazyFrame | None, as_of, granularity: str = "campaign") -> pl.DataFrame:
@@ -187,7 +188,9 @@ def score_touchpoints(
             pl.when(hold & factor.is_finite() & (factor <= MORE_DATA_CAP)).then(factor).alias("more_data_factor"),
         )
         .with_columns(
-            ((pl.col("more_data_factor") - 1.0) * pl.col("contact_weeks")).alias("more_weeks"),
+            ((pl.col("more_data_factor") - 1.0) * pl.col("contact_weeks"))
+            .pipe(lambda weeks: pl.when(weeks <= MORE_WEEKS_CAP).then(weeks))
+            .alias("more_weeks"),
             pl.lit(as_of).alias("as_of"),
             pl.lit(model_run_id).alias("model_run_id"),
             pl.lit(currency).alias("currency"),

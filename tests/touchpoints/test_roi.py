@@ -155,6 +155,11 @@ def test_more_data_factor_is_the_squared_half_width_over_the_distance_to_the_hur
     assert news["more_data_factor"] == pytest.approx((half / (news["roi"] - 2.0)) ** 2)
     assert news["more_weeks"] == pytest.approx((news["more_data_factor"] - 1) * 20.0)
     assert news["currency"] == "USD"
+    # a wait beyond three years is no plan: the factor stays, the weeks do not
+    far = score_touchpoints(
+        attribution, lift, retention, period_costs(costs.lazy(), AS_OF), as_of=AS_OF, hurdle=2.3
+    ).row(by_predicate=pl.col("touchpoint") == "email/news", named=True)
+    assert (far["more_data_factor"] - 1) * 20.0 > 156 and far["more_weeks"] is None
 
 
 def test_an_experiment_outranks_the_observational_estimate():
