@@ -189,7 +189,11 @@ def estimate_lift(
     )
     twin_excess["clicked"] = clicked[draw.source]
     twin_code = code[draw.source] + k * draw.set_index
-    twins = parts(code_sums(contact_columns(twin_excess), twin_code, draw.weight, k * placebo_sets))
+    twins = parts(
+        code_sums(
+            contact_columns(twin_excess), twin_code, np.full(twin_code.size, 1.0 / draw.share), k * placebo_sets
+        )
+    )
     twins = {name: part.reshape(placebo_sets, k) for name, part in twins.items()}
     contacts_per = np.maximum(np.bincount(code, weights=excess["eligible"], minlength=k), 1.0)
     sums, caught_reps = replicate_sums(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from cxdata.touchpoints.resample import poisson_weights
+from cxdata.touchpoints.resample import weight_blocks
 
 WIDTH = 6  # scored, total, stepped, through_click, without_click, value
 
@@ -79,12 +79,10 @@ def replicate_sums(
     sessions = sparse.csr_matrix(
         (session[:, 2], (session[:, 0].astype(np.int64), session[:, 1].astype(np.int64))), shape=(customers, k)
     ).T.tocsr()
-    rng = np.random.default_rng(seed)
     sums = np.empty((replicates, k, WIDTH))
     caught = np.empty((replicates, k))
-    for start in range(0, replicates, block):
-        size = min(block, replicates - start)
-        weights = np.stack([poisson_weights(rng, customers) for _ in range(size)], axis=1)
-        sums[start : start + size] = (matrix @ weights).T.reshape(size, k, WIDTH)
-        caught[start : start + size] = (sessions @ weights).T
+    for start, weights in weight_blocks(customers, replicates, seed, block):
+        size = weights.shape[0]
+        sums[start : start + size] = (matrix @ weights.T).T.reshape(size, k, WIDTH)
+        caught[start : start + size] = (sessions @ weights.T).T
     return sums, caught

@@ -27,12 +27,12 @@ from cxdata.touchpoints.order_index import DAY_US
 
 @dataclass
 class PlaceboDraw:
-    """The twins (contact rows with shifted ``occurred_at``), which real contact each copies, its set, weights."""
+    """The twins (contact rows with shifted ``occurred_at``), which real contact each copies, its set, and the
+    share of customers drawn (each twin weighs its inverse)."""
 
     contacts: pl.DataFrame
     source: np.ndarray  # row of the real contact each twin copies
     set_index: np.ndarray  # 0 .. sets - 1
-    weight: np.ndarray  # inverse of the sampled customer share
     share: float
 
 
@@ -76,7 +76,6 @@ def draw_placebos(
         contacts=twins.drop("_row"),
         source=source[keep],
         set_index=set_index[keep],
-        weight=np.full(keep.size, 1.0 / share),
         share=share,
     )
 

@@ -9,6 +9,7 @@ replicate r reweights the same customers in both and the ROI of a replicate resa
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -29,3 +30,12 @@ _WEIGHTS = _inverse_cdf()
 def poisson_weights(rng: np.random.Generator, customers: int) -> np.ndarray:
     """One replicate's Poisson(1) weight per customer, as floats."""
     return _WEIGHTS[rng.integers(0, _LEVELS, size=customers, dtype=np.uint16)]
+
+
+def weight_blocks(customers: int, replicates: int, seed: int, block: int = 8) -> Iterator[tuple[int, np.ndarray]]:
+    """The replicates' weights a few at a time, as (first replicate, block x customers): a replicates x
+    customers matrix would not fit at scale. The same seed gives the same weights to every estimator."""
+    rng = np.random.default_rng(seed)
+    for start in range(0, replicates, block):
+        size = min(block, replicates - start)
+        yield start, np.stack([poisson_weights(rng, customers) for _ in range(size)])

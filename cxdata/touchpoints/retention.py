@@ -51,7 +51,7 @@ from sklearn.preprocessing import StandardScaler
 
 from cxdata.touchpoints.contact_windows import contacts
 from cxdata.touchpoints.order_index import OrderIndex
-from cxdata.touchpoints.resample import poisson_weights
+from cxdata.touchpoints.resample import weight_blocks
 
 FEATURES = [
     "log_orders_so_far",
@@ -307,16 +307,12 @@ def _customer_sums(t: np.ndarray, e: np.ndarray, y: np.ndarray, customer: np.nda
     return np.column_stack([np.bincount(customer, weights=c, minlength=n) for c in columns])
 
 
-def _replicate_sums(sums: np.ndarray, replicates: int, seed: int, chunk: int = 8) -> np.ndarray:
+def _replicate_sums(sums: np.ndarray, replicates: int, seed: int) -> np.ndarray:
     """Column sums of ``sums`` (customers x columns) under Poisson(1) customer weights, one row per replicate
-    (the same weights as the lift estimate's replicates, `cxdata.touchpoints.resample`); a few replicates at
-    a time, as a replicates x customers weight matrix would not fit at scale."""
-    rng = np.random.default_rng(seed)
+    (the same weights as the lift estimate's replicates, `cxdata.touchpoints.resample.weight_blocks`)."""
     out = np.empty((replicates, sums.shape[1]))
-    for start in range(0, replicates, chunk):
-        size = min(chunk, replicates - start)
-        weights = np.stack([poisson_weights(rng, sums.shape[0]) for _ in range(size)])
-        out[start : start + size] = weights @ sums
+    for start, weights in weight_blocks(sums.shape[0], replicates, seed):
+        out[start : start + weights.shape[0]] = weights @ sums
     return out
 
 

@@ -267,9 +267,8 @@ def _value_interval(lift: LiftEstimate, retention: RetentionEstimate, interval: 
         how="full",
         coalesce=True,
     )
-    shares = lift.table.select("touchpoint", "linked_share") if "linked_share" in lift.table.columns else None
-    reps = reps.join(shares, on="touchpoint", how="left") if shares is not None else reps
-    share = pl.col("linked_share").fill_null(1.0).clip(lower_bound=1e-3) if shares is not None else pl.lit(1.0)
+    reps = reps.join(lift.table.select("touchpoint", "linked_share"), on="touchpoint", how="left")
+    share = pl.col("linked_share").fill_null(1.0).clip(lower_bound=1e-3)
     revenue = pl.col("incremental_revenue").fill_null(0.0)
     kept = pl.col("retention_value").fill_null(0.0)
     lo, hi = (1 - interval) / 2, (1 + interval) / 2
