@@ -57,6 +57,22 @@ class SourceConfig(Strict):
         return f"query on {redact_url(self.url or '')}"
 
 
+class BoostedConfig(Strict):
+    """The boosted expected-purchases candidate of CLV (cxdata/clv/boosted.py): window, cutoffs, trees."""
+
+    enabled: bool = True  # "auto" evaluates it beside the BTYD models
+    window_days: int | None = Field(None, gt=0)  # None: the holdout's length (shortened when history is short)
+    cutoffs: int = Field(6, gt=0)  # training cutoffs stacked, when history allows
+    min_cutoffs: int = Field(3, gt=0)  # the window is shortened until this many fit before the calibration end
+    cutoff_step_days: int = Field(30, gt=0)
+    min_history_days: int = Field(90, ge=0)  # a cutoff needs this much order history before it
+    max_train_rows: int = Field(1_000_000, gt=0)  # stacked rows beyond this are sampled (seeded)
+    max_iter: int = Field(200, gt=0)
+    learning_rate: float = Field(0.1, gt=0)
+    min_samples_leaf: int = Field(100, gt=0)
+    l2_regularization: float = Field(1.0, ge=0)
+
+
 class ClvConfig(Strict):
     """Lifetime-value models (see cxdata/clv): which BTYD model, how it is evaluated and scored."""
 
@@ -70,6 +86,7 @@ class ClvConfig(Strict):
     penalizers: list[float] = Field(default_factory=lambda: [0.0, 0.001, 0.01, 0.1])
     max_holdout_error: float = Field(0.15, gt=0)  # |predicted - actual| / actual repeat purchases, else WARN
     min_repeat_buyers: int = Field(30, gt=0)  # below this Gamma-Gamma is not fitted
+    boosted: BoostedConfig = Field(default_factory=BoostedConfig)
     seed: int = 0
 
 
