@@ -86,6 +86,7 @@ class ClvConfig(Strict):
     penalizers: list[float] = Field(default_factory=lambda: [0.0, 0.001, 0.01, 0.1])
     max_holdout_error: float = Field(0.15, gt=0)  # |predicted - actual| / actual repeat purchases, else WARN
     min_repeat_buyers: int = Field(30, gt=0)  # below this Gamma-Gamma is not fitted
+    fit_budget_seconds: float = Field(60, gt=0)  # per purchase model, all penalizers and starts; then skipped
     boosted: BoostedConfig = Field(default_factory=BoostedConfig)
     seed: int = 0
 
