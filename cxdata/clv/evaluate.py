@@ -8,13 +8,24 @@ holdout. Metrics per candidate:
 - aggregate error: (predicted - actual) / actual holdout repeat purchases;
 - per-customer MAE and RMSE of purchases, beside a naive baseline in which
   each customer repeats at their calibration rate (frequency / T);
-- Spearman's rho of predicted and actual holdout spend (scipy).
+- Spearman's rho of predicted and actual holdout spend (scipy);
+- the mean Poisson deviance of purchases, beside MAE: MAE is smallest at a
+  count's median, which for most customers is 0, so it favours predictions
+  biased low; the deviance is smallest at the expectation, which is what the
+  scores are.
+
+With ``model: auto`` and ``boosted.enabled``, the boosted candidate
+(cxdata/clv/boosted.py) joins them: trained only on cutoffs whose windows end
+by the split, it predicts the same customers' holdout purchases on top of the
+BTYD candidate this rule would choose among the BTYD ones (its "base", whose
+time profile extends a shorter window and whose P(alive) it keeps).
 
 Choice: candidates whose |aggregate error| is within ``max_holdout_error``
 are ranked by MAE, since the scores are used per customer (who to target) and
 the aggregate only gates bias; when none is within the bound, the smallest
 |aggregate error| wins (then MAE) and the result carries a warning. Ties keep
-the config order (BG/NBD, Pareto/NBD, MBG/NBD; lower penalizer first).
+the config order (BG/NBD, Pareto/NBD, MBG/NBD; lower penalizer first; the
+boosted candidate last).
 """
 
 from __future__ import annotations
@@ -27,10 +38,12 @@ import numpy as np
 import polars as pl
 from scipy.stats import spearmanr
 
+from cxdata.churn.features import ChurnInputs, touch_channels
+from cxdata.clv import boosted
 from cxdata.clv.btyd import CONTINUOUS_MODELS, Attempt, BtydModel, FitFailed, SpendModel, fit_ladder
 from cxdata.clv.plots import calibration_holdout_png, tracking_png
 from cxdata.clv.rfm import PERIOD_DAYS, Freq, calibration_holdout, period_number, period_purchases
-from cxdata.clv.score import predict_rows
+from cxdata.clv.score import HISTORY, predict_rows, time_profile
 from cxdata.config import ClvConfig
 
 CAL_COLUMNS = {c + "_cal": c for c in ("frequency", "recency", "T", "monetary_value")}
@@ -70,7 +83,10 @@ def fit_spend(rfm: pl.DataFrame, config: ClvConfig) -> SpendFit:
 
 @dataclass
 class Evaluation:
-    """What the holdout said: candidates' metrics, the chosen fit, every attempt, plots and warnings."""
+    """What the holdout said: candidates' metrics, the chosen fit, every attempt, plots and warnings.
+
+    ``chosen`` is the BTYD fit the scores sit on; ``boost`` is the boosted candidate's plan when that
+    candidate was chosen (``chosen`` is then its base), else None."""
 
     calibration_end: dt.datetime
     holdout_end: dt.datetime
@@ -80,6 +96,7 @@ class Evaluation:
     plots: dict[str, bytes] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     failed: str | None = None
+    boost: boosted.Plan | None = None
 
     @property
     def metrics(self) -> dict[str, Any]:
@@ -92,10 +109,26 @@ def holdout_metrics(
     model: BtydModel, calhold: pl.DataFrame, spend: SpendModel | None, fallback_spend: float
 ) -> dict[str, Any]:
     """Aggregate error, MAE/RMSE against the naive baseline, spend Spearman, for one fitted candidate."""
-    rfm = calhold.rename(CAL_COLUMNS)
     duration = float(calhold["duration_holdout"][0])
-    predicted = predict_rows(model, rfm, duration)["expected_purchases"].to_numpy()
+    predicted = predict_rows(model, calhold.rename(CAL_COLUMNS), duration)["expected_purchases"].to_numpy()
+    fit_seconds = sum(a.seconds for a in model.attempts_)
+    return {
+        "model": model.model,
+        "penalizer": model.penalizer,
+        **prediction_metrics(predicted, calhold, spend, fallback_spend),
+        "log_likelihood": model.log_likelihood_,
+        "params": model.params_,
+        "fit_seconds": round(fit_seconds, 4),
+    }
+
+
+def prediction_metrics(
+    predicted: np.ndarray, calhold: pl.DataFrame, spend: SpendModel | None, fallback_spend: float
+) -> dict[str, Any]:
+    """The metrics of `holdout_metrics` for holdout purchases ``predicted`` in ``calhold``'s row order."""
+    rfm = calhold.rename(CAL_COLUMNS)
     actual = rfm["frequency_holdout"].to_numpy()
+    duration = float(calhold["duration_holdout"][0])
     f, t = rfm["frequency"].to_numpy(), rfm["T"].to_numpy()
     naive = np.divide(f, t, out=np.zeros_like(f), where=t > 0) * duration
     if spend is not None:
@@ -103,10 +136,12 @@ def holdout_metrics(
     else:
         per_purchase = np.full(f.shape, fallback_spend)
     rho = spearmanr(predicted * per_purchase, rfm["holdout_revenue"].to_numpy()).statistic
+    with np.errstate(all="ignore"):
+        # y log(y / mu) is 0 at y = 0; a prediction of 0 where something was bought is infinitely wrong
+        log_ratio = np.where(actual > 0, actual * np.log(actual / predicted), 0.0)
+        deviance = float(np.mean(2.0 * (log_ratio - (actual - predicted))))
     total = float(actual.sum())
     return {
-        "model": model.model,
-        "penalizer": model.penalizer,
         "customers": int(rfm.height),
         "actual_purchases": total,
         "predicted_purchases": float(predicted.sum()),
@@ -116,9 +151,33 @@ def holdout_metrics(
         "naive_mae": float(np.abs(naive - actual).mean()),
         "naive_rmse": float(np.sqrt(((naive - actual) ** 2).mean())),
         "spend_spearman": float(rho),
-        "log_likelihood": model.log_likelihood_,
-        "params": model.params_,
+        "poisson_deviance": deviance,
     }
+
+
+def boosted_holdout(
+    inputs: ChurnInputs,
+    config: ClvConfig,
+    calhold: pl.DataFrame,
+    calibration_end: dt.datetime,
+    as_of: dt.datetime,
+    base: BtydModel,
+) -> tuple[boosted.Plan, boosted.BoostedFit, np.ndarray]:
+    """The boosted candidate fitted on cutoffs whose windows end by ``calibration_end``, and its predicted
+    holdout purchases of ``calhold``'s customers in its row order (its window extended with ``base``'s
+    time profile). Raises `boosted.NoPlan` when the history is too short."""
+    first = inputs.orders.select(pl.col("ordered_at").min()).collect().item()
+    plan = boosted.plan(first, calibration_end, as_of, config)
+    channels = touch_channels(inputs.touches, calibration_end)
+    fit = boosted.fit_boosted(inputs, config, plan.evaluation, plan.window_days, channels)
+    rows = calhold.rename(CAL_COLUMNS).join(
+        fit.predict(inputs, calibration_end, config), on="customer_key", how="left"
+    )
+    duration = np.array([float(calhold["duration_holdout"][0])])
+    histories = rows.select(HISTORY).unique()
+    profile = time_profile(base, histories, plan.window_days / PERIOD_DAYS[config.period], duration)[0]
+    rows = rows.join(histories.with_columns(pl.Series("_profile", profile)), on=list(HISTORY), how="left")
+    return plan, fit, (rows["boosted_purchases"] * rows["_profile"]).to_numpy()
 
 
 def choose(candidates: list[dict[str, Any]], max_error: float) -> tuple[int, str | None]:
@@ -192,10 +251,15 @@ def tracking(
     ).with_columns(pl.lit(cal_period - first).alias("calibration_end_period"))
 
 
-def calibration_vs_holdout(model: BtydModel, calhold: pl.DataFrame, top: int = 6) -> pl.DataFrame:
-    """Mean actual and predicted holdout purchases by calibration frequency (``top`` and more pooled)."""
+def calibration_vs_holdout(
+    model: BtydModel, calhold: pl.DataFrame, top: int = 6, predicted: np.ndarray | None = None
+) -> pl.DataFrame:
+    """Mean actual and predicted holdout purchases by calibration frequency (``top`` and more pooled);
+    ``predicted`` (in ``calhold``'s row order) replaces the model's predictions."""
     duration = float(calhold["duration_holdout"][0])
     rows = predict_rows(model, calhold.rename(CAL_COLUMNS), duration)
+    if predicted is not None:
+        rows = calhold.rename(CAL_COLUMNS).with_columns(pl.Series("expected_purchases", predicted))
     return (
         rows.group_by(pl.col("frequency").clip(upper_bound=top).alias("frequency_cal"))
         .agg(
@@ -207,10 +271,18 @@ def calibration_vs_holdout(model: BtydModel, calhold: pl.DataFrame, top: int = 6
     )
 
 
-def evaluate(orders: pl.LazyFrame, config: ClvConfig, as_of: dt.datetime, *, plots: bool = True) -> Evaluation:
+def evaluate(
+    orders: pl.LazyFrame,
+    config: ClvConfig,
+    as_of: dt.datetime,
+    *,
+    plots: bool = True,
+    inputs: ChurnInputs | None = None,
+) -> Evaluation:
     """Fit every candidate on the calibration window, score it on the holdout and choose; see the module doc.
 
     ``orders``: purchases only (customer_key, ordered_at, amount), see `cxdata.clv.rfm.purchases`.
+    ``inputs``: the boosted candidate's facts (their orders the same purchases); default orders only.
     A failure (no data to split, nothing converged) is returned in ``failed``, never raised.
     """
     holdout_end = as_of
@@ -239,14 +311,37 @@ def evaluate(orders: pl.LazyFrame, config: ClvConfig, as_of: dt.datetime, *, plo
         return Evaluation(
             calibration_end, holdout_end, candidates, None, attempts, warnings=warnings, failed=failed
         )
+    base, plan, predicted = fits[best], None, None
+    if config.model == "auto" and config.boosted.enabled:
+        try:
+            plan, fit, predicted = boosted_holdout(
+                inputs or ChurnInputs(orders=orders), config, calhold, calibration_end, as_of, base
+            )
+        except (boosted.NoPlan, ValueError) as exc:  # ValueError: e.g. no purchase in any training window
+            warnings.append(f"{boosted.MODEL_NAME} not evaluated: {exc}")
+        else:
+            candidates.append(
+                {
+                    "model": boosted.MODEL_NAME,
+                    "penalizer": base.penalizer,
+                    "base_model": base.model,
+                    **prediction_metrics(predicted, calhold, spend.model, fallback),
+                    "log_likelihood": None,
+                    "params": fit.params(),
+                    "fit_seconds": round(fit.seconds, 4),
+                }
+            )
+            best, warning = choose(candidates, config.max_holdout_error)
+    boost = plan if best == len(fits) else None
+    chosen = base if boost else fits[best]
     candidates[best]["chosen"] = True
     if warning:
         warnings.append(warning)
-    result = Evaluation(calibration_end, holdout_end, candidates, fits[best], attempts, warnings=warnings)
+    result = Evaluation(calibration_end, holdout_end, candidates, chosen, attempts, warnings=warnings, boost=boost)
     if plots:
-        by_frequency = calibration_vs_holdout(fits[best], calhold)
+        by_frequency = calibration_vs_holdout(chosen, calhold, predicted=predicted if boost else None)
         result.plots["calibration_vs_holdout"] = calibration_holdout_png(by_frequency)
-        if fits[best].model != "bgbb":
-            track = tracking(fits[best], orders, calhold, calibration_end, config.period)
+        if chosen.model != "bgbb":  # the population curve: the base's when the boosted model was chosen
+            track = tracking(chosen, orders, calhold, calibration_end, config.period)
             result.plots["tracking"] = tracking_png(track, config.period)
     return result

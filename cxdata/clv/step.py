@@ -4,6 +4,12 @@ Only customers with at least one kept (non-refund) order up to ``as_of`` are
 scored: a BTYD model says nothing about someone who never bought (their
 "birth" is the first purchase), so dim_customer rows without orders get no
 score rather than a made-up one.
+
+When the holdout chooses the boosted candidate (cxdata/clv/boosted.py), its
+base BTYD model is refitted as any chosen model is, the boosted model is
+refitted on cutoffs whose windows end by as_of, and the scores have the same
+columns: expected purchases (and so CLV) from the boosted model extended by the
+base's time profile, P(alive) from the base.
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ from typing import Any
 
 import polars as pl
 
+from cxdata.churn.features import ChurnInputs, touch_channels
 from cxdata.churn.score import without_churn
+from cxdata.clv import boosted
 from cxdata.clv.btyd import Attempt, BtydModel, FitFailed
 from cxdata.clv.evaluate import evaluate, fit_spend
 from cxdata.clv.rfm import purchases, rfm_summary, utc
@@ -122,7 +130,13 @@ def clv_outputs(
         pl.col("ordered_at").min().alias("first"), pl.col("ordered_at").max().alias("last"), pl.len().alias("n")
     ).collect()
     window = (stats["first"][0], stats["last"][0])
-    evaluation = evaluate(orders, clv, as_of)
+    inputs = None
+    if clv.model == "auto" and clv.boosted.enabled:
+        # imported here: cxdata.churn.step imports this module
+        from cxdata.churn.step import read_inputs
+
+        inputs = ChurnInputs(**{**read_inputs(wh).__dict__, "orders": orders})
+    evaluation = evaluate(orders, clv, as_of, inputs=inputs)
     warnings = list(evaluation.warnings)
     failed = evaluation.failed
     final, spend_fit, scores = None, None, None
@@ -144,6 +158,15 @@ def clv_outputs(
         elif spend_fit.warning:
             warnings.append(spend_fit.warning)
     model_run_id = f"{run_id}/clv"
+    boost, params = None, final.params_ if final else None
+    if final is not None and evaluation.boost is not None and inputs is not None:
+        plan = evaluation.boost
+        fitted = boosted.fit_boosted(
+            inputs, clv, plan.final, plan.window_days, touch_channels(inputs.touches, as_of)
+        )
+        boost = fitted.predict(inputs, as_of, clv)
+        params = {"base_model": final.model, "base_params": final.params_, **fitted.params()}
+    model = boosted.MODEL_NAME if evaluation.boost else (evaluation.chosen.model if evaluation.chosen else None)
     if final is not None:
         scores = score_customers(
             rfm,
@@ -155,6 +178,8 @@ def clv_outputs(
             period=clv.period,
             annual_discount_rate=clv.annual_discount_rate,
             fallback_spend=fallback,
+            boosted=boost,
+            window_days=evaluation.boost.window_days if evaluation.boost else None,
         )
     spend_info: dict[str, Any] = {}
     if spend_fit is not None:
@@ -171,8 +196,8 @@ def clv_outputs(
         window=window,
         calibration_end=evaluation.calibration_end,
         holdout_end=evaluation.holdout_end,
-        model=final.model if final else (evaluation.chosen.model if evaluation.chosen else None),
-        params=final.params_ if final else None,
+        model=model,
+        params=params,
         log_likelihood=final.log_likelihood_ if final else None,
         penalizer=final.penalizer if final else None,
         spend=spend_info,
@@ -186,7 +211,7 @@ def clv_outputs(
     )
     report = ClvReport(
         model_run_id=model_run_id,
-        model=final.model if final else None,
+        model=model if final else None,
         params=dict(final.params_) if final else None,
         metrics=evaluation.metrics,
         candidates=evaluation.candidates,
