@@ -8,15 +8,19 @@ Pareto/NBD divides by the weight *mean* instead, which rescales its objective
 by (unique rows / customers); Nelder-Mead moves only by comparing values, so
 scaling its function tolerance by the same factor reproduces the plain fit.
 
-BG/NBD and MBG/NBD replace lifetimes' optimiser, not its model: lifetimes' own
-``fit`` runs with its ``_fit`` (autograd + BFGS) swapped for
-`cxdata.clv.likelihood.optimum`, the same objective with an analytic gradient,
-minimised by BFGS (lifetimes' method) from the attempt's start, after a warm-up
-on a seeded subsample when the rows are many; several times faster. The result
-stands only if it passes lifetimes' own convergence test (its autograd gradient
-at the point below ``tol``); otherwise lifetimes' untouched fit runs from the
-same start and decides, so an attempt fails only when lifetimes fails from that
-start. ``Attempt.optimiser`` records which one produced the fit.
+BG/NBD, MBG/NBD and Pareto/NBD replace lifetimes' optimiser, not its model:
+lifetimes' own ``fit`` runs with its ``_fit`` swapped for BFGS on the same
+objective with an analytic gradient (`cxdata.clv.analytic_fit`), several times
+faster. The result stands only if lifetimes' own test accepts it; otherwise
+lifetimes' untouched fit runs from the same start and decides, so an attempt
+fails only when lifetimes fails from that start. ``Attempt.optimiser`` records
+which one produced the fit.
+
+Time: `fit_ladder` (and `BtydModel` with ``budget_seconds``) gives a model's
+whole ladder a budget. Every objective evaluation, the analytic one or
+lifetimes' inside its own optimiser, checks it, so a fit stops within one
+evaluation of the limit; the attempt is recorded with "budget of N s
+exceeded" and no further start or penalizer is tried.
 
 Robustness: lifetimes raises ``ConvergenceError`` when the optimiser gives up
 (typical on data with no visible dropout). `BtydModel.fit` tries a ladder of
@@ -39,9 +43,10 @@ import numpy as np
 import polars as pl
 from sklearn.base import BaseEstimator
 
-from cxdata.clv import likelihood
+from cxdata.clv import analytic_fit, likelihood, likelihood_pareto
 
 CONTINUOUS_MODELS = ("bgnbd", "pareto_nbd", "mbgnbd")
+ANALYTIC_MODELS = (*likelihood.MODELS, "pareto_nbd")
 
 
 @dataclass(frozen=True)
@@ -129,7 +134,14 @@ class _Base(BaseEstimator):
     def _data(self, rows: pl.DataFrame) -> tuple[np.ndarray, ...]:
         raise NotImplementedError
 
-    def _run(self, model: str, rows: pl.DataFrame, starts: list[np.ndarray], **fit_kwargs: Any) -> list[Attempt]:
+    def _run(
+        self,
+        model: str,
+        rows: pl.DataFrame,
+        starts: list[np.ndarray],
+        budget: likelihood.Budget | None = None,
+        **fit_kwargs: Any,
+    ) -> list[Attempt]:
         spec = SPECS[model]
         cls = _lifetimes_class(spec.fitter)
         data = self._data(rows)
@@ -144,12 +156,16 @@ class _Base(BaseEstimator):
                 with contextlib.redirect_stdout(printed), warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     fitted = None
-                    if model in likelihood.MODELS:
-                        with contextlib.suppress(Exception):  # any failure here: lifetimes decides
-                            fitted = self._fit_once(model, cls, data, weights, start, fit_kwargs, analytic=True)
+                    if model in ANALYTIC_MODELS:
+                        try:
+                            fitted = self._fit_once(model, cls, data, weights, start, fit_kwargs, budget, True)
                             attempt.optimiser = "analytic"
+                        except likelihood.BudgetExceeded:
+                            raise
+                        except Exception:  # any other failure here: lifetimes decides
+                            pass
                     if fitted is None:
-                        fitted = self._fit_once(model, cls, data, weights, start, fit_kwargs)
+                        fitted = self._fit_once(model, cls, data, weights, start, fit_kwargs, budget)
                 fitter, attempt.params, attempt.log_likelihood = fitted
                 attempt.converged = True
             except Exception as exc:  # ConvergenceError, linear-algebra and domain errors all mean "not this one"
@@ -159,6 +175,8 @@ class _Base(BaseEstimator):
             attempts.append(attempt)
             if attempt.converged:
                 self.fitter_ = fitter
+                break
+            if _out_of_budget(attempts):
                 break
         return attempts
 
@@ -170,13 +188,26 @@ class _Base(BaseEstimator):
         weights: np.ndarray,
         start: np.ndarray,
         fit_kwargs: dict[str, Any],
+        budget: likelihood.Budget | None = None,
         analytic: bool = False,
     ) -> tuple[Any, dict[str, float], float]:
-        """lifetimes' fit from ``start`` (``analytic``: with `_analytic_optimiser`); raises unless finite."""
+        """lifetimes' fit from ``start`` (``analytic``: with the analytic optimiser); raises unless finite."""
         fitter = cls(penalizer_coef=self.penalizer)
-        if analytic:
-            fitter._fit = _analytic_optimiser(model, cls, self.seed)  # the instance attribute shadows the method
-        fitter.fit(*data, weights=weights, initial_params=start, **fit_kwargs)
+        # instance attributes shadow the class' methods for this fit only
+        if analytic and model == "pareto_nbd":
+            fitter._fit = analytic_fit.pareto_fit(cls._negative_log_likelihood, self.seed, budget)
+        elif analytic:
+            from lifetimes.fitters import value_and_grad  # what lifetimes differentiates with, for its own test
+
+            objective = value_and_grad(cls._negative_log_likelihood)
+            fitter._fit = analytic_fit.bgnbd_fit(model, objective, self.seed, budget)
+        if budget is not None:
+            fitter._negative_log_likelihood = analytic_fit.checked(cls._negative_log_likelihood, budget)
+        try:
+            fitter.fit(*data, weights=weights, initial_params=start, **fit_kwargs)
+        finally:
+            for name in ("_fit", "_negative_log_likelihood"):
+                vars(fitter).pop(name, None)
         params = {name: float(fitter.params_[name]) for name in SPECS[model].params}
         ll = _total_log_likelihood(model, cls, params, data, weights)
         if not (np.isfinite(ll) and all(np.isfinite(v) and v > 0 for v in params.values())):
@@ -184,28 +215,8 @@ class _Base(BaseEstimator):
         return fitter, params, ll
 
 
-class _NotAccepted(Exception):
-    """The analytic optimiser found no point that passes lifetimes' convergence test."""
-
-
-def _analytic_optimiser(model: str, cls: type, seed: int):
-    """A stand-in for lifetimes' ``_fit`` with its signature and return value (log params, objective, Hessian)."""
-    from lifetimes.fitters import value_and_grad  # what lifetimes differentiates with, for its own test
-
-    def _fit(args, initial_params, params_size, disp, tol=1e-7, bounds=None, **options):
-        frequency, recency, T, weights, penalizer = args
-        start = np.full(params_size, 0.1) if initial_params is None else np.asarray(initial_params, dtype=float)
-        data = likelihood.histories(model, frequency, recency, T, weights)
-        point = likelihood.optimum(data, start, penalizer, tol / 10, seed)
-        if point is None:
-            raise _NotAccepted("analytic BFGS did not converge")
-        with np.errstate(all="ignore"):
-            value, gradient = value_and_grad(cls._negative_log_likelihood)(point, *args)
-        if not (np.isfinite(value) and np.max(np.abs(gradient)) <= tol):
-            raise _NotAccepted(f"lifetimes' gradient {np.max(np.abs(gradient)):.2e} exceeds tol {tol}")
-        return point, value, likelihood.hessian(point, data, penalizer)
-
-    return _fit
+def _out_of_budget(attempts: list[Attempt]) -> bool:
+    return bool(attempts) and (attempts[-1].error or "").startswith(likelihood.BudgetExceeded.__name__)
 
 
 def _total_log_likelihood(
@@ -214,6 +225,12 @@ def _total_log_likelihood(
     """The unpenalised log-likelihood summed over customers, in the data's own time units."""
     spec = SPECS[model]
     values = np.array([params[name] for name in spec.params])
+    if model == "pareto_nbd":
+        # lifetimes' own formula, evaluated in log space: lifetimes' 2F1 overflows to NaN in days for heavy
+        # buyers even where the fit (in its scaled time) is fine; where it is finite the two agree to 1e-15
+        rows = likelihood_pareto.histories(*data, weights)
+        nll = likelihood_pareto.negative_log_likelihood(np.log(values), rows, 0.0)[0]
+        return float(-nll * weights.mean())
     point = np.log(values) if spec.log_space else values
     with np.errstate(all="ignore"):
         nll = float(cls._negative_log_likelihood(point, *data, weights, 0.0))
@@ -237,18 +254,24 @@ class BtydModel(_Base):
         seed: int = 0,
         tol: float | None = None,
         starts: list[list[float]] | None = None,
+        budget_seconds: float | None = None,
     ):
         self.model = model
         self.penalizer = penalizer
         self.seed = seed
         self.tol = tol
         self.starts = starts  # starting points in the optimiser's space; None: `starting_points`
+        self.budget_seconds = budget_seconds  # for all starting points together; None: no limit
 
     def _data(self, rows: pl.DataFrame) -> tuple[np.ndarray, ...]:
         return tuple(rows[c].to_numpy() for c in ("frequency", "recency", "T"))
 
     def fit(self, rfm: pl.DataFrame) -> BtydModel:
         """Fit on the unique (frequency, recency, T) rows; raises `FitFailed` when no starting point converges."""
+        budget = None if self.budget_seconds is None else likelihood.Budget.start(self.budget_seconds)
+        return self._fit(rfm, budget)
+
+    def _fit(self, rfm: pl.DataFrame, budget: likelihood.Budget | None) -> BtydModel:
         if self.model not in SPECS or self.model == "gamma_gamma":
             known = [*CONTINUOUS_MODELS, "bgbb"]
             raise ValueError(f"unknown purchase model {self.model!r}; expected one of {known}")
@@ -263,7 +286,7 @@ class BtydModel(_Base):
         starts = starting_points(self.model, self.seed)
         if self.starts is not None:
             starts = [np.asarray(s, dtype=float) for s in self.starts]
-        self.attempts_ = self._run(self.model, rows, starts, **kwargs)
+        self.attempts_ = self._run(self.model, rows, starts, budget, **kwargs)
         if not self.attempts_ or not self.attempts_[-1].converged:
             raise FitFailed(self.model, self.attempts_)
         best = self.attempts_[-1]
@@ -341,17 +364,26 @@ def fit_first(model: str, rfm: pl.DataFrame, penalizers: list[float], seed: int 
     return None
 
 
-def fit_ladder(model: str, rfm: pl.DataFrame, penalizers: list[float], seed: int = 0) -> Ladder:
-    """Fit ``model`` once per penalizer, each with the ladder of starting points; never raises."""
+def fit_ladder(
+    model: str, rfm: pl.DataFrame, penalizers: list[float], seed: int = 0, budget_seconds: float | None = None
+) -> Ladder:
+    """Fit ``model`` once per penalizer, each with the ladder of starting points; never raises.
+
+    ``budget_seconds`` bounds the whole ladder: the attempt running when it is
+    spent is recorded with "budget of N s exceeded" and the ladder stops there.
+    """
+    budget = None if budget_seconds is None else likelihood.Budget.start(budget_seconds)
     fits: list[BtydModel] = []
     attempts: list[Attempt] = []
     for penalizer in penalizers:
-        estimator = BtydModel(model, penalizer=penalizer, seed=seed)
+        estimator = BtydModel(model, penalizer=penalizer, seed=seed, budget_seconds=budget_seconds)
         try:
-            fits.append(estimator.fit(rfm))
+            fits.append(estimator._fit(rfm, budget))
             attempts += estimator.attempts_
         except FitFailed as failed:
             attempts += failed.attempts
+        if _out_of_budget(attempts):
+            break
     return Ladder(model, fits, attempts)
 
 

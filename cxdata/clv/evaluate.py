@@ -293,7 +293,7 @@ def evaluate(
         return Evaluation(cut, holdout_end, [], None, [], failed=str(exc))
     rfm = calhold.rename(CAL_COLUMNS)
     models = list(CONTINUOUS_MODELS) if config.model == "auto" else [config.model]
-    ladders = [fit_ladder(name, rfm, config.penalizers, config.seed) for name in models]
+    ladders = [fit_ladder(name, rfm, config.penalizers, config.seed, config.fit_budget_seconds) for name in models]
     attempts = [a for ladder in ladders for a in ladder.attempts]
     fits = [fit for ladder in ladders for fit in ladder.fits]
     spend = fit_spend(rfm, config)

@@ -19,6 +19,7 @@ beta part for MBG/NBD).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,7 +60,8 @@ class Histories:
 def histories(model: str, frequency, recency, T, weights) -> Histories:
     """Arrange rows for `negative_log_likelihood` (recency and T in the optimiser's time units)."""
     if model not in MODELS:
-        raise ValueError(f"no analytic likelihood for {model!r}; expected one of {list(MODELS)}")
+        # Pareto/NBD has its own module, cxdata.clv.likelihood_pareto
+        raise ValueError(f"no BG/NBD-family likelihood for {model!r}; expected one of {list(MODELS)}")
     rows = tuple(np.asarray(v, dtype=float) for v in (frequency, recency, T, weights))
     frequency, recency, T, weights = rows
     share = weights / weights.sum()
@@ -141,37 +143,85 @@ def _subsample(data: Histories, rows: int, seed: int) -> Histories:
     return histories(data.model, *(v[keep] for v in data.rows))
 
 
-def _bfgs(data: Histories, start: np.ndarray, penalizer: float, gtol: float, hess_inv=None):
+class BudgetExceeded(RuntimeError):
+    """A fit's time budget ran out before it converged."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"budget of {seconds:g} s exceeded")
+        self.seconds = seconds
+
+
+@dataclass(frozen=True)
+class Budget:
+    """``seconds`` of fitting granted, spent at ``until`` (a `time.perf_counter` reading)."""
+
+    seconds: float
+    until: float
+
+    @classmethod
+    def start(cls, seconds: float) -> Budget:
+        """A budget of ``seconds`` from now."""
+        return cls(seconds, time.perf_counter() + seconds)
+
+    def check(self) -> None:
+        """Raise `BudgetExceeded` once the budget is spent."""
+        if time.perf_counter() > self.until:
+            raise BudgetExceeded(self.seconds)
+
+
+def _bfgs(objective, data, start: np.ndarray, penalizer: float, gtol: float, hess_inv=None, budget=None):
     options: dict = {"gtol": gtol}
     if hess_inv is not None:
         options["hess_inv0"] = hess_inv
+
+    def timed(point, *args):
+        if budget is not None:
+            budget.check()  # raised through scipy: the fit stops within one evaluation of the budget
+        return objective(point, *args)
+
     with np.errstate(all="ignore"):
-        return minimize(
-            negative_log_likelihood, start, args=(data, penalizer), jac=True, method="BFGS", options=options
-        )
+        return minimize(timed, start, args=(data, penalizer), jac=True, method="BFGS", options=options)
 
 
-def optimum(data: Histories, start, penalizer: float, gtol: float, seed: int = 0) -> np.ndarray | None:
-    """The BFGS minimum (lifetimes' method) from ``start`` to gradient ``gtol``; None when BFGS fails.
+def warm_started_minimum(
+    objective, subsample, data, n_rows: int, start, penalizer: float, gtol: float, seed: int, budget: Budget | None
+) -> np.ndarray | None:
+    """BFGS' minimum of ``objective(point, data, penalizer) -> (value, gradient)``; None when BFGS fails.
 
-    On more than twice `SUBSAMPLE_ROWS` rows, BFGS first runs on a seeded
-    subsample; the full fit then starts at that minimum with its inverse-Hessian
-    estimate and needs a handful of passes over every row instead of dozens.
+    On more than twice `SUBSAMPLE_ROWS` rows, BFGS first runs on
+    ``subsample(data, SUBSAMPLE_ROWS, seed)``; the full fit then starts at that
+    minimum with its inverse-Hessian estimate and needs a handful of passes over
+    every row instead of dozens.
     """
     start = np.asarray(start, dtype=float)
     warm, hess_inv = start, None
-    if data.rows[0].size > 2 * SUBSAMPLE_ROWS:
+    if n_rows > 2 * SUBSAMPLE_ROWS:
         # loosely: the subsample's minimum is itself a few percent off, and the full fit refines it
-        rough = _bfgs(_subsample(data, SUBSAMPLE_ROWS, seed), start, penalizer, max(gtol, 1e-5))
+        rough = _bfgs(
+            objective, subsample(data, SUBSAMPLE_ROWS, seed), start, penalizer, max(gtol, 1e-5), None, budget
+        )
         if np.isfinite(rough.x).all():
             # BFGS' own estimate is symmetric only up to rounding; scipy takes it back only exactly symmetric
             estimate = (rough.hess_inv + rough.hess_inv.T) / 2
             if np.isfinite(estimate).all() and np.linalg.eigvalsh(estimate).min() > 0:
                 warm, hess_inv = rough.x, estimate
-    result = _bfgs(data, warm, penalizer, gtol, hess_inv)
+    result = _bfgs(objective, data, warm, penalizer, gtol, hess_inv, budget)
     if hess_inv is not None and not result.success:
-        result = _bfgs(data, start, penalizer, gtol)  # the subsample led astray: the plain path
+        result = _bfgs(objective, data, start, penalizer, gtol, None, budget)  # the subsample led astray
     return result.x if result.success and np.isfinite(result.x).all() else None
+
+
+def optimum(
+    data: Histories, start, penalizer: float, gtol: float, seed: int = 0, budget: Budget | None = None
+) -> np.ndarray | None:
+    """The BFGS minimum (lifetimes' method) from ``start`` to gradient ``gtol``; None when BFGS fails.
+
+    Many rows are first fitted on a seeded subsample (`warm_started_minimum`);
+    raises `BudgetExceeded` when ``budget`` runs out.
+    """
+    return warm_started_minimum(
+        negative_log_likelihood, _subsample, data, data.rows[0].size, start, penalizer, gtol, seed, budget
+    )
 
 
 def hessian(log_params: np.ndarray, data: Histories, penalizer: float, step: float = 1e-6) -> np.ndarray:
