@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).parents[1]))  # the repository root, for t
 from cxdata.churn.features import build_features
 from cxdata.churn.score import score_churn
 from cxdata.churn.train import train
-from cxdata.steps import end_of_day
+from cxdata.run_context import end_of_day
 from cxdata.synth import SynthParams, generate_project
 from tests.churn.conftest import inputs_of
 from tests.facts import person_facts

@@ -24,8 +24,9 @@ from pathlib import Path
 from measure import cpu_seconds, peak_rss_gb
 
 from cxdata.config import load_config
+from cxdata.identity.step import IDENTITY_TABLES, identity_step
 from cxdata.io import load_table
-from cxdata.steps import IDENTITY_TABLES, identity_step, mart_step, marts_for
+from cxdata.marts.step import mart_step, marts_for
 from cxdata.synth import SynthParams, generate_project
 from cxdata.synth.params import DEFAULT_CAMPAIGNS
 from cxdata.warehouse import Warehouse

@@ -22,7 +22,7 @@ from measure import peak_rss_gb, timed
 
 from cxdata.clv.rfm import purchases
 from cxdata.config import load_config
-from cxdata.steps import end_of_day
+from cxdata.run_context import end_of_day
 from cxdata.touchpoints.attribution import MODELS, attribute
 from cxdata.touchpoints.journeys import build_journeys, touchpoint_events
 from cxdata.touchpoints.lift import estimate_lift

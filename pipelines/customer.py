@@ -4,10 +4,11 @@
 import dagster as dg
 
 from cxdata.config import ProjectConfig
+from cxdata.identity.step import IDENTITY_TABLES, RECORD_KEYS, identity_step
 from cxdata.marts.pii import NAME as PII
 from cxdata.marts.pii import dim_customer_pii_step
+from cxdata.marts.step import MARTS, mart_step, marts_for
 from cxdata.report import table_figure
-from cxdata.steps import IDENTITY_TABLES, MARTS, RECORD_KEYS, identity_step, mart_step, marts_for
 from cxdata.warehouse.comments import comments_for
 from pipelines.metadata import figure_metadata, to_metadata
 from pipelines.resources import ProjectResource, WarehouseResource

@@ -7,7 +7,7 @@ import dagster as dg
 from cxdata import schema
 from cxdata.config import ProjectConfig
 from cxdata.errors import QuarantineError
-from cxdata.steps import stage_step
+from cxdata.io.step import stage_step
 from pipelines.metadata import to_metadata
 from pipelines.resources import ProjectResource, WarehouseResource
 

@@ -23,7 +23,7 @@ from cxdata.alerts.detect import ALERT_COLUMNS, detect_alerts
 from cxdata.alerts.notify import Delivery, deliver, webhook_url
 from cxdata.config import ProjectConfig
 from cxdata.faults import crash_point
-from cxdata.steps import end_of_day
+from cxdata.run_context import end_of_day
 from cxdata.warehouse import Warehouse
 
 TABLE = "cx_alerts"

@@ -52,7 +52,7 @@ def scoring_moment(
     if as_of is None:
         as_of = config.as_of or orders.select(pl.col("ordered_at").max()).collect().item()
     if not isinstance(as_of, dt.datetime):
-        from cxdata.steps import end_of_day
+        from cxdata.run_context import end_of_day
 
         as_of = end_of_day(as_of, config.timezone)
     return utc(as_of)

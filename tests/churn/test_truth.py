@@ -17,7 +17,7 @@ from sklearn.metrics import roc_auc_score
 
 from cxdata.churn.score import score_churn
 from cxdata.churn.train import train
-from cxdata.steps import end_of_day
+from cxdata.run_context import end_of_day
 
 from .conftest import inputs_of
 

@@ -21,10 +21,12 @@ from cxdata.cli import main
 from cxdata.clv.step import clv_step
 from cxdata.config import load_config
 from cxdata.errors import OutputError
+from cxdata.identity.step import identity_step
+from cxdata.io.step import stage_step
+from cxdata.marts.step import mart_step, marts_for
 from cxdata.report import Report, build_report, render_html, save_report
 from cxdata.report.cx import weekly_kpis
 from cxdata.report.scores import churn_backtest, churn_section
-from cxdata.steps import identity_step, mart_step, marts_for, stage_step
 from cxdata.synth import SynthParams, generate_project
 from cxdata.warehouse import Warehouse
 

@@ -9,7 +9,7 @@ import pytest
 
 from cxdata.config import load_config
 from cxdata.errors import QuarantineError
-from cxdata.steps import stage_step
+from cxdata.io.step import stage_step
 from cxdata.synth import SynthParams, generate_project
 from cxdata.warehouse import Warehouse
 
