@@ -31,6 +31,7 @@ def churn_run_record(
     n_orders: int,
     warnings: list[str],
     failed: str | None,
+    trained_at: dt.datetime,
 ) -> pl.DataFrame:
     """One ``model_runs`` row of a churn run (columns described in the module doc and sql/model_runs.sql)."""
     chosen = training.metrics.get(training.chosen, {}) if training else {}
@@ -42,7 +43,7 @@ def churn_run_record(
         "status": "failed" if failed else "ok",
         "failure_reason": failed,
         "model": training.chosen if training else None,
-        "trained_at": dt.datetime.now(dt.UTC),
+        "trained_at": trained_at,
         "as_of": as_of,
         "data_first_order": window[0],
         "data_last_order": window[1],

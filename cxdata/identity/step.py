@@ -3,12 +3,11 @@
 What the orchestrated identity asset does, without the orchestrator, so a notebook can run the same thing:
 
     with Warehouse(config.warehouse) as wh:
-        profiles = identity_step(wh, config, run_id="notebook")
+        profiles = identity_step(wh, config, run_context(wh, config, run_id="notebook"))
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator, Mapping
 
 import polars as pl
@@ -17,6 +16,7 @@ from cxdata.config import ProjectConfig
 from cxdata.identity.records import columns_needed
 from cxdata.identity.resolve import resolve
 from cxdata.profile import Profile, table_profile
+from cxdata.run_context import RunContext
 from cxdata.warehouse import Warehouse
 
 IDENTITY_TABLES = ("customers", "orders", "tickets", "surveys", "web_events", "touches")
@@ -52,10 +52,9 @@ class _StagedInputs(Mapping[str, pl.LazyFrame]):
         return len(self._tables)
 
 
-def identity_step(
-    wh: Warehouse, config: ProjectConfig, run_id: str, now: dt.datetime | None = None
-) -> dict[str, Profile]:
-    """Resolve identities over the staged tables, keeping keys stable against the previous run's mapping."""
+def identity_step(wh: Warehouse, config: ProjectConfig, run: RunContext) -> dict[str, Profile]:
+    """Resolve identities over the staged tables, keeping keys stable against the previous run's mapping; the
+    merge log and first-seen times carry ``run``'s id and start."""
     tables = _StagedInputs(wh, [t for t in IDENTITY_TABLES if t in config.sources], config)
     # only what keys are inherited by: blocked and shared rows carry no key, and the other columns are
     # gigabytes at millions of identifiers; read lazily, when the keys are assigned after the graph is built
@@ -64,7 +63,7 @@ def identity_step(
         if wh.exists("customer_identity")
         else None
     )
-    result = resolve(tables, config.identity, previous=previous, run_id=run_id, now=now or dt.datetime.now(dt.UTC))
+    result = resolve(tables, config.identity, previous=previous, run_id=run.run_id, now=run.now)
     facts = {**result.stats, "merges_this_run": result.identity_merges.height}
     outputs = {
         "identity_merges": result.identity_merges,

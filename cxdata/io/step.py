@@ -3,11 +3,12 @@
 What one orchestrated staging asset does, without the orchestrator, so a notebook can run the same thing:
 
     with Warehouse(config.warehouse) as wh:
-        stage_step(wh, config, "orders", run_id="notebook")
+        stage_step(wh, config, "orders", run_id="notebook", now=dt.datetime.now(dt.UTC))
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import polars as pl
@@ -28,15 +29,18 @@ class StageReport:
     audit: dict[str, object]
 
 
-def stage_step(wh: Warehouse, config: ProjectConfig, table: str, run_id: str) -> StageReport:
+def stage_step(wh: Warehouse, config: ProjectConfig, table: str, run_id: str, now: dt.datetime) -> StageReport:
     """Ingest one source with its row rules: publish stg_ and quarantine_<table>, append to ``load_audit``.
+
+    ``run_id`` and ``now`` (the run's start: the load's ``loaded_at`` and the moment "future" rows are measured
+    from) are those of the run's context; its as_of is not known yet, since nothing is staged before this step.
 
     The quarantine table is published on every run, empty when nothing failed,
     so BI shows a zero rather than last run's rows. Over the table's
     quarantine limit, `QuarantineError` is raised only after all three are
     published, so the data team can look at what was held back.
     """
-    staged = stage_table(config, table)
+    staged = stage_table(config, table, loaded_at=now)
     audit = {"run_id": run_id, **staged.audit}
     # the staged rows, the rows held back and the audit that counts both change together
     with wh.transaction() as tx:

@@ -3,12 +3,11 @@
 What one orchestrated mart asset does, without the orchestrator, so a notebook can run the same thing:
 
     with Warehouse(config.warehouse) as wh:
-        mart_step(wh, config, "dim_customer")
+        mart_step(wh, config, "dim_customer", run_context(wh, config, run_id="notebook"))
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,7 +17,7 @@ from cxdata import marts
 from cxdata.config import ProjectConfig
 from cxdata.identity.step import RECORD_KEYS
 from cxdata.profile import Profile, table_profile
-from cxdata.run_context import end_of_day
+from cxdata.run_context import RunContext
 from cxdata.warehouse import Warehouse
 
 
@@ -27,7 +26,7 @@ class Mart:
     """A mart: the staged or mart tables it reads and how it is built from them."""
 
     inputs: tuple[str, ...]
-    build: Callable[[ProjectConfig, dict[str, pl.LazyFrame | None]], pl.LazyFrame]
+    build: Callable[[ProjectConfig, dict[str, pl.LazyFrame | None], RunContext], pl.LazyFrame]
     requires: str | None = None  # the input table without which the mart does not exist
 
 
@@ -37,48 +36,38 @@ def _keys(frames: dict[str, pl.LazyFrame | None], table: str) -> pl.LazyFrame:
     return keys.filter(pl.col("source_table") == table)
 
 
-def _as_of(config: ProjectConfig, frames: dict[str, pl.LazyFrame | None]) -> dt.datetime:
-    if config.as_of is not None:
-        return end_of_day(config.as_of, config.timezone)
-    return marts.as_of_default(
-        orders=frames.get("fct_orders"),
-        tickets=frames.get("fct_tickets"),
-        surveys=frames.get("fct_surveys"),
-        sessions=frames.get("fct_web_sessions"),
-        touches=frames.get("fct_touches"),
-    )
-
-
 MARTS: dict[str, Mart] = {
     "fct_orders": Mart(
-        ("stg_orders", RECORD_KEYS), lambda c, f: marts.fct_orders(f["stg_orders"], _keys(f, "orders")), "orders"
+        ("stg_orders", RECORD_KEYS),
+        lambda c, f, r: marts.fct_orders(f["stg_orders"], _keys(f, "orders")),
+        "orders",
     ),
     "fct_tickets": Mart(
         ("stg_tickets", RECORD_KEYS),
-        lambda c, f: marts.fct_tickets(f["stg_tickets"], _keys(f, "tickets")),
+        lambda c, f, r: marts.fct_tickets(f["stg_tickets"], _keys(f, "tickets")),
         "tickets",
     ),
     "fct_surveys": Mart(
         ("stg_surveys", "stg_tickets", RECORD_KEYS),
-        lambda c, f: marts.fct_surveys(f["stg_surveys"], _keys(f, "surveys"), tickets=f["stg_tickets"]),
+        lambda c, f, r: marts.fct_surveys(f["stg_surveys"], _keys(f, "surveys"), tickets=f["stg_tickets"]),
         "surveys",
     ),
     "fct_web_sessions": Mart(
         ("stg_web_events", RECORD_KEYS),
-        lambda c, f: marts.fct_web_sessions(
+        lambda c, f, r: marts.fct_web_sessions(
             f["stg_web_events"], _keys(f, "web_events"), timeout_minutes=c.journey.session_timeout_minutes
         ),
         "web_events",
     ),
     "fct_touches": Mart(
         ("stg_touches", RECORD_KEYS),
-        lambda c, f: marts.fct_touches(f["stg_touches"], _keys(f, "touches")),
+        lambda c, f, r: marts.fct_touches(f["stg_touches"], _keys(f, "touches")),
         "touches",
     ),
     "dim_customer": Mart(
         ("fct_orders", "fct_tickets", "fct_surveys", "fct_web_sessions", "fct_touches", RECORD_KEYS),
-        lambda c, f: marts.dim_customer(
-            _as_of(c, f),
+        lambda c, f, r: marts.dim_customer(
+            r.as_of,
             c.journey,
             orders=f["fct_orders"],
             tickets=f["fct_tickets"],
@@ -90,7 +79,7 @@ MARTS: dict[str, Mart] = {
     ),
     "cx_kpis_daily": Mart(
         ("fct_orders", "fct_tickets", "fct_surveys", "fct_web_sessions"),
-        lambda c, f: marts.cx_kpis_daily(
+        lambda c, f, r: marts.cx_kpis_daily(
             orders=f["fct_orders"],
             tickets=f["fct_tickets"],
             surveys=f["fct_surveys"],
@@ -120,10 +109,10 @@ def _read_input(wh: Warehouse, mart: str, table: str) -> pl.LazyFrame | None:
     return wh.read(table, columns=["customer_key"]).lazy()
 
 
-def mart_step(wh: Warehouse, config: ProjectConfig, name: str) -> Profile:
-    """Build one mart from what is published in the warehouse and publish it."""
+def mart_step(wh: Warehouse, config: ProjectConfig, name: str, run: RunContext) -> Profile:
+    """Build one mart from what is published in the warehouse, as of ``run``'s as_of, and publish it."""
     mart = MARTS[name]
     frames = {table: _read_input(wh, name, table) for table in mart.inputs}
-    frame = mart.build(config, frames).collect()
+    frame = mart.build(config, frames, run).collect()
     published = wh.publish(name, frame)
     return table_profile(frame, published.seconds)

@@ -12,7 +12,7 @@ from polars.testing import assert_frame_equal
 
 from cxdata.faults import ENV as CRASH_ENV
 from cxdata.identity.step import IDENTITY_TABLES, identity_step
-from cxdata.run_context import end_of_day
+from cxdata.run_context import end_of_day, run_context
 from cxdata.warehouse import Warehouse
 from tests.staged import project_tables, publish_until
 
@@ -25,12 +25,12 @@ def test_identity_twice_keeps_keys_and_appends_the_merge_log(project_tables, war
     cut = end_of_day(config.as_of - dt.timedelta(days=45), config.timezone)
     with Warehouse(url, schema=db_schema) as wh:
         publish_until(wh, tables, cut)
-        identity_step(wh, config, run_id="first")
+        identity_step(wh, config, run_context(wh, config, "first"))
         before = wh.read("identity_record_keys")
         identity_before = wh.read("customer_identity")
         log_before = wh.read("identity_merges").height
         publish_until(wh, tables, None)
-        profiles = identity_step(wh, config, run_id="second")
+        profiles = identity_step(wh, config, run_context(wh, config, "second"))
         after = wh.read("identity_record_keys")
         log = wh.read("identity_merges")
     assert after.height == sum(tables[t].height for t in IDENTITY_TABLES if t in tables)
@@ -57,10 +57,12 @@ IDENTITY_RUN = """
 import sys
 from cxdata.config import load_config
 from cxdata.identity.step import identity_step
+from cxdata.run_context import run_context
 from cxdata.warehouse import Warehouse
 url, schema, config_path = sys.argv[1], sys.argv[2] or None, sys.argv[3]
+config = load_config(config_path)
 with Warehouse(url, schema) as wh:
-    identity_step(wh, load_config(config_path), run_id="second")
+    identity_step(wh, config, run_context(wh, config, "second"))
 """
 MERGE_COLUMNS = ["old_key", "new_key", "kind", "reason", "run_id"]
 
@@ -75,10 +77,10 @@ def test_a_kill_between_identity_tables_loses_no_merge(project_tables, warehouse
     for target, target_schema in ((url, db_schema), (clean_url, None)):
         with Warehouse(target, schema=target_schema) as wh:
             publish_until(wh, tables, cut)
-            identity_step(wh, config, run_id="first")
+            identity_step(wh, config, run_context(wh, config, "first"))
             publish_until(wh, tables, None)
     with Warehouse(clean_url) as wh:
-        identity_step(wh, config, run_id="second")
+        identity_step(wh, config, run_context(wh, config, "second"))
         expected_log = wh.read("identity_merges", columns=MERGE_COLUMNS).sort(MERGE_COLUMNS)
         expected_keys = wh.read("identity_record_keys", columns=["source_table", "record_id", "customer_key"])
     with Warehouse(url, schema=db_schema) as wh:
@@ -101,7 +103,7 @@ def test_a_kill_between_identity_tables_loses_no_merge(project_tables, warehouse
             wh.read("identity_record_keys", columns=list(keys_before.columns)).sort("source_table", "record_id"),
             keys_before.sort("source_table", "record_id"),
         )
-        identity_step(wh, config, run_id="second")
+        identity_step(wh, config, run_context(wh, config, "second"))
         log = wh.read("identity_merges", columns=MERGE_COLUMNS).sort(MERGE_COLUMNS)
         keys = wh.read("identity_record_keys", columns=list(expected_keys.columns))
     assert expected_log.filter(pl.col("run_id") == "second").height > 0  # the rerun really merges something
