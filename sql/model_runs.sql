@@ -1,7 +1,8 @@
 -- model_runs: every trained model, one row per run, appended; failed runs are recorded too.
 --
--- Written by cxdata.clv.step.clv_step (kind clv) and cxdata.churn.step.churn_step (kind churn; its own
--- columns are null on clv rows and the clv-only ones null on churn rows). Nested values are JSON text so
+-- Built by cxdata.model_runs.model_run for the CLV and churn fits of the value step (kinds clv and churn;
+-- churn's own columns are null on clv rows and the clv-only ones null on churn rows) and for the
+-- touchpoint step (kind touchpoints). Every row has every column. Nested values are JSON text so
 -- that DuckDB and PostgreSQL store them alike. A run is reproducible from its
 -- data window, config_json and seed.
 

@@ -170,17 +170,15 @@ def churn_outputs(
         if missing:
             warnings.append(f"{missing} churn-scored customers have no CLV row and are left out")
     record = churn_run_record(
+        run,
         model_run_id=model_run_id,
-        run_id=run_id,
         config=churn,
-        as_of=as_of,
         window=(stats["first"][0], stats["last"][0]),
         training=training,
         n_customers=0 if scored is None else scored.height,
         n_orders=int(stats["n"][0]),
         warnings=warnings,
         failed=failed,
-        trained_at=run.now,
     )
     plots: dict[str, bytes] = dict(training.plots) if training else {}
     sizes: dict[str, int] = {}

@@ -147,10 +147,9 @@ def clv_outputs(wh: Warehouse, config: ProjectConfig, run: RunContext) -> ClvOut
             "correlation": spend_fit.correlation,
         }
     record = model_run_record(
+        run,
         model_run_id=model_run_id,
-        run_id=run_id,
         config=clv,
-        as_of=as_of,
         window=window,
         calibration_end=evaluation.calibration_end,
         holdout_end=evaluation.holdout_end,
@@ -166,7 +165,6 @@ def clv_outputs(wh: Warehouse, config: ProjectConfig, run: RunContext) -> ClvOut
         n_orders=int(stats["n"][0]),
         warnings=warnings,
         failed=failed,
-        trained_at=run.now,
     )
     report = ClvReport(
         model_run_id=model_run_id,

@@ -21,8 +21,8 @@ from typing import Any
 import polars as pl
 
 from cxdata.clv.rfm import purchases
-from cxdata.clv.runs import cxdata_version, to_json
 from cxdata.config import ProjectConfig, TouchpointConfig
+from cxdata.model_runs import model_run
 from cxdata.run_context import RunContext
 from cxdata.touchpoints.attribution import MODELS, attribute
 from cxdata.touchpoints.experiments import read_experiments
@@ -244,26 +244,16 @@ def _run_record(
         "placebo_calibration": report.calibration.to_dicts() if report.calibration.height else [],
         "experiments": report.experiments.to_dicts() if report.experiments.height else [],
     }
-    row = {
-        "model_run_id": report.model_run_id,
-        "run_id": run.run_id,
-        "kind": "touchpoints",
-        "status": "failed" if report.failed else "ok",
-        "failure_reason": report.failed,
-        "model": config.model,
-        "trained_at": run.now,
-        "as_of": run.as_of,
-        "data_first_order": window[0],
-        "data_last_order": window[1],
-        "n_customers": n_customers,
-        "n_orders": n_orders,
-        "params_json": to_json(params),
-        "warnings": "; ".join(report.warnings) or None,
-        "seed": config.seed,
-        "config_json": to_json(config.model_dump()),
-        "cxdata_version": cxdata_version(),
-    }
-    moments = ("trained_at", "as_of", "data_first_order", "data_last_order")
-    schema: dict[str, Any] = {c: pl.Datetime("us", "UTC") for c in moments}
-    schema |= {"n_customers": pl.Int64, "n_orders": pl.Int64, "seed": pl.Int64}
-    return pl.DataFrame([row], schema={c: schema.get(c, pl.String) for c in row})
+    return model_run(
+        run,
+        model_run_id=report.model_run_id,
+        kind="touchpoints",
+        config=config,
+        model=config.model,
+        failed=report.failed,
+        window=window,
+        n_customers=n_customers,
+        n_orders=n_orders,
+        warnings=report.warnings,
+        params_json=params,
+    )
