@@ -30,6 +30,7 @@ import polars as pl
 from cxdata.alerts import alerts_step
 from cxdata.alerts.detect import detect_alerts
 from cxdata.config import AlertsConfig, ProjectConfig, SourceConfig
+from cxdata.run_context import RunContext
 from cxdata.warehouse import Warehouse
 
 NOW = dt.datetime(2026, 3, 10, tzinfo=dt.UTC)
@@ -95,7 +96,7 @@ def delivery_run(wh: Warehouse, config: ProjectConfig) -> None:
     try:
         env = {config.alerts.webhook_env: f"http://127.0.0.1:{server.server_port}/hook"}
         started = time.perf_counter()
-        report = alerts_step(wh, config, "run-deliver", now=NOW, environ=env)
+        report = alerts_step(wh, config, RunContext("run-deliver", NOW, NOW), environ=env)
         seconds = time.perf_counter() - started
     finally:
         server.shutdown()
@@ -131,7 +132,7 @@ def main() -> None:
                 wh.publish(name, frame)
             for attempt in ("first", "second"):
                 started = time.perf_counter()
-                report = alerts_step(wh, config, f"run-{attempt}", now=NOW, environ={})
+                report = alerts_step(wh, config, RunContext(f"run-{attempt}", NOW, NOW), environ={})
                 print(f"alerts_step ({attempt} run): {report.summary} in {time.perf_counter() - started:.2f} s")
             delivery_run(wh, config)
     assert report.new_alerts == 0 and report.total == found.height, "a rerun must not add alerts"

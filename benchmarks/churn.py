@@ -22,7 +22,7 @@ from cxdata.churn.features import ChurnInputs, build_features
 from cxdata.churn.score import score_features
 from cxdata.churn.train import train
 from cxdata.config import load_config
-from cxdata.steps import end_of_day
+from cxdata.run_context import end_of_day
 
 
 def main() -> None:

@@ -32,7 +32,7 @@ from cxdata.clv.btyd import BtydModel, SpendModel, unique_rows
 from cxdata.clv.rfm import rfm_summary
 from cxdata.clv.score import score_customers
 from cxdata.config import load_config
-from cxdata.steps import end_of_day
+from cxdata.run_context import end_of_day
 
 
 def main() -> None:

@@ -24,8 +24,10 @@ from pathlib import Path
 from measure import cpu_seconds, peak_rss_gb
 
 from cxdata.config import load_config
+from cxdata.identity.step import IDENTITY_TABLES, identity_step
 from cxdata.io import load_table
-from cxdata.steps import IDENTITY_TABLES, identity_step, mart_step, marts_for
+from cxdata.marts.step import mart_step, marts_for
+from cxdata.run_context import run_context
 from cxdata.synth import SynthParams, generate_project
 from cxdata.synth.params import DEFAULT_CAMPAIGNS
 from cxdata.warehouse import Warehouse
@@ -113,9 +115,10 @@ def main() -> None:
                 wh.query(f"drop table {name}")  # fixed names, nothing user-supplied
         rows = {t: wh.row_count(f"stg_{t}") for t in IDENTITY_TABLES if t in config.sources}
         print(f"input      {sum(rows.values()):,} records {rows}", flush=True)
+        run = run_context(wh, config, "bench-1")
         total, total_cpu = time.perf_counter(), cpu_seconds()
         start, cpu = time.perf_counter(), cpu_seconds()
-        profiles = identity_step(wh, config, run_id="bench-1")
+        profiles = identity_step(wh, config, run)
         facts = profiles["customer_identity"].facts
         seconds = "  ".join(f"{k} {v:.1f}" for k, v in facts["seconds"].items())
         print(
@@ -125,7 +128,7 @@ def main() -> None:
         )
         for name in marts_for(config):
             start, cpu = time.perf_counter(), cpu_seconds()
-            profile = mart_step(wh, config, name)
+            profile = mart_step(wh, config, name, run)
             seconds = time.perf_counter() - start
             print(
                 f"{name:<16} {seconds:6.1f} s  cpu {cpu_seconds() - cpu:6.1f} s  {profile.rows:,} rows  "
@@ -146,8 +149,9 @@ def main() -> None:
 def _rerun(out: Path, url: str) -> None:
     config = load_config(out / "cxdata.yaml")
     with Warehouse(url) as wh:
+        run = run_context(wh, config, "bench-2")
         start, cpu = time.perf_counter(), cpu_seconds()
-        again = identity_step(wh, config, run_id="bench-2")
+        again = identity_step(wh, config, run)
     seconds, merges = time.perf_counter() - start, again["customer_identity"].facts["merges_this_run"]
     print(
         f"rerun      {seconds:8.1f} s  cpu {cpu_seconds() - cpu:6.1f} s  merges/splits {merges}  "

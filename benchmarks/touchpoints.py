@@ -22,7 +22,7 @@ from measure import peak_rss_gb, timed
 
 from cxdata.clv.rfm import purchases
 from cxdata.config import load_config
-from cxdata.steps import end_of_day
+from cxdata.run_context import end_of_day, run_context
 from cxdata.touchpoints.attribution import MODELS, attribute
 from cxdata.touchpoints.journeys import build_journeys, touchpoint_events
 from cxdata.touchpoints.lift import estimate_lift
@@ -86,7 +86,7 @@ def main() -> None:
             ),
         )
         report, _ = timed("touchpoint_step (all of it, scoring, publishing)", lambda: touchpoint_step(
-            wh, config, run_id="bench", as_of=config.as_of))  # fmt: skip
+            wh, config, run_context(wh, config, "bench")))  # fmt: skip
     rss = peak_rss_gb()
     print(f"touchpoints scored {report.scores.height}; peak RSS {rss:.2f} GB")
 

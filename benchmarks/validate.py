@@ -55,9 +55,10 @@ def checked(config: ProjectConfig, path: Path) -> tuple[float, float]:
         wh.publish("stg_orders", accepted)
         publish_seconds = time.perf_counter() - started
         del accepted
-        check_table(wh, config, "stg_orders", "bench-cold")
+        now = dt.datetime.now(dt.UTC)
+        check_table(wh, config, "stg_orders", "bench-cold", now)
         started = time.perf_counter()
-        report = check_table(wh, config, "stg_orders", "bench-warm")
+        report = check_table(wh, config, "stg_orders", "bench-warm", now)
         gx_seconds = time.perf_counter() - started
     print(f"GX checks passed: error {report.passed('error')}, warn {report.passed('warn')}")
     return publish_seconds, gx_seconds

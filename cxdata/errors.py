@@ -22,7 +22,7 @@ class IngestError(CxdataError):
 class QuarantineError(CxdataError):
     """Too many rows of one table failed the row rules; they are published in ``quarantine_<table>``.
 
-    ``report`` carries what the step published (a `cxdata.steps.StageReport`), so an
+    ``report`` carries what the step published (a `cxdata.io.step.StageReport`), so an
     orchestrator can show counts and samples beside the message.
     """
 

@@ -7,6 +7,7 @@ from cxdata.alerts import AlertsReport, alerts_step
 from cxdata.config import ProjectConfig
 from cxdata.warehouse.comments import comments_for
 from pipelines.resources import ProjectResource, WarehouseResource
+from pipelines.run import run_context
 
 GROUP = "alerts"
 FACTS = {"surveys": "fct_surveys", "tickets": "fct_tickets"}
@@ -27,8 +28,9 @@ def alerts_asset(deps: list[str], kinds: set[str]) -> dg.AssetsDefinition:
     def cx_alerts(
         context: dg.AssetExecutionContext, project: ProjectResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
+        config = project.load()
         with warehouse.get() as wh:
-            report = alerts_step(wh, project.load(), context.run.run_id)
+            report = alerts_step(wh, config, run_context(context, wh, config))
         context.log.info(report.summary)
         return dg.MaterializeResult(metadata=_metadata(report))
 

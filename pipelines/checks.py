@@ -12,6 +12,7 @@ import dagster as dg
 
 from cxdata.validate.checks import FACT_TABLES, CheckReport, check_references, check_table
 from pipelines.resources import ProjectResource, WarehouseResource
+from pipelines.run import run_start
 
 ERROR_CHECK, WARNING_CHECK = "error_checks", "warning_checks"
 
@@ -30,9 +31,10 @@ def table_checks(asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
     def _check(context: dg.AssetCheckExecutionContext, project: ProjectResource, warehouse: WarehouseResource):
         config = project.load()
         with warehouse.get() as wh:
-            report = check_table(wh, config, table, context.run.run_id, referential=table not in FACT_TABLES)
+            run_id, facts = context.run.run_id, table in FACT_TABLES
+            report = check_table(wh, config, table, run_id, run_start(context), referential=not facts)
             if table == "dim_customer":
-                for references in check_references(wh, config, context.run.run_id):
+                for references in check_references(wh, config, run_id):
                     report = report.merged(references)
         for name, severity, level in ((WARNING_CHECK, "warn", "WARN"), (ERROR_CHECK, "error", "ERROR")):
             yield dg.AssetCheckResult(

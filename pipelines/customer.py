@@ -4,13 +4,15 @@
 import dagster as dg
 
 from cxdata.config import ProjectConfig
+from cxdata.identity.step import IDENTITY_TABLES, RECORD_KEYS, identity_step
 from cxdata.marts.pii import NAME as PII
 from cxdata.marts.pii import dim_customer_pii_step
+from cxdata.marts.step import MARTS, mart_step, marts_for
 from cxdata.report import table_figure
-from cxdata.steps import IDENTITY_TABLES, MARTS, RECORD_KEYS, identity_step, mart_step, marts_for
 from cxdata.warehouse.comments import comments_for
 from pipelines.metadata import figure_metadata, to_metadata
 from pipelines.resources import ProjectResource, WarehouseResource
+from pipelines.run import run_context
 
 GROUP = "customer"
 IDENTITY_OUTPUTS = {
@@ -35,7 +37,8 @@ def identity_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefiniti
     def _resolve(context: dg.AssetExecutionContext, project: ProjectResource, warehouse: WarehouseResource):
         config = project.load()
         with warehouse.get() as wh:
-            profiles = identity_step(wh, config, run_id=context.run.run_id)
+            # the first step after staging: it resolves the run's context that every later step reads
+            profiles = identity_step(wh, config, run_context(context, wh, config))
             figures = {name: table_figure(wh, name, config.currency) for name in profiles}
         for name, profile in profiles.items():
             yield dg.MaterializeResult(
@@ -57,10 +60,12 @@ def mart_asset(name: str, kinds: set[str], available: set[str]) -> dg.AssetsDefi
         description=described[0] if described else f"{name}: see sql/{name}.sql",
         tags={"layer": "mart"},
     )
-    def _build(project: ProjectResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    def _build(
+        context: dg.AssetExecutionContext, project: ProjectResource, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
         config = project.load()
         with warehouse.get() as wh:
-            profile = mart_step(wh, config, name)
+            profile = mart_step(wh, config, name, run_context(context, wh, config))
             figure = table_figure(wh, name, config.currency)
         return dg.MaterializeResult(metadata=to_metadata(profile) | figure_metadata(figure))
 

@@ -17,6 +17,7 @@ from cxdata.report import build_report, default_path, save_report
 from pipelines.bi import skippable_keys
 from pipelines.metadata import png_markdown
 from pipelines.resources import ProjectResource, WarehouseResource
+from pipelines.run import run_context
 
 GROUP = "report"
 
@@ -58,7 +59,7 @@ def report_asset(upstream: Sequence[dg.AssetsDefinition]) -> dg.AssetsDefinition
     ) -> dg.MaterializeResult:
         config = project.load()
         with warehouse.get() as wh:
-            report = build_report(wh, config.name, config.currency)
+            report = build_report(wh, config.name, config.currency, run_context(context, wh, config))
         path = save_report(report, default_path(config))
         context.log.info(f"report written to {path}")
         empty = [f"- {section.title}: {section.empty}" for section in report.sections if section.empty]

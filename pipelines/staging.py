@@ -7,9 +7,10 @@ import dagster as dg
 from cxdata import schema
 from cxdata.config import ProjectConfig
 from cxdata.errors import QuarantineError
-from cxdata.steps import stage_step
+from cxdata.io.step import stage_step
 from pipelines.metadata import to_metadata
 from pipelines.resources import ProjectResource, WarehouseResource
+from pipelines.run import run_start
 
 
 def staging_asset(table: str, group: str, kinds: set[str]) -> dg.AssetsDefinition:
@@ -30,7 +31,7 @@ def staging_asset(table: str, group: str, kinds: set[str]) -> dg.AssetsDefinitio
     ) -> dg.MaterializeResult:
         with warehouse.get() as wh:
             try:
-                report = stage_step(wh, project.load(), table, run_id=context.run.run_id)
+                report = stage_step(wh, project.load(), table, context.run.run_id, run_start(context))
             except QuarantineError as exc:
                 # The quarantine preview and counts, not the staged table's: that is what the team must look at.
                 held = to_metadata(exc.report.quarantine)

@@ -16,6 +16,7 @@ from cxdata.report.touchpoints import decision_lists
 from cxdata.touchpoints.step import TouchpointReport, touchpoint_step
 from pipelines.metadata import plot_metadata
 from pipelines.resources import ProjectResource, WarehouseResource
+from pipelines.run import run_context
 
 GROUP = "touchpoints"
 OUTPUTS = {
@@ -47,7 +48,7 @@ def touchpoint_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefini
     def _score(context: dg.AssetExecutionContext, project: ProjectResource, warehouse: WarehouseResource):
         config = project.load()
         with warehouse.get() as wh:
-            report = touchpoint_step(wh, config, context.run.run_id)
+            report = touchpoint_step(wh, config, run_context(context, wh, config))
         yield dg.MaterializeResult(asset_key="touchpoint_scores", metadata=_metadata(report, config))
         yield dg.MaterializeResult(asset_key="touchpoint_scores_history", metadata={})
 

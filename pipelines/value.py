@@ -19,6 +19,7 @@ from cxdata.config import ProjectConfig
 from cxdata.report import table_figure
 from pipelines.metadata import figure_metadata, plot_metadata
 from pipelines.resources import ProjectResource, WarehouseResource
+from pipelines.run import run_context
 
 GROUP = "value"
 OUTPUTS = {
@@ -78,7 +79,7 @@ def value_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefinition:
     def _score(context: dg.AssetExecutionContext, project: ProjectResource, warehouse: WarehouseResource):
         config = project.load()
         with warehouse.get() as wh:
-            report, churn = value_step(wh, config, context.run.run_id)
+            report, churn = value_step(wh, config, run_context(context, wh, config))
             clv = table_figure(wh, "customer_scores", config.currency) if report.failed is None else None
         verdicts = (
             (MODEL_CHECK, model_verdict(report), dg.AssetCheckSeverity.ERROR),

@@ -20,8 +20,9 @@ comment on column cx_alerts.occurred_at is 'When the alert condition arose, UTC:
 comment on column cx_alerts.clv is 'customer_scores.clv of the customer when the alert was raised, order currency.';
 comment on column cx_alerts.clv_percentile is 'customer_scores.clv_percentile when the alert was raised (0-100, 100 most valuable).';
 comment on column cx_alerts.value_at_risk is 'customer_scores.value_at_risk (clv times churn probability) when the alert was raised; null when churn was not scored.';
-comment on column cx_alerts.created_at is 'When the alert was raised (the alerts run), UTC.';
+comment on column cx_alerts.created_at is 'When the run that raised the alert started, UTC (run_context.started_at).';
 comment on column cx_alerts.run_id is 'The orchestrator run that raised the alert.';
+comment on column cx_alerts.as_of is 'The as_of of the run that raised the alert, UTC: the end of the alerts.lookback_days window it was found in.';
 comment on column cx_alerts.status is 'pending (not delivered: no webhook configured, not tried yet, or the webhook was unreachable or answered other than 2xx), unknown (a POST got no answer, a timeout or a dropped connection, so the webhook may have it; retried with the same alert_id) or sent (answered 2xx). pending and unknown alerts are retried on the next run.';
 comment on column cx_alerts.attempts is 'Notification attempts so far.';
 comment on column cx_alerts.last_attempt_at is 'When the last notification attempt was made, UTC; null before the first.';

@@ -1,6 +1,6 @@
 -- load_audit: one row per load of an input table, appended on every run (never replaced).
 --
--- Written by cxdata.steps.stage_step after stg_<table> and quarantine_<table>
+-- Written by cxdata.io.step.stage_step after stg_<table> and quarantine_<table>
 -- are published, and before a load over its quarantine limit stops the run, so
 -- a failed load is counted too. Only the documentation lives here.
 
@@ -14,4 +14,4 @@ comment on column load_audit.rows_quarantined is 'Rows that failed a row rule an
 comment on column load_audit.quarantined_by_rule is 'JSON object: quarantined rows counted by their first failing rule (the counts add up to rows_quarantined).';
 comment on column load_audit.threshold is 'The largest quarantined share allowed for this table (validation.max_quarantine_share or validation.table_max_quarantine_share).';
 comment on column load_audit.passed is 'True when rows_quarantined / rows_in was within threshold; false when the load stopped the run.';
-comment on column load_audit.loaded_at is 'When the load happened, UTC (the _loaded_at of its rows).';
+comment on column load_audit.loaded_at is 'When the run that made the load started, UTC (run_context.started_at; the _loaded_at of its rows, and the moment future-dated rows are measured from).';

@@ -1,7 +1,8 @@
 -- model_runs: every trained model, one row per run, appended; failed runs are recorded too.
 --
--- Written by cxdata.clv.step.clv_step (kind clv) and cxdata.churn.step.churn_step (kind churn; its own
--- columns are null on clv rows and the clv-only ones null on churn rows). Nested values are JSON text so
+-- Built by cxdata.model_runs.model_run for the CLV and churn fits of the value step (kinds clv and churn;
+-- churn's own columns are null on clv rows and the clv-only ones null on churn rows) and for the
+-- touchpoint step (kind touchpoints). Every row has every column. Nested values are JSON text so
 -- that DuckDB and PostgreSQL store them alike. A run is reproducible from its
 -- data window, config_json and seed.
 
@@ -12,8 +13,8 @@ comment on column model_runs.kind is 'What was trained: clv (purchase and spend 
 comment on column model_runs.status is 'ok, or failed when no model could be trusted (then failure_reason says why and no scores were published).';
 comment on column model_runs.failure_reason is 'Why the run failed: no holdout data, no fit converged, ...; null when status is ok.';
 comment on column model_runs.model is 'clv: purchase model bgnbd, pareto_nbd, mbgnbd or bgbb; churn: churn_hgb (calibrated gradient boosting) or churn_rfm_logit.';
-comment on column model_runs.trained_at is 'When the model was trained, UTC.';
-comment on column model_runs.as_of is 'Scoring moment, UTC: the end of the data window and of the holdout.';
+comment on column model_runs.trained_at is 'When the run that trained the model started, UTC (run_context.started_at).';
+comment on column model_runs.as_of is 'Scoring moment, UTC (the run''s run_context.as_of): the end of the data window and of the holdout.';
 comment on column model_runs.data_first_order is 'First kept order used, UTC.';
 comment on column model_runs.data_last_order is 'Last kept order used (at most as_of), UTC.';
 comment on column model_runs.calibration_end is 'End of the calibration window (as_of minus holdout_days), UTC.';

@@ -10,6 +10,6 @@ comment on table validation_runs is 'Data-quality check log: one row per checked
 comment on column validation_runs.run_id is 'Run that checked the table (the Dagster run id, or the id given to check_table).';
 comment on column validation_runs.table_name is 'Staged table or mart checked, e.g. stg_orders or dim_customer.';
 comment on column validation_runs.rows is 'Rows in the table when it was checked.';
-comment on column validation_runs.checked_at is 'When the check ran, UTC.';
+comment on column validation_runs.checked_at is 'When the run that made the check started, UTC (run_context.started_at): every check of one run has the same.';
 comment on column validation_runs.errors_failed is 'Failed expectations of severity error (blocking: downstream assets did not run when above 0).';
 comment on column validation_runs.warnings_failed is 'Failed expectations of severity warn (reported only), the row-count change included.';

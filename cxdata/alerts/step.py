@@ -23,7 +23,7 @@ from cxdata.alerts.detect import ALERT_COLUMNS, detect_alerts
 from cxdata.alerts.notify import Delivery, deliver, webhook_url
 from cxdata.config import ProjectConfig
 from cxdata.faults import crash_point
-from cxdata.steps import end_of_day
+from cxdata.run_context import RunContext
 from cxdata.warehouse import Warehouse
 
 TABLE = "cx_alerts"
@@ -34,6 +34,7 @@ TABLE_COLUMNS = {
     **ALERT_COLUMNS,
     "created_at": _UTC,
     "run_id": pl.String,
+    "as_of": _UTC,
     "status": pl.String,
     "attempts": pl.Int64,
     "last_attempt_at": _UTC,
@@ -79,12 +80,9 @@ class AlertsReport:
         return f"{self.new_alerts} new alert(s); {told}; {self.pending} pending{unknown} of {self.total}"
 
 
-def alert_window(config: ProjectConfig, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
-    """``(start, end]`` of the records that may alert: the lookback before the config's ``as_of`` (end of that
-    day) when it is set, else before ``now``."""
-    end = end_of_day(config.as_of, config.timezone) if config.as_of else now
-    end = end.astimezone(dt.UTC)
-    return end - dt.timedelta(days=config.alerts.lookback_days), end
+def alert_window(config: ProjectConfig, as_of: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """``(start, end]`` of the records that may alert: the ``alerts.lookback_days`` before the run's ``as_of``."""
+    return as_of - dt.timedelta(days=config.alerts.lookback_days), as_of
 
 
 def read_alerts(wh: Warehouse) -> pl.DataFrame:
@@ -97,13 +95,15 @@ def read_alerts(wh: Warehouse) -> pl.DataFrame:
     )
 
 
-def new_alert_rows(candidates: pl.LazyFrame, held: pl.DataFrame, run_id: str, now: dt.datetime) -> pl.DataFrame:
-    """The candidates whose id cx_alerts does not hold yet, as pending table rows created ``now``."""
+def new_alert_rows(candidates: pl.LazyFrame, held: pl.DataFrame, run: RunContext) -> pl.DataFrame:
+    """The candidates whose id cx_alerts does not hold yet, as pending table rows raised by ``run`` (created at
+    its start, with its id and as_of)."""
     return (
         candidates.join(held.lazy().select("alert_id"), on="alert_id", how="anti")
         .with_columns(
-            pl.lit(now, _UTC).alias("created_at"),
-            pl.lit(run_id).alias("run_id"),
+            pl.lit(run.now, _UTC).alias("created_at"),
+            pl.lit(run.run_id).alias("run_id"),
+            pl.lit(run.as_of, _UTC).alias("as_of"),
             pl.lit(PENDING).alias("status"),
             pl.lit(0, pl.Int64).alias("attempts"),
             pl.lit(None, _UTC).alias("last_attempt_at"),
@@ -155,22 +155,18 @@ def _facts(wh: Warehouse, name: str) -> pl.LazyFrame | None:
 
 
 def alerts_step(
-    wh: Warehouse,
-    config: ProjectConfig,
-    run_id: str,
-    now: dt.datetime | None = None,
-    environ: Mapping[str, str] | None = None,
+    wh: Warehouse, config: ProjectConfig, run: RunContext, environ: Mapping[str, str] | None = None
 ) -> AlertsReport:
-    """Detect new alerts from fct_surveys / fct_tickets and customer_scores, add them to cx_alerts as pending,
-    then POST every alert not yet sent (oldest first, up to ``max_notifications_per_run``) to the webhook named
-    by ``alerts.webhook_env`` in ``environ`` (default: the process environment), saving each alert's cx_alerts
-    row right after its POST."""
+    """Detect new alerts from fct_surveys / fct_tickets and customer_scores in the lookback before ``run``'s
+    as_of, add them to cx_alerts as pending, then POST every alert not yet sent (oldest first, up to
+    ``max_notifications_per_run``) to the webhook named by ``alerts.webhook_env`` in ``environ`` (default: the
+    process environment), saving each alert's cx_alerts row right after its POST."""
     settings = config.alerts
-    now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    run_id = run.run_id
     url = webhook_url(settings, os.environ if environ is None else environ)
     if not settings.enabled:
         return AlertsReport(run_id, enabled=False, notifications=url is not None)
-    start, end = alert_window(config, now)
+    start, end = alert_window(config, run.as_of)
     held = read_alerts(wh)
     surveys, tickets = _facts(wh, "fct_surveys"), _facts(wh, "fct_tickets")
     skipped = None
@@ -180,7 +176,7 @@ def alerts_step(
         skipped = "neither fct_surveys nor fct_tickets exists (no surveys or tickets configured)"
     if skipped is None:
         candidates = detect_alerts(surveys, tickets, wh.scan("customer_scores"), settings, start, end)
-        fresh = new_alert_rows(candidates, held, run_id, now)
+        fresh = new_alert_rows(candidates, held, run)
     else:
         fresh = pl.DataFrame(schema=TABLE_COLUMNS)
     table = pl.concat([held, fresh], how="vertical")

@@ -28,8 +28,9 @@ from cxdata.churn.score import CHURN_SCHEMA, REASONS, score_churn
 from cxdata.churn.segments import assign_segments, segment_members, segment_summary, summary_png
 from cxdata.churn.train import NotEnoughHistory, train
 from cxdata.clv.rfm import purchases
-from cxdata.clv.step import ClvReport, clv_outputs, scoring_moment
+from cxdata.clv.step import ClvReport, clv_outputs
 from cxdata.config import ProjectConfig
+from cxdata.run_context import RunContext
 from cxdata.warehouse import Warehouse
 from cxdata.warehouse.transaction import Transaction
 
@@ -101,13 +102,11 @@ class ChurnOutputs:
             tx.append("segment_summary", self.summary, replace={"as_of": self.as_of})
 
 
-def churn_step(
-    wh: Warehouse, config: ProjectConfig, run_id: str, as_of: dt.datetime | dt.date | None = None
-) -> ChurnReport:
+def churn_step(wh: Warehouse, config: ProjectConfig, run: RunContext) -> ChurnReport:
     """Train, evaluate and score churn over the published customer_scores; publish the merged scores, their
     history, the segments and the model run in one transaction (see `churn_outputs`)."""
     published = wh.read("customer_scores") if wh.exists("customer_scores") else None
-    outputs = churn_outputs(wh, config, run_id, published, as_of)
+    outputs = churn_outputs(wh, config, run, published)
     with wh.transaction() as tx:
         if outputs.scores is not None:
             tx.publish("customer_scores", outputs.scores)
@@ -117,15 +116,13 @@ def churn_step(
     return outputs.report
 
 
-def value_step(
-    wh: Warehouse, config: ProjectConfig, run_id: str, as_of: dt.datetime | dt.date | None = None
-) -> tuple[ClvReport, ChurnReport | None]:
+def value_step(wh: Warehouse, config: ProjectConfig, run: RunContext) -> tuple[ClvReport, ChurnReport | None]:
     """CLV then churn, published as one consistent set in one transaction: customer_rfm, customer_scores with
     every column (churn null when churn fails), its history, the segments and both model runs. Churn is not
     run when CLV fails (its report is then None), and nothing but the RFM summary and the failed run is written.
     """
-    clv = clv_outputs(wh, config, run_id, as_of)
-    churn = churn_outputs(wh, config, run_id, clv.scores, clv.as_of) if clv.report.failed is None else None
+    clv = clv_outputs(wh, config, run)
+    churn = churn_outputs(wh, config, run, clv.scores) if clv.report.failed is None else None
     with wh.transaction() as tx:
         clv.stage(tx, scores=churn.scores if churn is not None else None)
         records = [clv.record]
@@ -137,21 +134,17 @@ def value_step(
 
 
 def churn_outputs(
-    wh: Warehouse,
-    config: ProjectConfig,
-    run_id: str,
-    clv_scores: pl.DataFrame | None,
-    as_of: dt.datetime | dt.date | None = None,
+    wh: Warehouse, config: ProjectConfig, run: RunContext, clv_scores: pl.DataFrame | None
 ) -> ChurnOutputs:
     """Train, evaluate and score churn from the facts and merge it into ``clv_scores`` (the CLV scores of the
     same run): what `churn_step` publishes, without writing anything.
 
-    ``as_of`` as in `cxdata.clv.step.clv_outputs` (a date is the end of that day in the project's zone).
-    Without CLV scores there is nothing to merge into: the run fails (value at risk needs a CLV).
+    Scores as of ``run.as_of``, as `cxdata.clv.step.clv_outputs` does. Without CLV scores there is nothing to
+    merge into: the run fails (value at risk needs a CLV).
     """
     churn = config.models.churn
+    run_id, as_of = run.run_id, run.as_of
     inputs = read_inputs(wh)
-    as_of = scoring_moment(config, inputs.orders, as_of)
     inputs = ChurnInputs(**{**inputs.__dict__, "orders": inputs.orders.filter(pl.col("ordered_at") <= as_of)})
     stats = inputs.orders.select(
         pl.col("ordered_at").min().alias("first"), pl.col("ordered_at").max().alias("last"), pl.len().alias("n")
@@ -177,10 +170,9 @@ def churn_outputs(
         if missing:
             warnings.append(f"{missing} churn-scored customers have no CLV row and are left out")
     record = churn_run_record(
+        run,
         model_run_id=model_run_id,
-        run_id=run_id,
         config=churn,
-        as_of=as_of,
         window=(stats["first"][0], stats["last"][0]),
         training=training,
         n_customers=0 if scored is None else scored.height,

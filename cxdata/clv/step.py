@@ -25,10 +25,11 @@ from cxdata.churn.score import without_churn
 from cxdata.clv import boosted
 from cxdata.clv.btyd import Attempt, BtydModel, FitFailed
 from cxdata.clv.evaluate import evaluate, fit_spend
-from cxdata.clv.rfm import purchases, rfm_summary, utc
+from cxdata.clv.rfm import purchases, rfm_summary
 from cxdata.clv.runs import model_run_record
 from cxdata.clv.score import score_customers
 from cxdata.config import ProjectConfig
+from cxdata.run_context import RunContext
 from cxdata.warehouse import Warehouse
 from cxdata.warehouse.transaction import Transaction
 
@@ -50,20 +51,6 @@ class ClvReport:
     warnings: list[str] = field(default_factory=list)
     scored_customers: int = 0
     failed: str | None = None
-
-
-def scoring_moment(
-    config: ProjectConfig, orders: pl.LazyFrame, as_of: dt.datetime | dt.date | None
-) -> dt.datetime:
-    """The UTC moment models score at: ``as_of`` (a date is the end of that day in the project's zone), else
-    the config's ``as_of``, else the last order."""
-    if as_of is None:
-        as_of = config.as_of or orders.select(pl.col("ordered_at").max()).collect().item()
-    if not isinstance(as_of, dt.datetime):
-        from cxdata.steps import end_of_day
-
-        as_of = end_of_day(as_of, config.timezone)
-    return utc(as_of)
 
 
 def _refit(model: str, penalizers: list[float], start: float, rfm: pl.DataFrame, seed: int) -> tuple:
@@ -101,29 +88,25 @@ class ClvOutputs:
             tx.append("customer_scores_history", scores, replace={"as_of": self.as_of})
 
 
-def clv_step(
-    wh: Warehouse, config: ProjectConfig, run_id: str, as_of: dt.datetime | dt.date | None = None
-) -> ClvReport:
+def clv_step(wh: Warehouse, config: ProjectConfig, run: RunContext) -> ClvReport:
     """Evaluate, fit and score CLV from ``fct_orders``; publish customer_rfm and customer_scores (churn columns
-    null), history and the model run in one transaction. See `clv_outputs` for ``as_of`` and failures."""
-    outputs = clv_outputs(wh, config, run_id, as_of)
+    null), history and the model run in one transaction. See `clv_outputs` for ``run`` and failures."""
+    outputs = clv_outputs(wh, config, run)
     with wh.transaction() as tx:
         outputs.stage(tx)
         tx.append("model_runs", outputs.record)
     return outputs.report
 
 
-def clv_outputs(
-    wh: Warehouse, config: ProjectConfig, run_id: str, as_of: dt.datetime | dt.date | None = None
-) -> ClvOutputs:
+def clv_outputs(wh: Warehouse, config: ProjectConfig, run: RunContext) -> ClvOutputs:
     """Evaluate, fit and score CLV from ``fct_orders``: what `clv_step` publishes, without writing anything.
 
-    ``as_of`` is a UTC moment (a date means the end of that day in the project's zone; None means the
-    config's ``as_of``, else the last order); orders after it are ignored. A failure (no holdout data,
-    nothing converged) has no scores, a ``failed`` model run and the reason in ``report.failed``.
+    Scores as of ``run.as_of`` (orders after it are ignored); the model run carries ``run``'s id and start. A
+    failure (no holdout data, nothing converged) has no scores, a ``failed`` model run and the reason in
+    ``report.failed``.
     """
+    run_id, as_of = run.run_id, run.as_of
     orders = purchases(wh.read("fct_orders", columns=ORDER_COLUMNS).lazy())
-    as_of = scoring_moment(config, orders, as_of)
     clv = config.models.clv
     orders = orders.filter(pl.col("ordered_at") <= pl.lit(as_of)).select("customer_key", "ordered_at", "amount")
     stats = orders.select(
@@ -189,10 +172,9 @@ def clv_outputs(
             "correlation": spend_fit.correlation,
         }
     record = model_run_record(
+        run,
         model_run_id=model_run_id,
-        run_id=run_id,
         config=clv,
-        as_of=as_of,
         window=window,
         calibration_end=evaluation.calibration_end,
         holdout_end=evaluation.holdout_end,

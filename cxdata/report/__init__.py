@@ -27,6 +27,7 @@ from cxdata.report.document import Figure, Listing, Report, Section, Table
 from cxdata.report.html import render_html
 from cxdata.report.scores import churn_section, clv_figure, value_section
 from cxdata.report.touchpoints import touchpoint_section
+from cxdata.run_context import RunContext
 from cxdata.warehouse import Warehouse
 
 # Each section from the warehouse and the project currency (which only sections with amounts show).
@@ -62,19 +63,26 @@ __all__ = [
 ]
 
 
-def _as_of(wh: Warehouse) -> str | None:
+def _as_of(wh: Warehouse) -> dt.datetime | None:
     if not wh.exists("dim_customer"):
         return None
-    moment = wh.query("select max(as_of) as as_of from dim_customer")["as_of"][0]
-    return None if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"
+    return wh.query("select max(as_of) as as_of from dim_customer")["as_of"][0]
 
 
-def build_report(wh: Warehouse, project: str, currency: str = DEFAULT_CURRENCY) -> Report:
+def _shown(moment: dt.datetime | None) -> str | None:
+    return None if moment is None else f"{moment.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def build_report(
+    wh: Warehouse, project: str, currency: str = DEFAULT_CURRENCY, run: RunContext | None = None
+) -> Report:
     """Every section of the report from the tables in ``wh``, amounts labelled with ``currency`` (the project's
-    ISO code); sections without data say why."""
-    built = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    ISO code); sections without data say why. Built by ``run``, the report is dated by its start and as_of;
+    built outside a run (`write_report`), by the clock and dim_customer's as_of."""
+    built = run.now if run is not None else dt.datetime.now(dt.UTC)
+    as_of = run.as_of if run is not None else _as_of(wh)
     sections = [make(wh, currency) for make in SECTIONS]
-    return Report(project=project, built_at=built, as_of=_as_of(wh), sections=sections)
+    return Report(project=project, built_at=_shown(built), as_of=_shown(as_of), sections=sections)
 
 
 def table_figure(wh: Warehouse, table: str, currency: str = DEFAULT_CURRENCY) -> Figure | None:

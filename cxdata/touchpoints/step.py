@@ -21,9 +21,9 @@ from typing import Any
 import polars as pl
 
 from cxdata.clv.rfm import purchases
-from cxdata.clv.runs import cxdata_version, to_json
-from cxdata.clv.step import scoring_moment
 from cxdata.config import ProjectConfig, TouchpointConfig
+from cxdata.model_runs import model_run
+from cxdata.run_context import RunContext
 from cxdata.touchpoints.attribution import MODELS, attribute
 from cxdata.touchpoints.experiments import read_experiments
 from cxdata.touchpoints.journeys import build_journeys, touchpoint_events
@@ -49,7 +49,7 @@ class TouchpointReport:
     """What `touchpoint_step` did: the published scores, every model's credit, retention diagnostics, plots."""
 
     model_run_id: str
-    as_of: dt.datetime | None
+    as_of: dt.datetime
     scores: pl.DataFrame
     attribution: pl.DataFrame
     retention: pl.DataFrame
@@ -91,22 +91,20 @@ def usable_clv(scores: pl.LazyFrame | None, as_of: dt.datetime) -> tuple[pl.Lazy
     return scores, None
 
 
-def touchpoint_step(
-    wh: Warehouse, config: ProjectConfig, run_id: str, as_of: dt.datetime | dt.date | None = None
-) -> TouchpointReport:
-    """Score every touchpoint as of ``as_of`` (as in `cxdata.clv.step.clv_step`) and publish the tables."""
+def touchpoint_step(wh: Warehouse, config: ProjectConfig, run: RunContext) -> TouchpointReport:
+    """Score every touchpoint as of ``run.as_of`` and publish the tables."""
     tp = config.models.touchpoints
-    model_run_id = f"{run_id}/touchpoints"
+    as_of = run.as_of
+    model_run_id = f"{run.run_id}/touchpoints"
     frames = read_inputs(wh)
     if frames["fct_orders"] is None:
         report = TouchpointReport(
-            model_run_id, None, pl.DataFrame(), pl.DataFrame(), pl.DataFrame(), failed="fct_orders does not exist"
+            model_run_id, as_of, pl.DataFrame(), pl.DataFrame(), pl.DataFrame(), failed="fct_orders does not exist"
         )
-        wh.append("model_runs", _run_record(report, run_id, tp, (None, None), 0, 0))
+        wh.append("model_runs", _run_record(report, run, tp, (None, None), 0, 0))
         return report
     orders = frames["fct_orders"]
     kept = purchases(orders).select("customer_key", "ordered_at", "amount")
-    as_of = scoring_moment(config, kept, as_of)
     # collected once: every estimator below reads the kept orders
     kept = kept.filter(pl.col("ordered_at") <= as_of).collect().lazy()
     stats = kept.select(
@@ -220,7 +218,7 @@ def touchpoint_step(
         clv_missing=clv_missing,
     )
     window = (stats["first"][0], stats["last"][0])
-    record = _run_record(report, run_id, tp, window, int(stats["customers"][0]), int(stats["n"][0]))
+    record = _run_record(report, run, tp, window, int(stats["customers"][0]), int(stats["n"][0]))
     with wh.transaction() as tx:
         tx.publish("touchpoint_scores", scores)
         tx.append("touchpoint_scores_history", scores, replace={"as_of": as_of})
@@ -230,7 +228,7 @@ def touchpoint_step(
 
 def _run_record(
     report: TouchpointReport,
-    run_id: str,
+    run: RunContext,
     config: TouchpointConfig,
     window: tuple[Any, Any],
     n_customers: int,
@@ -246,26 +244,16 @@ def _run_record(
         "placebo_calibration": report.calibration.to_dicts() if report.calibration.height else [],
         "experiments": report.experiments.to_dicts() if report.experiments.height else [],
     }
-    row = {
-        "model_run_id": report.model_run_id,
-        "run_id": run_id,
-        "kind": "touchpoints",
-        "status": "failed" if report.failed else "ok",
-        "failure_reason": report.failed,
-        "model": config.model,
-        "trained_at": dt.datetime.now(dt.UTC),
-        "as_of": report.as_of,
-        "data_first_order": window[0],
-        "data_last_order": window[1],
-        "n_customers": n_customers,
-        "n_orders": n_orders,
-        "params_json": to_json(params),
-        "warnings": "; ".join(report.warnings) or None,
-        "seed": config.seed,
-        "config_json": to_json(config.model_dump()),
-        "cxdata_version": cxdata_version(),
-    }
-    moments = ("trained_at", "as_of", "data_first_order", "data_last_order")
-    schema: dict[str, Any] = {c: pl.Datetime("us", "UTC") for c in moments}
-    schema |= {"n_customers": pl.Int64, "n_orders": pl.Int64, "seed": pl.Int64}
-    return pl.DataFrame([row], schema={c: schema.get(c, pl.String) for c in row})
+    return model_run(
+        run,
+        model_run_id=report.model_run_id,
+        kind="touchpoints",
+        config=config,
+        model=config.model,
+        failed=report.failed,
+        window=window,
+        n_customers=n_customers,
+        n_orders=n_orders,
+        warnings=report.warnings,
+        params_json=params,
+    )

@@ -1,7 +1,7 @@
 """Check one warehouse table against its suite and log the run in ``validation_runs``.
 
     with Warehouse(config.warehouse) as wh:
-        report = check_table(wh, config, "fct_orders", run_id="notebook")
+        report = check_table(wh, config, "fct_orders", run_id="notebook", now=dt.datetime.now(dt.UTC))
         report.passed("error"), report.failures("warn")
 
 On DuckDB the needed columns are read into polars and validated as a frame; on
@@ -69,9 +69,10 @@ class CheckReport:
 
 
 def check_table(
-    wh: Warehouse, config: ProjectConfig, table: str, run_id: str, *, referential: bool = True
+    wh: Warehouse, config: ProjectConfig, table: str, run_id: str, now: dt.datetime, *, referential: bool = True
 ) -> CheckReport:
-    """Validate ``table`` with its suite, the project's expectations and the row-count change; log the run.
+    """Validate ``table`` with its suite, the project's expectations and the row-count change; log the run
+    (``checked_at`` is ``now``, the run's start: checks of staged tables run before the run's as_of is known).
 
     ``referential=False`` leaves out the ``in_table`` specs (fct_* customer_key in
     dim_customer): in a pipeline the facts are checked before dim_customer is
@@ -86,7 +87,7 @@ def check_table(
     change = row_count_change(table, previous, config.validation.row_count_change_warn) if previous else None
     report = _run(wh, config, table, run_id, [*specs, *([change] if change else [])], columns)
     report = replace(report, previous_rows=previous, skipped=skipped)
-    _record(wh, report)
+    _record(wh, report, now)
     return report
 
 
@@ -156,12 +157,12 @@ def _previous_rows(wh: Warehouse, table: str, run_id: str) -> int | None:
     return None if last.is_empty() else int(last.item(0, 0))
 
 
-def _record(wh: Warehouse, report: CheckReport) -> None:
+def _record(wh: Warehouse, report: CheckReport, now: dt.datetime) -> None:
     row = {
         "run_id": report.run_id,
         "table_name": report.table,
         "rows": report.rows,
-        "checked_at": dt.datetime.now(dt.UTC),
+        "checked_at": now,
         "errors_failed": len(report.failures("error")),
         "warnings_failed": len(report.failures("warn")),
     }

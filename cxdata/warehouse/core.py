@@ -197,7 +197,8 @@ class Warehouse:
     ) -> pl.DataFrame:
         """Table ``name`` (only ``columns``, in that order, when given; only rows whose columns equal the
         values in ``where``, bound as parameters; at most ``limit`` rows) with the dtypes listed in
-        `cxdata.warehouse.types`.
+        `cxdata.warehouse.types`: one snapshot, read now. The one path rows leave the warehouse by; `scan`
+        defers it to each collection.
 
         >>> wh.read("identity_record_keys", ["record_id", "customer_key"], where={"source_table": "orders"})
         ... # doctest: +SKIP
@@ -228,8 +229,10 @@ class Warehouse:
             return readers.postgres_table(conn, self._qualified(name), catalog, where, limit)
 
     def scan(self, name: str, where: dict[str, Any] | None = None) -> pl.LazyFrame:
-        """Table ``name`` as a LazyFrame whose collection reads only the columns (and rows, for ``where``)
-        the query needs, so a mart plan's projection reaches the warehouse.
+        """Table ``name`` as a LazyFrame whose collection reads (by `read`) only the columns (and rows, for
+        ``where``) the query needs, so a mart plan's projection reaches the warehouse. Every collection reads
+        again, and sees what is published then: an input a step uses more than once (in several plans, or
+        twice in one) is `read` once instead, so every use sees one version and the table is read once.
 
         >>> wh.scan("stg_orders").select("order_id", "amount").collect()   # doctest: +SKIP
         """

@@ -13,6 +13,7 @@ from cxdata.alerts.detect import detect_alerts
 from cxdata.alerts.notify import message
 from cxdata.config import AlertsConfig, ProjectConfig, SourceConfig
 from cxdata.errors import ConfigError
+from cxdata.run_context import RunContext
 from cxdata.warehouse import Warehouse
 from tests.alerts.webhook import free_port, webhook
 
@@ -146,6 +147,11 @@ def test_link_template_must_name_the_customer_key_only():
 # -- warehouse runs --------------------------------------------------------------------------------------
 
 
+def at(run_id: str, as_of: dt.datetime = NOW) -> RunContext:
+    """A run as of ``as_of`` that started then."""
+    return RunContext(run_id, as_of, as_of)
+
+
 def project(tmp_path, **alerts) -> ProjectConfig:
     return ProjectConfig(
         name="alerts",
@@ -167,11 +173,13 @@ def wh(warehouse_target):
 
 def test_without_webhook_alerts_are_stored_pending_and_a_rerun_adds_only_new_records(wh, tmp_path):
     config = project(tmp_path)
-    first = alerts_step(wh, config, "run-1", now=NOW, environ={})
+    # the run describes NOW but started six hours later: the window ends at its as_of, the rows are created at
+    # its start
+    first = alerts_step(wh, config, RunContext("run-1", NOW, NOW + dt.timedelta(hours=6)), environ={})
     held = wh.read("cx_alerts")
-    same = alerts_step(wh, config, "run-2", now=NOW, environ={})
+    same = alerts_step(wh, config, at("run-2"), environ={})
     # two hours on, the answer given one hour after NOW is in the window; the first five are not raised again
-    later = alerts_step(wh, config, "run-3", now=NOW + dt.timedelta(hours=2), environ={})
+    later = alerts_step(wh, config, at("run-3", NOW + dt.timedelta(hours=2)), environ={})
     table = wh.read("cx_alerts")
     assert not first.notifications and "notifications off" in first.summary
     assert first.new_alerts == 5 and first.by_reason == {
@@ -182,6 +190,7 @@ def test_without_webhook_alerts_are_stored_pending_and_a_rerun_adds_only_new_rec
     }
     assert dict(zip(held["alert_id"], held["reason"], strict=True)) == EXPECTED
     assert set(held["status"]) == {"pending"} and held["attempts"].to_list() == [0] * 5
+    assert set(held["as_of"]) == {NOW} and set(held["created_at"]) == {NOW + dt.timedelta(hours=6)}
     assert same.new_alerts == 0 and same.total == 5
     assert later.new_alerts == 1 and later.by_reason == {"nps_detractor": 1} and later.pending == 6
     assert table["alert_id"].n_unique() == table.height == 6
@@ -194,8 +203,8 @@ def test_webhook_receives_slack_json_without_contact_details_and_sends_once(wh, 
     config = project(tmp_path, link_template="https://bi.example/customers/{customer_key}/scores")
     with webhook() as server:
         env = {ENV: f"http://127.0.0.1:{server.server_port}/hooks/T0/B0/secret"}
-        report = alerts_step(wh, config, "run-1", now=NOW, environ=env)
-        rerun = alerts_step(wh, config, "run-2", now=NOW, environ=env)
+        report = alerts_step(wh, config, at("run-1"), environ=env)
+        rerun = alerts_step(wh, config, at("run-2"), environ=env)
     assert report.sent == 5 and report.pending == 0 and report.failed == 0
     assert rerun.new_alerts == 0 and rerun.sent == 0
     assert len(server.received) == 5
@@ -218,7 +227,7 @@ def test_webhook_down_keeps_alerts_pending_and_the_next_run_sends_them_all(wh, t
     config = project(tmp_path)
     port = free_port()
     env = {ENV: f"http://127.0.0.1:{port}/hooks/secret-token"}
-    down = alerts_step(wh, config, "run-1", now=NOW, environ=env)
+    down = alerts_step(wh, config, at("run-1"), environ=env)
     table = wh.read("cx_alerts")
     assert down.notifications and down.sent == 0 and down.failed == 1 and down.pending == 5
     assert set(table["status"]) == {"pending"} and table["attempts"].sum() == 1
@@ -232,7 +241,7 @@ def test_webhook_down_keeps_alerts_pending_and_the_next_run_sends_them_all(wh, t
     )
     wh.publish("fct_surveys", pl.concat([surveys(), late]))
     with webhook(port) as server:
-        back = alerts_step(wh, config, "run-2", now=NOW, environ=env)
+        back = alerts_step(wh, config, at("run-2"), environ=env)
     table = wh.read("cx_alerts")
     assert back.new_alerts == 1 and back.sent == 6 and back.pending == 0
     assert len(server.received) == 6 and table.height == 6 and set(table["status"]) == {"sent"}
@@ -242,15 +251,15 @@ def test_webhook_down_keeps_alerts_pending_and_the_next_run_sends_them_all(wh, t
 def test_webhook_error_status_is_kept_as_the_reason_and_the_batch_stops(wh, tmp_path):
     with webhook(status=500) as server:
         report = alerts_step(
-            wh, project(tmp_path), "run-1", now=NOW, environ={ENV: f"http://127.0.0.1:{server.server_port}/"}
+            wh, project(tmp_path), at("run-1"), environ={ENV: f"http://127.0.0.1:{server.server_port}/"}
         )
     assert len(server.received) == 1 and report.failed == 1 and report.pending == 5
     assert report.last_error == "webhook answered HTTP 500"
 
 
 def test_disabled_alerts_and_bad_webhook_urls(wh, tmp_path):
-    off = alerts_step(wh, project(tmp_path, enabled=False), "run-1", now=NOW, environ={})
+    off = alerts_step(wh, project(tmp_path, enabled=False), at("run-1"), environ={})
     assert not off.enabled and not wh.exists("cx_alerts")
     with pytest.raises(ConfigError, match=ENV) as err:
-        alerts_step(wh, project(tmp_path), "run-1", now=NOW, environ={ENV: "file:///etc/passwd"})
+        alerts_step(wh, project(tmp_path), at("run-1"), environ={ENV: "file:///etc/passwd"})
     assert "passwd" not in str(err.value)

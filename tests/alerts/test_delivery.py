@@ -16,6 +16,7 @@ from cxdata.alerts import alerts_step
 from cxdata.alerts.notify import Delivery
 from cxdata.alerts.step import apply_deliveries, read_alerts
 from cxdata.faults import ENV as CRASH_ENV
+from cxdata.run_context import RunContext
 from cxdata.warehouse import Warehouse
 from tests.alerts.test_alerts import project
 from tests.alerts.webhook import webhook
@@ -29,11 +30,13 @@ RUN_STEP = """
 import datetime as dt, sys
 from cxdata.alerts import alerts_step
 from cxdata.config import ProjectConfig, SourceConfig
+from cxdata.run_context import RunContext
 from cxdata.warehouse import Warehouse
 url, schema, hook_env, hook, base, now = sys.argv[1:]
 config = ProjectConfig(name="alerts", sources={"orders": SourceConfig(path="orders.csv")}, base_dir=base)
 with Warehouse(url, schema=schema or None) as wh:
-    alerts_step(wh, config, "crashing", now=dt.datetime.fromisoformat(now), environ={hook_env: hook})
+    moment = dt.datetime.fromisoformat(now)
+    alerts_step(wh, config, RunContext("crashing", moment, moment), environ={hook_env: hook})
 """
 
 
@@ -65,7 +68,8 @@ def run(target, tmp_path, server, **alerts):
     url, schema = target
     env = {HOOK_ENV: f"http://127.0.0.1:{server.server_port}/hook"}
     with Warehouse(url, schema=schema) as wh:
-        return alerts_step(wh, project(tmp_path, **alerts), "run", now=NOW, environ=env), read_alerts(wh)
+        report = alerts_step(wh, project(tmp_path, **alerts), RunContext("run", NOW, NOW), environ=env)
+        return report, read_alerts(wh)
 
 
 def test_a_redirect_is_not_delivered_and_not_followed_and_the_alert_is_retried(target, tmp_path):

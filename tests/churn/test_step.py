@@ -9,6 +9,7 @@ import pytest
 
 from cxdata.churn.step import churn_step
 from cxdata.clv.step import clv_step
+from cxdata.run_context import run_context
 from cxdata.synth import SynthParams, generate_project
 from cxdata.warehouse import Warehouse
 
@@ -31,9 +32,9 @@ def test_churn_step_publishes_scores_segments_and_run(small_project, warehouse_t
     with Warehouse(url, schema=schema) as wh:
         for name, frame in facts.items():
             wh.publish(name, frame)
-        assert clv_step(wh, config, run_id="r1", as_of=config.as_of).failed is None
-        report = churn_step(wh, config, run_id="r1", as_of=config.as_of)
-        again = churn_step(wh, config, run_id="r1", as_of=config.as_of)
+        assert clv_step(wh, config, run_context(wh, config, "r1")).failed is None
+        report = churn_step(wh, config, run_context(wh, config, "r1"))
+        again = churn_step(wh, config, run_context(wh, config, "r1"))
         scores = wh.read("customer_scores")
         history = wh.read("customer_scores_history")
         members = wh.read("segment_members")

@@ -18,7 +18,7 @@ from sklearn.metrics import roc_auc_score
 from cxdata.churn.features import build_features
 from cxdata.churn.score import score_features
 from cxdata.churn.train import train
-from cxdata.steps import end_of_day
+from cxdata.run_context import end_of_day
 from cxdata.synth.ceiling import bayes_ceiling, truth_churned
 
 from .conftest import inputs_of

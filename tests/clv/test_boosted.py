@@ -23,6 +23,7 @@ from cxdata.clv import boosted
 from cxdata.clv.evaluate import evaluate
 from cxdata.clv.step import clv_step
 from cxdata.config import ClvConfig, ProjectConfig
+from cxdata.run_context import RunContext
 from cxdata.warehouse import Warehouse
 
 START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
@@ -126,7 +127,7 @@ def test_step_scores_with_the_boosted_model_in_the_same_columns(tmp_path):
         with Warehouse(f"duckdb:///{tmp_path / label}.duckdb") as wh:
             wh.publish("fct_orders", orders.with_columns(pl.lit(False).alias("is_refund")))
             wh.publish("fct_web_sessions", sessions)
-            report = clv_step(wh, config, run_id=label, as_of=AS_OF)
+            report = clv_step(wh, config, RunContext(label, AS_OF, AS_OF))
             runs[label] = (report, wh.read("customer_scores"), wh.read("model_runs").row(0, named=True))
     (btyd, btyd_scores, _), (mine, scores, run) = runs["btyd"], runs["boosted"]
     assert btyd.failed is None and mine.failed is None, (btyd.failed, mine.failed)

@@ -7,6 +7,7 @@ import json
 import polars as pl
 
 from cxdata.clv.step import clv_step
+from cxdata.run_context import run_context
 from cxdata.warehouse import Warehouse
 
 
@@ -17,8 +18,8 @@ def test_clv_step_publishes_scores_history_and_runs(truth_project, warehouse_tar
     url, schema = warehouse_target
     with Warehouse(url, schema=schema) as wh:
         wh.publish("fct_orders", orders.with_columns(pl.lit(None, pl.String).alias("channel")))
-        first = clv_step(wh, config, run_id="r1", as_of=config.as_of)
-        second = clv_step(wh, config, run_id="r2", as_of=config.as_of)
+        first = clv_step(wh, config, run_context(wh, config, "r1"))
+        second = clv_step(wh, config, run_context(wh, config, "r2"))
         scores = wh.read("customer_scores")
         history = wh.read("customer_scores_history")
         runs = wh.read("model_runs")

@@ -30,7 +30,7 @@ from cxdata.clv.btyd import BtydModel
 from cxdata.clv.evaluate import evaluate, fit_spend
 from cxdata.clv.rfm import purchases, rfm_summary
 from cxdata.clv.score import score_customers
-from cxdata.steps import end_of_day
+from cxdata.run_context import end_of_day
 from cxdata.synth import SynthParams, generate_project
 from cxdata.synth.facts import churn_inputs, person_facts
 

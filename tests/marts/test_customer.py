@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from cxdata.config import JourneyConfig
-from cxdata.marts import STAGES, as_of_default, dim_customer, fct_orders, fct_surveys, fct_tickets, fct_touches
+from cxdata.marts import STAGES, dim_customer, fct_orders, fct_surveys, fct_tickets, fct_touches
 
 AS_OF = dt.datetime(2025, 6, 30, 12, tzinfo=dt.UTC)
 JOURNEY = JourneyConfig()  # purchase window 30 days, lapsed after 180, compare from 3 pages
@@ -201,11 +201,3 @@ def test_stage_rules_follow_the_config(keys):
     assert stages["P"] == "use_repurchase"  # ordered 10 days ago, window now 5 days
     assert stages["U"] == "lapsed"  # last order 29 days ago > 28
     assert stages["R"] == "compare"  # 2 compare pages now enough; last seen 27 days ago, not lapsed
-
-
-def test_as_of_default_is_the_end_of_the_last_event_day(keys):
-    orders = _orders(keys)
-    assert as_of_default(orders) == dt.datetime(2025, 7, 5, 23, 59, 59, 999999, tzinfo=dt.UTC)
-    assert as_of_default(None, _tickets(keys)) == dt.datetime(2025, 7, 1, 23, 59, 59, 999999, tzinfo=dt.UTC)
-    with pytest.raises(ValueError, match="no events"):
-        as_of_default()

@@ -8,7 +8,6 @@ import pytest
 from cxdata.config import JourneyConfig, load_config
 from cxdata.io.staging import load_table
 from cxdata.marts import (
-    as_of_default,
     cx_kpis_daily,
     dim_customer,
     fct_orders,
@@ -17,6 +16,7 @@ from cxdata.marts import (
     fct_touches,
     fct_web_sessions,
 )
+from cxdata.run_context import end_of_day
 from cxdata.synth import SynthParams, generate_project
 from cxdata.warehouse import Warehouse
 
@@ -56,7 +56,7 @@ def marts(tmp_path_factory) -> dict[str, pl.DataFrame]:
     surveys = fct_surveys(tables["surveys"], keys, tickets)
     sessions = fct_web_sessions(tables["web_events"], keys, JourneyConfig().session_timeout_minutes)
     touches = fct_touches(tables["touches"], keys)
-    as_of = as_of_default(orders, tickets, surveys, sessions, touches)
+    as_of = end_of_day(config.as_of, config.timezone)
     built = {
         "fct_orders": orders,
         "fct_tickets": tickets,

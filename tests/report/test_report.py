@@ -21,10 +21,13 @@ from cxdata.cli import main
 from cxdata.clv.step import clv_step
 from cxdata.config import load_config
 from cxdata.errors import OutputError
+from cxdata.identity.step import identity_step
+from cxdata.io.step import stage_step
+from cxdata.marts.step import mart_step, marts_for
 from cxdata.report import Report, build_report, render_html, save_report
 from cxdata.report.cx import weekly_kpis
 from cxdata.report.scores import churn_backtest, churn_section
-from cxdata.steps import identity_step, mart_step, marts_for, stage_step
+from cxdata.run_context import RunContext, run_context
 from cxdata.synth import SynthParams, generate_project
 from cxdata.warehouse import Warehouse
 
@@ -32,6 +35,7 @@ SECTION_IDS = ["kpis", "journey", "value", "churn", "touchpoints", "identity"]
 FULL_FIGURES = {"kpi_trends", "journey_funnel", "clv_distribution", "segment_value_at_risk", "touchpoint_roi",
                 "identity_stats"}  # fmt: skip
 UTC = dt.UTC
+NOW = dt.datetime.now(UTC)  # the runs' start: staging measures future rows from it
 
 
 def planted_touchpoints(as_of: dt.datetime) -> pl.DataFrame:
@@ -70,12 +74,13 @@ def build_warehouse(config, url: str, tables: list[str], touchpoints: bool) -> N
     config = config.model_copy(update={"models": models, "sources": sources, "warehouse": url})
     with Warehouse(url) as wh:
         for table in config.sources:
-            stage_step(wh, config, table, run_id="r1")
-        identity_step(wh, config, run_id="r1")
+            stage_step(wh, config, table, "r1", NOW)
+        run = run_context(wh, config, "r1", NOW)
+        identity_step(wh, config, run)
         for mart in marts_for(config):
-            mart_step(wh, config, mart)
-        assert clv_step(wh, config, run_id="r1", as_of=config.as_of).failed is None
-        assert churn_step(wh, config, run_id="r1", as_of=config.as_of).failed is None
+            mart_step(wh, config, mart, run)
+        assert clv_step(wh, config, run).failed is None
+        assert churn_step(wh, config, run).failed is None
         if touchpoints:
             wh.publish("touchpoint_scores", planted_touchpoints(wh.read("customer_scores")["as_of"][0]))
 
@@ -95,6 +100,17 @@ def projects(tmp_path_factory):
 def full_report(projects):
     with Warehouse(projects["full"]) as wh:
         return build_report(wh, "acme")
+
+
+def test_a_run_dates_its_report_by_its_start_and_as_of(projects):
+    started = dt.datetime(2026, 7, 1, 4, 5, 6, tzinfo=UTC)
+    run = RunContext("r2", dt.datetime(2026, 5, 31, 21, 59, 59, 999999, UTC), started)
+    with Warehouse(projects["full"]) as wh:
+        by_run = build_report(wh, "acme", run=run)
+        alone = build_report(wh, "acme")
+    assert (by_run.built_at, by_run.as_of) == ("2026-07-01 04:05 UTC", "2026-05-31 21:59 UTC")
+    # outside a run the report is as of what dim_customer holds: the end of the config's as_of day in Madrid
+    assert alone.as_of == "2026-06-30 21:59 UTC" and alone.built_at != by_run.built_at
 
 
 def shape(report) -> list[tuple]:

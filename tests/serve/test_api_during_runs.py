@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 
 from cxdata.churn.step import value_step
+from cxdata.run_context import run_context
 from cxdata.synth import SynthParams, generate_project
 from cxdata.warehouse import Warehouse
 
@@ -36,7 +37,7 @@ def test_no_5xx_while_the_value_step_reruns_on_postgresql(small_project, pg_sche
     with Warehouse(url, schema=schema) as wh:
         for name, frame in facts.items():
             wh.publish(name, frame)
-        value_step(wh, config, run_id="r0", as_of=config.as_of)
+        value_step(wh, config, run_context(wh, config, "r0"))
         customers = wh.read("customer_scores", columns=["customer_key"], limit=5)["customer_key"].to_list()
         segment = wh.read("segment_summary", columns=["segment"], limit=1)["segment"][0]
     paths = ["/segments", f"/segments/{segment}?limit=50", *(f"/customers/{key}/scores" for key in customers)]
@@ -59,7 +60,7 @@ def test_no_5xx_while_the_value_step_reruns_on_postgresql(small_project, pg_sche
         try:
             with Warehouse(url, schema=schema) as wh:
                 for run in range(1, RERUNS + 1):
-                    clv, churn = value_step(wh, config, run_id=f"r{run}", as_of=config.as_of)
+                    clv, churn = value_step(wh, config, run_context(wh, config, f"r{run}"))
                     assert clv.failed is None and churn is not None and churn.failed is None
         finally:
             stop.set()

@@ -8,6 +8,7 @@ import polars as pl
 
 from cxdata.config import ProjectConfig
 from cxdata.io import load_table
+from cxdata.run_context import run_context
 from cxdata.touchpoints.step import touchpoint_step
 from cxdata.warehouse import Warehouse
 
@@ -35,7 +36,7 @@ def scored_project(root: Path, run_id: str) -> tuple[ProjectConfig, dict[str, pl
     with Warehouse(f"duckdb:///{root / 'warehouse.duckdb'}") as wh:
         for name, frame in tables.items():
             wh.publish(name, frame)
-        touchpoint_step(wh, config, run_id=run_id, as_of=config.as_of)
+        touchpoint_step(wh, config, run_context(wh, config, run_id))
         return config, tables, wh.read("touchpoint_scores")
 
 

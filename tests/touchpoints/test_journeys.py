@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from cxdata.errors import CxdataError
-from cxdata.steps import end_of_day
+from cxdata.run_context import end_of_day
 from cxdata.synth import SynthParams, generate_project
 from cxdata.touchpoints.attribution import attribute
 from cxdata.touchpoints.journeys import JOURNEY_COLUMNS, build_journeys, touchpoint_events

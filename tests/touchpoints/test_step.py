@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from cxdata.clv.step import scoring_moment
+from cxdata.run_context import end_of_day, run_context
 from cxdata.synth import SynthParams, generate_project
 from cxdata.touchpoints.roi import SCORE_COLUMNS
 from cxdata.touchpoints.step import touchpoint_step
@@ -32,8 +32,8 @@ def test_touchpoint_step_publishes_scores_history_and_run(small_project, warehou
     with Warehouse(url, schema=schema) as wh:
         for name, frame in tables.items():
             wh.publish(name, frame)
-        report = touchpoint_step(wh, config, run_id="r1", as_of=config.as_of)
-        again = touchpoint_step(wh, config, run_id="r2", as_of=config.as_of)
+        report = touchpoint_step(wh, config, run_context(wh, config, "r1"))
+        again = touchpoint_step(wh, config, run_context(wh, config, "r2"))
         scores = wh.read("touchpoint_scores")
         history = wh.read("touchpoint_scores_history")
         runs = wh.read("model_runs")
@@ -62,7 +62,7 @@ def test_touchpoint_step_publishes_scores_history_and_run(small_project, warehou
 def test_without_orders_the_step_records_a_failed_run(tmp_path, small_project):
     config, _ = small_project
     with Warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}") as wh:
-        report = touchpoint_step(wh, config, run_id="r0")
+        report = touchpoint_step(wh, config, run_context(wh, config, "r0"))
         runs = wh.read("model_runs")
         assert not wh.exists("touchpoint_scores")
     assert report.failed and runs["status"].to_list() == ["failed"]
@@ -71,7 +71,7 @@ def test_without_orders_the_step_records_a_failed_run(tmp_path, small_project):
 @pytest.mark.parametrize("scores", ["absent", "null_clv", "stale"])
 def test_credit_is_published_without_this_moments_clv(tmp_path, small_project, scores):
     config, tables = small_project
-    moment = scoring_moment(config, tables["fct_orders"].lazy(), config.as_of)
+    moment = end_of_day(config.as_of, config.timezone)
     with_clv = tables["customer_scores"].with_columns(pl.lit(moment).alias("as_of"))
     variants = {
         "absent": None,
@@ -86,7 +86,7 @@ def test_credit_is_published_without_this_moments_clv(tmp_path, small_project, s
                     wh.publish(table, frame)
             if customer_scores is not None:
                 wh.publish("customer_scores", customer_scores)
-            reports[name] = touchpoint_step(wh, config, run_id="r1", as_of=config.as_of)
+            reports[name] = touchpoint_step(wh, config, run_context(wh, config, "r1"))
             published[name] = wh.read("touchpoint_scores").sort("touchpoint")
             runs[name] = wh.read("model_runs").row(0, named=True)
     full, bare = reports["scored"], reports[scores]

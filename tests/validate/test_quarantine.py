@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -9,9 +10,12 @@ import pytest
 
 from cxdata.config import load_config
 from cxdata.errors import QuarantineError
-from cxdata.steps import stage_step
+from cxdata.io.step import stage_step
 from cxdata.synth import SynthParams, generate_project
 from cxdata.warehouse import Warehouse
+
+NOW = dt.datetime.now(dt.UTC)  # the runs' start: rows after it (plus the tolerance) are in the future
+LATER = NOW + dt.timedelta(minutes=1)
 
 
 def orders_project(folder: Path, good: int, bad: list[str], limit: float = 0.05):
@@ -30,8 +34,8 @@ def test_stage_step_publishes_staged_quarantine_and_appends_the_audit(warehouse_
     url, db_schema = warehouse_target
     config = orders_project(tmp_path, 30, ["o99,2024-02-01,lots"])
     with Warehouse(url, schema=db_schema) as wh:
-        first = stage_step(wh, config, "orders", run_id="run-1")
-        stage_step(wh, config, "orders", run_id="run-2")
+        first = stage_step(wh, config, "orders", "run-1", NOW)
+        stage_step(wh, config, "orders", "run-2", LATER)
         staged, held, audit = (
             wh.read("stg_orders"),
             wh.read("quarantine_orders"),
@@ -49,6 +53,7 @@ def test_stage_step_publishes_staged_quarantine_and_appends_the_audit(warehouse_
     )
     assert json.loads(row["original"]) == {"order_id": "o99", "ordered_at": "2024-02-01", "amount": "lots"}
     assert audit["run_id"].to_list() == ["run-1", "run-2"]
+    assert audit["loaded_at"].to_list() == [NOW, LATER]  # each load is stamped with its run's start
     assert (audit["rows_in"] == audit["rows_accepted"] + audit["rows_quarantined"]).all()
     assert audit["rows_quarantined"].to_list() == [1, 1]
     assert audit["passed"].to_list() == [True, True]
@@ -62,9 +67,9 @@ def test_stage_step_publishes_staged_quarantine_and_appends_the_audit(warehouse_
 def test_a_clean_load_replaces_the_quarantine_with_an_empty_table(warehouse_target, tmp_path):
     url, db_schema = warehouse_target
     with Warehouse(url, schema=db_schema) as wh:
-        stage_step(wh, orders_project(tmp_path, 30, ["o1,2024-02-01,2"]), "orders", run_id="dirty")
+        stage_step(wh, orders_project(tmp_path, 30, ["o1,2024-02-01,2"]), "orders", "dirty", NOW)
         assert wh.row_count("quarantine_orders") == 1
-        stage_step(wh, orders_project(tmp_path, 30, []), "orders", run_id="clean")
+        stage_step(wh, orders_project(tmp_path, 30, []), "orders", "clean", LATER)
         assert wh.row_count("quarantine_orders") == 0
         assert set(wh.columns("quarantine_orders")) >= {
             "rule",
@@ -82,7 +87,7 @@ def test_over_the_limit_publishes_everything_then_stops(warehouse_target, tmp_pa
     config = orders_project(tmp_path, 3, ["x1,2024-02-01,-1", "x2,2999-01-01,1"], limit=0.2)
     with Warehouse(url, schema=db_schema) as wh:
         with pytest.raises(QuarantineError) as info:
-            stage_step(wh, config, "orders", run_id="stop")
+            stage_step(wh, config, "orders", "stop", NOW)
         held, audit = wh.read("quarantine_orders"), wh.read("load_audit")
         assert wh.row_count("stg_orders") == 3
     message = str(info.value)
@@ -98,7 +103,7 @@ def test_a_synthetic_project_stages_without_quarantine(tmp_path):
     project = generate_project(tmp_path / "p", SynthParams(customers=150, seed=5))
     config = load_config(project.config_path)
     with Warehouse(f"duckdb:///{tmp_path / 'wh.duckdb'}") as wh:
-        reports = {table: stage_step(wh, config, table, run_id="synth") for table in config.sources}
+        reports = {table: stage_step(wh, config, table, "synth", NOW) for table in config.sources}
         audit = wh.read("load_audit")
     assert {t: r.audit["rows_quarantined"] for t, r in reports.items()} == {t: 0 for t in config.sources}
     assert {t: r.audit["rows_in"] for t, r in reports.items()} == project.row_counts

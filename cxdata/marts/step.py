@@ -1,0 +1,118 @@
+"""The mart step: build one mart from what is published in the warehouse and publish it.
+
+What one orchestrated mart asset does, without the orchestrator, so a notebook can run the same thing:
+
+    with Warehouse(config.warehouse) as wh:
+        mart_step(wh, config, "dim_customer", run_context(wh, config, run_id="notebook"))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import polars as pl
+
+from cxdata import marts
+from cxdata.config import ProjectConfig
+from cxdata.identity.step import RECORD_KEYS
+from cxdata.profile import Profile, table_profile
+from cxdata.run_context import RunContext
+from cxdata.warehouse import Warehouse
+
+
+@dataclass(frozen=True)
+class Mart:
+    """A mart: the staged or mart tables it reads and how it is built from them."""
+
+    inputs: tuple[str, ...]
+    build: Callable[[ProjectConfig, dict[str, pl.LazyFrame | None], RunContext], pl.LazyFrame]
+    requires: str | None = None  # the input table without which the mart does not exist
+
+
+def _keys(frames: dict[str, pl.LazyFrame | None], table: str) -> pl.LazyFrame:
+    keys = frames[RECORD_KEYS]
+    assert keys is not None
+    return keys.filter(pl.col("source_table") == table)
+
+
+MARTS: dict[str, Mart] = {
+    "fct_orders": Mart(
+        ("stg_orders", RECORD_KEYS),
+        lambda c, f, r: marts.fct_orders(f["stg_orders"], _keys(f, "orders")),
+        "orders",
+    ),
+    "fct_tickets": Mart(
+        ("stg_tickets", RECORD_KEYS),
+        lambda c, f, r: marts.fct_tickets(f["stg_tickets"], _keys(f, "tickets")),
+        "tickets",
+    ),
+    "fct_surveys": Mart(
+        ("stg_surveys", "stg_tickets", RECORD_KEYS),
+        lambda c, f, r: marts.fct_surveys(f["stg_surveys"], _keys(f, "surveys"), tickets=f["stg_tickets"]),
+        "surveys",
+    ),
+    "fct_web_sessions": Mart(
+        ("stg_web_events", RECORD_KEYS),
+        lambda c, f, r: marts.fct_web_sessions(
+            f["stg_web_events"], _keys(f, "web_events"), timeout_minutes=c.journey.session_timeout_minutes
+        ),
+        "web_events",
+    ),
+    "fct_touches": Mart(
+        ("stg_touches", RECORD_KEYS),
+        lambda c, f, r: marts.fct_touches(f["stg_touches"], _keys(f, "touches")),
+        "touches",
+    ),
+    "dim_customer": Mart(
+        ("fct_orders", "fct_tickets", "fct_surveys", "fct_web_sessions", "fct_touches", RECORD_KEYS),
+        lambda c, f, r: marts.dim_customer(
+            r.as_of,
+            c.journey,
+            orders=f["fct_orders"],
+            tickets=f["fct_tickets"],
+            surveys=f["fct_surveys"],
+            sessions=f["fct_web_sessions"],
+            touches=f["fct_touches"],
+            record_keys=f[RECORD_KEYS],
+        ),
+    ),
+    "cx_kpis_daily": Mart(
+        ("fct_orders", "fct_tickets", "fct_surveys", "fct_web_sessions"),
+        lambda c, f, r: marts.cx_kpis_daily(
+            orders=f["fct_orders"],
+            tickets=f["fct_tickets"],
+            surveys=f["fct_surveys"],
+            sessions=f["fct_web_sessions"],
+        ),
+    ),
+}
+
+
+def marts_for(config: ProjectConfig) -> list[str]:
+    """The marts a project has: those whose required source it configures, plus the customer-wide ones."""
+    return [name for name, mart in MARTS.items() if mart.requires is None or mart.requires in config.sources]
+
+
+def _read_input(wh: Warehouse, mart: str, table: str) -> pl.LazyFrame | None:
+    if not wh.exists(table):
+        return None
+    if table != RECORD_KEYS:
+        # a scan: the mart's plan decides which columns leave the warehouse
+        return wh.scan(table)
+    # the record keys of every source are by far the largest input: read only the part a mart uses
+    source = MARTS[mart].requires
+    if source is not None:
+        # and only the columns it joins on (linked_by alone is a string per record)
+        columns = ["source_table", "record_id", "customer_key"]
+        return wh.read(table, columns=columns, where={"source_table": source}).lazy()
+    return wh.read(table, columns=["customer_key"]).lazy()
+
+
+def mart_step(wh: Warehouse, config: ProjectConfig, name: str, run: RunContext) -> Profile:
+    """Build one mart from what is published in the warehouse, as of ``run``'s as_of, and publish it."""
+    mart = MARTS[name]
+    frames = {table: _read_input(wh, name, table) for table in mart.inputs}
+    frame = mart.build(config, frames, run).collect()
+    published = wh.publish(name, frame)
+    return table_profile(frame, published.seconds)

@@ -1,0 +1,150 @@
+"""One run, one moment: every table a run writes with an as_of column holds that run's run_context.as_of, and
+every moment it records (loads, checks, trained models, alerts) is the run's start, on DuckDB and PostgreSQL;
+without as_of in the config the moment is the end of the last staged event day in the project's zone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from zoneinfo import ZoneInfo
+
+import polars as pl
+import pytest
+
+from cxdata.config import WAREHOUSE_URL_ENV, load_config
+from cxdata.run_context import TABLE, end_of_day
+from cxdata.synth import SynthParams
+from cxdata.warehouse import Warehouse
+
+# the tables a whole-graph run of the generated project writes with an as_of column: every one must be found
+AS_OF_TABLES = {
+    "dim_customer",
+    "customer_rfm",
+    "customer_scores",
+    "customer_scores_history",
+    "model_runs",
+    "segment_members",
+    "segment_summary",
+    "touchpoint_scores",
+    "touchpoint_scores_history",
+    "cx_alerts",
+    TABLE,
+}
+# the tables recording when something happened in a run, and the column saying when
+STARTED_AT = {
+    "load_audit": "loaded_at",
+    "validation_runs": "checked_at",
+    "model_runs": "trained_at",
+    "cx_alerts": "created_at",
+}
+
+
+def _run_of(frame: pl.DataFrame, last_run: str) -> pl.Expr:
+    """Which run wrote each row: its run_id, else the run part of its model_run_id; a table with neither is
+    replaced on every run, so its rows are the last run's."""
+    if "run_id" in frame.columns:
+        return pl.col("run_id")
+    if "model_run_id" in frame.columns:
+        return pl.col("model_run_id").str.split("/").list.first()
+    return pl.lit(last_run)
+
+
+def moments_by_run(url: str, schema: str | None) -> tuple[pl.DataFrame, dict[str, dict[str, set]]]:
+    """run_context, and per table with an as_of column (or a STARTED_AT moment) the distinct values per run."""
+    found: dict[str, dict[str, set]] = {}
+    with Warehouse(url, schema=schema) as wh:
+        contexts = wh.read(TABLE)
+        last_run = contexts.sort("started_at")["run_id"][-1]
+        for table in wh.tables():
+            columns = wh.columns(table)
+            wanted = [c for c in ("as_of", STARTED_AT.get(table)) if c in columns]
+            if not wanted:
+                continue
+            frame = wh.read(table)
+            runs = frame.with_columns(_run_of(frame, last_run).alias("__run"))
+            for column in wanted:
+                grouped = runs.group_by("__run").agg(pl.col(column).unique())
+                found[f"{table}.{column}"] = {run: set(values) for run, values in grouped.iter_rows()}
+    return contexts, found
+
+
+def assert_one_moment_per_run(url: str, schema: str | None) -> pl.DataFrame:
+    contexts, found = moments_by_run(url, schema)
+    as_of = dict(zip(contexts["run_id"], contexts["as_of"], strict=True))
+    started = dict(zip(contexts["run_id"], contexts["started_at"], strict=True))
+    assert contexts["run_id"].n_unique() == contexts.height  # one context per run
+    assert {key.split(".")[0] for key in found if key.endswith(".as_of")} == AS_OF_TABLES
+    # a run that died before any step needed its as_of (in staging or its checks) has no context, and no row
+    # with an as_of: only its loads and checks, which carry its start
+    unresolved = {run for by_run in found.values() for run in by_run} - set(as_of)
+    assert not unresolved & {run for key, by_run in found.items() if key.endswith(".as_of") for run in by_run}
+    for key, by_run in found.items():
+        column = key.split(".")[1]
+        expected = as_of if column == "as_of" else started
+        for run, values in by_run.items():
+            if run in unresolved:
+                assert key.split(".")[0] in {"load_audit", "validation_runs"} and len(values) == 1, (key, run)
+                continue
+            assert values == {expected[run]}, f"{key} of run {run}: {values} instead of {expected[run]}"
+    # the last run wrote every table it describes (not only what an earlier run left)
+    last = contexts.sort("started_at")["run_id"][-1]
+    written = {key.split(".")[0] for key, by_run in found.items() if last in by_run}
+    assert AS_OF_TABLES - {"cx_alerts"} <= written  # a rerun raises no alert its first run raised
+    return contexts
+
+
+def test_every_run_on_duckdb_writes_one_as_of_and_one_start(materialised_on_duckdb):
+    run = materialised_on_duckdb
+    assert run.outcome.success, run.outcome.failures
+    contexts = assert_one_moment_per_run(run.url, run.schema)
+    # three runs and the killed one that got past staging (killed in identity) have a context; the one killed in
+    # a staged table's check had none yet. The project's config names its as_of day
+    assert contexts.height == 4 and set(contexts["as_of_from"]) == {"config"}
+    assert set(contexts["as_of"]) == {end_of_day(SynthParams().as_of, SynthParams().timezone)}
+    assert run.outcome.run_id in set(contexts["run_id"])
+
+
+def test_every_run_on_postgresql_writes_one_as_of_and_one_start(materialised_on_postgresql):
+    run = materialised_on_postgresql
+    assert run.outcome.success, run.outcome.failures
+    contexts = assert_one_moment_per_run(run.url, run.schema)
+    assert contexts.height == 3 and run.outcome.run_id in set(contexts["run_id"])
+
+
+@pytest.fixture
+def without_as_of(pipeline_project, tmp_path, monkeypatch):
+    """The pipeline project copied without the as_of line of its config, materialised once on DuckDB."""
+    from pipelines.runner import run_project
+
+    root = tmp_path / "project"
+    skipped = shutil.ignore_patterns("*.duckdb", ".cxdata")
+    shutil.copytree(pipeline_project.config_path.parent, root, ignore=skipped)
+    config_path = root / "cxdata.yaml"
+    lines = config_path.read_text(encoding="utf-8").splitlines()
+    config_path.write_text("\n".join(line for line in lines if not line.startswith("as_of:")) + "\n", "utf-8")
+    config = load_config(config_path)
+    assert config.as_of is None
+    url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    monkeypatch.setenv(WAREHOUSE_URL_ENV, url)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    return config, url, run_project(config)
+
+
+def test_without_as_of_a_run_describes_the_end_of_its_last_event_day(without_as_of):
+    config, url, outcome = without_as_of
+    assert outcome.success, outcome.failures
+    contexts = assert_one_moment_per_run(url, None)
+    with Warehouse(url) as wh:
+        last = max(
+            wh.read(table, columns=[column])[column].max()
+            for table, column in (("stg_orders", "ordered_at"), ("stg_web_events", "occurred_at"))
+        )
+    # the generated events end on the generator's as_of day in Madrid, which ends two hours before UTC's
+    day = SynthParams().as_of
+    assert last.astimezone(ZoneInfo(config.timezone)).date() == day and config.timezone == "Europe/Madrid"
+    assert contexts.rows(named=True)[0] | {"started_at": None} == {
+        "run_id": outcome.run_id,
+        "as_of": dt.datetime(day.year, day.month, day.day, 21, 59, 59, 999999, tzinfo=dt.UTC),
+        "started_at": None,
+        "as_of_from": "events",
+    }
