@@ -21,9 +21,11 @@ BTYD candidate this rule would choose among the BTYD ones (its "base", whose
 time profile extends a shorter window and whose P(alive) it keeps).
 
 Choice: candidates whose |aggregate error| is within ``max_holdout_error``
-are ranked by MAE, since the scores are used per customer (who to target) and
-the aggregate only gates bias; when none is within the bound, the smallest
-|aggregate error| wins (then MAE) and the result carries a warning. Ties keep
+are ranked by mean Poisson deviance, since the scores are used per customer
+(who to target) and are expectations (CLV sums them), so the ranking metric
+must be smallest at the expectation; the aggregate only gates bias. When none
+is within the bound, the smallest |aggregate error| wins (then deviance) and
+the result carries a warning. Ties keep
 the config order (BG/NBD, Pareto/NBD, MBG/NBD; lower penalizer first; the
 boosted candidate last).
 """
@@ -37,6 +39,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 from scipy.stats import spearmanr
+from sklearn.metrics import mean_poisson_deviance
 
 from cxdata.churn.features import ChurnInputs, touch_channels
 from cxdata.clv import boosted
@@ -136,10 +139,9 @@ def prediction_metrics(
     else:
         per_purchase = np.full(f.shape, fallback_spend)
     rho = spearmanr(predicted * per_purchase, rfm["holdout_revenue"].to_numpy()).statistic
-    with np.errstate(all="ignore"):
-        # y log(y / mu) is 0 at y = 0; a prediction of 0 where something was bought is infinitely wrong
-        log_ratio = np.where(actual > 0, actual * np.log(actual / predicted), 0.0)
-        deviance = float(np.mean(2.0 * (log_ratio - (actual - predicted))))
+    # scikit-learn refuses a prediction of 0: where something may be bought it is infinitely wrong
+    positive = bool(np.isfinite(predicted).all() and (predicted > 0).all())
+    deviance = mean_poisson_deviance(actual, predicted) if positive else float("inf")
     total = float(actual.sum())
     return {
         "customers": int(rfm.height),
@@ -182,13 +184,17 @@ def boosted_holdout(
 
 def choose(candidates: list[dict[str, Any]], max_error: float) -> tuple[int, str | None]:
     """Index of the chosen candidate (see the module doc) and a warning when its bias is over the bound."""
-    valid = [i for i, c in enumerate(candidates) if np.isfinite(c["aggregate_error"]) and np.isfinite(c["mae"])]
+    valid = [
+        i
+        for i, c in enumerate(candidates)
+        if np.isfinite(c["aggregate_error"]) and np.isfinite(c["poisson_deviance"])
+    ]
     if not valid:
-        return -1, "no candidate gave finite holdout predictions"
+        return -1, "no candidate gave finite, positive holdout predictions"
     within = [i for i in valid if abs(candidates[i]["aggregate_error"]) <= max_error]
     if within:
-        return min(within, key=lambda i: candidates[i]["mae"]), None
-    best = min(valid, key=lambda i: (abs(candidates[i]["aggregate_error"]), candidates[i]["mae"]))
+        return min(within, key=lambda i: candidates[i]["poisson_deviance"]), None
+    best = min(valid, key=lambda i: (abs(candidates[i]["aggregate_error"]), candidates[i]["poisson_deviance"]))
     error = candidates[best]["aggregate_error"]
     return best, f"holdout aggregate error {error:+.1%} is beyond max_holdout_error={max_error:.0%}"
 
