@@ -15,6 +15,8 @@ from pipelines.definitions import DOMAINS, build_definitions
 from pipelines.report import report_asset
 from pipelines.resources import ProjectResource, WarehouseResource
 
+UTC = pl.Datetime("us", "UTC")
+
 
 def kpis() -> pl.DataFrame:
     days = [dt.date(2025, 3, 3) + dt.timedelta(days=d) for d in range(21)]
@@ -39,6 +41,9 @@ def test_report_asset_writes_the_page_and_shows_its_plots(tmp_path):
     config = load_config(tmp_path / "cxdata.yaml")
     with Warehouse(config.warehouse) as wh:
         wh.publish("cx_kpis_daily", kpis())
+        # materialised alone, the report's run resolves its as_of from what is staged: the last order's day
+        last_order = dt.datetime(2025, 3, 23, 18, tzinfo=dt.UTC)
+        wh.publish("stg_orders", pl.DataFrame({"ordered_at": [last_order]}, schema={"ordered_at": UTC}))
     project = ProjectResource(config_path=str(config.path))
     result = dg.materialize(
         [report_asset([])], resources={"project": project, "warehouse": WarehouseResource(project=project)}
@@ -52,6 +57,7 @@ def test_report_asset_writes_the_page_and_shows_its_plots(tmp_path):
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and base64.b64encode(png).decode() in page.read_text("utf-8")
     assert [k for k in metadata if k.startswith("plot_")] == ["plot_kpi_trends"]
     assert "No touchpoint scores yet" in metadata["sections_without_data"].value
+    assert "2025-03-23 23:59 UTC" in page.read_text("utf-8")  # the end of that day in the project's zone (UTC)
 
 
 def test_report_asset_depends_on_every_asset_a_run_always_materialises(tmp_path):
@@ -78,6 +84,9 @@ def test_report_asset_labels_amounts_with_the_project_currency(tmp_path):
     config = load_config(tmp_path / "cxdata.yaml")
     with Warehouse(config.warehouse) as wh:
         wh.publish("cx_kpis_daily", kpis())
+        # materialised alone, the report's run resolves its as_of from what is staged: the last order's day
+        last_order = dt.datetime(2025, 3, 23, 18, tzinfo=dt.UTC)
+        wh.publish("stg_orders", pl.DataFrame({"ordered_at": [last_order]}, schema={"ordered_at": UTC}))
     project = ProjectResource(config_path=str(config.path))
     result = dg.materialize(
         [report_asset([])], resources={"project": project, "warehouse": WarehouseResource(project=project)}
