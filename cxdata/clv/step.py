@@ -15,6 +15,7 @@ base's time profile, P(alive) from the base.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +29,7 @@ from cxdata.clv.evaluate import evaluate, fit_spend
 from cxdata.clv.rfm import purchases, rfm_summary
 from cxdata.clv.runs import model_run_record
 from cxdata.clv.score import score_customers
-from cxdata.config import ProjectConfig
+from cxdata.config import ClvConfig, ProjectConfig
 from cxdata.run_context import RunContext
 from cxdata.warehouse import Warehouse
 from cxdata.warehouse.transaction import Transaction
@@ -53,11 +54,16 @@ class ClvReport:
     failed: str | None = None
 
 
-def _refit(model: str, penalizers: list[float], start: float, rfm: pl.DataFrame, seed: int) -> tuple:
-    """Refit the chosen model on all data at its penalizer, climbing the ladder if that no longer converges."""
+def _refit(model: str, start: float, rfm: pl.DataFrame, config: ClvConfig) -> tuple:
+    """Refit the chosen model on all data at its penalizer, climbing the ladder if that no longer converges,
+    all within one `fit_budget_seconds`."""
     attempts: list[Attempt] = []
-    for penalizer in [p for p in penalizers if p >= start]:
-        estimator = BtydModel(model, penalizer=penalizer, seed=seed)
+    deadline = time.monotonic() + config.fit_budget_seconds
+    for penalizer in [p for p in config.penalizers if p >= start]:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        estimator = BtydModel(model, penalizer=penalizer, seed=config.seed, budget_seconds=left)
         try:
             return estimator.fit(rfm), attempts + estimator.attempts_
         except FitFailed as failed:
@@ -127,7 +133,7 @@ def clv_outputs(wh: Warehouse, config: ProjectConfig, run: RunContext) -> ClvOut
     rfm = rfm_summary(orders, as_of, clv.period).collect()
     if failed is None and evaluation.chosen is not None:
         chosen = evaluation.chosen
-        final, refit_attempts = _refit(chosen.model, clv.penalizers, chosen.penalizer, rfm, clv.seed)
+        final, refit_attempts = _refit(chosen.model, chosen.penalizer, rfm, clv)
         attempts += refit_attempts
         if final is None:
             failed = f"{chosen.model} converged on the calibration window but not on all data"
