@@ -16,6 +16,7 @@ import numpy as np
 from sklearn.calibration import calibration_curve
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
+from threadpoolctl import threadpool_limits
 
 from cxdata.churn.plots import calibration_bins_png
 
@@ -62,9 +63,12 @@ def importances(model, X: np.ndarray, y: np.ndarray, names: list[str], rows: int
     """Permutation importance (mean and sd of the ROC AUC drop) per feature, most important first."""
     rng = np.random.default_rng(seed)
     take = rng.choice(len(y), size=min(rows, len(y)), replace=False) if len(y) > rows else np.arange(len(y))
-    result = permutation_importance(
-        model, X[take], np.asarray(y)[take], scoring="roc_auc", n_repeats=repeats, random_state=seed
-    )
+    # hundreds of small predictions: OpenMP's per-call thread start and barrier cost more than a second thread
+    # gains, and crawl when another process shares the cores
+    with threadpool_limits(1, user_api="openmp"):
+        result = permutation_importance(
+            model, X[take], np.asarray(y)[take], scoring="roc_auc", n_repeats=repeats, random_state=seed
+        )
     order = np.argsort(-result.importances_mean, kind="stable")
     return [
         {
