@@ -9,7 +9,6 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from cxdata.churn.features import ChurnInputs
 from cxdata.synth import SynthParams, generate_project
 
 from ..facts import person_facts
@@ -23,18 +22,6 @@ def _clv_helpers():
     sys.modules.setdefault("_clv_conftest", module)
     spec.loader.exec_module(module)
     return module
-
-
-def inputs_of(facts: dict[str, pl.DataFrame]) -> ChurnInputs:
-    """ChurnInputs over the facts (kept orders only), as churn_step reads them."""
-    orders = facts["fct_orders"].lazy().filter(~pl.col("is_refund") & pl.col("customer_key").is_not_null())
-    return ChurnInputs(
-        orders=orders.select("customer_key", "ordered_at", "amount"),
-        tickets=facts["fct_tickets"].lazy(),
-        surveys=facts["fct_surveys"].lazy(),
-        sessions=facts["fct_web_sessions"].lazy(),
-        touches=facts["fct_touches"].lazy(),
-    )
 
 
 @pytest.fixture(scope="session")

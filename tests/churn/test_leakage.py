@@ -9,8 +9,7 @@ from polars.testing import assert_frame_equal
 
 from cxdata.churn.features import ChurnInputs, build_features
 from cxdata.config import ChurnConfig
-
-from .conftest import inputs_of
+from cxdata.synth.facts import churn_inputs
 
 TIMES = {
     "orders": "ordered_at",
@@ -36,7 +35,7 @@ def _mutate(frame: pl.LazyFrame, time: str, cutoff: dt.datetime, end: dt.datetim
 
 def test_features_ignore_everything_after_the_cutoff(churn_project):
     _root, config, facts = churn_project
-    inputs = inputs_of(facts)
+    inputs = churn_inputs(facts)
     end = dt.datetime.combine(config.as_of, dt.time(), tzinfo=dt.UTC)
     cutoff = end - dt.timedelta(days=200)
     churn = ChurnConfig(penalizers=[0.01])

@@ -20,8 +20,7 @@ from cxdata.churn.score import score_features
 from cxdata.churn.train import train
 from cxdata.run_context import end_of_day
 from cxdata.synth.ceiling import bayes_ceiling, truth_churned
-
-from .conftest import inputs_of
+from cxdata.synth.facts import churn_inputs
 
 AUC_FLOOR = 0.80
 # the classifier's truth-AUC margin over BTYD, as a share of the Bayes ceiling's margin over BTYD on the same
@@ -42,7 +41,7 @@ def trained(churn_project):
     root, config, facts = churn_project
     churn = config.models.churn
     as_of = end_of_day(config.as_of, config.timezone)
-    inputs = inputs_of(facts)
+    inputs = churn_inputs(facts)
     training = train(inputs, churn, as_of)
     features = build_features(inputs, as_of, churn, training.channels)
     scores = score_features(training, features, churn, "truth")
