@@ -356,21 +356,23 @@ class Ladder:
 
 def fit_first(model: str, rfm: pl.DataFrame, penalizers: list[float], seed: int = 0) -> BtydModel | None:
     """``model`` fitted at the first of ``penalizers`` that converges; None when none does."""
-    for penalizer in penalizers:
-        try:
-            return BtydModel(model, penalizer=penalizer, seed=seed).fit(rfm)
-        except FitFailed:
-            continue
-    return None
+    fits = fit_ladder(model, rfm, penalizers, seed, first=True).fits
+    return fits[0] if fits else None
 
 
 def fit_ladder(
-    model: str, rfm: pl.DataFrame, penalizers: list[float], seed: int = 0, budget_seconds: float | None = None
+    model: str,
+    rfm: pl.DataFrame,
+    penalizers: list[float],
+    seed: int = 0,
+    budget_seconds: float | None = None,
+    first: bool = False,
 ) -> Ladder:
     """Fit ``model`` once per penalizer, each with the ladder of starting points; never raises.
 
     ``budget_seconds`` bounds the whole ladder: the attempt running when it is
     spent is recorded with "budget of N s exceeded" and the ladder stops there.
+    ``first`` stops it at the first penalizer that converges.
     """
     budget = None if budget_seconds is None else likelihood.Budget.start(budget_seconds)
     fits: list[BtydModel] = []
@@ -382,7 +384,7 @@ def fit_ladder(
             attempts += estimator.attempts_
         except FitFailed as failed:
             attempts += failed.attempts
-        if _out_of_budget(attempts):
+        if _out_of_budget(attempts) or (first and fits):
             break
     return Ladder(model, fits, attempts)
 

@@ -15,7 +15,6 @@ base's time profile, P(alive) from the base.
 from __future__ import annotations
 
 import datetime as dt
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,12 +23,12 @@ import polars as pl
 from cxdata.churn.features import ChurnInputs, touch_channels
 from cxdata.churn.score import without_churn
 from cxdata.clv import boosted
-from cxdata.clv.btyd import Attempt, BtydModel, FitFailed
+from cxdata.clv.btyd import Attempt, fit_ladder
 from cxdata.clv.evaluate import evaluate, fit_spend
 from cxdata.clv.rfm import purchases, rfm_summary
 from cxdata.clv.runs import model_run_record
 from cxdata.clv.score import score_customers
-from cxdata.config import ClvConfig, ProjectConfig
+from cxdata.config import ProjectConfig
 from cxdata.run_context import RunContext
 from cxdata.warehouse import Warehouse
 from cxdata.warehouse.transaction import Transaction
@@ -52,23 +51,6 @@ class ClvReport:
     warnings: list[str] = field(default_factory=list)
     scored_customers: int = 0
     failed: str | None = None
-
-
-def _refit(model: str, start: float, rfm: pl.DataFrame, config: ClvConfig) -> tuple:
-    """Refit the chosen model on all data at its penalizer, climbing the ladder if that no longer converges,
-    all within one `fit_budget_seconds`."""
-    attempts: list[Attempt] = []
-    deadline = time.monotonic() + config.fit_budget_seconds
-    for penalizer in [p for p in config.penalizers if p >= start]:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            break
-        estimator = BtydModel(model, penalizer=penalizer, seed=config.seed, budget_seconds=left)
-        try:
-            return estimator.fit(rfm), attempts + estimator.attempts_
-        except FitFailed as failed:
-            attempts += failed.attempts
-    return None, attempts
 
 
 @dataclass
@@ -133,8 +115,11 @@ def clv_outputs(wh: Warehouse, config: ProjectConfig, run: RunContext) -> ClvOut
     rfm = rfm_summary(orders, as_of, clv.period).collect()
     if failed is None and evaluation.chosen is not None:
         chosen = evaluation.chosen
-        final, refit_attempts = _refit(chosen.model, chosen.penalizer, rfm, clv)
-        attempts += refit_attempts
+        # the chosen penalizer first, climbing the ladder if it no longer converges on all data
+        higher = [p for p in clv.penalizers if p >= chosen.penalizer]
+        refit = fit_ladder(chosen.model, rfm, higher, clv.seed, clv.fit_budget_seconds, first=True)
+        final = refit.fits[0] if refit.fits else None
+        attempts += refit.attempts
         if final is None:
             failed = f"{chosen.model} converged on the calibration window but not on all data"
     if final is not None:
