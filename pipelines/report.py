@@ -14,6 +14,7 @@ import dagster as dg
 
 from cxdata.config import ProjectConfig
 from cxdata.report import build_report, default_path, save_report
+from cxdata.validate.gx import refresh_index
 from pipelines.bi import skippable_keys
 from pipelines.metadata import png_markdown
 from pipelines.resources import ProjectResource, WarehouseResource
@@ -62,6 +63,8 @@ def report_asset(upstream: Sequence[dg.AssetsDefinition]) -> dg.AssetsDefinition
             report = build_report(wh, config.name, config.currency, run_context(context, wh, config))
         path = save_report(report, default_path(config))
         context.log.info(f"report written to {path}")
+        # the run's last step: the quality checks rendered only their own pages
+        refresh_index(config.docs_dir)
         empty = [f"- {section.title}: {section.empty}" for section in report.sections if section.empty]
         metadata = {
             "path": dg.MetadataValue.path(str(path)),

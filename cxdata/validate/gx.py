@@ -250,7 +250,7 @@ def validate_frame(
             results.append(
                 _run(context, name, _frame_batch(context, name), expectations, run_name, data.to_pandas())
             )
-        index = _finish(context, docs_dir, run_name, {f"{table}{s}" for s in ("", ".sampled")})
+        index = _finish(context, docs_dir, run_name, {f"{table}{s}" for s in ("", ".sampled")}, results)
     return _summarise(table, frame.height, specs, results, index)
 
 
@@ -313,7 +313,7 @@ def validate_postgres(
                 results.append(
                     _run(context, f"{table}.{tag}{suffix}", batch, chosen, run_name, None, result_format)
                 )
-        index = _finish(context, docs_dir, run_name, names)
+        index = _finish(context, docs_dir, run_name, names, results)
     return _summarise(table, rows if rows is not None else _row_count(results[0]), specs, results, index)
 
 
@@ -322,14 +322,32 @@ def _row_count(result: Any) -> int:
     return int(counts[0]) if counts else 0
 
 
-def _finish(context: Any, docs_dir: Path, run_name: str, suites: set[str]) -> Path:
+def _finish(context: Any, docs_dir: Path, run_name: str, suites: set[str], results: list[Any]) -> Path:
     store = context.validation_results_store
     keys = [k for k in store.list_keys() if k.expectation_suite_identifier.name in suites]
     keys.sort(key=lambda k: str(k.run_id.run_time))
     for old in keys[: max(0, len(keys) - KEEP_RESULTS * len(suites))]:
         store.remove_key(old)
     fresh = [k for k in keys if k.run_id.run_name == run_name][-len(suites) :]
-    context.build_data_docs(resource_identifiers=fresh or None)
+    # the index re-renders every stored result: a passing check renders only its own page and the run's
+    # last step refreshes the index once (`refresh_index`); a failure refreshes it now, where the user looks
+    index = docs_index(docs_dir)
+    failed = any(not r.success for r in results)
+    context.build_data_docs(resource_identifiers=fresh or None, build_index=failed or not index.is_file())
+    return index
+
+
+def refresh_index(docs_dir: Path) -> Path | None:
+    """Rebuild the data docs index page over every stored validation result; None when nothing was validated."""
+    if not (docs_dir / "gx").is_dir():
+        return None
+    from cxdata.validate.gx_store import session
+
+    with session(docs_dir) as context:
+        for name, site in context.variables.data_docs_sites.items():
+            # the index alone: build_data_docs would re-render every stored result's page with it
+            builder = context._init_site_builder_for_data_docs_site_creation(site_name=name, site_config=site)
+            builder.site_index_builder.build()
     return docs_index(docs_dir)
 
 
@@ -395,6 +413,7 @@ __all__ = [
     "SuiteResult",
     "docs_index",
     "orphan_column",
+    "refresh_index",
     "validate_frame",
     "validate_postgres",
 ]
