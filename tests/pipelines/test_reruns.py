@@ -1,5 +1,5 @@
-"""A daily schedule reruns the whole graph: the second and third runs succeed on DuckDB and PostgreSQL with the
-same keys and scores as the first (on DuckDB after a `cxdata run` killed with kill -9 before each), every table
+"""A daily schedule reruns the whole graph: the second run succeeds on DuckDB and PostgreSQL with the
+same keys and scores as the first (on DuckDB after a `cxdata run` killed with kill -9 before it), every table
 and view stays readable with no staging table left, and both backends agree."""
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ from cxdata.run_context import TABLE, end_of_day
 from cxdata.synth import SynthParams
 from cxdata.warehouse import Warehouse
 
+from ..conftest import KILLED_AT, RERUNS
+
 # the tables a whole-graph run of the generated project writes with an as_of column: every one must be found
 AS_OF_TABLES = {
     "dim_customer",
@@ -97,9 +99,9 @@ def test_every_run_on_duckdb_writes_one_as_of_and_one_start(materialised_on_duck
     run = materialised_on_duckdb
     assert run.outcome.success, run.outcome.failures
     contexts = assert_one_moment_per_run(run.url, run.schema)
-    # three runs and the killed one that got past staging (killed in identity) have a context; the one killed in
-    # a staged table's check had none yet. The project's config names its as_of day
-    assert contexts.height == 4 and set(contexts["as_of_from"]) == {"config"}
+    # the runs and the killed one (killed in identity, past the step that resolves the context) have a context;
+    # the project's config names its as_of day
+    assert contexts.height == RERUNS + len(KILLED_AT) and set(contexts["as_of_from"]) == {"config"}
     assert set(contexts["as_of"]) == {end_of_day(SynthParams().as_of, SynthParams().timezone)}
     assert run.outcome.run_id in set(contexts["run_id"])
 
@@ -108,7 +110,7 @@ def test_every_run_on_postgresql_writes_one_as_of_and_one_start(materialised_on_
     run = materialised_on_postgresql
     assert run.outcome.success, run.outcome.failures
     contexts = assert_one_moment_per_run(run.url, run.schema)
-    assert contexts.height == 3 and run.outcome.run_id in set(contexts["run_id"])
+    assert contexts.height == RERUNS and run.outcome.run_id in set(contexts["run_id"])
 
 
 @pytest.fixture
