@@ -66,7 +66,7 @@ class BoostedConfig(Strict):
     min_cutoffs: int = Field(3, gt=0)  # the window is shortened until this many fit before the calibration end
     cutoff_step_days: int = Field(30, gt=0)
     min_history_days: int = Field(90, ge=0)  # a cutoff needs this much order history before it
-    max_train_rows: int = Field(1_000_000, gt=0)  # stacked rows beyond this are sampled (seeded)
+    max_train_rows: int = Field(400_000, gt=0)  # beyond this many stacked rows, a seeded sample of customers
     max_iter: int = Field(200, gt=0)
     learning_rate: float = Field(0.1, gt=0)
     min_samples_leaf: int = Field(100, gt=0)
@@ -141,7 +141,7 @@ class ChurnConfig(Strict):
     learning_rate: float = Field(0.1, gt=0)  # half the trees of 0.05 at the same holdout AUC: scoring time
     min_samples_leaf: int = Field(200, gt=0)  # strong leaves and L2: chosen on a dev project's time holdout
     l2_regularization: float = Field(1.0, ge=0)
-    max_train_rows: int = Field(400_000, gt=0)  # stacked rows beyond this are sampled (seeded)
+    max_train_rows: int = Field(400_000, gt=0)  # beyond this many stacked rows, a seeded sample of customers
     importance_rows: int = Field(20_000, gt=0)
     importance_repeats: int = Field(3, gt=0)
     reason_features: int = Field(4, gt=0)  # the most important features tried as reasons (a pass each)

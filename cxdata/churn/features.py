@@ -71,6 +71,20 @@ class ChurnInputs:
     touches: pl.LazyFrame | None = None
 
 
+def sampled_inputs(inputs: ChurnInputs, max_customers: int, seed: int) -> ChurnInputs:
+    """``inputs`` for a seeded sample of ``max_customers`` of the customers with orders (all when fewer), every
+    table kept for them alone: training stacks then build features only for the customers they keep."""
+    keys = inputs.orders.select("customer_key").unique().collect()["customer_key"].sort()
+    if keys.len() <= max_customers:
+        return inputs
+    sample = keys.sample(n=max(1, max_customers), seed=seed).to_frame().lazy()
+
+    def kept(frame: pl.LazyFrame | None) -> pl.LazyFrame | None:
+        return None if frame is None else frame.join(sample, on="customer_key", how="semi")
+
+    return ChurnInputs(**{name: kept(getattr(inputs, name)) for name in inputs.__dataclass_fields__})
+
+
 def fit_btyd(rfm: pl.DataFrame, config: ChurnConfig) -> BtydModel | None:
     """The BTYD model of ``config`` at the first penalizer that converges; None when none does.
 

@@ -8,8 +8,10 @@ ROC AUC (boosting unless the logit beats it) is then refitted on the final
 cutoffs, whose labels end by as_of, and scores customers at as_of.
 
 Feature frames are cached per cutoff (evaluation and final stacks share
-cutoffs when the step divides the horizon). When the stacked rows exceed
-``max_train_rows`` a seeded sample is taken.
+cutoffs when the step divides the horizon). When the customers times the
+cutoffs (holdout included) exceed ``max_train_rows``, the features are built
+for a seeded sample of the customers only (`sampled_inputs`); the scores at
+as_of are every customer's.
 """
 
 from __future__ import annotations
@@ -22,7 +24,14 @@ import numpy as np
 import polars as pl
 
 from cxdata.churn.evaluate import calibration_png, churn_metrics, importances
-from cxdata.churn.features import RFM_FEATURES, ChurnInputs, build_features, feature_names, touch_channels
+from cxdata.churn.features import (
+    RFM_FEATURES,
+    ChurnInputs,
+    build_features,
+    feature_names,
+    sampled_inputs,
+    touch_channels,
+)
 from cxdata.churn.labels import Cutoffs, churn_labels, plan_cutoffs
 from cxdata.churn.model import ChurnClassifier
 from cxdata.config import ChurnConfig
@@ -124,6 +133,8 @@ def train(inputs: ChurnInputs, config: ChurnConfig, as_of: dt.datetime) -> Train
             f"{config.horizon_days} days earlier with {config.min_history_days} days of history before them"
         )
     channels = touch_channels(inputs.touches, as_of)
+    stacked_cutoffs = {cutoffs.holdout, *cutoffs.evaluation, *cutoffs.final}
+    inputs = sampled_inputs(inputs, config.max_train_rows // len(stacked_cutoffs), config.seed)
     cache: dict[dt.datetime, pl.DataFrame] = {}
 
     def at(cutoff: dt.datetime) -> pl.DataFrame:

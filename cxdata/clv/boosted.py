@@ -40,7 +40,7 @@ import polars as pl
 from sklearn.ensemble import HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits
 
-from cxdata.churn.features import ChurnInputs, build_features, feature_names
+from cxdata.churn.features import ChurnInputs, build_features, feature_names, sampled_inputs
 from cxdata.churn.train import matrix
 from cxdata.clv.rfm import period_expr
 from cxdata.config import ChurnConfig, ClvConfig
@@ -158,14 +158,12 @@ def fit_boosted(
     window_days: int,
     channels: list[str],
 ) -> BoostedFit:
-    """Fit on the stacked cutoffs (see the module doc), each sampled by the same share beyond
-    ``boosted.max_train_rows`` (seeded)."""
+    """Fit on the stacked cutoffs (see the module doc), on a seeded sample of the customers when all of them
+    would stack beyond ``boosted.max_train_rows`` rows (`cxdata.churn.features.sampled_inputs`)."""
     began = time.perf_counter()
     boost = config.boosted
+    inputs = sampled_inputs(inputs, boost.max_train_rows // len(cutoffs), config.seed)
     frames = [labelled(inputs, c, window_days, config, channels) for c in cutoffs]
-    share = min(1.0, boost.max_train_rows / max(1, sum(f.height for f in frames)))
-    if share < 1.0:
-        frames = [f.sample(fraction=share, seed=config.seed) for f in frames]
     stacked = pl.concat(frames, how="diagonal_relaxed")
     names = feature_names(stacked.drop("window_purchases"))
     X, y = matrix(stacked, names), stacked["window_purchases"].to_numpy()

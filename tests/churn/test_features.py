@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from cxdata.churn.features import ChurnInputs, build_features
+from cxdata.churn.features import ChurnInputs, build_features, sampled_inputs
 from cxdata.config import ChurnConfig
 
 UTC = dt.UTC
@@ -104,3 +104,18 @@ def test_silence_after_the_last_order_lowers_p_alive_of_customers_whose_visits_a
     assert silent["shift"].min() > 0.05 and silent["shift"].mean() > 0.1, silent.select("k", "shift")
     # never tracked: no news, so close to BTYD's figure, and never more sure of being alive than BTYD
     assert untracked["shift"].min() >= -1e-12 and untracked["shift"].max() < 0.02
+
+
+def test_sampled_inputs_keep_every_table_of_the_same_seeded_customers():
+    keys = [f"c{i}" for i in range(50)]
+    orders = pl.LazyFrame({"customer_key": keys * 2, "amount": [1.0] * 100})
+    sessions = pl.LazyFrame({"customer_key": keys[::2] + ["web_only"]})
+    inputs = ChurnInputs(orders=orders, sessions=sessions)
+    assert sampled_inputs(inputs, 50, seed=0) is inputs  # no more customers than the cap: untouched
+    first, again = sampled_inputs(inputs, 10, seed=0), sampled_inputs(inputs, 10, seed=0)
+    kept = set(first.orders.collect()["customer_key"])
+    assert len(kept) == 10 and first.orders.collect().height == 20  # both orders of each kept customer
+    assert set(again.orders.collect()["customer_key"]) == kept
+    assert set(first.sessions.collect()["customer_key"]) == kept & set(keys[::2])
+    assert first.tickets is None
+    assert set(sampled_inputs(inputs, 10, seed=1).orders.collect()["customer_key"]) != kept

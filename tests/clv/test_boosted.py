@@ -163,3 +163,18 @@ def test_plan_shortens_the_window_to_fit_the_history(first, calibration_end, win
     assert all(c + dt.timedelta(days=window) <= split + dt.timedelta(days=180) for c in plan.final)
     with pytest.raises(boosted.NoPlan):
         boosted.plan(first_order, first_order + dt.timedelta(days=150), split, config)
+
+
+def test_a_capped_fit_builds_features_for_a_seeded_sample_of_customers(project):
+    orders, sessions = project
+    config = _config(max_train_rows=6000)
+    calibration_end = AS_OF - dt.timedelta(days=config.holdout_days)
+    inputs = ChurnInputs(orders=orders.lazy(), sessions=sessions.lazy())
+    plan = boosted.plan(orders["ordered_at"].min(), calibration_end, AS_OF, config)
+    fits = [boosted.fit_boosted(inputs, config, plan.evaluation, plan.window_days, []) for _ in range(2)]
+    # 6,000 customers at 6 cutoffs would stack 30,000+ rows: 1,000 customers are kept, at every cutoff
+    assert 0 < fits[0].training_rows <= 6000 and len(plan.evaluation) == 6
+    same = [{k: v for k, v in fit.params().items() if k != "fit_seconds"} for fit in fits]
+    assert same[0] == same[1]  # the same seeded sample and trees
+    scored = fits[0].predict(inputs, calibration_end, config)  # and it still predicts for everybody
+    assert scored.height == orders.filter(pl.col("ordered_at") <= calibration_end)["customer_key"].n_unique()
