@@ -44,6 +44,7 @@ import polars as pl
 from sklearn.base import BaseEstimator
 
 from cxdata.clv import analytic_fit, likelihood, likelihood_pareto
+from cxdata.clv.expectations import bgnbd_expected_purchases
 
 CONTINUOUS_MODELS = ("bgnbd", "pareto_nbd", "mbgnbd")
 ANALYTIC_MODELS = (*likelihood.MODELS, "pareto_nbd")
@@ -298,6 +299,8 @@ class BtydModel(_Base):
 
     def expected_purchases(self, t: float | np.ndarray, frequency, recency, T) -> np.ndarray:
         """Expected purchases in the next ``t`` periods of customers with this history."""
+        if self.model == "bgnbd":
+            return bgnbd_expected_purchases(self.params_, t, frequency, recency, T)
         # BG/BB reads ``t`` as future transaction opportunities and ``T`` as the opportunities so far
         with np.errstate(all="ignore"):
             expected = self.fitter_.conditional_expected_number_of_purchases_up_to_time(t, frequency, recency, T)
