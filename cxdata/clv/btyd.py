@@ -44,7 +44,7 @@ import polars as pl
 from sklearn.base import BaseEstimator
 
 from cxdata.clv import analytic_fit, likelihood, likelihood_pareto
-from cxdata.clv.expectations import bgnbd_expected_purchases
+from cxdata.clv.expectations import bgnbd_expected_purchases, pareto_expected_purchases, pareto_p_alive
 
 CONTINUOUS_MODELS = ("bgnbd", "pareto_nbd", "mbgnbd")
 ANALYTIC_MODELS = (*likelihood.MODELS, "pareto_nbd")
@@ -301,6 +301,8 @@ class BtydModel(_Base):
         """Expected purchases in the next ``t`` periods of customers with this history."""
         if self.model == "bgnbd":
             return bgnbd_expected_purchases(self.params_, t, frequency, recency, T)
+        if self.model == "pareto_nbd":
+            return pareto_expected_purchases(self.params_, t, frequency, recency, T)
         # BG/BB reads ``t`` as future transaction opportunities and ``T`` as the opportunities so far
         with np.errstate(all="ignore"):
             expected = self.fitter_.conditional_expected_number_of_purchases_up_to_time(t, frequency, recency, T)
@@ -308,6 +310,8 @@ class BtydModel(_Base):
 
     def p_alive(self, frequency, recency, T) -> np.ndarray:
         """Probability that customers with this history are still alive at the end of their observation."""
+        if self.model == "pareto_nbd":
+            return pareto_p_alive(self.params_, frequency, recency, T)
         with np.errstate(all="ignore"):
             if self.model == "bgbb":
                 return np.asarray(self.fitter_.conditional_probability_alive(0, frequency, recency, T))

@@ -148,7 +148,7 @@ def log_h(e: np.ndarray, c: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.n
     return out[0], out[1], out[2], out[3]
 
 
-def _log_g(r: float, alpha: float, s: float, beta: float, x: np.ndarray, t: np.ndarray):
+def log_g(r: float, alpha: float, s: float, beta: float, x: np.ndarray, t: np.ndarray):
     """log G(t) at (x, t) pairs and its derivatives in (r, alpha, s, beta), see the module docstring."""
     low, high = min(alpha, beta), max(alpha, beta)
     rsf = r + s + x
@@ -175,7 +175,7 @@ def negative_log_likelihood(log_params: np.ndarray, data: Histories, penalizer: 
     params = np.exp(np.asarray(log_params, dtype=float))
     r, alpha, s, beta = params
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        lg, dlg = _log_g(r, alpha, s, beta, data.pair_x, data.pair_t)
+        lg, dlg = log_g(r, alpha, s, beta, data.pair_x, data.pair_t)
         if not np.isfinite(lg).all():
             return np.inf, np.zeros(4)
         n1 = data.n_recency_pairs

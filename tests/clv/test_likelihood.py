@@ -174,7 +174,7 @@ def test_pareto_is_finite_where_lifetimes_is_not():
     r, alpha, s, beta = np.exp(nan_points[0])
     heavy = np.argsort(data.pair_x)[-5:]
     x, t = data.pair_x[heavy], data.pair_t[heavy]
-    log_g, _ = likelihood_pareto._log_g(r, alpha, s, beta, x, t)
+    log_g, _ = likelihood_pareto.log_g(r, alpha, s, beta, x, t)
     for xi, ti, value in zip(x, t, log_g, strict=True):
         # relative to the integrand at t, which is the largest: no underflow for heavy buyers
         def relative(u, xi=xi, ti=ti):
