@@ -109,7 +109,7 @@ def test_silence_after_the_last_order_lowers_p_alive_of_customers_whose_visits_a
 def test_sampled_inputs_keep_every_table_of_the_same_seeded_customers():
     keys = [f"c{i}" for i in range(50)]
     orders = pl.LazyFrame({"customer_key": keys * 2, "amount": [1.0] * 100})
-    sessions = pl.LazyFrame({"customer_key": keys[::2] + ["web_only"]})
+    sessions = pl.LazyFrame({"customer_key": [*keys[::2], "web_only"]})
     inputs = ChurnInputs(orders=orders, sessions=sessions)
     assert sampled_inputs(inputs, 50, seed=0) is inputs  # no more customers than the cap: untouched
     first, again = sampled_inputs(inputs, 10, seed=0), sampled_inputs(inputs, 10, seed=0)
