@@ -91,6 +91,7 @@ class MaterialisedRun:
     answers: list = field(default_factory=list)
     broken: list = field(default_factory=list)
     killed: list = field(default_factory=list)
+    dagster_home: str | None = None  # the Dagster instance the runs were recorded in (their events, metadata)
 
 
 def run_answers(url: str, schema: str | None) -> dict:
@@ -196,9 +197,10 @@ def materialised_on_duckdb(pipeline_project, tmp_path_factory) -> MaterialisedRu
 
     url = f"duckdb:///{tmp_path_factory.mktemp('duckdb_runs') / 'warehouse.duckdb'}"
     run = MaterialisedRun(pipeline_project, url, None, None)
+    home = str(tmp_path_factory.mktemp("dagster_home"))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(WAREHOUSE_URL_ENV, url)
-        patch.setenv("DAGSTER_HOME", str(tmp_path_factory.mktemp("dagster_home")))
+        patch.setenv("DAGSTER_HOME", home)
         for attempt in range(RERUNS):
             if attempt:
                 code = _killed_run(pipeline_project.config_path, KILLED_AT[attempt - 1])
@@ -208,4 +210,4 @@ def materialised_on_duckdb(pipeline_project, tmp_path_factory) -> MaterialisedRu
                 break
             run.answers.append(run_answers(url, None))
             run.broken.append(broken_relations(url, None))
-    return MaterialisedRun(pipeline_project, url, None, outcome, run.answers, run.broken, run.killed)
+    return MaterialisedRun(pipeline_project, url, None, outcome, run.answers, run.broken, run.killed, home)

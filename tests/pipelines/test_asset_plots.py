@@ -8,11 +8,8 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from cxdata.config import load_config
 from cxdata.report import table_figure
-from cxdata.synth import SynthParams, generate_project
 from cxdata.warehouse import Warehouse
-from pipelines.definitions import build_definitions
 from pipelines.metadata import figure_metadata
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -26,37 +23,22 @@ EXPECTED = {
     "touchpoint_scores": {"plot_roi", "plot_removal_effects"},
 }
 
-SKIPPED = {
-    "bi_customer_overview", "bi_kpis_daily", "bi_segments", "bi_touchpoint_investment", "cx_alerts",
-    "dim_customer_pii", "marketing_segment_export",
-}  # fmt: skip
-QUALITY_CHECKS = {"error_checks", "warning_checks"}
-
 
 def decoded(value: dg.MetadataValue) -> bytes:
     return base64.b64decode(value.value.split("base64,", 1)[1].rstrip(")"))
 
 
 @pytest.fixture(scope="module")
-def materialised(tmp_path_factory) -> dict[str, dict]:
-    """One in-process run of a small synthetic project: each asset's materialisation metadata."""
-    project = generate_project(tmp_path_factory.mktemp("project"), SynthParams(customers=300, seed=7))
-    config = load_config(project.config_path)
-    defs = build_definitions(config)
-    graph = defs.resolve_asset_graph()
-    # the data quality checks and delivery views draw nothing and would double the run's time
-    job = defs.resolve_implicit_global_asset_job_def().get_subset(
-        asset_selection={k for k in graph.get_all_asset_keys() if k.to_user_string() not in SKIPPED},
-        asset_check_selection={k for k in graph.asset_check_keys if k.name not in QUALITY_CHECKS},
-    )
-    with dg.DagsterInstance.ephemeral() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
-    assert result.success, [e.message for e in result.all_events if e.is_step_failure]
-    return {
-        event.asset_key.to_user_string(): event.step_materialization_data.materialization.metadata
-        for event in result.all_events
-        if event.is_step_materialization
-    }
+def materialised(materialised_on_duckdb) -> dict[str, dict]:
+    """Each asset's materialisation metadata in the last whole-graph run of the shared DuckDB project."""
+    run = materialised_on_duckdb
+    assert run.outcome.success, run.outcome.failures
+    with dg.DagsterInstance.from_config(run.dagster_home) as instance:
+        events = {
+            name: instance.get_latest_materialization_event(dg.AssetKey(name)) for name in run.outcome.materialised
+        }
+    assert all(e is not None and e.run_id == run.outcome.run_id for e in events.values())
+    return {name: event.asset_materialization.metadata for name, event in events.items()}
 
 
 @pytest.mark.parametrize("asset", sorted(EXPECTED))
