@@ -1,8 +1,9 @@
 """Benchmark: full CDNOW (orders only) through the user path, `cxdata run`, and the CLV candidates it compared.
 
 Data: lifetimes' shipped ``CDNOW_master.txt`` (23,570 customers, 69,659 orders, 1997-01-01 to 1998-06-30),
-read from the installed package's files (``lifetimes.datasets`` needs pkg_resources). It is written as an
-orders CSV with a cxdata.yaml into a fresh project folder, and ``cxdata run --config`` runs every asset in a
+read from the installed package's files (``lifetimes.datasets`` needs pkg_resources). The raw file is copied
+into a fresh project folder with a cxdata.yaml that reads it as it is (whitespace-aligned, no order id),
+and ``cxdata run --config`` runs every asset in a
 child process, whose wall time and peak RSS are printed. The split is the textbook one: scored as of
 1998-06-30 with a 273-day holdout, so the calibration ends 1997-09-30 (39 weeks each side); everything else
 is the default config (``models.clv.model: auto``). Then each candidate of the CLV model run
@@ -17,7 +18,6 @@ from __future__ import annotations
 import argparse
 import importlib.resources
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -46,34 +46,27 @@ sys.exit(main(sys.argv[1:]))
 
 
 def write_project(folder: Path, holdout_days: int) -> Path:
-    """CDNOW as data/orders.csv (order_id, customer_ref, ordered_at, amount) and its cxdata.yaml."""
-    text = re.sub(rb"(?m)^ +| +$", b"", CDNOW.read_bytes())
-    raw = pl.read_csv(
-        re.sub(rb" +", b" ", text),
-        separator=" ",
-        has_header=True,
-        schema_overrides={"customer_id": pl.String, "date": pl.String, "dollar_value": pl.Float64},
-    ).rename({"customer_id": "customer_ref", "dollar_value": "amount"})
-    orders = raw.select(
-        pl.int_range(1, pl.len() + 1).alias("order_id"),
-        "customer_ref",
-        pl.col("date").str.strptime(pl.Date, "%Y%m%d").alias("ordered_at"),
-        "amount",
-    )
+    """lifetimes' raw CDNOW_master.txt as data/CDNOW_master.txt and a cxdata.yaml that reads it as it is."""
     if folder.exists():
         shutil.rmtree(folder)
     (folder / "data").mkdir(parents=True)
-    orders.write_csv(folder / "data" / "orders.csv")
+    (folder / "data" / "CDNOW_master.txt").write_bytes(CDNOW.read_bytes())
+    orders = {
+        "path": "data/CDNOW_master.txt",
+        "columns": {"customer_ref": "customer_id", "ordered_at": "date", "amount": "dollar_value"},
+        "formats": {"ordered_at": "%Y%m%d"},
+        "csv": {"separator": "whitespace"},
+    }
     config = {
         "name": "cdnow",
         "warehouse": "duckdb:///warehouse.duckdb",
         "as_of": "1998-06-30",
-        "sources": {"orders": {"path": "data/orders.csv", "formats": {"ordered_at": "%Y-%m-%d"}}},
+        "sources": {"orders": orders},
         "models": {"clv": {"holdout_days": holdout_days, "period": "D"}},
     }
     path = folder / "cxdata.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
-    print(f"CDNOW: {orders.height:,} orders of {orders['customer_ref'].n_unique():,} customers -> {folder}")
+    print(f"CDNOW: lifetimes' raw CDNOW_master.txt, read with config only -> {folder}")
     return path
 
 

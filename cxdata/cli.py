@@ -1,4 +1,4 @@
-"""The `cxdata` command line: generate a synthetic project, run a project, run the demo.
+"""The `cxdata` command line: generate a synthetic project, check its sources, run it, run the demo.
 
 Dagster is imported only by the commands that run assets, so `cxdata generate`
 and `--help` stay quick.
@@ -79,6 +79,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--as-of", type=_day, default=None, help="score as of this day (YYYY-MM-DD)")
     run.set_defaults(command=_run)
 
+    check = commands.add_parser(
+        "check", help="read a sample of every source and show what a run would load and quarantine"
+    )
+    check.add_argument("--config", type=Path, required=True, help="the project's cxdata.yaml")
+    check.add_argument(
+        "--sample", type=_positive, default=10_000, help="records read per file or query (default 10,000)"
+    )
+    check.set_defaults(command=_check)
+
     report = commands.add_parser("report", help="write an HTML report of a project's warehouse (KPIs, models)")
     report.add_argument("--config", type=Path, required=True, help="the project's cxdata.yaml")
     report.add_argument("--out", type=Path, default=Path("report.html"), help="HTML file to write")
@@ -150,6 +159,36 @@ def _generate_project(out: Path, customers: int, seed: int):
 def _run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     return _run_and_report(config, args.as_of)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from cxdata.io.check import check_sources
+
+    config = load_config(args.config)
+    started = time.perf_counter()
+    checks = check_sources(config, args.sample)
+    table = Table("source", "records", "accepted", "quarantined", "limit", "blank lines", title="sources (sample)")
+    for c in checks:
+        if c.error:
+            table.add_row(escape(c.table), "-", "-", "[red]unreadable[/]", f"{c.limit:.1%}", "-")
+            continue
+        mark = "" if c.passed else "[red]"
+        held = f"{mark}{c.quarantined:,} ({c.share:.1%})" + ("[/]" if mark else "")
+        table.add_row(escape(c.table), f"{c.records:,}", f"{c.records - c.quarantined:,}", held, f"{c.limit:.1%}",
+                      f"{c.blank_lines:,}")  # fmt: skip
+    console.print(table)
+    for c in checks:
+        lines = [f"error: {c.error}"] if c.error else []
+        if c.by_rule:
+            lines.append("by rule: " + ", ".join(f"{rule} {n:,}" for rule, n in c.by_rule.items()))
+        lines += [f"  {example}" for example in c.examples] + [f"hint: {hint}" for hint in c.hints]
+        for line in [f"{c.table} ({c.source}):", *lines] if lines else []:
+            console.print(escape(mask_secrets(line)), highlight=False, soft_wrap=True)
+    failed = [c.table for c in checks if not c.passed]
+    seconds = time.perf_counter() - started
+    verdict = f"[red]would stop at {', '.join(failed)}[/]" if failed else "[green]would load every source[/]"
+    console.print(f"check of {config.name!r} in {seconds:.1f} s: {verdict}", highlight=False)
+    return 2 if failed else 0
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from cxdata.config_messages import redact_url
 
+WHITESPACE = "whitespace"  # the csv separator that means runs of spaces and tabs
+
 
 class Strict(BaseModel):
     """A config section: unknown keys are errors and a loaded config cannot change."""
@@ -23,9 +25,20 @@ class Strict(BaseModel):
 
 
 class CsvOptions(Strict):
+    # one character, or "whitespace": fields apart by runs of spaces and tabs (a line's leading and trailing
+    # ones ignored), as in fixed-width exports such as CDNOW_master.txt
     separator: str = ","
     encoding: Literal["utf8", "utf8-lossy", "latin-1", "cp1252"] = "utf8"
     null_values: list[str] = Field(default_factory=list)
+    # numbers written 26,10 or 1.234,56: the comma is the decimal mark, "." and spaces group thousands
+    decimal_comma: bool = False
+
+    @field_validator("separator")
+    @classmethod
+    def _one_character(cls, value: str) -> str:
+        if value != WHITESPACE and len(value.encode("utf-8")) != 1:
+            raise ValueError(f"a separator is one character (e.g. ';' or '\\t') or 'whitespace', not {value!r}")
+        return value
 
 
 class SourceConfig(Strict):

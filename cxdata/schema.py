@@ -34,6 +34,8 @@ class Column:
     kind: Kind
     required: bool = False
     description: str = ""
+    # a source may leave it out: each record then gets "<file>:<record number>" (stable for the same file)
+    generated: bool = False
 
     @property
     def dtype(self) -> pl.DataType:
@@ -98,7 +100,7 @@ TABLES: dict[str, Table] = {
             "sales",
             "order_id",
             (
-                _c("order_id", "id", True),
+                Column("order_id", "id", True, "order id; without one, '<file>:<record number>'", generated=True),
                 _CUSTOMER_REF,
                 _EMAIL,
                 _PHONE,

@@ -8,7 +8,8 @@ comment on table load_audit is 'Every load of an input table: rows read, accepte
 comment on column load_audit.run_id is 'Id of the run (Dagster run id) that made the load.';
 comment on column load_audit.table_name is 'The canonical input table loaded: customers, orders, tickets, surveys, web_events, touches or touchpoint_costs.';
 comment on column load_audit.source is 'The configured source: its path, or the label of its SQL query (never a password).';
-comment on column load_audit.rows_in is 'Rows read from the source.';
+comment on column load_audit.rows_in is 'Records read from the source, blank lines not counted.';
+comment on column load_audit.blank_lines is 'Lines of a CSV source without any value (empty or only blanks): skipped, not records, not quarantined.';
 comment on column load_audit.rows_accepted is 'Rows that passed every row rule and were published in stg_<table>.';
 comment on column load_audit.rows_quarantined is 'Rows that failed a row rule and were published in quarantine_<table>.';
 comment on column load_audit.quarantined_by_rule is 'JSON object: quarantined rows counted by their first failing rule (the counts add up to rows_quarantined).';

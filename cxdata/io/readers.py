@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import glob as globlib
 import io
+import re
 from pathlib import Path
 
 import polars as pl
 import sqlalchemy as sa
 
 from cxdata.config import ProjectConfig, SourceConfig, redact_url
+from cxdata.config_sections import WHITESPACE
 from cxdata.errors import IngestError
 
 SOURCE_COLUMN = "_source"
@@ -32,18 +34,21 @@ def read_source(config: ProjectConfig, table: str) -> list[pl.LazyFrame]:
     return [part for _, part in read_labelled(config, table)]
 
 
-def read_labelled(config: ProjectConfig, table: str) -> list[tuple[str, pl.LazyFrame]]:
-    """Like `read_source`, with each part's `_source` label (file path relative to the config, or query label)."""
+def read_labelled(config: ProjectConfig, table: str, limit: int | None = None) -> list[tuple[str, pl.LazyFrame]]:
+    """Like `read_source`, with each part's `_source` label (file path relative to the config, or query label);
+    with ``limit``, only the first ``limit`` records of each file or of the query."""
     source = config.sources[table]
     if source.url is not None:
-        return [(source.label, _read_query(table, source))]
+        return [(source.label, _read_query(table, source, limit))]
     files = source_files(config, table)
     kind = _file_format(table, source, files)
     labelled = []
     for file in files:
         label = _label(config, file)
         _sniff(table, label, file, kind)
-        labelled.append((label, _scan_file(file, kind, source).with_columns(pl.lit(label).alias(SOURCE_COLUMN))))
+        part = _scan_file(file, kind, source)
+        part = part if limit is None else part.head(limit)
+        labelled.append((label, part.with_columns(pl.lit(label).alias(SOURCE_COLUMN))))
     return labelled
 
 
@@ -118,23 +123,51 @@ def _scan_file(file: Path, kind: str, source: SourceConfig) -> pl.LazyFrame:
     if kind == "parquet":
         return pl.scan_parquet(file)
     options = source.csv
+    whitespace = options.separator == WHITESPACE
     # Strings only: parsing is ours, so a bad value is reported rather than guessed at.
     common = {
-        "separator": options.separator,
+        "separator": "\t" if whitespace else options.separator,
         "infer_schema": False,
         "null_values": options.null_values or None,
     }
-    if options.encoding in ("utf8", "utf8-lossy"):
+    if options.encoding in ("utf8", "utf8-lossy") and not whitespace:
         return pl.scan_csv(file, encoding=options.encoding, **common)
-    text = file.read_bytes().decode(options.encoding)
-    return pl.read_csv(io.BytesIO(text.encode("utf-8")), **common).lazy()
+    data = file.read_bytes()
+    if options.encoding == "utf8-lossy":
+        data = data.decode("utf-8", "replace").encode()
+    elif options.encoding != "utf8":
+        data = data.decode(options.encoding).encode()
+    if whitespace:
+        data = whitespace_to_tabs(data)
+    return pl.read_csv(io.BytesIO(data), **common).lazy()
 
 
-def _read_query(table: str, source: SourceConfig) -> pl.LazyFrame:
+_EDGES = re.compile(rb"(?m)^[ \t]+|[ \t\r]+$")
+_RUNS = re.compile(rb"[ \t]+")
+_QUOTED_OR_RUN = re.compile(rb'"(?:[^"]|"")*"|[ \t]+')
+
+
+def whitespace_to_tabs(data: bytes) -> bytes:
+    """Text whose fields are apart by runs of spaces and tabs as tab-separated text: each line's leading and
+    trailing blanks (and a CRLF's CR) dropped, every other run one tab; a run inside double quotes is kept."""
+    data = _EDGES.sub(b"", data)
+    if b'"' not in data:
+        return _RUNS.sub(b"\t", data)
+    return _QUOTED_OR_RUN.sub(lambda m: m[0] if m[0].startswith(b'"') else b"\t", data)
+
+
+def _read_query(table: str, source: SourceConfig, limit: int | None = None) -> pl.LazyFrame:
     engine = sa.create_engine(source.url or "")
     try:
         with engine.connect() as conn:
-            frame = pl.read_database(sa.text(source.query or ""), connection=conn)
+            if limit is None:
+                frame = pl.read_database(sa.text(source.query or ""), connection=conn)
+            else:
+                # the first batch only: the database streams the rest, which is never fetched
+                batches = pl.read_database(
+                    sa.text(source.query or ""), connection=conn, iter_batches=True, batch_size=limit
+                )
+                frame = next(iter(batches), pl.DataFrame())
     except sa.exc.SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         raise IngestError(

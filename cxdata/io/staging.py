@@ -18,7 +18,7 @@ from cxdata.config import ProjectConfig, SourceConfig
 from cxdata.errors import IngestError
 from cxdata.io.readers import SOURCE_COLUMN, read_labelled
 from cxdata.validate import quarantine, rules
-from cxdata.validate.quarantine import LOADED_AT_COLUMN, RAW_PREFIX, RECORD_COLUMN
+from cxdata.validate.quarantine import BLANK_COLUMN, LOADED_AT_COLUMN, RAW_PREFIX, RECORD_COLUMN
 from cxdata.validate.rules import UNREADABLE_PREFIX
 
 # Tried in order when a source gives no format; every candidate is exact, none guesses day/month order.
@@ -49,14 +49,21 @@ def map_columns(table: str, source: SourceConfig, available: list[str], label: s
         name = source.columns.get(column.name, column.name)
         if name in available:
             canonical[column.name] = name
-        elif column.required or column.name in source.columns:
+        elif column.name in source.columns or (column.required and not column.generated):
             missing.append(f"{column.name!r} (source column {name!r})")
         else:
             canonical[column.name] = None
     if missing:
+        columns = [c for c in available if c != SOURCE_COLUMN]
+        found = next((ch for ch in ";,\t|" if len(columns) == 1 and ch in columns[0]), None)
+        advice = (
+            f"the header is one column, {columns[0]!r}: set its separator, csv: {{separator: {found!r}}}"
+            if found
+            else f"map them under 'sources.{table}.columns' in the config"
+        )
         raise IngestError(
             f"source {table!r} ({label}): missing column(s) {', '.join(missing)}; the source has "
-            f"{', '.join(repr(c) for c in available)}; map them under 'sources.{table}.columns' in the config"
+            f"{', '.join(repr(c) for c in columns)}; {advice}"
         )
     used = {name for name in canonical.values() if name is not None}
     extras = {}
@@ -82,22 +89,28 @@ def standardise(
     A flag is true where the source held a value that could not be read as the
     contract's type (NaN and infinity count as unreadable numbers). With
     ``keep_raw`` the frame also carries `__record__` (1-based record number in
-    its part) and `__raw__<column>`, the source text of every parsed column, so
-    a quarantined row can quote exactly what the source held.
+    its part), `__blank__` (a record without any value: a blank line) and
+    `__raw__<column>`, the source text of every parsed column, so a quarantined
+    row can quote exactly what the source held. A generated column the source
+    lacks (orders' order_id) is ``<_source>:<record number>``.
     """
-    if keep_raw:
-        raw = raw.with_row_index(RECORD_COLUMN, offset=1)
+    raw = raw.with_row_index(RECORD_COLUMN, offset=1)
     types = raw.collect_schema()
     available = [name for name in types.names() if name != RECORD_COLUMN]
     mapping = map_columns(table, source, available, label)
     spec = schema.table(table)
+    part = pl.col(SOURCE_COLUMN) if SOURCE_COLUMN in available else pl.lit(label)
     columns, flags, texts = [], [], []
     for column in spec.columns:
         name = mapping.canonical[column.name]
+        if name is None and column.generated:
+            columns.append(pl.format("{}:{}", part, pl.col(RECORD_COLUMN)).alias(column.name))
+            continue
         if name is None:
             columns.append(pl.lit(None, dtype=column.dtype).alias(column.name))
             continue
-        parsed = _cast(pl.col(name), types[name], column, source.formats.get(column.name), timezone)
+        fmt = source.formats.get(column.name)
+        parsed = _cast(pl.col(name), types[name], column, fmt, timezone, source.csv.decimal_comma)
         columns.append(parsed.alias(column.name))
         if column.kind in ("id", "text"):
             continue
@@ -115,8 +128,18 @@ def standardise(
         pl.col(SOURCE_COLUMN) if SOURCE_COLUMN in available else pl.lit(label).alias(SOURCE_COLUMN),
         pl.lit(loaded_at, dtype=schema.UTC_TIMESTAMP).alias(LOADED_AT_COLUMN),
     ]
-    internal = [pl.col(RECORD_COLUMN), *texts] if keep_raw else []
+    internal = [pl.col(RECORD_COLUMN), _blank(types, available).alias(BLANK_COLUMN), *texts] if keep_raw else []
     return raw.select(*columns, *extras, *lineage, *flags, *internal)
+
+
+def _blank(types: pl.Schema, available: list[str]) -> pl.Expr:
+    """True for a record without any value: a blank line of a CSV file (only spaces or nothing)."""
+    empty = [
+        pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") if types[c] == pl.String else pl.col(c).is_null()
+        for c in available
+        if c != SOURCE_COLUMN
+    ]
+    return pl.all_horizontal(empty) if empty else pl.lit(False)
 
 
 @dataclass(frozen=True)
@@ -133,11 +156,15 @@ class Staged:
         return bool(self.audit["passed"])
 
 
-def stage_table(config: ProjectConfig, table: str, loaded_at: dt.datetime | None = None) -> Staged:
+def stage_table(
+    config: ProjectConfig, table: str, loaded_at: dt.datetime | None = None, sample: int | None = None
+) -> Staged:
     """Read one source, apply the row rules (`cxdata.validate.rules`) and split its rows; nothing is dropped.
 
     Structural problems (unreadable file, missing column, unreachable database)
-    raise `IngestError`; bad rows never do: they are in ``quarantined``.
+    raise `IngestError`; bad rows never do: they are in ``quarantined``. With
+    ``sample``, only the first ``sample`` records of each file (or of the query)
+    are read, as `cxdata check` does.
 
     >>> staged = stage_table(load_config("cxdata.yaml"), "orders")   # doctest: +SKIP
     >>> staged.audit["rows_in"] == staged.accepted.height + staged.quarantined.height   # doctest: +SKIP
@@ -145,7 +172,7 @@ def stage_table(config: ProjectConfig, table: str, loaded_at: dt.datetime | None
     """
     source = config.sources[table]
     stamp = loaded_at or dt.datetime.now(dt.UTC)
-    labelled = read_labelled(config, table)
+    labelled = read_labelled(config, table, limit=sample)
     try:
         staged = [standardise(p, table, source, config.timezone, source.label, stamp, True) for _, p in labelled]
         originals = _originals(labelled, staged, table, source)
@@ -154,14 +181,17 @@ def stage_table(config: ProjectConfig, table: str, loaded_at: dt.datetime | None
         found = rules.checks(table, config.validation, stamp, flagged)
         # Extra columns present in only some files still line up; canonical ones already share types.
         joined = staged[0] if len(staged) == 1 else pl.concat(staged, how="diagonal_relaxed")
-        internal = (RECORD_COLUMN, RAW_PREFIX, UNREADABLE_PREFIX)
+        internal = (RECORD_COLUMN, BLANK_COLUMN, RAW_PREFIX, UNREADABLE_PREFIX)
         keep = [c for c in joined.collect_schema().names() if not c.startswith(internal)]
         frame = quarantine.mark(joined, found).collect()
     except pl.exceptions.PolarsError as exc:
         raise IngestError(f"source {table!r} ({source.label}): {_unreadable_file(exc)}") from exc
+    # blank lines are no records: skipped, and counted in the audit rather than quarantined
+    blank = int(frame[BLANK_COLUMN].sum())
+    frame = frame.filter(~pl.col(BLANK_COLUMN))
     accepted, quarantined = quarantine.split(frame, found, originals, keep)
     limit = config.validation.quarantine_limit(table)
-    audit = quarantine.audit_row(table, source.label, frame.height, quarantined, limit, stamp)
+    audit = quarantine.audit_row(table, source.label, frame.height, quarantined, limit, stamp, blank)
     return Staged(accepted, quarantined, audit)
 
 
@@ -213,16 +243,29 @@ def _unreadable_file(exc: pl.exceptions.PolarsError) -> str:
     return f"the file could not be read as {type(exc).__name__}: {detail}"
 
 
-def _cast(expr: pl.Expr, dtype: pl.DataType, column: schema.Column, fmt: str | None, tz: str) -> pl.Expr:
+def _cast(
+    expr: pl.Expr, dtype: pl.DataType, column: schema.Column, fmt: str | None, tz: str, decimal_comma: bool
+) -> pl.Expr:
     if column.kind in ("id", "text"):
         return expr if dtype == pl.String else expr.cast(pl.String)
     if column.kind in ("amount", "score"):
         if dtype == pl.String:
-            return expr.str.strip_chars().cast(pl.Float64, strict=False)
+            return _comma_number(expr) if decimal_comma else expr.str.strip_chars().cast(pl.Float64, strict=False)
         return expr.cast(pl.Float64, strict=False)
     if column.kind == "date":
         return _to_date(expr, dtype, fmt)
     return _to_utc(expr, dtype, fmt, tz)
+
+
+# 26,10 or 1.234,56 or 1 234,56 (grouped by "." or a space in threes); anything else is unreadable, so a
+# 26.10 in a decimal-comma file is quarantined rather than read as 2610
+_COMMA_NUMBER = r"^[+-]?(\d+|\d{1,3}(\.\d{3})+)(,\d+)?$"
+
+
+def _comma_number(expr: pl.Expr) -> pl.Expr:
+    text = expr.str.strip_chars().str.replace_all(r"[ \u00a0\u202f](\d{3})", "$1")
+    plain = text.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True)
+    return pl.when(text.str.contains(_COMMA_NUMBER)).then(plain).cast(pl.Float64, strict=False)
 
 
 def _to_date(expr: pl.Expr, dtype: pl.DataType, fmt: str | None) -> pl.Expr:

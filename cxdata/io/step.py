@@ -16,6 +16,7 @@ import polars as pl
 from cxdata.config import ProjectConfig
 from cxdata.io.staging import stage_table
 from cxdata.profile import Profile, staging_profile, table_profile
+from cxdata.validate.hints import hints
 from cxdata.validate.quarantine import by_rule, share, threshold_error
 from cxdata.warehouse import Warehouse
 
@@ -55,7 +56,11 @@ def stage_step(wh: Warehouse, config: ProjectConfig, table: str, run_id: str, no
         "quarantine_share": round(share(int(audit["rows_in"]), int(audit["rows_quarantined"])), 6),
         "quarantine_threshold": audit["threshold"],
         "quarantined_by_rule": by_rule(staged.quarantined) or "none",
+        "blank_lines": audit["blank_lines"],
     }
+    found = hints(table, staged.quarantined)
+    if found:
+        facts["hints"] = found
     report = StageReport(
         staging_profile(staged.accepted, table, str(audit["source"]), stg.seconds).with_facts(facts),
         table_profile(staged.quarantined, held.seconds).with_facts(facts),

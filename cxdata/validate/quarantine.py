@@ -16,11 +16,13 @@ import polars as pl
 
 from cxdata import schema
 from cxdata.errors import QuarantineError
+from cxdata.validate.hints import hints
 from cxdata.validate.rules import RULES, Check
 
 SOURCE_COLUMN = "_source"
 LOADED_AT_COLUMN = "_loaded_at"
 RECORD_COLUMN = "__record__"
+BLANK_COLUMN = "__blank__"
 RAW_PREFIX = "__raw__"
 FAILED_COLUMN = "__failed__"
 _CHECK_PREFIX = "__check__"
@@ -138,15 +140,23 @@ def by_rule(quarantined: pl.DataFrame) -> dict[str, int]:
 
 
 def audit_row(
-    table: str, source: str, rows_in: int, quarantined: pl.DataFrame, threshold: float, loaded_at: dt.datetime
+    table: str,
+    source: str,
+    rows_in: int,
+    quarantined: pl.DataFrame,
+    threshold: float,
+    loaded_at: dt.datetime,
+    blank_lines: int = 0,
 ) -> dict[str, object]:
-    """The `load_audit` row of one load: what came in, what went on, what was held back and why."""
+    """The `load_audit` row of one load: what came in (records, and blank lines skipped), what went on, what
+    was held back and why."""
     counts = by_rule(quarantined)
     held = quarantined.height
     return {
         "table_name": table,
         "source": source,
         "rows_in": rows_in,
+        "blank_lines": blank_lines,
         "rows_accepted": rows_in - held,
         "rows_quarantined": held,
         "quarantined_by_rule": json.dumps(counts),
@@ -191,4 +201,7 @@ def threshold_error(audit: dict[str, object], quarantined: pl.DataFrame, report:
         f"warehouse table quarantine_{table} with its rule and original values, and the counts are in load_audit; "
         "fix the source, or raise the limit if these rows are expected."
     )
+    found = hints(str(table), quarantined)
+    if found:
+        message += " Hint: " + "; ".join(found) + "."
     return QuarantineError(message, report)
