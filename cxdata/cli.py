@@ -77,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="materialise every asset of a project in process")
     run.add_argument("--config", type=Path, required=True, help="the project's cxdata.yaml")
     run.add_argument("--as-of", type=_day, default=None, help="score as of this day (YYYY-MM-DD)")
+    run.add_argument("--debug", action="store_true", help="also show Dagster's log, stack traces included")
     run.set_defaults(command=_run)
 
     check = commands.add_parser(
@@ -158,7 +159,7 @@ def _generate_project(out: Path, customers: int, seed: int):
 
 def _run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    return _run_and_report(config, args.as_of)
+    return _run_and_report(config, args.as_of, debug=args.debug)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -242,7 +243,7 @@ def _write_report(config: ProjectConfig, out: Path) -> None:
     console.print(f"\nReport: {path.resolve()}", markup=False, highlight=False, soft_wrap=True)
 
 
-def _run_and_report(config: ProjectConfig, as_of: dt.date | None) -> int:
+def _run_and_report(config: ProjectConfig, as_of: dt.date | None, debug: bool = False) -> int:
     with console.status("loading Dagster definitions"):
         from pipelines.runner import run_project
     started = time.perf_counter()
@@ -255,7 +256,7 @@ def _run_and_report(config: ProjectConfig, as_of: dt.date | None) -> int:
                 mark = "[green]✓[/]" if event == "succeeded" else "[red]✗[/]"
                 console.print(f"{mark} {step} ({time.perf_counter() - started:.1f} s)")
 
-        outcome = run_project(config, as_of=as_of.isoformat() if as_of else None, on_step=show)
+        outcome = run_project(config, as_of=as_of.isoformat() if as_of else None, on_step=show, debug=debug)
     seconds = time.perf_counter() - started
     for step, message in outcome.failures.items():
         console.print(
@@ -263,14 +264,20 @@ def _run_and_report(config: ProjectConfig, as_of: dt.date | None) -> int:
         )
     _print_tables(config, outcome.materialised)
     verdict = "[green]succeeded[/]" if outcome.success else "[red]failed[/]"
+    warned = len(outcome.warned_checks)
+    if warned:
+        verdict += f" with {warned} warning{'s' if warned > 1 else ''}"
     console.print(f"run {outcome.run_id} {verdict} in {seconds:.1f} s")
-    _print_gaps(outcome.failed_checks, outcome.not_materialised)
+    _print_gaps(outcome.failed_checks, outcome.not_materialised, outcome.warned_checks)
     return 0 if outcome.success else 1
 
 
-def _print_gaps(failed_checks: dict[str, str], not_materialised: list[str]) -> None:
-    # what a run that still succeeded left out, and why: one line per failed check, one line of skipped assets
-    lines = []
+def _print_gaps(
+    failed_checks: dict[str, str], not_materialised: list[str], warned_checks: dict[str, str] | None = None
+) -> None:
+    # what a run that still succeeded left out, and why: one line per failed or warned check, one line of
+    # skipped assets
+    lines = [f"  warning: {check} -> {mask_secrets(reason)}" for check, reason in (warned_checks or {}).items()]
     if failed_checks:
         lines.append("failed checks (only what they gate was skipped):")
         lines += [f"  {check} -> {mask_secrets(reason)}" for check, reason in failed_checks.items()]

@@ -77,6 +77,14 @@ def check_metadata(report: CheckReport, severity: str) -> dict[str, dg.MetadataV
             "first check" if report.change is None else f"{report.change:+.1%}"
         ),
     }
+    if failures:
+        # one line for the command line's summary of a run
+        said = [
+            f.description + ("" if f.unexpected_count is None else f" ({f.unexpected_count} rows)")
+            for f in failures
+        ]
+        more = f"; and {len(said) - 3} more" if len(said) > 3 else ""
+        metadata["reason"] = dg.MetadataValue.text("; ".join(said[:3]) + more)
     if report.docs_index is not None:
         metadata["data_docs"] = dg.MetadataValue.path(str(report.docs_index))
     if report.skipped:

@@ -31,6 +31,7 @@ class RunOutcome:
     failures: dict[str, str]
     failed_checks: dict[str, str] = field(default_factory=dict)
     not_materialised: list[str] = field(default_factory=list)
+    warned_checks: dict[str, str] = field(default_factory=dict)  # checks of severity warn that failed
 
     @property
     def success(self) -> bool:
@@ -50,18 +51,23 @@ def instance_for(config: ProjectConfig) -> dg.DagsterInstance:
 
 
 def run_project(
-    config: ProjectConfig, as_of: str | None = None, on_step: Callable[[str, str], None] | None = None
+    config: ProjectConfig,
+    as_of: str | None = None,
+    on_step: Callable[[str, str], None] | None = None,
+    debug: bool = False,
 ) -> RunOutcome:
     """Materialise every asset of the project; failures are returned, not raised, with the user's message.
 
     `on_step(step_key, event)` hears each step start, success and failure, for a progress display, and each
-    check of severity error that fails (event ``check failed``, key ``asset:check: reason``); Dagster's own
-    console log is kept to warnings so the command line stays readable.
+    check of severity error that fails (event ``check failed``, key ``asset:check: reason``). Dagster's own
+    console log, which repeats a failure with its stack trace and then once per step it skips, is silent
+    unless ``debug``: the outcome says each failure once.
     """
     loggers = {"console": dg.colored_console_logger, "progress": _progress_logger(on_step or (lambda *_: None))}
     defs = build_definitions(config, as_of=as_of, loggers=loggers)
     job = defs.resolve_implicit_global_asset_job_def()
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}, "progress": {}}}
+    level = "WARNING" if debug else "CRITICAL"
+    quiet = {"loggers": {"console": {"config": {"log_level": level}}, "progress": {}}}
     unchecked = _UncheckedSkippedAsset(_skippable(defs))
     plan_log = logging.getLogger(_PLAN_LOGGER)
     plan_log.addFilter(unchecked)
@@ -85,9 +91,14 @@ def run_project(
         for evaluation in (_failed_check(event) for event in result.all_events)
         if evaluation is not None
     }
+    warned = {
+        f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}": _check_reason(evaluation)
+        for evaluation in (_failed_check(event, dg.AssetCheckSeverity.WARN) for event in result.all_events)
+        if evaluation is not None
+    }
     selected = {key.to_user_string() for key in defs.resolve_all_asset_keys()}
     missing = sorted(selected - set(materialised))
-    return RunOutcome(result.run_id, materialised, failures, checks, missing)
+    return RunOutcome(result.run_id, materialised, failures, checks, missing, warned)
 
 
 # Dagster's executor logs, for every step downstream of an asset with a blocking check, that the check "emitted
@@ -115,14 +126,15 @@ def _skippable(defs: dg.Definitions) -> set[str]:
     return {spec.key.to_user_string() for spec in defs.resolve_all_asset_specs() if spec.skippable}
 
 
-def _failed_check(event: dg.DagsterEvent) -> dg.AssetCheckEvaluation | None:
-    """The evaluation of a non-blocking check of severity error that failed, else None (a blocking one fails
+def _failed_check(
+    event: dg.DagsterEvent, severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR
+) -> dg.AssetCheckEvaluation | None:
+    """The evaluation of a non-blocking check of ``severity`` that failed, else None (a blocking one fails
     its step, which the failures report)."""
     if event.event_type_value != "ASSET_CHECK_EVALUATION":
         return None
     evaluation = event.event_specific_data
-    error = evaluation.severity == dg.AssetCheckSeverity.ERROR
-    failed = error and not evaluation.passed and not evaluation.blocking
+    failed = evaluation.severity == severity and not evaluation.passed and not evaluation.blocking
     return evaluation if failed else None
 
 

@@ -73,6 +73,30 @@ def test_run_lists_failed_checks_and_skipped_assets_after_the_verdict(tmp_path, 
     monkeypatch.setattr(runner, "run_project", lambda *args, **kwargs: runner.RunOutcome("r2", [], {}))
     assert main(["run", "--config", str(tmp_path / "cxdata.yaml")]) == 0
     assert capsys.readouterr().out.splitlines()[-1].startswith("run r2 succeeded")
+    warned = {"customer_scores:clv_holdout_error": "holdout aggregate error +26% is beyond 15%"}
+    outcome = runner.RunOutcome("r3", [], {}, warned_checks=warned)
+    monkeypatch.setattr(runner, "run_project", lambda *args, **kwargs: outcome)
+    assert main(["run", "--config", str(tmp_path / "cxdata.yaml")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    verdict = next(i for i, line in enumerate(out) if line.startswith("run r3 succeeded with 1 warning in "))
+    assert out[verdict + 1 :] == [
+        "  warning: customer_scores:clv_holdout_error -> holdout aggregate error +26% is beyond 15%"
+    ]
+
+
+def test_a_failed_load_is_said_once_without_a_traceback_unless_debug(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    (tmp_path / "orders.csv").write_text("order_id,customer_ref,ordered_at,amount\n1,c1,31/01/2026,5\n")
+    config = tmp_path / "cxdata.yaml"
+    config.write_text("name: t\nwarehouse: duckdb:///wh.duckdb\nsources:\n  orders: {path: orders.csv}\n")
+    assert main(["run", "--config", str(config)]) == 1
+    out = capsys.readouterr().out
+    assert out.count("1 of 1 row(s) (100.0%) failed the row rules") == 1
+    assert "Traceback" not in out and "Stack Trace" not in out and "Dependencies for step" not in out
+    assert "add formats: {ordered_at: '%d/%m/%Y'} under sources.orders" in out
+    assert main(["run", "--config", str(config), "--debug"]) == 1
+    shown = capsys.readouterr()
+    assert "Stack Trace" in shown.out + shown.err
 
 
 def test_config_error_is_a_message_not_a_traceback(tmp_path, capsys):

@@ -150,7 +150,14 @@ def test_cxdata_run_lists_the_failed_check_and_the_skipped_assets_without_dagste
     with caplog.at_level(logging.WARNING):
         assert main(["run", "--config", str(project.config_path)]) == 0
     out = capsys.readouterr().out
-    tail = out[out.index(" succeeded in ") :].splitlines()[1:]
+    lines = out.splitlines()
+    verdict = next(i for i, line in enumerate(lines) if line.startswith("run ") and " succeeded" in line)
+    tail = lines[verdict + 1 :]
+    # the checks of severity warn that failed come first, one line each, counted in the verdict
+    warned = [line for line in tail if line.startswith("  warning: ")]
+    assert tail[: len(warned)] == warned
+    assert (f" with {len(warned)} warning" in lines[verdict]) == bool(warned)
+    tail = tail[len(warned) :]
     assert tail[0] == "failed checks (only what they gate was skipped):"
     assert tail[1].startswith("  customer_scores:clv_model_usable -> no CLV model: ")
     skipped = tail[2].removeprefix("not materialised: ").split(", ")
