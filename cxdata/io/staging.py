@@ -104,7 +104,8 @@ def standardise(
     for column in spec.columns:
         name = mapping.canonical[column.name]
         if name is None and column.generated:
-            columns.append(pl.format("{}:{}", part, pl.col(RECORD_COLUMN)).alias(column.name))
+            record = pl.col(RECORD_COLUMN).cast(pl.String)
+            columns.append(pl.concat_str([part, pl.lit(":"), record]).alias(column.name))
             continue
         if name is None:
             columns.append(pl.lit(None, dtype=column.dtype).alias(column.name))
