@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 import polars as pl
 
 from cxdata import schema
+from cxdata.warehouse import Warehouse
 
 _PREVIEW_ROWS = 10
 _MASK = "•••"
@@ -20,6 +21,7 @@ class Profile:
     columns: dict[str, str]
     preview_markdown: str
     facts: dict[str, object] = field(default_factory=dict)
+    descriptions: dict[str, str] = field(default_factory=dict)  # column to what it means (sql/<table>.sql)
 
     def with_facts(self, facts: dict[str, object]) -> Profile:
         """The same profile with more facts (later ones win)."""
@@ -27,8 +29,9 @@ class Profile:
 
 
 def mask_personal(frame: pl.DataFrame) -> pl.DataFrame:
-    """The frame with every personal column's values replaced by a mask (nulls stay null)."""
-    personal = [c for c in frame.columns if c in schema.PERSONAL_COLUMNS]
+    """The frame with every personal column's values replaced by a mask (nulls stay null); hashed contacts
+    (``*_sha256``) are pseudonymous personal data and masked too."""
+    personal = [c for c in frame.columns if c in schema.PERSONAL_COLUMNS or c.endswith("_sha256")]
     return frame.with_columns(
         pl.when(pl.col(c).is_not_null()).then(pl.lit(_MASK)).otherwise(None).alias(c) for c in personal
     )
@@ -46,6 +49,19 @@ def markdown_table(frame: pl.DataFrame) -> str:
         tbl_width_chars=65_000,
     ):
         return str(frame)
+
+
+def published_profile(wh: Warehouse, table: str) -> Profile:
+    """Profile of a table as published: its rows, column types and descriptions (the warehouse catalog's
+    comments, from sql/) and a masked preview; reads only the preview's rows."""
+    preview = wh.read(table, limit=_PREVIEW_ROWS)
+    comments = wh.column_comments(table)
+    return Profile(
+        rows=wh.row_count(table),
+        columns={name: str(dtype) for name, dtype in preview.schema.items()},
+        preview_markdown=markdown_table(mask_personal(preview)),
+        descriptions={name: text for name, text in comments.items() if text},
+    )
 
 
 def table_profile(frame: pl.DataFrame, publish_seconds: float) -> Profile:

@@ -6,6 +6,7 @@ import dagster as dg
 from cxdata.alerts import AlertsReport, alerts_step
 from cxdata.config import ProjectConfig
 from cxdata.warehouse.comments import comments_for
+from pipelines.metadata import published_metadata
 from pipelines.resources import ProjectResource, WarehouseResource
 from pipelines.run import run_context
 
@@ -31,8 +32,9 @@ def alerts_asset(deps: list[str], kinds: set[str]) -> dg.AssetsDefinition:
         config = project.load()
         with warehouse.get() as wh:
             report = alerts_step(wh, config, run_context(context, wh, config))
+            published = published_metadata(wh, "cx_alerts") if wh.exists("cx_alerts") else {}
         context.log.info(report.summary)
-        return dg.MaterializeResult(metadata=_metadata(report))
+        return dg.MaterializeResult(metadata=_metadata(report) | published)
 
     return cx_alerts
 

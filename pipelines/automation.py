@@ -8,7 +8,9 @@
 - ``cxdata_file_arrival``: starts a run when a file source's files are new or
   changed (names, mtimes and sizes in the cursor), for the changed staging assets
   and everything downstream of them; the first tick runs everything;
-- ``cxdata_record_failures``: appends every failed run to ``pipeline_failures``.
+- ``cxdata_record_failures``: appends every failed run to ``pipeline_failures``;
+- a freshness policy (Dagster's ``FreshnessPolicy.cron``) on the tables users read daily: each updated in the
+  24 hours before 07:00 (`with_freshness`).
 
 Schedule and file sensor start stopped (turn them on in the UI, with the daemon
 running); the failure sensor starts running. Whole runs that die outside a step
@@ -148,6 +150,26 @@ def failure_sensor() -> dg.SensorDefinition:
         context.log.info(f"recorded the failure of run {failure.run_id} in pipeline_failures")
 
     return cxdata_record_failures
+
+
+# the tables users read every day: stale when the daily run has not refreshed them by an hour after it starts
+FRESH_DAILY = ("dim_customer", "customer_scores", "segment_members", "touchpoint_scores", "cx_kpis_daily")
+FRESHNESS_DEADLINE_CRON = "0 7 * * *"
+
+
+def with_freshness(config: ProjectConfig, assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
+    """``assets`` with Dagster's freshness policy on the daily tables: each updated in the 24 hours before 07:00
+    (project time zone), an hour after the daily schedule starts."""
+    policy = dg.FreshnessPolicy.cron(
+        deadline_cron=FRESHNESS_DEADLINE_CRON, lower_bound_delta=dt.timedelta(hours=24), timezone=config.timezone
+    )
+
+    def fresh(spec: dg.AssetSpec) -> dg.AssetSpec:
+        return (
+            spec.replace_attributes(freshness_policy=policy) if spec.key.to_user_string() in FRESH_DAILY else spec
+        )
+
+    return [definition.map_asset_specs(fresh) for definition in assets]
 
 
 def automation(

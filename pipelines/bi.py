@@ -14,6 +14,7 @@ import dagster as dg
 from cxdata.config import ProjectConfig
 from cxdata.warehouse.comments import sql_dir
 from cxdata.warehouse.views import VIEWS, View, create_views
+from pipelines.metadata import published_metadata
 from pipelines.resources import ProjectResource, WarehouseResource
 
 GROUP = "bi"
@@ -49,10 +50,12 @@ def views_asset(views: list[View], kinds: set[str], name: str = STEP) -> dg.Asse
         config = project.load()
         with warehouse.get() as wh:
             report = create_views(wh, names, currency=config.currency, hurdle=config.models.touchpoints.hurdle)
+            shown = {view: published_metadata(wh, view) for view in report.created}
         for view, missing in report.skipped.items():
             context.log.warning(f"view {view} not created: missing table(s) {', '.join(missing)}")
         for view in report.created:
-            yield dg.MaterializeResult(asset_key=view, metadata={"view": dg.MetadataValue.text(view)})
+            metadata = {"view": dg.MetadataValue.text(view)} | shown[view]
+            yield dg.MaterializeResult(asset_key=view, metadata=metadata)
 
     return _create
 

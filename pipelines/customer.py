@@ -42,7 +42,7 @@ def identity_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefiniti
             figures = {name: table_figure(wh, name, config.currency) for name in profiles}
         for name, profile in profiles.items():
             yield dg.MaterializeResult(
-                asset_key=name, metadata=to_metadata(profile) | figure_metadata(figures[name])
+                asset_key=name, metadata=to_metadata(profile, name) | figure_metadata(figures[name])
             )
 
     return _resolve
@@ -67,7 +67,7 @@ def mart_asset(name: str, kinds: set[str], available: set[str]) -> dg.AssetsDefi
         with warehouse.get() as wh:
             profile = mart_step(wh, config, name, run_context(context, wh, config))
             figure = table_figure(wh, name, config.currency)
-        return dg.MaterializeResult(metadata=to_metadata(profile) | figure_metadata(figure))
+        return dg.MaterializeResult(metadata=to_metadata(profile, name) | figure_metadata(figure))
 
     return _build
 
@@ -87,7 +87,7 @@ def pii_asset(kinds: set[str], available: set[str]) -> dg.AssetsDefinition:
     def _build(warehouse: WarehouseResource) -> dg.MaterializeResult:
         with warehouse.get() as wh:
             profile = dim_customer_pii_step(wh)
-        return dg.MaterializeResult(metadata=to_metadata(profile))
+        return dg.MaterializeResult(metadata=to_metadata(profile, PII))
 
     return _build
 

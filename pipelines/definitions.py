@@ -37,7 +37,7 @@ def build_definitions(
     graph = [*assets, *bi.assets(config, assets), *report.assets(config, assets)]
     jobs, schedules, sensors = automation.automation(config, graph)
     return dg.Definitions(
-        assets=graph,
+        assets=automation.with_freshness(config, graph),
         asset_checks=checks.asset_checks(assets),
         resources={"project": project_resource, "warehouse": WarehouseResource(project=project_resource)},
         executor=dg.in_process_executor if embedded else dg.multiprocess_executor,

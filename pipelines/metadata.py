@@ -6,19 +6,32 @@ import base64
 
 import dagster as dg
 
-from cxdata.profile import Profile
+from cxdata.profile import Profile, published_profile
 from cxdata.report import Figure
+from cxdata.warehouse import Warehouse
+from cxdata.warehouse.comments import comments_for
 
 
-def to_metadata(profile: Profile) -> dict[str, dg.MetadataValue]:
-    """Row count, column schema and a preview in the shapes the Dagster UI renders best."""
-    schema = dg.TableSchema(columns=[dg.TableColumn(name, dtype) for name, dtype in profile.columns.items()])
+def to_metadata(profile: Profile, table: str | None = None) -> dict[str, dg.MetadataValue]:
+    """Row count, column schema (each column's description from the profile, else from ``sql/<table>.sql``)
+    and a preview in the shapes the Dagster UI renders best."""
+    described = profile.descriptions or {c.column: c.text for c in comments_for(table or "") if c.column}
+    schema = dg.TableSchema(
+        columns=[
+            dg.TableColumn(name, dtype, description=described.get(name)) for name, dtype in profile.columns.items()
+        ]
+    )
     return {
         "dagster/row_count": dg.MetadataValue.int(profile.rows),
         "dagster/column_schema": dg.MetadataValue.table_schema(schema),
         "preview": dg.MetadataValue.md(profile.preview_markdown),
         **{key: _fact(value) for key, value in profile.facts.items()},
     }
+
+
+def published_metadata(wh: Warehouse, table: str) -> dict[str, dg.MetadataValue]:
+    """`to_metadata` of ``table`` as the warehouse holds it (`cxdata.profile.published_profile`)."""
+    return to_metadata(published_profile(wh, table))
 
 
 def _fact(value: object) -> dg.MetadataValue:

@@ -34,10 +34,10 @@ def staging_asset(table: str, group: str, kinds: set[str]) -> dg.AssetsDefinitio
                 report = stage_step(wh, project.load(), table, context.run.run_id, run_start(context))
             except QuarantineError as exc:
                 # The quarantine preview and counts, not the staged table's: that is what the team must look at.
-                held = to_metadata(exc.report.quarantine)
+                held = to_metadata(exc.report.quarantine, f"quarantine_{table}")
                 shown = {key: value for key, value in held.items() if not key.startswith("dagster/")}
                 raise dg.Failure(description=str(exc), metadata=shown) from exc
-        return dg.MaterializeResult(metadata=to_metadata(report.staged))
+        return dg.MaterializeResult(metadata=to_metadata(report.staged, f"stg_{table}"))
 
     return _stage
 

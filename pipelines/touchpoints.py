@@ -14,7 +14,7 @@ import dagster as dg
 from cxdata.config import ProjectConfig
 from cxdata.report.touchpoints import decision_lists
 from cxdata.touchpoints.step import TouchpointReport, touchpoint_step
-from pipelines.metadata import plot_metadata
+from pipelines.metadata import plot_metadata, published_metadata
 from pipelines.resources import ProjectResource, WarehouseResource
 from pipelines.run import run_context
 
@@ -49,8 +49,13 @@ def touchpoint_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefini
         config = project.load()
         with warehouse.get() as wh:
             report = touchpoint_step(wh, config, run_context(context, wh, config))
-        yield dg.MaterializeResult(asset_key="touchpoint_scores", metadata=_metadata(report, config))
-        yield dg.MaterializeResult(asset_key="touchpoint_scores_history", metadata={})
+            published = {name: published_metadata(wh, name) for name in OUTPUTS if wh.exists(name)}
+        # the decision leads: the UI shows metadata in this order
+        scores = _metadata(report, config) | published.get("touchpoint_scores", {})
+        yield dg.MaterializeResult(asset_key="touchpoint_scores", metadata=scores)
+        yield dg.MaterializeResult(
+            asset_key="touchpoint_scores_history", metadata=published.get("touchpoint_scores_history", {})
+        )
 
     return _score
 

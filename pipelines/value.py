@@ -17,7 +17,7 @@ from cxdata.clv.checks import holdout_verdict, model_verdict
 from cxdata.clv.step import ClvReport
 from cxdata.config import ProjectConfig
 from cxdata.report import table_figure
-from pipelines.metadata import figure_metadata, plot_metadata
+from pipelines.metadata import figure_metadata, plot_metadata, published_metadata
 from pipelines.resources import ProjectResource, WarehouseResource
 from pipelines.run import run_context
 
@@ -81,6 +81,7 @@ def value_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefinition:
         with warehouse.get() as wh:
             report, churn = value_step(wh, config, run_context(context, wh, config))
             clv = table_figure(wh, "customer_scores", config.currency) if report.failed is None else None
+            published = {name: published_metadata(wh, name) for name in OUTPUTS if wh.exists(name)}
         verdicts = (
             (MODEL_CHECK, model_verdict(report), dg.AssetCheckSeverity.ERROR),
             (HOLDOUT_CHECK, holdout_verdict(report, config.models.clv), dg.AssetCheckSeverity.WARN),
@@ -98,7 +99,9 @@ def value_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefinition:
             written -= SEGMENT_OUTPUTS
         for name in OUTPUTS:
             if name in written:
-                yield dg.MaterializeResult(asset_key=name, metadata=metadata.get(name, {}))
+                yield dg.MaterializeResult(
+                    asset_key=name, metadata=published.get(name, {}) | metadata.get(name, {})
+                )
         for check, verdict, severity in verdicts:
             yield dg.AssetCheckResult(
                 asset_key=scores,

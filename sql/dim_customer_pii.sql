@@ -14,3 +14,4 @@ comment on column dim_customer_pii.phone is 'Best phone of the customer in E.164
 comment on column dim_customer_pii.first_name is 'Given name from the newest CRM record of the customer that has one, whitespace tidied. Personal data.';
 comment on column dim_customer_pii.last_name is 'Family name from the newest CRM record of the customer that has one, whitespace tidied. Personal data.';
 comment on column dim_customer_pii.postcode is 'Postal code from the newest CRM record of the customer that has one, upper-cased with single spaces. Personal data.';
+comment on column dim_customer_pii.country is 'Country from the newest CRM record of the customer that has one, upper-cased (a code such as ES, or a name, as the CRM holds it). Personal data.';

@@ -5,7 +5,7 @@
 Every other mart is keyed by the pseudonymous ``customer_key`` only. This one
 holds, per customer_key, the best email and phone (already normalised by
 identity resolution: trimmed lower-case email, E.164 phone) and the CRM's
-first name, last name and postcode. On PostgreSQL only the table owner reads it
+first name, last name, postcode and country. On PostgreSQL only the table owner reads it
 (`cxdata grant` gives it to no role); marketing gets hashes through the
 ``marketing_segment_export`` view. Columns are documented in sql/dim_customer_pii.sql.
 """
@@ -19,7 +19,7 @@ from cxdata.profile import Profile, table_profile
 from cxdata.warehouse import Warehouse
 
 NAME = "dim_customer_pii"
-CRM_COLUMNS = ("first_name", "last_name", "postcode")
+CRM_COLUMNS = ("first_name", "last_name", "postcode", "country")
 _IDENTITY_COLUMNS = ["identifier_type", "identifier_value", "customer_key", "status", "last_seen", "records"]
 
 
@@ -43,7 +43,7 @@ def _best_identifier(identity: pl.LazyFrame, id_type: str) -> pl.LazyFrame:
 
 def _tidy(column: str) -> pl.Expr:
     text = pl.col(column).cast(pl.String).str.strip_chars().str.replace_all(r"\s+", " ")
-    tidied = text.str.to_uppercase() if column == "postcode" else text
+    tidied = text.str.to_uppercase() if column in ("postcode", "country") else text
     return pl.when(text == "").then(None).otherwise(tidied).alias(column)
 
 
@@ -71,7 +71,8 @@ def dim_customer_pii(
     identity: pl.LazyFrame, customers: pl.LazyFrame | None = None, record_keys: pl.LazyFrame | None = None
 ) -> pl.LazyFrame:
     """One row per customer_key of ``identity`` (customer_identity) with its best email and phone and, from
-    ``customers`` (stg_customers) placed by ``record_keys``, its newest first name, last name and postcode."""
+    ``customers`` (stg_customers) placed by ``record_keys``, its newest first name, last name, postcode and
+    country."""
     keys = identity.filter(pl.col("customer_key").is_not_null()).select("customer_key").unique()
     frame = keys
     for id_type in ("email", "phone"):

@@ -56,6 +56,12 @@ def add_commands(commands: Any, console: Console, day: Any, whole_number: Any) -
         "--hashed", action="store_true", help="SHA-256 of the normalised email and phone instead of raw values"
     )
     contacts.add_argument("--no-contacts", action="store_true", help="no email or phone at all")
+    contacts.add_argument(
+        "--template",
+        choices=["google", "meta"],
+        default=None,
+        help="an ad platform's audience file: its columns only, normalised and hashed as it documents",
+    )
     export.add_argument(
         "--batch-rows", type=batch_rows, default=50_000, help="rows read per batch (default 50000)"
     )
@@ -142,7 +148,7 @@ def _export(console: Console, args: argparse.Namespace) -> int:
     fmt = args.format or {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}.get(args.out.suffix.lower())
     if fmt is None:
         raise BadValue(f"cannot tell the format of {args.out}: give --format csv or --format parquet")
-    contacts = "hashed" if args.hashed else "none" if args.no_contacts else "raw"
+    contacts = "hashed" if args.hashed or args.template else "none" if args.no_contacts else "raw"
     check_target(args.out)  # before connecting: a path that cannot be written fails at once
     config = load_config(args.config)
     holdout = None
@@ -151,8 +157,9 @@ def _export(console: Console, args: argparse.Namespace) -> int:
     # recording a holdout's assignments writes to the warehouse; a plain export only reads
     with _warehouse(config, writable=holdout is not None) as wh:
         result = export(
-            wh, args.name, args.out, fmt, args.as_of, contacts, args.batch_rows, holdout, currency=config.currency
-        )
+            wh, args.name, args.out, fmt, args.as_of, contacts, args.batch_rows, holdout,
+            currency=config.currency, template=args.template,
+        )  # fmt: skip
     held = ""
     if holdout is not None:
         held = (
@@ -161,7 +168,7 @@ def _export(console: Console, args: argparse.Namespace) -> int:
         )
     console.print(
         f"{result.rows:,} members of {result.segment!r} as of {result.as_of.isoformat()} "
-        f"({'contacts ' + contacts if contacts != 'none' else 'no contacts'}){held} -> {result.path} "
+        f"({_what(args.template, contacts)}){held} -> {result.path} "
         f"in {result.seconds:.1f} s",
         markup=False,
         highlight=False,
@@ -189,3 +196,9 @@ def _serve(console: Console, args: argparse.Namespace) -> int:
         app = create_app(wh, tokens, currency=config.currency)
         uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
+
+
+def _what(template: str | None, contacts: str) -> str:
+    if template is not None:
+        return f"{template} audience columns, hashed as {template} documents"
+    return "contacts " + contacts if contacts != "none" else "no contacts"

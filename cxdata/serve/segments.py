@@ -49,7 +49,7 @@ import sqlalchemy as sa
 
 from cxdata.config import DEFAULT_CURRENCY
 from cxdata.files import check_target, replacing
-from cxdata.serve import holdouts
+from cxdata.serve import audiences, holdouts
 from cxdata.serve.access import (
     BadValue,
     ServeError,
@@ -314,10 +314,17 @@ def open_segment(
     contacts: Contacts = "none",
     batch_rows: int = 50_000,
     currency: str = DEFAULT_CURRENCY,
+    template: str | None = None,
 ) -> Iterator[tuple[dt.datetime, Stream]]:
-    """The scoring moment and a batch stream of every member of segment ``name`` (see members_statement)."""
+    """The scoring moment and a batch stream of every member of segment ``name`` (see members_statement), or
+    with ``template`` its audience rows (`cxdata.serve.audiences`)."""
     as_of = resolve_as_of(wh, day)
-    statement = members_statement(wh, name, as_of, contacts, currency=currency)
+    if template is not None:
+        if name not in known_segments(wh, as_of):
+            raise UnknownSegment(name, as_of, known_segments(wh, as_of))
+        statement = audiences.audience_statement(wh, name, as_of, template)
+    else:
+        statement = members_statement(wh, name, as_of, contacts, currency=currency)
     with stream(wh, statement, batch_rows) as result:
         yield as_of, result
 
@@ -346,33 +353,37 @@ def export(
     holdout: holdouts.Holdout | None = None,
     now: dt.datetime | None = None,
     currency: str = DEFAULT_CURRENCY,
+    template: str | None = None,
 ) -> ExportResult:
-    """Write segment ``name`` (members, scores with their ``currency`` and contacts as asked) to ``out`` as CSV or
-    Parquet, batch by batch; ``out`` appears only when complete. With a ``holdout``, only the campaign's treated
-    members are written, and the members assigned now (at ``now``, default the current time) are appended to
-    experiment_assignments before ``out`` appears; ``wh`` must then be writable."""
+    """Write segment ``name`` (members, scores with their ``currency`` and contacts as asked; with ``template``,
+    only the ad platform's audience columns) to ``out`` as CSV or Parquet, batch by batch; ``out`` appears only
+    when complete. With a ``holdout``, only the campaign's treated members are written, and the members assigned
+    now (at ``now``, default the current time) are appended to experiment_assignments before ``out`` appears;
+    ``wh`` must then be writable."""
     started = time.perf_counter()
     if fmt not in FORMATS:
         raise BadValue(f"export format must be one of {', '.join(FORMATS)}, got {shown(str(fmt))}")
     path = check_target(out)  # before the query, so a bad path fails at once and creates nothing
     rows, withheld, split = 0, 0, None
     with (
-        open_segment(wh, name, day, contacts, batch_rows, currency) as (as_of, result),
+        open_segment(wh, name, day, contacts, batch_rows, currency, template) as (as_of, result),
         replacing(path, _CRASH) as sink,
     ):
         batches = result.batches
+        schema = result.schema
         if holdout is not None:
             split = _split(wh, name, as_of, holdout, now)
-            batches = (
-                batch.filter(~pl.col("customer_key").is_in(split.control.implode())) for batch in result.batches
-            )
+            batches = (batch.filter(~pl.col("customer_key").is_in(split.control.implode())) for batch in batches)
+        if template is not None:  # the platform's columns only: no internal key in an audience file
+            batches = (batch.drop("customer_key") for batch in batches)
+            schema = {k: v for k, v in schema.items() if k != "customer_key"}
         if fmt == "csv":
-            pl.DataFrame(schema=result.schema).write_csv(sink)
+            pl.DataFrame(schema=schema).write_csv(sink)
             for batch in batches:
                 batch.write_csv(sink, include_header=False)
                 rows += batch.height
         else:
-            with pq.ParquetWriter(sink, pl.DataFrame(schema=result.schema).to_arrow().schema) as writer:
+            with pq.ParquetWriter(sink, pl.DataFrame(schema=schema).to_arrow().schema) as writer:
                 for batch in batches:
                     writer.write_table(batch.to_arrow())
                     rows += batch.height

@@ -52,6 +52,7 @@ def crm() -> tuple[pl.LazyFrame, pl.LazyFrame]:
             "first_name": ["  Ana  Maria ", "Anita", "Luis", "Nobody"],
             "last_name": ["Lopez", None, "  ", "X"],
             "postcode": [" 28001 ", None, "sw1a  1aa", "99999"],
+            "country": ["es", None, " gb ", "FR"],
             "created_at": [
                 dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
                 dt.datetime(2023, 1, 1, tzinfo=dt.UTC),  # C1b is the newer record of K1
@@ -75,13 +76,14 @@ def test_best_identifiers_and_newest_crm_values_per_customer():
 
     frame = dim_customer_pii(identity(IDENTITY), customers, keys).collect()
 
-    assert frame.columns == ["customer_key", "email", "phone", "first_name", "last_name", "postcode"]
+    assert frame.columns == ["customer_key", "email", "phone", "first_name", "last_name", "postcode", "country"]
     assert frame.rows() == [
-        # K1: the newer CRM record gives the first name; it has no last name or postcode, so the older one's stay
-        ("K1", "old@example.com", "+34600000002", "Anita", "Lopez", "28001"),
-        # K2: the shared phone is not the customer's; blank last name is no name; postcode tidied
-        ("K2", "k2@example.com", None, "Luis", None, "SW1A 1AA"),
-        ("K3", None, None, None, None, None),
+        # K1: the newer CRM record gives the first name; it has no last name, postcode or country, so the older
+        # one's stay
+        ("K1", "old@example.com", "+34600000002", "Anita", "Lopez", "28001", "ES"),
+        # K2: the shared phone is not the customer's; blank last name is no name; postcode and country tidied
+        ("K2", "k2@example.com", None, "Luis", None, "SW1A 1AA", "GB"),
+        ("K3", None, None, None, None, None, None),
     ]
 
 
@@ -92,7 +94,7 @@ def test_without_crm_the_names_are_null_and_inputs_are_untouched():
     frame = dim_customer_pii(source).collect()
 
     assert frame["customer_key"].to_list() == ["K1", "K2", "K3"]
-    assert frame.select("first_name", "last_name", "postcode").null_count().row(0) == (3, 3, 3)
+    assert frame.select("first_name", "last_name", "postcode", "country").null_count().row(0) == (3, 3, 3, 3)
     assert frame.schema["first_name"] == pl.String
     assert source.collect().equals(before)
 

@@ -77,6 +77,13 @@ def test_definitions_load_with_the_job_schedule_and_sensors(defs):
     names = {s.name for s in defs.sensors}
     assert names == {"cxdata_file_arrival", "cxdata_record_failures"}
     assert defs.resolve_sensor_def("cxdata_record_failures").default_status == dg.DefaultSensorStatus.RUNNING
+    # the tables users read daily carry a freshness policy: updated in the 24 hours before 07:00, project zone
+    policies = {spec.key.to_user_string(): spec.freshness_policy for spec in defs.resolve_all_asset_specs()}
+    fresh = {name for name, policy in policies.items() if policy is not None}
+    assert fresh == set(automation.FRESH_DAILY)
+    policy = policies["customer_scores"]
+    assert policy.deadline_cron == automation.FRESHNESS_DEADLINE_CRON
+    assert policy.lower_bound_delta == dt.timedelta(hours=24)
 
 
 @DUCKDB_ONLY
