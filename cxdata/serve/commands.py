@@ -65,6 +65,7 @@ def add_commands(commands: Any, console: Console, day: Any, whole_number: Any) -
     export.add_argument(
         "--batch-rows", type=batch_rows, default=50_000, help="rows read per batch (default 50000)"
     )
+    export.add_argument("--with-ids", action="store_true", help="also write the model run ids of the scores")
     export.add_argument(
         "--holdout",
         type=share,
@@ -158,7 +159,7 @@ def _export(console: Console, args: argparse.Namespace) -> int:
     with _warehouse(config, writable=holdout is not None) as wh:
         result = export(
             wh, args.name, args.out, fmt, args.as_of, contacts, args.batch_rows, holdout,
-            currency=config.currency, template=args.template,
+            currency=config.currency, template=args.template, with_ids=args.with_ids,
         )  # fmt: skip
     held = ""
     if holdout is not None:

@@ -93,6 +93,11 @@ SCORE_COLUMNS = (
     "churn_model_run_id",
 )
 MONEY_COLUMNS = ("expected_spend", "clv", "value_at_risk")  # amounts, labelled by the currency column
+RUN_ID_COLUMNS = ("model_run_id", "churn_model_run_id")  # internal: an export leaves them out unless asked
+# an export file is read by people and ad platforms: amounts to the cent, the rest to four decimals
+EXPORT_DECIMALS = {**dict.fromkeys(MONEY_COLUMNS, 2), **dict.fromkeys(
+    ("p_alive", "expected_purchases", "clv_percentile", "churn_probability", "churn_percentile"), 4
+)}  # fmt: skip
 SUMMARY_COLUMNS = ("segment", "customers", "total_clv", "total_value_at_risk", "mean_churn_probability")
 _RUN_HINT = "run the project (cxdata run) so the churn step scores and segments customers"
 # churn_step names its model run after the orchestrator run that wrote the segment (cxdata/churn/step.py).
@@ -354,12 +359,14 @@ def export(
     now: dt.datetime | None = None,
     currency: str = DEFAULT_CURRENCY,
     template: str | None = None,
+    with_ids: bool = False,
 ) -> ExportResult:
     """Write segment ``name`` (members, scores with their ``currency`` and contacts as asked; with ``template``,
     only the ad platform's audience columns) to ``out`` as CSV or Parquet, batch by batch; ``out`` appears only
     when complete. With a ``holdout``, only the campaign's treated members are written, and the members assigned
     now (at ``now``, default the current time) are appended to experiment_assignments before ``out`` appears;
-    ``wh`` must then be writable."""
+    ``wh`` must then be writable. Scores are rounded (`EXPORT_DECIMALS`); the model run ids are written only
+    ``with_ids``."""
     started = time.perf_counter()
     if fmt not in FORMATS:
         raise BadValue(f"export format must be one of {', '.join(FORMATS)}, got {shown(str(fmt))}")
@@ -377,6 +384,9 @@ def export(
         if template is not None:  # the platform's columns only: no internal key in an audience file
             batches = (batch.drop("customer_key") for batch in batches)
             schema = {k: v for k, v in schema.items() if k != "customer_key"}
+        hidden = () if with_ids else RUN_ID_COLUMNS
+        schema = {k: v for k, v in schema.items() if k not in hidden}
+        batches = (_for_people(batch, hidden) for batch in batches)
         if fmt == "csv":
             pl.DataFrame(schema=schema).write_csv(sink)
             for batch in batches:
@@ -393,6 +403,12 @@ def export(
                 wh.append(holdouts.ASSIGNMENTS, split.new_rows)
     newly = 0 if split is None else split.new_rows.height
     return ExportResult(path, fmt, name, as_of, rows, time.perf_counter() - started, withheld, newly)
+
+
+def _for_people(batch: pl.DataFrame, hidden: tuple[str, ...]) -> pl.DataFrame:
+    """An export batch without the ``hidden`` columns, its scores rounded (`EXPORT_DECIMALS`)."""
+    rounded = [pl.col(c).round(n) for c, n in EXPORT_DECIMALS.items() if c in batch.columns]
+    return batch.drop([c for c in hidden if c in batch.columns]).with_columns(rounded)
 
 
 def _split(

@@ -60,7 +60,7 @@ def scores_at(as_of: dt.datetime, run_id: str, scale: float, members: pl.DataFra
         pl.lit(as_of).alias("as_of"),
         pl.lit(f"{run_id}/clv").alias("model_run_id"),
         pl.Series("p_alive", [None if i == 1 else 0.5 + i / 100 for i in range(n)], dtype=pl.Float64),
-        pl.Series("clv", [scale * (i + 1) for i in range(n)], dtype=pl.Float64),
+        pl.Series("clv", [scale * (i + 1) + 1 / 3 for i in range(n)], dtype=pl.Float64),  # cents and more
         pl.Series("churn_probability", [((i * 7) % 10) / 10 for i in range(n)], dtype=pl.Float64),
         pl.lit(f"{run_id}/churn").alias("churn_model_run_id"),
         "segment",
@@ -142,6 +142,16 @@ def expected_members(
         .with_columns(*([pl.lit(currency).alias("currency")] if set(wanted) & set(MONEY_COLUMNS) else []))
         .sort("customer_key")
     )
+
+
+def as_exported(frame: pl.DataFrame, with_ids: bool = False) -> pl.DataFrame:
+    """``frame`` as an export writes it: without the model run ids (unless ``with_ids``), scores rounded as
+    `EXPORT_DECIMALS` says (written out here, not imported: the test states what a file holds)."""
+    decimals = {"expected_spend": 2, "clv": 2, "value_at_risk": 2, "p_alive": 4, "expected_purchases": 4,
+                "clv_percentile": 4, "churn_probability": 4, "churn_percentile": 4}  # fmt: skip
+    ids = () if with_ids else ("model_run_id", "churn_model_run_id")
+    dropped = frame.drop([c for c in ids if c in frame.columns])
+    return dropped.with_columns(pl.col(c).round(n) for c, n in decimals.items() if c in frame.columns)
 
 
 @pytest.fixture(scope="module", params=["duckdb", "postgresql"])

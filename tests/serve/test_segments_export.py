@@ -23,7 +23,17 @@ from cxdata.serve.access import BadValue, NotPublished, ServeError
 from cxdata.serve.segments import UnknownSegment, export, list_segments, open_segment, page
 from cxdata.warehouse import Warehouse
 
-from .conftest import CUSTOMERS, EARLIER, LATEST, RULES, TEST_EMAIL_SHA256, UNSCORED, expected_members, key
+from .conftest import (
+    CUSTOMERS,
+    EARLIER,
+    LATEST,
+    RULES,
+    TEST_EMAIL_SHA256,
+    UNSCORED,
+    as_exported,
+    expected_members,
+    key,
+)
 
 
 def test_list_segments_in_rule_order_at_latest_and_given_day(ro, published):
@@ -49,19 +59,25 @@ def test_export_round_trip_equals_members_joined_to_scores(ro, published, tmp_pa
     out = tmp_path / f"at_risk.{fmt}"
     # batch_rows=3 forces several batches through the streaming writer
     result = export(ro, "high_value_at_risk", out, fmt=fmt, contacts="none", batch_rows=3)
-    expected = expected_members(tables, "high_value_at_risk", LATEST, "customer_scores")
+    expected = as_exported(expected_members(tables, "high_value_at_risk", LATEST, "customer_scores"))
     read = pl.read_parquet(out) if fmt == "parquet" else pl.read_csv(out, schema=expected.schema)
     assert result.rows == expected.height == 10 and result.as_of == LATEST
     assert_frame_equal(read, expected)
     assert read.filter(pl.col("customer_key") == UNSCORED)["clv"].to_list() in ([None], [])
     assert not list(tmp_path.glob(".*partial"))
+    # for people and ad platforms: amounts to the cent, no internal run ids
+    raw = tables["customer_scores"]["clv"]
+    assert not raw.round(2).equals(raw) and read["clv"].round(2).equals(read["clv"])
+    assert not {"model_run_id", "churn_model_run_id"} & set(read.columns)
 
 
 def test_amounts_carry_the_project_currency_given_to_the_export(ro, published, tmp_path):
     _, _, tables = published
     out = tmp_path / "at_risk.csv"
     export(ro, "high_value_at_risk", out, contacts="none", currency="SEK")
-    expected = expected_members(tables, "high_value_at_risk", LATEST, "customer_scores", currency="SEK")
+    expected = as_exported(
+        expected_members(tables, "high_value_at_risk", LATEST, "customer_scores", currency="SEK")
+    )
     read = pl.read_csv(out, schema=expected.schema)
     assert_frame_equal(read, expected)
     assert read.columns[-1] == "currency" and set(read["currency"]) == {"SEK"}
@@ -72,8 +88,8 @@ def test_amounts_carry_the_project_currency_given_to_the_export(ro, published, t
 def test_export_of_an_earlier_day_takes_the_history_of_the_run_that_segmented(ro, published, tmp_path):
     _, _, tables = published
     out = tmp_path / "lost.parquet"
-    export(ro, "lost", out, fmt="parquet", day=EARLIER.date(), contacts="none", batch_rows=4)
-    expected = expected_members(tables, "lost", EARLIER, "customer_scores_history")
+    export(ro, "lost", out, fmt="parquet", day=EARLIER.date(), contacts="none", batch_rows=4, with_ids=True)
+    expected = as_exported(expected_members(tables, "lost", EARLIER, "customer_scores_history"), with_ids=True)
     read = pl.read_parquet(out)
     assert_frame_equal(read, expected)
     # the decoy run r0 has clv 1000 times the row number; r1 has 10 times
