@@ -15,6 +15,9 @@ Default rules (cxdata/config.py, in this order):
 - needs_attention: churn_probability <= 0.6;
 - hibernating: churn_probability <= 0.85;
 - lost: everybody else.
+
+segment_summary carries each segment's definition beside its figures: the rule in words (`describe`) and, for
+the default segment names, a suggested action (`ACTIONS`).
 """
 
 from __future__ import annotations
@@ -55,6 +58,31 @@ def assign_segments(scores: pl.DataFrame, rules: list[SegmentRule]) -> pl.DataFr
     return scores.with_columns(segment_expr(rules))
 
 
+# what marketing does with each default segment; a project's own segment names have no suggestion
+ACTIONS = {
+    "champions": "Reward and ask for reviews or referrals; they buy without discounts.",
+    "loyal": "Cross-sell and give early access; keep them engaged without discounting.",
+    "promising_new": "Onboarding series and an incentive for the second purchase.",
+    "high_value_at_risk": "Personal win-back contact now: the value at stake is the highest.",
+    "needs_attention": "Reactivation reminders and recommendations before they drift further.",
+    "hibernating": "Low-cost reactivation only; keep them out of expensive channels.",
+    "lost": "Leave out of paid media; an occasional low-cost win-back at most.",
+}
+
+
+def describe(rule: SegmentRule) -> str:
+    """The rule in words: its conditions joined by "and", or who is left for the last rule."""
+    parts = []
+    for column, bound in rule.conditions.items():
+        if bound.min is not None and bound.max is not None:
+            parts.append(f"{bound.min:g} ≤ {column} ≤ {bound.max:g}")
+        elif bound.min is not None:
+            parts.append(f"{column} ≥ {bound.min:g}")
+        elif bound.max is not None:
+            parts.append(f"{column} ≤ {bound.max:g}")
+    return " and ".join(parts) if parts else "everyone not in an earlier segment"
+
+
 def segment_members(scored: pl.DataFrame, as_of: dt.datetime, run_id: str) -> pl.DataFrame:
     """segment_members rows: segment, customer_key, as_of, run_id."""
     return scored.select(
@@ -63,8 +91,17 @@ def segment_members(scored: pl.DataFrame, as_of: dt.datetime, run_id: str) -> pl
 
 
 def segment_summary(scored: pl.DataFrame, rules: list[SegmentRule], as_of: dt.datetime, run_id: str):
-    """Per segment in rule order (empty ones included): customers, total clv and value at risk, mean churn."""
-    order = pl.DataFrame({"segment": [r.name for r in rules], "rule_order": list(range(1, len(rules) + 1))})
+    """Per segment in rule order (empty ones included): customers, total clv and value at risk, mean churn, and
+    the segment's definition: its rule in words and the suggested action (`describe`, `ACTIONS`)."""
+    order = pl.DataFrame(
+        {
+            "segment": [r.name for r in rules],
+            "rule_order": list(range(1, len(rules) + 1)),
+            "rule": [describe(r) for r in rules],
+            "suggested_action": [ACTIONS.get(r.name) for r in rules],
+        },
+        schema_overrides={"suggested_action": pl.String},
+    )
     stats = scored.group_by("segment").agg(
         pl.len().alias("customers"),
         pl.col("clv").sum().alias("total_clv"),

@@ -124,6 +124,7 @@ def _segments(wh: Warehouse, section: Section, currency: str) -> None:
         pl.col("total_clv").alias(f"total CLV ({currency})"),
         pl.col("total_value_at_risk").alias(f"value at risk ({currency})"),
         "mean_churn_probability",
+        *[c for c in ("rule", "suggested_action") if c in summary.columns],
     )
     section.tables.append(Table(f"Segments as of {moment(summary['as_of'][0])}", shown))
 

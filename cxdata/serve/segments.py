@@ -98,7 +98,10 @@ RUN_ID_COLUMNS = ("model_run_id", "churn_model_run_id")  # internal: an export l
 EXPORT_DECIMALS = {**dict.fromkeys(MONEY_COLUMNS, 2), **dict.fromkeys(
     ("p_alive", "expected_purchases", "clv_percentile", "churn_probability", "churn_percentile"), 4
 )}  # fmt: skip
-SUMMARY_COLUMNS = ("segment", "customers", "total_clv", "total_value_at_risk", "mean_churn_probability")
+SUMMARY_COLUMNS = (
+    "segment", "customers", "total_clv", "total_value_at_risk", "mean_churn_probability",
+    "rule", "suggested_action",
+)  # fmt: skip
 _RUN_HINT = "run the project (cxdata run) so the churn step scores and segments customers"
 # churn_step names its model run after the orchestrator run that wrote the segment (cxdata/churn/step.py).
 _CHURN_RUN_SUFFIX = "/churn"
@@ -177,8 +180,8 @@ def _segment_names(wh: Warehouse, as_of: dt.datetime) -> tuple[str, ...]:
 
 def list_segments(wh: Warehouse, day: dt.date | None = None) -> pl.DataFrame:
     """The segments at the scoring moment of ``day`` (default latest), in rule order when segment_summary is
-    there: segment, customers, total_clv, total_value_at_risk, mean_churn_probability (those of them the summary
-    has; segment and customers only without a summary), and as_of last."""
+    there: segment, customers, total_clv, total_value_at_risk, mean_churn_probability, rule and suggested_action
+    (those of them the summary has; segment and customers only without a summary), and as_of last."""
     as_of = resolve_as_of(wh, day)
     held = columns_of(wh).get(SUMMARY)
     if held is not None:

@@ -45,3 +45,28 @@ def test_rules_need_a_catch_all_and_known_columns():
     rules = [SegmentRule(name="rich", conditions={"wealth": Bound(min=1)}), SegmentRule(name="rest")]
     with pytest.raises(ValueError, match="wealth"):
         assign_segments(pl.DataFrame({"customer_key": ["a"]}), rules)
+
+
+def test_every_segment_says_its_rule_in_words_and_what_to_do():
+    rules = [
+        *ChurnConfig().segments[:-1],
+        SegmentRule(
+            name="vip_lapsing", conditions={"clv": Bound(min=500), "churn_probability": Bound(min=0.2, max=0.6)}
+        ),
+        ChurnConfig().segments[-1],
+    ]
+    scored = pl.DataFrame(
+        {
+            "customer_key": ["c1"],
+            "segment": ["lost"],
+            "clv": [1.0],
+            "value_at_risk": [1.0],
+            "churn_probability": [0.9],
+        }
+    )
+    summary = segment_summary(scored, rules, dt.datetime(2026, 6, 30, tzinfo=dt.UTC), "r1")
+    said = {row["segment"]: (row["rule"], row["suggested_action"]) for row in summary.iter_rows(named=True)}
+    assert said["champions"][0] == "clv_percentile ≥ 80 and churn_probability ≤ 0.3"
+    assert said["vip_lapsing"] == ("clv ≥ 500 and 0.2 ≤ churn_probability ≤ 0.6", None)  # a project's own name
+    assert said["lost"][0] == "everyone not in an earlier segment"
+    assert all(action for name, (_, action) in said.items() if name != "vip_lapsing")
