@@ -25,7 +25,7 @@ comment on column customer_scores.churn_model_run_id is 'The churn model run tha
 comment on column customer_scores.churn_probability is 'Probability of no kept order in the churn horizon (models.churn.horizon_days) after as_of: calibrated classifier (model_runs.model); 0 to 1.';
 comment on column customer_scores.churn_percentile is 'Share of scored customers, in percent, whose churn_probability is at most this one''s: 100 is the most at risk.';
 comment on column customer_scores.value_at_risk is 'clv times churn_probability: the lifetime value expected to be lost, order currency.';
-comment on column customer_scores.churn_reason_1 is 'Feature that raises this customer''s churn probability most against the population median ("<feature> high|low", per-feature substitution on the model); null when none raises it.';
+comment on column customer_scores.churn_reason_1 is 'The feature that raises this customer''s churn probability most against the population median (per-feature substitution on the model), in words with the customer''s own value: "no order for 143 days", "usual gap between orders 40 days", "2 open support tickets"; a feature without words reads "<feature> high|low (value)"; null when none raises it.';
 comment on column customer_scores.churn_reason_2 is 'Second churn reason (see churn_reason_1).';
 comment on column customer_scores.churn_reason_3 is 'Third churn reason (see churn_reason_1).';
 comment on column customer_scores.segment is 'Marketing segment: the first rule of models.churn.segments the customer matches (defaults: champions, loyal, promising_new, high_value_at_risk, needs_attention, hibernating, lost).';

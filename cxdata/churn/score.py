@@ -5,9 +5,11 @@ important features (permutation importance on the holdout), the feature is
 set to its training median for every customer at once and the model predicts
 again; the increase of the churn probability from the median to the
 customer's own value is that feature's contribution. The three largest
-positive contributions become text, "<feature> high" or "<feature> low"
-(the customer's value against the median). Fewer than three reasons are given
-when fewer features raise the risk. The loop is over features, never rows.
+positive contributions become words with the customer's own value ("no order
+for 143 days", "usual gap between orders 40 days", "2 open support tickets",
+`WORDS`); a feature without words of its own reads "<feature> high (value)".
+Fewer than three reasons are given when fewer features raise the risk. The
+loop is over features, never rows.
 """
 
 from __future__ import annotations
@@ -89,20 +91,81 @@ def reasons(training: Training, X: np.ndarray, churn: np.ndarray, limit: int, co
             for c, arrays in picks.items()
             for part, v in zip(("pick", "raises", "side"), arrays, strict=True)
         }
+        | {f"{c}_value": values[rows, top[:, rank]] for rank, c in enumerate(REASONS) if c in picks}
     )
-    names = dict(enumerate(tried))
     texts = [
-        pl.when(pl.col(f"{c}_raises"))
-        .then(
-            pl.col(f"{c}_pick").replace_strict(names, return_dtype=pl.String)
-            + pl.col(f"{c}_side").replace_strict({1: " high", -1: " low", 0: ""}, return_dtype=pl.String)
-        )
-        .alias(c)
+        pl.when(pl.col(f"{c}_raises")).then(_in_words(c, tried)).alias(c)
         if c in picks
         else pl.lit(None, pl.String).alias(c)
         for c in REASONS
     ]
     return frame.select(texts)
+
+
+def _number(value: pl.Expr, decimals: int) -> pl.Expr:
+    rounded = value.round(decimals)
+    return (rounded.cast(pl.Int64) if decimals == 0 else rounded).cast(pl.String)
+
+
+# a reason in words: prefix, the customer's value (rounded to the decimals, or as a percentage), suffix
+WORDS: dict[str, tuple[str, str, int | str]] = {
+    "days_since_last_order": ("no order for ", " days", 0),
+    "last_gap_days": ("last gap between orders ", " days", 0),
+    "mean_gap_days": ("usual gap between orders ", " days", 0),
+    "tenure_days": ("customer for ", " days", 0),
+    "n_orders": ("", " orders in all", 0),
+    "frequency": ("", " repeat purchases", 0),
+    "orders_recent": ("", " orders in the churn horizon", 0),
+    "mean_order_value": ("average order ", "", 2),
+    "total_spend": ("spent ", " in all", 2),
+    "p_alive": ("probability still active ", "", "%"),
+    "btyd_p_no_purchase": ("", " chance of no purchase in the horizon (purchase history)", "%"),
+    "btyd_p_no_purchase_seen": ("", " chance of no purchase in the horizon (history and signs of life)", "%"),
+    "btyd_p_no_purchase_if_alive": ("", " chance of no purchase even if still active", "%"),
+    "expected_purchases": ("", " purchases expected in the horizon", 1),
+    "tickets": ("", " support tickets", 0),
+    "tickets_recent": ("", " recent support tickets", 0),
+    "open_tickets": ("", " open support tickets", 0),
+    "unanswered_tickets": ("", " unanswered support tickets", 0),
+    "max_first_response_hours": ("waited up to ", " hours for a first answer", 0),
+    "last_first_response_hours": ("waited ", " hours for the last first answer", 0),
+    "days_since_last_ticket": ("last ticket ", " days ago", 0),
+    "last_csat": ("last CSAT score ", "", 1),
+    "min_csat": ("lowest CSAT score ", "", 1),
+    "days_since_last_visit": ("no web visit for ", " days", 0),
+    "sessions_recent": ("", " recent web visits", 0),
+    "sessions_since_last_order": ("", " web visits since the last order", 0),
+    "days_since_last_touch": ("no marketing contact for ", " days", 0),
+    "days_since_last_engagement": ("no opened or clicked message for ", " days", 0),
+}
+_NPS = {1.0: "last NPS answer: promoter", 0.0: "last NPS answer: passive", -1.0: "last NPS answer: detractor"}
+
+
+def _phrase(name: str, value: pl.Expr, side: pl.Expr) -> pl.Expr:
+    if name == "last_nps_class":
+        return value.replace_strict(_NPS, default=None, return_dtype=pl.String)
+    if name not in WORDS:  # a feature without words of its own: its name, the customer's value and its side
+        said = side.replace_strict({1: " high", -1: " low", 0: ""}, return_dtype=pl.String)
+        return pl.concat_str([pl.lit(name.replace("_", " ")), said, pl.lit(" ("), _number(value, 2), pl.lit(")")])
+    prefix, suffix, shown = WORDS[name]
+    number = _number(value * 100, 0) + pl.lit("%") if shown == "%" else _number(value, int(shown))
+    return pl.concat_str([pl.lit(prefix), number, pl.lit(suffix)])
+
+
+def _in_words(column: str, tried: list[str]) -> pl.Expr:
+    """The reason of ``column`` in words, from its picked feature, the customer's value and its side."""
+    value, side, pick = pl.col(f"{column}_value"), pl.col(f"{column}_side"), pl.col(f"{column}_pick")
+    missing = value.is_null() | value.is_nan()
+    text = pl.lit(None, pl.String)
+    for j, name in reversed(list(enumerate(tried))):
+        # a missing value (no tickets, no visits tracked) reads as the feature being unknown
+        said = (
+            pl.when(missing)
+            .then(pl.lit(f"{name.replace('_', ' ')} unknown"))
+            .otherwise(_phrase(name, value, side))
+        )
+        text = pl.when(pick == j).then(said).otherwise(text)
+    return text
 
 
 def rank_percent(values: np.ndarray) -> np.ndarray:

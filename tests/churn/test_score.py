@@ -47,8 +47,20 @@ def definition(training: Training, X: np.ndarray, churn: np.ndarray) -> pl.DataF
     for rank, column in enumerate(REASONS):
         pick = np.argsort(-lifts, axis=1, kind="stable")[:, rank]
         value, median = X[np.arange(len(X)), pick], medians[pick]
+        # in words, as cxdata.churn.score.WORDS writes these three (noise has no words of its own)
         side = np.where(value > median, " high", np.where(value < median, " low", ""))
-        text = np.array(FEATURES, dtype=object)[pick] + side
+        words = {
+            0: [f"no order for {v:.0f} days" for v in value],
+            1: [f"{v:.0f} open support tickets" for v in value],
+            2: [f"noise{s} ({round(v, 2)})" for v, s in zip(value, side, strict=True)],
+        }
+        text = np.array(
+            [
+                f"{FEATURES[p].replace('_', ' ')} unknown" if np.isnan(v) else words[p][i]
+                for i, (p, v) in enumerate(zip(pick, value, strict=True))
+            ],
+            dtype=object,
+        )
         out[column] = [
             t if lift > 0 else None for t, lift in zip(text, lifts[np.arange(len(X)), pick], strict=True)
         ]
@@ -67,8 +79,8 @@ def test_reasons_equal_substituting_every_row(training):
 def test_planted_drivers_are_the_reasons(training):
     X = np.array([[400.0, 0.0, 0.0], [5.0, 3.0, 0.0], [5.0, 0.0, 0.0]])
     got = reasons(training, X, training.model.predict_proba(X)[:, 1], limit=3)
-    assert got["churn_reason_1"][0] == "days_since_last_order high"
-    assert got["churn_reason_1"][1] == "open_tickets high"
+    assert got["churn_reason_1"][0] == "no order for 400 days"
+    assert got["churn_reason_1"][1] == "3 open support tickets"
     # a recent buyer without tickets has nothing raising the risk above the median customer's
     assert not any(r and not r.startswith("noise") for r in got.row(2))
 
