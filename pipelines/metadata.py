@@ -15,7 +15,8 @@ from cxdata.warehouse.comments import comments_for
 def to_metadata(profile: Profile, table: str | None = None) -> dict[str, dg.MetadataValue]:
     """Row count, column schema (each column's description from the profile, else from ``sql/<table>.sql``)
     and a preview in the shapes the Dagster UI renders best."""
-    described = profile.descriptions or {c.column: c.text for c in comments_for(table or "") if c.column}
+    from_sql = comments_for(table) if table else []
+    described = profile.descriptions or {c.column: c.text for c in from_sql if c.column}
     schema = dg.TableSchema(
         columns=[
             dg.TableColumn(name, dtype, description=described.get(name)) for name, dtype in profile.columns.items()

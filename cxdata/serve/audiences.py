@@ -46,6 +46,17 @@ def _present(value: sa.ColumnElement) -> sa.ColumnElement:
     return sa.func.nullif(value, "")
 
 
+def normalised_email(column: sa.ColumnElement) -> sa.ColumnElement:
+    """Email as hashed: trimmed, lower-cased, null when empty (Meta's rule; `--hashed` exports use it too)."""
+    return _present(sa.func.lower(sa.func.trim(column)))
+
+
+def normalised_phone(column: sa.ColumnElement) -> sa.ColumnElement:
+    """Phone as hashed: ``+`` and the digits of the stored E.164 number, null when it has no digits (Google's
+    rule; `--hashed` exports use it too)."""
+    return sa.literal("+") + _present(_strip(column, "[^0-9]"))
+
+
 def _country(value: sa.ColumnElement) -> sa.ColumnElement:
     code = sa.func.trim(value)
     return sa.case((sa.func.length(code) == 2, _present(_strip(code, "[^A-Za-z]"))), else_=None)
@@ -65,14 +76,14 @@ class Field:
 TEMPLATES: dict[str, tuple[Field, ...]] = {
     "google": (
         Field("Email", "email", lambda v: _present(_strip(sa.func.lower(v), "[[:space:]]"))),
-        Field("Phone", "phone", lambda v: sa.literal("+") + _present(_strip(v, "[^0-9]"))),
+        Field("Phone", "phone", normalised_phone),
         Field("First Name", "first_name", lambda v: _present(_strip(sa.func.lower(v), "[[:space:]]"))),
         Field("Last Name", "last_name", lambda v: _present(_strip(sa.func.lower(v), "[[:space:]]"))),
         Field("Country", "country", lambda v: sa.func.upper(_country(v)), hashed=False),
         Field("Zip", "postcode", lambda v: _present(sa.func.trim(v)), hashed=False),
     ),
     "meta": (
-        Field("email", "email", lambda v: _present(sa.func.lower(sa.func.trim(v)))),
+        Field("email", "email", normalised_email),
         Field("phone", "phone", lambda v: _present(_strip(_strip(v, "[^0-9]"), "^0+"))),
         Field("fn", "first_name", lambda v: _present(_strip(sa.func.lower(v), "[[:space:][:punct:]]"))),
         Field("ln", "last_name", lambda v: _present(_strip(sa.func.lower(v), "[[:space:][:punct:]]"))),

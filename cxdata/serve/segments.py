@@ -66,7 +66,6 @@ from cxdata.serve.access import (
     table,
 )
 from cxdata.warehouse import Warehouse
-from cxdata.warehouse.types import DUCKDB
 
 Contacts = Literal["none", "raw", "hashed"]
 CONTACTS: tuple[str, ...] = ("none", "raw", "hashed")
@@ -259,8 +258,8 @@ def members_statement(
             selected += [pii.c.email, pii.c.phone]
         else:
             selected += [
-                _sha256_hex(wh, normalised_email(pii.c.email)).label("email_sha256"),
-                _sha256_hex(wh, normalised_phone(pii.c.phone)).label("phone_sha256"),
+                audiences.sha256_hex(wh, audiences.normalised_email(pii.c.email)).label("email_sha256"),
+                audiences.sha256_hex(wh, audiences.normalised_phone(pii.c.phone)).label("phone_sha256"),
             ]
     return sa.select(*selected).select_from(joined).order_by(page_rows.c.customer_key)
 
@@ -276,24 +275,6 @@ def _scores_table(wh: Warehouse, as_of: dt.datetime) -> tuple[str, list[str]] | 
                 continue
         return source, [c for c in SCORE_COLUMNS if c in columns]
     return None
-
-
-def normalised_email(column: sa.ColumnElement) -> sa.ColumnElement:
-    """Email as hashed: trimmed, lower-cased, null when empty."""
-    return sa.func.nullif(sa.func.lower(sa.func.trim(column)), "")
-
-
-def normalised_phone(column: sa.ColumnElement) -> sa.ColumnElement:
-    """Phone as hashed: ``+`` and the digits of the stored E.164 number, null when it has no digits."""
-    digits = sa.func.regexp_replace(column, sa.literal_column("'[^0-9]'"), "", sa.literal_column("'g'"))
-    return sa.literal("+") + sa.func.nullif(digits, "")
-
-
-def _sha256_hex(wh: Warehouse, value: sa.ColumnElement) -> sa.ColumnElement:
-    if wh.dialect == DUCKDB:
-        return sa.func.sha256(value)
-    utf8 = sa.func.convert_to(value, sa.literal_column("'UTF8'"))
-    return sa.func.encode(sa.func.sha256(utf8), sa.literal_column("'hex'"))
 
 
 def page(
@@ -328,8 +309,9 @@ def open_segment(
     with ``template`` its audience rows (`cxdata.serve.audiences`)."""
     as_of = resolve_as_of(wh, day)
     if template is not None:
-        if name not in known_segments(wh, as_of):
-            raise UnknownSegment(name, as_of, known_segments(wh, as_of))
+        known = known_segments(wh, as_of)
+        if name not in known:
+            raise UnknownSegment(name, as_of, known)
         statement = audiences.audience_statement(wh, name, as_of, template)
     else:
         statement = members_statement(wh, name, as_of, contacts, currency=currency)

@@ -29,6 +29,14 @@ def series_2f1(a: float, b: float, c: float, z: float, terms: int = 20_000) -> f
     return total
 
 
+def histories(rng: np.random.Generator, max_frequency: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """200 random (frequency, recency, T) histories, recency 0 without repeats, and a horizon t."""
+    T = rng.uniform(1, 300, 200)
+    recency = T * rng.uniform(0, 1, 200)
+    x = np.where(recency > 0, rng.integers(0, max_frequency, 200), 0).astype(float)
+    return x, recency, T, rng.uniform(1, 400)
+
+
 def test_equal_to_lifetimes_where_lifetimes_is_finite():
     rng = np.random.default_rng(4)
     for _ in range(20):
@@ -38,10 +46,7 @@ def test_equal_to_lifetimes_where_lifetimes_is_finite():
             "a": rng.uniform(0.2, 3),
             "b": rng.uniform(0.5, 5),
         }
-        T = rng.uniform(1, 300, 200)
-        recency = T * rng.uniform(0, 1, 200)
-        x = np.where(recency > 0, rng.integers(0, 40, 200), 0).astype(float)
-        t = rng.uniform(1, 400)
+        x, recency, T, t = histories(rng, 40)
         ours = bgnbd_expected_purchases(params, t, x, recency, T)
         with np.errstate(all="ignore"):
             theirs = lifetimes_model(params).conditional_expected_number_of_purchases_up_to_time(t, x, recency, T)
@@ -91,10 +96,7 @@ def test_pareto_equal_to_lifetimes_where_lifetimes_is_finite():
             "s": rng.uniform(0.2, 3),
             "beta": rng.uniform(1, 50),
         }
-        T = rng.uniform(1, 300, 200)
-        recency = T * rng.uniform(0, 1, 200)
-        x = np.where(recency > 0, rng.integers(0, 30, 200), 0).astype(float)
-        t = rng.uniform(1, 400)
+        x, recency, T, t = histories(rng, 30)
         theirs = lifetimes_pareto(params)
         with np.errstate(all="ignore"):
             alive = np.asarray(theirs.conditional_probability_alive(x, recency, T))
