@@ -88,6 +88,8 @@ FIRST_DAY = dt.date(1900, 1, 1)
 LAST_DAY = dt.date(2999, 12, 31)
 # A config is a few kilobytes; a bigger "config" is the wrong file, and reading it whole could exhaust memory.
 MAX_CONFIG_BYTES = 1_000_000
+# Dagster's own rule for owners: an email address or team:<name>
+_OWNER = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+|team:[A-Za-z0-9_.-]+")
 
 
 class ProjectConfig(Strict):
@@ -105,6 +107,8 @@ class ProjectConfig(Strict):
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    # who answers for each asset group in the Dagster UI: group name (or "default") -> emails or team:<name>
+    owners: dict[str, list[str]] = Field(default_factory=lambda: {"default": ["team:data"]})
     base_dir: Path = Field(default=Path("."), exclude=True)
     path: Path | None = Field(default=None, exclude=True)
 
@@ -115,6 +119,17 @@ class ProjectConfig(Strict):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("not an IANA time zone (e.g. UTC, Europe/Madrid)") from None
+        return value
+
+    @field_validator("owners")
+    @classmethod
+    def _owners(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for group, owners in value.items():
+            for owner in owners:
+                if not _OWNER.fullmatch(owner):
+                    raise ValueError(
+                        f"owners.{group}: {owner!r} is neither an email address nor a team (team:<name>)"
+                    )
         return value
 
     @field_validator("currency")

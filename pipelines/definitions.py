@@ -9,6 +9,7 @@ from pipelines import (
     alerts,
     automation,
     bi,
+    catalog,
     checks,
     customer,
     marketing,
@@ -37,14 +38,15 @@ def build_definitions(
     graph = [*assets, *bi.assets(config, assets), *report.assets(config, assets)]
     jobs, schedules, sensors = automation.automation(config, graph)
     return dg.Definitions(
-        assets=automation.with_freshness(config, graph),
-        asset_checks=checks.asset_checks(assets),
+        assets=catalog.with_owners(config, automation.with_freshness(config, graph)),
+        asset_checks=checks.asset_checks(config, assets),
         resources={"project": project_resource, "warehouse": WarehouseResource(project=project_resource)},
         executor=dg.in_process_executor if embedded else dg.multiprocess_executor,
         loggers=loggers,
         jobs=jobs,
         schedules=schedules,
         sensors=sensors,
+        metadata=catalog.catalog_metadata(config),
     )
 
 

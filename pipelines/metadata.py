@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import math
 
 import dagster as dg
 
@@ -61,3 +62,19 @@ def figure_metadata(figure: Figure | None) -> dict[str, dg.MetadataValue]:
     if figure is None:
         return {}
     return {f"plot_{figure.name}": dg.MetadataValue.md(png_markdown(figure.caption, figure.png))}
+
+
+def trend_metadata(prefix: str, figures: dict[str, object]) -> dict[str, dg.MetadataValue]:
+    """The finite numbers of ``figures`` as ``<prefix>_<name>`` int/float metadata.
+
+    Dagster draws numeric metadata itself, run after run, in the asset's Plots tab; an image is shown only
+    behind "[Show Markdown]" (the UI renders markdown inline under 1,000 characters), so the figures a team
+    watches over time go out as numbers too.
+    """
+    found = {}
+    for name, value in figures.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            continue
+        key = f"{prefix}_{name}"
+        found[key] = dg.MetadataValue.int(value) if isinstance(value, int) else dg.MetadataValue.float(value)
+    return found

@@ -17,7 +17,7 @@ from cxdata.clv.checks import holdout_verdict, model_verdict
 from cxdata.clv.step import ClvReport
 from cxdata.config import ProjectConfig
 from cxdata.report import table_figure
-from pipelines.metadata import figure_metadata, plot_metadata, published_metadata
+from pipelines.metadata import figure_metadata, plot_metadata, published_metadata, trend_metadata
 from pipelines.resources import ProjectResource, WarehouseResource
 from pipelines.run import run_context
 
@@ -123,6 +123,7 @@ def _metadata(report: ClvReport, churn: ChurnReport | None) -> dict[str, dg.Meta
         "holdout_metrics": dg.MetadataValue.json(report.metrics),
         "attempts": dg.MetadataValue.int(len(report.attempts)),
         "warnings": dg.MetadataValue.md("\n".join(f"- {w}" for w in warnings) or "none"),
+        **trend_metadata("clv_holdout", report.metrics),
     }
     if churn is not None:
         metadata |= {
@@ -130,6 +131,7 @@ def _metadata(report: ClvReport, churn: ChurnReport | None) -> dict[str, dg.Meta
             "churn_model": dg.MetadataValue.text(churn.model or f"none: {churn.failed}"),
             "churn_holdout_metrics": dg.MetadataValue.json(churn.metrics),
             "churn_importances": dg.MetadataValue.md(_importance_table(churn.importances)),
+            **trend_metadata("churn_holdout", churn.metrics.get(churn.model or "", {})),
         }
     plots = {
         **report.plots,
@@ -142,7 +144,8 @@ def _segment_metadata(churn: ChurnReport | None) -> dict[str, dg.MetadataValue]:
     if churn is None or not churn.segments:
         return {"segments": dg.MetadataValue.text("none: no churn scores this run")}
     plots = {name: png for name, png in churn.plots.items() if name == "segments"}
-    return {"segments": dg.MetadataValue.json(churn.segments)} | plot_metadata(plots)
+    sizes = trend_metadata("customers", churn.segments)
+    return {"segments": dg.MetadataValue.json(churn.segments)} | sizes | plot_metadata(plots)
 
 
 def _importance_table(importances: list[dict]) -> str:

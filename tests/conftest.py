@@ -7,6 +7,7 @@ unreachable server is a failure: CI must prove the production warehouse works.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,6 +28,18 @@ def _pg_reachable() -> str | None:
         return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
     finally:
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's headless Chromium; skipped where missing, except under CI=true where browser tests must run."""
+    browser = shutil.which("chromium")
+    if browser is None:
+        message = "Debian's chromium is not installed (.ci/run installs it: apt-get install -y chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message}; under CI=true the browser tests must run")
+        pytest.skip(message)
+    return browser
 
 
 @pytest.fixture(scope="session")

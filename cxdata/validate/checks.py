@@ -42,6 +42,7 @@ class CheckReport:
     all_failures: tuple[Failure, ...]
     docs_index: Path | None
     skipped: tuple[str, ...] = field(default=())
+    kinds: tuple[str, ...] = field(default=())  # the kind of every expectation evaluated, for the named checks
 
     @property
     def change(self) -> float | None:
@@ -65,6 +66,7 @@ class CheckReport:
             evaluated=self.evaluated + other.evaluated,
             all_failures=self.all_failures + other.all_failures,
             skipped=self.skipped + other.skipped,
+            kinds=self.kinds + other.kinds,
         )
 
 
@@ -143,7 +145,10 @@ def _run(
             sample_rows=config.validation.sample_rows,
             reference_keys=references,
         )
-    return CheckReport(table, run_id, result.rows, None, result.evaluated, result.failures, result.docs_index)
+    kinds = tuple(s.kind for s in specs)
+    return CheckReport(
+        table, run_id, result.rows, None, result.evaluated, result.failures, result.docs_index, kinds=kinds
+    )
 
 
 def _previous_rows(wh: Warehouse, table: str, run_id: str) -> int | None:

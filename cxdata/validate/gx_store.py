@@ -37,6 +37,7 @@ from great_expectations.exceptions import InvalidKeyError
 from cxdata.errors import OutputError
 from cxdata.faults import crash_point
 from cxdata.validate.gx import docs_index
+from cxdata.validate.offline_docs import offline_page, static_index
 
 TEMP_SUFFIX = ".cxdata-tmp"
 # A name already taken (a planted link included) is never opened or followed.
@@ -98,11 +99,21 @@ class AtomicFilesystemStoreBackend(TupleFilesystemStoreBackend):
 
     def _set(self, key: Any, value: Any, **kwargs: Any) -> str:
         path = self._path(key)
+        value = self._offline(path, value)
         data = value.encode("utf-8") if isinstance(value, str) else bytes(value)
         # The static assets are copied on every docs build; unchanged files are left alone.
         if not (path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data):
             write_atomic(path, data, self._crash_name)
         return str(path)
+
+    def _offline(self, path: Path, value: Any) -> Any:
+        # data docs pages must render without the network (cxdata.validate.offline_docs)
+        if path.suffix != ".html" or not isinstance(value, str):
+            return value
+        site = Path(self.full_base_directory)
+        if path == site / "index.html":
+            return static_index(site, site.parent.parent / "validations")
+        return offline_page(value)
 
     def _get(self, key: Any) -> str:
         try:

@@ -308,7 +308,7 @@ def _customer() -> dict[str, list[Spec]]:
             Spec(kpis, "between", WARN, "ces_mean", min=1, max=7),
         ],
         scores: [
-            *_not_null(scores, "customer_key"),
+            *_key(scores, "customer_key"),
             Spec(
                 scores,
                 "between",

@@ -92,3 +92,13 @@ def test_touchpoint_scores_lead_with_the_decision_in_the_project_currency(materi
     for touchpoint, decision in recommendations.items():
         lines = [line for line in blocks[f"**{decision}**"].splitlines() if f" {touchpoint}: returns " in line]
         assert len(lines) == 1 and " EUR per 1 EUR spent" in lines[0], (touchpoint, decision)
+
+
+def test_the_figures_watched_over_time_are_numbers_dagster_plots_itself(materialised):
+    scores, segments = materialised["customer_scores"], materialised["segment_summary"]
+    assert isinstance(scores["clv_holdout_aggregate_error"], dg.FloatMetadataValue)
+    assert isinstance(scores["churn_holdout_auc"], dg.FloatMetadataValue)
+    assert 0.5 < scores["churn_holdout_auc"].value <= 1
+    sizes = {k: v.value for k, v in segments.items() if k.startswith("customers_")}
+    assert sizes and sum(sizes.values()) == materialised["customer_scores"]["dagster/row_count"].value
+    assert all(isinstance(segments[k], dg.IntMetadataValue) for k in sizes)

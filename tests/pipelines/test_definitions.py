@@ -56,6 +56,30 @@ DELIVERY = {
 EVERY_DOMAIN = IDENTITY | FACTS | CUSTOMER_WIDE | VALUE | TOUCHPOINTS | DELIVERY
 
 
+def test_every_asset_has_owners_from_its_group_and_every_group_is_described(small_project, tmp_path):
+    from pipelines.catalog import GROUPS
+
+    config = load_config(small_project.config_path).model_copy(
+        update={"owners": {"default": ["team:data"], "value": ["ana@example.com", "team:crm"]}}
+    )
+    defs = build_definitions(config)
+    specs = list(defs.resolve_all_asset_specs())
+    assert {spec.group_name for spec in specs} <= set(GROUPS)
+    for spec in specs:
+        expected = ["ana@example.com", "team:crm"] if spec.group_name == "value" else ["team:data"]
+        assert list(spec.owners) == expected, spec.key
+    groups = defs.metadata["asset_groups"].value
+    assert all(f"| {group} |" in groups for group in {spec.group_name for spec in specs})
+
+
+def test_an_owner_that_is_not_an_email_or_team_is_refused(small_project, tmp_path):
+    text = small_project.config_path.read_text(encoding="utf-8") + "owners:\n  value: [marketing]\n"
+    path = tmp_path / "cxdata.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(Exception, match=r"owners\.value.*'marketing'.*team:<name>"):
+        load_config(path)
+
+
 def test_definitions_have_staging_identity_and_marts_with_lineage(small_project):
     defs = build_definitions(load_config(small_project.config_path))
     dg.Definitions.validate_loadable(defs)

@@ -6,11 +6,8 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import os
 import re
-import shutil
 import stat
-import subprocess
 
 import polars as pl
 import pytest
@@ -30,6 +27,7 @@ from cxdata.report.scores import churn_backtest, churn_section
 from cxdata.run_context import RunContext, run_context
 from cxdata.synth import SynthParams, generate_project
 from cxdata.warehouse import Warehouse
+from tests.browser import rendered_dom
 
 SECTION_IDS = ["kpis", "journey", "value", "churn", "touchpoints", "identity"]
 FULL_FIGURES = {"kpi_trends", "journey_funnel", "clv_distribution", "segment_value_at_risk", "touchpoint_roi",
@@ -324,24 +322,13 @@ window.addEventListener("load", () => {
 """
 
 
-def test_report_renders_in_headless_chromium(full_report, tmp_path):
-    browser = shutil.which("chromium")
-    if browser is None:
-        message = "Debian's chromium is not installed (.ci/run installs it: apt-get install -y chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message}; under CI=true the browser test must run")
-        pytest.skip(message)
+def test_report_renders_in_headless_chromium(full_report, tmp_path, chromium):
     report = full_report
     page = tmp_path / "report.html"
     page.write_text(render_html(report).replace("</body>", PROBE + "</body>"), encoding="utf-8")
-    done = subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-         "--virtual-time-budget=10000", "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=90, env={**os.environ, "HOME": str(tmp_path)},
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    body = re.search(r"<body([^>]*)>", done.stdout)
-    assert body, done.stdout[:2000]
+    dom = rendered_dom(chromium, page.as_uri(), tmp_path)
+    body = re.search(r"<body([^>]*)>", dom)
+    assert body, dom[:2000]
     attributes = dict(re.findall(r'data-(\w+)="([^"]*)"', body.group(1)))
     assert attributes.get("images") == str(len(report.figures)) > "0", attributes
     assert attributes["decoded"].split(",") == [f.name for f in report.figures]
