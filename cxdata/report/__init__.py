@@ -24,6 +24,7 @@ from cxdata.report.cx import (
     kpi_section,
 )
 from cxdata.report.document import Figure, Listing, Report, Section, Table
+from cxdata.report.glance import at_a_glance
 from cxdata.report.html import render_html
 from cxdata.report.scores import churn_section, clv_figure, value_section
 from cxdata.report.touchpoints import touchpoint_section
@@ -82,7 +83,8 @@ def build_report(
     built = run.now if run is not None else dt.datetime.now(dt.UTC)
     as_of = run.as_of if run is not None else _as_of(wh)
     sections = [make(wh, currency) for make in SECTIONS]
-    return Report(project=project, built_at=_shown(built), as_of=_shown(as_of), sections=sections)
+    glance = at_a_glance(wh, currency)
+    return Report(project=project, built_at=_shown(built), as_of=_shown(as_of), sections=sections, glance=glance)
 
 
 def table_figure(wh: Warehouse, table: str, currency: str = DEFAULT_CURRENCY) -> Figure | None:

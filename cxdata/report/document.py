@@ -63,6 +63,7 @@ class Report:
     built_at: str
     as_of: str | None
     sections: list[Section]
+    glance: list[str] = field(default_factory=list)  # the first screen's lines (cxdata.report.glance)
 
     @property
     def figures(self) -> list[Figure]:

@@ -23,6 +23,7 @@ from cxdata.io.step import stage_step
 from cxdata.marts.step import mart_step, marts_for
 from cxdata.report import Report, build_report, render_html, save_report
 from cxdata.report.cx import weekly_kpis
+from cxdata.report.document import cell
 from cxdata.report.scores import churn_backtest, churn_section
 from cxdata.run_context import RunContext, run_context
 from cxdata.synth import SynthParams, generate_project
@@ -98,6 +99,23 @@ def projects(tmp_path_factory):
 def full_report(projects):
     with Warehouse(projects["full"]) as wh:
         return build_report(wh, "acme")
+
+
+def test_the_first_screen_names_the_invest_and_cut_lists_and_the_total_value_at_risk(projects, full_report):
+    with Warehouse(projects["full"]) as wh:
+        scores = wh.read("touchpoint_scores")
+        summary = wh.read("segment_summary")
+    scores = scores.filter(pl.col("as_of") == scores["as_of"].max())
+    summary = summary.filter(pl.col("as_of") == summary["as_of"].max())
+    invest, cut, risk = full_report.glance
+    for line, decision in ((invest, "invest"), (cut, "cut")):
+        names = sorted(scores.filter(pl.col("recommendation") == decision)["touchpoint"].to_list())
+        listed = line.split(": ", 1)[1].rstrip(".")
+        assert listed.split(", ") == names if names else "no touchpoint" in listed, (line, names)
+    total = cell(float(summary["total_value_at_risk"].sum()))
+    assert risk.startswith(f"Total value at risk: {total} EUR over ") and summary.height > 1
+    page = render_html(full_report)
+    assert page.index('id="glance"') < page.index("<section") and "Total value at risk" in page
 
 
 def test_a_run_dates_its_report_by_its_start_and_as_of(projects):
@@ -317,6 +335,8 @@ window.addEventListener("load", () => {
   document.body.dataset.decoded = decoded.map((i) => i.dataset.figure).join(",");
   document.body.dataset.sections = Array.from(document.querySelectorAll("section > h2"))
     .filter((h) => h.offsetHeight > 0).map((h) => h.parentElement.id).join(",");
+  const glance = document.getElementById("glance");
+  document.body.dataset.glance = glance ? String(glance.getBoundingClientRect().bottom <= window.innerHeight) : "";
 });
 </script>
 """
@@ -330,6 +350,7 @@ def test_report_renders_in_headless_chromium(full_report, tmp_path, chromium):
     body = re.search(r"<body([^>]*)>", dom)
     assert body, dom[:2000]
     attributes = dict(re.findall(r'data-(\w+)="([^"]*)"', body.group(1)))
+    assert attributes.get("glance") == "true", attributes  # the first screen holds the lines at a glance
     assert attributes.get("images") == str(len(report.figures)) > "0", attributes
     assert attributes["decoded"].split(",") == [f.name for f in report.figures]
     assert attributes["sections"].split(",") == SECTION_IDS
