@@ -140,12 +140,25 @@ def broken_relations(url: str, schema: str | None) -> list[str]:
     return broken
 
 
+# A project expectation of severity warn that the synthetic orders break (amounts run to hundreds): the
+# whole-graph runs show a warning rule failing without stopping anything (tests/pipelines/test_checks.py).
+WARNED_EXPECTATION = {
+    "table": "stg_orders", "column": "amount", "expect": "between", "min": 0, "max": 1, "severity": "warn",
+}  # fmt: skip
+
+
 @pytest.fixture(scope="session")
 def pipeline_project(tmp_path_factory):
-    """The 300-customer project (seed 7) that both whole-graph fixtures materialise."""
+    """The 300-customer project (seed 7) that both whole-graph fixtures materialise, with WARNED_EXPECTATION."""
+    import yaml
+
     from cxdata.synth import SynthParams, generate_project
 
-    return generate_project(tmp_path_factory.mktemp("project"), SynthParams(customers=300, seed=7))
+    project = generate_project(tmp_path_factory.mktemp("project"), SynthParams(customers=300, seed=7))
+    raw = yaml.safe_load(project.config_path.read_text(encoding="utf-8"))
+    raw["validation"] = {"expectations": [WARNED_EXPECTATION]}
+    project.config_path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return project
 
 
 @pytest.fixture(scope="session")

@@ -51,6 +51,11 @@ IDENTIFIER_TYPES = ("customer_ref", "email", "phone", "anonymous_id", "ticket", 
 RECORD_TABLES = ("customers", "orders", "tickets", "surveys", "web_events", "touches")
 NPS_CLASSES = ("promoter", "passive", "detractor")
 CUSTOMERS = "dim_customer.customer_key"
+# tables that keep every run's rows (histories and logs): they grow by design, by a whole scoring at a time
+ACCUMULATING = (
+    "model_runs", "identity_merges", "customer_scores_history", "touchpoint_scores_history", "segment_members",
+    "segment_summary", "experiment_assignments",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -359,9 +364,16 @@ def project_specs(config: ProjectConfig, table: str) -> list[Spec]:
 
 
 def row_count_change(table: str, previous_rows: int, threshold: float) -> Spec | None:
-    """A WARN spec: the row count stays within ``threshold`` (a share) of the last run's; None without a base."""
+    """A WARN spec: the row count stays within ``threshold`` (a share) of the last run's; None without a base.
+
+    A history or log (`ACCUMULATING`) grows by design, by a whole scoring at a time: it must only never have
+    fewer rows than at the last run.
+    """
     if previous_rows <= 0:
         return None
+    if table in ACCUMULATING:
+        note = f"row count not below the last run's {previous_rows} (a history keeps its rows)"
+        return Spec(table, "row_count_between", WARN, min=previous_rows, note=note)
     low = math.ceil(previous_rows * (1 - threshold)) if threshold < 1 else 0
     high = math.floor(previous_rows * (1 + threshold))
     note = f"row count within ±{threshold:.0%} of the last run's {previous_rows}"

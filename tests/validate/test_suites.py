@@ -152,6 +152,9 @@ def test_row_count_change_warns_outside_the_threshold():
     spec = row_count_change("stg_orders", 100, 0.4)
     assert spec is not None and spec.severity == WARN and (spec.min, spec.max) == (60, 140)
     assert row_count_change("stg_orders", 0, 0.4) is None
+    # a history grows by a whole scoring per run: only losing rows is a warning
+    history = row_count_change("customer_scores_history", 300, 0.4)
+    assert history is not None and (history.min, history.max) == (300, None)
 
 
 def test_suites_module_does_not_import_great_expectations():
