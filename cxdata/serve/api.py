@@ -35,6 +35,7 @@ import polars as pl
 import polars.selectors as cs
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Security
 from fastapi.responses import Response, StreamingResponse
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer, SecurityScopes
 from pydantic import BeforeValidator
 from starlette.background import BackgroundTask
@@ -296,6 +297,19 @@ def _touchpoints(
     return {"touchpoints": _records(scores.touchpoints(served.wh, as_of, channel))}
 
 
+# Every GET answers HEAD too, as Starlette's routes do; the document lists the GETs.
+for _route in [r for r in router.routes if isinstance(r, APIRoute)]:
+    router.add_api_route(
+        _route.path,
+        _route.endpoint,
+        methods=["HEAD"],
+        include_in_schema=False,
+        dependencies=_route.dependencies,
+        response_model=_route.response_model,
+        response_model_exclude_unset=_route.response_model_exclude_unset,
+    )
+
+
 def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
     # JSON has no NaN; a missing estimate is null.
     return frame.with_columns(cs.float().fill_nan(None)).to_dicts()
@@ -335,6 +349,7 @@ def create_app(
     app.state.tokens = tokens
     app.state.served = _Served(wh, currency)
     app.add_api_route("/healthz", _healthz, response_model=Health, operation_id="health", summary="Liveness")
+    app.add_api_route("/healthz", _healthz, methods=["HEAD"], include_in_schema=False)
     app.include_router(router)
     add_error_handlers(app)
     redact_access_log()

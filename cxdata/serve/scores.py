@@ -118,6 +118,8 @@ def _identifier(value: str, what: str) -> str:
         raise BadValue(f"{what} is {len(value)} characters long; at most {MAX_VALUE_LENGTH} are accepted")
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
         raise BadValue(f"{what} contains control characters")
+    if not value.strip():
+        raise BadValue(f"{what} is empty")
     return value
 
 

@@ -224,10 +224,12 @@ class Client:
         parts = urlsplit(base)
         self.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
 
-    def get(self, path: str, token: str | None = READ_TOKEN, **headers: str) -> tuple[int, dict, bytes]:
+    def get(
+        self, path: str, token: str | None = READ_TOKEN, method: str = "GET", **headers: str
+    ) -> tuple[int, dict, bytes]:
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        self.connection.request("GET", path, headers=headers)
+        self.connection.request(method, path, headers=headers)
         response = self.connection.getresponse()
         return response.status, dict(response.getheaders()), response.read()
 

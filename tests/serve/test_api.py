@@ -49,6 +49,9 @@ def test_token_required_except_for_health_and_openapi(client):
     status, _, _ = client.get("/segments", token=None, Authorization="Basic dXNlcjpwYXNz")
     assert status == 401
     assert client.json("/healthz", token=None) == {"status": "ok"}
+    assert client.get("/healthz", token=None, method="HEAD")[:3:2] == (200, b"")  # as Starlette's GET routes did
+    assert client.get("/segments", token=None, method="HEAD")[0] == 401
+    assert client.get("/segments", method="HEAD")[:3:2] == (200, b"")
     spec = client.json("/openapi.json", token=None)
     assert spec["openapi"].startswith("3.") and {"/segments", "/segments/{name}", "/touchpoints"} <= set(
         spec["paths"]

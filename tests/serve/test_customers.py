@@ -87,7 +87,13 @@ def test_unknown_shared_and_blocked_identifiers_are_404s_that_do_not_repeat_them
 
 @pytest.mark.parametrize(
     "params",
-    [{}, {"email": "a@example.com", "customer_ref": ref(1)}, {"email": "a\n@example.com"}, {"email": "é" * 257}],
+    [
+        {},
+        {"email": "a@example.com", "customer_ref": ref(1)},
+        {"email": "a\n@example.com"},
+        {"email": "é" * 257},
+        {"customer_ref": "  "},
+    ],
 )
 def test_malformed_lookups_are_400s_that_do_not_repeat_the_value(client, params):
     error = client.json(lookup(**params), token=PII_TOKEN, expect=400)["error"]
