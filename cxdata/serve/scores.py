@@ -17,7 +17,6 @@ import sqlalchemy as sa
 
 from cxdata.serve import audiences
 from cxdata.serve.access import (
-    MAX_VALUE_LENGTH,
     BadValue,
     NotPublished,
     ServeError,
@@ -113,11 +112,7 @@ def customer_scores(wh: Warehouse, customer_key: str) -> pl.DataFrame:
 
 
 def _identifier(value: str, what: str) -> str:
-    # check_value's messages quote the value; an email or customer_ref is personal data, so these do not.
-    if len(value) > MAX_VALUE_LENGTH:
-        raise BadValue(f"{what} is {len(value)} characters long; at most {MAX_VALUE_LENGTH} are accepted")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise BadValue(f"{what} contains control characters")
+    check_value(value, what, personal=True)
     if not value.strip():
         raise BadValue(f"{what} is empty")
     return value
