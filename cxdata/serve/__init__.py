@@ -8,8 +8,10 @@
         export(wh, "high_value_at_risk", "at_risk.csv", contacts="hashed")
 
 Modules: `segments` (segments, paging, exports, the hashing rule), `scores`
-(customer scores, touchpoints), `access` (read-only connection, quoting,
-streaming), `auth` (tokens and scopes), `api` (the Starlette app), `commands`
-(the `cxdata segments` and `cxdata serve` commands). Nothing is imported here,
+(customer scores newest first, lookup by email or customer_ref, touchpoints),
+`access` (read-only connection, quoting, streaming), `auth` (tokens and
+scopes), `responses` (the API's bodies), `api` (the FastAPI app),
+`http_errors` (its error answers), `access_log` (no identifiers in the access
+log), `commands` (the `cxdata segments` and `cxdata serve` commands). Nothing is imported here,
 so `cxdata --help` does not load polars or the web framework.
 """

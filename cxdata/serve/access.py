@@ -114,13 +114,14 @@ def _close_when_idle(engine: sa.Engine) -> None:
     sa.event.listen(engine, "checkin", checkin)
 
 
-def check_value(value: str, what: str) -> str:
-    """``value`` when it could be a ``what`` the pipeline wrote, else a BadValue naming ``what``."""
+def check_value(value: str, what: str, personal: bool = False) -> str:
+    """``value`` when it could be a ``what`` the pipeline wrote, else a BadValue naming ``what`` (and quoting
+    ``value``, unless it is ``personal`` data)."""
     if len(value) > MAX_VALUE_LENGTH:
         raise BadValue(f"{what} is {len(value)} characters long; at most {MAX_VALUE_LENGTH} are accepted")
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
         # PostgreSQL text cannot hold NUL at all; no name or key has control characters.
-        raise BadValue(f"{what} {shown(value)} contains control characters")
+        raise BadValue(f"{what} {'' if personal else shown(value) + ' '}contains control characters")
     return value
 
 

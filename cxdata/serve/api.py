@@ -1,60 +1,326 @@
-"""The HTTP API of `cxdata serve`: a Starlette app over a read-only warehouse connection.
+"""The HTTP API of `cxdata serve`: a FastAPI app over a read-only warehouse connection.
 
     GET /segments                          segments at the latest (or ?as_of=DAY) scoring moment
     GET /segments/{name}                   a JSON page of members with scores (?limit, ?after), or CSV of all
                                            (?format=csv or Accept: text/csv); ?contacts=raw|hashed needs the
                                            personal scope
-    GET /customers/{customer_key}/scores   every scored run of one customer
+    GET /customers?email=|?customer_ref=   the customer(s) with that identifier and their newest scores
+                                           (personal scope)
+    GET /customers/{customer_key}/scores   every scored run of one customer, newest first
     GET /touchpoints                       the touchpoint investment table (404 until it is published)
     GET /openapi.json, GET /healthz        no token needed
 
-Tokens and scopes: `cxdata.serve.auth`. Errors are JSON ``{"error": ...}``
-(unknown segments add ``known``); warehouse failures are logged and answered
-500 without detail, or 503 with ``Retry-After`` when the warehouse is only
-momentarily unavailable (a pipeline holding the DuckDB file to publish, a
-PostgreSQL connection hiccup: `cxdata.warehouse.errors.is_transient`).
+/openapi.json is generated from this module: the parameters with their constraints, the bearer scheme with
+the scopes each operation needs, and every body as a model of `cxdata.serve.responses`, which FastAPI also
+checks each JSON answer against. Handlers are plain functions, so FastAPI runs them in its thread pool and a
+warehouse query never blocks the event loop; the queries themselves are in `segments` and `scores`.
+
+Tokens and scopes: `cxdata.serve.auth`. Errors (JSON ``{"error": ...}``, 400,
+401, 403, 404, 500, 503 with ``Retry-After``): `cxdata.serve.http_errors`. An
+email or customer_ref looked up is never logged: the access log shows those
+query values as ``***`` (`cxdata.serve.access_log`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import logging
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
-from decimal import Decimal
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 import polars as pl
 import polars.selectors as cs
-from starlette.applications import Starlette
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Security
+from fastapi.responses import Response, StreamingResponse
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPBearer, SecurityScopes
+from pydantic import BeforeValidator
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
-from starlette.middleware.authentication import AuthenticationMiddleware
-from starlette.requests import HTTPConnection, Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
 
-from cxdata.config import DEFAULT_CURRENCY
-from cxdata.serve import openapi, scores, segments
-from cxdata.serve.access import BadValue, ServeError, check_value, open_read_only, parse_day, stream
-from cxdata.serve.auth import PERSONAL, READ, BearerBackend, Tokens
-from cxdata.warehouse import Warehouse, WarehouseError
-from cxdata.warehouse.errors import is_transient
+from cxdata.config import DEFAULT_CURRENCY, FIRST_DAY, LAST_DAY
+from cxdata.serve import scores, segments
+from cxdata.serve.access import MAX_VALUE_LENGTH, BadValue, open_read_only, parse_day, stream
+from cxdata.serve.access_log import redact_access_log
+from cxdata.serve.auth import API_TOKEN_ENV, PERSONAL, PII_TOKEN_ENV, READ, AuthError, Tokens, granted
+from cxdata.serve.http_errors import add_error_handlers
+from cxdata.serve.responses import (
+    CustomerLookup,
+    CustomerScores,
+    Error,
+    Health,
+    SegmentList,
+    SegmentPage,
+    Touchpoints,
+)
+from cxdata.warehouse import Warehouse
 
-log = logging.getLogger(__name__)
 MAX_PAGE = 1000
 DEFAULT_PAGE = 100
-# A DuckDB publish holds the file for seconds (load, swap); PostgreSQL hiccups pass sooner.
-RETRY_AFTER_SECONDS = 5
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+# -- security: the bearer scheme of the OpenAPI document, and the scopes each operation needs ----------------
+
+
+class _Bearer(HTTPBearer):
+    async def __call__(self, request: Request) -> frozenset[str]:  # type: ignore[override]
+        try:
+            return granted(request.app.state.tokens, request.headers.get("authorization"))
+        except AuthError as exc:
+            raise HTTPException(401, str(exc), headers=_CHALLENGE) from None
+
+
+_bearer = _Bearer(
+    scheme_name="bearer",
+    description=f"A token of {API_TOKEN_ENV} (scope read) or of {PII_TOKEN_ENV} (scopes read and {PERSONAL}).",
+    auto_error=False,
+)
+
+
+async def _authorised(
+    security_scopes: SecurityScopes, held: Annotated[frozenset[str], Depends(_bearer)]
+) -> frozenset[str]:
+    for scope in security_scopes.scopes:
+        _require(held, scope)
+    return held
+
+
+def _require(held: frozenset[str], scope: str) -> None:
+    if scope in held:
+        return
+    if READ not in held:
+        raise HTTPException(401, "a bearer token is required", headers=_CHALLENGE)
+    raise HTTPException(403, f"this token does not have the {scope!r} scope")
+
+
+Scopes = Annotated[frozenset[str], Security(_authorised, scopes=[READ])]
+_PERSONAL_SCOPE = Security(_authorised, scopes=[READ, PERSONAL])
+
+
+@dataclass(frozen=True)
+class _Served:
+    wh: Warehouse
+    currency: str
+
+
+async def _served(request: Request) -> _Served:
+    return request.app.state.served
+
+
+Served = Annotated[_Served, Depends(_served)]
+
+
+# -- parameters -----------------------------------------------------------------------------------------------
+
+
+def _day(text: Any) -> Any:
+    if not isinstance(text, str):
+        return text
+    try:
+        return parse_day(text)
+    except BadValue as exc:
+        raise ValueError(str(exc)) from None
+
+
+AsOf = Annotated[
+    dt.date | None,
+    BeforeValidator(_day),
+    Query(
+        description="Read the latest scoring moment on this UTC day (YYYY-MM-DD, "
+        f"{FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}); default the latest of all."
+    ),
+]
+
+
+def _text(description: str, where: Any = Query) -> Any:
+    return where(description=description, max_length=MAX_VALUE_LENGTH)
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Error, "description": "A parameter is malformed or out of range."},
+    401: {"model": Error, "description": "No token, or an invalid one.", "headers": {"WWW-Authenticate": {
+        "schema": {"type": "string"}, "description": "Bearer."}}},
+    404: {"model": Error, "description": "Nothing published under that name, key or day."},
+    500: {"model": Error, "description": "The warehouse failed; the server log says why."},
+    503: {"model": Error, "description": "The warehouse is momentarily busy (a pipeline publishing): retry.",
+          "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}},
+    # Every other error (405 for a method other than GET, ...) has the same body. Declaring it also keeps
+    # FastAPI from documenting a 422 this API never sends: a malformed parameter is a 400.
+    "default": {"model": Error, "description": "Any other error."},
+}  # fmt: skip
+_FORBIDDEN = {403: {"model": Error, "description": f"The token lacks the {PERSONAL} scope."}}
+router = APIRouter(responses=_ERRORS)
+
+
+# -- handlers (sync: FastAPI runs them in its thread pool) ----------------------------------------------------
+
+
+@router.get(
+    "/segments",
+    response_model=SegmentList,
+    response_model_exclude_unset=True,
+    operation_id="listSegments",
+    summary="Segments with their size and value at one scoring moment",
+    dependencies=[Security(_authorised, scopes=[READ])],
+)
+def _list_segments(served: Served, as_of: AsOf = None) -> Any:
+    listed = segments.list_segments(served.wh, as_of)
+    return {"as_of": listed["as_of"][0] if listed.height else None, "segments": _records(listed.drop("as_of"))}
+
+
+@router.get(
+    "/segments/{name}",
+    response_model=SegmentPage,
+    response_model_exclude_unset=True,
+    operation_id="getSegment",
+    summary="Members of one segment with their scores: a JSON page, or all of them as CSV",
+    responses={
+        200: {
+            "description": "A page of members, or (format=csv or Accept: text/csv) every member as CSV.",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        },
+        **_FORBIDDEN,
+    },
+)
+def _segment(
+    request: Request,
+    served: Served,
+    held: Scopes,
+    name: Annotated[str, _text("Segment name.", Path)],
+    as_of: AsOf = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Members per page (JSON).")] = DEFAULT_PAGE,
+    after: Annotated[str | None, _text("Cursor: next_after of the previous page.")] = None,
+    fmt: Annotated[
+        Literal["json", "csv"] | None,
+        Query(alias="format", description="csv streams every member (so does Accept: text/csv); default json."),
+    ] = None,
+    contacts: Annotated[
+        segments.Contacts,
+        Query(description=f"Add email and phone, raw or SHA-256 of the normalised value (scope {PERSONAL})."),
+    ] = "none",
+) -> Any:
+    if contacts != "none":
+        _require(held, PERSONAL)
+    wanted = fmt or ("csv" if "text/csv" in request.headers.get("accept", "") else "json")
+    if wanted == "csv":
+        return _csv(served, name, as_of, contacts)
+    found = segments.page(served.wh, name, as_of, contacts, limit, after, currency=served.currency)
+    following = None
+    if found.next_after is not None:
+        params = {**dict(request.query_params), "after": found.next_after, "limit": str(limit)}
+        following = f"{request.url.path}?{urlencode(params)}"
+    return {
+        "segment": found.segment,
+        "as_of": found.as_of,
+        "contacts": contacts,
+        "count": found.rows.height,
+        "items": _records(found.rows),
+        "next_after": found.next_after,
+        "next": following,
+    }
+
+
+def _csv(served: _Served, name: str, day: dt.date | None, contacts: segments.Contacts) -> Response:
+    as_of = segments.resolve_as_of(served.wh, day)
+    # unknown names fail before streaming
+    statement = segments.members_statement(served.wh, name, as_of, contacts, currency=served.currency)
+    # Connect before answering, so a warehouse locked by a publish is a 503 rather than a broken body; the
+    # connection closes when the body is done (or, if never iterated, after the response).
+    held = ExitStack()
+    result = held.enter_context(stream(served.wh, statement))
+
+    def body():
+        with held:
+            yield from segments.csv_chunks(result)
+
+    filename = re.sub(r"[^A-Za-z0-9_-]", "_", name)[:80] or "segment"
+    return StreamingResponse(
+        body(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
+        background=BackgroundTask(held.close),
+    )
+
+
+@router.get(
+    "/customers",
+    response_model=CustomerLookup,
+    response_model_exclude_unset=True,
+    operation_id="findCustomers",
+    summary="The customer(s) with an email or customer_ref, with their newest scores",
+    description="Give exactly one of email or customer_ref. The email is compared trimmed and lower-cased, the "
+    "customer_ref trimmed, as identity resolution stores them. A customer_ref is one namespace for every "
+    f"source (orders and tickets carry the CRM's ref). Needs the {PERSONAL} scope; the value is never logged.",
+    dependencies=[_PERSONAL_SCOPE],
+    responses=_FORBIDDEN,
+)
+def _find_customers(
+    served: Served,
+    email: Annotated[str | None, _text("Email address (personal data).")] = None,
+    customer_ref: Annotated[str | None, _text("The CRM's customer id (personal data).")] = None,
+) -> Any:
+    found = scores.find_customers(served.wh, email=email, customer_ref=customer_ref)
+    customers = []
+    for row in _records(found.rows):
+        scored = row.pop("scored")
+        customers.append({"customer_key": row["customer_key"], "latest_scores": row if scored else None})
+    return {"matched_by": found.matched_by, "customers": customers}
+
+
+@router.get(
+    "/customers/{customer_key}/scores",
+    response_model=CustomerScores,
+    response_model_exclude_unset=True,
+    operation_id="getCustomerScores",
+    summary="Every scored run of one customer, newest first",
+    dependencies=[Security(_authorised, scopes=[READ])],
+)
+def _customer_scores(served: Served, customer_key: Annotated[str, _text("Resolved customer key.", Path)]) -> Any:
+    return {"customer_key": customer_key, "scores": _records(scores.customer_scores(served.wh, customer_key))}
+
+
+@router.get(
+    "/touchpoints",
+    response_model=Touchpoints,
+    response_model_exclude_unset=True,
+    operation_id="listTouchpoints",
+    summary="The touchpoint investment table at its latest scoring moment",
+    dependencies=[Security(_authorised, scopes=[READ])],
+)
+def _touchpoints(
+    served: Served, as_of: AsOf = None, channel: Annotated[str | None, _text("Only this channel.")] = None
+) -> Any:
+    return {"touchpoints": _records(scores.touchpoints(served.wh, as_of, channel))}
+
+
+# Every GET answers HEAD too, as Starlette's routes do; the document lists the GETs.
+for _route in [r for r in router.routes if isinstance(r, APIRoute)]:
+    router.add_api_route(
+        _route.path,
+        _route.endpoint,
+        methods=["HEAD"],
+        include_in_schema=False,
+        dependencies=_route.dependencies,
+        response_model=_route.response_model,
+        response_model_exclude_unset=_route.response_model_exclude_unset,
+    )
+
+
+def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    # JSON has no NaN; a missing estimate is null.
+    return frame.with_columns(cs.float().fill_nan(None)).to_dicts()
+
+
+# -- the app --------------------------------------------------------------------------------------------------
 
 
 def create_app(
     warehouse: Warehouse | str, tokens: Tokens, schema: str | None = None, currency: str = DEFAULT_CURRENCY
-) -> Starlette:
+) -> FastAPI:
     """The app serving ``warehouse``: a Warehouse the caller opened (read-only, see
     `cxdata.serve.access.open_read_only`) and disposes, or a URL the app opens read-only and disposes on shutdown;
     money in segment members is labelled ``currency``.
@@ -63,176 +329,32 @@ def create_app(
     wh = open_read_only(warehouse, schema) if isinstance(warehouse, str) else warehouse
 
     @asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         if owned:
             wh.dispose()
 
-    def guarded(handler: Callable[[Request, Warehouse], Response]) -> Callable[[Request], Response]:
-        def endpoint(request: Request) -> Response:
-            _require_scope(request, READ)
-            request.state.currency = currency
-            return handler(request, wh)
-
-        return endpoint
-
-    routes = [
-        Route("/healthz", lambda _request: JSONResponse({"status": "ok"})),
-        Route("/openapi.json", lambda _request: JSONResponse(openapi.spec())),
-        Route("/segments", guarded(_list_segments)),
-        Route("/segments/{name}", guarded(_segment)),
-        Route("/customers/{customer_key}/scores", guarded(_customer_scores)),
-        Route("/touchpoints", guarded(_touchpoints)),
-    ]
-    return Starlette(
-        routes=routes,
-        middleware=[Middleware(AuthenticationMiddleware, backend=BearerBackend(tokens), on_error=_auth_failed)],
-        exception_handlers={
-            HTTPException: _http_error,
-            ServeError: _serve_error,
-            WarehouseError: _warehouse_error,
-        },
+    app = FastAPI(
+        title="cxdata",
+        version="1",
+        description=(
+            f"Scored segments, customer scores and touchpoints, read-only. Bearer tokens: {API_TOKEN_ENV} "
+            f"reads everything but personal data; {PII_TOKEN_ENV} also reads contacts and looks customers up by "
+            f"email or customer_ref (scope {PERSONAL})."
+        ),
+        docs_url=None,
+        redoc_url=None,
         lifespan=lifespan,
     )
+    app.state.tokens = tokens
+    app.state.served = _Served(wh, currency)
+    app.add_api_route("/healthz", _healthz, response_model=Health, operation_id="health", summary="Liveness")
+    app.add_api_route("/healthz", _healthz, methods=["HEAD"], include_in_schema=False)
+    app.include_router(router)
+    add_error_handlers(app)
+    redact_access_log()
+    return app
 
 
-# -- handlers (sync: Starlette runs them in its thread pool, so warehouse calls never block the loop) ---------
-
-
-def _list_segments(request: Request, wh: Warehouse) -> Response:
-    listed = segments.list_segments(wh, parse_day(request.query_params.get("as_of")))
-    as_of = listed["as_of"][0] if listed.height else None
-    return _json({"as_of": as_of, "segments": _records(listed.drop("as_of"))})
-
-
-def _segment(request: Request, wh: Warehouse) -> Response:
-    name = request.path_params["name"]
-    query = request.query_params
-    day = parse_day(query.get("as_of"))
-    contacts = query.get("contacts", "none")
-    if contacts not in segments.CONTACTS:
-        raise BadValue(f"contacts must be one of {', '.join(segments.CONTACTS)}")
-    if contacts != "none":
-        _require_scope(request, PERSONAL)
-    wanted = query.get("format") or ("csv" if "text/csv" in request.headers.get("accept", "") else "json")
-    if wanted not in ("json", "csv"):
-        raise BadValue("format must be json or csv")
-    if wanted == "csv":
-        as_of = segments.resolve_as_of(wh, day)
-        # unknown names fail before streaming
-        statement = segments.members_statement(wh, name, as_of, contacts, currency=request.state.currency)
-
-        # Connect before answering, so a warehouse locked by a publish is a 503 rather than a broken body; the
-        # connection closes when the body is done (or, if never iterated, after the response).
-        held = ExitStack()
-        result = held.enter_context(stream(wh, statement))
-
-        def body():
-            with held:
-                yield from segments.csv_chunks(result)
-
-        filename = re.sub(r"[^A-Za-z0-9_-]", "_", name)[:80] or "segment"
-        return StreamingResponse(
-            body(),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
-            background=BackgroundTask(held.close),
-        )
-    limit = _int(query.get("limit"), "limit", DEFAULT_PAGE, 1, MAX_PAGE)
-    after = query.get("after")
-    found = segments.page(wh, name, day, contacts, limit, after, currency=request.state.currency)
-    following = None
-    if found.next_after is not None:
-        params = {**dict(query), "after": found.next_after, "limit": str(limit)}
-        following = f"{request.url.path}?{urlencode(params)}"
-    return _json(
-        {
-            "segment": found.segment,
-            "as_of": found.as_of,
-            "contacts": contacts,
-            "count": found.rows.height,
-            "items": _records(found.rows),
-            "next_after": found.next_after,
-            "next": following,
-        }
-    )
-
-
-def _customer_scores(request: Request, wh: Warehouse) -> Response:
-    key = check_value(request.path_params["customer_key"], "customer_key")
-    return _json({"customer_key": key, "scores": _records(scores.customer_scores(wh, key))})
-
-
-def _touchpoints(request: Request, wh: Warehouse) -> Response:
-    query = request.query_params
-    found = scores.touchpoints(wh, parse_day(query.get("as_of")), query.get("channel"))
-    return _json({"touchpoints": _records(found)})
-
-
-# -- helpers --------------------------------------------------------------------------------------------------
-
-
-def _require_scope(request: Request, scope: str) -> None:
-    if scope in request.auth.scopes:
-        return
-    if READ not in request.auth.scopes:
-        raise HTTPException(401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
-    raise HTTPException(403, f"this token does not have the {scope!r} scope")
-
-
-def _int(text: str | None, what: str, default: int, low: int, high: int) -> int:
-    if text is None:
-        return default
-    if not re.fullmatch(r"[0-9]{1,9}", text) or not low <= int(text) <= high:
-        raise BadValue(f"{what} must be a whole number from {low} to {high}")
-    return int(text)
-
-
-def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    # JSON has no NaN; a missing estimate is null.
-    return frame.with_columns(cs.float().fill_nan(None)).to_dicts()
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, (dt.datetime, dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, dt.timedelta):
-        return value.total_seconds()
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
-def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    body = json.dumps(payload, default=_plain, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    return Response(body, status_code=status, media_type="application/json", headers=headers)
-
-
-def _auth_failed(_conn: HTTPConnection, exc: Exception) -> Response:
-    return JSONResponse({"error": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
-
-
-async def _http_error(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-
-
-async def _serve_error(_request: Request, exc: Exception) -> Response:
-    if isinstance(exc, BadValue):
-        return _json({"error": str(exc)}, 400)
-    if isinstance(exc, segments.UnknownSegment):
-        return _json({"error": str(exc), "known": exc.known}, 404)
-    # The rest (NotPublished, UnknownCustomer, nothing scored that day) say what is not there.
-    return _json({"error": str(exc)}, 404)
-
-
-async def _warehouse_error(request: Request, exc: Exception) -> Response:
-    if is_transient(exc):
-        log.warning("warehouse busy serving %s: %s", request.url.path, exc)
-        return _json(
-            {"error": "the warehouse is busy (a pipeline may be publishing); retry shortly"},
-            503,
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )
-    log.error("warehouse error serving %s: %s", request.url.path, exc)
-    return _json({"error": "the warehouse could not answer; see the server log"}, 500)
+async def _healthz() -> dict[str, str]:
+    return {"status": "ok"}

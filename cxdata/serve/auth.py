@@ -6,10 +6,12 @@ commas, so a token can be rotated without downtime:
 * ``CXDATA_API_TOKEN`` — scope ``read``: segments, members with their scores,
   customer scores, touchpoints. Never personal data.
 * ``CXDATA_API_PII_TOKEN`` — scopes ``read`` and ``personal``: also the
-  members' contacts (``contacts=raw`` or ``contacts=hashed``).
+  members' contacts (``contacts=raw`` or ``contacts=hashed``) and the lookup
+  of a customer by email or customer_ref.
 
-Clients send ``Authorization: Bearer <token>``. Tokens are compared with
-``hmac.compare_digest`` against every configured token. A token shorter than
+Clients send ``Authorization: Bearer <token>``, read by `granted`
+(`cxdata.serve.api` declares it as the OpenAPI ``bearer`` scheme). Tokens are
+compared with ``hmac.compare_digest`` against every configured token. A token shorter than
 MIN_TOKEN_LENGTH characters is refused at start-up. With no token configured
 the server only starts with ``insecure_local`` (``--insecure-local``), bound to
 a loopback address, and then grants ``read`` — never ``personal`` — to anyone.
@@ -23,15 +25,6 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from starlette.authentication import (
-    AuthCredentials,
-    AuthenticationBackend,
-    AuthenticationError,
-    SimpleUser,
-    UnauthenticatedUser,
-)
-from starlette.requests import HTTPConnection
-
 from cxdata.errors import CxdataError
 
 API_TOKEN_ENV = "CXDATA_API_TOKEN"
@@ -39,6 +32,8 @@ PII_TOKEN_ENV = "CXDATA_API_PII_TOKEN"
 READ = "read"
 PERSONAL = "personal"
 MIN_TOKEN_LENGTH = 24
+# Query parameters whose values are personal data: never logged, never repeated in an error.
+PERSONAL_PARAMETERS = ("email", "customer_ref")
 
 
 class AuthConfigError(CxdataError):
@@ -101,23 +96,19 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-class BearerBackend(AuthenticationBackend):
-    """Starlette authentication from the ``Authorization: Bearer`` header against configured Tokens."""
+class AuthError(CxdataError):
+    """A request's Authorization header is malformed or carries no configured token (answered 401)."""
 
-    def __init__(self, tokens: Tokens) -> None:
-        self.tokens = tokens
 
-    async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, SimpleUser] | None:
-        """The credentials of the request's token; AuthenticationError for a wrong or malformed one."""
-        header = conn.headers.get("authorization")
-        if header is None:
-            if self.tokens.open_read:
-                return AuthCredentials([READ]), UnauthenticatedUser()  # type: ignore[return-value]
-            return None
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise AuthenticationError("the Authorization header must be 'Bearer <token>'")
-        scopes = self.tokens.scopes_for(token.strip())
-        if scopes is None:
-            raise AuthenticationError("invalid token")
-        return AuthCredentials(sorted(scopes)), SimpleUser("token")
+def granted(tokens: Tokens, header: str | None) -> frozenset[str]:
+    """The scopes a request with Authorization ``header`` has: none without one (``read`` when ``open_read``),
+    those of its bearer token; AuthError for a malformed header or an unknown token."""
+    if header is None:
+        return frozenset({READ}) if tokens.open_read else frozenset()
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError("the Authorization header must be 'Bearer <token>'")
+    scopes = tokens.scopes_for(token.strip())
+    if scopes is None:
+        raise AuthError("invalid token")
+    return scopes

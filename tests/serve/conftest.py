@@ -103,6 +103,41 @@ def pii() -> pl.DataFrame:
     )
 
 
+def ref(i: int) -> str:
+    return f"CRM-{i:05d}"
+
+
+SHARED_EMAIL = "family@example.com"  # a household address: identity links no one by it
+BLOCKED_EMAIL = "test@test.com"  # a placeholder on the blocklist
+
+
+def identity() -> pl.DataFrame:
+    """customer_identity as identity resolution stores it: every customer's email (trimmed, lower-cased) and
+    customer_ref linked to its key; a shared and a blocked email that belong to no one."""
+    contacts = pii().filter(pl.col("email").is_not_null())
+    emails = contacts.select(
+        pl.lit("email").alias("identifier_type"),
+        pl.col("email").str.strip_chars().str.to_lowercase().alias("identifier_value"),
+        "customer_key",
+    )
+    refs = pl.DataFrame(
+        {
+            "identifier_type": "customer_ref",
+            "identifier_value": [ref(i) for i in range(1, CUSTOMERS + 1)],
+            "customer_key": [key(i) for i in range(1, CUSTOMERS + 1)],
+        }
+    )
+    unlinked = pl.DataFrame(
+        {
+            "identifier_type": ["email", "email"],
+            "identifier_value": [SHARED_EMAIL, BLOCKED_EMAIL],
+            "customer_key": pl.Series([None, None], dtype=pl.String),
+            "status": ["shared", "blocked"],
+        }
+    )
+    return pl.concat([pl.concat([emails, refs]).with_columns(pl.lit("linked").alias("status")), unlinked])
+
+
 def fixture_tables() -> dict[str, pl.DataFrame]:
     """The tables the serving layer reads, as the churn step and the customer marts would publish them."""
     earlier = members_at(EARLIER, "r1", shift=0)
@@ -117,6 +152,7 @@ def fixture_tables() -> dict[str, pl.DataFrame]:
         "customer_scores": latest_scores,
         "customer_scores_history": pl.concat([decoy, earlier_scores, latest_scores]),
         "dim_customer_pii": pii(),
+        "customer_identity": identity(),
     }
 
 
@@ -188,10 +224,12 @@ class Client:
         parts = urlsplit(base)
         self.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
 
-    def get(self, path: str, token: str | None = READ_TOKEN, **headers: str) -> tuple[int, dict, bytes]:
+    def get(
+        self, path: str, token: str | None = READ_TOKEN, method: str = "GET", **headers: str
+    ) -> tuple[int, dict, bytes]:
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        self.connection.request("GET", path, headers=headers)
+        self.connection.request(method, path, headers=headers)
         response = self.connection.getresponse()
         return response.status, dict(response.getheaders()), response.read()
 
@@ -211,14 +249,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def running(url: str, schema: str | None) -> Iterator[str]:
-    """Base URL of a real uvicorn server on a free loopback port serving ``url`` read-only, stopped on exit."""
+def running(url: str, schema: str | None, **options) -> Iterator[str]:
+    """Base URL of a real uvicorn server on a free loopback port serving ``url`` read-only, stopped on exit;
+    ``options`` override those of uvicorn.Config."""
     tokens = Tokens(
         ((READ_TOKEN.encode(), frozenset({"read"})), (PII_TOKEN.encode(), frozenset({"read", "personal"})))
     )
     app = create_app(url, tokens, schema=schema)
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, **{"log_level": "warning", "access_log": False, **options}
+    )
     live = uvicorn.Server(config)
     thread = threading.Thread(target=live.run, daemon=True)
     thread.start()

@@ -49,6 +49,9 @@ def test_token_required_except_for_health_and_openapi(client):
     status, _, _ = client.get("/segments", token=None, Authorization="Basic dXNlcjpwYXNz")
     assert status == 401
     assert client.json("/healthz", token=None) == {"status": "ok"}
+    assert client.get("/healthz", token=None, method="HEAD")[:3:2] == (200, b"")  # as Starlette's GET routes did
+    assert client.get("/segments", token=None, method="HEAD")[0] == 401
+    assert client.get("/segments", method="HEAD")[:3:2] == (200, b"")
     spec = client.json("/openapi.json", token=None)
     assert spec["openapi"].startswith("3.") and {"/segments", "/segments/{name}", "/touchpoints"} <= set(
         spec["paths"]
@@ -206,7 +209,8 @@ def test_path_quoting_reaches_the_handler(client):
 
 
 def test_the_cli_loads_the_web_framework_only_to_serve():
-    code = "import sys, cxdata.cli; print(','.join(m for m in ('starlette', 'uvicorn') if m in sys.modules))"
+    web = "('fastapi', 'starlette', 'uvicorn')"
+    code = f"import sys, cxdata.cli; print(','.join(m for m in {web} if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""
@@ -224,7 +228,14 @@ def test_responses_match_the_openapi_spec(client):
         ("/segments/lost?contacts=hashed", "/segments/{name}", 403, READ_TOKEN),
         ("/segments/vip", "/segments/{name}", 404, READ_TOKEN),
         (f"/customers/{key(5)}/scores", "/customers/{customer_key}/scores", 200, READ_TOKEN),
+        ("/customers/C9999999999/scores", "/customers/{customer_key}/scores", 404, READ_TOKEN),
+        ("/customers?email=user5%40example.com", "/customers", 200, PII_TOKEN),
+        ("/customers?customer_ref=CRM-00030", "/customers", 200, PII_TOKEN),  # never scored: null scores
+        ("/customers?email=user5%40example.com", "/customers", 403, READ_TOKEN),
+        ("/customers?email=nobody%40example.com", "/customers", 404, PII_TOKEN),
+        ("/customers", "/customers", 400, PII_TOKEN),
         ("/touchpoints", "/touchpoints", 404, READ_TOKEN),
+        ("/healthz", "/healthz", 200, None),
     ]
     for path, template, status, token in cases:
         got, _, body = client.get(path, token)
