@@ -193,7 +193,9 @@ class ChurnConfig(Strict):
     max_train_rows: int = Field(400_000, gt=0)  # beyond this many stacked rows, a seeded sample of customers
     importance_rows: int = Field(20_000, gt=0)
     importance_repeats: int = Field(3, gt=0)
-    reason_features: int = Field(4, gt=0)  # the most important features tried as reasons (a pass each)
+    # the most important features tried as reasons for everyone (a pass each); customers none of them raises
+    # are tried with the further features (cxdata/churn/score.py)
+    reason_features: int = Field(4, gt=0)
     seed: int = 0
     segments: list[SegmentRule] = Field(default_factory=_default_segments)
 
