@@ -105,10 +105,46 @@ class ClvConfig(Strict):
 
 
 class Bound(Strict):
-    """Inclusive bounds of one score column in a segment rule; a missing side is unbounded."""
+    """Inclusive bounds of one score column in a segment rule; a missing side is unbounded.
+
+    A side is either a value (``min``, ``max``) or a percentile of the scored customers of the run
+    (``min_percentile``, ``max_percentile``, 0 to 100), resolved on each run to a value of the column:
+    ``min_percentile: 80`` keeps the customers at least as high as 80% of the scored customers with a value
+    (the top 20%), the same customers as ``clv_percentile >= 80`` does for clv (`cxdata.churn.segments`).
+    """
 
     min: float | None = None
     max: float | None = None
+    min_percentile: float | None = None
+    max_percentile: float | None = None
+
+    @field_validator("min_percentile", "max_percentile")
+    @classmethod
+    def _a_percentile(cls, value: float | None) -> float | None:
+        if value is not None and not 0 <= value <= 100:
+            raise ValueError(f"a percentile of the scored customers is 0 to 100 (80: the top 20%), not {value:g}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind_per_side(self) -> Bound:
+        for side in ("min", "max"):
+            if getattr(self, side) is not None and getattr(self, f"{side}_percentile") is not None:
+                raise ValueError(
+                    f"give either {side!r} (a value) or '{side}_percentile' (a share of the scored customers),"
+                    " not both"
+                )
+        if all(getattr(self, k) is None for k in ("min", "max", "min_percentile", "max_percentile")):
+            raise ValueError("a bound needs at least one of min, max, min_percentile, max_percentile")
+        for low, high in (("min", "max"), ("min_percentile", "max_percentile")):
+            if (
+                getattr(self, low) is not None
+                and getattr(self, high) is not None
+                and getattr(self, low) > getattr(self, high)
+            ):
+                raise ValueError(
+                    f"{low} {getattr(self, low):g} is above {high} {getattr(self, high):g}: nobody would match"
+                )
+        return self
 
 
 class SegmentRule(Strict):
@@ -124,13 +160,13 @@ class SegmentRule(Strict):
 
 
 def _default_segments() -> list[SegmentRule]:
-    # Thresholds documented in cxdata/churn/segments.py; columns are customer_scores columns plus
-    # days_since_last_order and tenure_days (days) from the churn features.
+    # Documented in cxdata/churn/segments.py, where the relative and absolute bounds are argued; columns are
+    # customer_scores columns plus days_since_last_order and tenure_days (days) from the churn features.
     rules: list[tuple[str, dict[str, dict[str, float]]]] = [
-        ("champions", {"clv_percentile": {"min": 80}, "churn_probability": {"max": 0.3}}),
+        ("champions", {"clv": {"min_percentile": 80}, "churn_probability": {"max": 0.3}}),
         ("loyal", {"frequency": {"min": 2}, "churn_probability": {"max": 0.4}}),
         ("promising_new", {"tenure_days": {"max": 90}, "churn_probability": {"max": 0.7}}),
-        ("high_value_at_risk", {"clv_percentile": {"min": 60}, "churn_probability": {"min": 0.4}}),
+        ("high_value_at_risk", {"value_at_risk": {"min_percentile": 80}}),
         ("needs_attention", {"churn_probability": {"max": 0.6}}),
         ("hibernating", {"churn_probability": {"max": 0.85}}),
         ("lost", {}),
@@ -157,7 +193,9 @@ class ChurnConfig(Strict):
     max_train_rows: int = Field(400_000, gt=0)  # beyond this many stacked rows, a seeded sample of customers
     importance_rows: int = Field(20_000, gt=0)
     importance_repeats: int = Field(3, gt=0)
-    reason_features: int = Field(4, gt=0)  # the most important features tried as reasons (a pass each)
+    # the most important features tried as reasons for everyone (a pass each); customers none of them raises
+    # are tried with the further features (cxdata/churn/score.py)
+    reason_features: int = Field(4, gt=0)
     seed: int = 0
     segments: list[SegmentRule] = Field(default_factory=_default_segments)
 

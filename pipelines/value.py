@@ -12,6 +12,7 @@ itself succeeds, so what needs no CLV (the touchpoint credit) still runs.
 import dagster as dg
 
 from cxdata.churn.checks import baseline_verdict, trained_verdict
+from cxdata.churn.segments import definitions_markdown
 from cxdata.churn.step import ChurnReport, value_step
 from cxdata.clv.checks import holdout_verdict, model_verdict
 from cxdata.clv.step import ClvReport
@@ -144,8 +145,10 @@ def _segment_metadata(churn: ChurnReport | None) -> dict[str, dg.MetadataValue]:
     if churn is None or not churn.segments:
         return {"segments": dg.MetadataValue.text("none: no churn scores this run")}
     plots = {name: png for name, png in churn.plots.items() if name == "segments"}
-    sizes = trend_metadata("customers", churn.segments)
-    return {"segments": dg.MetadataValue.json(churn.segments)} | sizes | plot_metadata(plots)
+    metadata = {"segments": dg.MetadataValue.json(churn.segments)} | trend_metadata("customers", churn.segments)
+    if churn.definitions is not None:  # each segment's rule on this run, action, size and share
+        metadata["definitions"] = dg.MetadataValue.md(definitions_markdown(churn.definitions))
+    return metadata | plot_metadata(plots)
 
 
 def _importance_table(importances: list[dict]) -> str:

@@ -23,7 +23,7 @@ comment on column customer_scores_history.churn_model_run_id is 'The churn model
 comment on column customer_scores_history.churn_probability is 'Probability of no kept order in the churn horizon after as_of; 0 to 1.';
 comment on column customer_scores_history.churn_percentile is 'Share of the run''s scored customers, in percent, whose churn_probability is at most this one''s.';
 comment on column customer_scores_history.value_at_risk is 'clv times churn_probability, order currency.';
-comment on column customer_scores_history.churn_reason_1 is 'The feature that raises the churn probability most against the population median, in words with the customer''s own value ("no order for 143 days"; see customer_scores.churn_reason_1).';
+comment on column customer_scores_history.churn_reason_1 is 'The feature that raises the churn probability most against a typical customer who stayed (the retained training customers'' median), in words with the customer''s own value ("no order for 143 days"; see customer_scores.churn_reason_1).';
 comment on column customer_scores_history.churn_reason_2 is 'Second churn reason (see churn_reason_1).';
 comment on column customer_scores_history.churn_reason_3 is 'Third churn reason (see churn_reason_1).';
 comment on column customer_scores_history.segment is 'Marketing segment of the customer in that run (models.churn.segments).';

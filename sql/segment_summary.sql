@@ -13,5 +13,6 @@ comment on column segment_summary.total_value_at_risk is 'Sum of customer_scores
 comment on column segment_summary.mean_churn_probability is 'Mean churn_probability of the segment; null when it is empty.';
 comment on column segment_summary.as_of is 'Moment the scores were computed at, UTC.';
 comment on column segment_summary.run_id is 'The orchestrator run that built the summary.';
-comment on column segment_summary.rule is 'The segment''s rule in words, as configured under models.churn.segments (e.g. clv_percentile ≥ 80 and churn_probability ≤ 0.3); the last rule takes everyone not in an earlier segment.';
+comment on column segment_summary.rule is 'The segment''s rule in words as this scoring applied it (models.churn.segments): a relative bound with the value it resolved to on this run, e.g. CLV in the top 20% (clv ≥ 238.2) and churn_probability ≤ 0.3; the last rule takes everyone not in an earlier segment.';
+comment on column segment_summary.thresholds_json is 'The rule''s thresholds on this scoring as JSON, per column: the configured min_percentile / max_percentile and the min / max values applied (a percentile resolved on this run''s scored customers), e.g. {"clv": {"min_percentile": 80, "min": 238.2}, "churn_probability": {"max": 0.3}}; {} for the last rule.';
 comment on column segment_summary.suggested_action is 'What marketing is suggested to do with the segment, for the default segment names; null for a project''s own names.';

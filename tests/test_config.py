@@ -8,8 +8,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
-from cxdata.config import WAREHOUSE_URL_ENV, load_config
+from cxdata.config import WAREHOUSE_URL_ENV, ChurnConfig, load_config
 from cxdata.errors import ConfigError
 
 MINIMAL = """
@@ -17,6 +18,12 @@ name: acme
 sources:
   orders:
     path: data/orders.csv
+"""
+SEGMENTS = """models:
+  churn:
+    segments:
+      - {{name: at_risk, conditions: {}}}
+      - {{name: rest}}
 """
 
 
@@ -115,6 +122,16 @@ def test_warehouse_url_from_environment_wins(tmp_path):
         (MINIMAL.replace("name: acme", "name: acme\ncurrency: euro"), "currency", "'euro'"),
         (MINIMAL.replace("name: acme", "name: acme\ncurrency: usd"), "currency", "(write 'USD')"),
         (MINIMAL.replace("name: acme", "name: acme\ncurrency: 'E1R'"), "currency", "ISO 4217"),
+        (
+            MINIMAL + SEGMENTS.format("{churn_probability: {min_percentile: 170}}"),
+            "models.churn.segments.0.conditions.churn_probability.min_percentile",
+            "0 to 100 (80: the top 20%), not 170",
+        ),
+        (
+            MINIMAL + SEGMENTS.format("{churn_probability: {min: 0.4, min_percentile: 70}}"),
+            "models.churn.segments.0.conditions.churn_probability",
+            "either 'min' (a value) or 'min_percentile' (a share of the scored customers), not both",
+        ),
     ],
 )
 def test_each_error_names_file_key_and_value(tmp_path, text, key, value):
@@ -216,3 +233,11 @@ def test_every_name_imported_from_cxdata_config_is_there():
     assert {"ProjectConfig", "load_config", "ChurnConfig", "SourceConfig"} <= wanted
     assert sorted(name for name in wanted if not hasattr(cxdata.config, name)) == []
     assert set(cxdata.config.__all__) >= wanted
+
+
+def test_the_readme_writes_out_the_default_segments():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    blocks = [b.split("```", 1)[0] for b in readme.split("```yaml")[1:] if "segments:" in b.split("```", 1)[0]]
+    assert len(blocks) == 1, "README.md shows the default segments in one yaml block"
+    written = yaml.safe_load(blocks[0])["models"]["churn"]["segments"]
+    assert ChurnConfig(segments=written).segments == ChurnConfig().segments

@@ -1,15 +1,27 @@
 """Churn scores at as_of: probability, percentile, value at risk and the top three reasons per customer.
 
-Reasons (per-feature substitution): for each of the ``reason_features`` most
-important features (permutation importance on the holdout), the feature is
-set to its training median for every customer at once and the model predicts
-again; the increase of the churn probability from the median to the
-customer's own value is that feature's contribution. The three largest
-positive contributions become words with the customer's own value ("no order
-for 143 days", "usual gap between orders 40 days", "2 open support tickets",
-`WORDS`); a feature without words of its own reads "<feature> high (value)".
-Fewer than three reasons are given when fewer features raise the risk. The
-loop is over features, never rows.
+Reasons (per-feature substitution against the typical customer who stayed):
+the reference of a feature is its median over the training rows labelled
+retained (`cxdata.churn.train.retained_reference`). For each of the
+``reason_features`` most important features (permutation importance on the
+holdout), the feature is set to its reference for every customer at once and
+the model predicts again; the drop of the churn probability from the
+customer's own value to the reference is that feature's contribution: how much
+of this customer's risk that one difference from a typical retained customer
+carries. A customer whom none of them raises is tried with the next features
+with positive importance, in importance order, until one does: only those
+customers are predicted again, each until it has a reason, so past the first
+``reason_features`` passes the cost is at most one pass over them per further
+feature. The three largest positive contributions become words with the
+customer's own value ("no order for 143 days", "usual gap between orders 40
+days", "2 open support tickets", `WORDS`); a feature without words of its own
+reads "<feature> high (value)". Fewer than three reasons are given when fewer
+features raise the risk: only features that do are reasons. The loop is over
+features, never rows.
+
+The reference is the retained customers' median, not everyone's: where most
+customers churn, the median customer is at risk itself, and setting a feature
+to its value lowers few customers' risk.
 """
 
 from __future__ import annotations
@@ -44,60 +56,102 @@ def without_churn(scores: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _substitute(
+    training: Training,
+    X: np.ndarray,
+    churn: np.ndarray,
+    rows: np.ndarray,
+    j: int,
+    to: float,
+    work: np.ndarray | None,
+) -> np.ndarray:
+    """The drop of the churn probability of ``rows`` of ``X`` when column ``j`` is set to ``to``: on a copy of
+    those rows, or for most rows in ``work`` (a matrix equal to X), whose column is put back afterwards."""
+    if work is None:
+        substituted = X[rows]
+        substituted[:, j] = to
+        return churn[rows] - training.model.predict_proba(substituted)[:, 1]
+    own = work[:, j].copy()
+    work[:, j] = to
+    try:
+        return churn - training.model.predict_proba(work)[:, 1]
+    finally:
+        work[:, j] = own
+
+
+def _contributions(
+    training: Training, X: np.ndarray, churn: np.ndarray, features: list[str], rows: np.ndarray, copy: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Values and contributions (rows x features) of ``features`` for ``rows`` of ``X``; a later feature is
+    tried only on the rows no earlier one raised when ``rows`` are the fallback's (see the module doc)."""
+    index = {name: j for j, name in enumerate(training.features)}
+    reference = np.array([training.reference[n] for n in features])
+    values = X[np.ix_(rows, [index[n] for n in features])]
+    lifts = np.zeros((rows.size, len(features)))
+    everyone = rows.size == X.shape[0]
+    explained = np.zeros(rows.size, dtype=bool)
+    work = None  # one copy of X whose columns are substituted in turn, for the features most rows differ on
+    for k, name in enumerate(features):
+        # a row already at the reference has nothing to substitute: most customers have no tickets or
+        # visits, so only the few that differ are predicted again
+        tried = ~(values[:, k] == reference[k]) & (~explained if not everyone else True)
+        picked = np.flatnonzero(tried)
+        if everyone and picked.size >= X.shape[0] // 2:
+            work = (X.copy() if copy else X) if work is None else work
+            lifts[:, k] = _substitute(training, X, churn, picked, index[name], reference[k], work)
+        elif picked.size:
+            lifts[picked, k] = _substitute(training, X, churn, rows[picked], index[name], reference[k], None)
+        explained |= lifts[:, k] > 0
+        if not everyone and explained.all():
+            break
+    return values, lifts
+
+
+def _top(values: np.ndarray, lifts: np.ndarray, reference: np.ndarray, offset: int = 0) -> dict[str, np.ndarray]:
+    """Per row the three largest contributions: the feature (its position in the tried list plus ``offset``),
+    whether it raises the risk, the customer's value and its side of the reference (1 above, -1 below); with
+    fewer than three features tried, the missing places never raise."""
+    short = max(0, len(REASONS) - lifts.shape[1])
+    lifts = np.pad(lifts, ((0, 0), (0, short)), constant_values=-np.inf)
+    values = np.pad(values, ((0, 0), (0, short)), constant_values=np.nan)
+    reference = np.pad(reference, (0, short), constant_values=np.nan)
+    top = np.argsort(-lifts, axis=1, kind="stable")[:, : len(REASONS)]
+    rows = np.arange(lifts.shape[0])[:, None]
+    value = values[rows, top]
+    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+        warnings.simplefilter("ignore")
+        side = np.where(value > reference[top], 1, np.where(value < reference[top], -1, 0)).astype(np.int8)
+    return {"pick": top + offset, "raises": lifts[rows, top] > 0, "value": value, "side": side}
+
+
 def reasons(training: Training, X: np.ndarray, churn: np.ndarray, limit: int, copy: bool = True) -> pl.DataFrame:
     """The top three reason texts per row of ``X`` (see the module doc); nulls where fewer apply.
 
-    ``copy=False`` (as in scikit-learn) lets the substitution work in ``X`` itself, one column at a time,
-    each put back before the next: for a caller that owns ``X``; it is unchanged afterwards either way.
+    ``limit`` features are tried on every row, the further ones with positive importance on the rows none of
+    those raised. ``copy=False`` (as in scikit-learn) lets the
+    substitution work in ``X`` itself, one column at a time, each put back before the next: for a caller that
+    owns ``X``; it is unchanged afterwards either way.
     """
-    tried = [i["feature"] for i in training.importances if i["importance"] > 0][:limit]
-    index = {name: j for j, name in enumerate(training.features)}
-    if not tried:
+    ranked = [i["feature"] for i in training.importances if i["importance"] > 0]
+    if not ranked:
         return pl.DataFrame({r: pl.Series([None] * X.shape[0], dtype=pl.String) for r in REASONS})
-    medians = np.array([training.medians[n] for n in tried])
-    values = X[:, [index[n] for n in tried]]
-    lifts = np.zeros((X.shape[0], len(tried)))
-    work = None  # one copy of X whose columns are substituted in turn, for the features most rows differ on
-    for k, name in enumerate(tried):
-        j = index[name]
-        # a row already at the median has nothing to substitute: most customers have no tickets or
-        # visits, so only the few that differ are predicted again
-        rows = np.flatnonzero(~(values[:, k] == medians[k]))
-        if rows.size < X.shape[0] // 2:
-            substituted = X[rows]
-            substituted[:, j] = medians[k]
-            lifts[rows, k] = churn[rows] - training.model.predict_proba(substituted)[:, 1]
-            continue
-        work = (X.copy() if copy else X) if work is None else work
-        own = values[:, k].copy()
-        work[:, j] = medians[k]
-        try:
-            lifts[:, k] = churn - training.model.predict_proba(work)[:, 1]
-        finally:
-            work[:, j] = own
-    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
-        warnings.simplefilter("ignore")
-        side = np.where(values > medians, 1, np.where(values < medians, -1, 0)).astype(np.int8)
-    top = np.argsort(-lifts, axis=1, kind="stable")[:, :3]
-    rows = np.arange(X.shape[0])
-    picks = {
-        column: (top[:, rank], lifts[rows, top[:, rank]] > 0, side[rows, top[:, rank]])
-        for rank, column in enumerate(REASONS)
-        if rank < top.shape[1]
-    }
+    first, rest = ranked[:limit], ranked[limit:]
+    reference = np.array([training.reference[n] for n in ranked])
+    everyone = np.arange(X.shape[0])
+    values, lifts = _contributions(training, X, churn, first, everyone, copy)
+    top = _top(values, lifts, reference[: len(first)])
+    unexplained = np.flatnonzero(~(lifts > 0).any(axis=1))
+    if rest and unexplained.size:
+        values, lifts = _contributions(training, X, churn, rest, unexplained, copy)
+        later = _top(values, lifts, reference[len(first) :], offset=len(first))
+        for part, array in top.items():  # those rows' reasons are all among the later features
+            array[unexplained] = later[part]
     frame = pl.DataFrame(
-        {
-            f"{c}_{part}": v
-            for c, arrays in picks.items()
-            for part, v in zip(("pick", "raises", "side"), arrays, strict=True)
-        }
-        | {f"{c}_value": values[rows, top[:, rank]] for rank, c in enumerate(REASONS) if c in picks}
+        {f"{c}_{part}": array[:, rank] for part, array in top.items() for rank, c in enumerate(REASONS)}
     )
+    picked = np.unique(top["pick"][top["raises"]]).tolist()
     texts = [
-        pl.when(pl.col(f"{c}_raises")).then(_in_words(c, tried)).alias(c)
-        if c in picks
-        else pl.lit(None, pl.String).alias(c)
-        for c in REASONS
+        pl.when(pl.col(f"{c}_raises")).then(_in_words(c, {j: ranked[j] for j in picked})).alias(c) for c in REASONS
     ]
     return frame.select(texts)
 
@@ -152,12 +206,13 @@ def _phrase(name: str, value: pl.Expr, side: pl.Expr) -> pl.Expr:
     return pl.concat_str([pl.lit(prefix), number, pl.lit(suffix)])
 
 
-def _in_words(column: str, tried: list[str]) -> pl.Expr:
-    """The reason of ``column`` in words, from its picked feature, the customer's value and its side."""
+def _in_words(column: str, names: dict[int, str]) -> pl.Expr:
+    """The reason of ``column`` in words, from its picked feature (``names``: position -> feature, those any
+    row picked), the customer's value and its side."""
     value, side, pick = pl.col(f"{column}_value"), pl.col(f"{column}_side"), pl.col(f"{column}_pick")
     missing = value.is_null() | value.is_nan()
     text = pl.lit(None, pl.String)
-    for j, name in reversed(list(enumerate(tried))):
+    for j, name in reversed(names.items()):
         # a missing value (no tickets, no visits tracked) reads as the feature being unknown
         said = (
             pl.when(missing)

@@ -25,7 +25,13 @@ import polars as pl
 from cxdata.churn.features import ChurnInputs
 from cxdata.churn.runs import churn_run_record
 from cxdata.churn.score import CHURN_SCHEMA, REASONS, score_churn
-from cxdata.churn.segments import assign_segments, segment_members, segment_summary, summary_png
+from cxdata.churn.segments import (
+    assign_segments,
+    definitions,
+    segment_members,
+    segment_summary,
+    summary_png,
+)
 from cxdata.churn.train import NotEnoughHistory, train
 from cxdata.clv.rfm import purchases
 from cxdata.clv.step import ClvReport, clv_outputs
@@ -46,7 +52,8 @@ CHURN_COLUMNS = list(CHURN_SCHEMA)
 
 @dataclass
 class ChurnReport:
-    """What `churn_step` did: model, holdout metrics of every model and baseline, plots, segment sizes."""
+    """What `churn_step` did: model, holdout metrics of every model and baseline, plots, segment sizes and
+    definitions."""
 
     model_run_id: str
     model: str | None
@@ -54,6 +61,7 @@ class ChurnReport:
     importances: list[dict[str, Any]]
     plots: dict[str, bytes] = field(default_factory=dict)
     segments: dict[str, int] = field(default_factory=dict)
+    definitions: pl.DataFrame | None = None  # `cxdata.churn.segments.definitions` of this run's summary
     warnings: list[str] = field(default_factory=list)
     scored_customers: int = 0
     failed: str | None = None
@@ -196,6 +204,7 @@ def churn_outputs(
         importances=training.importances if training else [],
         plots=plots,
         segments=sizes,
+        definitions=None if summary is None else definitions(summary),
         warnings=warnings,
         scored_customers=0 if scored is None else scored.height,
         failed=failed,

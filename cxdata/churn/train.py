@@ -48,7 +48,7 @@ class Training:
     chosen: str
     model: ChurnClassifier
     features: list[str]
-    medians: dict[str, float]
+    reference: dict[str, float]  # `retained_reference`: what churn reasons are measured against
     channels: list[str]
     importances: list[dict[str, Any]]
     training_rows: int
@@ -74,6 +74,23 @@ def matrix(frame: pl.DataFrame, names: list[str]) -> np.ndarray:
     ]
     # row-major: a tree walks one row's features, so a row in one cache line predicts faster than columns
     return frame.select(present).to_numpy(order="c").astype(float, copy=False)
+
+
+def retained_reference(frame: pl.DataFrame, names: list[str]) -> dict[str, float]:
+    """Each feature's median over the rows of ``frame`` labelled retained (``churned`` 0): the typical customer
+    who stayed, against whom churn reasons are measured (cxdata/churn/score.py). Nulls and NaN are left out;
+    a feature without a value on any retained row (or a frame without retained rows) takes all rows' median,
+    and NaN when no row has one."""
+
+    def medians(rows: pl.DataFrame) -> dict[str, float | None]:
+        present = [n for n in names if n in rows.columns]
+        found = rows.select(pl.col(n).cast(pl.Float64).fill_nan(None).median() for n in present)
+        return found.row(0, named=True) if present else {}
+
+    retained = medians(frame.filter(pl.col("churned").cast(pl.Int8) == 0))
+    everyone = medians(frame)
+    picked = {n: retained.get(n) if retained.get(n) is not None else everyone.get(n) for n in names}
+    return {n: float("nan") if v is None else float(v) for n, v in picked.items()}
 
 
 def _stack(frames: list[pl.DataFrame], config: ChurnConfig) -> pl.DataFrame:
@@ -170,7 +187,7 @@ def train(inputs: ChurnInputs, config: ChurnConfig, as_of: dt.datetime) -> Train
     final_frames = [at(c) for c in cutoffs.final] or [holdout]
     stacked = _stack(final_frames, config)
     model = _fit(chosen, stacked, used, config, calibration["method"])
-    medians = {n: float(v) for n, v in zip(used, np.nanmedian(matrix(stacked, used), axis=0), strict=True)}
+    reference = retained_reference(stacked, used)
     warnings = []
     if len(cutoffs.final) < config.cutoffs:
         warnings.append(f"history allows {len(cutoffs.final)} of {config.cutoffs} training cutoffs")
@@ -180,7 +197,7 @@ def train(inputs: ChurnInputs, config: ChurnConfig, as_of: dt.datetime) -> Train
         chosen=MODEL_NAMES[chosen],
         model=model,
         features=used,
-        medians=medians,
+        reference=reference,
         channels=channels,
         importances=ranked,
         training_rows=stacked.height,

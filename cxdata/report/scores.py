@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from cxdata.churn.plots import calibration_bins_png
-from cxdata.churn.segments import summary_png
+from cxdata.churn.segments import definitions, summary_png
 from cxdata.config import DEFAULT_CURRENCY
 from cxdata.report import plots
 from cxdata.report.document import Figure, Section, Table, facts_table
@@ -124,9 +124,20 @@ def _segments(wh: Warehouse, section: Section, currency: str) -> None:
         pl.col("total_clv").alias(f"total CLV ({currency})"),
         pl.col("total_value_at_risk").alias(f"value at risk ({currency})"),
         "mean_churn_probability",
-        *[c for c in ("rule", "suggested_action") if c in summary.columns],
     )
     section.tables.append(Table(f"Segments as of {moment(summary['as_of'][0])}", shown))
+    if "rule" in summary.columns:  # a summary published before segments carried their definitions has none
+        defined = definitions(summary).select(
+            pl.col("segment_order").alias("order"),
+            "segment",
+            "rule",
+            pl.col("suggested_action").alias("suggested action"),
+            "customers",
+            (pl.col("share_of_customers") * 100).round(1).alias("share (%)"),
+        )
+        section.tables.append(
+            Table("Segment definitions: customers go to the first rule they match (segment_definitions)", defined)
+        )
 
 
 def churn_section(wh: Warehouse) -> Section:

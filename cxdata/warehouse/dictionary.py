@@ -38,7 +38,7 @@ show them to BI tools that read catalog comments).
 
 Access on PostgreSQL (`cxdata grant --config cxdata.yaml`): `cxdata_bi` reads the
 BI views and every table without personal data; `cxdata_marketing` reads the
-segment tables, `customer_scores`, `bi_segments` and the pseudonymous
+segment tables, `customer_scores`, `bi_segments`, `segment_definitions` and the pseudonymous
 `marketing_segment_export`; tables marked *owner only* hold personal data
 (emails, phones, names, postcodes) or raw ingest rows and are granted to no role.
 Cookie and device ids and raw URLs (`anonymous_id`, `session_id`, `landing_page`,

@@ -16,8 +16,8 @@ needs (``fct_web_sessions``): those columns (`is_tracking_column`, by name,
 wherever they appear) are withheld column by column, and the role is granted
 SELECT on the table's other columns only. The marts carry non-personal stand-ins
 where BI needs them (``landing_path`` without the query string, ``referrer_host``).
-``cxdata_marketing`` reads the segment tables, customer_scores, bi_segments and
-the pseudonymous ``marketing_segment_export`` view (hashes, no raw values; a
+``cxdata_marketing`` reads the segment tables, customer_scores, bi_segments,
+segment_definitions and the pseudonymous ``marketing_segment_export`` view (hashes, no raw values; a
 PostgreSQL view reads with its owner's rights, so the role needs no grant on
 dim_customer_pii). Roles are NOLOGIN: a login user gets one with
 ``GRANT cxdata_bi TO metabase`` (what ``members`` does).
@@ -57,7 +57,10 @@ TRACKING_COLUMNS = frozenset(
         "landing_page", "page_path", "referrer", "referer", "url", "utm_term", "utm_content",
     }
 )  # fmt: skip
-MARKETING_RELATIONS = ("segment_members", "segment_summary", "customer_scores", "bi_segments", *MARKETING_VIEWS)
+MARKETING_RELATIONS = (
+    "segment_members", "segment_summary", "customer_scores", "bi_segments", "segment_definitions",
+    *MARKETING_VIEWS,
+)  # fmt: skip
 _DUPLICATE = {"42710", "23505"}  # duplicate_object, or unique_violation when two sessions create it at once
 
 _RELATIONS_SQL = """

@@ -83,6 +83,12 @@ VIEWS: tuple[View, ...] = (
             )
         ),
     ),
+    View(
+        "segment_definitions",
+        ("segment_summary",),
+        "bi",
+        tuple(("segment_summary", column, "text") for column in ("rule", "thresholds_json", "suggested_action")),
+    ),
     View("marketing_segment_export", ("segment_members", "customer_scores", "dim_customer_pii"), "marketing"),
 )
 BI_VIEWS = tuple(view.name for view in VIEWS if view.audience == "bi")

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import polars as pl
 import pytest
 
 from cxdata.churn.model import ChurnClassifier
 from cxdata.churn.score import REASONS, reasons
-from cxdata.churn.train import Training
+from cxdata.churn.train import Training, retained_reference
 
 FEATURES = ["days_since_last_order", "open_tickets", "noise"]
+
+
+class Counting:
+    """A model counting the rows it predicts."""
+
+    def __init__(self, model):
+        self.model, self.rows = model, 0
+
+    def predict_proba(self, X):
+        self.rows += len(X)
+        return self.model.predict_proba(X)
 
 
 @pytest.fixture(scope="module")
@@ -29,20 +42,28 @@ def training():
         {"feature": "open_tickets", "importance": 0.05},
         {"feature": "noise", "importance": 0.001},
     ]
-    medians = dict(zip(FEATURES, np.median(X, axis=0).tolist(), strict=True))
-    return Training(None, {}, "churn_hgb", model, FEATURES, medians, [], importances, n)
+    frame = pl.DataFrame(X, schema=FEATURES).with_columns(churned=pl.Series(y))
+    return Training(
+        None, {}, "churn_hgb", model, FEATURES, retained_reference(frame, FEATURES), [], importances, n
+    )
 
 
-def definition(training: Training, X: np.ndarray, churn: np.ndarray) -> pl.DataFrame:
-    # the module doc's method taken literally: every feature substituted for every row
+def definition(training: Training, X: np.ndarray, churn: np.ndarray, limit: int = len(FEATURES)) -> pl.DataFrame:
+    # the module doc's method taken literally: every feature substituted for every row, then only the
+    # contributions the method looks at: the first `limit` features for everyone; for a customer none of them
+    # raises, the next ones up to the first that does
     lifts = np.column_stack(
         [
             churn
-            - training.model.predict_proba(np.where(np.arange(X.shape[1]) == j, training.medians[f], X))[:, 1]
+            - training.model.predict_proba(np.where(np.arange(X.shape[1]) == j, training.reference[f], X))[:, 1]
             for j, f in enumerate(FEATURES)
         ]
     )
-    medians = np.array([training.medians[f] for f in FEATURES])
+    later = (lifts[:, :limit] <= 0).all(axis=1)
+    raised_before = np.cumsum(lifts[:, limit:] > 0, axis=1) - (lifts[:, limit:] > 0) > 0
+    looked = np.column_stack([np.ones((len(X), limit), dtype=bool), later[:, None] & ~raised_before])
+    lifts = np.where(looked, lifts, 0.0)
+    medians = np.array([training.reference[f] for f in FEATURES])
     out = {}
     for rank, column in enumerate(REASONS):
         pick = np.argsort(-lifts, axis=1, kind="stable")[:, rank]
@@ -83,6 +104,49 @@ def test_planted_drivers_are_the_reasons(training):
     assert got["churn_reason_1"][1] == "3 open support tickets"
     # a recent buyer without tickets has nothing raising the risk above the median customer's
     assert not any(r and not r.startswith("noise") for r in got.row(2))
+
+
+def test_a_customer_no_top_feature_explains_is_tried_with_the_next_ones(training):
+    rng = np.random.default_rng(4)
+    X = np.column_stack([rng.exponential(60, 3000), rng.binomial(3, 0.05, 3000), rng.normal(size=3000)])
+    # a recent buyer with open tickets: the recency lowers the risk, the tickets raise it
+    X[0] = [2.0, 3.0, 0.0]
+    churn = training.model.predict_proba(X)[:, 1]
+    counting = Counting(training.model)
+    got = reasons(replace(training, model=counting), X, churn, limit=1)
+    assert got.equals(definition(training, X, churn, limit=1))
+    assert got["churn_reason_1"][0] == "3 open support tickets"
+    # only the customers recency does not explain are predicted again, each only until a feature raises its
+    # risk and only where it differs from the reference: one pass over everyone and a part of one over them
+    unexplained = got["churn_reason_1"].is_null().to_numpy() | (
+        X[:, 0] <= training.reference["days_since_last_order"]
+    )
+    tickets = (X[:, 1] != training.reference["open_tickets"]) & unexplained
+    assert len(X) < counting.rows <= len(X) + tickets.sum() + unexplained.sum() < 1.6 * len(X)
+
+
+def test_a_customer_at_the_median_of_a_churning_base_gets_the_reason():
+    # most customers churn, so the population's median customer is at risk too; the reference is the median
+    # customer who stayed, and a customer at the population median differs from that customer
+    rng = np.random.default_rng(5)
+    n = 20_000
+    recency = rng.exponential(60, n)
+    tickets = rng.binomial(3, 0.05, n).astype(float)
+    X = np.column_stack([recency, tickets, rng.normal(size=n)])
+    y = (rng.random(n) < 1 / (1 + np.exp(-(0.5 + recency / 40 + 1.2 * tickets)))).astype(int)
+    model = ChurnClassifier("hgb", max_iter=60, min_samples_leaf=50).fit(X, y)
+    importances = [{"feature": f, "importance": v} for f, v in zip(FEATURES, (0.2, 0.05, 0.001), strict=True)]
+    frame = pl.DataFrame(X, schema=FEATURES).with_columns(churned=pl.Series(y))
+    training = Training(
+        None, {}, "churn_hgb", model, FEATURES, retained_reference(frame, FEATURES), [], importances, n
+    )
+    assert y.mean() > 0.75
+    median = float(np.median(recency))
+    assert training.reference["days_since_last_order"] < 0.8 * median
+    customer = np.array([[median, 0.0, 0.0]])
+    churn = model.predict_proba(customer)[:, 1]
+    got = reasons(training, customer, churn, limit=3)
+    assert got["churn_reason_1"][0] == f"no order for {median:.0f} days"
 
 
 def test_input_matrix_is_not_changed(training):

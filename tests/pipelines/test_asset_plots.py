@@ -8,6 +8,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from cxdata.config import ChurnConfig
 from cxdata.report import table_figure
 from cxdata.warehouse import Warehouse
 from pipelines.metadata import figure_metadata
@@ -47,6 +48,15 @@ def test_asset_shows_the_plots_of_its_data_as_png(materialised, asset):
     assert set(plots) >= EXPECTED[asset], sorted(plots)
     for name, value in plots.items():
         assert decoded(value)[:8] == PNG, name
+
+
+def test_segment_summary_shows_what_each_segment_means(materialised):
+    table = materialised["segment_summary"]["definitions"].value.splitlines()
+    assert table[0] == "| order | segment | rule | suggested action | customers | share |"
+    rows = [line.split(" | ") for line in table[2:]]
+    assert [row[1] for row in rows] == [rule.name for rule in ChurnConfig().segments]
+    assert rows[3][2].startswith("value at risk in the top 20% (value_at_risk ≥ ")
+    assert sum(int(row[4]) for row in rows) == materialised["customer_scores"]["dagster/row_count"].value
 
 
 def test_calibration_is_shown_once_on_customer_scores(materialised):

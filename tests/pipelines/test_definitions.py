@@ -49,6 +49,7 @@ DELIVERY = {
     "bi_customer_overview",
     "bi_kpis_daily",
     "bi_segments",
+    "segment_definitions",
     "bi_touchpoint_investment",
     "marketing_segment_export",
     "cx_report",
@@ -131,9 +132,9 @@ def test_a_failed_clv_check_gates_only_what_reads_clv(small_project):
     }
     assert steps["bi_kpis_daily"] == {"bi_kpis_daily", "bi_touchpoint_investment"}
     assert steps["bi_customer_overview"] == {"bi_customer_overview"}
-    assert steps["bi_segments"] == {"bi_segments"} and steps["marketing_segment_export"] == {
+    assert steps["bi_segments"] == {"bi_segments", "segment_definitions"} and steps[
         "marketing_segment_export"
-    }
+    ] == {"marketing_segment_export"}
     names = {defs.resolve_assets_def(name).node_def.name for name in steps}
     assert names == {
         "bi_views",

@@ -16,7 +16,7 @@ from cxdata import files
 from cxdata.churn.step import churn_step
 from cxdata.cli import main
 from cxdata.clv.step import clv_step
-from cxdata.config import load_config
+from cxdata.config import ChurnConfig, load_config
 from cxdata.errors import OutputError
 from cxdata.identity.step import identity_step
 from cxdata.io.step import stage_step
@@ -177,6 +177,16 @@ def test_full_project_has_every_section_with_figures_and_known_values(projects, 
     assert touch["touchpoint"].to_list() == ["email/<b>spring</b>", "display/retarget", "search/brand"]
     lists = {listing.key: listing.items for listing in sections["touchpoints"].listings}
     assert [item.split(":")[0] for item in lists["cut"]] == ["Cut display/retarget"]
+    defined = next(t for t in sections["value"].tables if t.caption.startswith("Segment definitions")).frame
+    with Warehouse(projects["full"]) as wh:
+        members = wh.read("segment_members").group_by("segment").len()
+    assert defined["segment"].to_list() == [rule.name for rule in ChurnConfig().segments]
+    assert dict(zip(defined["segment"], defined["customers"], strict=True)) == {
+        name: dict(members.iter_rows()).get(name, 0) for name in defined["segment"]
+    }
+    assert defined["rule"][3].startswith("value at risk in the top 20% (value_at_risk ≥ ")
+    assert defined["share (%)"].sum() == pytest.approx(100, abs=0.5)
+    assert defined["suggested action"].null_count() == 0
     churn = sections["churn"].tables[1].frame
     assert churn.filter(pl.col("chosen"))["model"].to_list() == [sections["churn"].tables[0].frame["value"][1]]
     assert set(churn["model"]) >= {"churn_hgb", "churn_rfm_logit", "btyd_baseline"}

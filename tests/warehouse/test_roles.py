@@ -80,6 +80,10 @@ def test_bi_role_reads_bi_views_and_marts_but_no_personal_data(granted):
 
     assert read_as(wh, BI_ROLE, "select count(*) from bi_customer_overview") == [(2,)]
     assert read_as(wh, BI_ROLE, "select count(*) from bi_segments") == [(3,)]
+    assert read_as(wh, BI_ROLE, "select segment, customers from segment_definitions order by segment_order") == [
+        ("champions", 1),
+        ("lost", 3),
+    ]
     assert read_as(wh, BI_ROLE, "select count(*) from dim_customer") == [(2,)]
     assert read_as(wh, BI_ROLE, "select count(*) from customer_scores") == [(1,)]
     assert read_as(wh, BI_ROLE, "select email from dim_customer_pii") == DENIED
@@ -120,6 +124,7 @@ def test_marketing_role_reads_segments_and_the_pseudonymous_export_only(granted)
     assert all(EMAIL not in str(row) for row in exported)
     assert read_as(wh, MARKETING_ROLE, "select count(*) from segment_members") == [(3,)]
     assert read_as(wh, MARKETING_ROLE, "select count(*) from customer_scores") == [(1,)]
+    assert read_as(wh, MARKETING_ROLE, "select count(*) from segment_definitions") == [(2,)]
     assert read_as(wh, MARKETING_ROLE, "select email from dim_customer_pii") == DENIED
     assert read_as(wh, MARKETING_ROLE, "select count(*) from dim_customer") == DENIED
     assert read_as(wh, MARKETING_ROLE, "select email from stg_customers") == DENIED

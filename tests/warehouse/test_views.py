@@ -6,12 +6,15 @@ import hashlib
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from cxdata import schema
+from cxdata.churn.segments import assign_segments, definitions, segment_summary
+from cxdata.config import ChurnConfig
 from cxdata.warehouse import Warehouse, WarehouseError
 from cxdata.warehouse.dependents import grants_on
 from cxdata.warehouse.views import BI_VIEWS, VIEWS, create_views, load_view
-from tests.warehouse.bi_tables import AS_OF, EMAIL, PHONE, mart_frames, publish_marts
+from tests.warehouse.bi_tables import AS_OF, EARLIER, EMAIL, PHONE, mart_frames, publish_marts
 
 # touchpoint_scores as the touchpoint step publishes it with evidence, placebo calibration and power: one row
 # per decision, listed out of order, and a touchpoint without cost (no verdict)
@@ -123,6 +126,49 @@ def test_bi_views_hold_no_personal_data_and_rename_for_readers(wh):
     assert investment.select("incremental_value_per_1_spent", "spend", "currency").row(0) == (3.0, 10.0, "EUR")
     # today's touchpoint_scores has no evidence column yet: the view reads it as null instead of failing
     assert investment["evidence"].to_list() == [None]
+
+
+def test_segment_definitions_show_the_latest_scoring_as_the_run_defined_it(wh):
+    rules = ChurnConfig().segments
+    scored = pl.DataFrame(
+        {
+            "customer_key": [f"c{i}" for i in range(10)],
+            "clv": [float(i + 1) for i in range(10)],
+            "churn_probability": [0.1 * i for i in range(10)],
+            "frequency": [3.0] * 10,
+            "tenure_days": [400.0] * 10,
+        }
+    ).with_columns((pl.col("clv") * pl.col("churn_probability")).alias("value_at_risk"))
+    scored = assign_segments(scored, rules)
+    latest = segment_summary(scored, rules, AS_OF, "r2")
+    earlier = segment_summary(scored.head(4), rules, EARLIER, "r1")
+    wh.publish("segment_summary", pl.concat([earlier, latest]))
+
+    create_views(wh, ["segment_definitions"])
+    view = wh.read("segment_definitions").sort("segment_order")
+
+    assert view.columns == [
+        "segment_order", "segment", "rule", "thresholds_json", "suggested_action", "customers",
+        "share_of_customers", "as_of",
+    ]  # fmt: skip
+    assert set(view["as_of"]) == {AS_OF} and view["customers"].sum() == 10
+    expected = definitions(latest)
+    assert_frame_equal(view.select(expected.columns), expected, check_dtypes=False)
+    assert view["thresholds_json"].to_list() == latest["thresholds_json"].to_list()
+    assert view["rule"][3] == "value at risk in the top 20% (value_at_risk ≥ 5.6)"
+
+
+def test_segment_definitions_read_a_summary_from_before_rules_were_recorded(wh):
+    wh.publish("segment_summary", mart_frames()["segment_summary"])  # no rule, thresholds or action columns
+
+    create_views(wh, ["segment_definitions"])
+
+    view = wh.read("segment_definitions").sort("segment_order")
+    assert view.select("segment", "customers", "share_of_customers").rows() == [
+        ("champions", 1, 0.25),
+        ("lost", 3, 0.75),
+    ]
+    assert view["rule"].to_list() == [None, None] and view["thresholds_json"].to_list() == [None, None]
 
 
 def test_touchpoint_investment_leads_with_invest_cut_hold_in_the_currency(wh):
