@@ -1,5 +1,7 @@
 -- stg_touchpoint_costs: marketing spend per period, channel and campaign.
 --
+-- grain: one row per cost period, channel and campaign
+--
 -- The table itself is created from the ingested frame's schema at every publish
 -- (cxdata.warehouse.Warehouse.publish): column types follow the frame, and
 -- unknown extra source columns are kept alongside the canonical ones below.
