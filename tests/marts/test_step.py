@@ -24,6 +24,7 @@ def test_every_mart_builds_from_the_warehouse(project_tables, tmp_path):
         dim = wh.read("dim_customer")
         kpis = wh.read("cx_kpis_daily")
         identity = wh.read("customer_identity", columns=["identifier_type", "customer_key", "status"])
+        crm = wh.read("identity_record_keys", columns=["customer_key"], where={"source_table": "customers"})
     assert set(profiles) == {"fct_orders", "fct_tickets", "fct_surveys", "fct_web_sessions", "fct_touches"} | {
         "dim_customer",
         "cx_kpis_daily",
@@ -37,6 +38,12 @@ def test_every_mart_builds_from_the_warehouse(project_tables, tmp_path):
     non_buyers = dim.filter(pl.col("kind") != "buyer")
     with_email = non_buyers.filter(pl.col("customer_key").is_in(emails["customer_key"].implode()))
     assert with_email.height > 0 and set(with_email["kind"]) == {"known_contact"}
+    # so is one with a CRM record, and nobody without either, a ticket or a survey answer
+    crm_only = non_buyers.filter(pl.col("customer_key").is_in(crm["customer_key"].implode()))
+    assert crm_only.height > 0 and set(crm_only["kind"]) == {"known_contact"}
+    anonymous = dim.filter(pl.col("kind") == "anonymous_visitor")
+    assert anonymous.height > 0 and (anonymous["tickets_count"] == 0).all()
+    assert not anonymous["customer_key"].is_in(emails["customer_key"].implode()).any()
     # the customer dimensions add up to the total, day by day
     total = kpis.filter(pl.col("dimension") == "total").select("date", "revenue", "sessions")
     for dimension in ("acquisition_channel", "customer_kind"):
