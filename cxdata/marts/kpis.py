@@ -81,15 +81,26 @@ def _session_metrics() -> list[pl.Expr]:
     ]
 
 
-def _order_metrics() -> list[pl.Expr]:
+def _orders_per_customer(orders: pl.LazyFrame) -> pl.LazyFrame:
+    """Orders summed per day and customer first: counting distinct customers becomes a sum, done once however
+    many dimensions follow."""
     kept = ~pl.col("is_refund")
+    return orders.group_by("order_date", "customer_key").agg(
+        kept.sum().alias("__orders"),
+        pl.col("net_amount").sum().alias("__revenue"),
+        pl.col("is_first_order").fill_null(False).any().alias("__first"),
+        (kept & pl.col("customer_key").is_not_null()).any().alias("__bought"),
+    )
+
+
+def _order_metrics() -> list[pl.Expr]:
     # New: first order that day. Repeat: every other distinct customer with a kept order that day, so a
     # customer whose first and second orders fall on one day counts as new, not repeat.
     return [
-        kept.sum().cast(pl.Int64).alias("orders"),
-        pl.col("net_amount").sum().alias("revenue"),
-        pl.col("customer_key").filter(pl.col("is_first_order").fill_null(False)).n_unique().alias("__new"),
-        pl.col("customer_key").filter(kept & pl.col("customer_key").is_not_null()).n_unique().alias("__buyers"),
+        pl.col("__orders").sum().cast(pl.Int64).alias("orders"),
+        pl.col("__revenue").sum().alias("revenue"),
+        pl.col("__first").sum().alias("__new"),
+        pl.col("__bought").sum().alias("__buyers"),
     ]
 
 
@@ -113,6 +124,15 @@ _SOURCES: dict[str, tuple[str, list[pl.Expr], list[pl.Expr], tuple[str, ...]]] =
         _order_finish(),
         ("orders", "revenue", "__new", "__buyers"),
     ),
+}
+
+# the columns each input is read for (its fct_ mart, or dim_customer)
+INPUT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "fct_orders": ("order_date", "customer_key", "is_refund", "net_amount", "is_first_order"),
+    "fct_tickets": ("opened_date", "customer_key", "first_response_hours", "resolution_hours"),
+    "fct_surveys": ("responded_date", "customer_key", "kind", "score", "is_satisfied", "nps_class"),
+    "fct_web_sessions": ("session_date", "customer_key", "channel", "converted"),
+    "dim_customer": ("customer_key", *(c for c in DIMENSIONS.values() if c is not None)),
 }
 
 # the published columns and their dtypes, so an absent source is a typed null column
@@ -151,7 +171,9 @@ def _by_dimension(
     """``metrics`` per (day, dimension, value) of every dimension, stacked."""
     keyed = records.with_columns(pl.col(date).alias("date"))
     if customers is not None:
-        keyed = keyed.join(customers, on="customer_key", how="left")
+        # one row per customer (dim_customer's key): a key listed twice would count its records twice, so the
+        # join checks it (cheaper than deduplicating every customer)
+        keyed = keyed.join(customers, on="customer_key", how="left", validate="m:1")
     blocks = []
     for dimension, column in DIMENSIONS.items():
         if column is None:
@@ -213,10 +235,13 @@ def cx_kpis_daily(
         customers = customers.select(
             pl.col("customer_key").cast(pl.String),
             *(pl.col(c).cast(pl.String).alias(f"__{c}") for c in DIMENSIONS.values() if c is not None),
-        ).unique("customer_key")
+        )
     given = {"orders": orders, "tickets": tickets, "surveys": surveys, "sessions": sessions}
+    if orders is not None:
+        given["orders"] = _orders_per_customer(orders)
+    # each block feeds both the grid and its join: cached, so the plan computes it once
     blocks = {
-        source: _by_dimension(frame, _SOURCES[source][0], customers, _SOURCES[source][1])
+        source: _by_dimension(frame, _SOURCES[source][0], customers, _SOURCES[source][1]).cache()
         for source, frame in given.items()
         if frame is not None
     }

@@ -16,6 +16,7 @@ import polars as pl
 from cxdata import marts
 from cxdata.config import ProjectConfig
 from cxdata.identity.step import RECORD_KEYS
+from cxdata.marts.kpis import INPUT_COLUMNS
 from cxdata.profile import Profile, table_profile
 from cxdata.run_context import RunContext
 from cxdata.warehouse import Warehouse
@@ -30,6 +31,8 @@ class Mart:
     inputs: tuple[str, ...]
     build: Callable[[ProjectConfig, dict[str, pl.LazyFrame | None], RunContext], pl.LazyFrame]
     requires: str | None = None  # the input table without which the mart does not exist
+    # inputs the plan uses more than once: read once, only these columns, instead of scanned on every use
+    read: dict[str, tuple[str, ...]] | None = None
 
 
 CONTACT_IDENTIFIERS = ("customer_ref", "email", "phone")  # identifiers that make a non-buyer a known contact
@@ -94,6 +97,7 @@ MARTS: dict[str, Mart] = {
             customers=f["dim_customer"],
             currency=c.currency,
         ),
+        read=INPUT_COLUMNS,
     ),
 }
 
@@ -121,6 +125,9 @@ def _read_input(wh: Warehouse, mart: str, table: str) -> pl.LazyFrame | None:
         return _read_contacts(wh) if wh.exists(RECORD_KEYS) else pl.LazyFrame(schema=marts.CONTACTS_SCHEMA)
     if not wh.exists(table):
         return None
+    read = MARTS[mart].read
+    if read is not None and table in read:
+        return wh.read(table, columns=list(read[table])).lazy()
     if table != RECORD_KEYS:
         # a scan: the mart's plan decides which columns leave the warehouse
         return wh.scan(table)
