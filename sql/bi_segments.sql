@@ -1,8 +1,21 @@
 -- bi_segments: marketing segments per scoring moment, sizes and value, for BI.
 --
+-- grain: one row per scoring moment (as_of) and segment
+--
 -- Created by cxdata.warehouse.views.create_views after segment_summary is
 -- published. Aggregates only: which customers are in a segment is in
--- segment_members (marketing role) and bi_customer_overview.
+-- segment_members (marketing role) and bi_customer_overview. Segments hold
+-- scored customers, who are buyers.
+--
+-- example: The current segmentation with its value at risk
+--   select segment, customers, share_of_customers, total_lifetime_value, total_value_at_risk, currency
+--   from bi_segments
+--   where is_latest
+--   order by segment_order
+-- example: How each segment's size moved between scoring moments
+--   select as_of, segment, customers
+--   from bi_segments
+--   order by segment_order, as_of
 
 create or replace view bi_segments as
 select

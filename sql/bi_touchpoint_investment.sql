@@ -1,5 +1,7 @@
 -- bi_touchpoint_investment: which touchpoints to invest in, cut or hold, for BI.
 --
+-- grain: one row per touchpoint of the latest touchpoint run
+--
 -- Created by cxdata.warehouse.views.create_views once touchpoint_scores is
 -- published. The decision comes first: rows are ordered invest, cut, hold,
 -- then touchpoints without cost (no verdict); each row says in words what it
@@ -11,6 +13,17 @@
 -- Numbers in decision_note are rounded through numeric, which formats the same
 -- on DuckDB and PostgreSQL; values beyond 1e12 (or NaN, infinity) are left out
 -- rather than failing the cast.
+--
+-- example: The decisions in words, invest first
+--   select touchpoint, decision, decision_note, incremental_value_per_1_spent, currency
+--   from bi_touchpoint_investment
+--   where decision is not null
+--   order by decision_order, touchpoint
+-- example: Spend and incremental value by touchpoint type
+--   select touchpoint_type, sum(spend) as spend, sum(incremental_value) as incremental_value, max(currency) as currency
+--   from bi_touchpoint_investment
+--   group by touchpoint_type
+--   order by touchpoint_type
 
 create or replace view bi_touchpoint_investment as
 select

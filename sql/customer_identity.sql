@@ -1,5 +1,7 @@
 -- customer_identity: every identifier value and the customer_key it maps to.
 --
+-- grain: one row per identifier type and normalised value
+--
 -- Holds personal data (normalised emails and phones): keep it behind roles.
 -- The next run reads this table back so customer keys stay stable.
 

@@ -8,6 +8,8 @@
 -- carries alert_id (body field and Idempotency-Key header) for the receiver to
 -- deduplicate on.
 -- No personal data: customers appear by key only. Timestamps are UTC.
+--
+-- grain: one row per source record that called for an alert (alert_id)
 
 comment on table cx_alerts is 'Closed-loop alerts: a detractor survey answer (NPS, CSAT, CES) or a first-response SLA breach of a customer at or above alerts.min_clv_percentile, and whether the team was notified. Primary key: alert_id.';
 comment on column cx_alerts.alert_id is 'Id derived from the source record: survey:<response_id> or ticket:<ticket_id>:sla; primary key, so a record alerts once. Sent with every notification (JSON field alert_id and Idempotency-Key header), the same on every retry, so the receiver can deduplicate.';
@@ -17,9 +19,10 @@ comment on column cx_alerts.detail is 'The triggering value: survey kind and sco
 comment on column cx_alerts.source_table is 'Table of the source record: fct_surveys or fct_tickets.';
 comment on column cx_alerts.source_id is 'Id of the source record: fct_surveys.response_id or fct_tickets.ticket_id.';
 comment on column cx_alerts.occurred_at is 'When the alert condition arose, UTC: the survey answer, or the moment the first-response SLA ran out.';
-comment on column cx_alerts.clv is 'customer_scores.clv of the customer when the alert was raised, order currency.';
+comment on column cx_alerts.clv is 'customer_scores.clv of the customer when the alert was raised, in currency.';
 comment on column cx_alerts.clv_percentile is 'customer_scores.clv_percentile when the alert was raised (0-100, 100 most valuable).';
-comment on column cx_alerts.value_at_risk is 'customer_scores.value_at_risk (clv times churn probability) when the alert was raised; null when churn was not scored.';
+comment on column cx_alerts.value_at_risk is 'customer_scores.value_at_risk (clv times churn probability) when the alert was raised, in currency; null when churn was not scored.';
+comment on column cx_alerts.currency is 'ISO 4217 code of clv and value_at_risk: the project setting currency.';
 comment on column cx_alerts.created_at is 'When the run that raised the alert started, UTC (run_context.started_at).';
 comment on column cx_alerts.run_id is 'The orchestrator run that raised the alert.';
 comment on column cx_alerts.as_of is 'The as_of of the run that raised the alert, UTC: the end of the alerts.lookback_days window it was found in.';

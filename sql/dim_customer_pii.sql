@@ -1,5 +1,7 @@
 -- dim_customer_pii: the contact details of each resolved customer. Personal data.
 --
+-- grain: one row per resolved customer_key with contact details
+--
 -- Built by cxdata.marts.pii.dim_customer_pii from customer_identity (best
 -- linked email and phone: seen on most records, then most recently, then the
 -- smallest value) and stg_customers placed by identity_record_keys (per column,

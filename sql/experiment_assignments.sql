@@ -1,5 +1,7 @@
 -- experiment_assignments: who is in the treatment and who in the control group of each randomised holdout.
 --
+-- grain: one row per campaign and customer assigned to its treatment or control group
+--
 -- Written by `cxdata segments export NAME --holdout SHARE --campaign CHANNEL/CAMPAIGN`
 -- (cxdata.serve.holdouts): every member of the export not yet assigned to the campaign is assigned by a
 -- keyed hash of the campaign and customer_key (cxdata.touchpoints.experiments), and only the treated members

@@ -1,5 +1,7 @@
 -- fct_surveys: one row per survey answer (CSAT, NPS, CES) with a normalised score and NPS class.
 --
+-- grain: one row per survey answer (stg_surveys row)
+--
 -- Built by cxdata.marts.fct_surveys from stg_surveys, identity resolution's
 -- record keys and, for the channel, the tickets. Only the documentation lives
 -- here and is applied on every publish. No personal data. Timestamps are UTC.

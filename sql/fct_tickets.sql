@@ -1,5 +1,7 @@
 -- fct_tickets: one row per service ticket with first-response and resolution times.
 --
+-- grain: one row per service ticket (stg_tickets row)
+--
 -- Built by cxdata.marts.fct_tickets from stg_tickets and identity resolution's
 -- record keys. Only the documentation lives here and is applied on every
 -- publish. No personal data. Timestamps are timestamptz in UTC.

@@ -1,5 +1,7 @@
 -- fct_touches: one row per marketing touch (sent, open, click, impression).
 --
+-- grain: one row per marketing touch (stg_touches row)
+--
 -- Built by cxdata.marts.fct_touches from stg_touches and identity resolution's
 -- record keys. Only the documentation lives here and is applied on every
 -- publish. No personal data: email and device ids stay in the identity tables.

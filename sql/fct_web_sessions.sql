@@ -1,5 +1,7 @@
 -- fct_web_sessions: web events cut into sessions by the inactivity rule.
 --
+-- grain: one row per web session (an anonymous_id's events without a gap over the timeout)
+--
 -- Built by cxdata.marts.fct_web_sessions from stg_web_events and identity
 -- resolution's record keys. A session is a run of one anonymous_id's events with
 -- no gap longer than the timeout (journey.session_timeout_minutes, default 30

@@ -1,5 +1,7 @@
 -- identity_merges: the log of customer keys merged into others, or split.
 --
+-- grain: one row per customer key merged or split, per run
+--
 -- Append-only across runs: each run adds its own events to the rows already here.
 
 comment on table identity_merges is 'Log of identity changes between runs: a customer_key merged into a surviving key when new records joined two customers, or a key split when its identifiers fell apart. One row per retired or new key.';

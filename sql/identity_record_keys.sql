@@ -1,5 +1,7 @@
 -- identity_record_keys: every source record and the customer it resolved to.
 --
+-- grain: one row per source record (source_table, record_id)
+--
 -- Published by the identity step (cxdata.identity.resolve) on every run; one row
 -- per record of stg_customers, stg_orders, stg_tickets, stg_surveys,
 -- stg_web_events and stg_touches. Fact tables take their customer_key from here.

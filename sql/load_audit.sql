@@ -1,5 +1,7 @@
 -- load_audit: one row per load of an input table, appended on every run (never replaced).
 --
+-- grain: one row per load of an input table (per run and table)
+--
 -- Written by cxdata.io.step.stage_step after stg_<table> and quarantine_<table>
 -- are published, and before a load over its quarantine limit stops the run, so
 -- a failed load is counted too. Only the documentation lives here.

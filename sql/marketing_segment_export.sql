@@ -1,5 +1,7 @@
 -- marketing_segment_export: the pseudonymous segment list marketing pulls.
 --
+-- grain: one row per segment member and scoring moment (segment_members row)
+--
 -- Created by cxdata.warehouse.views.create_views after segment_members,
 -- customer_scores and dim_customer_pii are published. The definition differs
 -- per dialect only in how SHA-256 is spelt, so it lives in
@@ -10,6 +12,13 @@
 -- dim_customer_pii; on PostgreSQL the view reads with its owner's rights.
 -- :currency is the project's currency (config key currency), rendered as a
 -- literal when the view is created (cxdata.warehouse.views).
+--
+-- example: Members of each segment at the latest scoring moment, with a hashed email to match on
+--   select segment, count(*) as members, count(email_sha256) as with_email
+--   from marketing_segment_export
+--   where as_of = (select max(as_of) from marketing_segment_export)
+--   group by segment
+--   order by segment
 
 comment on view marketing_segment_export is 'Segment members for marketing activation: segment, customer_key, as_of, scores (amounts in the currency column), and SHA-256 hashes of the normalised email and phone (for ad-platform audience matching). Pseudonymous: no raw email, phone, name or postcode.';
 comment on column marketing_segment_export.segment is 'Segment name (segment_members.segment).';

@@ -1,5 +1,7 @@
 -- model_runs: every trained model, one row per run, appended; failed runs are recorded too.
 --
+-- grain: one row per trained model (model_run_id)
+--
 -- Built by cxdata.model_runs.model_run for the CLV and churn fits of the value step (kinds clv and churn;
 -- churn's own columns are null on clv rows and the clv-only ones null on churn rows) and for the
 -- touchpoint step (kind touchpoints). Every row has every column. Nested values are JSON text so

@@ -1,5 +1,7 @@
 -- pipeline_failures: every failed orchestrator run, appended by the run-failure sensor.
 --
+-- grain: one row per failed orchestrator run (run_id)
+--
 -- Written by cxdata.alerts.failures.record_failure from pipelines/automation.py.
 -- Step error messages are not stored (they may quote source values); the Dagster
 -- event log of the run has them. Timestamps are UTC.

@@ -1,5 +1,7 @@
 -- quarantine_customers: the rows of the customers source that failed a row rule, one row per failing source record.
 --
+-- grain: one row per source record that failed a row rule (its rules listed in it)
+--
 -- Published on every load of customers, together with stg_customers and a load_audit row,
 -- empty when nothing failed, so a BI tile shows zero rather than an old count.
 -- rows_in = rows in stg_customers + rows here, for every load (see load_audit).

@@ -1,5 +1,7 @@
 -- quarantine_web_events: the rows of the web_events source that failed a row rule, one row per failing source record.
 --
+-- grain: one row per source record that failed a row rule (its rules listed in it)
+--
 -- Published on every load of web_events, together with stg_web_events and a load_audit row,
 -- empty when nothing failed, so a BI tile shows zero rather than an old count.
 -- rows_in = rows in stg_web_events + rows here, for every load (see load_audit).

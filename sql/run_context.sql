@@ -1,5 +1,7 @@
 -- run_context: the one moment each run describes, one row per run.
 --
+-- grain: one row per run (run_id)
+--
 -- Written by cxdata.run_context.run_context when the first step of a run that
 -- needs as_of resolves it (identity, in a whole-graph run); every later step of
 -- the run reads it back, so every table the run writes that has an as_of column

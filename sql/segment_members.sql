@@ -1,5 +1,7 @@
 -- segment_members: which customers are in which marketing segment, per as_of.
 --
+-- grain: one row per scored customer and scoring moment (as_of, customer_key)
+--
 -- Built by cxdata.churn.step.churn_step from customer_scores and the ordered
 -- rules of models.churn.segments; every scored customer is in exactly one
 -- segment. A run replaces the rows of its as_of and keeps other days.

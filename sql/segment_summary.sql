@@ -1,5 +1,7 @@
 -- segment_summary: size and value of each marketing segment, per as_of.
 --
+-- grain: one row per segment and scoring moment (as_of, segment)
+--
 -- Built by cxdata.churn.step.churn_step; one row per rule of
 -- models.churn.segments (empty segments included). A run replaces the rows of
 -- its as_of and keeps other days.

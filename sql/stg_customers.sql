@@ -1,5 +1,7 @@
 -- stg_customers: customers from the sales/CRM system, one row per CRM customer record.
 --
+-- grain: one row per CRM customer record (customer_ref)
+--
 -- The table itself is created from the ingested frame's schema at every publish
 -- (cxdata.warehouse.Warehouse.publish): column types follow the frame, and
 -- unknown extra source columns are kept alongside the canonical ones below.

@@ -1,5 +1,7 @@
 -- stg_orders: orders from the sales system, one row per order (the transaction log).
 --
+-- grain: one row per order (order_id), refunds included
+--
 -- The table itself is created from the ingested frame's schema at every publish
 -- (cxdata.warehouse.Warehouse.publish): column types follow the frame, and
 -- unknown extra source columns are kept alongside the canonical ones below.

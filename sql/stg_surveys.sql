@@ -1,5 +1,7 @@
 -- stg_surveys: survey answers (CSAT, NPS, CES), one row per response.
 --
+-- grain: one row per survey answer (response_id)
+--
 -- The table itself is created from the ingested frame's schema at every publish
 -- (cxdata.warehouse.Warehouse.publish): column types follow the frame, and
 -- unknown extra source columns are kept alongside the canonical ones below.

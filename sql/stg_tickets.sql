@@ -1,5 +1,7 @@
 -- stg_tickets: service tickets, one row per ticket.
 --
+-- grain: one row per service ticket (ticket_id)
+--
 -- The table itself is created from the ingested frame's schema at every publish
 -- (cxdata.warehouse.Warehouse.publish): column types follow the frame, and
 -- unknown extra source columns are kept alongside the canonical ones below.

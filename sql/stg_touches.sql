@@ -1,5 +1,7 @@
 -- stg_touches: marketing touches (sends, opens, clicks, impressions), one row per touch.
 --
+-- grain: one row per marketing touch (touch_id)
+--
 -- The table itself is created from the ingested frame's schema at every publish
 -- (cxdata.warehouse.Warehouse.publish): column types follow the frame, and
 -- unknown extra source columns are kept alongside the canonical ones below.

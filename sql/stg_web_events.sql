@@ -1,5 +1,7 @@
 -- stg_web_events: web analytics events, one row per event.
 --
+-- grain: one row per web analytics event (event_id)
+--
 -- The table itself is created from the ingested frame's schema at every publish
 -- (cxdata.warehouse.Warehouse.publish): column types follow the frame, and
 -- unknown extra source columns are kept alongside the canonical ones below.

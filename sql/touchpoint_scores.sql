@@ -1,5 +1,7 @@
 -- touchpoint_scores: what each touchpoint earns, costs and returns, and whether to invest, hold or cut.
 --
+-- grain: one row per touchpoint at the latest as_of
+--
 -- Built by cxdata.touchpoints.step.touchpoint_step from the fact marts,
 -- stg_touchpoint_costs and customer_scores; replaced by every run (the table
 -- holds one as_of). touchpoint_scores_history keeps every run. Credit columns

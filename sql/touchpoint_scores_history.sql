@@ -1,5 +1,7 @@
 -- touchpoint_scores_history: every run's touchpoint_scores, kept for trends and back-testing.
 --
+-- grain: one row per touchpoint and as_of
+--
 -- Appended by cxdata.touchpoints.step.touchpoint_step after it publishes
 -- touchpoint_scores; a rerun for the same as_of replaces that as_of's rows,
 -- other days are kept. Columns as in touchpoint_scores.

@@ -1,5 +1,7 @@
 -- validation_runs: one row per table checked by the data-quality suites, per run.
 --
+-- grain: one row per checked table and run
+--
 -- Appended by cxdata.validate.checks.check_table each time a staged table or
 -- mart is validated (the Dagster asset checks error_checks / warning_checks).
 -- The row-count change warning compares a table's rows with its latest row

@@ -21,7 +21,7 @@ import polars as pl
 
 from cxdata.alerts.detect import ALERT_COLUMNS, detect_alerts
 from cxdata.alerts.notify import Delivery, deliver, webhook_url
-from cxdata.config import ProjectConfig
+from cxdata.config import DEFAULT_CURRENCY, ProjectConfig
 from cxdata.faults import crash_point
 from cxdata.run_context import RunContext
 from cxdata.warehouse import Warehouse
@@ -32,6 +32,7 @@ UNSENT = (PENDING, UNKNOWN)  # what the next run (re)sends
 _UTC = pl.Datetime("us", "UTC")
 TABLE_COLUMNS = {
     **ALERT_COLUMNS,
+    "currency": pl.String,  # of clv and value_at_risk: the project's
     "created_at": _UTC,
     "run_id": pl.String,
     "as_of": _UTC,
@@ -95,12 +96,15 @@ def read_alerts(wh: Warehouse) -> pl.DataFrame:
     )
 
 
-def new_alert_rows(candidates: pl.LazyFrame, held: pl.DataFrame, run: RunContext) -> pl.DataFrame:
+def new_alert_rows(
+    candidates: pl.LazyFrame, held: pl.DataFrame, run: RunContext, currency: str = DEFAULT_CURRENCY
+) -> pl.DataFrame:
     """The candidates whose id cx_alerts does not hold yet, as pending table rows raised by ``run`` (created at
-    its start, with its id and as_of)."""
+    its start, with its id and as_of), amounts labelled ``currency``."""
     return (
         candidates.join(held.lazy().select("alert_id"), on="alert_id", how="anti")
         .with_columns(
+            pl.lit(currency).alias("currency"),
             pl.lit(run.now, _UTC).alias("created_at"),
             pl.lit(run.run_id).alias("run_id"),
             pl.lit(run.as_of, _UTC).alias("as_of"),
@@ -167,7 +171,8 @@ def alerts_step(
     if not settings.enabled:
         return AlertsReport(run_id, enabled=False, notifications=url is not None)
     start, end = alert_window(config, run.as_of)
-    held = read_alerts(wh)
+    # alerts stored before cx_alerts had a currency were raised under the same project setting
+    held = read_alerts(wh).with_columns(pl.col("currency").fill_null(config.currency))
     surveys, tickets = _facts(wh, "fct_surveys"), _facts(wh, "fct_tickets")
     skipped = None
     if not wh.exists("customer_scores"):
@@ -176,7 +181,7 @@ def alerts_step(
         skipped = "neither fct_surveys nor fct_tickets exists (no surveys or tickets configured)"
     if skipped is None:
         candidates = detect_alerts(surveys, tickets, wh.scan("customer_scores"), settings, start, end)
-        fresh = new_alert_rows(candidates, held, run)
+        fresh = new_alert_rows(candidates, held, run, config.currency)
     else:
         fresh = pl.DataFrame(schema=TABLE_COLUMNS)
     table = pl.concat([held, fresh], how="vertical")

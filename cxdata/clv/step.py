@@ -154,7 +154,7 @@ def clv_outputs(wh: Warehouse, config: ProjectConfig, run: RunContext) -> ClvOut
             fallback_spend=fallback,
             boosted=boost,
             window_days=evaluation.boost.window_days if evaluation.boost else None,
-        )
+        ).with_columns(pl.lit(config.currency).alias("currency"))  # of monetary_value, expected_spend, clv
     spend_info: dict[str, Any] = {}
     if spend_fit is not None:
         spend_info = {
@@ -195,5 +195,7 @@ def clv_outputs(wh: Warehouse, config: ProjectConfig, run: RunContext) -> ClvOut
         failed=failed,
     )
     # the summary is data, not a model: published whether or not a model converged
-    rfm = rfm.with_columns(pl.lit(clv.period).alias("period"), pl.lit(as_of).alias("as_of"))
+    rfm = rfm.with_columns(
+        pl.lit(clv.period).alias("period"), pl.lit(as_of).alias("as_of"), pl.lit(config.currency).alias("currency")
+    )
     return ClvOutputs(report, as_of, rfm, scores, record)

@@ -10,12 +10,14 @@ copied into any mart.
 
 from __future__ import annotations
 
-from cxdata.marts.customer import STAGES, dim_customer
+from cxdata.marts.customer import CONTACTS_SCHEMA, KINDS, STAGES, dim_customer
 from cxdata.marts.facts import fct_orders, fct_surveys, fct_tickets, fct_touches
 from cxdata.marts.kpis import cx_kpis_daily
 from cxdata.marts.sessions import fct_web_sessions
 
 __all__ = [
+    "CONTACTS_SCHEMA",
+    "KINDS",
     "STAGES",
     "cx_kpis_daily",
     "dim_customer",

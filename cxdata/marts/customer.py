@@ -13,6 +13,17 @@ sql/dim_customer.sql), first match wins:
 5. ``research`` — everyone else: web visits, touches or a CRM record, no order.
 
 Orders here are non-refund orders (fct_orders.is_refund false).
+
+Kind (``KINDS``), as of as_of: ``buyer`` — at least one non-refund order;
+``known_contact`` — no order, but a CRM record, a customer_ref, email or phone
+identifier of their own (``contacts``), or a service ticket or survey answer;
+``anonymous_visitor`` — everyone else: web sessions and marketing touches that
+carry no identifier.
+
+Acquisition channel: the channel of the customer's earliest web session
+(session channel), marketing touch (touch channel) or order (order channel),
+whichever came first (on a tie: touch, then session, then order); ``unknown``
+when none of these is known.
 """
 
 from __future__ import annotations
@@ -21,12 +32,15 @@ import datetime as dt
 
 import polars as pl
 
-from cxdata.config import JourneyConfig
+from cxdata.config import DEFAULT_CURRENCY, JourneyConfig
 from cxdata.marts._common import empty, empty_keys
 from cxdata.marts.facts import fct_orders, fct_surveys, fct_tickets, fct_touches
 from cxdata.marts.sessions import fct_web_sessions, url_host
 
 STAGES = ("research", "compare", "purchase", "use_repurchase", "lapsed")
+KINDS = ("buyer", "known_contact", "anonymous_visitor")
+UNKNOWN = "unknown"  # acquisition channel of a customer with no session, touch or order (or no channel on it)
+CONTACTS_SCHEMA = pl.Schema({"customer_key": pl.String(), "first_seen": pl.Datetime("us", "UTC")})
 _DAY_US = 86_400_000_000
 
 
@@ -50,6 +64,8 @@ def dim_customer(
     touches: pl.LazyFrame | None = None,
     *,
     record_keys: pl.LazyFrame,
+    contacts: pl.LazyFrame,
+    currency: str = DEFAULT_CURRENCY,
 ) -> pl.LazyFrame:
     """One row per customer_key in ``record_keys``, with features of everything up to ``as_of``.
 
@@ -60,9 +76,22 @@ def dim_customer(
     ``monetary_value`` the mean net_amount per order, ``tenure_days`` days from the
     first order to as_of. Journey stage precedence: lapsed, use_repurchase,
     purchase, compare, research (see the module docstring for the rules).
+    ``contacts`` (``CONTACTS_SCHEMA``) lists the customers known by a CRM record
+    or an identifier of their own, with when it was first seen (null: always);
+    it decides ``kind`` with the orders, tickets and surveys. Amounts are labelled
+    ``currency`` (the project's ISO code).
     """
     if as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=dt.UTC)
+    # zero-filled where the source exists; a source the project lacks leaves its counts null (no data)
+    zero = {
+        "orders": ["orders_count", "total_revenue"],
+        "tickets": ["tickets_count", "open_tickets"],
+        "sessions": ["sessions_count", "compare_pages"],
+        "touches": ["touches_total"],
+    }
+    given = {"orders": orders, "tickets": tickets, "sessions": sessions, "touches": touches}
+    counts = [column for source, columns in zero.items() if given[source] is not None for column in columns]
     orders = _or_empty(orders, fct_orders, "orders").filter(pl.col("ordered_at") <= as_of)
     tickets = _or_empty(tickets, fct_tickets, "tickets").filter(pl.col("opened_at") <= as_of)
     surveys = _or_empty(surveys, fct_surveys, "surveys").filter(pl.col("responded_at") <= as_of)
@@ -77,13 +106,18 @@ def dim_customer(
         _web_features(sessions),
         _touch_features(touches),
     ]
+    known = (
+        contacts.filter(pl.col("first_seen").is_null() | (pl.col("first_seen") <= as_of))
+        .select(pl.col("customer_key").cast(pl.String))
+        .unique()
+        .with_columns(pl.lit(True).alias("__contact"))
+    )
     dim = customers
-    for block in features:
+    for block in [*features, known]:
         dim = dim.join(block, on="customer_key", how="left")
-    counts = ["orders_count", "tickets_count", "open_tickets", "sessions_count", "touches_total", "compare_pages"]
     dim = dim.with_columns(
         pl.col(counts).fill_null(0),
-        pl.col("added_to_cart").fill_null(False),
+        pl.col("added_to_cart").fill_null(False) if given["sessions"] is not None else pl.col("added_to_cart"),
         # first and last activity over every fact: each block brings its own, so no fact is stacked and
         # grouped a second time
         pl.min_horizontal(_FIRST).alias("first_seen_at"),
@@ -91,6 +125,7 @@ def dim_customer(
     )
     return dim.select(
         "customer_key",
+        _kind().alias("kind"),
         "first_seen_at",
         "last_seen_at",
         "first_order_at",
@@ -101,6 +136,7 @@ def dim_customer(
         _days_before(as_of, "first_order_at").alias("tenure_days"),
         "monetary_value",
         "total_revenue",
+        pl.lit(currency).alias("currency"),
         "tickets_count",
         "open_tickets",
         "median_first_response_hours",
@@ -117,9 +153,30 @@ def dim_customer(
         "touch_channels",
         "last_touch_channel",
         "referral_source",
+        _acquisition_channel().alias("acquisition_channel"),
         _stage(as_of, journey).alias("journey_stage"),
         pl.lit(as_of, dtype=pl.Datetime("us", "UTC")).alias("as_of"),
     )
+
+
+def _kind() -> pl.Expr:
+    service = pl.col("__first_tickets").is_not_null() | pl.col("__first_surveys").is_not_null()
+    return (
+        pl.when(pl.col("orders_count") > 0)
+        .then(pl.lit(KINDS[0]))
+        .when(pl.col("__contact").fill_null(False) | service)
+        .then(pl.lit(KINDS[1]))
+        .otherwise(pl.lit(KINDS[2]))
+    )
+
+
+def _acquisition_channel() -> pl.Expr:
+    first = pl.min_horizontal("__first_touches", "__first_sessions", "__first_orders")
+    chosen = pl.lit(None, dtype=pl.String)
+    # built from the last choice up, so the first that matches the earliest moment wins a tie
+    for fact in ("orders", "sessions", "touches"):
+        chosen = pl.when(pl.col(f"__first_{fact}") == first).then(pl.col(f"__acquired_{fact}")).otherwise(chosen)
+    return chosen.fill_null(pl.lit(UNKNOWN))
 
 
 def _stage(as_of: dt.datetime, journey: JourneyConfig) -> pl.Expr:
@@ -152,6 +209,7 @@ def _order_features(orders: pl.LazyFrame) -> pl.LazyFrame:
             kept.sum().cast(pl.Int64).alias("orders_count"),
             pl.col("net_amount").filter(kept).mean().alias("monetary_value"),
             pl.col("net_amount").sum().alias("total_revenue"),
+            pl.col("channel").sort_by("ordered_at", "order_id").first().alias("__acquired_orders"),
             *_span("ordered_at", "orders"),
         )
     )
@@ -197,6 +255,7 @@ def _web_features(sessions: pl.LazyFrame) -> pl.LazyFrame:
         pl.col("compare_pages").sum().cast(pl.Int64).alias("compare_pages"),
         pl.col("added_to_cart").any().alias("added_to_cart"),
         source.first().alias("referral_source"),
+        pl.col("channel").first().alias("__acquired_sessions"),
         *_span("started_at", "sessions"),
     )
 
@@ -220,6 +279,7 @@ def _touch_features(touches: pl.LazyFrame) -> pl.LazyFrame:
         .agg(
             pl.len().cast(pl.Int64).alias("touches_total"),
             pl.col("channel").last().alias("last_touch_channel"),
+            pl.col("channel").first().alias("__acquired_touches"),
             *_span("occurred_at", "touches"),
         )
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from cxdata.config import DEFAULT_CURRENCY
 from cxdata.marts._common import attach_key, canonical, hours_between, utc_day
 
 # Statuses whose money went back to the customer: the order was placed but earns nothing.
@@ -23,7 +24,7 @@ NPS_PROMOTER_MIN = 9.0  # 9-10 promoters
 NPS_PASSIVE_MIN = 7.0  # 7-8 passives, 0-6 detractors
 
 
-def fct_orders(orders: pl.LazyFrame, record_keys: pl.LazyFrame) -> pl.LazyFrame:
+def fct_orders(orders: pl.LazyFrame, record_keys: pl.LazyFrame, currency: str = DEFAULT_CURRENCY) -> pl.LazyFrame:
     """One row per order with its customer_key, refund flag, net amount and purchase sequence.
 
     ``is_refund`` is true for a negative amount (a refund row) or a refunded /
@@ -32,7 +33,9 @@ def fct_orders(orders: pl.LazyFrame, record_keys: pl.LazyFrame) -> pl.LazyFrame:
     so summing net_amount gives revenue after refunds). ``order_number`` counts
     each customer's non-refund orders 1..n by (ordered_at, order_id); it is null
     for refunds and for orders without a customer_key. ``is_first_order`` and
-    ``is_repeat_order`` follow from it.
+    ``is_repeat_order`` follow from it. ``currency`` is the order's own code
+    (trimmed, upper-case) when the source gives one, else ``currency`` (the
+    project's), so every amount is labelled.
     """
     frame = attach_key(canonical(orders, "orders"), record_keys, "orders", "order_id")
     status = pl.col("status").str.to_lowercase().str.strip_chars()
@@ -55,7 +58,9 @@ def fct_orders(orders: pl.LazyFrame, record_keys: pl.LazyFrame) -> pl.LazyFrame:
         utc_day("ordered_at").alias("order_date"),
         "amount",
         "net_amount",
-        "currency",
+        pl.coalesce(_given(pl.col("currency").str.strip_chars().str.to_uppercase()), pl.lit(currency)).alias(
+            "currency"
+        ),
         "channel",
         "status",
         "is_refund",
@@ -63,6 +68,11 @@ def fct_orders(orders: pl.LazyFrame, record_keys: pl.LazyFrame) -> pl.LazyFrame:
         (pl.col("order_number") == 1).alias("is_first_order"),
         (pl.col("order_number") > 1).alias("is_repeat_order"),
     )
+
+
+def _given(text: pl.Expr) -> pl.Expr:
+    """``text``, null where it is empty."""
+    return pl.when(text.str.len_chars() > 0).then(text)
 
 
 def fct_tickets(tickets: pl.LazyFrame, record_keys: pl.LazyFrame) -> pl.LazyFrame:

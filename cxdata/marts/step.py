@@ -16,9 +16,12 @@ import polars as pl
 from cxdata import marts
 from cxdata.config import ProjectConfig
 from cxdata.identity.step import RECORD_KEYS
+from cxdata.marts.kpis import INPUT_COLUMNS
 from cxdata.profile import Profile, table_profile
 from cxdata.run_context import RunContext
 from cxdata.warehouse import Warehouse
+
+IDENTITY = "customer_identity"  # read by dim_customer as its contacts (`_read_contacts`), never whole
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,11 @@ class Mart:
     inputs: tuple[str, ...]
     build: Callable[[ProjectConfig, dict[str, pl.LazyFrame | None], RunContext], pl.LazyFrame]
     requires: str | None = None  # the input table without which the mart does not exist
+    # inputs the plan uses more than once: read once, only these columns, instead of scanned on every use
+    read: dict[str, tuple[str, ...]] | None = None
+
+
+CONTACT_IDENTIFIERS = ("customer_ref", "email", "phone")  # identifiers that make a non-buyer a known contact
 
 
 def _keys(frames: dict[str, pl.LazyFrame | None], table: str) -> pl.LazyFrame:
@@ -39,7 +47,7 @@ def _keys(frames: dict[str, pl.LazyFrame | None], table: str) -> pl.LazyFrame:
 MARTS: dict[str, Mart] = {
     "fct_orders": Mart(
         ("stg_orders", RECORD_KEYS),
-        lambda c, f, r: marts.fct_orders(f["stg_orders"], _keys(f, "orders")),
+        lambda c, f, r: marts.fct_orders(f["stg_orders"], _keys(f, "orders"), currency=c.currency),
         "orders",
     ),
     "fct_tickets": Mart(
@@ -65,7 +73,7 @@ MARTS: dict[str, Mart] = {
         "touches",
     ),
     "dim_customer": Mart(
-        ("fct_orders", "fct_tickets", "fct_surveys", "fct_web_sessions", "fct_touches", RECORD_KEYS),
+        ("fct_orders", "fct_tickets", "fct_surveys", "fct_web_sessions", "fct_touches", RECORD_KEYS, IDENTITY),
         lambda c, f, r: marts.dim_customer(
             r.as_of,
             c.journey,
@@ -75,16 +83,21 @@ MARTS: dict[str, Mart] = {
             sessions=f["fct_web_sessions"],
             touches=f["fct_touches"],
             record_keys=f[RECORD_KEYS],
+            contacts=f[IDENTITY],
+            currency=c.currency,
         ),
     ),
     "cx_kpis_daily": Mart(
-        ("fct_orders", "fct_tickets", "fct_surveys", "fct_web_sessions"),
+        ("fct_orders", "fct_tickets", "fct_surveys", "fct_web_sessions", "dim_customer"),
         lambda c, f, r: marts.cx_kpis_daily(
             orders=f["fct_orders"],
             tickets=f["fct_tickets"],
             surveys=f["fct_surveys"],
             sessions=f["fct_web_sessions"],
+            customers=f["dim_customer"],
+            currency=c.currency,
         ),
+        read=INPUT_COLUMNS,
     ),
 }
 
@@ -94,9 +107,27 @@ def marts_for(config: ProjectConfig) -> list[str]:
     return [name for name, mart in MARTS.items() if mart.requires is None or mart.requires in config.sources]
 
 
+def _read_contacts(wh: Warehouse) -> pl.LazyFrame:
+    """dim_customer's ``contacts``: the customers with a CRM record, or a customer_ref, email or phone that
+    identity resolution linked to them alone, with when the identifier was first seen (null for a CRM record)."""
+    crm = wh.read(RECORD_KEYS, columns=["customer_key"], where={"source_table": "customers"})
+    parts = [crm.select("customer_key", pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("first_seen"))]
+    if wh.exists(IDENTITY):
+        # one read per type: only the rows that count, and only the key and time (the values are personal data)
+        for kind in CONTACT_IDENTIFIERS:
+            where = {"status": "linked", "identifier_type": kind}
+            parts.append(wh.read(IDENTITY, columns=["customer_key", "first_seen"], where=where))
+    return pl.concat(parts).lazy()
+
+
 def _read_input(wh: Warehouse, mart: str, table: str) -> pl.LazyFrame | None:
+    if table == IDENTITY:
+        return _read_contacts(wh) if wh.exists(RECORD_KEYS) else pl.LazyFrame(schema=marts.CONTACTS_SCHEMA)
     if not wh.exists(table):
         return None
+    read = MARTS[mart].read
+    if read is not None and table in read:
+        return wh.read(table, columns=list(read[table])).lazy()
     if table != RECORD_KEYS:
         # a scan: the mart's plan decides which columns leave the warehouse
         return wh.scan(table)

@@ -27,6 +27,12 @@ KPI_LABELS = {
     "repeat_rate": "Repeat customer share",
 }
 RECENT_DAYS = 28
+TOTAL = "total"  # cx_kpis_daily's dimension of the day's totals
+# the customer dimensions of cx_kpis_daily the report breaks the whole history down by
+BREAKDOWNS = {
+    "acquisition_channel": "KPIs by acquisition channel over the whole history (each record under its customer's)",
+    "customer_kind": "KPIs by customer kind over the whole history (buyers, known contacts, anonymous visitors)",
+}
 
 
 def _ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
@@ -61,13 +67,17 @@ def kpi_aggregates() -> list[pl.Expr]:
     ]
 
 
-def weekly_kpis(daily: pl.LazyFrame) -> pl.LazyFrame:
-    """The channel-'all' rows of cx_kpis_daily as one row per week (Monday start), column ``week``.
+def _totals(daily: pl.LazyFrame) -> pl.LazyFrame:
+    return daily.filter(pl.col("dimension") == TOTAL)
 
-    Orders and revenue are per day with data in the week, so the partial first and last weeks compare.
+
+def weekly_kpis(daily: pl.LazyFrame) -> pl.LazyFrame:
+    """The total rows of cx_kpis_daily as one row per week (Monday start), column ``week``.
+
+    Orders and revenue are per day of the week in the data, so the partial first and last weeks compare.
     """
     return (
-        daily.filter(pl.col("channel") == "all")
+        _totals(daily)
         .sort("date")
         .group_by_dynamic("date", every="1w")
         .agg(*kpi_aggregates(), pl.len().alias("days"))
@@ -96,7 +106,7 @@ def _weekly_shown(daily: pl.LazyFrame, currency: str) -> tuple[pl.DataFrame, dic
 
 
 def _kpi_chart(weekly: pl.DataFrame, shown: dict[str, str]) -> Figure:
-    return Figure("kpi_trends", "Weekly CX KPIs (all channels)", plots.kpi_trends_png(weekly, shown))
+    return Figure("kpi_trends", "Weekly CX KPIs (all customers)", plots.kpi_trends_png(weekly, shown))
 
 
 def kpi_figure(wh: Warehouse, currency: str = DEFAULT_CURRENCY) -> Figure | None:
@@ -109,12 +119,12 @@ def kpi_figure(wh: Warehouse, currency: str = DEFAULT_CURRENCY) -> Figure | None
 
 
 def kpi_section(wh: Warehouse, currency: str = DEFAULT_CURRENCY) -> Section:
-    """CSAT, NPS, CES, first response, conversion, orders and revenue (in ``currency``) by week; totals by period
-    and channel."""
+    """CSAT, NPS, CES, first response, conversion, orders and revenue (in ``currency``) by week; totals by period,
+    by acquisition channel and by customer kind."""
     section = Section(
         "kpis",
         "CX KPIs over time",
-        "Weekly values over all channels from cx_kpis_daily; rates are weighted by their daily counts.",
+        "Weekly values over all customers from cx_kpis_daily; rates are weighted by their daily counts.",
     )
     if not _has_rows(wh, "cx_kpis_daily"):
         section.empty = "No CX KPIs yet: cx_kpis_daily is missing or empty (run the project first)."
@@ -132,7 +142,7 @@ def kpi_section(wh: Warehouse, currency: str = DEFAULT_CURRENCY) -> Section:
     last = daily.select(pl.col("date").max()).collect().item()
     recent = pl.col("date") > pl.lit(last) - pl.duration(days=RECENT_DAYS)
     earlier = ~recent & (pl.col("date") > pl.lit(last) - pl.duration(days=2 * RECENT_DAYS))
-    every_day = daily.filter(pl.col("channel") == "all")
+    every_day = _totals(daily)
     windows = {
         "whole history": every_day,
         f"last {RECENT_DAYS} days": every_day.filter(recent),
@@ -142,19 +152,19 @@ def kpi_section(wh: Warehouse, currency: str = DEFAULT_CURRENCY) -> Section:
         [frame.select(pl.lit(name).alias("period"), *kpi_aggregates()) for name, frame in windows.items()]
     ).collect()
     section.tables.append(
-        Table("KPIs by period (all channels)", periods.select("period", *shown).rename(money, strict=False))
+        Table("KPIs by period (all customers)", periods.select("period", *shown).rename(money, strict=False))
     )
-    channels = (
-        daily.filter(pl.col("channel") != "all")
-        .group_by("channel")
-        .agg(kpi_aggregates())
-        .sort("channel")
-        .collect()
-    )
-    section.tables.append(
-        Table("KPIs by channel over the whole history (each metric in its own records' channel)",
-              channels.select("channel", *shown).rename(money, strict=False))
-    )  # fmt: skip
+    for dimension, title in BREAKDOWNS.items():
+        rows = (
+            daily.filter(pl.col("dimension") == dimension)
+            .group_by("dimension_value")
+            .agg(kpi_aggregates())
+            .sort("dimension_value")
+            .rename({"dimension_value": dimension})
+            .collect()
+        )
+        if rows.height:
+            section.tables.append(Table(title, rows.select(dimension, *shown).rename(money, strict=False)))
     return section
 
 

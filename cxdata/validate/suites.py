@@ -45,6 +45,8 @@ SURVEY_KINDS = ("csat", "nps", "ces")
 SURVEY_SCALES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
 TOUCH_KINDS = ("sent", "open", "click", "impression")
 JOURNEY_STAGES = ("research", "compare", "purchase", "use_repurchase", "lapsed")
+CUSTOMER_KINDS = ("buyer", "known_contact", "anonymous_visitor")
+KPI_DIMENSIONS = ("total", "acquisition_channel", "customer_kind")
 IDENTITY_STATUSES = ("linked", "shared", "blocked")
 # ticket and record are identity resolution's internal stand-ins (cxdata.identity.records).
 IDENTIFIER_TYPES = ("customer_ref", "email", "phone", "anonymous_id", "ticket", "record")
@@ -219,7 +221,7 @@ def _staged(config: ProjectConfig) -> dict[str, list[Spec]]:
     }
 
 
-def _facts() -> dict[str, list[Spec]]:
+def _facts(config: ProjectConfig) -> dict[str, list[Spec]]:
     orders, tickets, surveys, sessions, touches = (
         "fct_orders", "fct_tickets", "fct_surveys", "fct_web_sessions", "fct_touches",
     )  # fmt: skip
@@ -239,6 +241,14 @@ def _facts() -> dict[str, list[Spec]]:
             *_not_null(orders, "ordered_at", "amount", "is_refund"),
             Spec(orders, "between", WARN, "amount", min=0, where=kept, note="amount >= 0 unless a refund"),
             Spec(orders, "between", ERROR, "order_number", min=1),
+            Spec(
+                orders,
+                "in_set",
+                WARN,
+                "currency",
+                values=(config.currency,),
+                note=f"currency is the project's {config.currency} (amounts are summed unconverted)",
+            ),
         ],
         tickets: [
             *_key(tickets, "ticket_id"),
@@ -269,7 +279,7 @@ def _facts() -> dict[str, list[Spec]]:
     }
 
 
-def _customer() -> dict[str, list[Spec]]:
+def _customer(config: ProjectConfig) -> dict[str, list[Spec]]:
     keys, identity, dim, kpis, scores = (
         "identity_record_keys", "customer_identity", "dim_customer", "cx_kpis_daily", "customer_scores",
     )  # fmt: skip
@@ -290,7 +300,8 @@ def _customer() -> dict[str, list[Spec]]:
         dim: [
             *_key(dim, "customer_key"),
             Spec(dim, "in_set", ERROR, "journey_stage", values=JOURNEY_STAGES),
-            *_not_null(dim, "journey_stage"),
+            Spec(dim, "in_set", ERROR, "kind", values=CUSTOMER_KINDS),
+            *_not_null(dim, "journey_stage", "kind", "acquisition_channel", "currency"),
             Spec(dim, "between", ERROR, "orders_count", min=0),
             *_share(dim, "web_conversion_rate"),
             Spec(dim, "between", WARN, "recency_days", min=0, note="last order not after as_of"),
@@ -305,8 +316,10 @@ def _customer() -> dict[str, list[Spec]]:
             ),
         ],
         kpis: [
-            *_not_null(kpis, "date", "channel"),
-            Spec(kpis, "compound_unique", ERROR, columns=("date", "channel")),
+            *_not_null(kpis, "date", "dimension", "dimension_value", "currency"),
+            Spec(kpis, "compound_unique", ERROR, columns=("date", "dimension", "dimension_value")),
+            Spec(kpis, "in_set", ERROR, "dimension", values=KPI_DIMENSIONS),
+            *[Spec(kpis, "between", ERROR, c, min=0) for c in ("orders", "sessions", "tickets_opened")],
             Spec(kpis, "between", ERROR, "csat", min=0, max=1, note="CSAT share in [0, 1]"),
             Spec(kpis, "between", ERROR, "nps", min=-100, max=100, note="NPS in [-100, 100]"),
             *_share(kpis, "conversion_rate", "repeat_rate", "referral_share"),
@@ -348,7 +361,7 @@ def _touchpoints() -> dict[str, list[Spec]]:
 
 def builtin_suites(config: ProjectConfig) -> dict[str, list[Spec]]:
     """The built-in specs of every staged table and mart, by table name."""
-    return {**_staged(config), **_facts(), **_customer(), **_touchpoints()}
+    return {**_staged(config), **_facts(config), **_customer(config), **_touchpoints()}
 
 
 def project_specs(config: ProjectConfig, table: str) -> list[Spec]:

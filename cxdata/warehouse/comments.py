@@ -90,6 +90,13 @@ def parse_comments(source: str, table: str, origin: str = "<sql>") -> list[Comme
     return comments
 
 
+def defines_view(name: str) -> bool:
+    """Whether ``sql/`` defines ``name`` as a view (``create ... view`` in ``<name>.sql`` or a dialect variant)."""
+    create = re.compile(rf"create\s+(?:or\s+replace\s+)?view\s+{re.escape(name)}\s", re.I)
+    files = sql_dir().glob(f"{name}.*sql")  # <name>.sql and <name>.<dialect>.sql
+    return any(create.search(" ".join(_statements(path.read_text(encoding="utf-8")))) for path in files)
+
+
 def comments_for(table: str) -> list[Comment]:
     """The comments of ``sql/<table>.sql``, or none when the file does not exist."""
     path = sql_dir() / f"{table}.sql"

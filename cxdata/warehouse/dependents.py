@@ -8,6 +8,13 @@ from the catalog's own definition with their comments, options, owner and
 grants, and re-grants the table, column grants included (on the columns the new
 version still has). Readers see the old or the new state, never a
 missing view. DuckDB binds views by name and has no grants, so it needs none of this.
+
+A view that no longer fits the new table (it reads a column the new version
+dropped) stops the publish, unless it is one of cxdata's own views from
+``sql/`` (``replaceable``): that one is left dropped, for
+`cxdata.warehouse.views.create_views` to create anew from its current file (the
+BI views step does, after the marts), so an upgrade that reshapes a mart does not
+fail on the view of the version before.
 """
 
 from __future__ import annotations
@@ -197,8 +204,14 @@ def grant_statements(conn: sa.Connection, target: str, grants: tuple[Grant, ...]
     ]
 
 
-def restore(conn: sa.Connection, dependents: Dependents, table_sql: str) -> None:
-    """Re-grant the new table (``table_sql``, already quoted) and recreate the captured views on it."""
+def restore(
+    conn: sa.Connection,
+    dependents: Dependents,
+    table_sql: str,
+    replaceable: frozenset[tuple[str, str]] = frozenset(),
+) -> None:
+    """Re-grant the new table (``table_sql``, already quoted) and recreate the captured views on it; a view whose
+    (schema, name) is in ``replaceable`` and that no longer fits it is left dropped (see the module docstring)."""
     quote = partial(quote_identifier, conn.dialect)
     for statement in grant_statements(conn, table_sql, dependents.grants):
         _run(conn, statement)
@@ -217,6 +230,8 @@ def restore(conn: sa.Connection, dependents: Dependents, table_sql: str) -> None
             with conn.begin_nested():
                 _run(conn, f"CREATE VIEW {target}{options} AS {view.definition}")
         except sa.exc.DBAPIError as exc:
+            if (view.schema, view.name) in replaceable:
+                continue
             raise WarehouseError(
                 f"view {view.schema}.{view.name} depends on the table being published and cannot be recreated "
                 f"on its new version ({str(exc.orig).splitlines()[0]}); drop or change the view first"

@@ -176,7 +176,12 @@ class Transaction:
         self._ddl(f"ALTER TABLE {wh._qualified(staged.staging)} RENAME TO {wh._quote(name)}")
         indexes.rename(self._conn, wh._quote, wh.schema, list(staged.built))
         comments.apply_comments(self._conn, wh._qualified(name), list(staged.columns), list(staged.documented))
-        dependents.restore(self._conn, kept, wh._qualified(name))
+        own = frozenset(
+            (view.schema, view.name)
+            for view in kept.views
+            if view.schema == wh.schema and comments.defines_view(view.name)
+        )
+        dependents.restore(self._conn, kept, wh._qualified(name), replaceable=own)
 
     def _lock_and_check(self, name: str) -> bool:
         """Take the append lock of ``name`` (PostgreSQL) and say whether the table exists."""

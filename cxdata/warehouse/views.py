@@ -63,6 +63,11 @@ class View:
 VIEWS: tuple[View, ...] = (
     View("bi_customer_overview", ("dim_customer", "customer_scores"), "bi"),
     View("bi_kpis_daily", ("cx_kpis_daily",), "bi"),
+    View("bi_orders_by_channel_daily", ("fct_orders", "cx_kpis_daily"), "bi"),
+    View("bi_tickets_by_channel_daily", ("fct_tickets", "cx_kpis_daily"), "bi"),
+    View("bi_surveys_by_channel_daily", ("fct_surveys", "cx_kpis_daily"), "bi"),
+    View("bi_web_by_channel_daily", ("fct_web_sessions", "cx_kpis_daily"), "bi"),
+    View("bi_people", ("dim_customer",), "bi"),
     View("bi_segments", ("segment_summary",), "bi"),
     View(
         "bi_touchpoint_investment",

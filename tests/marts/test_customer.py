@@ -8,7 +8,16 @@ import polars as pl
 import pytest
 
 from cxdata.config import JourneyConfig
-from cxdata.marts import STAGES, dim_customer, fct_orders, fct_surveys, fct_tickets, fct_touches
+from cxdata.marts import (
+    CONTACTS_SCHEMA,
+    KINDS,
+    STAGES,
+    dim_customer,
+    fct_orders,
+    fct_surveys,
+    fct_tickets,
+    fct_touches,
+)
 
 AS_OF = dt.datetime(2025, 6, 30, 12, tzinfo=dt.UTC)
 JOURNEY = JourneyConfig()  # purchase window 30 days, lapsed after 180, compare from 3 pages
@@ -49,17 +58,18 @@ def _orders(keys) -> pl.LazyFrame:
 
 def _sessions() -> pl.LazyFrame:
     rows = [
-        # customer, session, started, page_views, duration, converted, compare_pages, cart, utm_source, referrer
-        ("L", "s1", t(2025, 6, 25), 4, 300.0, False, 0, False, None, None),
-        ("C", "s2", t(2025, 6, 1), 3, 100.0, False, 2, False, "google", None),
-        ("C", "s3", t(2025, 6, 3), 1, 50.0, False, 1, False, None, "https://news.example/a"),
-        ("K", "s4", t(2025, 6, 3), 2, 10.0, False, 0, True, None, None),
-        ("R", "s5", t(2025, 6, 3), 5, 60.0, False, 2, False, None, "https://news.example/a"),
-        ("V", "s6", t(2024, 11, 1), 1, 0.0, False, 0, False, None, None),
-        ("R", "s7", t(2025, 7, 3), 9, 60.0, False, 9, True, None, None),  # after as_of: ignored
+        # customer, session, started, page_views, duration, converted, compare_pages, cart, utm_source, referrer,
+        # channel
+        ("L", "s1", t(2025, 6, 25), 4, 300.0, False, 0, False, None, None, "direct"),
+        ("C", "s2", t(2025, 6, 1), 3, 100.0, False, 2, False, "google", None, "cpc"),
+        ("C", "s3", t(2025, 6, 3), 1, 50.0, False, 1, False, None, "https://news.example/a", "referral"),
+        ("K", "s4", t(2025, 6, 3), 2, 10.0, False, 0, True, None, None, "direct"),
+        ("R", "s5", t(2025, 6, 3), 5, 60.0, False, 2, False, None, "https://news.example/a", "referral"),
+        ("V", "s6", t(2024, 11, 1), 1, 0.0, False, 0, False, None, None, "direct"),
+        ("R", "s7", t(2025, 7, 3), 9, 60.0, False, 9, True, None, None, "email"),  # after as_of: ignored
     ]
     names = ["customer_key", "session_id", "started_at", "page_views", "duration_seconds", "converted"]
-    names += ["compare_pages", "added_to_cart", "utm_source", "referrer"]
+    names += ["compare_pages", "added_to_cart", "utm_source", "referrer", "channel"]
     frame = pl.LazyFrame(rows, schema=names, orient="row")
     return frame.with_columns(
         (pl.col("started_at") + pl.duration(seconds=pl.col("duration_seconds"))).alias("ended_at")
@@ -107,13 +117,22 @@ def _record_keys(keys) -> pl.LazyFrame:
     return keys("customers", {c: c for c in STAGE})
 
 
-def _dim(keys, **inputs) -> pl.DataFrame:
-    return dim_customer(AS_OF, JOURNEY, record_keys=_record_keys(keys), **inputs).collect()
+def _contacts(**first_seen: dt.datetime | None) -> pl.LazyFrame:
+    """contacts rows: customer_key -> when their CRM record or identifier was first seen."""
+    return pl.LazyFrame(
+        {"customer_key": list(first_seen), "first_seen": list(first_seen.values())}, schema=CONTACTS_SCHEMA
+    )
 
 
-def _full(keys) -> pl.DataFrame:
+def _dim(keys, contacts: pl.LazyFrame | None = None, **inputs) -> pl.DataFrame:
+    contacts = contacts if contacts is not None else _contacts()
+    return dim_customer(AS_OF, JOURNEY, record_keys=_record_keys(keys), contacts=contacts, **inputs).collect()
+
+
+def _full(keys, contacts: pl.LazyFrame | None = None) -> pl.DataFrame:
     return _dim(
         keys,
+        contacts,
         orders=_orders(keys),
         tickets=_tickets(keys),
         surveys=_surveys(keys),
@@ -190,14 +209,89 @@ def test_only_orders(keys):
     assert dim.columns == full.columns and dim.height == len(STAGE)
     stages = dict(zip(dim["customer_key"], dim["journey_stage"], strict=True))
     assert stages["C"] == "research" and stages["P"] == "purchase"
-    assert dim["sessions_count"].to_list() == [0] * len(STAGE)
+    # no web events, tickets or touches in the project: their counts are null (no data), orders count 0
+    assert dim["sessions_count"].to_list() == [None] * len(STAGE)
+    assert dim["tickets_count"].null_count() == dim["touches_total"].null_count() == len(STAGE)
+    assert dim.filter(pl.col("customer_key") == "C")["orders_count"].item() == 0
+    assert dim.filter(pl.col("customer_key") == "C")["total_revenue"].item() == 0.0
     assert _dim(keys).height == len(STAGE)  # no inputs at all still lists every customer
 
 
 def test_stage_rules_follow_the_config(keys):
     tight = JourneyConfig(purchase_window_days=5, lapsed_after_days=28, compare_min_pages=2)
-    dim = dim_customer(AS_OF, tight, _orders(keys), sessions=_sessions(), record_keys=_record_keys(keys)).collect()
+    dim = dim_customer(
+        AS_OF, tight, _orders(keys), sessions=_sessions(), record_keys=_record_keys(keys), contacts=_contacts()
+    ).collect()
     stages = dict(zip(dim["customer_key"], dim["journey_stage"], strict=True))
     assert stages["P"] == "use_repurchase"  # ordered 10 days ago, window now 5 days
     assert stages["U"] == "lapsed"  # last order 29 days ago > 28
     assert stages["R"] == "compare"  # 2 compare pages now enough; last seen 27 days ago, not lapsed
+
+
+def test_kind_tells_buyers_known_contacts_and_anonymous_visitors_apart(keys):
+    # K: a CRM record (no time); V: an email first seen before as_of; R: an identifier first seen only after
+    # as_of (not known yet); U bought and is a buyer whatever else it has; T only got touches, C and L browse
+    contacts = _contacts(K=None, V=t(2024, 10, 1), R=t(2025, 7, 2), U=t(2025, 1, 1))
+    dim = _full(keys, contacts)
+    kinds = dict(zip(dim["customer_key"], dim["kind"], strict=True))
+    assert kinds == {
+        "P": "buyer",
+        "U": "buyer",
+        "S": "buyer",
+        "L": "buyer",
+        "F": "anonymous_visitor",  # its only order is after as_of, and it carries no identifier here
+        "C": "anonymous_visitor",
+        "K": "known_contact",
+        "R": "anonymous_visitor",
+        "T": "anonymous_visitor",
+        "V": "known_contact",
+    }
+    assert set(kinds.values()) <= set(KINDS)
+    # a ticket or survey answer makes a non-buyer known: U's tickets given to T instead
+    tickets = fct_tickets(
+        pl.LazyFrame({"ticket_id": ["t9"], "opened_at": [t(2025, 6, 1)], "channel": ["chat"]}),
+        keys("tickets", {"t9": "T"}),
+    )
+    assert _dim(keys, contacts, tickets=tickets).filter(pl.col("customer_key") == "T")["kind"].item() == (
+        "known_contact"
+    )
+
+
+def test_acquisition_channel_is_the_channel_of_the_first_session_touch_or_order(keys):
+    orders = fct_orders(
+        pl.LazyFrame(
+            {
+                "order_id": ["o1", "o2", "o3"],
+                "ordered_at": [t(2025, 5, 1), t(2025, 6, 1), t(2025, 6, 2)],
+                "amount": [10.0, 20.0, 30.0],
+                "channel": ["store", "web", None],
+            }
+        ),
+        keys("orders", {"o1": "C", "o2": "K", "o3": "P"}),
+    )
+    # T's first touch is an email; L gets an SMS at the very moment of its first session: the touch wins the tie
+    touches = fct_touches(
+        pl.LazyFrame(
+            {
+                "touch_id": ["1", "2", "3"],
+                "occurred_at": [t(2025, 6, 3), t(2025, 6, 1), t(2025, 6, 25)],
+                "channel": ["social", "email", "sms"],
+                "kind": ["impression", "sent", "sent"],
+            }
+        ),
+        keys("touches", {"1": "T", "2": "T", "3": "L"}),
+    )
+    dim = _dim(keys, orders=orders, sessions=_sessions(), touches=touches)
+    channels = dict(zip(dim["customer_key"], dim["acquisition_channel"], strict=True))
+    assert channels == {
+        "C": "store",  # ordered in the store on 1 May, before its first session (cpc) on 1 June
+        "K": "web",  # ordered on the web on 1 June, before its first session on 3 June
+        "P": "unknown",  # its only order has no channel
+        "T": "email",
+        "R": "referral",  # its session after as_of does not count
+        "L": "sms",
+        "V": "direct",
+        "U": "unknown",  # nothing but a CRM record here
+        "S": "unknown",
+        "F": "unknown",
+    }

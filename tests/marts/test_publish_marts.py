@@ -8,6 +8,7 @@ import pytest
 from cxdata.config import JourneyConfig, load_config
 from cxdata.io.staging import load_table
 from cxdata.marts import (
+    CONTACTS_SCHEMA,
     cx_kpis_daily,
     dim_customer,
     fct_orders,
@@ -57,16 +58,25 @@ def marts(tmp_path_factory) -> dict[str, pl.DataFrame]:
     sessions = fct_web_sessions(tables["web_events"], keys, JourneyConfig().session_timeout_minutes)
     touches = fct_touches(tables["touches"], keys)
     as_of = end_of_day(config.as_of, config.timezone)
+    # the stand-in's contacts: customers keyed by a CRM ref or an email
+    contacts = (
+        pl.concat([tables[t].select("customer_ref", "email") for t in ("customers", "orders", "tickets")])
+        .select(pl.coalesce("customer_ref", "email").alias("customer_key"))
+        .drop_nulls()
+        .with_columns(pl.lit(None).alias("first_seen"))
+        .cast(dict(CONTACTS_SCHEMA))
+    )
+    dim = dim_customer(
+        as_of, JourneyConfig(), orders, tickets, surveys, sessions, touches, record_keys=keys, contacts=contacts
+    )
     built = {
         "fct_orders": orders,
         "fct_tickets": tickets,
         "fct_surveys": surveys,
         "fct_web_sessions": sessions,
         "fct_touches": touches,
-        "dim_customer": dim_customer(
-            as_of, JourneyConfig(), orders, tickets, surveys, sessions, touches, record_keys=keys
-        ),
-        "cx_kpis_daily": cx_kpis_daily(orders, tickets, surveys, sessions),
+        "dim_customer": dim,
+        "cx_kpis_daily": cx_kpis_daily(orders, tickets, surveys, sessions, dim),
     }
     frames = {name: frame.collect() for name, frame in built.items()}
     for table in ("orders", "tickets", "surveys", "touches"):
@@ -80,6 +90,7 @@ def test_marts_hold_no_personal_data(marts):
         assert not PERSONAL & set(frame.columns), name
     assert marts["fct_web_sessions"]["events"].sum() > marts["fct_web_sessions"].height
     assert marts["dim_customer"]["journey_stage"].n_unique() >= 4
+    assert marts["dim_customer"]["kind"].n_unique() == 3
 
 
 def test_every_mart_publishes_documented(marts, warehouse_target):

@@ -83,7 +83,10 @@ def test_an_empty_table_gives_no_plot(tmp_path):
     with Warehouse(f"duckdb:///{tmp_path / 'wh.duckdb'}") as wh:
         wh.publish(
             "cx_kpis_daily",
-            pl.DataFrame({"date": [], "channel": []}, schema={"date": pl.Date, "channel": pl.String}),
+            pl.DataFrame(
+                {"date": [], "dimension": [], "dimension_value": []},
+                schema={"date": pl.Date, "dimension": pl.String, "dimension_value": pl.String},
+            ),
         )
         wh.publish("dim_customer", pl.DataFrame({"journey_stage": []}, schema={"journey_stage": pl.String}))
         assert figure_metadata(table_figure(wh, "cx_kpis_daily")) == {}

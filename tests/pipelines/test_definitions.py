@@ -51,10 +51,14 @@ DELIVERY = {
     "bi_segments",
     "segment_definitions",
     "bi_touchpoint_investment",
+    "bi_people",
+    "bi_orders_by_channel_daily",
     "marketing_segment_export",
     "cx_report",
 }
-EVERY_DOMAIN = IDENTITY | FACTS | CUSTOMER_WIDE | VALUE | TOUCHPOINTS | DELIVERY
+# the views of one source's records by their own channel, for the sources beyond orders
+SOURCE_VIEWS = {"bi_tickets_by_channel_daily", "bi_surveys_by_channel_daily", "bi_web_by_channel_daily"}
+EVERY_DOMAIN = IDENTITY | FACTS | CUSTOMER_WIDE | VALUE | TOUCHPOINTS | DELIVERY | SOURCE_VIEWS
 
 
 def test_every_asset_has_owners_from_its_group_and_every_group_is_described(small_project, tmp_path):
@@ -103,6 +107,10 @@ def test_definitions_have_staging_identity_and_marts_with_lineage(small_project)
         "stg_orders",
         "identity_record_keys",
     }
+    assert {dep.asset_key.to_user_string() for dep in specs["cx_kpis_daily"].deps} == FACTS - {"fct_touches"} | {
+        "dim_customer"
+    }
+    assert "customer_identity" in {dep.asset_key.to_user_string() for dep in specs["dim_customer"].deps}
 
 
 def test_a_failed_clv_check_gates_only_what_reads_clv(small_project):
@@ -130,7 +138,13 @@ def test_a_failed_clv_check_gates_only_what_reads_clv(small_project):
         name: {key.to_user_string() for key in defs.resolve_assets_def(name).keys}
         for name in ("bi_kpis_daily", "bi_customer_overview", "bi_segments", "marketing_segment_export")
     }
-    assert steps["bi_kpis_daily"] == {"bi_kpis_daily", "bi_touchpoint_investment"}
+    assert steps["bi_kpis_daily"] == {
+        "bi_kpis_daily",
+        "bi_touchpoint_investment",
+        "bi_people",
+        "bi_orders_by_channel_daily",
+        *SOURCE_VIEWS,
+    }
     assert steps["bi_customer_overview"] == {"bi_customer_overview"}
     assert steps["bi_segments"] == {"bi_segments", "segment_definitions"} and steps[
         "marketing_segment_export"

@@ -23,7 +23,8 @@ def kpis() -> pl.DataFrame:
     n = len(days)
     return pl.DataFrame(
         {
-            "date": days, "channel": ["all"] * n, "csat": [0.8] * n, "csat_responses": [5] * n,
+            "date": days, "dimension": ["total"] * n, "dimension_value": ["all"] * n, "csat": [0.8] * n,
+            "csat_responses": [5] * n,
             "nps": [20.0] * n, "nps_responses": [4] * n, "ces_mean": [None] * n, "ces_responses": [0] * n,
             "median_first_response_hours": [2.0] * n, "tickets_opened": [3] * n, "sessions": [10] * n,
             "converted_sessions": [2] * n, "orders": list(range(n)), "revenue": [10.0 * d for d in range(n)],

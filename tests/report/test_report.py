@@ -173,6 +173,15 @@ def test_full_project_has_every_section_with_figures_and_known_values(projects, 
     assert funnel["journey_stage"].to_list()[:5] == ["research", "compare", "purchase", "use_repurchase", "lapsed"]
     identity = dict(sections["identity"].tables[0].frame.iter_rows())
     assert identity["resolved customers"] == f"{keys.n_unique():,}"
+    kpi_tables = {t.caption.split(" over ")[0]: t.frame for t in sections["kpis"].tables}
+    whole = kpi_tables["KPIs by period (all customers)"].filter(pl.col("period") == "whole history")
+    for breakdown in ("KPIs by acquisition channel", "KPIs by customer kind"):  # each adds up to the whole
+        assert kpi_tables[breakdown]["revenue (EUR)"].sum() == pytest.approx(whole["revenue (EUR)"].item())
+    assert set(kpi_tables["KPIs by customer kind"]["customer_kind"]) <= {
+        "buyer",
+        "known_contact",
+        "anonymous_visitor",
+    }
     touch = sections["touchpoints"].tables[0].frame
     assert touch["touchpoint"].to_list() == ["email/<b>spring</b>", "display/retarget", "search/brand"]
     lists = {listing.key: listing.items for listing in sections["touchpoints"].listings}
@@ -218,7 +227,8 @@ def test_weekly_kpis_weight_rates_by_their_counts():
     days = [dt.date(2025, 3, 3), dt.date(2025, 3, 4), dt.date(2025, 3, 10)]  # two Mondays
     daily = pl.LazyFrame(
         {
-            "date": days, "channel": ["all"] * 3, "csat": [1.0, 0.5, None], "csat_responses": [1, 3, 0],
+            "date": days, "dimension": ["total"] * 3, "dimension_value": ["all"] * 3, "csat": [1.0, 0.5, None],
+            "csat_responses": [1, 3, 0],
             "nps": [50.0, -50.0, 10.0], "nps_responses": [3, 1, 2], "ces_mean": [None, None, None],
             "ces_responses": [0, 0, 0], "median_first_response_hours": [2.0, 4.0, 1.0],
             "tickets_opened": [1, 1, 4],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 
 import polars as pl
 import pytest
@@ -34,10 +35,10 @@ CASES = [
     ),
     (Spec(T, "unique", ERROR, "id"), {"id": ["a", "b"]}, {"id": ["a", "b", "b"]}, {"b"}),
     (
-        Spec(T, "compound_unique", ERROR, columns=("day", "channel")),
-        {"day": ["d1", "d1"], "channel": ["web", "all"]},
-        {"day": ["d1", "d1"], "channel": ["web", "web"]},
-        {"d1, web"},
+        Spec(T, "compound_unique", ERROR, columns=("day", "dimension_value")),
+        {"day": ["d1", "d1"], "dimension_value": ["email", "all"]},
+        {"day": ["d1", "d1"], "dimension_value": ["email", "email"]},
+        {"d1, email"},
     ),
     (Spec(T, "between", ERROR, "share", min=0, max=1), {"share": [0.0, 1.0]}, {"share": [0.5, 1.5]}, {"1.5"}),
     (
@@ -161,3 +162,11 @@ def test_suites_module_does_not_import_great_expectations():
     code = "import sys, cxdata.validate.suites, cxdata.validate.checks; print('great_expectations' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_orders_in_another_currency_than_the_projects_warn(docs):
+    project = ProjectConfig(name="t", currency="USD", sources={"orders": SourceConfig(path="o.csv")})
+    (spec,) = [s for s in suite_for(project, "fct_orders") if s.column == "currency"]
+    assert spec.severity == WARN and spec.values == ("USD",)
+    (failure,) = run(pl.DataFrame({"currency": ["USD", "EUR"]}), replace(spec, table=T), docs).failures
+    assert list(failure.samples) == ["EUR"]

@@ -6,6 +6,8 @@ import datetime as dt
 
 import polars as pl
 
+from cxdata.marts.kpis import SCHEMA as KPIS_SCHEMA
+
 AS_OF = dt.datetime(2025, 6, 30, 23, 59, 59, tzinfo=dt.UTC)
 EARLIER = dt.datetime(2025, 3, 31, 23, 59, 59, tzinfo=dt.UTC)
 EMAIL = "ana.lopez@example.com"
@@ -13,12 +15,14 @@ PHONE = "+34600111222"
 
 
 def mart_frames() -> dict[str, pl.DataFrame]:
-    """Two customers (K1 with contact details, K2 without), scored and segmented at two moments."""
+    """Two people (K1 a buyer with contact details, K2 an anonymous visitor), scored and segmented at two moments,
+    two days of KPIs and one record of each fact."""
     at = pl.Datetime("us", "UTC")
     return {
         "dim_customer": pl.DataFrame(
             {
                 "customer_key": ["K1", "K2"],
+                "kind": ["buyer", "anonymous_visitor"],
                 "first_seen_at": [dt.datetime(2024, 1, 5, tzinfo=dt.UTC), None],
                 "last_seen_at": [dt.datetime(2025, 6, 1, tzinfo=dt.UTC), None],
                 "first_order_at": [dt.datetime(2024, 1, 5, 23, 30, tzinfo=dt.UTC), None],
@@ -29,6 +33,7 @@ def mart_frames() -> dict[str, pl.DataFrame]:
                 "tenure_days": [541.0, None],
                 "monetary_value": [40.0, None],
                 "total_revenue": [120.0, 0.0],
+                "currency": ["EUR", "EUR"],
                 "tickets_count": [1, 0],
                 "open_tickets": [0, 0],
                 "median_first_response_hours": [2.5, None],
@@ -45,6 +50,7 @@ def mart_frames() -> dict[str, pl.DataFrame]:
                 "touch_channels": ["email:5", None],
                 "last_touch_channel": ["email", None],
                 "referral_source": ["google", "direct"],
+                "acquisition_channel": ["cpc", "direct"],
                 "journey_stage": ["use_repurchase", "research"],
                 "as_of": [AS_OF, AS_OF],
             },
@@ -68,17 +74,66 @@ def mart_frames() -> dict[str, pl.DataFrame]:
             }
         ),
         "cx_kpis_daily": pl.DataFrame(
+            [
+                {
+                    **{c: 1 for c in ("csat_responses", "nps_responses", "ces_responses", "tickets_opened")},
+                    **{c: 2 for c in ("sessions", "converted_sessions", "orders", "new_customers")},
+                    **{c: 0.5 for c in ("csat", "nps", "ces_mean", "median_first_response_hours", "repeat_rate")},
+                    **{c: 0.5 for c in ("conversion_rate", "revenue", "referral_share")},
+                    "date": day,
+                    "dimension": "total",
+                    "dimension_value": "all",
+                    "median_resolution_hours": 4.0,
+                    "repeat_customers": 0,
+                    "currency": "EUR",
+                }
+                for day in (dt.date(2025, 6, 1), dt.date(2025, 6, 2))
+            ],
+            schema=KPIS_SCHEMA,
+        ),
+        # one record of each fact on 1 June (the view of its channel shows 0 on the 2nd)
+        "fct_orders": pl.DataFrame(
             {
-                "date": [dt.date(2025, 6, 1)],
-                "channel": ["all"],
-                **{c: [1] for c in ("csat_responses", "nps_responses", "ces_responses", "tickets_opened")},
-                **{c: [0.5] for c in ("csat", "nps", "ces_mean", "median_first_response_hours")},
-                "median_resolution_hours": [4.0],
-                **{
-                    c: [2]
-                    for c in ("sessions", "converted_sessions", "orders", "new_customers", "repeat_customers")
-                },
-                **{c: [0.5] for c in ("conversion_rate", "revenue", "repeat_rate", "referral_share")},
+                "order_id": ["o1"],
+                "customer_key": ["K1"],
+                "order_date": [dt.date(2025, 6, 1)],
+                "net_amount": [40.0],
+                "channel": ["web"],
+                "is_refund": [False],
+                "is_first_order": [False],
+            }
+        ),
+        "fct_tickets": pl.DataFrame(
+            {
+                "ticket_id": ["t1"],
+                "customer_key": ["K1"],
+                "opened_date": [dt.date(2025, 6, 1)],
+                "channel": ["chat"],
+                "first_response_hours": [2.5],
+                "resolution_hours": [None],
+            },
+            schema_overrides={"resolution_hours": pl.Float64},
+        ),
+        "fct_surveys": pl.DataFrame(
+            {
+                "response_id": ["r1"],
+                "customer_key": ["K1"],
+                "responded_date": [dt.date(2025, 6, 1)],
+                "kind": ["nps"],
+                "score": [9.0],
+                "is_satisfied": [None],
+                "nps_class": ["promoter"],
+                "channel": ["chat"],
+            },
+            schema_overrides={"is_satisfied": pl.Boolean},
+        ),
+        "fct_web_sessions": pl.DataFrame(
+            {
+                "session_id": ["ck-1-1"],
+                "customer_key": ["K2"],
+                "session_date": [dt.date(2025, 6, 1)],
+                "channel": ["direct"],
+                "converted": [False],
             }
         ),
         "segment_members": pl.DataFrame(

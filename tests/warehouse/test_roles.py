@@ -34,6 +34,7 @@ SESSIONS = pl.DataFrame(
         "anonymous_id": [COOKIE, "ck-0001"],
         "customer_key": ["K1", None],
         "started_at": [dt.datetime(2025, 6, 30, 10, tzinfo=dt.UTC), dt.datetime(2025, 6, 30, 11, tzinfo=dt.UTC)],
+        "session_date": [dt.date(2025, 6, 30)] * 2,
         "landing_page": [f"/reset?email={EMAIL}", "/pricing"],
         "landing_path": ["/reset", "/pricing"],
         "utm_source": ["newsletter", None],
@@ -78,7 +79,9 @@ def read_as(wh: Warehouse, role: str, sql: str) -> list[tuple] | str:
 def test_bi_role_reads_bi_views_and_marts_but_no_personal_data(granted):
     wh, _ = granted
 
-    assert read_as(wh, BI_ROLE, "select count(*) from bi_customer_overview") == [(2,)]
+    assert read_as(wh, BI_ROLE, "select count(*) from bi_customer_overview") == [(1,)]  # buyers only
+    assert read_as(wh, BI_ROLE, "select count(*) from bi_people") == [(2,)]
+    assert read_as(wh, BI_ROLE, "select count(*) from bi_web_by_channel_daily") == [(4,)]  # 2 days x 2 channels
     assert read_as(wh, BI_ROLE, "select count(*) from bi_segments") == [(3,)]
     assert read_as(wh, BI_ROLE, "select segment, customers from segment_definitions order by segment_order") == [
         ("champions", 1),
@@ -210,8 +213,8 @@ def test_role_and_member_names_are_quoted_not_folded(granted):
         report = grant_roles(wh, bi_role=role, members={role: [member]})
 
         assert role in report.readable
-        assert read_as(wh, role, "select count(*) from bi_kpis_daily") == [(1,)]
-        assert read_as(wh, member, "select count(*) from bi_kpis_daily") == [(1,)]  # through membership
+        assert read_as(wh, role, "select count(*) from bi_kpis_daily") == [(2,)]
+        assert read_as(wh, member, "select count(*) from bi_kpis_daily") == [(2,)]  # through membership
         assert read_as(wh, role, "select email from dim_customer_pii") == DENIED
         with pytest.raises(WarehouseError, match="no such role"):
             grant_roles(wh, members={BI_ROLE: [f"missing_{suffix}"]})

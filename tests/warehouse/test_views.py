@@ -114,9 +114,14 @@ def test_bi_views_hold_no_personal_data_and_rename_for_readers(wh):
         text = str(frame.rows())
         assert EMAIL not in text and PHONE not in text and "Lopez" not in text, name
     overview = wh.read("bi_customer_overview").sort("customer_key")
-    assert overview.select("customer_key", "orders", "lifetime_value", "segment").rows() == [
-        ("K1", 3, 61.5, "champions"),
-        ("K2", 0, None, None),
+    # buyers only: K2, an anonymous visitor, is a person in bi_people but not a customer
+    assert overview.select("customer_key", "customer_kind", "orders", "lifetime_value", "segment").rows() == [
+        ("K1", "buyer", 3, 61.5, "champions"),
+    ]
+    people = wh.read("bi_people").sort("customer_key")
+    assert people.select("customer_key", "customer_kind", "acquisition_channel").rows() == [
+        ("K1", "buyer", "cpc"),
+        ("K2", "anonymous_visitor", "direct"),
     ]
     # the first order at 23:30 UTC is that UTC day, whatever the machine's zone
     assert str(overview["first_order_date"][0]) == "2024-01-05"
@@ -171,6 +176,36 @@ def test_segment_definitions_read_a_summary_from_before_rules_were_recorded(wh):
     assert view["rule"].to_list() == [None, None] and view["thresholds_json"].to_list() == [None, None]
 
 
+def test_per_source_views_break_down_by_the_records_own_channel_with_zeros_on_quiet_days(wh):
+    publish_marts(wh)
+    create_views(wh)
+
+    def by_day(view: str, channel: str) -> dict:
+        frame = wh.read(view).filter(pl.col(channel) == pl.first(channel)).sort("day")
+        return {str(day): row for day, row in zip(frame["day"], frame.iter_rows(named=True), strict=True)}
+
+    orders = by_day("bi_orders_by_channel_daily", "order_channel")
+    assert (orders["2025-06-01"]["orders"], orders["2025-06-01"]["revenue"]) == (1, 40.0)
+    assert orders["2025-06-01"]["repeat_customers"] == 1 and orders["2025-06-01"]["repeat_customer_share"] == 1.0
+    quiet = orders["2025-06-02"]  # a day of cx_kpis_daily without an order: 0, and no share
+    assert (quiet["orders"], quiet["revenue"], quiet["new_customers"], quiet["repeat_customer_share"]) == (
+        0, 0.0, 0, None,
+    )  # fmt: skip
+    tickets = by_day("bi_tickets_by_channel_daily", "service_channel")
+    assert tickets["2025-06-01"]["median_first_response_hours"] == 2.5
+    assert tickets["2025-06-01"]["median_resolution_hours"] is None  # the ticket is open
+    assert (tickets["2025-06-02"]["tickets_opened"], tickets["2025-06-02"]["median_first_response_hours"]) == (
+        0, None,
+    )  # fmt: skip
+    surveys = by_day("bi_surveys_by_channel_daily", "service_channel")
+    assert (surveys["2025-06-01"]["nps_answers"], surveys["2025-06-01"]["nps_score"]) == (1, 100.0)
+    assert (surveys["2025-06-02"]["nps_answers"], surveys["2025-06-02"]["nps_score"]) == (0, None)
+    assert surveys["2025-06-01"]["csat_answers"] == 0 and surveys["2025-06-01"]["csat_satisfied_share"] is None
+    web = by_day("bi_web_by_channel_daily", "session_channel")
+    assert (web["2025-06-01"]["web_sessions"], web["2025-06-01"]["web_conversion_rate"]) == (1, 0.0)
+    assert (web["2025-06-02"]["web_sessions"], web["2025-06-02"]["web_conversion_rate"]) == (0, None)
+
+
 def test_touchpoint_investment_leads_with_invest_cut_hold_in_the_currency(wh):
     wh.publish("touchpoint_scores", SCORED)
 
@@ -209,8 +244,11 @@ def test_bi_views_show_the_project_currency_next_to_money(wh):
 
     create_views(wh, currency="SEK", hurdle=1.5)
 
-    for name in ("bi_customer_overview", "bi_kpis_daily", "bi_segments", "bi_touchpoint_investment"):
+    for name in ("bi_segments", "bi_touchpoint_investment", "bi_orders_by_channel_daily"):
         assert set(wh.read(name, columns=["currency"])["currency"]) == {"SEK"}, name
+    # tables that carry their currency show it, the one they were built with
+    for name in ("bi_customer_overview", "bi_kpis_daily"):
+        assert set(wh.read(name, columns=["currency"])["currency"]) == {"EUR"}, name
     hold = wh.read("bi_touchpoint_investment").filter(pl.col("touchpoint") == "search/brand")
     assert hold["hurdle"].item() == 1.5 and hold["evidence"].item() is None
     assert hold["decision_note"].item() == (
@@ -304,3 +342,22 @@ def test_view_files_hold_only_their_own_view(tmp_path, monkeypatch):
         load_view("bi_customer_overview", "duckdb")
     with pytest.raises(WarehouseError, match=r"unknown view\(s\) \['nope'\]"):
         create_views(object(), ["nope"])  # type: ignore[arg-type]
+
+
+def test_a_mart_reshaped_by_an_upgrade_drops_cxdatas_old_view_for_create_views_to_renew(pg_schema):
+    # cx_kpis_daily and bi_kpis_daily as the version before (channel, not dimension) left them on PostgreSQL
+    with Warehouse(*pg_schema) as wh:
+        wh.publish("cx_kpis_daily", pl.DataFrame({"date": [AS_OF.date()], "channel": ["all"], "orders": [1]}))
+        q = wh._qualified
+        _run(wh, f"create view {q('bi_kpis_daily')} as select k.date as day, k.channel as channel from "
+                 f"{q('cx_kpis_daily')} k")  # fmt: skip
+        _run(wh, f"create view {q('my_kpis')} as select k.orders from {q('cx_kpis_daily')} k")
+
+        wh.publish("cx_kpis_daily", mart_frames()["cx_kpis_daily"])  # the new shape: a user's view still fits
+
+        assert not wh.exists("bi_kpis_daily") and wh.query("select sum(orders) as n from my_kpis").item() == 4
+        create_views(wh, ["bi_kpis_daily"])
+        assert wh.read("bi_kpis_daily")["dimension"].to_list() == ["total", "total"]
+        # a view of the user's own that no longer fits still stops the publish
+        with pytest.raises(WarehouseError, match=r"my_kpis depends on the table being published"):
+            wh.publish("cx_kpis_daily", pl.DataFrame({"date": [AS_OF.date()]}))
