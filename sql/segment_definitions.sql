@@ -1,6 +1,6 @@
 -- segment_definitions: what each marketing segment of the latest scoring means, beside its size.
 --
--- grain: one row per segment of the latest scoring
+-- grain: one row per segment rule (models.churn.segments) of the latest scoring moment
 --
 -- Created by cxdata.warehouse.views.create_views after segment_summary is
 -- published. One row per rule of models.churn.segments as the latest scoring
@@ -8,7 +8,7 @@
 -- value it resolved to on that run (cxdata/churn/segments.py). Aggregates and
 -- definitions only: which customers are in a segment is in segment_members.
 --
--- example: What each segment means and what to do with it
+-- example: What each segment means and how big it is, in rule order
 --   select segment, rule, suggested_action, customers, share_of_customers
 --   from segment_definitions
 --   order by segment_order
