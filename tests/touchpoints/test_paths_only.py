@@ -35,6 +35,7 @@ NEEDS_CLV = {
     "segment_summary",
     "bi_customer_overview",
     "bi_segments",
+    "segment_definitions",
     "marketing_segment_export",
 }
 
