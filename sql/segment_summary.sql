@@ -10,8 +10,9 @@ comment on table segment_summary is 'Per marketing segment and as_of: customers,
 comment on column segment_summary.segment is 'Segment name, as in segment_members.';
 comment on column segment_summary.rule_order is 'Position 1..n of the segment''s rule in models.churn.segments: customers go to the first rule they match.';
 comment on column segment_summary.customers is 'Customers in the segment.';
-comment on column segment_summary.total_clv is 'Sum of customer_scores.clv over the segment, order currency.';
-comment on column segment_summary.total_value_at_risk is 'Sum of customer_scores.value_at_risk (clv times churn_probability) over the segment.';
+comment on column segment_summary.total_clv is 'Sum of customer_scores.clv over the segment, in currency.';
+comment on column segment_summary.total_value_at_risk is 'Sum of customer_scores.value_at_risk (clv times churn_probability) over the segment, in currency.';
+comment on column segment_summary.currency is 'ISO 4217 code of total_clv and total_value_at_risk: the project setting currency (amounts are never converted).';
 comment on column segment_summary.mean_churn_probability is 'Mean churn_probability of the segment; null when it is empty.';
 comment on column segment_summary.as_of is 'Moment the scores were computed at, UTC.';
 comment on column segment_summary.run_id is 'The orchestrator run that built the summary.';

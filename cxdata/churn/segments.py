@@ -56,7 +56,7 @@ from dataclasses import dataclass
 import polars as pl
 from matplotlib.figure import Figure
 
-from cxdata.config import Bound, SegmentRule
+from cxdata.config import DEFAULT_CURRENCY, Bound, SegmentRule
 
 
 @dataclass(frozen=True)
@@ -229,10 +229,17 @@ def segment_members(scored: pl.DataFrame, as_of: dt.datetime, run_id: str) -> pl
     ).sort("segment", "customer_key")
 
 
-def segment_summary(scored: pl.DataFrame, rules: list[SegmentRule], as_of: dt.datetime, run_id: str):
-    """Per segment in rule order (empty ones included): customers, total clv and value at risk, mean churn, and
-    the segment's definition on this scoring: its rule in words, its thresholds as JSON (percentile bounds
-    resolved on ``scored``, as `assign_segments` did) and the suggested action (`describe`, `ACTIONS`)."""
+def segment_summary(
+    scored: pl.DataFrame,
+    rules: list[SegmentRule],
+    as_of: dt.datetime,
+    run_id: str,
+    currency: str = DEFAULT_CURRENCY,
+):
+    """Per segment in rule order (empty ones included): customers, total clv and value at risk in ``currency``,
+    mean churn, and the segment's definition on this scoring: its rule in words, its thresholds as JSON
+    (percentile bounds resolved on ``scored``, as `assign_segments` did) and the suggested action
+    (`describe`, `ACTIONS`)."""
     conditions = resolve(scored, rules)
     order = pl.DataFrame(
         {
@@ -255,6 +262,7 @@ def segment_summary(scored: pl.DataFrame, rules: list[SegmentRule], as_of: dt.da
         .with_columns(
             pl.col("customers").fill_null(0).cast(pl.Int64),
             pl.col("total_clv", "total_value_at_risk").fill_null(0.0),
+            pl.lit(currency).alias("currency"),
             pl.lit(as_of).alias("as_of"),
             pl.lit(run_id).alias("run_id"),
         )

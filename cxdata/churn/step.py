@@ -194,7 +194,7 @@ def churn_outputs(
     if scored is not None:
         published = scored.drop("days_since_last_order", "tenure_days")
         members = segment_members(scored, as_of, run_id)
-        summary = segment_summary(scored, churn.segments, as_of, run_id)
+        summary = segment_summary(scored, churn.segments, as_of, run_id, config.currency)
         plots["segments"] = summary_png(summary)
         sizes = dict(zip(summary["segment"].to_list(), summary["customers"].to_list(), strict=True))
     report = ChurnReport(

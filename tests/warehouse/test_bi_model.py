@@ -21,7 +21,6 @@ NOT_MONEY = re.compile(r"percentile|per_1|_share|_rate|_model|_params|_correlati
 # relations with amounts but no currency column, and why; the test fails once one gains it, to drop it here
 NO_CURRENCY = {
     "stg_touchpoint_costs": "the finance source's rows as given; touchpoint_scores labels the spend it sums",
-    "segment_summary": "built by cxdata/churn/segments.py, outside this change: bi_segments adds the currency",
 }
 
 
