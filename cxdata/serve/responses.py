@@ -78,6 +78,8 @@ class SegmentSummary(_Body):
     mean_churn_probability: float | None = column(SUMMARY, "mean_churn_probability")
     rule: str | None = column(SUMMARY, "rule")
     suggested_action: str | None = column(SUMMARY, "suggested_action")
+    thresholds_json: str | None = column(SUMMARY, "thresholds_json")
+    currency: str | None = column(SUMMARY, "currency")
 
 
 class SegmentList(_Body):
@@ -163,6 +165,7 @@ class ScoreRow(_Body):
     churn_reason_2: str | None = column(HISTORY, "churn_reason_2")
     churn_reason_3: str | None = column(HISTORY, "churn_reason_3")
     value_at_risk: float | None = column(HISTORY, "value_at_risk")
+    currency: str | None = column(HISTORY, "currency")
     segment: str | None = column(HISTORY, "segment")
 
 

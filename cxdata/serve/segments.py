@@ -99,7 +99,7 @@ EXPORT_DECIMALS = {**dict.fromkeys(MONEY_COLUMNS, 2), **dict.fromkeys(
 )}  # fmt: skip
 SUMMARY_COLUMNS = (
     "segment", "customers", "total_clv", "total_value_at_risk", "mean_churn_probability",
-    "rule", "suggested_action",
+    "rule", "suggested_action", "thresholds_json", "currency",
 )  # fmt: skip
 _RUN_HINT = "run the project (cxdata run) so the churn step scores and segments customers"
 # churn_step names its model run after the orchestrator run that wrote the segment (cxdata/churn/step.py).
@@ -179,8 +179,9 @@ def _segment_names(wh: Warehouse, as_of: dt.datetime) -> tuple[str, ...]:
 
 def list_segments(wh: Warehouse, day: dt.date | None = None) -> pl.DataFrame:
     """The segments at the scoring moment of ``day`` (default latest), in rule order when segment_summary is
-    there: segment, customers, total_clv, total_value_at_risk, mean_churn_probability, rule and suggested_action
-    (those of them the summary has; segment and customers only without a summary), and as_of last."""
+    there: segment, customers, total_clv, total_value_at_risk, mean_churn_probability, rule, suggested_action,
+    thresholds_json and currency (those of them the summary has; segment and customers only without a
+    summary), and as_of last."""
     as_of = resolve_as_of(wh, day)
     held = columns_of(wh).get(SUMMARY)
     if held is not None:
