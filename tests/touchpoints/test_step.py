@@ -104,7 +104,7 @@ def test_credit_is_published_without_this_moments_clv(tmp_path, small_project, s
     assert published["scored"]["attributed_clv"].sum() > 0
     # (float sums in the lift and cost steps are not bit-reproducible across runs, hence the tolerance)
     assert_frame_equal(
-        published[scores].drop("attributed_clv"), published["scored"].drop("attributed_clv"), rtol=1e-9
+        published[scores].drop("attributed_clv"), published["scored"].drop("attributed_clv"), rel_tol=1e-9
     )
     # the reason is in the touchpoint model run, not raised
     reason = {"absent": "does not exist", "null_clv": "no CLV", "stale": "as of 2001-01-01"}[scores]
