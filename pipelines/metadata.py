@@ -75,6 +75,5 @@ def trend_metadata(prefix: str, figures: dict[str, object]) -> dict[str, dg.Meta
     for name, value in figures.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             continue
-        key = f"{prefix}_{name}"
-        found[key] = dg.MetadataValue.int(value) if isinstance(value, int) else dg.MetadataValue.float(value)
+        found[f"{prefix}_{name}"] = _fact(value)
     return found
