@@ -29,18 +29,13 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from cxdata import schema
 from cxdata.config import ProjectConfig
 from cxdata.warehouse import Warehouse
 
 TABLE = "run_context"
 # The staged tables of events and the time of each event: the default as_of is the end of the day of the last.
-EVENT_TIMES = {
-    "stg_orders": "ordered_at",
-    "stg_tickets": "opened_at",
-    "stg_surveys": "responded_at",
-    "stg_web_events": "occurred_at",
-    "stg_touches": "occurred_at",
-}
+EVENT_TIMES = {f"stg_{table}": column for table, column in schema.EVENT_TIMES.items()}
 _UTC = pl.Datetime("us", "UTC")
 _SCHEMA = {"run_id": pl.String, "as_of": _UTC, "started_at": _UTC, "as_of_from": pl.String}
 

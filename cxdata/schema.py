@@ -199,3 +199,14 @@ def table(name: str) -> Table:
 
 # Columns that identify a person; they never appear in logs, previews or metadata.
 PERSONAL_COLUMNS = frozenset({"email", "phone", "first_name", "last_name", "postcode"})
+
+# The event tables and the time of each event: the project-zone day of that time is the row's daily
+# partition (`cxdata.io.days`), and the last one staged is the default as_of (`cxdata.run_context`).
+EVENT_TIMES = {
+    "orders": "ordered_at",
+    "tickets": "opened_at",
+    "surveys": "responded_at",
+    "web_events": "occurred_at",
+    "touches": "occurred_at",
+}
+PARTITION_COLUMN = "partition_day"

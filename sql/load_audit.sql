@@ -18,3 +18,7 @@ comment on column load_audit.quarantined_by_rule is 'JSON object: quarantined ro
 comment on column load_audit.threshold is 'The largest quarantined share allowed for this table (validation.max_quarantine_share or validation.table_max_quarantine_share).';
 comment on column load_audit.passed is 'True when rows_quarantined / rows_in was within threshold; false when the load stopped the run.';
 comment on column load_audit.loaded_at is 'When the run that made the load started, UTC (run_context.started_at; the _loaded_at of its rows, and the moment future-dated rows are measured from).';
+comment on column load_audit.first_day is 'For a load of some days of an event table: the first day (project timezone) it restated; null for a load of the whole table.';
+comment on column load_audit.last_day is 'For a load of some days of an event table: the last day it restated; null for a load of the whole table.';
+comment on column load_audit.days_restated is 'How many days of an event table the load restated (the days asked for plus any a repeated key tied to them); null for a load of the whole table.';
+comment on column load_audit.rows_late is 'Rows of the source on days whose files changed but that this load left as they were (older than the lookback): they wait for a backfill of those days. 0 when none.';

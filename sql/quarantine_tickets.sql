@@ -18,3 +18,5 @@ comment on column quarantine_tickets._source is 'Lineage: the file (relative to 
 comment on column quarantine_tickets.record is 'The 1-based number of the record within its file or query result; a CSV header is not counted.';
 comment on column quarantine_tickets.original is 'The whole source record as a JSON object of its source column names and their raw values as text (null for an empty cell).';
 comment on column quarantine_tickets._loaded_at is 'Lineage: when ingest loaded the row, UTC (one value per load; matches load_audit.loaded_at).';
+comment on column quarantine_tickets.partition_day is 'The day of opened_at in the project''s timezone when it could be read: the daily partition the row was held back from; null when the time is missing or unreadable (such rows are read again with their file on every load).';
+comment on column quarantine_tickets.ticket_id is 'The row''s ticket_id as parsed (null when missing), so a repeated ticket_id is found among held-back rows too; the source text is in original.';

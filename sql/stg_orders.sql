@@ -22,3 +22,4 @@ comment on column stg_orders.channel is 'Sales channel the order came through: w
 comment on column stg_orders.status is 'Order status as the sales system reports it: completed, refunded, cancelled ...';
 comment on column stg_orders._source is 'Lineage: where the row came from: the configured source name or file, or the label of its SQL query.';
 comment on column stg_orders._loaded_at is 'Lineage: when ingest loaded the row, UTC (one value per load).';
+comment on column stg_orders.partition_day is 'The day of ordered_at in the project''s timezone: the daily partition the row is staged in; a run restates whole days (cxdata.io.partitions).';

@@ -20,3 +20,4 @@ comment on column stg_surveys.kind is 'Survey kind, which fixes the scale of sco
 comment on column stg_surveys.score is 'The answer on the scale of its kind (see kind). Required.';
 comment on column stg_surveys._source is 'Lineage: where the row came from: the configured source name or file, or the label of its SQL query.';
 comment on column stg_surveys._loaded_at is 'Lineage: when ingest loaded the row, UTC (one value per load).';
+comment on column stg_surveys.partition_day is 'The day of responded_at in the project''s timezone: the daily partition the row is staged in; a run restates whole days (cxdata.io.partitions).';

@@ -22,3 +22,4 @@ comment on column stg_tickets.channel is 'Service channel the ticket came throug
 comment on column stg_tickets.category is 'Ticket category or contact reason as the service system labels it.';
 comment on column stg_tickets._source is 'Lineage: where the row came from: the configured source name or file, or the label of its SQL query.';
 comment on column stg_tickets._loaded_at is 'Lineage: when ingest loaded the row, UTC (one value per load).';
+comment on column stg_tickets.partition_day is 'The day of opened_at in the project''s timezone: the daily partition the row is staged in; a run restates whole days (cxdata.io.partitions).';

@@ -21,3 +21,4 @@ comment on column stg_touches.campaign is 'Campaign name or id; matches stg_touc
 comment on column stg_touches.kind is 'What the touch was: sent, open, click or impression. Required.';
 comment on column stg_touches._source is 'Lineage: where the row came from: the configured source name or file, or the label of its SQL query.';
 comment on column stg_touches._loaded_at is 'Lineage: when ingest loaded the row, UTC (one value per load).';
+comment on column stg_touches.partition_day is 'The day of occurred_at in the project''s timezone: the daily partition the row is staged in; a run restates whole days (cxdata.io.partitions).';

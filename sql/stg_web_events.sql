@@ -24,3 +24,4 @@ comment on column stg_web_events.utm_campaign is 'utm_campaign of the landing UR
 comment on column stg_web_events.referrer is 'Referring URL as the browser reported it.';
 comment on column stg_web_events._source is 'Lineage: where the row came from: the configured source name or file, or the label of its SQL query.';
 comment on column stg_web_events._loaded_at is 'Lineage: when ingest loaded the row, UTC (one value per load).';
+comment on column stg_web_events.partition_day is 'The day of occurred_at in the project''s timezone: the daily partition the row is staged in; a run restates whole days (cxdata.io.partitions).';

@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob as globlib
 import io
 import re
+from collections.abc import Collection
 from pathlib import Path
 
 import polars as pl
@@ -34,17 +35,22 @@ def read_source(config: ProjectConfig, table: str) -> list[pl.LazyFrame]:
     return [part for _, part in read_labelled(config, table)]
 
 
-def read_labelled(config: ProjectConfig, table: str, limit: int | None = None) -> list[tuple[str, pl.LazyFrame]]:
+def read_labelled(
+    config: ProjectConfig, table: str, limit: int | None = None, labels: Collection[str] | None = None
+) -> list[tuple[str, pl.LazyFrame]]:
     """Like `read_source`, with each part's `_source` label (file path relative to the config, or query label);
-    with ``limit``, only the first ``limit`` records of each file or of the query."""
+    with ``limit``, only the first ``limit`` records of each file or of the query; with ``labels``, only the
+    files of a file source that carry one of those labels (a query is always read whole)."""
     source = config.sources[table]
     if source.url is not None:
         return [(source.label, _read_query(table, source, limit))]
     files = source_files(config, table)
     kind = _file_format(table, source, files)
+    if labels is not None:
+        files = [file for file in files if file_label(config, file) in labels]
     labelled = []
     for file in files:
-        label = _label(config, file)
+        label = file_label(config, file)
         _sniff(table, label, file, kind)
         part = _scan_file(file, kind, source)
         part = part if limit is None else part.head(limit)
@@ -112,7 +118,8 @@ def _file_format(table: str, source: SourceConfig, files: list[Path]) -> str:
     return kinds.pop()
 
 
-def _label(config: ProjectConfig, file: Path) -> str:
+def file_label(config: ProjectConfig, file: Path) -> str:
+    """The `_source` label of a file: its path relative to the config's folder, else as given."""
     try:
         return str(file.relative_to(config.base_dir))
     except ValueError:

@@ -9,6 +9,7 @@ many were quarantined.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import polars as pl
@@ -16,6 +17,7 @@ import polars as pl
 from cxdata import schema
 from cxdata.config import ProjectConfig, SourceConfig
 from cxdata.errors import IngestError
+from cxdata.io.days import PARTITION_COLUMN, partitioned, with_partition_day
 from cxdata.io.readers import SOURCE_COLUMN, read_labelled
 from cxdata.validate import quarantine, rules
 from cxdata.validate.quarantine import BLANK_COLUMN, LOADED_AT_COLUMN, RAW_PREFIX, RECORD_COLUMN
@@ -158,14 +160,20 @@ class Staged:
 
 
 def stage_table(
-    config: ProjectConfig, table: str, loaded_at: dt.datetime | None = None, sample: int | None = None
+    config: ProjectConfig,
+    table: str,
+    loaded_at: dt.datetime | None = None,
+    sample: int | None = None,
+    labels: Collection[str] | None = None,
 ) -> Staged:
     """Read one source, apply the row rules (`cxdata.validate.rules`) and split its rows; nothing is dropped.
 
     Structural problems (unreadable file, missing column, unreachable database)
     raise `IngestError`; bad rows never do: they are in ``quarantined``. With
     ``sample``, only the first ``sample`` records of each file (or of the query)
-    are read, as `cxdata check` does.
+    are read, as `cxdata check` does; with ``labels``, only those files of a file source (see
+    `cxdata.io.partitions`). An event table's rows carry their ``partition_day``, the project-zone day of
+    their event, null where the event time is missing or unreadable.
 
     >>> staged = stage_table(load_config("cxdata.yaml"), "orders")   # doctest: +SKIP
     >>> staged.audit["rows_in"] == staged.accepted.height + staged.quarantined.height   # doctest: +SKIP
@@ -173,7 +181,9 @@ def stage_table(
     """
     source = config.sources[table]
     stamp = loaded_at or dt.datetime.now(dt.UTC)
-    labelled = read_labelled(config, table, limit=sample)
+    labelled = read_labelled(config, table, limit=sample, labels=labels)
+    if not labelled:
+        return _nothing_read(config, table, stamp)
     try:
         staged = [standardise(p, table, source, config.timezone, source.label, stamp, True) for _, p in labelled]
         originals = _originals(labelled, staged, table, source)
@@ -182,6 +192,7 @@ def stage_table(
         found = rules.checks(table, config.validation, stamp, flagged)
         # Extra columns present in only some files still line up; canonical ones already share types.
         joined = staged[0] if len(staged) == 1 else pl.concat(staged, how="diagonal_relaxed")
+        joined = with_partition_day(joined, table, config.timezone)
         internal = (RECORD_COLUMN, BLANK_COLUMN, RAW_PREFIX, UNREADABLE_PREFIX)
         keep = [c for c in joined.collect_schema().names() if not c.startswith(internal)]
         frame = quarantine.mark(joined, found).collect()
@@ -190,10 +201,31 @@ def stage_table(
     # blank lines are no records: skipped, and counted in the audit rather than quarantined
     blank = int(frame[BLANK_COLUMN].sum())
     frame = frame.filter(~pl.col(BLANK_COLUMN))
-    accepted, quarantined = quarantine.split(frame, found, originals, keep)
+    accepted, quarantined = quarantine.split(frame, found, originals, keep, carried(table))
     limit = config.validation.quarantine_limit(table)
     audit = quarantine.audit_row(table, source.label, frame.height, quarantined, limit, stamp, blank)
     return Staged(accepted, quarantined, audit)
+
+
+def carried(table: str) -> list[str]:
+    """The parsed columns an event table's quarantined rows keep: the day and the primary key, so a restated
+    day replaces its own quarantined rows and a repeated key is found among them (`cxdata.io.partitions`)."""
+    key = schema.table(table).primary_key
+    return [PARTITION_COLUMN, *([key] if key else [])] if partitioned(table) else []
+
+
+def _nothing_read(config: ProjectConfig, table: str, stamp: dt.datetime) -> Staged:
+    """The load of no file: empty frames in the staged shape, and an audit row counting nothing."""
+    source = config.sources[table]
+    columns = {c.name: c.dtype for c in schema.table(table).columns}
+    lineage = {SOURCE_COLUMN: pl.String(), LOADED_AT_COLUMN: schema.UTC_TIMESTAMP}
+    days = {PARTITION_COLUMN: pl.Date()} if partitioned(table) else {}
+    accepted = pl.DataFrame(schema={**columns, **lineage, **days})
+    quarantined = pl.DataFrame(
+        schema={**quarantine.QUARANTINE_SCHEMA, **{c: accepted.schema[c] for c in carried(table)}}
+    )
+    limit = config.validation.quarantine_limit(table)
+    return Staged(accepted, quarantined, quarantine.audit_row(table, source.label, 0, quarantined, limit, stamp))
 
 
 def load_table(config: ProjectConfig, table: str, loaded_at: dt.datetime | None = None) -> pl.DataFrame:

@@ -75,20 +75,28 @@ def _failed(count: int) -> pl.Expr:
 
 
 def split(
-    frame: pl.DataFrame, checks: Sequence[Check], originals: Originals, keep: Sequence[str]
+    frame: pl.DataFrame,
+    checks: Sequence[Check],
+    originals: Originals,
+    keep: Sequence[str],
+    carry: Sequence[str] = (),
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(accepted rows with only the ``keep`` columns, quarantined rows in the shape of `QUARANTINE_SCHEMA`)."""
+    """(accepted rows with only the ``keep`` columns, quarantined rows in the shape of `QUARANTINE_SCHEMA` plus
+    the ``carry`` columns)."""
     frame = settle(frame, checks)
     bad = frame.filter(pl.col(FAILED_COLUMN))
     # Nothing failed: the frame is handed on as is, without a filter copying every column.
     accepted = (frame if bad.is_empty() else frame.filter(~pl.col(FAILED_COLUMN))).select(keep)
-    return accepted, describe(bad, checks, originals)
+    return accepted, describe(bad, checks, originals, carry)
 
 
-def describe(bad: pl.DataFrame, checks: Sequence[Check], originals: Originals) -> pl.DataFrame:
-    """One quarantine row per failing row: its first rule by priority, all its rules, and where it came from."""
+def describe(
+    bad: pl.DataFrame, checks: Sequence[Check], originals: Originals, carry: Sequence[str] = ()
+) -> pl.DataFrame:
+    """One quarantine row per failing row: its first rule by priority, all its rules, and where it came from;
+    plus the ``carry`` columns as parsed (an event table's day and primary key)."""
     if bad.is_empty():
-        return QUARANTINE_SCHEMA.to_frame()
+        return pl.concat([QUARANTINE_SCHEMA.to_frame(), bad.select(carry)], how="horizontal")
     hit = [pl.col(f"{_CHECK_PREFIX}{i}") for i in range(len(checks))]
 
     def first(values: list[pl.Expr]) -> pl.Expr:
@@ -112,6 +120,7 @@ def describe(bad: pl.DataFrame, checks: Sequence[Check], originals: Originals) -
         pl.col(SOURCE_COLUMN),
         pl.col(RECORD_COLUMN).cast(pl.Int64).alias("record"),
         pl.col(LOADED_AT_COLUMN),
+        *(pl.col(c) for c in carry),
         # Prefixed, so a source column called `value` or `rule` cannot collide with the quarantine columns.
         *(pl.col(c).alias(_ORIGINAL_PREFIX + c) for c in _holders(originals)),
     )
@@ -126,7 +135,9 @@ def describe(bad: pl.DataFrame, checks: Sequence[Check], originals: Originals) -
             else pl.lit("{}")
         )
         parts.append(part.with_columns(encoded.alias("original")))
-    return pl.concat(parts).sort("__order__").select(QUARANTINE_SCHEMA.names()).cast(dict(QUARANTINE_SCHEMA))
+    return (
+        pl.concat(parts).sort("__order__").select(*QUARANTINE_SCHEMA.names(), *carry).cast(dict(QUARANTINE_SCHEMA))
+    )
 
 
 def _holders(originals: Originals) -> list[str]:

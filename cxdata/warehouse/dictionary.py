@@ -180,6 +180,8 @@ def _contract_types(name: str) -> dict[str, dict[str, str]]:
     if table is None:
         return {}
     dtypes = {**table.polars_schema(), "_source": pl.String(), "_loaded_at": schema.UTC_TIMESTAMP}
+    if table.name in schema.EVENT_TIMES:
+        dtypes[schema.PARTITION_COLUMN] = pl.Date()
     return {c: {d: column_type(c, t, d) for d in (POSTGRESQL, DUCKDB)} for c, t in dtypes.items()}
 
 

@@ -91,7 +91,7 @@ class Transaction:
     ) -> PublishResult:
         """Insert ``rows`` into table ``name`` (created when missing, new columns added) when the transaction ends,
         after deleting the rows whose columns equal every value in ``replace`` (a list or tuple value matches any
-        of its items): a rerun replaces its own rows, other runs' rows stay."""
+        of its items; None matches null): a rerun replaces its own rows, other runs' rows stay."""
         for column in replace or {}:
             check_name(column, "column")
         return self._stage(name, rows, dict(replace or {}))
@@ -206,8 +206,13 @@ class Transaction:
                 if column not in present:
                     continue  # no row can match a column the table never had
                 if isinstance(value, (list, tuple, set, frozenset)):
-                    conditions.append(sa.column(column).in_(sa.bindparam(f"p{i}", expanding=True)))
-                    params[f"p{i}"] = list(value)
+                    listed = [item for item in value if item is not None]
+                    matches = sa.column(column).in_(sa.bindparam(f"p{i}", expanding=True))
+                    # a None among the values matches the rows where the column is null
+                    conditions.append(sa.or_(matches, sa.column(column).is_(None)) if None in value else matches)
+                    params[f"p{i}"] = listed
+                elif value is None:
+                    conditions.append(sa.column(column).is_(None))
                 else:
                     conditions.append(sa.column(column) == sa.bindparam(f"p{i}"))
                     params[f"p{i}"] = value

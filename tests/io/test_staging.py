@@ -57,7 +57,8 @@ def test_mapping_types_timezone_and_extras(tmp_path):
     frame = load_table(orders_config(tmp_path), "orders")
     contract = schema.table("orders")
     assert frame.columns[: len(contract.columns)] == contract.column_names
-    assert frame.columns[len(contract.columns) :] == ["store_id", "coupon", SOURCE_COLUMN, LOADED_AT_COLUMN]
+    extras = ["store_id", "coupon", SOURCE_COLUMN, LOADED_AT_COLUMN, "partition_day"]
+    assert frame.columns[len(contract.columns) :] == extras
     assert frame.schema["ordered_at"] == pl.Datetime("us", "UTC")
     assert frame.schema["amount"] == pl.Float64
     # Madrid is UTC+1 in January and UTC+2 in July: naive local times must shift by the right offset.
