@@ -33,13 +33,19 @@ def executor_def(name: str | None, warehouse_kind: str) -> dg.ExecutorDefinition
     raise ValueError(f"unknown executor {name!r}: expected one of {', '.join(EXECUTORS)}")
 
 
-def _celery_executor() -> dg.ExecutorDefinition:
+def celery_urls() -> tuple[str, str]:
+    """The celery broker and result backend URLs from the environment; a missing variable is named."""
     missing = [env for env in (CELERY_BROKER_ENV, CELERY_BACKEND_ENV) if not os.environ.get(env)]
     if missing:
         raise ValueError(
             f"the celery executor needs the environment variable(s) {', '.join(missing)} "
             "(broker and result backend URLs, e.g. redis://host:6379/0)"
         )
+    return os.environ[CELERY_BROKER_ENV], os.environ[CELERY_BACKEND_ENV]
+
+
+def _celery_executor() -> dg.ExecutorDefinition:
+    celery_urls()  # fail when the definitions load, not when the first run starts
     try:
         # an optional extra: only projects that choose celery need it installed
         from dagster_celery import celery_executor

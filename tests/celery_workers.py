@@ -20,21 +20,14 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.executors import CELERY_BACKEND_ENV, CELERY_BROKER_ENV
+
 # db 11 keeps the tests' queues and results apart from anything else on the server; FLUSHDB only touches it
 REDIS_URL = os.environ.get("CXDATA_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 READY_SECONDS = 60
 SHUTDOWN_SECONDS = 30
 KILL_SECONDS = 5
 REPO = Path(__file__).resolve().parents[1]
-
-# Read by dagster_celery.make_app (it imports a module of this name when one is on the path). One task at a time
-# per worker and no prefetch: an idle worker takes the next step instead of a busy one queueing it.
-CONFIG_MODULE = """\
-broker_url = {url!r}
-result_backend = {url!r}
-worker_prefetch_multiplier = 1
-worker_disable_prefetch = True
-"""
 
 
 def redis_server() -> str:
@@ -67,18 +60,19 @@ class CeleryWorkers:
 def celery_workers(
     count: int, dagster_home: Path, workdir: Path, env: Mapping[str, str] | None = None
 ) -> Iterator[CeleryWorkers]:
-    """`count` dagster_celery workers (one single-threaded prefork child each, a fresh child per task) on queue
-    "dagster" of the test Redis db, sharing `dagster_home` with the test; stopped and the db flushed after."""
+    """`count` workers of `pipelines.celery_app` (one single-threaded prefork child each, a fresh child per task)
+    on queue "dagster" of the test Redis db, sharing `dagster_home` with the test; stopped and the db flushed
+    after. The test's process must see the same URL in CXDATA_CELERY_BROKER and CXDATA_CELERY_BACKEND."""
     from celery import Celery
 
     url = redis_server()
     _flush(url)  # a killed earlier session may have left steps in the queue that these workers would take
     workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "dagster_celery_config.py").write_text(CONFIG_MODULE.format(url=url), encoding="utf-8")
     worker_env = {
         **os.environ,
         **(env or {}),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(workdir), os.environ.get("PYTHONPATH")])),
+        CELERY_BROKER_ENV: url,
+        CELERY_BACKEND_ENV: url,
         "DAGSTER_HOME": str(dagster_home),
         "POLARS_MAX_THREADS": "1",
         "OMP_NUM_THREADS": "1",
@@ -93,7 +87,7 @@ def celery_workers(
             processes.append(
                 subprocess.Popen(
                     [
-                        *(sys.executable, "-m", "celery", "-A", "dagster_celery.app", "worker"),
+                        *(sys.executable, "-m", "celery", "-A", "pipelines.celery_app", "worker"),
                         *("-n", name.split("@")[0] + "@%h", "-Q", "dagster", "--pool", "prefork"),
                         *("--concurrency", "1", "--max-tasks-per-child", "1", "--prefetch-multiplier", "1"),
                         *("--without-gossip", "--without-mingle", "--loglevel", "INFO"),
