@@ -6,6 +6,9 @@ CXDATA_CELERY_BACKEND as the celery executor, so no file holds the URLs.
 
 from __future__ import annotations
 
+# Each step runs in a fresh child forked from the worker's main process: the SQL storage layer every Dagster
+# instance opens (sqlalchemy, alembic) is imported once here rather than again in every step.
+import dagster._core.storage.sql  # noqa: F401
 from dagster_celery.make_app import make_app
 from dagster_celery.tasks import create_execute_job_task, create_resume_job_task, create_task
 
