@@ -21,18 +21,21 @@ from pipelines import (
     value,
     web,
 )
+from pipelines.executors import executor_def
 from pipelines.resources import ProjectResource, WarehouseResource
 
 DOMAINS = (sales, service, web, marketing, customer, value, alerts, touchpoints)
 
 
 def build_definitions(
-    config: ProjectConfig, as_of: str | None = None, loggers: dict[str, dg.LoggerDefinition] | None = None
+    config: ProjectConfig,
+    as_of: str | None = None,
+    loggers: dict[str, dg.LoggerDefinition] | None = None,
+    executor: str | None = None,
 ) -> dg.Definitions:
-    """Definitions for one project; `cxdata run` and `dagster dev` both come through here."""
+    """Definitions for one project; `cxdata run` and `dagster dev` both come through here. `executor` names a
+    `pipelines.executors` executor; None keeps the warehouse's default."""
     project_resource = ProjectResource(config_path=str(config.path), as_of=as_of)
-    # DuckDB is a single-writer file: assets of one run must not write from several processes.
-    embedded = config.warehouse_kind == "duckdb"
     assets = [asset for domain in DOMAINS for asset in domain.assets(config)]
     # the report reads every other asset's tables, so it depends on all of them
     graph = [*assets, *bi.assets(config, assets), *report.assets(config, assets)]
@@ -41,7 +44,7 @@ def build_definitions(
         assets=catalog.with_owners(config, automation.with_freshness(config, graph)),
         asset_checks=checks.asset_checks(config, assets),
         resources={"project": project_resource, "warehouse": WarehouseResource(project=project_resource)},
-        executor=dg.in_process_executor if embedded else dg.multiprocess_executor,
+        executor=executor_def(executor, config.warehouse_kind),
         loggers=loggers,
         jobs=jobs,
         schedules=schedules,

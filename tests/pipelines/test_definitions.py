@@ -85,6 +85,12 @@ def test_an_owner_that_is_not_an_email_or_team_is_refused(small_project, tmp_pat
         load_config(path)
 
 
+def test_the_executor_follows_the_warehouse_unless_named(small_project):
+    config = load_config(small_project.config_path)
+    assert build_definitions(config).executor is dg.in_process_executor
+    assert build_definitions(config, executor="multiprocess").executor is dg.multiprocess_executor
+
+
 def test_definitions_have_staging_identity_and_marts_with_lineage(small_project):
     defs = build_definitions(load_config(small_project.config_path))
     dg.Definitions.validate_loadable(defs)

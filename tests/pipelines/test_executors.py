@@ -1,0 +1,47 @@
+"""Executors by name: the warehouse's default, the three supported ones, and clear errors for the rest."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from pipelines.executors import CELERY_BACKEND_ENV, CELERY_BROKER_ENV, executor_def
+
+
+@pytest.mark.parametrize(
+    ("name", "warehouse", "expected"),
+    [
+        (None, "duckdb", dg.in_process_executor),
+        (None, "postgresql", dg.multiprocess_executor),
+        ("in_process", "postgresql", dg.in_process_executor),
+        ("multiprocess", "duckdb", dg.multiprocess_executor),
+    ],
+)
+def test_names_and_defaults(name, warehouse, expected):
+    assert executor_def(name, warehouse) is expected
+
+
+def test_unknown_name_is_refused_with_the_known_ones():
+    with pytest.raises(ValueError, match=r"unknown executor 'dask'.*in_process, multiprocess, celery"):
+        executor_def("dask", "postgresql")
+
+
+def test_celery_reads_broker_and_backend_from_the_environment(monkeypatch):
+    monkeypatch.setenv(CELERY_BROKER_ENV, "redis://broker:6379/0")
+    monkeypatch.setenv(CELERY_BACKEND_ENV, "redis://backend:6379/1")
+    celery = executor_def("celery", "postgresql")
+    assert celery.name == "celery"
+    config = celery.config_schema.resolve_config({}).value["config"]
+    assert (config["broker"], config["backend"]) == ("redis://broker:6379/0", "redis://backend:6379/1")
+
+
+@pytest.mark.parametrize(
+    ("present", "missing"), [(None, CELERY_BROKER_ENV), (CELERY_BROKER_ENV, CELERY_BACKEND_ENV)]
+)
+def test_celery_without_its_environment_names_the_missing_variable(monkeypatch, present, missing):
+    monkeypatch.delenv(CELERY_BROKER_ENV, raising=False)
+    monkeypatch.delenv(CELERY_BACKEND_ENV, raising=False)
+    if present:
+        monkeypatch.setenv(present, "redis://127.0.0.1:6379/0")
+    with pytest.raises(ValueError, match=missing):
+        executor_def("celery", "postgresql")
