@@ -4,11 +4,16 @@ so 100k+ keys work where one parameter per key would not."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import polars as pl
 import pytest
 import sqlalchemy as sa
 from polars.testing import assert_frame_equal
 
+from cxdata.faults import ENV as CRASH_ENV
 from cxdata.warehouse import Warehouse, WarehouseError, keyed
 from cxdata.warehouse.keyed import KEYS_PREFIX
 
@@ -214,3 +219,38 @@ def test_replace_keys_takes_the_append_lock_on_postgres(pg_schema, monkeypatch):
         assert sorted(wh.read("t")["k"]) == [1, 2]
     probe.dispose()
     assert held == [True]
+
+
+# A keyed replace beside a publish, as its own process, so a crash point can kill it.
+REPLACE = """
+import sys
+import polars as pl
+from cxdata.warehouse import Warehouse
+url, schema = sys.argv[1], sys.argv[2] or None
+with Warehouse(url, schema) as wh, wh.transaction() as tx:
+    tx.publish("marts", pl.DataFrame({"version": ["v2"]}))
+    rows = pl.DataFrame({"customer_key": ["C1"], "version": ["v2"]})
+    keys = pl.DataFrame({"customer_key": ["C1", "C2"]})
+    tx.replace_keys("customer_identity", rows, on=["customer_key"], keys=keys)
+"""
+
+
+@pytest.mark.parametrize("point", ["publish:customer_identity:staged", "publish:marts:visible"])
+def test_a_kill_during_a_keyed_replace_leaves_the_previous_version(warehouse_target, point):
+    url, schema = warehouse_target
+    with Warehouse(url, schema) as wh:
+        wh.publish("customer_identity", pl.DataFrame({"customer_key": ["C1", "C2", "C3"], "version": ["v1"] * 3}))
+        wh.publish("marts", pl.DataFrame({"version": ["v1"]}))
+    env = {**os.environ, CRASH_ENV: point}
+    killed = subprocess.run(
+        [sys.executable, "-c", REPLACE, url, schema or ""], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert killed.returncode == -9, killed.stderr
+    with Warehouse(url, schema) as wh:
+        assert sorted(wh.read("customer_identity")["customer_key"]) == ["C1", "C2", "C3"]
+        assert wh.read("marts")["version"].to_list() == ["v1"]
+        assert leftovers(wh) == []
+    done = subprocess.run([sys.executable, "-c", REPLACE, url, schema or ""], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    with Warehouse(url, schema) as wh:
+        assert sorted(wh.read("customer_identity").rows()) == [("C1", "v2"), ("C3", "v1")]
