@@ -103,18 +103,20 @@ class Transaction:
         self,
         name: str,
         rows: pl.DataFrame | pl.LazyFrame,
-        on: list[str],
+        on: list[str] | str,
         keys: pl.DataFrame | pl.LazyFrame | None = None,
     ) -> PublishResult:
-        """When the transaction ends, delete the rows of table ``name`` whose columns ``on`` equal a row of
-        ``keys`` (default: the keys ``rows`` carry), then insert ``rows``, under the same lock as `append`
-        (the table is created from ``rows`` when missing, new columns added). ``keys`` is loaded into a
-        temporary table and joined, so any number of keys costs no parameter per key.
+        """When the transaction ends, delete the rows of table ``name`` whose columns ``on`` (a name or a list)
+        equal a row of ``keys`` (default: the keys ``rows`` carry), then insert ``rows``, under the same lock
+        as `append` (the table is created from ``rows`` when missing, new columns added). ``keys`` is loaded
+        into a temporary table and joined, so any number of keys costs no parameter per key.
 
         A null never equals anything: a key with a null in any of ``on`` deletes nothing, and rows of
         ``name`` with a null there are never deleted, so rows inserted with a null key stay until something
         else removes them.
         """
+        check_name(name)
+        on = [on] if isinstance(on, str) else list(on)
         what = f"replacing keys of table {name!r}"
         if not isinstance(rows, (pl.DataFrame, pl.LazyFrame)):
             raise WarehouseError(f"{what}: expected a polars DataFrame or LazyFrame, got {type(rows).__name__}")
@@ -123,7 +125,7 @@ class Transaction:
         missing = [column for column in on if column not in frame.columns]
         if missing:
             raise WarehouseError(f"{what}: the rows have no key column(s) {missing}; they have {frame.columns}")
-        wanted = keyed.key_frame(frame if keys is None else keys, list(on), what)
+        wanted = keyed.key_frame(frame if keys is None else keys, on, what)
         try:
             wanted = wanted.cast({column: frame.schema[column] for column in on})
         except pl.exceptions.PolarsError as exc:

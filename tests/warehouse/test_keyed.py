@@ -61,7 +61,7 @@ def test_keys_default_to_the_rows_own_keys_and_a_rerun_replaces_its_own_rows(wh)
     new = identity(5, "v2").filter(pl.col("customer_key") == "C2")
     for _ in range(2):
         with wh.transaction() as tx:
-            tx.replace_keys("customer_identity", new, on=["customer_key"])
+            tx.replace_keys("customer_identity", new, on="customer_key")  # one column by name
     found = wh.read("customer_identity")
     assert found.height == 10
     assert found.filter(pl.col("customer_key") == "C2")["version"].to_list() == ["v2", "v2"]
