@@ -3,8 +3,7 @@ reads of the rows with those keys (``Warehouse.read(where_in=)``) and for keyed 
 (``Transaction.replace_keys``).
 
 Keys never travel as one bound parameter each: PostgreSQL's protocol caps a
-statement at 65,535 parameters, and a list that long is slow to plan on both
-warehouses. The frame is bulk loaded instead (`cxdata.warehouse.loaders`), in the
+statement at 65,535 parameters. The frame is bulk loaded instead (`cxdata.warehouse.loaders`), in the
 connection's open transaction, and matched with ``(cols) IN (SELECT cols FROM
 keys)``, a semi join either warehouse plans with a hash. A key with a null in any
 column is dropped before loading: a null never equals anything, so it matches
