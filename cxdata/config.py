@@ -1,7 +1,8 @@
 """The project config (`cxdata.yaml`): load, expand `${VAR}`, resolve paths, validate.
 
 `ProjectConfig` is the whole file; its sections (sources, identity, journey,
-validation, models, alerts) are defined in `cxdata.config_sections` and
+validation, models, alerts) are defined in `cxdata.config_sections`, those of
+daily operation at scale (incremental, scale) in `cxdata.config_scale`, all
 importable from here. Every error names the file and the dotted key, because the person reading it is
 editing that file, and the offending value when it cannot be a secret
 (`cxdata.config_messages`).
@@ -23,6 +24,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from cxdata import schema
 from cxdata.config_messages import describe, mask_secrets, redact_url, shown_value
+from cxdata.config_scale import IncrementalConfig, ScaleConfig, scale_problems
 from cxdata.config_sections import (
     DEFAULT_EVENT_TYPES,
     IDENTIFIER_TYPES,
@@ -61,10 +63,12 @@ __all__ = [
     "CsvOptions",
     "ExpectationConfig",
     "IdentityConfig",
+    "IncrementalConfig",
     "JourneyConfig",
     "ModelsConfig",
     "ProbabilisticConfig",
     "ProjectConfig",
+    "ScaleConfig",
     "SegmentRule",
     "SourceConfig",
     "TouchpointConfig",
@@ -107,6 +111,8 @@ class ProjectConfig(Strict):
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    incremental: IncrementalConfig = Field(default_factory=IncrementalConfig)
+    scale: ScaleConfig = Field(default_factory=ScaleConfig)
     # who answers for each asset group in the Dagster UI: group name (or "default") -> emails or team:<name>
     owners: dict[str, list[str]] = Field(default_factory=lambda: {"default": ["team:data"]})
     base_dir: Path = Field(default=Path("."), exclude=True)
@@ -216,6 +222,7 @@ def load_config(path: str | os.PathLike[str], environ: dict[str, str] | None = N
     except ValidationError as exc:
         raise ConfigError(describe(exc, file, ProjectConfig, written)) from None
     _check_sources(config, file, written)
+    _check_scale(config, file, written)
     return config.model_copy(
         update={
             "warehouse": _resolve_url(config.warehouse, file.parent, file, "warehouse"),
@@ -304,6 +311,18 @@ def _check_sources(config: ProjectConfig, file: Path, written: dict[tuple[str, .
                 )
         if source.path is not None and source.format is None:
             _check_file_format(config, name, file, problems)
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
+def _check_scale(config: ProjectConfig, file: Path, written: dict[tuple[str, ...], str]) -> None:
+    found = scale_problems(config.scale, config.warehouse_kind)
+    start = config.incremental.start_date
+    if start is not None and (problem := day_problem(start)) is not None:
+        found.append((("incremental", "start_date"), start, problem))
+    problems = [
+        f"{file}: key '{'.'.join(key)}': {why}{shown_value(key, value, written)}" for key, value, why in found
+    ]
     if problems:
         raise ConfigError("\n".join(problems))
 

@@ -363,6 +363,7 @@ class ExperimentsConfig(Strict):
 
 
 class ModelsConfig(Strict):
+    refit_every_days: int = Field(7, ge=1)  # fits older than this are refitted; runs in between score with them
     clv: ClvConfig = Field(default_factory=ClvConfig)
     churn: ChurnConfig = Field(default_factory=ChurnConfig)
     touchpoints: TouchpointConfig = Field(default_factory=TouchpointConfig)

@@ -5,17 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import sqlalchemy as sa
 from polars.io.plugins import register_io_source
 
-from cxdata.warehouse import readers
+from cxdata.warehouse import keyed, readers
 from cxdata.warehouse.errors import WarehouseError, describe_cause, safe_url
 from cxdata.warehouse.identifiers import STAGING_PREFIX, check_name, quote
 from cxdata.warehouse.transaction import PublishResult, Transaction, drop_stale_staging, keep_order, transaction
 from cxdata.warehouse.types import DUCKDB, POSTGRESQL
+
+if TYPE_CHECKING:
+    from cxdata.shards import Shard
 
 __all__ = ["PublishResult", "Warehouse", "keep_order"]
 
@@ -194,39 +197,52 @@ class Warehouse:
         columns: list[str] | None = None,
         where: dict[str, Any] | None = None,
         limit: int | None = None,
+        where_in: pl.DataFrame | pl.LazyFrame | None = None,
+        shard: Shard | None = None,
+        shard_by: str = "customer_key",
     ) -> pl.DataFrame:
-        """Table ``name`` (only ``columns``, in that order, when given; only rows whose columns equal the
-        values in ``where``, bound as parameters; at most ``limit`` rows) with the dtypes listed in
-        `cxdata.warehouse.types`: one snapshot, read now. The one path rows leave the warehouse by; `scan`
-        defers it to each collection.
+        """Table ``name`` with the dtypes listed in `cxdata.warehouse.types`: one snapshot, read now. The one
+        path rows leave the warehouse by; `scan` defers it to each collection. Every filter runs in the
+        warehouse, with values bound as parameters:
+
+        - ``columns``: only these, in that order;
+        - ``where``: rows whose columns equal its values;
+        - ``where_in``: rows whose columns (the frame's columns) equal one of the frame's rows, which are
+          loaded into a temporary table and joined, so a frame of any size costs no parameter per key; a
+          key with a null matches nothing (`cxdata.warehouse.keyed`);
+        - ``shard``: rows whose text column ``shard_by`` falls in that shard (`cxdata.shards`);
+        - ``limit``: at most this many rows.
 
         >>> wh.read("identity_record_keys", ["record_id", "customer_key"], where={"source_table": "orders"})
         ... # doctest: +SKIP
+        >>> wh.read("customer_identity", where_in=touched.select("customer_key"))   # doctest: +SKIP
         """
         check_name(name)
-        for column in [*(columns or []), *(where or {})]:
+        keyed_by = [] if where_in is None else where_in.collect_schema().names()
+        for column in [*(columns or []), *(where or {}), *keyed_by]:
             check_name(column, "column")
-        where = where or {}
         with self._failing(f"reading table {name!r}"), self.engine.begin() as conn:
             self._require(conn, name)
-            if self.dialect == DUCKDB:
-                listed = ", ".join(self._quote(c) for c in columns) if columns else "*"
-                condition = " AND ".join(f"{self._quote(c)} = ?" for c in where)
-                statement = (
-                    f"SELECT {listed} FROM {self._qualified(name)}"
-                    + (f" WHERE {condition}" if where else "")
-                    + (f" LIMIT {int(limit)}" if limit is not None else "")
-                )
-                return readers.duckdb_query(conn, statement, list(where.values()))
-            rows = conn.execute(readers.PG_COLUMNS_SQL, {"schema": self.schema, "name": name})
-            catalog = [tuple(row) for row in rows]
-            if columns:
-                by_name = {row[0]: row for row in catalog}
-                missing = [c for c in columns if c not in by_name]
-                if missing:
-                    raise WarehouseError(f"table {name!r} has no column(s) {missing}; it has {sorted(by_name)}")
-                catalog = [by_name[c] for c in columns]
-            return readers.postgres_table(conn, self._qualified(name), catalog, where, limit)
+            with keyed.row_filter(self, conn, where or {}, where_in, shard, shard_by) as (condition, params):
+                if self.dialect == DUCKDB:
+                    listed = ", ".join(self._quote(c) for c in columns) if columns else "*"
+                    statement = (
+                        f"SELECT {listed} FROM {self._qualified(name)}"
+                        + (f" WHERE {condition}" if condition else "")
+                        + (f" LIMIT {int(limit)}" if limit is not None else "")
+                    )
+                    return readers.duckdb_query(conn, statement, list(params))
+                rows = conn.execute(readers.PG_COLUMNS_SQL, {"schema": self.schema, "name": name})
+                catalog = [tuple(row) for row in rows]
+                if columns:
+                    by_name = {row[0]: row for row in catalog}
+                    missing = [c for c in columns if c not in by_name]
+                    if missing:
+                        raise WarehouseError(
+                            f"table {name!r} has no column(s) {missing}; it has {sorted(by_name)}"
+                        )
+                    catalog = [by_name[c] for c in columns]
+                return readers.postgres_table(conn, self._qualified(name), catalog, condition, dict(params), limit)
 
     def scan(self, name: str, where: dict[str, Any] | None = None) -> pl.LazyFrame:
         """Table ``name`` as a LazyFrame whose collection reads (by `read`) only the columns (and rows, for

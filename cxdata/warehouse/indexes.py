@@ -27,11 +27,14 @@ import sqlalchemy as sa
 from cxdata.warehouse.identifiers import MAX_IDENTIFIER_LENGTH, STAGING_PREFIX
 
 # The tables `cxdata serve` pages through or looks customers up in: every request filters or joins on these.
+# Identity's two tables are looked up by identifier, record and key, and replaced by key, on incremental runs.
 INDEXES: Mapping[str, tuple[tuple[str, ...], ...]] = {
     "segment_members": (("as_of", "segment", "customer_key"),),
     "customer_scores": (("customer_key",),),
     "customer_scores_history": (("customer_key",),),
     "dim_customer_pii": (("customer_key",),),
+    "customer_identity": (("identifier_type", "identifier_value"), ("customer_key",)),
+    "identity_record_keys": (("source_table", "record_id"), ("customer_key",)),
 }
 
 

@@ -48,11 +48,13 @@ def postgres_table(
     conn: sa.Connection,
     table_sql: str,
     columns: list[tuple[str, str, int]],
-    where: dict[str, Any] | None = None,
+    condition: str = "",
+    params: dict[str, Any] | None = None,
     limit: int | None = None,
 ) -> pl.DataFrame:
-    """Read a PostgreSQL table, given its (name, base type name, typmod) columns from the catalog; ``where``
-    keeps the rows whose columns equal its values (bound by the driver), ``limit`` caps the rows."""
+    """Read a PostgreSQL table, given its (name, base type name, typmod) columns from the catalog; ``condition``
+    (driver-level SQL with ``%(name)s`` placeholders) keeps the rows it holds for, with ``params`` bound by the
+    driver; ``limit`` caps the rows."""
     quote = partial(quote_identifier, conn.dialect)
     plans = [postgres_read_column(type_name, typmod) for _, type_name, typmod in columns]
     # Positional aliases keep user column names out of the CSV; the leading
@@ -60,11 +62,10 @@ def postgres_table(
     names = [name for name, _, _ in columns]
     pairs = list(enumerate(zip(names, plans, strict=True)))
     selects = ["1"] + [f"{plan.select.format(c=quote(name))} AS c{i}" for i, (name, plan) in pairs]
-    where = where or {}
-    condition = " WHERE " + " AND ".join(f"{quote(c)} = %s" for c in where) if where else ""
+    filtered = f" WHERE {condition}" if condition else ""
     capped = f" LIMIT {int(limit)}" if limit is not None else ""
     statement = (
-        f"COPY (SELECT {', '.join(selects)} FROM {table_sql}{condition}{capped}) TO STDOUT WITH (FORMAT csv)"
+        f"COPY (SELECT {', '.join(selects)} FROM {table_sql}{filtered}{capped}) TO STDOUT WITH (FORMAT csv)"
     )
     buffer = io.BytesIO()
     raw = conn.connection.driver_connection
@@ -72,7 +73,8 @@ def postgres_table(
         # Pin the text forms the CSV is parsed with, for this transaction only.
         cursor.execute("SET LOCAL DateStyle TO 'ISO, YMD'")
         cursor.execute("SET LOCAL TimeZone TO 'UTC'")
-        with cursor.copy(statement, list(where.values()) or None) as copy:
+        # without parameters psycopg leaves the statement as is, so a condition's doubled '%' would stay doubled
+        with cursor.copy(statement, params or None) as copy:
             for block in copy:
                 buffer.write(block)
     csv_schema = pl.Schema({"_": pl.Int32(), **{f"c{i}": plan.csv_dtype for i, plan in enumerate(plans)}})

@@ -4,13 +4,15 @@
         tx.publish("customer_scores", scores)                                   # replaces the table
         tx.append("customer_scores_history", scores, replace={"as_of": as_of})  # deletes those rows, inserts
         tx.append("model_runs", record)                                         # inserts
+        tx.replace_keys("customer_identity", rows, on=["customer_key"], keys=touched)  # those keys' rows
 
 Each call loads its rows at once into a staging table created inside the open
 transaction (so its frame can be freed), and nothing is visible to anyone else
 until the block ends: then the replaced tables are swapped in (PostgreSQL
 recreates the views and grants on them, `cxdata.warehouse.dependents`) and the
 appends run as ``DELETE`` + ``INSERT ... SELECT`` into the live table, all in
-that same transaction. An exception or a killed process rolls everything back,
+that same transaction (a keyed replace's ``DELETE`` joins a table of keys staged
+in it, `cxdata.warehouse.keyed`). An exception or a killed process rolls everything back,
 staging tables included, since they were never committed.
 
 Appends are real INSERTs, so concurrent writers to one log keep every row. On
@@ -33,7 +35,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from cxdata.faults import crash_point
-from cxdata.warehouse import comments, dependents, indexes, loaders
+from cxdata.warehouse import comments, dependents, indexes, keyed, loaders
 from cxdata.warehouse.errors import WarehouseError, describe_cause
 from cxdata.warehouse.identifiers import MAX_IDENTIFIER_LENGTH, STAGING_PREFIX, check_name
 from cxdata.warehouse.types import DUCKDB, POSTGRESQL, stored_frame, warehouse_columns
@@ -73,6 +75,7 @@ class _Staged:
     built: tuple[indexes.BuiltIndex, ...]
     documented: tuple[comments.Comment, ...]
     replace: Mapping[str, Any] | None  # None: the table is replaced; a mapping: the rows are appended
+    keys: tuple[str, tuple[str, ...]] | None = None  # a keyed replace: its staged keys table and key columns
 
 
 class Transaction:
@@ -96,8 +99,50 @@ class Transaction:
             check_name(column, "column")
         return self._stage(name, rows, dict(replace or {}))
 
+    def replace_keys(
+        self,
+        name: str,
+        rows: pl.DataFrame | pl.LazyFrame,
+        on: list[str] | str,
+        keys: pl.DataFrame | pl.LazyFrame | None = None,
+    ) -> PublishResult:
+        """When the transaction ends, delete the rows of table ``name`` whose columns ``on`` (a name or a list)
+        equal a row of ``keys`` (default: the keys ``rows`` carry), then insert ``rows``, under the same lock
+        as `append` (the table is created from ``rows`` when missing, new columns added). ``keys`` is loaded
+        into a temporary table and joined, so any number of keys costs no parameter per key.
+
+        A null never equals anything: a key with a null in any of ``on`` deletes nothing, and rows of
+        ``name`` with a null there are never deleted, so rows inserted with a null key stay until something
+        else removes them.
+        """
+        check_name(name)
+        on = [on] if isinstance(on, str) else list(on)
+        what = f"replacing keys of table {name!r}"
+        if not isinstance(rows, (pl.DataFrame, pl.LazyFrame)):
+            raise WarehouseError(f"{what}: expected a polars DataFrame or LazyFrame, got {type(rows).__name__}")
+        with self._wh._failing(f"collecting the frame to publish as table {name!r}"):
+            frame = rows.collect() if isinstance(rows, pl.LazyFrame) else rows
+        missing = [column for column in on if column not in frame.columns]
+        if missing:
+            raise WarehouseError(f"{what}: the rows have no key column(s) {missing}; they have {frame.columns}")
+        wanted = keyed.key_frame(frame if keys is None else keys, on, what)
+        try:
+            wanted = wanted.cast({column: frame.schema[column] for column in on})
+        except pl.exceptions.PolarsError as exc:
+            dtypes = {column: str(frame.schema[column]) for column in on}
+            raise WarehouseError(
+                f"{what}: the keys do not convert to the rows' key dtypes {dtypes}: {exc}"
+            ) from None
+        with self._failing(name, "loading the keys to replace for"):
+            staged_keys = keyed.create_keys_table(self._wh, self._conn, wanted)
+        return self._stage(name, frame, {}, (staged_keys, tuple(on)))
+
     def _stage(
-        self, name: str, data: pl.DataFrame | pl.LazyFrame, replace: dict[str, Any] | None
+        self,
+        name: str,
+        data: pl.DataFrame | pl.LazyFrame,
+        replace: dict[str, Any] | None,
+        keys: tuple[str, tuple[str, ...]] | None = None,
     ) -> PublishResult:
         started = time.perf_counter()
         check_name(name)
@@ -132,7 +177,7 @@ class Transaction:
                 )
                 # Fresh statistics let BI queries plan well from the first read of the new table.
                 self._ddl(f"ANALYZE {self._wh._qualified(staging)}")
-        self._staged.append(_Staged(name, staging, columns, tuple(built), tuple(documented), replace))
+        self._staged.append(_Staged(name, staging, columns, tuple(built), tuple(documented), replace, keys))
         crash_point(f"publish:{name}:staged")
         return PublishResult(name, frame.height, columns, time.perf_counter() - started)
 
@@ -164,6 +209,8 @@ class Transaction:
                     self._insert(staged)
                 else:
                     self._swap(staged)
+                if staged.keys is not None:
+                    keyed.drop_keys_table(self._wh, self._conn, staged.keys[0])
             crash_point(f"publish:{staged.name}:visible")
 
     def _swap(self, staged: _Staged) -> None:
@@ -219,6 +266,10 @@ class Transaction:
             if conditions:
                 table = sa.table(staged.name, schema=wh.schema)
                 self._conn.execute(sa.delete(table).where(*conditions), params)
+        if staged.keys is not None and set(staged.keys[1]) <= set(present):
+            keys_sql, on = staged.keys
+            table = sa.table(staged.name, schema=wh.schema)
+            self._conn.execute(sa.delete(table).where(keyed.in_keys(wh, list(on), keys_sql)))
         listed = ", ".join(wh._quote(column) for column in staged.columns)
         cast = ", ".join(f"CAST({wh._quote(column)} AS {present[column]})" for column in staged.columns)
         self._ddl(f"INSERT INTO {target} ({listed}) SELECT {cast} FROM {wh._qualified(staged.staging)}")

@@ -81,4 +81,55 @@ def test_index_names_fit_postgresql_identifiers():
     assert index_name("dim_customer_pii", ("customer_key",)) == "dim_customer_pii__customer_key_idx"
     long = index_name("t" * 60, ("customer_key",))
     assert len(long) == MAX_IDENTIFIER_LENGTH and long.startswith("t" * 60)
-    assert set(INDEXES) == {"segment_members", "customer_scores", "customer_scores_history", "dim_customer_pii"}
+    assert set(INDEXES) == {
+        "segment_members",
+        "customer_scores",
+        "customer_scores_history",
+        "dim_customer_pii",
+        "customer_identity",
+        "identity_record_keys",
+    }
+
+
+def test_identity_lookups_use_their_indexes_and_keyed_replaces_keep_them(pg):
+    keys = [f"C{i:010d}" for i in range(20_000)]
+    identity = pl.DataFrame(
+        {
+            "identifier_type": ["email"] * 20_000,
+            "identifier_value": [f"e{i}" for i in range(20_000)],
+            "customer_key": keys,
+        }
+    )
+    records = pl.DataFrame(
+        {"source_table": ["orders"] * 20_000, "record_id": [str(i) for i in range(20_000)], "customer_key": keys}
+    )
+    pg.publish("customer_identity", identity)
+    pg.publish("identity_record_keys", records)
+    with pg.transaction() as tx:
+        touched = pl.DataFrame({"customer_key": keys[:10]})
+        tx.replace_keys("customer_identity", identity.head(10), on=["customer_key"], keys=touched)
+        tx.replace_keys("identity_record_keys", records.head(10), on=["customer_key"], keys=touched)
+    expected = {
+        "customer_identity__identifier_type_identifier_value_idx",
+        "customer_identity__customer_key_idx",
+        "identity_record_keys__source_table_record_id_idx",
+        "identity_record_keys__customer_key_idx",
+    }
+    assert set(pg_indexes(pg)["indexname"]) == expected
+    lookups = {
+        "customer_identity__identifier_type_identifier_value_idx": (
+            "select * from customer_identity where identifier_type = 'email' and identifier_value = 'e5'"
+        ),
+        "customer_identity__customer_key_idx": (
+            "select * from customer_identity where customer_key = 'C0000000005'"
+        ),
+        "identity_record_keys__source_table_record_id_idx": (
+            "select * from identity_record_keys where source_table = 'orders' and record_id = '5'"
+        ),
+        "identity_record_keys__customer_key_idx": (
+            "select * from identity_record_keys where customer_key = 'C0000000005'"
+        ),
+    }
+    for index, lookup in lookups.items():
+        plan = "\n".join(pg.query(f"explain {lookup}").to_series().to_list())
+        assert index in plan, plan
