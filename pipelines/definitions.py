@@ -34,7 +34,7 @@ def build_definitions(
     executor: str | None = None,
 ) -> dg.Definitions:
     """Definitions for one project; `cxdata run` and `dagster dev` both come through here. `executor` names a
-    `pipelines.executors` executor; None keeps the warehouse's default."""
+    `pipelines.executors` executor; None takes the config's `scale.executor`, else the warehouse's default."""
     project_resource = ProjectResource(config_path=str(config.path), as_of=as_of)
     assets = [asset for domain in DOMAINS for asset in domain.assets(config)]
     # the report reads every other asset's tables, so it depends on all of them
@@ -44,7 +44,7 @@ def build_definitions(
         assets=catalog.with_owners(config, automation.with_freshness(config, graph)),
         asset_checks=checks.asset_checks(config, assets),
         resources={"project": project_resource, "warehouse": WarehouseResource(project=project_resource)},
-        executor=executor_def(executor, config.warehouse_kind),
+        executor=executor_def(executor or config.scale.executor, config.warehouse_kind),
         loggers=loggers,
         jobs=jobs,
         schedules=schedules,

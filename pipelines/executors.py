@@ -10,15 +10,17 @@ import os
 
 import dagster as dg
 
+from cxdata.config_scale import ScaleConfig
+
 CELERY_BROKER_ENV = "CXDATA_CELERY_BROKER"
 CELERY_BACKEND_ENV = "CXDATA_CELERY_BACKEND"
 EXECUTORS = ("in_process", "multiprocess", "celery")
 
 
 def default_executor_name(warehouse_kind: str) -> str:
-    """`in_process` on DuckDB, `multiprocess` on any other warehouse."""
-    # DuckDB is a single-writer file: the steps of one run must not write to it from several processes.
-    return "in_process" if warehouse_kind == "duckdb" else "multiprocess"
+    """`in_process` on DuckDB, `multiprocess` on any other warehouse: the config's rule when `scale.executor`
+    is not set."""
+    return ScaleConfig().executor_for(warehouse_kind)
 
 
 def executor_def(name: str | None, warehouse_kind: str) -> dg.ExecutorDefinition:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
+from cxdata.config import load_config
+from pipelines.definitions import build_definitions
 from pipelines.executors import CELERY_BACKEND_ENV, CELERY_BROKER_ENV, executor_def
 
 
@@ -45,3 +47,15 @@ def test_celery_without_its_environment_names_the_missing_variable(monkeypatch, 
         monkeypatch.setenv(present, "redis://127.0.0.1:6379/0")
     with pytest.raises(ValueError, match=missing):
         executor_def("celery", "postgresql")
+
+
+def test_the_config_names_the_executor_of_the_definitions(tmp_path):
+    (tmp_path / "orders.csv").write_text("order_id,ordered_at,amount\no1,2024-01-01,1\n", encoding="utf-8")
+    (tmp_path / "cxdata.yaml").write_text(
+        "name: e\nwarehouse: postgresql+psycopg://u@127.0.0.1:5432/db\nscale: {executor: in_process}\n"
+        "sources:\n  orders: {path: orders.csv}\n",
+        encoding="utf-8",
+    )
+    config = load_config(tmp_path / "cxdata.yaml", environ={})
+    defs = build_definitions(config)
+    assert defs.resolve_implicit_global_asset_job_def().executor_def is dg.in_process_executor
