@@ -209,26 +209,30 @@ def stage_days(
     key = schema.table(table).primary_key
     wanted = set(days)
     undated = set(files.filter(pl.col(PARTITION_COLUMN).is_null())["file"])
-    held = _staged_keys(wh, table, key) if key else None
+    keyed = _keyed_tables(wh, table, key) if key else []
     for _ in range(_MAX_ROUNDS):
         labels = set(files.filter(pl.col(PARTITION_COLUMN).is_in(sorted(wanted)))["file"]) | undated
         staged = stage_table(config, table, loaded_at, labels=labels)
-        more = _tied_days(staged, wanted, held, key) if key and held is not None else set()
+        more = _tied_days(wh, keyed, staged, wanted, key) if key and keyed else set()
         if not more:
             return _only(staged, wanted, config, table, loaded_at), tuple(sorted(wanted))
         wanted |= more
     raise RuntimeError(f"staging {table!r}: repeated keys kept pulling in days after {_MAX_ROUNDS} rounds")
 
 
-def _staged_keys(wh: Warehouse, table: str, key: str) -> pl.DataFrame:
-    """Every staged and quarantined (key, day) of ``table`` now, before the load replaces some days."""
+def _keyed_tables(wh: Warehouse, table: str, key: str) -> list[str]:
+    """The staged and quarantine tables of ``table`` that already hold days and keys."""
+    names = (f"stg_{table}", f"quarantine_{table}")
+    return [name for name in names if wh.exists(name) and {key, PARTITION_COLUMN} <= set(wh.columns(name))]
+
+
+def _held(wh: Warehouse, names: list[str], key: str, where_in: pl.DataFrame) -> pl.DataFrame:
+    """The (key, day) of the staged and quarantined rows matching ``where_in``, read by key in the warehouse."""
     found = [pl.DataFrame(schema={key: pl.String(), PARTITION_COLUMN: pl.Date()})]
-    for name in (f"stg_{table}", f"quarantine_{table}"):
-        if wh.exists(name) and {key, PARTITION_COLUMN} <= set(wh.columns(name)):
-            found.append(
-                wh.read(name, columns=[key, PARTITION_COLUMN]).cast({key: pl.String, PARTITION_COLUMN: pl.Date})
-            )
-    return pl.concat(found).drop_nulls()
+    for name in names:
+        rows = wh.read(name, columns=[key, PARTITION_COLUMN], where_in=where_in)
+        found.append(rows.cast({key: pl.String, PARTITION_COLUMN: pl.Date}))
+    return pl.concat(found)
 
 
 def _in_load(frame: pl.DataFrame, days: Collection[dt.date]) -> pl.Expr:
@@ -236,14 +240,18 @@ def _in_load(frame: pl.DataFrame, days: Collection[dt.date]) -> pl.Expr:
     return day.is_null() | day.is_in(sorted(days))
 
 
-def _tied_days(staged: Staged, days: set[dt.date], held: pl.DataFrame, key: str) -> set[dt.date]:
-    """Days outside ``days`` that hold a key the load's rows have now or had before: their rows' standing
-    (first occurrence or duplicate) depends on the load's, so they are restated with it."""
+def _tied_days(wh: Warehouse, names: list[str], staged: Staged, days: set[dt.date], key: str) -> set[dt.date]:
+    """Days outside ``days`` that hold a key the load's rows have now or had before the load: their rows'
+    standing (first occurrence or duplicate) depends on the load's, so they are restated with it."""
     read = pl.concat(
         [staged.accepted.select(key, PARTITION_COLUMN), staged.quarantined.select(key, PARTITION_COLUMN)]
     )
+    before = _held(
+        wh, names, key, pl.DataFrame({PARTITION_COLUMN: sorted(days)}, schema={PARTITION_COLUMN: pl.Date})
+    )
+    keys = pl.concat([read.filter(_in_load(read, days)), before]).select(key).drop_nulls().unique()
+    held = _held(wh, names, key, keys)
     inside = pl.col(PARTITION_COLUMN).is_in(sorted(days))
-    keys = pl.concat([read.filter(_in_load(read, days)), held.filter(inside)]).select(key).drop_nulls().unique()
     elsewhere = pl.concat([read, held]).filter(pl.col(PARTITION_COLUMN).is_not_null() & ~inside)
     return set(elsewhere.join(keys, on=key, how="semi")[PARTITION_COLUMN])
 

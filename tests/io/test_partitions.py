@@ -10,6 +10,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from cxdata.config import load_config
@@ -37,7 +39,7 @@ def project(folder: Path, files: dict[str, list[str]], timezone: str = "Europe/M
             stamp = path.stat().st_mtime_ns + 1_000_000_000 * (1 + len(list(data.glob("*"))))
             os.utime(path, ns=(stamp, stamp))
     (folder / "cxdata.yaml").write_text(
-        f"name: p\ntimezone: {timezone}\nvalidation: {{max_quarantine_share: 0.9}}\n"
+        f"name: p\ntimezone: {timezone}\nvalidation: {{max_quarantine_share: 1.0}}\n"
         "sources:\n  orders: {path: orders}\n",
         encoding="utf-8",
     )
@@ -187,3 +189,41 @@ def test_a_table_staged_without_days_is_laid_out_by_a_whole_load(warehouse_targe
         audit = wh.read("load_audit").row(0, named=True)
     assert audit["days_restated"] is None  # a whole load
     assert_same(got, whole(*other, config))
+
+
+# A random history of file drops, corrections and withdrawals: after each, staging the planned days (and
+# backfilling the late ones) must leave the warehouse exactly as a whole load of the files then present.
+_KEYS = [f"o{i}" for i in range(12)]
+_TIMES = [
+    "2024-01-01 10:00",
+    "2024-01-01 23:30",
+    "2024-01-02 09:00",
+    "2024-01-04 12:00",
+    "2024-01-09 08:00",
+    "bad",
+]
+_ROW = st.tuples(st.sampled_from(_KEYS), st.sampled_from(_TIMES), st.integers(0, 99))
+_FILES = st.dictionaries(
+    st.sampled_from(["a.csv", "b.csv", "c.csv", "d.csv"]), st.lists(_ROW, min_size=1, max_size=5), max_size=4
+)
+
+
+@given(history=st.lists(_FILES, min_size=2, max_size=4), lookback=st.sampled_from([0, 2, 30]))
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_staging_planned_days_equals_a_whole_load_over_any_history(history, lookback, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("history")
+    url = f"duckdb:///{folder / 'days.duckdb'}"
+    for step, drop in enumerate(history):
+        files = {name: [f"{key},{time},{amount}" for key, time, amount in rows] for name, rows in drop.items()}
+        config = project(folder / "p", files or {"empty.csv": []})
+        with Warehouse(url) as wh:
+            if step == 0:
+                stage_step(wh, config, "orders", "r0", NOW)
+                continue
+            plan = partitions.restate(wh, config, "orders", lookback_days=lookback)
+            stage_step(wh, config, "orders", f"r{step}", NOW, days=plan.days)
+            if plan.late:
+                stage_step(wh, config, "orders", f"b{step}", NOW, days=list(plan.late))
+            got = tables(wh)
+        whole_url = f"duckdb:///{folder / f'whole{step}.duckdb'}"
+        assert_same(got, whole(whole_url, None, config))
