@@ -44,7 +44,7 @@ import polars as pl
 from cxdata.config import IdentityConfig
 from cxdata.identity import keys as ks
 from cxdata.identity.links import IDENTIFIER, RECORD_ID, blocked_identity, record_links
-from cxdata.identity.records import TABLES, extract
+from cxdata.identity.records import TABLES, Extracted, extract
 from cxdata.identity.resolve import IdentityResult, resolve
 
 KEY = "customer_key"
@@ -148,7 +148,7 @@ def update(
         )
     upserted = upserted.select(RECORD_ID).unique()
     gone = gone.select(RECORD_ID).unique()
-    delta = record_links(*_extracted(_subset(tables, upserted), config))
+    delta = _links_of(extract(_subset(tables, upserted), config))
     known = state.record_keys.lazy().select(RECORD_ID)
     seeds = pl.concat([gone, upserted]).lazy()
     limited = [t for t in config.max_customers_per_identifier if t in config.priority]
@@ -176,7 +176,6 @@ def update(
         next_number=ks.next_key_number(state.customer_identity),
         with_links=True,
     )
-    assert sub.links is not None
     # blocked values: those the delta's records carry (now or before), counted over the updated link table
     old_delta_links = state.links.lazy().join(seeds, on=RECORD_ID, how="semi")
     blocked_values = (
@@ -185,7 +184,8 @@ def update(
         .select(IDENTIFIER)
         .unique()
     )
-    links_after = pl.concat([state.links.lazy().join(replaced.lazy(), on=RECORD_ID, how="anti"), sub.links.lazy()])
+    kept_links = state.links.lazy().join(replaced.lazy(), on=RECORD_ID, how="anti")
+    links_after = pl.concat([kept_links, IdentityState.of(sub).links.lazy()])
     identity = pl.concat(
         [
             sub.customer_identity.lazy().filter(pl.col("status") != "blocked"),
@@ -238,9 +238,9 @@ def _subset(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], ids: pl.DataFrame
     return out
 
 
-def _extracted(tables: Mapping[str, pl.LazyFrame], config: IdentityConfig) -> tuple:
-    extracted = extract(tables, config)
-    return extracted.records, extracted.rec, extracted.node, extracted.nodes, extracted.blocked_links
+def _links_of(extracted: Extracted) -> pl.DataFrame:
+    """The link rows of records not yet resolved: status null, or blocked."""
+    return record_links(extracted.records, extracted.rec, extracted.node, extracted.nodes, extracted.blocked_links)
 
 
 def _full(
@@ -253,9 +253,9 @@ def _full(
 ) -> IncrementalResult:
     previous = None if state is None else state.customer_identity
     full = resolve(tables, config, previous=previous, run_id=run_id, now=now, with_links=True)
-    if state is None:
-        state = IdentityState.of(full)
-        state = IdentityState(*(f.clear() for f in (state.record_keys, state.customer_identity, state.links)))
+    if state is None:  # nothing to replace: an empty state of the same columns
+        done = IdentityState.of(full)
+        state = IdentityState(done.record_keys.clear(), done.customer_identity.clear(), done.links.clear())
     keys = state.record_keys.select(KEY).unique().sort(KEY)
     replaced = state.record_keys.select(RECORD_ID)
     upserted = full.record_keys.select(RECORD_ID)  # every record counts as changed
@@ -288,7 +288,6 @@ def _result(
     upserted: pl.DataFrame,
     total: int,
 ) -> IncrementalResult:
-    assert sub.links is not None
     old_keys = state.record_keys.join(replaced, on=RECORD_ID, how="semi")
     old_identity = state.customer_identity.join(replaced_identifiers, on=IDENTIFIER, how="semi").drop("run_id")
     new_identity = identity.drop("run_id")
@@ -312,7 +311,7 @@ def _result(
         replaced_identifiers=replaced_identifiers,
         record_keys=sub.record_keys,
         customer_identity=identity,
-        links=sub.links,
+        links=IdentityState.of(sub).links,
         identity_merges=sub.identity_merges,
         touched=touched.drop_nulls().unique().sort(KEY),
         subset_records=sub.record_keys.height,
