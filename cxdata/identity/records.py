@@ -123,9 +123,7 @@ def _extract(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], config: Identity
         base = lazy.select(pl.col(key).cast(pl.String).alias("record_id"), time.alias("event_time")).collect()
         n = base.height
         # canonical order: one permutation, applied to each identifier column as it is read
-        order = base.select(
-            pl.arg_sort_by("event_time", "record_id", nulls_last=True, maintain_order=True)
-        ).to_series()
+        order = pl.Series(_canonical_order(base))
         base = base[order]
         if offset + n >= 1 << _REC_BITS:
             raise ValueError(f"identity resolution handles fewer than {1 << _REC_BITS:,} records")
@@ -274,6 +272,22 @@ def _compact(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     """
     own = pl.from_arrow(frame[column].to_arrow(compat_level=pl.CompatLevel.oldest()))
     return frame.with_columns(own.alias(column))
+
+
+def _canonical_order(base: pl.DataFrame) -> np.ndarray:
+    """Row order by event_time (nulls last), then record_id: a sort on the time alone, then one on both
+    columns over the rows whose time is tied only (polars' sort over both is ten times slower at 10M rows)."""
+    order = base.select(pl.col("event_time").arg_sort(nulls_last=True)).to_series().to_numpy().copy()
+    times = base["event_time"].gather(order)
+    tied = (times.eq_missing(times.shift(1)) | times.eq_missing(times.shift(-1))).to_numpy()
+    positions = np.flatnonzero(tied)
+    if positions.size:
+        # tied rows form whole runs of one time in time order, so sorting them on both columns and writing
+        # them back into their own positions orders every run by record_id
+        rows = order[positions]
+        tied_rows = base[rows].with_columns(pl.Series("row", rows))
+        order[positions] = tied_rows.sort("event_time", "record_id", nulls_last=True)["row"].to_numpy()
+    return order
 
 
 def _node_order(first_seen: pl.Series, tier: np.ndarray, h: np.ndarray) -> np.ndarray:

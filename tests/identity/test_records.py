@@ -8,9 +8,10 @@ import numpy as np
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from cxdata.config import IdentityConfig
-from cxdata.identity.records import _node_order, extract
+from cxdata.identity.records import _canonical_order, _node_order, extract
 
 EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 moments = st.one_of(st.none(), st.integers(-(10**12), 10**12))
@@ -60,3 +61,17 @@ def test_record_numbering_is_canonical_whatever_the_row_order():
         # event time first (a record without one last), then record id
         assert records["record_id"].to_list() == ["b", "c", "a", "d", "e"]
         assert records["rec"].to_list() == [0, 1, 2, 3, 4]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.none(), st.integers(0, 4)), st.text("abc", max_size=3)), max_size=40))
+def test_canonical_order_is_polars_sort_by_time_nulls_last_then_record_id(rows):
+    base = pl.DataFrame(
+        {
+            "event_time": [None if t is None else EPOCH + dt.timedelta(hours=t) for t, _ in rows],
+            "record_id": [r for _, r in rows],
+        },
+        schema={"event_time": pl.Datetime("us", "UTC"), "record_id": pl.String},
+    )
+    expected = base.sort("event_time", "record_id", nulls_last=True)
+    assert_frame_equal(base[pl.Series(_canonical_order(base), dtype=pl.UInt32)], expected)
