@@ -9,7 +9,7 @@ its smallest node.
 Edges: each record links the identifiers it carries as a star from its
 highest-priority *linked* identifier; edges are deduplicated and each keeps
 the first record that carried it (in record order: tables in `records.TABLES`
-order, rows in input order), which is what `spanning_links` shows.
+order, then event time, then record id), which is what `spanning_links` shows.
 
 Protection, decided tier by tier in priority order (customer_ref, email,
 phone, anonymous_id by default, then the internal ``ticket``):

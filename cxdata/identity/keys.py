@@ -3,7 +3,8 @@
 ``previous`` is the last run's ``customer_identity`` table (identifier ->
 customer_key, with first_seen). Only its 'linked' rows carry keys.
 
-* A component whose identifiers held no previous key gets a new key.
+* A component whose identifiers held no previous key gets a new key; a
+  component of shared identifiers only (no record attaches to it) gets none.
 * A previous key whose identifiers now fall into several components stays
   with the component holding its oldest identifier (previous first_seen, then
   node age); the others are SPLITs from it, logged ``old_key -> their key``.
@@ -12,8 +13,10 @@ customer_key, with first_seen). Only its 'linked' rows carry keys.
   are logged ``old_key -> survivor``.
 
 New keys are ``C`` + a 10-digit sequence continuing after the largest
-``C<digits>`` key of ``previous``, handed out in component age order (its
-oldest node), so they never collide and the same inputs give the same keys.
+``C<digits>`` key of ``previous`` (or from ``next_number``, when ``previous``
+is only the part of the last run that an incremental run resolves again),
+handed out in component age order (its oldest node), so they never collide and
+the same inputs give the same keys.
 """
 
 from __future__ import annotations
@@ -27,12 +30,30 @@ KEY_WIDTH = 10
 _FAR_FUTURE = pl.datetime(9999, 1, 1, time_zone="UTC")
 
 
+def next_key_number(previous: pl.DataFrame | pl.LazyFrame | None) -> int:
+    """The number the next fresh key gets after the linked keys of ``previous`` (1 without any)."""
+    if previous is None:
+        return 1
+    numbers = (
+        previous.lazy()
+        .filter((pl.col("status") == "linked") & pl.col("customer_key").is_not_null())
+        .select(pl.col("customer_key").cast(pl.String).str.extract(r"^C(\d+)$").cast(pl.Int64).max())
+        .collect()
+        .item()
+    )
+    return (numbers or 0) + 1
+
+
 def assign(
-    nodes: pl.DataFrame, n_components: int, previous: pl.DataFrame | pl.LazyFrame | None
+    nodes: pl.DataFrame,
+    n_components: int,
+    previous: pl.DataFrame | pl.LazyFrame | None,
+    next_number: int | None = None,
 ) -> tuple[np.ndarray, pl.DataFrame]:
     """Key per component and the (comp, old_key, new_key, kind) events.
 
-    ``nodes`` needs node, id_type, value, comp and status; only 'linked' nodes inherit keys.
+    ``nodes`` needs node, id_type, value, comp and status; only 'linked' nodes inherit keys. Fresh keys are
+    numbered from ``next_number`` when given, else after the largest key of ``previous``.
     """
     events_schema = {
         "comp": pl.Int64,
@@ -44,7 +65,6 @@ def assign(
     }
     comp_key = np.full(n_components, None, dtype=object)
     events = pl.DataFrame(schema=events_schema)
-    next_number = 1
     # a lazy ``previous`` is read only here, after the graph: the run's peak memory does not carry it
     prev = (
         None
@@ -59,9 +79,9 @@ def assign(
         )
         .collect()
     )
+    if next_number is None:
+        next_number = next_key_number(None if prev is None else _as_identity(prev))
     if prev is not None and prev.height:
-        numbers = prev.select(pl.col("key").str.extract(r"^C(\d+)$").cast(pl.Int64).max()).item()
-        next_number = (numbers or 0) + 1
         # a key's age is its oldest identifier in the previous run, whether or not that identifier is still here
         key_age = prev.group_by("key").agg(pl.col("prev_first").min().alias("age"))
         held = (
@@ -102,7 +122,11 @@ def assign(
     else:
         split_rows = None
 
-    fresh = np.flatnonzero(comp_key == None)  # noqa: E711 - elementwise test on an object array
+    # a shared identifier is a component of its own that no record attaches to: it gets no key, so that key
+    # numbers depend only on the customers (an incremental run sees only the shared values it touches)
+    has_linked = np.zeros(n_components, dtype=bool)
+    has_linked[nodes.filter(pl.col("status") == "linked")["comp"].to_numpy()] = True
+    fresh = np.flatnonzero((comp_key == None) & has_linked)  # noqa: E711 - elementwise test on an object array
     if fresh.size:
         # components are labelled in order of their smallest (oldest) node, so label order is age order
         numbers = pl.Series("n", np.arange(next_number, next_number + fresh.size))
@@ -119,3 +143,7 @@ def assign(
         )
         events = pl.concat([events, splits])
     return comp_key, events.sort("kind", "old_key", "new_key")
+
+
+def _as_identity(prev: pl.DataFrame) -> pl.DataFrame:
+    return prev.select(pl.col("key").alias("customer_key"), pl.lit("linked").alias("status"))

@@ -1,7 +1,10 @@
 """Identifiers per record: every record of the canonical tables and the identifier nodes it carries.
 
-Records get one global integer ``rec`` (tables in ``TABLES`` order, rows in
-input order). Each identifier a record carries is normalised with
+Records get one global integer ``rec`` in canonical order: tables in ``TABLES``
+order, then event time (records without one last), then record id. Staged row
+order means nothing (a restated day's rows are replaced wherever they sit), and
+an incremental run numbers a subset of the records: only an order defined by
+the records themselves numbers a subset as the whole would. Each identifier a record carries is normalised with
 `cxdata.identity.normalise` and checked against the blocklist, both as
 normalised and as raw trimmed lower-case text, so ``" N/A "`` and
 ``test@test.com`` are caught whatever the spelling. A blocked value keeps its
@@ -33,7 +36,7 @@ from cxdata.config import IdentityConfig
 from cxdata.identity import normalise
 from cxdata.schema import UTC_TIMESTAMP
 
-# Table -> (primary key, event time column); the order fixes the global record numbering.
+# Table -> (primary key, event time column); the order comes first in the canonical record numbering.
 TABLES: dict[str, tuple[str, str]] = {
     "customers": ("customer_ref", "created_at"),
     "orders": ("order_id", "ordered_at"),
@@ -76,6 +79,7 @@ class Extracted:
     first_seen, last_seen, records (u32), first_rec (u32), tier (i32).
     ``rec``, ``node``, ``tier``: one entry per (record, identifier) link, sorted by rec, tier, node.
     ``blocked``: id_type, value, first_seen, last_seen, records of the blocklisted values seen.
+    ``blocked_links``: rec, id_type, value of every record carrying a blocklisted value.
     """
 
     records: pl.DataFrame
@@ -84,6 +88,7 @@ class Extracted:
     node: np.ndarray
     tier: np.ndarray
     blocked: pl.DataFrame
+    blocked_links: pl.DataFrame
 
 
 class _Collision(Exception):
@@ -117,6 +122,9 @@ def _extract(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], config: Identity
         time = pl.col(time_col).cast(UTC_TIMESTAMP) if time_col in columns else pl.lit(None, UTC_TIMESTAMP)
         base = lazy.select(pl.col(key).cast(pl.String).alias("record_id"), time.alias("event_time")).collect()
         n = base.height
+        # canonical order: one permutation, applied to each identifier column as it is read
+        order = pl.Series(_canonical_order(base))
+        base = base[order]
         if offset + n >= 1 << _REC_BITS:
             raise ValueError(f"identity resolution handles fewer than {1 << _REC_BITS:,} records")
         # a column read from the warehouse shares its Arrow batch with the columns read with it, freed only
@@ -139,11 +147,12 @@ def _extract(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], config: Identity
                 raise RuntimeError(
                     f"table {name!r} changed while identity read it: {n:,} rows, then {values.len():,}"
                 )
+            values = values.gather(order)
             rows = _identifier_rows(stamps.with_columns(values), column, id_type, config, phones)
             del values
             blocked.append(
                 rows.filter("blocked")
-                .select(pl.lit(id_type).alias("id_type"), "value", "event_time")
+                .select("rec", pl.lit(id_type).alias("id_type"), "value", "event_time")
                 .pipe(_compact, "value")
             )
             salt = (tier + 1) * _GOLDEN % (1 << 64)
@@ -169,7 +178,7 @@ def _extract(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], config: Identity
                 .pipe(_compact, "value")
             )
         offset += n
-        del stamps, lazy
+        del stamps, lazy, order
     # each step frees what it consumed before the next allocates: the distinct values are a gigabyte at 20M
     # records and the record links half of one, and holding both through the join set this step's peak
     nodes = _nodes(uniques, type_enum)
@@ -183,6 +192,9 @@ def _extract(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], config: Identity
         node=node,
         tier=tier,
         blocked=_blocked_values(blocked),
+        blocked_links=(pl.concat(blocked) if blocked else pl.DataFrame(schema=_BLOCKED_SCHEMA)).select(
+            "rec", "id_type", "value"
+        ),
     )
 
 
@@ -262,6 +274,22 @@ def _compact(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     return frame.with_columns(own.alias(column))
 
 
+def _canonical_order(base: pl.DataFrame) -> np.ndarray:
+    """Row order by event_time (nulls last), then record_id: a sort on the time alone, then one on both
+    columns over the rows whose time is tied only (polars' sort over both is ten times slower at 10M rows)."""
+    order = base.select(pl.col("event_time").arg_sort(nulls_last=True)).to_series().to_numpy().copy()
+    times = base["event_time"].gather(order)
+    tied = (times.eq_missing(times.shift(1)) | times.eq_missing(times.shift(-1))).to_numpy()
+    positions = np.flatnonzero(tied)
+    if positions.size:
+        # tied rows form whole runs of one time in time order, so sorting them on both columns and writing
+        # them back into their own positions orders every run by record_id
+        rows = order[positions]
+        tied_rows = base[rows].with_columns(pl.Series("row", rows))
+        order[positions] = tied_rows.sort("event_time", "record_id", nulls_last=True)["row"].to_numpy()
+    return order
+
+
 def _node_order(first_seen: pl.Series, tier: np.ndarray, h: np.ndarray) -> np.ndarray:
     """Row order by first_seen (nulls last), then tier, then hash: one sort over two integer keys, a seventh
     of the time of polars' sort over the three columns at 6.2M identifiers (hashes are distinct per node)."""
@@ -291,7 +319,7 @@ _UNIQUE_SCHEMA = {
     "first_rec": pl.UInt32,
     "tier": pl.Int32,
 }
-_BLOCKED_SCHEMA = {"id_type": pl.String, "value": pl.String, "event_time": UTC_TIMESTAMP}
+_BLOCKED_SCHEMA = {"rec": pl.UInt32, "id_type": pl.String, "value": pl.String, "event_time": UTC_TIMESTAMP}
 
 
 class _PhoneCache:

@@ -25,6 +25,7 @@ from cxdata.config import IdentityConfig
 from cxdata.identity import graph as gr
 from cxdata.identity import keys as ks
 from cxdata.identity.crm_duplicates import crm_links
+from cxdata.identity.links import record_links
 from cxdata.identity.records import RECORD, extract, id_types
 
 _HISTOGRAM = ((1, 1, "1"), (2, 4, "2-4"), (5, 9, "5-9"), (10, 49, "10-49"), (50, None, "50+"))
@@ -39,6 +40,7 @@ class IdentityResult:
     identity_merges: pl.DataFrame
     stats: dict
     _explain: Callable[[str], pl.DataFrame] = field(repr=False)
+    links: pl.DataFrame | None = None
 
     def explain(self, customer_key: str) -> pl.DataFrame:
         """The decisive links holding ``customer_key`` together: record_a, record_b, via (shared type), adds."""
@@ -51,8 +53,14 @@ def resolve(
     previous: pl.DataFrame | pl.LazyFrame | None = None,
     run_id: str = "manual",
     now: dt.datetime | None = None,
+    next_number: int | None = None,
+    with_links: bool = False,
 ) -> IdentityResult:
-    """Link the records of ``tables`` into customers with keys stable against ``previous`` (see module docs)."""
+    """Link the records of ``tables`` into customers with keys stable against ``previous`` (see module docs).
+
+    ``next_number`` numbers fresh keys when ``previous`` is only part of the last run (`keys.assign`);
+    ``with_links`` also returns the link table (`cxdata.identity.links`).
+    """
     now = now or dt.datetime.now(dt.UTC)
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -74,6 +82,11 @@ def resolve(
         lap("probabilistic")
     limits = {types.index(t): n for t, n in config.max_customers_per_identifier.items() if t in types}
     g = gr.build(extracted.nodes, extracted.rec, extracted.node, extracted.tier, n_records, limits, extra)
+    links = (
+        record_links(records, extracted.rec, extracted.node, g.nodes, extracted.blocked_links)
+        if with_links
+        else None
+    )
     # the record-identifier links (hundreds of megabytes at tens of millions) are in the graph now
     blocked = extracted.blocked
     del extracted
@@ -100,7 +113,7 @@ def resolve(
     rec_comp = np.append(g.comp, 0)[hub]
     rec_comp[orphans] = g.n_components + np.arange(orphans.size)
 
-    comp_key, events = ks.assign(nodes, n_comp, previous)
+    comp_key, events = ks.assign(nodes, n_comp, previous, next_number)
     lap("keys")
 
     node_tier = g.nodes["tier"].to_numpy()
@@ -121,7 +134,7 @@ def resolve(
         schema = {"record_a": pl.String, "record_b": pl.String, "via": pl.String, "adds": pl.String}
         return pl.concat(parts) if parts else pl.DataFrame(schema=schema)
 
-    return IdentityResult(record_keys, identity, merges, stats, explain)
+    return IdentityResult(record_keys, identity, merges, stats, explain, links)
 
 
 def _record_keys(
@@ -162,7 +175,8 @@ def _labeller(records: pl.DataFrame) -> Callable[[int], str | None]:
 
 
 def _key_series(comp_key: np.ndarray) -> pl.Series:
-    return pl.Series("customer_key", comp_key, dtype=pl.String)
+    # a list, not the object array: an array of only None (components of shared identifiers) is not cast
+    return pl.Series("customer_key", comp_key.tolist(), dtype=pl.String)
 
 
 def _customer_identity(
