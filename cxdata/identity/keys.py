@@ -30,14 +30,24 @@ KEY_WIDTH = 10
 _FAR_FUTURE = pl.datetime(9999, 1, 1, time_zone="UTC")
 
 
-def next_key_number(previous: pl.DataFrame | pl.LazyFrame | None) -> int:
-    """The number the next fresh key gets after the linked keys of ``previous`` (1 without any)."""
-    if previous is None:
+def next_key_number(
+    previous: pl.DataFrame | pl.LazyFrame | None, retired: pl.DataFrame | pl.LazyFrame | None = None
+) -> int:
+    """The number the next fresh key gets: after the linked keys of ``previous`` and after every key of the
+    merge log ``retired`` (old_key, new_key), so a key a merge retired is never given to someone else (1
+    without any)."""
+    found = []
+    if previous is not None:
+        linked = previous.lazy().filter((pl.col("status") == "linked") & pl.col("customer_key").is_not_null())
+        found.append(linked.select(pl.col("customer_key").cast(pl.String)))
+    if retired is not None:
+        logged = retired.lazy().select(pl.concat_list("old_key", "new_key").explode().alias("customer_key"))
+        found.append(logged.select(pl.col("customer_key").cast(pl.String)))
+    if not found:
         return 1
     numbers = (
-        previous.lazy()
-        .filter((pl.col("status") == "linked") & pl.col("customer_key").is_not_null())
-        .select(pl.col("customer_key").cast(pl.String).str.extract(r"^C(\d+)$").cast(pl.Int64).max())
+        pl.concat(found)
+        .select(pl.col("customer_key").str.extract(r"^C(\d+)$").cast(pl.Int64).max())
         .collect()
         .item()
     )

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 import polars as pl
 
 from cxdata.config import ProjectConfig
+from cxdata.identity.keys import next_key_number
 from cxdata.identity.records import columns_needed
 from cxdata.identity.resolve import resolve
 from cxdata.profile import Profile, table_profile
@@ -63,7 +64,12 @@ def identity_step(wh: Warehouse, config: ProjectConfig, run: RunContext) -> dict
         if wh.exists("customer_identity")
         else None
     )
-    result = resolve(tables, config.identity, previous=previous, run_id=run.run_id, now=run.now)
+    # a key a merge retired is never given again: fresh keys are numbered after the merge log's too
+    retired = wh.read("identity_merges", columns=["old_key", "new_key"]) if wh.exists("identity_merges") else None
+    next_number = next_key_number(previous, retired)
+    result = resolve(
+        tables, config.identity, previous=previous, run_id=run.run_id, now=run.now, next_number=next_number
+    )
     facts = {**result.stats, "merges_this_run": result.identity_merges.height}
     outputs = {
         "identity_merges": result.identity_merges,

@@ -112,7 +112,7 @@ def same(left: pl.DataFrame, right: pl.DataFrame, drop: tuple[str, ...] = ()) ->
     assert_frame_equal(left.sort(left.columns, nulls_last=True), right.sort(left.columns, nulls_last=True))
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_each_day_incremental_equals_a_full_resolve(data):
     rng = random.Random(data.draw(st.integers(0, 2**16), label="row order"))

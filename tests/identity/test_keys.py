@@ -7,6 +7,7 @@ import datetime as dt
 import polars as pl
 
 from cxdata.config import IdentityConfig
+from cxdata.identity import keys as ks
 from cxdata.identity import resolve
 from tests.identity.builders import orders
 
@@ -88,3 +89,23 @@ def test_new_keys_continue_after_previous_ones():
     k = keys(second)
     assert k["Z"] == "C0000000504"
     assert {k["A"], k["B"], k["C"]} == set(previous["customer_key"].drop_nulls())
+
+
+def test_a_key_a_merge_retired_is_never_given_to_a_new_customer():
+    first = resolve({"orders": orders(*BASE)}, CONFIG, run_id="r1", now=NOW)
+    k1 = keys(first)
+    # carl's email now comes with bea's CRM id: carl's key (the highest) is merged into bea's
+    merged = orders(*BASE, {"order_id": "D", "customer_ref": "ref2", "email": "carl@example.com"})
+    second = resolve({"orders": merged}, CONFIG, previous=first.customer_identity, run_id="r2", now=NOW)
+    assert second.identity_merges.select("old_key", "new_key").rows() == [(k1["C"], k1["B"])]
+    assert k1["C"] == max(k1.values()) and k1["C"] not in set(second.customer_identity["customer_key"])
+    grown = orders(
+        *BASE,
+        {"order_id": "D", "customer_ref": "ref2", "email": "carl@example.com"},
+        {"order_id": "E", "email": "eve@example.com"},
+    )
+    after = ks.next_key_number(second.customer_identity, second.identity_merges)
+    third = resolve({"orders": grown}, CONFIG, previous=second.customer_identity, run_id="r3", next_number=after)
+    assert keys(third)["E"] not in set(k1.values())
+    # without the merge log the retired key would come back
+    assert ks.next_key_number(second.customer_identity) == after - 1
