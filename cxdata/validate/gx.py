@@ -333,8 +333,20 @@ def _finish(context: Any, docs_dir: Path, run_name: str, suites: set[str], resul
     # last step refreshes the index once (`refresh_index`); a failure refreshes it now, where the user looks
     index = docs_index(docs_dir)
     failed = any(not r.success for r in results)
-    context.build_data_docs(resource_identifiers=fresh or None, build_index=failed or not index.is_file())
+    if fresh:
+        context.build_data_docs(resource_identifiers=fresh, build_index=failed or not index.is_file())
+    elif not index.is_file():
+        # nothing was validated (no spec applied): no page is new, and without identifiers GX would re-render
+        # the page of every stored result
+        _build_index(context)
     return index
+
+
+def _build_index(context: Any) -> None:
+    for name, site in context.variables.data_docs_sites.items():
+        # the index alone: build_data_docs would re-render every stored result's page with it
+        builder = context._init_site_builder_for_data_docs_site_creation(site_name=name, site_config=site)
+        builder.site_index_builder.build()
 
 
 def refresh_index(docs_dir: Path) -> Path | None:
@@ -344,10 +356,7 @@ def refresh_index(docs_dir: Path) -> Path | None:
     from cxdata.validate.gx_store import session
 
     with session(docs_dir) as context:
-        for name, site in context.variables.data_docs_sites.items():
-            # the index alone: build_data_docs would re-render every stored result's page with it
-            builder = context._init_site_builder_for_data_docs_site_creation(site_name=name, site_config=site)
-            builder.site_index_builder.build()
+        _build_index(context)
     return docs_index(docs_dir)
 
 
