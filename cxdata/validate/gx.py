@@ -159,10 +159,13 @@ def orphan_column(spec: Spec) -> str:
 def _suite(context: Any, name: str, expectations: list[Any]) -> Any:
     import great_expectations as gx
 
-    suite = gx.ExpectationSuite(name=name)
+    # A suite is set-like (add_expectation drops one equal to an expectation it holds), but adding to a suite
+    # whose name is stored writes the whole suite back on every add: the suite is built whole, then stored once.
+    kept: list[Any] = []
     for expectation in expectations:
-        suite.add_expectation(expectation)
-    return context.suites.add_or_update(suite)
+        if not any(gx.ExpectationSuite._expectations_are_equalish(expectation, k) for k in kept):
+            kept.append(expectation)
+    return context.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=kept))
 
 
 def _run(
@@ -190,7 +193,9 @@ def _run(
 
 
 def _frame_batch(context: Any, asset_name: str) -> Any:
-    source = context.data_sources.add_or_update_pandas(_FRAMES_DATASOURCE)
+    # reused with its assets: re-adding the datasource would rewrite it, its assets and batch definitions each time
+    sources = context.data_sources
+    source = sources.all().get(_FRAMES_DATASOURCE) or sources.add_pandas(_FRAMES_DATASOURCE)
     asset = next((a for a in source.assets if a.name == asset_name), None) or source.add_dataframe_asset(
         asset_name
     )
