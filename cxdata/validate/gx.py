@@ -284,10 +284,13 @@ def validate_postgres(
     from cxdata.validate.gx_store import session
 
     with session(docs_dir) as context:
-        context.runtime_environment[variable] = secret
-        source = context.data_sources.add_or_update_postgres(
-            f"warehouse_{tag}", connection_string=f"${{{variable}}}"
-        )
+        # reused with its assets while the password is the one it connected with (re-adding it connects again)
+        source = context.data_sources.all().get(f"warehouse_{tag}")
+        if source is None or context.runtime_environment.get(variable) != secret:
+            context.runtime_environment[variable] = secret
+            source = context.data_sources.add_or_update_postgres(
+                f"warehouse_{tag}", connection_string=f"${{{variable}}}"
+            )
         asset = next((a for a in source.assets if a.name == table), None)
         if asset is None:
             with warnings.catch_warnings():
