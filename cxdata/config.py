@@ -10,7 +10,9 @@ editing that file, and the offending value when it cannot be a secret
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import functools
 import os
 import re
 import stat
@@ -202,7 +204,7 @@ def load_config(path: str | os.PathLike[str], environ: dict[str, str] | None = N
     except (OSError, RuntimeError):  # a symbolic link loop, a name too long: _read says so
         file = Path(path).absolute()
     try:
-        raw = yaml.safe_load(_read(file))
+        raw = copy.deepcopy(_parsed(_read(file)))
     except yaml.YAMLError as exc:
         # Only the position: the YAML library's own message quotes the line, which may hold a password.
         mark = getattr(exc, "problem_mark", None)
@@ -236,6 +238,13 @@ def load_config(path: str | os.PathLike[str], environ: dict[str, str] | None = N
             },
         }
     )
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(text: str) -> Any:
+    # A run loads the config in every step and check (about a hundred times): the YAML parse, pure Python and
+    # the costly part, is done once per distinct text; callers get a deep copy.
+    return yaml.safe_load(text)
 
 
 def _read(file: Path) -> str:

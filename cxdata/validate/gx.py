@@ -159,10 +159,13 @@ def orphan_column(spec: Spec) -> str:
 def _suite(context: Any, name: str, expectations: list[Any]) -> Any:
     import great_expectations as gx
 
-    suite = gx.ExpectationSuite(name=name)
+    # A suite is set-like (add_expectation drops one equal to an expectation it holds), but adding to a suite
+    # whose name is stored writes the whole suite back on every add: the suite is built whole, then stored once.
+    kept: list[Any] = []
     for expectation in expectations:
-        suite.add_expectation(expectation)
-    return context.suites.add_or_update(suite)
+        if not any(gx.ExpectationSuite._expectations_are_equalish(expectation, k) for k in kept):
+            kept.append(expectation)
+    return context.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=kept))
 
 
 def _run(
@@ -190,7 +193,9 @@ def _run(
 
 
 def _frame_batch(context: Any, asset_name: str) -> Any:
-    source = context.data_sources.add_or_update_pandas(_FRAMES_DATASOURCE)
+    # reused with its assets: re-adding the datasource would rewrite it, its assets and batch definitions each time
+    sources = context.data_sources
+    source = sources.all().get(_FRAMES_DATASOURCE) or sources.add_pandas(_FRAMES_DATASOURCE)
     asset = next((a for a in source.assets if a.name == asset_name), None) or source.add_dataframe_asset(
         asset_name
     )
@@ -279,10 +284,13 @@ def validate_postgres(
     from cxdata.validate.gx_store import session
 
     with session(docs_dir) as context:
-        context.runtime_environment[variable] = secret
-        source = context.data_sources.add_or_update_postgres(
-            f"warehouse_{tag}", connection_string=f"${{{variable}}}"
-        )
+        # reused with its assets while the password is the one it connected with (re-adding it connects again)
+        source = context.data_sources.all().get(f"warehouse_{tag}")
+        if source is None or context.runtime_environment.get(variable) != secret:
+            context.runtime_environment[variable] = secret
+            source = context.data_sources.add_or_update_postgres(
+                f"warehouse_{tag}", connection_string=f"${{{variable}}}"
+            )
         asset = next((a for a in source.assets if a.name == table), None)
         if asset is None:
             with warnings.catch_warnings():
@@ -333,8 +341,20 @@ def _finish(context: Any, docs_dir: Path, run_name: str, suites: set[str], resul
     # last step refreshes the index once (`refresh_index`); a failure refreshes it now, where the user looks
     index = docs_index(docs_dir)
     failed = any(not r.success for r in results)
-    context.build_data_docs(resource_identifiers=fresh or None, build_index=failed or not index.is_file())
+    if fresh:
+        context.build_data_docs(resource_identifiers=fresh, build_index=failed or not index.is_file())
+    elif not index.is_file():
+        # nothing was validated (no spec applied): no page is new, and without identifiers GX would re-render
+        # the page of every stored result
+        _build_index(context)
     return index
+
+
+def _build_index(context: Any) -> None:
+    for name, site in context.variables.data_docs_sites.items():
+        # the index alone: build_data_docs would re-render every stored result's page with it
+        builder = context._init_site_builder_for_data_docs_site_creation(site_name=name, site_config=site)
+        builder.site_index_builder.build()
 
 
 def refresh_index(docs_dir: Path) -> Path | None:
@@ -344,10 +364,7 @@ def refresh_index(docs_dir: Path) -> Path | None:
     from cxdata.validate.gx_store import session
 
     with session(docs_dir) as context:
-        for name, site in context.variables.data_docs_sites.items():
-            # the index alone: build_data_docs would re-render every stored result's page with it
-            builder = context._init_site_builder_for_data_docs_site_creation(site_name=name, site_config=site)
-            builder.site_index_builder.build()
+        _build_index(context)
     return docs_index(docs_dir)
 
 

@@ -33,6 +33,9 @@ from typing import Any
 
 from great_expectations.data_context.store.tuple_store_backend import TupleFilesystemStoreBackend
 from great_expectations.exceptions import InvalidKeyError
+from great_expectations.render.view import DefaultJinjaPageView
+from jinja2 import BytecodeCache
+from jinja2.bccache import Bucket
 
 from cxdata.errors import OutputError
 from cxdata.faults import crash_point
@@ -135,6 +138,40 @@ class AtomicFilesystemStoreBackend(TupleFilesystemStoreBackend):
         return [key for key in super().list_keys(prefix) if not str(key[-1]).endswith(TEMP_SUFFIX)]
 
 
+class _CompiledTemplates(BytecodeCache):
+    """GX's page templates compiled once per process (keyed by name and checksummed by source by jinja)."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        with self._lock:
+            code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        code = bucket.bytecode_to_string()
+        with self._lock:
+            self._code[bucket.key] = code
+
+
+_TEMPLATES = _CompiledTemplates()
+
+
+class CompiledPageView(DefaultJinjaPageView):
+    """GX's page view, with its templates compiled once per process instead of once per docs build.
+
+    GX builds a new view, and so a new jinja environment, for every docs build: without a shared bytecode
+    cache each validation's page would parse and compile its ~20 templates again.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.env.bytecode_cache = _TEMPLATES
+
+
 def _readable(path: Path, contents: str, is_backend_id: bool) -> bool:
     if not contents.strip():
         return False
@@ -194,7 +231,11 @@ def _build(root: Path) -> Any:
         "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
         # Suites are in memory, so a suite page would list only this process's tables; each validation page
         # shows its suite's expectations with their results.
-        "site_section_builders": {"expectations": "None", "profiling": "None"},
+        "site_section_builders": {
+            "expectations": "None",
+            "profiling": "None",
+            "validations": {"view": {"module_name": __name__, "class_name": CompiledPageView.__name__}},
+        },
     }
     config = DataContextConfig(
         store_backend_defaults=defaults,
