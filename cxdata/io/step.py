@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -18,7 +18,7 @@ from cxdata.config import ProjectConfig
 from cxdata.io import partitions
 from cxdata.io.days import PARTITION_COLUMN
 from cxdata.io.staging import stage_table
-from cxdata.profile import Profile, staging_profile, table_profile
+from cxdata.profile import Profile, published_profile, staging_profile, table_profile
 from cxdata.validate.hints import hints
 from cxdata.validate.quarantine import by_rule, share, threshold_error
 from cxdata.warehouse import Warehouse
@@ -107,12 +107,14 @@ def stage_step(
     found = hints(table, staged.quarantined)
     if found:
         facts["hints"] = found
-    staged_profile = staging_profile(staged.accepted, table, str(audit["source"]), stg_result.seconds)
-    held_profile = table_profile(staged.quarantined, held.seconds)
-    if covered is not None:
-        # a load of some days: the tables' rows are those it kept and those it added
-        staged_profile = replace(staged_profile, rows=wh.row_count(stg))
-        held_profile = replace(held_profile, rows=wh.row_count(held_name))
+    if covered is None:
+        staged_profile = staging_profile(staged.accepted, table, str(audit["source"]), stg_result.seconds)
+        held_profile = table_profile(staged.quarantined, held.seconds)
+    else:
+        # a load of some days: the tables are the rows it kept and those it added, described as published
+        seconds = {"publish_seconds": round(stg_result.seconds, 3)}
+        staged_profile = published_profile(wh, stg).with_facts({"source": str(audit["source"]), **seconds})
+        held_profile = published_profile(wh, held_name).with_facts({"publish_seconds": round(held.seconds, 3)})
     report = StageReport(staged_profile.with_facts(facts), held_profile.with_facts(facts), audit)
     if not staged.passed:
         raise threshold_error(staged.audit, staged.quarantined, report)
