@@ -78,6 +78,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--config", type=Path, required=True, help="the project's cxdata.yaml")
     run.add_argument("--as-of", type=_day, default=None, help="score as of this day (YYYY-MM-DD)")
     run.add_argument("--debug", action="store_true", help="also show Dagster's log, stack traces included")
+    run.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="load every source whole (by default only the event days whose files are new or changed)",
+    )
     run.set_defaults(command=_run)
 
     check = commands.add_parser(
@@ -159,7 +164,7 @@ def _generate_project(out: Path, customers: int, seed: int):
 
 def _run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    return _run_and_report(config, args.as_of, debug=args.debug)
+    return _run_and_report(config, args.as_of, debug=args.debug, full_refresh=args.full_refresh)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -243,7 +248,9 @@ def _write_report(config: ProjectConfig, out: Path) -> None:
     console.print(f"\nReport: {path.resolve()}", markup=False, highlight=False, soft_wrap=True)
 
 
-def _run_and_report(config: ProjectConfig, as_of: dt.date | None, debug: bool = False) -> int:
+def _run_and_report(
+    config: ProjectConfig, as_of: dt.date | None, debug: bool = False, full_refresh: bool = False
+) -> int:
     with console.status("loading Dagster definitions"):
         from pipelines.runner import run_project
     started = time.perf_counter()
@@ -256,7 +263,13 @@ def _run_and_report(config: ProjectConfig, as_of: dt.date | None, debug: bool = 
                 mark = "[green]✓[/]" if event == "succeeded" else "[red]✗[/]"
                 console.print(f"{mark} {step} ({time.perf_counter() - started:.1f} s)")
 
-        outcome = run_project(config, as_of=as_of.isoformat() if as_of else None, on_step=show, debug=debug)
+        outcome = run_project(
+            config,
+            as_of=as_of.isoformat() if as_of else None,
+            on_step=show,
+            debug=debug,
+            full_refresh=full_refresh,
+        )
     seconds = time.perf_counter() - started
     for step, message in outcome.failures.items():
         console.print(

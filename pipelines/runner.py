@@ -15,6 +15,7 @@ import dagster as dg
 from cxdata.config import ProjectConfig
 from cxdata.errors import CxdataError
 from pipelines.definitions import build_definitions
+from pipelines.staging import FULL_REFRESH_TAG
 
 if TYPE_CHECKING:
     from dagster._utils.error import SerializableErrorInfo
@@ -55,8 +56,10 @@ def run_project(
     as_of: str | None = None,
     on_step: Callable[[str, str], None] | None = None,
     debug: bool = False,
+    full_refresh: bool = False,
 ) -> RunOutcome:
     """Materialise every asset of the project; failures are returned, not raised, with the user's message.
+    Event sources restage only their stale days (`cxdata.io.partitions`) unless ``full_refresh``.
 
     `on_step(step_key, event)` hears each step start, success and failure, for a progress display, and each
     check of severity error that fails (event ``check failed``, key ``asset:check: reason``). Dagster's own
@@ -73,7 +76,8 @@ def run_project(
     plan_log.addFilter(unchecked)
     try:
         with instance_for(config) as instance:
-            result = job.execute_in_process(run_config=quiet, instance=instance, raise_on_error=False)
+            tags = {FULL_REFRESH_TAG: "true"} if full_refresh else None
+            result = job.execute_in_process(run_config=quiet, instance=instance, raise_on_error=False, tags=tags)
     finally:
         plan_log.removeFilter(unchecked)
     materialised = [

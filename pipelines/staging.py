@@ -7,10 +7,14 @@ import dagster as dg
 from cxdata import schema
 from cxdata.config import ProjectConfig
 from cxdata.errors import QuarantineError
+from cxdata.io.partitions import days_to_stage
 from cxdata.io.step import stage_step
 from pipelines.metadata import to_metadata
 from pipelines.resources import ProjectResource, WarehouseResource
 from pipelines.run import run_start
+
+# A run tagged so loads every source whole instead of the stale days of its event tables.
+FULL_REFRESH_TAG = "cxdata/full_refresh"
 
 
 def staging_asset(table: str, group: str, kinds: set[str]) -> dg.AssetsDefinition:
@@ -29,14 +33,22 @@ def staging_asset(table: str, group: str, kinds: set[str]) -> dg.AssetsDefinitio
     def _stage(
         context: dg.AssetExecutionContext, project: ProjectResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
+        config = project.load()
+        full = context.run.tags.get(FULL_REFRESH_TAG) == "true"
         with warehouse.get() as wh:
             try:
-                report = stage_step(wh, project.load(), table, context.run.run_id, run_start(context))
+                days = None if full else days_to_stage(wh, config, table)
+                report = stage_step(wh, config, table, context.run.run_id, run_start(context), days=days)
             except QuarantineError as exc:
                 # The quarantine preview and counts, not the staged table's: that is what the team must look at.
                 held = to_metadata(exc.report.quarantine, f"quarantine_{table}")
                 shown = {key: value for key, value in held.items() if not key.startswith("dagster/")}
                 raise dg.Failure(description=str(exc), metadata=shown) from exc
+        if int(report.audit.get("rows_late") or 0):
+            context.log.warning(
+                f"stg_{table}: {report.audit['rows_late']} rows on days before the lookback changed "
+                f"in their files ({report.staged.facts['late_days']}); run with --full-refresh to load them"
+            )
         return dg.MaterializeResult(metadata=to_metadata(report.staged, f"stg_{table}"))
 
     return _stage

@@ -13,5 +13,7 @@ comment on column stg_files.source_table is 'The canonical input table the file 
 comment on column stg_files.file is 'The file, as its rows'' _source label: its path relative to the config.';
 comment on column stg_files.mtime_ns is 'The file''s modification time when it was last read, nanoseconds since the Unix epoch.';
 comment on column stg_files.size is 'The file''s size in bytes when it was last read.';
+comment on column stg_files.md5 is 'The md5 checksum of the file''s bytes when it was last read: with its name and size, its part of a day''s version.';
+comment on column stg_files.seen_ns is 'When the file was last looked at (before it was read), nanoseconds since the Unix epoch; a file modified less than 2 s before that is read again next time.';
 comment on column stg_files.partition_day is 'A day (project timezone) the file holds rows of; null for its rows whose event time is missing or unreadable.';
 comment on column stg_files.rows is 'How many of the file''s records fall on that day (blank lines not counted).';

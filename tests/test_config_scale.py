@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import textwrap
-from pathlib import Path
 
 import pytest
 
 from cxdata.config import WAREHOUSE_URL_ENV, load_config
-from cxdata.errors import ConfigError
+from tests.test_config import error_of, write
 
 MINIMAL = """
 name: acme
@@ -18,19 +17,8 @@ sources:
   orders:
     path: data/orders.csv
 """
+
 PG = "postgresql+psycopg://postgres@127.0.0.1/test"
-
-
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "cxdata.yaml"
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
-
-
-def error_of(path: Path, environ: dict[str, str] | None = None) -> str:
-    with pytest.raises(ConfigError) as info:
-        load_config(path, environ=environ or {})
-    return str(info.value)
 
 
 def test_defaults(tmp_path):

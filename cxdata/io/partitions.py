@@ -26,8 +26,11 @@ days too, so the days a run leaves alone agree with the days it rewrote.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import time
 from collections.abc import Collection
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 
@@ -46,10 +49,16 @@ _MANIFEST_SCHEMA = {
     "file": pl.String(),
     "mtime_ns": pl.Int64(),
     "size": pl.Int64(),
+    "md5": pl.String(),
+    "seen_ns": pl.Int64(),
     PARTITION_COLUMN: pl.Date(),
     "rows": pl.Int64(),
 }
-_STAT_COLUMNS = ["file", "mtime_ns", "size"]
+_STAT_COLUMNS = ["file", "mtime_ns", "size", "md5", "seen_ns"]
+_STAT_SCHEMA = {name: _MANIFEST_SCHEMA[name] for name in _STAT_COLUMNS}
+# A file changed less than this before it was read may change again with the same time and size (file system
+# clocks tick coarsely): it is read again next time, and its checksum decides whether its days are stale.
+_RACY_NS = 2_000_000_000
 # A key's duplicates elsewhere can pull in further days; each round adds at least one day, so this only
 # guards against a bug, never stops a real load short.
 _MAX_ROUNDS = 50
@@ -74,16 +83,30 @@ def file_sources(config: ProjectConfig, table: str) -> bool:
     return partitioned(table) and config.sources[table].url is None
 
 
-def current_files(config: ProjectConfig, table: str) -> pl.DataFrame:
-    """The files of a file source now: label, modification time (ns) and size."""
-    stats = [(file_label(config, f), *_stat(f.stat())) for f in source_files(config, table)]
-    return pl.DataFrame(
-        stats, schema=dict(zip(_STAT_COLUMNS, [pl.String, pl.Int64, pl.Int64], strict=True)), orient="row"
-    )
+def current_files(
+    config: ProjectConfig, table: str, hashed: Collection[str] | None = None, only: Collection[str] | None = None
+) -> pl.DataFrame:
+    """The files of a file source now (``only`` those labels, when given): label, modification time (ns),
+    size, when they were looked at (ns) and the md5 of their bytes, which decides a day's version (only for
+    the labels in ``hashed``, when given)."""
+    rows = []
+    for path in source_files(config, table):
+        label = file_label(config, path)
+        if only is not None and label not in only:
+            continue
+        found = path.stat()
+        seen = time.time_ns()  # taken before the bytes are read: a write after it makes the file racy
+        digest = _md5(path) if hashed is None or label in hashed else None
+        rows.append((label, int(found.st_mtime_ns), int(found.st_size), digest, seen))
+    return pl.DataFrame(rows, schema=_STAT_SCHEMA, orient="row")
 
 
-def _stat(found: object) -> tuple[int, int]:
-    return int(found.st_mtime_ns), int(found.st_size)  # type: ignore[attr-defined]
+def _md5(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def manifest(wh: Warehouse, table: str) -> pl.DataFrame:
@@ -97,14 +120,17 @@ def refresh_manifest(wh: Warehouse, config: ProjectConfig, table: str) -> pl.Dat
     """``table``'s manifest brought up to date with its files: new and changed files are read (their event
     times only) for the days they hold, gone files are dropped; stored when anything changed."""
     known = manifest(wh, table)
-    now = current_files(config, table)
-    changed = now.join(known.select(_STAT_COLUMNS).unique(), on=_STAT_COLUMNS, how="anti")
+    now = current_files(config, table, hashed=())
+    same = ["file", "mtime_ns", "size"]
+    settled = known.filter(pl.col("mtime_ns") < pl.col("seen_ns") - _RACY_NS).select(same).unique()
+    changed = now.join(settled, on=same, how="anti")
     kept = known.join(changed.select("file"), on="file", how="anti").join(
         now.select("file"), on="file", how="semi"
     )
     if changed.is_empty() and kept.height == known.height:
         return known
-    counted = _days_of(config, table, changed)
+    labels = set(changed["file"])
+    counted = _days_of(config, table, current_files(config, table, only=labels))
     refreshed = pl.concat([kept, counted]).sort("file", PARTITION_COLUMN, nulls_last=True)
     with wh.transaction() as tx:
         tx.append(MANIFEST, refreshed, replace={"source_table": table})
@@ -112,7 +138,7 @@ def refresh_manifest(wh: Warehouse, config: ProjectConfig, table: str) -> pl.Dat
 
 
 def _days_of(config: ProjectConfig, table: str, files: pl.DataFrame) -> pl.DataFrame:
-    """Rows per day of ``files`` (label, mtime_ns, size), reading only what the day needs."""
+    """Rows per day of ``files`` (as `current_files` gives them), reading only what the day needs."""
     if files.is_empty():
         return pl.DataFrame(schema=_MANIFEST_SCHEMA)
     source = config.sources[table]
@@ -136,11 +162,9 @@ def _days_of(config: ProjectConfig, table: str, files: pl.DataFrame) -> pl.DataF
 
 
 def day_versions(files: pl.DataFrame) -> pl.DataFrame:
-    """Per day of a manifest, the version of the files holding it: each file's ``name|mtime|size``, sorted
+    """Per day of a manifest, the version of the files holding it: each file's ``name|size|md5``, sorted
     and joined, so any new, changed or missing file changes it; and the rows its files hold."""
-    entry = pl.concat_str(
-        [pl.col("file"), pl.col("mtime_ns").cast(pl.String), pl.col("size").cast(pl.String)], separator="|"
-    )
+    entry = pl.concat_str([pl.col("file"), pl.col("size").cast(pl.String), pl.col("md5")], separator="|")
     return (
         files.filter(pl.col(PARTITION_COLUMN).is_not_null())
         .group_by(PARTITION_COLUMN)
@@ -185,6 +209,15 @@ def plan(files: pl.DataFrame, staged: pl.DataFrame, lookback_days: int) -> Resta
 def restate(wh: Warehouse, config: ProjectConfig, table: str, lookback_days: int) -> Restate:
     """Which days of an event table's files a run should stage now (`plan`), the manifest refreshed first."""
     return plan(refresh_manifest(wh, config, table), staged_days(wh, table), lookback_days)
+
+
+def days_to_stage(wh: Warehouse, config: ProjectConfig, table: str) -> tuple[dt.date, ...] | None:
+    """The days a run stages of ``table``: the stale ones `restate` picks with the project's
+    ``incremental.lookback_days``; None (a whole load) for a table not staged by day, or not yet staged by day."""
+    name = f"stg_{table}"
+    if not file_sources(config, table) or not wh.exists(name) or PARTITION_COLUMN not in wh.columns(name):
+        return None
+    return restate(wh, config, table, config.incremental.lookback_days).days
 
 
 def stale_after(files: pl.DataFrame, staged: pl.DataFrame, covered: Collection[dt.date]) -> dict[dt.date, int]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -107,11 +107,13 @@ def stage_step(
     found = hints(table, staged.quarantined)
     if found:
         facts["hints"] = found
-    report = StageReport(
-        staging_profile(staged.accepted, table, str(audit["source"]), stg_result.seconds).with_facts(facts),
-        table_profile(staged.quarantined, held.seconds).with_facts(facts),
-        audit,
-    )
+    staged_profile = staging_profile(staged.accepted, table, str(audit["source"]), stg_result.seconds)
+    held_profile = table_profile(staged.quarantined, held.seconds)
+    if covered is not None:
+        # a load of some days: the tables' rows are those it kept and those it added
+        staged_profile = replace(staged_profile, rows=wh.row_count(stg))
+        held_profile = replace(held_profile, rows=wh.row_count(held_name))
+    report = StageReport(staged_profile.with_facts(facts), held_profile.with_facts(facts), audit)
     if not staged.passed:
         raise threshold_error(staged.audit, staged.quarantined, report)
     return report

@@ -1,7 +1,8 @@
 """Bulk loading of a frame into an empty staging table: an Arrow scan on DuckDB, COPY on PostgreSQL.
 
 Rows never travel as individual INSERT statements: DuckDB reads the Arrow buffers
-in place, PostgreSQL receives CSV that polars writes in chunks.
+in place, PostgreSQL receives binary COPY data built in chunks (`cxdata.warehouse.pgbinary`), or CSV that
+polars writes for frames with numeric columns.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from functools import partial
 import polars as pl
 import sqlalchemy as sa
 
+from cxdata.warehouse import pgbinary
 from cxdata.warehouse.identifiers import quote as quote_identifier
 from cxdata.warehouse.types import DUCKDB, csv_frame
 
-# Big enough that per-chunk overhead vanishes, small enough that the CSV text of
+# Big enough that per-chunk overhead vanishes, small enough that the COPY data of
 # one chunk (tens of MB for wide frames) stays modest in memory.
-CSV_CHUNK_ROWS = 100_000
+CHUNK_ROWS = 100_000
 # DuckDB's row group size: record batches of this many rows spread an Arrow scan over every thread.
 DUCKDB_BATCH_ROWS = 122_880
 
@@ -73,18 +75,23 @@ def _csv_chunk(chunk: pl.DataFrame) -> bytes:
 def _load_postgres(conn: sa.Connection, table_sql: str, stored: pl.DataFrame) -> None:
     quote = partial(quote_identifier, conn.dialect)
     columns = ", ".join(quote(column) for column in stored.columns)
+    binary = pgbinary.encodable(stored.schema)
     # FREEZE writes the rows already frozen: allowed because the table was
     # created in this transaction, and it spares a later vacuum rewriting them.
-    statement = f"COPY {table_sql} ({columns}) FROM STDIN WITH (FORMAT csv, FREEZE)"
-    text = csv_frame(stored)
+    statement = f"COPY {table_sql} ({columns}) FROM STDIN WITH (FORMAT {'binary' if binary else 'csv'}, FREEZE)"
+    source, render_chunk = (stored, pgbinary.encode_rows) if binary else (csv_frame(stored), _csv_chunk)
     raw = conn.connection.driver_connection
-    # polars renders the next chunk while psycopg sends the current one; both
+    # the next chunk is rendered while psycopg sends the current one; both
     # release the GIL, so the two overlap on separate cores.
     with ThreadPoolExecutor(max_workers=1) as render, raw.cursor() as cursor, cursor.copy(statement) as copy:
-        chunks = text.iter_slices(CSV_CHUNK_ROWS)
-        pending = render.submit(_csv_chunk, next(chunks)) if text.height else None
+        if binary:
+            copy.write(pgbinary.HEADER)
+        chunks = source.iter_slices(CHUNK_ROWS)
+        pending = render.submit(render_chunk, next(chunks)) if source.height else None
         while pending is not None:
             data = pending.result()
             following = next(chunks, None)
-            pending = render.submit(_csv_chunk, following) if following is not None else None
+            pending = render.submit(render_chunk, following) if following is not None else None
             copy.write(data)
+        if binary:
+            copy.write(pgbinary.TRAILER)

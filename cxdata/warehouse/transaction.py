@@ -7,7 +7,9 @@
         tx.replace_keys("customer_identity", rows, on=["customer_key"], keys=touched)  # those keys' rows
 
 Each call loads its rows at once into a staging table created inside the open
-transaction (so its frame can be freed), and nothing is visible to anyone else
+transaction (so its frame can be freed; rows appended to a table that exists go
+to a temporary one, which writes neither the database file nor the WAL, since
+they are copied into the live table anyway), and nothing is visible to anyone else
 until the block ends: then the replaced tables are swapped in (PostgreSQL
 recreates the views and grants on them, `cxdata.warehouse.dependents`) and the
 appends run as ``DELETE`` + ``INSERT ... SELECT`` into the live table, all in
@@ -70,12 +72,13 @@ def keep_order(name: str) -> bool:
 @dataclass(frozen=True)
 class _Staged:
     name: str
-    staging: str
+    staging: str  # quoted and qualified
     columns: dict[str, str]
     built: tuple[indexes.BuiltIndex, ...]
     documented: tuple[comments.Comment, ...]
     replace: Mapping[str, Any] | None  # None: the table is replaced; a mapping: the rows are appended
     keys: tuple[str, tuple[str, ...]] | None = None  # a keyed replace: its staged keys table and key columns
+    temporary: bool = False  # staged in a temporary table, for rows appended to a table that existed
 
 
 class Transaction:
@@ -160,24 +163,29 @@ class Transaction:
             documented = comments.comments_for(name)
         except WarehouseError as exc:
             raise WarehouseError(f"cannot publish table {name!r} to {self._wh._where()}: {exc}") from exc
+        wh = self._wh
         staging = f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}_{name}"[:MAX_IDENTIFIER_LENGTH]
+        # rows appended to a table that exists are inserted into it: their staging table is temporary, no index
+        becomes_table = replace is None or not wh._exists(self._conn, name)
+        if becomes_table:
+            staging_sql, create = wh._qualified(staging), "CREATE TABLE"
+        else:
+            schema = "temp.main" if wh.dialect == DUCKDB else "pg_temp"
+            staging_sql, create = f"{schema}.{wh._quote(staging)}", "CREATE TEMPORARY TABLE"
         with self._failing(name, "loading rows into the staging table for"):
-            definition = ", ".join(f"{self._wh._quote(column)} {kind}" for column, kind in columns.items())
-            self._ddl(f"CREATE TABLE {self._wh._qualified(staging)} ({definition})")
+            self._ddl(f"{create} {staging_sql} ({self._definition(columns)})")
             stored = stored_frame(frame)
-            loaders.bulk_load(self._conn, self._wh.dialect, self._wh._qualified(staging), stored, keep_order(name))
+            loaders.bulk_load(self._conn, wh.dialect, staging_sql, stored, keep_order(name))
             del stored
         built: list[indexes.BuiltIndex] = []  # DuckDB: none, see cxdata.warehouse.indexes
-        # rows appended to a table that exists are inserted into it: their staging table needs no index
-        becomes_table = replace is None or not self._wh._exists(self._conn, name)
-        if self._wh.dialect == POSTGRESQL and becomes_table:
+        if wh.dialect == POSTGRESQL and becomes_table:
             with self._failing(name, "indexing and analysing the staging table for"):
-                built = indexes.build(
-                    self._conn, self._wh._quote, self._wh._qualified(staging), name, frame.columns
-                )
+                built = indexes.build(self._conn, wh._quote, staging_sql, name, frame.columns)
                 # Fresh statistics let BI queries plan well from the first read of the new table.
-                self._ddl(f"ANALYZE {self._wh._qualified(staging)}")
-        self._staged.append(_Staged(name, staging, columns, tuple(built), tuple(documented), replace, keys))
+                self._ddl(f"ANALYZE {staging_sql}")
+        self._staged.append(
+            _Staged(name, staging_sql, columns, tuple(built), tuple(documented), replace, keys, not becomes_table)
+        )
         crash_point(f"publish:{name}:staged")
         return PublishResult(name, frame.height, columns, time.perf_counter() - started)
 
@@ -207,6 +215,11 @@ class Transaction:
             with self._failing(staged.name, "swapping in the new version of"):
                 if staged.replace is not None and self._lock_and_check(staged.name):
                     self._insert(staged)
+                elif staged.temporary:
+                    # dropped since it was staged: a temporary table cannot become it, so it is created anew
+                    target = self._wh._qualified(staged.name)
+                    self._ddl(f"CREATE TABLE {target} ({self._definition(staged.columns)})")
+                    self._insert(staged)
                 else:
                     self._swap(staged)
                 if staged.keys is not None:
@@ -220,7 +233,7 @@ class Transaction:
             kept = dependents.capture(self._conn, wh.schema, name)
             dependents.drop_views(self._conn, kept)
         self._ddl(f"DROP TABLE IF EXISTS {wh._qualified(name)}")
-        self._ddl(f"ALTER TABLE {wh._qualified(staged.staging)} RENAME TO {wh._quote(name)}")
+        self._ddl(f"ALTER TABLE {staged.staging} RENAME TO {wh._quote(name)}")
         indexes.rename(self._conn, wh._quote, wh.schema, list(staged.built))
         comments.apply_comments(self._conn, wh._qualified(name), list(staged.columns), list(staged.documented))
         own = frozenset(
@@ -272,10 +285,13 @@ class Transaction:
             self._conn.execute(sa.delete(table).where(keyed.in_keys(wh, list(on), keys_sql)))
         listed = ", ".join(wh._quote(column) for column in staged.columns)
         cast = ", ".join(f"CAST({wh._quote(column)} AS {present[column]})" for column in staged.columns)
-        self._ddl(f"INSERT INTO {target} ({listed}) SELECT {cast} FROM {wh._qualified(staged.staging)}")
-        self._ddl(f"DROP TABLE {wh._qualified(staged.staging)}")
+        self._ddl(f"INSERT INTO {target} ({listed}) SELECT {cast} FROM {staged.staging}")
+        self._ddl(f"DROP TABLE {staged.staging}")
 
     # -- helpers ------------------------------------------------------------------------------
+
+    def _definition(self, columns: dict[str, str]) -> str:
+        return ", ".join(f"{self._wh._quote(column)} {kind}" for column, kind in columns.items())
 
     def _ddl(self, statement: str) -> None:
         self._wh._ddl(self._conn, statement)

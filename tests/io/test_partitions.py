@@ -227,3 +227,35 @@ def test_staging_planned_days_equals_a_whole_load_over_any_history(history, look
             got = tables(wh)
         whole_url = f"duckdb:///{folder / f'whole{step}.duckdb'}"
         assert_same(got, whole(whole_url, None, config))
+
+
+def test_a_file_rewritten_with_the_same_time_and_size_is_caught_while_its_time_is_racy(warehouse_target, tmp_path):
+    url, db_schema = warehouse_target
+    folder = tmp_path / "p"
+    config = project(folder, FIRST)
+    path = folder / "orders" / "2024-01-01.csv"
+    old = path.stat()
+    with Warehouse(url, schema=db_schema) as wh:
+        stage_step(wh, config, "orders", "r1", NOW)
+        # the same bytes count, the same modification time: only the checksum can tell
+        text = path.read_text(encoding="utf-8").replace("o2,", "o9,")
+        path.write_text(text, encoding="utf-8")
+        os.utime(path, ns=(old.st_atime_ns, old.st_mtime_ns))
+        assert path.stat().st_size == old.st_size
+        plan = partitions.restate(wh, config, "orders", lookback_days=30)
+    assert plan.days == (D(2024, 1, 1),)
+
+
+def test_a_settled_file_is_not_read_again(warehouse_target, tmp_path, monkeypatch):
+    url, db_schema = warehouse_target
+    folder = tmp_path / "p"
+    config = project(folder, FIRST)
+    hour_ago = NOW.timestamp() - 3600
+    for path in (folder / "orders").glob("*.csv"):
+        os.utime(path, (hour_ago, hour_ago))
+    with Warehouse(url, schema=db_schema) as wh:
+        stage_step(wh, config, "orders", "r1", NOW)
+        read = []
+        monkeypatch.setattr(partitions, "_days_of", lambda *args: read.append(args) or pl.DataFrame())
+        plan = partitions.restate(wh, config, "orders", lookback_days=30)
+    assert plan.days == () and read == []

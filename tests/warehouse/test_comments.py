@@ -14,9 +14,15 @@ from cxdata.warehouse.comments import comments_for, parse_comments, sql_dir
 LINEAGE = {"_source": pl.String(), "_loaded_at": pl.Datetime("us", "UTC")}
 
 
+def staged_columns(table: schema.Table) -> dict[str, pl.DataType]:
+    """What staging adds to a table's canonical columns: the lineage, and an event table's day."""
+    days = {schema.PARTITION_COLUMN: pl.Date()} if table.name in schema.EVENT_TIMES else {}
+    return {**LINEAGE, **days}
+
+
 def canonical_frame(table: schema.Table, rows: int = 3) -> pl.DataFrame:
     """An all-null frame with every canonical column of ``table``, the lineage columns and one extra column."""
-    columns = {**table.polars_schema(), **LINEAGE, "crm_segment": pl.String()}
+    columns = {**table.polars_schema(), **staged_columns(table), "crm_segment": pl.String()}
     return pl.DataFrame({name: pl.repeat(None, rows, dtype=dtype, eager=True) for name, dtype in columns.items()})
 
 
@@ -26,7 +32,7 @@ def test_every_canonical_column_has_a_comment_statement(table):
     documented = parse_comments(path.read_text(encoding="utf-8"), f"stg_{table.name}", str(path))
     by_column = {comment.column: comment.text for comment in documented}
 
-    expected = {None, *table.column_names, *LINEAGE}
+    expected = {None, *table.column_names, *staged_columns(table)}
     assert expected <= set(by_column), f"{path.name} lacks comments for {expected - set(by_column)}"
     assert set(by_column) <= expected, f"{path.name} documents unknown columns {set(by_column) - expected}"
     assert all(text.strip() for text in by_column.values())
@@ -130,7 +136,7 @@ def test_every_column_of_every_mart_and_view_has_a_comment_on_postgresql(pipelin
     wh = pipeline_schema
     catalog = wh.query(CATALOG_COMMENTS, {"schema": wh.schema})
     # extra source columns (kept, not part of the contract) are the only ones nobody can document in advance
-    canonical = {f"stg_{t.name}": {*t.column_names, *LINEAGE} for t in schema.TABLES.values()}
+    canonical = {f"stg_{t.name}": {*t.column_names, *staged_columns(t)} for t in schema.TABLES.values()}
     undocumented = [
         (row["relation"], row["column_name"])
         for row in catalog.iter_rows(named=True)

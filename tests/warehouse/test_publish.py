@@ -10,7 +10,9 @@ import sqlalchemy as sa
 from polars.testing import assert_frame_equal
 
 from cxdata.warehouse import PublishResult, Warehouse, WarehouseError, comments, loaders
+from cxdata.warehouse import transaction as transaction_module
 from cxdata.warehouse.core import keep_order
+from cxdata.warehouse.identifiers import STAGING_PREFIX
 
 
 def test_publish_creates_and_reports(wh):
@@ -278,6 +280,29 @@ def test_append_keeps_earlier_rows_and_replaces_the_rows_named(wh):
     wh.append("members", pl.DataFrame({"as_of": ["d3"], "n": [7]}), replace={"as_of": ["d1", "d2"]})
     assert wh.read("members").sort("as_of").rows() == [("d3", None, 7)]
     assert wh.columns("members") == ["as_of", "key", "n"]
+
+
+def test_append_to_a_table_stages_outside_the_schema_and_survives_its_drop(wh, monkeypatch, staging_tables):
+    wh.append("members", pl.DataFrame({"as_of": ["d1"], "key": ["a"]}))
+    seen: list[list[str]] = []
+    real_insert = transaction_module.Transaction._insert
+
+    def insert(self, staged):
+        # this transaction's own view of the schema, where an uncommitted staging table would show
+        listed = "select table_name, table_catalog from information_schema.tables where table_schema = :schema"
+        rows = self._conn.execute(sa.text(listed), {"schema": wh.schema}).all()
+        database = self._conn.execute(sa.text("select current_database()")).scalar_one()
+        seen.append([name for name, held in rows if held == database and name.startswith(STAGING_PREFIX)])
+        return real_insert(self, staged)
+
+    monkeypatch.setattr(transaction_module.Transaction, "_insert", insert)
+    with wh.transaction() as tx:
+        tx.append("members", pl.DataFrame({"as_of": ["d2"], "key": ["b"]}), replace={"as_of": "d2"})
+        # the table goes away before the end: the temporary staging table cannot be renamed into it
+        wh._ddl(tx._conn, f"DROP TABLE {wh._qualified('members')}")
+    assert seen == [[]]  # the rows waited in a temporary table, not in the schema
+    assert wh.read("members").rows() == [("d2", "b")]
+    assert staging_tables(wh) == []
 
 
 def test_append_casts_to_the_table_types(wh):
