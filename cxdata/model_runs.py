@@ -69,11 +69,15 @@ COLUMNS: dict[str, pl.DataType] = {
     "training_rows": _I,
     "cutoffs_json": _S,
     "importances_json": _S,
+    # the cadence (cxdata/model_store.py): appended last so that older warehouses gain them as new columns
+    "mode": _S,
+    "fitted_run_id": _S,
+    "mode_reason": _S,
 }
 # set from the arguments of `model_run`, never from a kind's own values
 _SHARED = {"model_run_id", "run_id", "kind", "status", "failure_reason", "model", "trained_at", "as_of"}
 _SHARED |= {"data_first_order", "data_last_order", "n_customers", "n_orders", "warnings", "seed", "config_json"}
-_SHARED |= {"cxdata_version"}
+_SHARED |= {"cxdata_version", "mode", "fitted_run_id", "mode_reason"}
 
 
 def cxdata_version() -> str:
@@ -101,11 +105,13 @@ def model_run(
     n_customers: int,
     n_orders: int,
     warnings: Sequence[str],
+    reason: str | None = None,
     **values: Any,
 ) -> pl.DataFrame:
     """One ``model_runs`` row of a ``kind`` model (clv, churn, touchpoints) trained by ``run``: trained at its
     start and as of its as_of, with ``config`` (its models section, whose seed it records), the first and last
-    order used, and ``values``, the kind's own columns; a ``*_json`` value is stored as JSON text, None as null.
+    order used, ``reason`` why it was fitted (mode fit; `cxdata.model_store.decide`), and ``values``, the
+    kind's own columns; a ``*_json`` value is stored as JSON text, None as null.
     """
     unknown = set(values) - set(COLUMNS)
     if unknown or set(values) & _SHARED:
@@ -127,6 +133,45 @@ def model_run(
         "seed": getattr(config, "seed", None),
         "config_json": to_json(config.model_dump()),
         "cxdata_version": cxdata_version(),
+        "mode": "fit",
+        "fitted_run_id": None if failed else model_run_id,
+        "mode_reason": reason,
     }
     row |= {name: to_json(v) if name.endswith("_json") and v is not None else v for name, v in values.items()}
+    return pl.DataFrame([row], schema=COLUMNS)
+
+
+def scored_with(
+    fit: dict[str, Any],
+    run: RunContext,
+    *,
+    model_run_id: str,
+    window: tuple[dt.datetime | None, dt.datetime | None],
+    n_customers: int,
+    n_orders: int,
+    warnings: Sequence[str],
+    reason: str,
+) -> pl.DataFrame:
+    """The ``model_runs`` row of a run that scored with the stored fit ``fit`` (its model_runs row, a dict)
+    instead of training: mode score, fitted_run_id the fit's model_run_id, this run's id, moments, data window,
+    counts and warnings, ``reason`` why it did not refit; every other column (model, parameters, holdout
+    metrics, calibration and holdout ends, candidates, attempts, config) is the fit's, carried, not
+    recomputed."""
+    row = {name: fit.get(name) for name in COLUMNS} | {
+        "model_run_id": model_run_id,
+        "run_id": run.run_id,
+        "status": "ok",
+        "failure_reason": None,
+        "trained_at": run.now,
+        "as_of": run.as_of,
+        "data_first_order": window[0],
+        "data_last_order": window[1],
+        "n_customers": n_customers,
+        "n_orders": n_orders,
+        "warnings": "; ".join(warnings) or None,
+        "cxdata_version": cxdata_version(),
+        "mode": "score",
+        "fitted_run_id": fit["model_run_id"],
+        "mode_reason": reason,
+    }
     return pl.DataFrame([row], schema=COLUMNS)

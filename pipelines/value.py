@@ -120,6 +120,9 @@ def _metadata(report: ClvReport, churn: ChurnReport | None) -> dict[str, dg.Meta
     metadata = {
         "model_run_id": dg.MetadataValue.text(report.model_run_id),
         "model": dg.MetadataValue.text(report.model or "none"),
+        # fit or score with a stored fit (cxdata/model_store.py): the metrics and plots are that fit's
+        "mode": dg.MetadataValue.text(f"{report.mode}: {report.mode_reason}"),
+        "fitted_run_id": dg.MetadataValue.text(report.fitted_run_id or "none"),
         "scored_customers": dg.MetadataValue.int(report.scored_customers),
         "holdout_metrics": dg.MetadataValue.json(report.metrics),
         "attempts": dg.MetadataValue.int(len(report.attempts)),
@@ -130,6 +133,8 @@ def _metadata(report: ClvReport, churn: ChurnReport | None) -> dict[str, dg.Meta
         metadata |= {
             "churn_model_run_id": dg.MetadataValue.text(churn.model_run_id),
             "churn_model": dg.MetadataValue.text(churn.model or f"none: {churn.failed}"),
+            "churn_mode": dg.MetadataValue.text(f"{churn.mode}: {churn.mode_reason}"),
+            "churn_fitted_run_id": dg.MetadataValue.text(churn.fitted_run_id or "none"),
             "churn_holdout_metrics": dg.MetadataValue.json(churn.metrics),
             "churn_importances": dg.MetadataValue.md(_importance_table(churn.importances)),
             **trend_metadata("churn_holdout", churn.metrics.get(churn.model or "", {})),

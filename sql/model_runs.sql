@@ -6,7 +6,9 @@
 -- churn's own columns are null on clv rows and the clv-only ones null on churn rows) and for the
 -- touchpoint step (kind touchpoints). Every row has every column. Nested values are JSON text so
 -- that DuckDB and PostgreSQL store them alike. A run is reproducible from its
--- data window, config_json and seed.
+-- data window, config_json and seed. CLV and churn refit on a cadence (models.refit_every_days,
+-- cxdata/model_store.py): a fit row (mode fit) has its fitted models in model_artifacts, and the runs in
+-- between write a score row (mode score) that carries the fit's columns and points to it.
 
 comment on table model_runs is 'Every trained model: version, data window, calibration/holdout split, parameters, log-likelihood, holdout metrics, every fit attempt, seed. Primary key: model_run_id.';
 comment on column model_runs.model_run_id is 'Id of this model run (<run_id>/clv); customer_scores.model_run_id points here.';
@@ -15,7 +17,7 @@ comment on column model_runs.kind is 'What was trained: clv (purchase and spend 
 comment on column model_runs.status is 'ok, or failed when no model could be trusted (then failure_reason says why and no scores were published).';
 comment on column model_runs.failure_reason is 'Why the run failed: no holdout data, no fit converged, ...; null when status is ok.';
 comment on column model_runs.model is 'clv: purchase model bgnbd, pareto_nbd, mbgnbd or bgbb; churn: churn_hgb (calibrated gradient boosting) or churn_rfm_logit.';
-comment on column model_runs.trained_at is 'When the run that trained the model started, UTC (run_context.started_at).';
+comment on column model_runs.trained_at is 'When the run that wrote this row started, UTC (run_context.started_at): on a score row the scoring run, the fit''s own start is on its fitted_run_id row.';
 comment on column model_runs.as_of is 'Scoring moment, UTC (the run''s run_context.as_of): the end of the data window and of the holdout.';
 comment on column model_runs.data_first_order is 'First kept order used, UTC.';
 comment on column model_runs.data_last_order is 'Last kept order used (at most as_of), UTC.';
@@ -23,7 +25,7 @@ comment on column model_runs.calibration_end is 'End of the calibration window (
 comment on column model_runs.holdout_end is 'End of the holdout window, UTC (= as_of).';
 comment on column model_runs.period is 'Time unit of frequency, recency and T: D (day) or W (week starting Monday).';
 comment on column model_runs.horizon_days is 'Days ahead that expected purchases and CLV cover.';
-comment on column model_runs.n_customers is 'Customers in the final fit (at least one kept order).';
+comment on column model_runs.n_customers is 'Customers in the final fit (at least one kept order); on a score row the customers scored.';
 comment on column model_runs.n_orders is 'Kept (non-refund) orders up to as_of.';
 comment on column model_runs.penalizer is 'L2 penalizer of the final fit (lifetimes penalizer_coef).';
 comment on column model_runs.params_json is 'Fitted parameters of the purchase model on all data, JSON, in days or weeks; churn: the classifier''s settings and calibration_choice (the method and the Brier scores one cutoff later that chose it); touchpoints: estimates and diagnostics.';
@@ -54,3 +56,6 @@ comment on column model_runs.baseline_rfm_logit_auc is 'churn: holdout ROC AUC o
 comment on column model_runs.training_rows is 'churn: customer-cutoff rows the final classifier was trained on.';
 comment on column model_runs.cutoffs_json is 'churn: the stacked training cutoffs and the holdout cutoff, JSON.';
 comment on column model_runs.importances_json is 'churn: permutation importances of the features on the holdout, JSON.';
+comment on column model_runs.mode is 'fit: this run trained the model (and stored it in model_artifacts); score: it scored with the stored fit fitted_run_id, and every column of the fit (model, parameters, holdout metrics, calibration_end, holdout_end, candidates, attempts, config) is carried from that row, not recomputed. Rows written before the cadence have null.';
+comment on column model_runs.fitted_run_id is 'The model_run_id of the fit whose model scored this run: its own id on an ok fit row, the fit it reused on a score row; null on a failed row.';
+comment on column model_runs.mode_reason is 'Why the run fitted (no usable fit yet, the last fit is models.refit_every_days old, the stored artifact is unusable and why, config changed, forced) or why it only scored (the age of the fit it used).';

@@ -30,6 +30,7 @@ def churn_run_record(
     n_orders: int,
     warnings: list[str],
     failed: str | None,
+    reason: str | None = None,
 ) -> pl.DataFrame:
     """One ``model_runs`` row of a churn run (columns described in the module doc and sql/model_runs.sql)."""
     chosen = training.metrics.get(training.chosen, {}) if training else {}
@@ -42,6 +43,7 @@ def churn_run_record(
         config=config,
         model=training.chosen if training else None,
         failed=failed,
+        reason=reason,
         window=window,
         n_customers=n_customers,
         n_orders=n_orders,

@@ -1,5 +1,9 @@
 """The warehouse step of churn: read the facts, train and evaluate, score at as_of, segment and publish.
 
+Training happens on the cadence of cxdata/model_store.py: a run that trains
+stores its `Training` (classifier, features, reason references) with its model
+run; the runs in between build the features at as_of and predict with it.
+
 Who is scored: customers with a kept order up to as_of, the same set CLV
 scores. Churn columns and the segment are merged into the existing
 ``customer_scores`` (clv_step runs first in the same run); its rows are the
@@ -22,6 +26,7 @@ from typing import Any
 
 import polars as pl
 
+from cxdata import model_store
 from cxdata.churn.features import ChurnInputs
 from cxdata.churn.runs import churn_run_record
 from cxdata.churn.score import CHURN_SCHEMA, REASONS, score_churn
@@ -36,6 +41,7 @@ from cxdata.churn.train import NotEnoughHistory, train
 from cxdata.clv.rfm import purchases
 from cxdata.clv.step import ClvReport, clv_outputs
 from cxdata.config import ProjectConfig
+from cxdata.model_runs import scored_with
 from cxdata.run_context import RunContext
 from cxdata.warehouse import Warehouse
 from cxdata.warehouse.transaction import Transaction
@@ -65,6 +71,9 @@ class ChurnReport:
     warnings: list[str] = field(default_factory=list)
     scored_customers: int = 0
     failed: str | None = None
+    mode: str = "fit"  # or "score": scored with the stored fit fitted_run_id, whose metrics and plots these are
+    fitted_run_id: str | None = None
+    mode_reason: str | None = None  # why it fitted or only scored (`cxdata.model_store.decide`)
 
 
 def read_inputs(wh: Warehouse) -> ChurnInputs:
@@ -102,6 +111,7 @@ class ChurnOutputs:
     members: pl.DataFrame | None
     summary: pl.DataFrame | None
     record: pl.DataFrame
+    artifacts: pl.DataFrame | None = None  # the trained classifier, on a run that fitted
 
     def stage_segments(self, tx: Transaction) -> None:
         """Append this as_of's segment members and summary in ``tx``, replacing a rerun's rows of that as_of."""
@@ -110,29 +120,36 @@ class ChurnOutputs:
             tx.append("segment_summary", self.summary, replace={"as_of": self.as_of})
 
 
-def churn_step(wh: Warehouse, config: ProjectConfig, run: RunContext) -> ChurnReport:
-    """Train, evaluate and score churn over the published customer_scores; publish the merged scores, their
-    history, the segments and the model run in one transaction (see `churn_outputs`)."""
+def churn_step(wh: Warehouse, config: ProjectConfig, run: RunContext, refit: bool = False) -> ChurnReport:
+    """Train, evaluate and score churn (or score with the stored fit) over the published customer_scores; publish
+    the merged scores, their history, the segments, a fit's classifier and the model run in one transaction
+    (see `churn_outputs`)."""
     published = wh.read("customer_scores") if wh.exists("customer_scores") else None
-    outputs = churn_outputs(wh, config, run, published)
+    outputs = churn_outputs(wh, config, run, published, refit)
     with wh.transaction() as tx:
         if outputs.scores is not None:
             tx.publish("customer_scores", outputs.scores)
             tx.append("customer_scores_history", outputs.scores, replace={"as_of": outputs.as_of})
         outputs.stage_segments(tx)
+        model_store.stage(tx, outputs.artifacts)
         tx.append("model_runs", outputs.record)
     return outputs.report
 
 
-def value_step(wh: Warehouse, config: ProjectConfig, run: RunContext) -> tuple[ClvReport, ChurnReport | None]:
+def value_step(
+    wh: Warehouse, config: ProjectConfig, run: RunContext, refit: bool = False
+) -> tuple[ClvReport, ChurnReport | None]:
     """CLV then churn, published as one consistent set in one transaction: customer_rfm, customer_scores with
-    every column (churn null when churn fails), its history, the segments and both model runs. Churn is not
-    run when CLV fails (its report is then None), and nothing but the RFM summary and the failed run is written.
+    every column (churn null when churn fails), its history, the segments, the models fitted and both model
+    runs. Churn is not run when CLV fails (its report is then None), and nothing but the RFM summary and the
+    failed run is written. Each model fits on its cadence (`cxdata.model_store.decide`) or when ``refit`` forces
+    it, and otherwise scores with its last fit.
     """
-    clv = clv_outputs(wh, config, run)
-    churn = churn_outputs(wh, config, run, clv.scores) if clv.report.failed is None else None
+    clv = clv_outputs(wh, config, run, refit)
+    churn = churn_outputs(wh, config, run, clv.scores, refit) if clv.report.failed is None else None
     with wh.transaction() as tx:
         clv.stage(tx, scores=churn.scores if churn is not None else None)
+        model_store.stage(tx, clv.artifacts, churn.artifacts if churn is not None else None)
         records = [clv.record]
         if churn is not None:
             churn.stage_segments(tx)
@@ -142,13 +159,15 @@ def value_step(wh: Warehouse, config: ProjectConfig, run: RunContext) -> tuple[C
 
 
 def churn_outputs(
-    wh: Warehouse, config: ProjectConfig, run: RunContext, clv_scores: pl.DataFrame | None
+    wh: Warehouse, config: ProjectConfig, run: RunContext, clv_scores: pl.DataFrame | None, refit: bool = False
 ) -> ChurnOutputs:
     """Train, evaluate and score churn from the facts and merge it into ``clv_scores`` (the CLV scores of the
     same run): what `churn_step` publishes, without writing anything.
 
     Scores as of ``run.as_of``, as `cxdata.clv.step.clv_outputs` does. Without CLV scores there is nothing to
-    merge into: the run fails (value at risk needs a CLV).
+    merge into: the run fails (value at risk needs a CLV). When the cadence allows (`cxdata.model_store.decide`;
+    ``refit`` forces a fit) nothing is trained: the features at as_of are built for everyone as on a fit and
+    the stored classifier predicts; the report carries the fit's metrics and plots.
     """
     churn = config.models.churn
     run_id, as_of = run.run_id, run.as_of
@@ -160,8 +179,11 @@ def churn_outputs(
     model_run_id = f"{run_id}/churn"
     failed, training, scored = None, None, None
     warnings: list[str] = []
+    decision = model_store.decide(wh, "churn", run, config.models.refit_every_days, churn, refit)
     if clv_scores is None:
         failed = "customer_scores does not exist: run clv_step first (value at risk needs CLV)"
+    elif not decision.refit:
+        training = decision.model
     else:
         try:
             training = train(inputs, churn, as_of)
@@ -177,17 +199,22 @@ def churn_outputs(
         missing = churn_scores.join(scores, on="customer_key", how="anti").height
         if missing:
             warnings.append(f"{missing} churn-scored customers have no CLV row and are left out")
-    record = churn_run_record(
-        run,
-        model_run_id=model_run_id,
-        config=churn,
-        window=(stats["first"][0], stats["last"][0]),
-        training=training,
-        n_customers=0 if scored is None else scored.height,
-        n_orders=int(stats["n"][0]),
-        warnings=warnings,
-        failed=failed,
-    )
+    window, n_orders = (stats["first"][0], stats["last"][0]), int(stats["n"][0])
+    scoring = scored is not None and not decision.refit
+    artifacts = None
+    if scoring:
+        record = scored_with(
+            decision.fit, run, model_run_id=model_run_id, window=window, n_customers=scored.height,
+            n_orders=n_orders, warnings=warnings, reason=decision.reason,
+        )  # fmt: skip
+    else:
+        record = churn_run_record(
+            run, model_run_id=model_run_id, config=churn, window=window, training=training,
+            n_customers=0 if scored is None else scored.height, n_orders=n_orders, warnings=warnings,
+            failed=failed, reason=decision.reason,
+        )  # fmt: skip
+        if scored is not None:
+            artifacts = model_store.artifact(model_run_id, "churn", training)
     plots: dict[str, bytes] = dict(training.plots) if training else {}
     sizes: dict[str, int] = {}
     published, members, summary = None, None, None
@@ -208,5 +235,8 @@ def churn_outputs(
         warnings=warnings,
         scored_customers=0 if scored is None else scored.height,
         failed=failed,
+        mode="score" if scoring else "fit",
+        fitted_run_id=decision.fit["model_run_id"] if scoring else (None if scored is None else model_run_id),
+        mode_reason=decision.reason,
     )
-    return ChurnOutputs(report, as_of, published, members, summary, record)
+    return ChurnOutputs(report, as_of, published, members, summary, record, artifacts)

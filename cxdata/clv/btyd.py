@@ -33,6 +33,7 @@ there is no silent fallback.
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import time
 import warnings
@@ -131,6 +132,18 @@ def _scipy_message(printed: str) -> str:
 
 class _Base(BaseEstimator):
     """Shared fitting loop: try each starting point until one converges, recording every attempt."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        # lifetimes' fitted object keeps a simulation closure (and a bound method that holds it) that pickle
+        # cannot store and scoring never uses (cxdata/model_store.py stores fitted models); a copy without them
+        # keeps the parameters exactly
+        state = super().__getstate__()
+        if "fitter_" in state:
+            fitter = copy.copy(state["fitter_"])
+            for name in ("generate_new_data", "predict"):
+                vars(fitter).pop(name, None)
+            state["fitter_"] = fitter
+        return state
 
     def _data(self, rows: pl.DataFrame) -> tuple[np.ndarray, ...]:
         raise NotImplementedError

@@ -33,6 +33,7 @@ def model_run_record(
     n_orders: int,
     warnings: list[str],
     failed: str | None,
+    reason: str | None = None,
 ) -> pl.DataFrame:
     """One row for ``model_runs`` (columns documented in sql/model_runs.sql), by `cxdata.model_runs.model_run`."""
     return model_run(
@@ -42,6 +43,7 @@ def model_run_record(
         config=config,
         model=model,
         failed=failed,
+        reason=reason,
         window=window,
         n_customers=n_customers,
         n_orders=n_orders,

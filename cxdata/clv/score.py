@@ -69,7 +69,9 @@ def discounted_purchases(
         cumulative = time_profile(model, rows, window_days / period_days, ends / period_days)
     increments = np.diff(cumulative, axis=0, prepend=0.0)
     factors = (1.0 + annual_discount_rate) ** (-ends / 365.0)
-    return factors @ increments
+    # not `factors @ increments`: BLAS may sum in another order from call to call (alignment), and a last-bit
+    # difference between equal histories breaks their tie in clv_percentile; a row sum is the same every time
+    return (factors[:, None] * increments).sum(axis=0)
 
 
 def score_customers(

@@ -1,5 +1,10 @@
 """The warehouse step of lifetime value: read fct_orders, evaluate on the holdout, refit, score and publish.
 
+Fits happen on the cadence of cxdata/model_store.py: a run that fits stores a
+`ClvFit` (everything scoring needs) with its model run; the runs in between
+score every customer with the stored fit through the same `_score`, evaluate
+nothing and write a model run of mode score that carries the fit's columns.
+
 Only customers with at least one kept (non-refund) order up to ``as_of`` are
 scored: a BTYD model says nothing about someone who never bought (their
 "birth" is the first purchase), so dim_customer rows without orders get no
@@ -20,15 +25,17 @@ from typing import Any
 
 import polars as pl
 
+from cxdata import model_store
 from cxdata.churn.features import ChurnInputs, touch_channels
 from cxdata.churn.score import without_churn
 from cxdata.clv import boosted
-from cxdata.clv.btyd import Attempt, fit_ladder
+from cxdata.clv.btyd import Attempt, BtydModel, SpendModel, fit_ladder
 from cxdata.clv.evaluate import evaluate, fit_spend
 from cxdata.clv.rfm import purchases, rfm_summary
 from cxdata.clv.runs import model_run_record
 from cxdata.clv.score import score_customers
 from cxdata.config import ProjectConfig
+from cxdata.model_runs import scored_with
 from cxdata.run_context import RunContext
 from cxdata.warehouse import Warehouse
 from cxdata.warehouse.transaction import Transaction
@@ -51,6 +58,25 @@ class ClvReport:
     warnings: list[str] = field(default_factory=list)
     scored_customers: int = 0
     failed: str | None = None
+    mode: str = "fit"  # or "score": scored with the stored fit fitted_run_id, whose metrics and plots these are
+    fitted_run_id: str | None = None
+    mode_reason: str | None = None  # why it fitted or only scored (`cxdata.model_store.decide`)
+
+
+@dataclass
+class ClvFit:
+    """What scoring needs of a CLV fit, stored as its model run's artifact (cxdata/model_store.py): the purchase
+    and spend models (or the mean order value without one), the boosted model when chosen, and the holdout
+    metrics, candidates and plots that score-only runs report."""
+
+    model: str | None
+    purchase: BtydModel
+    spend: SpendModel | None
+    fallback_spend: float | None
+    boosted: boosted.BoostedFit | None
+    metrics: dict[str, Any]
+    candidates: list[dict[str, Any]]
+    plots: dict[str, bytes]
 
 
 @dataclass
@@ -62,11 +88,12 @@ class ClvOutputs:
     rfm: pl.DataFrame
     scores: pl.DataFrame | None
     record: pl.DataFrame
+    artifacts: pl.DataFrame | None = None  # the fitted models, on a run that fitted
 
     def stage(self, tx: Transaction, scores: pl.DataFrame | None = None) -> None:
         """Publish the RFM summary and the scores (``scores``, e.g. with churn merged in, else this run's with
-        null churn columns) and append their history rows (this as_of's replaced) in ``tx``; not the model run,
-        which the caller appends with any others of the same transaction."""
+        null churn columns) and append their history rows (this as_of's replaced) in ``tx``; not the model run
+        or a fit's models, which the caller stores with any others of the same transaction."""
         tx.publish("customer_rfm", self.rfm)
         if scores is None and self.scores is not None:
             scores = without_churn(self.scores)
@@ -76,22 +103,25 @@ class ClvOutputs:
             tx.append("customer_scores_history", scores, replace={"as_of": self.as_of})
 
 
-def clv_step(wh: Warehouse, config: ProjectConfig, run: RunContext) -> ClvReport:
-    """Evaluate, fit and score CLV from ``fct_orders``; publish customer_rfm and customer_scores (churn columns
-    null), history and the model run in one transaction. See `clv_outputs` for ``run`` and failures."""
-    outputs = clv_outputs(wh, config, run)
+def clv_step(wh: Warehouse, config: ProjectConfig, run: RunContext, refit: bool = False) -> ClvReport:
+    """Evaluate, fit and score CLV from ``fct_orders`` (or score with the stored fit); publish customer_rfm and
+    customer_scores (churn columns null), history, a fit's models and the model run in one transaction. See
+    `clv_outputs` for ``run``, ``refit`` and failures."""
+    outputs = clv_outputs(wh, config, run, refit)
     with wh.transaction() as tx:
         outputs.stage(tx)
+        model_store.stage(tx, outputs.artifacts)
         tx.append("model_runs", outputs.record)
     return outputs.report
 
 
-def clv_outputs(wh: Warehouse, config: ProjectConfig, run: RunContext) -> ClvOutputs:
-    """Evaluate, fit and score CLV from ``fct_orders``: what `clv_step` publishes, without writing anything.
+def clv_outputs(wh: Warehouse, config: ProjectConfig, run: RunContext, refit: bool = False) -> ClvOutputs:
+    """Evaluate, fit and score CLV from ``fct_orders``, or score with the stored fit when the cadence allows
+    (`cxdata.model_store.decide`; ``refit`` forces a fit): what `clv_step` publishes, without writing anything.
 
     Scores as of ``run.as_of`` (orders after it are ignored); the model run carries ``run``'s id and start. A
     failure (no holdout data, nothing converged) has no scores, a ``failed`` model run and the reason in
-    ``report.failed``.
+    ``report.failed``. A score-only run evaluates nothing: its report carries the fit's metrics and plots.
     """
     run_id, as_of = run.run_id, run.as_of
     orders = purchases(wh.read("fct_orders", columns=ORDER_COLUMNS).lazy())
@@ -101,18 +131,85 @@ def clv_outputs(wh: Warehouse, config: ProjectConfig, run: RunContext) -> ClvOut
         pl.col("ordered_at").min().alias("first"), pl.col("ordered_at").max().alias("last"), pl.len().alias("n")
     ).collect()
     window = (stats["first"][0], stats["last"][0])
+    decision = model_store.decide(wh, "clv", run, config.models.refit_every_days, clv, refit)
+    if decision.refit:
+        boosting = clv.model == "auto" and clv.boosted.enabled
+    else:
+        boosting = decision.model.boosted is not None
     inputs = None
-    if clv.model == "auto" and clv.boosted.enabled:
+    if boosting:
         # imported here: cxdata.churn.step imports this module
         from cxdata.churn.step import read_inputs
 
         inputs = ChurnInputs(**{**read_inputs(wh).__dict__, "orders": orders})
+    rfm = rfm_summary(orders, as_of, clv.period).collect()
+    model_run_id = f"{run_id}/clv"
+    if decision.refit:
+        fitted = _fit(orders, rfm, inputs, config, run, (window, int(stats["n"][0])), decision.reason)
+        report, scores, record, artifacts = fitted
+    else:
+        fit: ClvFit = decision.model
+        scores = _score(fit, rfm, inputs, config, as_of, model_run_id)
+        record = scored_with(
+            decision.fit, run, model_run_id=model_run_id, window=window, n_customers=rfm.height,
+            n_orders=int(stats["n"][0]), warnings=[], reason=decision.reason,
+        )  # fmt: skip
+        report = ClvReport(
+            model_run_id=model_run_id, model=fit.model, params=dict(fit.purchase.params_), metrics=fit.metrics,
+            candidates=fit.candidates, attempts=[], plots=fit.plots, scored_customers=scores.height,
+            mode="score", fitted_run_id=decision.fit["model_run_id"], mode_reason=decision.reason,
+        )  # fmt: skip
+        artifacts = None
+    # the summary is data, not a model: published whether or not a model converged
+    rfm = rfm.with_columns(
+        pl.lit(clv.period).alias("period"), pl.lit(as_of).alias("as_of"), pl.lit(config.currency).alias("currency")
+    )
+    return ClvOutputs(report, as_of, rfm, scores, record, artifacts)
+
+
+def _score(
+    fit: ClvFit, rfm: pl.DataFrame, inputs: ChurnInputs | None, config: ProjectConfig, as_of: dt.datetime,
+    model_run_id: str,
+) -> pl.DataFrame:  # fmt: skip
+    """Every customer of ``rfm`` scored with ``fit``: the one scoring path of fit and score-only runs."""
+    clv = config.models.clv
+    boost = None
+    if fit.boosted is not None:
+        assert inputs is not None, "a boosted fit predicts from the churn inputs"
+        boost = fit.boosted.predict(inputs, as_of, clv)
+    return score_customers(
+        rfm,
+        fit.purchase,
+        fit.spend,
+        as_of=as_of,
+        model_run_id=model_run_id,
+        horizon_days=clv.horizon_days,
+        period=clv.period,
+        annual_discount_rate=clv.annual_discount_rate,
+        fallback_spend=fit.fallback_spend,
+        boosted=boost,
+        window_days=fit.boosted.window_days if fit.boosted else None,
+    ).with_columns(pl.lit(config.currency).alias("currency"))  # of monetary_value, expected_spend, clv
+
+
+def _fit(
+    orders: pl.LazyFrame,
+    rfm: pl.DataFrame,
+    inputs: ChurnInputs | None,
+    config: ProjectConfig,
+    run: RunContext,
+    data: tuple[tuple[dt.datetime | None, dt.datetime | None], int],
+    reason: str,
+) -> tuple[ClvReport, pl.DataFrame | None, pl.DataFrame, pl.DataFrame | None]:
+    """Evaluate on the holdout, refit on all data and score: the report, scores, model run and artifact.
+    ``data`` is the orders' (first, last) moments and their count."""
+    clv, as_of = config.models.clv, run.as_of
+    window, n_orders = data
     evaluation = evaluate(orders, clv, as_of, inputs=inputs)
     warnings = list(evaluation.warnings)
     failed = evaluation.failed
-    final, spend_fit, scores = None, None, None
+    final, spend_fit, scores, fallback = None, None, None, None
     attempts = list(evaluation.attempts)
-    rfm = rfm_summary(orders, as_of, clv.period).collect()
     if failed is None and evaluation.chosen is not None:
         chosen = evaluation.chosen
         # the chosen penalizer first, climbing the ladder if it no longer converges on all data
@@ -125,36 +222,28 @@ def clv_outputs(wh: Warehouse, config: ProjectConfig, run: RunContext) -> ClvOut
     if final is not None:
         spend_fit = fit_spend(rfm, clv)
         attempts += spend_fit.attempts
-        fallback = None
         if spend_fit.model is None:
             fallback = float(orders.select(pl.col("amount").mean()).collect().item())
             warnings.append(f"spend: {spend_fit.reason}; every customer gets the mean order value {fallback:.2f}")
         elif spend_fit.warning:
             warnings.append(spend_fit.warning)
-    model_run_id = f"{run_id}/clv"
-    boost, params = None, final.params_ if final else None
+    model_run_id = f"{run.run_id}/clv"
+    fitted, params = None, final.params_ if final else None
     if final is not None and evaluation.boost is not None and inputs is not None:
         plan = evaluation.boost
         fitted = boosted.fit_boosted(
             inputs, clv, plan.final, plan.window_days, touch_channels(inputs.touches, as_of)
         )
-        boost = fitted.predict(inputs, as_of, clv)
         params = {"base_model": final.model, "base_params": final.params_, **fitted.params()}
     model = boosted.MODEL_NAME if evaluation.boost else (evaluation.chosen.model if evaluation.chosen else None)
+    artifacts = None
     if final is not None:
-        scores = score_customers(
-            rfm,
-            final,
-            spend_fit.model,
-            as_of=as_of,
-            model_run_id=model_run_id,
-            horizon_days=clv.horizon_days,
-            period=clv.period,
-            annual_discount_rate=clv.annual_discount_rate,
-            fallback_spend=fallback,
-            boosted=boost,
-            window_days=evaluation.boost.window_days if evaluation.boost else None,
-        ).with_columns(pl.lit(config.currency).alias("currency"))  # of monetary_value, expected_spend, clv
+        fit = ClvFit(
+            model=model, purchase=final, spend=spend_fit.model, fallback_spend=fallback, boosted=fitted,
+            metrics=evaluation.metrics, candidates=evaluation.candidates, plots=evaluation.plots,
+        )  # fmt: skip
+        scores = _score(fit, rfm, inputs, config, as_of, model_run_id)
+        artifacts = model_store.artifact(model_run_id, "clv", fit)
     spend_info: dict[str, Any] = {}
     if spend_fit is not None:
         spend_info = {
@@ -178,9 +267,10 @@ def clv_outputs(wh: Warehouse, config: ProjectConfig, run: RunContext) -> ClvOut
         candidates=evaluation.candidates,
         attempts=attempts,
         n_customers=rfm.height,
-        n_orders=int(stats["n"][0]),
+        n_orders=n_orders,
         warnings=warnings,
         failed=failed,
+        reason=reason,
     )
     report = ClvReport(
         model_run_id=model_run_id,
@@ -193,9 +283,7 @@ def clv_outputs(wh: Warehouse, config: ProjectConfig, run: RunContext) -> ClvOut
         warnings=warnings,
         scored_customers=0 if scores is None else scores.height,
         failed=failed,
+        fitted_run_id=None if final is None else model_run_id,
+        mode_reason=reason,
     )
-    # the summary is data, not a model: published whether or not a model converged
-    rfm = rfm.with_columns(
-        pl.lit(clv.period).alias("period"), pl.lit(as_of).alias("as_of"), pl.lit(config.currency).alias("currency")
-    )
-    return ClvOutputs(report, as_of, rfm, scores, record)
+    return report, scores, record, artifacts

@@ -17,6 +17,7 @@ import json
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from cxdata.churn.features import ChurnInputs
 from cxdata.clv import boosted
@@ -129,6 +130,13 @@ def test_step_scores_with_the_boosted_model_in_the_same_columns(tmp_path):
             wh.publish("fct_web_sessions", sessions)
             report = clv_step(wh, config, RunContext(label, AS_OF, AS_OF))
             runs[label] = (report, wh.read("customer_scores"), wh.read("model_runs").row(0, named=True))
+            # a second run at the same moment scores with the stored fit (boosted model included), as the fit did
+            again = clv_step(wh, config, RunContext(f"{label}2", AS_OF, AS_OF + dt.timedelta(hours=1)))
+            assert (again.mode, again.fitted_run_id) == ("score", f"{label}/clv"), again.mode_reason
+            assert_frame_equal(
+                wh.read("customer_scores").drop("model_run_id"), runs[label][1].drop("model_run_id"),
+                check_exact=False, rel_tol=0, abs_tol=1e-9,
+            )  # fmt: skip
     (btyd, btyd_scores, _), (mine, scores, run) = runs["btyd"], runs["boosted"]
     assert btyd.failed is None and mine.failed is None, (btyd.failed, mine.failed)
     assert mine.model == run["model"] == boosted.MODEL_NAME and btyd.model != boosted.MODEL_NAME

@@ -25,6 +25,15 @@ def _assert_reruns_agree(run, backend: str) -> None:
     assert run.answers[0]["scores"]["segment"].null_count() == 0  # churn ran, so the whole set is compared
     for number, answers in enumerate(run.answers[1:], start=2):
         _assert_same(run.answers[0], answers, f"{backend} run {number}")
+    # the models fit once: the reruns at the same as_of score with the first run's fit (cxdata/model_store.py)
+    from cxdata.warehouse import Warehouse
+
+    with Warehouse(run.url, run.schema) as wh:
+        runs = wh.read("model_runs", columns=["kind", "mode", "fitted_run_id", "trained_at", "run_id"])
+    for kind in ("clv", "churn"):
+        rows = runs.filter(pl.col("kind") == kind).sort("trained_at")
+        assert rows["mode"].to_list() == ["fit"] + ["score"] * (RERUNS - 1), (kind, rows)
+        assert set(rows["fitted_run_id"]) == {f"{rows['run_id'][0]}/{kind}"}
 
 
 def test_reruns_on_duckdb_after_kills_give_the_same_keys_and_scores(materialised_on_duckdb):
