@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import resource
 import sys
 import time
 from pathlib import Path
+
+import sqlalchemy as sa
 
 CPU_SECONDS: dict[str, float] = {}  # per label of `timed`, for scripts that add steps up
 
@@ -51,3 +54,20 @@ def timed(label: str, action, *, quiet: bool = False):
     print(f"{label}: {seconds:.2f} s wall, {cpu:.2f} s CPU")
     CPU_SECONDS[label] = cpu
     return result, seconds
+
+
+def server_process(wh) -> int | None:
+    """The PostgreSQL backend pid serving ``wh``'s pooled connection (None on another warehouse): benchmarks run
+    one thread, so the pool hands the next transaction the connection this asks on."""
+    if wh.dialect != "postgresql":
+        return None
+    with wh.engine.connect() as conn:
+        return conn.execute(sa.text("select pg_backend_pid()")).scalar_one()
+
+
+def server_cpu_seconds(pid: int | None) -> float:
+    """CPU seconds (user + system) the server process ``pid`` has used so far; 0 without one."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime

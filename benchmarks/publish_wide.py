@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import sqlalchemy as sa
+from measure import server_cpu_seconds, server_process
 
 from cxdata.warehouse import Warehouse, comments, indexes, loaders, transaction
 from cxdata.warehouse.comments import sql_dir
@@ -173,27 +174,12 @@ def _install_phases() -> None:
     transaction.Transaction._ddl = ddl
 
 
-def _server_process(wh: Warehouse) -> int | None:
-    # one thread, so the pool hands the next transaction the connection this asks on
-    if wh.dialect != "postgresql":
-        return None
-    with wh.engine.connect() as conn:
-        return conn.execute(sa.text("select pg_backend_pid()")).scalar_one()
-
-
-def _cpu_seconds(pid: int | None) -> float:
-    if pid is None:
-        return 0.0
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
 @contextmanager
 def timed(label: str, wh: Warehouse, profiler: cProfile.Profile | None) -> Iterator[None]:
     """Time the block (wall, this process's CPU, the server's CPU) and print it with the phases inside."""
-    server = _server_process(wh)
+    server = server_process(wh)
     PHASES.spent.clear()
-    wall, cpu, server_cpu = time.perf_counter(), time.process_time(), _cpu_seconds(server)
+    wall, cpu, server_cpu = time.perf_counter(), time.process_time(), server_cpu_seconds(server)
     if profiler is not None:
         profiler.enable()
     try:
@@ -202,7 +188,7 @@ def timed(label: str, wh: Warehouse, profiler: cProfile.Profile | None) -> Itera
         if profiler is not None:
             profiler.disable()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    server_part = f" server {_cpu_seconds(server) - server_cpu:6.2f}" if server is not None else " " * 14
+    server_part = f" server {server_cpu_seconds(server) - server_cpu:6.2f}" if server is not None else " " * 14
     print(f"  {label:<44} {wall:6.2f} s wall  cpu {cpu:6.2f}{server_part}   | {PHASES.report()}", flush=True)
 
 

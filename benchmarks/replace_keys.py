@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import sqlalchemy as sa
+from measure import server_cpu_seconds, server_process
 
 from cxdata.warehouse import Warehouse
 
@@ -57,13 +58,13 @@ def bench(label: str, url: str, schema: str | None, table: pl.DataFrame, keys: i
 
         touched = table.select("customer_key").unique(maintain_order=True).sample(keys, seed=seed)
         rows = table.join(touched, on="customer_key", how="semi").with_columns(linked_by=pl.lit("replaced"))
-        server = _server_process(wh)
-        started, cpu = time.perf_counter(), time.process_time() + _cpu_seconds(server)
+        server = server_process(wh)
+        started, cpu = time.perf_counter(), time.process_time() + server_cpu_seconds(server)
         with wh.transaction() as tx:
             tx.replace_keys(name, rows, on=["customer_key"], keys=touched)
         replace_seconds = time.perf_counter() - started
-        replace_cpu = time.process_time() + _cpu_seconds(server) - cpu
-        assert server is None or _server_process(wh) == server, "the transaction ran on another server process"
+        replace_cpu = time.process_time() + server_cpu_seconds(server) - cpu
+        assert server is None or server_process(wh) == server, "the transaction ran on another server process"
 
         started = time.perf_counter()
         back = wh.read(name, columns=["customer_key", "linked_by"], where_in=touched)
@@ -76,21 +77,6 @@ def bench(label: str, url: str, schema: str | None, table: pl.DataFrame, keys: i
         f"({replace_cpu:5.2f} s CPU)   "
         f"read where_in {keys:,} keys: {read_seconds:6.2f} s"
     )
-
-
-def _server_process(wh: Warehouse) -> int | None:
-    # one thread, so the pool hands the transaction the connection this asks on
-    if wh.dialect != "postgresql":
-        return None
-    with wh.engine.connect() as conn:
-        return conn.execute(sa.text("select pg_backend_pid()")).scalar_one()
-
-
-def _cpu_seconds(pid: int | None) -> float:
-    if pid is None:
-        return 0.0
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def main() -> None:
