@@ -116,27 +116,21 @@ def model_run(
     unknown = set(values) - set(COLUMNS)
     if unknown or set(values) & _SHARED:
         raise ValueError(f"not a model_runs column of a kind's own: {sorted(unknown or set(values) & _SHARED)}")
-    row = dict.fromkeys(COLUMNS) | {
-        "model_run_id": model_run_id,
-        "run_id": run.run_id,
-        "kind": kind,
-        "status": "failed" if failed else "ok",
-        "failure_reason": failed,
-        "model": model,
-        "trained_at": run.now,
-        "as_of": run.as_of,
-        "data_first_order": window[0],
-        "data_last_order": window[1],
-        "n_customers": n_customers,
-        "n_orders": n_orders,
-        "warnings": "; ".join(warnings) or None,
-        "seed": getattr(config, "seed", None),
-        "config_json": to_json(config.model_dump()),
-        "cxdata_version": cxdata_version(),
-        "mode": "fit",
-        "fitted_run_id": None if failed else model_run_id,
-        "mode_reason": reason,
-    }
+    row = (
+        dict.fromkeys(COLUMNS)
+        | _this_run(run, model_run_id, window, n_customers, n_orders, warnings)
+        | {
+            "kind": kind,
+            "status": "failed" if failed else "ok",
+            "failure_reason": failed,
+            "model": model,
+            "seed": getattr(config, "seed", None),
+            "config_json": to_json(config.model_dump()),
+            "mode": "fit",
+            "fitted_run_id": None if failed else model_run_id,
+            "mode_reason": reason,
+        }
+    )
     row |= {name: to_json(v) if name.endswith("_json") and v is not None else v for name, v in values.items()}
     return pl.DataFrame([row], schema=COLUMNS)
 
@@ -157,11 +151,32 @@ def scored_with(
     counts and warnings, ``reason`` why it did not refit; every other column (model, parameters, holdout
     metrics, calibration and holdout ends, candidates, attempts, config) is the fit's, carried, not
     recomputed."""
-    row = {name: fit.get(name) for name in COLUMNS} | {
+    row = (
+        {name: fit.get(name) for name in COLUMNS}
+        | _this_run(run, model_run_id, window, n_customers, n_orders, warnings)
+        | {
+            "status": "ok",
+            "failure_reason": None,
+            "mode": "score",
+            "fitted_run_id": fit["model_run_id"],
+            "mode_reason": reason,
+        }
+    )
+    return pl.DataFrame([row], schema=COLUMNS)
+
+
+def _this_run(
+    run: RunContext,
+    model_run_id: str,
+    window: tuple[dt.datetime | None, dt.datetime | None],
+    n_customers: int,
+    n_orders: int,
+    warnings: Sequence[str],
+) -> dict[str, Any]:
+    # what a model_runs row says of the run that wrote it, whether it fitted or scored with a stored fit
+    return {
         "model_run_id": model_run_id,
         "run_id": run.run_id,
-        "status": "ok",
-        "failure_reason": None,
         "trained_at": run.now,
         "as_of": run.as_of,
         "data_first_order": window[0],
@@ -170,8 +185,4 @@ def scored_with(
         "n_orders": n_orders,
         "warnings": "; ".join(warnings) or None,
         "cxdata_version": cxdata_version(),
-        "mode": "score",
-        "fitted_run_id": fit["model_run_id"],
-        "mode_reason": reason,
     }
-    return pl.DataFrame([row], schema=COLUMNS)
