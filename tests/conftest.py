@@ -30,6 +30,18 @@ def _pg_reachable() -> str | None:
         engine.dispose()
 
 
+# The suite runs on two xdist workers (pyproject's addopts). The whole-graph runs below are session fixtures,
+# built once per worker that asks for them: every test reading them goes to one worker, so each is built once.
+WHOLE_GRAPH_FIXTURES = ("materialised_on_duckdb", "materialised_on_postgresql")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        if any(name in getattr(item, "fixturenames", ()) for name in WHOLE_GRAPH_FIXTURES):
+            item.add_marker(pytest.mark.xdist_group("whole_graph"))
+
+
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """Debian's headless Chromium; skipped where missing, except under CI=true where browser tests must run."""
