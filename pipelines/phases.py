@@ -110,8 +110,8 @@ def run_phases(
     build: Sequence[dg.AssetKey] | None = None,
 ) -> dict[str, dg.ExecuteInProcessResult]:
     """The phases of one cxdata run, in process, by job name: the staging of the days to restage
-    (`restage_range`), then, unless it failed, the build (only ``build``'s assets, when given; none when empty). The first
-    run's Dagster id is the cxdata run id both carry; a full refresh when ``tags`` say so."""
+    (`restage_range`), then, unless it failed, the build (only ``build``'s assets, when given; none when
+    empty). The first run's Dagster id is the cxdata run id both carry; a full refresh when ``tags`` say so."""
     tags = dict(tags or {})
     tags.setdefault(RUN_TAG, str(uuid.uuid4()))
     names = {job.name for job in defs.jobs or ()}

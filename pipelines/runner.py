@@ -36,6 +36,7 @@ class RunOutcome:
     failed_checks: dict[str, str] = field(default_factory=dict)
     not_materialised: list[str] = field(default_factory=list)
     warned_checks: dict[str, str] = field(default_factory=dict)  # checks of severity warn that failed
+    phase_runs: dict[str, str] = field(default_factory=dict)  # each phase job that ran: its Dagster run id
 
     @property
     def success(self) -> bool:
@@ -64,9 +65,9 @@ def run_project(
     """Materialise every asset of the project; failures are returned, not raised, with the user's message.
     Event sources restage only their stale days (`cxdata.io.partitions`) unless ``full_refresh``.
 
-    The run is the phases of `pipelines.phases` in a row, one cxdata run id over both: the staging of the
-    event days to restage (skipped when none is stale), then everything else, which does not run when the
-    first phase failed. The outcome covers both.
+    The run is the phases of `pipelines.phases` in a row, one cxdata run id over both (the first phase's
+    Dagster run id): the staging of the event days to restage, then everything else, which does not run
+    when the first phase failed. The outcome covers both.
 
     `on_step(step_key, event)` hears each step start, success and failure, for a progress display, and each
     check of severity error that fails (event ``check failed``, key ``asset:check: reason``). Dagster's own
@@ -87,8 +88,9 @@ def run_project(
             results = run_phases(defs, config, instance, tags, run_config=quiet)
     finally:
         plan_log.removeFilter(unchecked)
-    outcome = _merged(
-        run_id, [_phase_outcome(run_id, result, defs.resolve_job_def(name)) for name, result in results.items()]
+    phases = [_phase_outcome(run_id, result, defs.resolve_job_def(name)) for name, result in results.items()]
+    outcome = replace(
+        _merged(run_id, phases), phase_runs={name: result.run_id for name, result in results.items()}
     )
     if BUILD_JOB not in results:  # the staging phase failed: nothing after it ran
         build = defs.resolve_job_def(BUILD_JOB).asset_layer.executable_asset_keys
