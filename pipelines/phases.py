@@ -25,7 +25,7 @@ import dagster as dg
 from cxdata.config import ProjectConfig
 from cxdata.errors import CxdataError
 from cxdata.io.partitions import days_to_stage, file_sources
-from cxdata.warehouse import Warehouse
+from cxdata.warehouse import Warehouse, WarehouseError
 from pipelines.run import RUN_TAG
 from pipelines.staging import FULL_REFRESH_TAG, daily_partitions
 
@@ -89,15 +89,19 @@ def restage_range(config: ProjectConfig) -> tuple[dt.date, dt.date]:
     by day, else the last partition. A source loaded whole (never staged by day, or in a full refresh) does
     not widen the range: it loads whole in any range, while Dagster writes two events per partition of a range
     (minutes for a 900-day history on the sqlite instance). A source the library cannot plan (a missing file,
-    an unreadable one) adds nothing; its staging step runs and says what is wrong."""
+    an unreadable one), or a warehouse that cannot be read now, adds nothing: the staging steps run and say
+    what is wrong (retrying a transient warehouse error)."""
     found: list[dt.date] = []
-    with Warehouse(config.warehouse, schema=config.warehouse_schema) as wh:
-        for table in sorted(config.sources):
-            if file_sources(config, table):
-                try:
-                    found.extend(days_to_stage(wh, config, table) or ())
-                except CxdataError:
-                    continue
+    try:
+        with Warehouse(config.warehouse, schema=config.warehouse_schema) as wh:
+            for table in sorted(config.sources):
+                if file_sources(config, table):
+                    try:
+                        found.extend(days_to_stage(wh, config, table) or ())
+                    except CxdataError:
+                        continue
+    except WarehouseError:
+        found = []
     return (min(found), max(found)) if found else (dt.date.max, dt.date.max)
 
 
