@@ -107,6 +107,22 @@ def test_schedule_requests_one_staging_run_of_the_lookback_window_per_day(defs, 
     assert (request.tags[RANGE_START], request.tags[RANGE_END]) == ("2026-02-26", "2026-03-01")
 
 
+def test_without_event_files_the_schedule_and_sensor_run_the_build(tmp_path, instance):
+    (tmp_path / "orders.csv").write_text("order_id,customer_ref,ordered_at,amount\n1,a,2024-01-01,3\n")
+    (tmp_path / "cxdata.yaml").write_text(
+        "name: q\nwarehouse: duckdb:///wh.duckdb\nsources:\n  orders: {url: 'sqlite:///o.db', query: select 1}\n"
+        "  touchpoint_costs: {path: costs.csv}\n"
+    )
+    defs = build_definitions(load_config(tmp_path / "cxdata.yaml"))
+    dg.Definitions.validate_loadable(defs)
+    assert {job.name for job in defs.jobs} == {BUILD_JOB}  # a query source is not partitioned
+    schedule = defs.resolve_schedule_def("cxdata_daily")
+    morning = dt.datetime(2026, 3, 1, 6, tzinfo=dt.UTC)
+    request = schedule(dg.build_schedule_context(instance=instance, scheduled_execution_time=morning))
+    assert schedule.job_name == BUILD_JOB and RANGE_START not in request.tags
+    assert {s.name for s in defs.sensors} == {"cxdata_file_arrival", "cxdata_record_failures"}
+
+
 @DUCKDB_ONLY
 def test_file_sensor_runs_on_new_or_changed_files_only(defs, project, instance):
     sensor = defs.resolve_sensor_def("cxdata_file_arrival")
