@@ -1,20 +1,28 @@
-"""Automation: the daily schedule, the file-arrival sensor, the run-failure sensor and transient-error retries.
+"""Automation: the daily schedule, the file-arrival sensor, the phase chain, the run-failure sensor and
+transient-error retries.
 
-- ``cxdata_all``: an asset job over the whole graph. Transient warehouse errors (a lock
-  timeout, a dropped connection) are retried by the warehouse resource every asset
-  opens (pipelines/resources.py), in this job and in ``cxdata run`` alike; any other
-  error fails the step at once — a missing column is missing on the next attempt too;
-- ``cxdata_daily``: runs that job every day (project time zone);
-- ``cxdata_file_arrival``: starts a run when a file source's files are new or
-  changed (names, mtimes and sizes in the cursor), for the changed staging assets
-  and everything downstream of them; the first tick runs everything;
+A job cannot mix partitions definitions, so the graph runs as the two phase jobs of `pipelines.phases`:
+``cxdata_staging`` (the event sources' daily partitions) and ``cxdata_build`` (everything else). Until
+declarative automation (``AutomationCondition``) replaces the hand-made parts:
+
+- ``cxdata_daily``: the staging job every day (project time zone) over the lookback window ending that
+  day (``incremental.lookback_days``); a project without event files runs the build job;
+- ``cxdata_file_arrival``: when a file source's files are new or changed (names, mtimes and sizes in the
+  cursor), the changed event sources' staging over the lookback window, or, when only snapshot sources
+  changed, the build job from their staging down; the first tick stages over the lookback window too (a
+  source never staged by day is loaded whole whatever the range);
+- ``cxdata_after_staging``: the build job after every successful staging run (a schedule's, a sensor's or a
+  backfill launched from the UI), with the same ``cxdata/run_id`` so both runs are one cxdata run; `cxdata
+  run` chains its phases itself and is left alone;
 - ``cxdata_record_failures``: appends every failed run to ``pipeline_failures``;
 - a freshness policy (Dagster's ``FreshnessPolicy.cron``) on the tables users read daily: each updated in the
   24 hours before 07:00 (`with_freshness`).
 
-Schedule and file sensor start stopped (turn them on in the UI, with the daemon
-running); the failure sensor starts running. Whole runs that die outside a step
-(a crashed run worker) are retried by ``run_retries`` in dagster.yaml.
+Transient warehouse errors (a lock timeout, a dropped connection) are retried by the warehouse resource every
+asset opens (pipelines/resources.py), in these jobs and in ``cxdata run`` alike; any other error fails the
+step at once. Schedule and file sensor start stopped (turn them on in the UI, with the daemon running); the
+chain and the failure sensor start running. Whole runs that die outside a step (a crashed run worker) are
+retried by ``run_retries`` in dagster.yaml.
 """
 
 # No postponed annotations here: Dagster reads the sensors' `context` annotations when it defines them.
@@ -23,6 +31,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 
@@ -30,35 +39,30 @@ from cxdata.alerts import PipelineFailure, record_failure
 from cxdata.config import ProjectConfig
 from cxdata.errors import IngestError
 from cxdata.io.readers import source_files
+from pipelines.phases import BUILD_JOB, RUNNER_TAG, STAGING_JOB, lookback_tags, phase_jobs
 from pipelines.resources import ProjectResource, WarehouseResource
+from pipelines.run import RUN_TAG
+from pipelines.staging import FULL_REFRESH_TAG
 
 if TYPE_CHECKING:  # what define_asset_job returns; dagster does not export the class
     from dagster._core.definitions.unresolved_asset_job_definition import (
         UnresolvedAssetJobDefinition as AssetJob,
     )
 
-JOB = "cxdata_all"
 DAILY_CRON = "0 6 * * *"  # after a night's source extracts, before the working day
 SETTLE_SECONDS = 60  # a file modified more recently may still be being copied in
 
 
-def whole_graph_job() -> "AssetJob":
-    """Every asset of the project; the schedule and the sensors run it."""
-    return dg.define_asset_job(
-        JOB,
-        selection=dg.AssetSelection.all(),
-        description="Every asset of the project: staging, identity, marts, models, alerts and the report.",
-    )
+def daily_schedule(config: ProjectConfig, job: "AssetJob") -> dg.ScheduleDefinition:
+    """The first phase once a day at 06:00 in the project's time zone, over the lookback window ending that
+    day (the build job, when ``job`` is it); one run per scheduled day."""
 
-
-def daily_schedule(job: "AssetJob", timezone: str) -> dg.ScheduleDefinition:
-    """The whole graph once a day at 06:00 in the project's time zone; one run per scheduled day."""
-
-    @dg.schedule(name="cxdata_daily", cron_schedule=DAILY_CRON, job=job, execution_timezone=timezone)
+    @dg.schedule(name="cxdata_daily", cron_schedule=DAILY_CRON, job=job, execution_timezone=config.timezone)
     def cxdata_daily(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-        moment = context.scheduled_execution_time
-        day = moment.date().isoformat() if moment else dt.date.today().isoformat()
-        return dg.RunRequest(run_key=f"daily-{day}", tags={"cxdata/trigger": "schedule"})
+        moment = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
+        day = moment.astimezone(ZoneInfo(config.timezone)).date()
+        window = lookback_tags(config, day) if job.name == STAGING_JOB else {}
+        return dg.RunRequest(run_key=f"daily-{day.isoformat()}", tags={"cxdata/trigger": "schedule", **window})
 
     return cxdata_daily
 
@@ -89,13 +93,15 @@ def changed_tables(before: dict[str, dict[str, list[int]]], after: dict[str, dic
 
 
 def file_arrival_sensor(
-    job: "AssetJob",
+    jobs: Sequence["AssetJob"],
     assets: Sequence[dg.AssetsDefinition],
     settle_seconds: int = SETTLE_SECONDS,
 ) -> dg.SensorDefinition:
-    """A run of the changed sources' staging assets and everything downstream when a file source changes."""
+    """A run when a file source changes: the changed event sources' staging over the lookback window (the
+    chain runs the rest), else the build job from the changed snapshot sources' staging down."""
+    names = {job.name for job in jobs}
 
-    @dg.sensor(name="cxdata_file_arrival", job=job, minimum_interval_seconds=60)
+    @dg.sensor(name="cxdata_file_arrival", jobs=list(jobs), minimum_interval_seconds=60)
     def cxdata_file_arrival(context: dg.SensorEvaluationContext, project: ProjectResource) -> dg.SensorResult:
         config = project.load()
         state = file_state(config)
@@ -108,21 +114,73 @@ def file_arrival_sensor(
             return dg.SensorResult(skip_reason=dg.SkipReason(f"files changed in the last {settle_seconds} s"))
         run_key = "files-" + hashlib.sha256(cursor.encode()).hexdigest()[:16]
         if context.cursor is None:
-            request = dg.RunRequest(run_key=run_key, tags={"cxdata/trigger": "first file scan"})
+            request = _first_scan(config, names, run_key)
         else:
             tables = changed_tables(json.loads(context.cursor), state)
             if not tables:  # only a source dropped from the config: nothing to load
                 return dg.SensorResult(skip_reason=dg.SkipReason("no new or changed source files"), cursor=cursor)
-            staged = dg.AssetSelection.assets(*(f"stg_{t}" for t in tables))
-            selected = staged.downstream().resolve(assets)
-            request = dg.RunRequest(
-                run_key=run_key,
-                asset_selection=sorted(selected, key=lambda key: key.to_user_string()),
-                tags={"cxdata/trigger": "files changed", "cxdata/sources": ",".join(tables)},
-            )
+            request = _changed(config, names, assets, tables, run_key)
         return dg.SensorResult(run_requests=[request], cursor=cursor)
 
     return cxdata_file_arrival
+
+
+def _first_scan(config: ProjectConfig, jobs: set[str], run_key: str) -> dg.RunRequest:
+    """The first tick's run: the staging over the lookback window (the chain builds the rest), else the build."""
+    tags = {"cxdata/trigger": "first file scan"}
+    if STAGING_JOB not in jobs:
+        return dg.RunRequest(run_key=run_key, job_name=BUILD_JOB, tags=tags)
+    window = lookback_tags(config, dt.datetime.now(ZoneInfo(config.timezone)).date())
+    return dg.RunRequest(run_key=run_key, job_name=STAGING_JOB, tags={**tags, **window})
+
+
+def _changed(
+    config: ProjectConfig, jobs: set[str], assets: Sequence[dg.AssetsDefinition], tables: list[str], run_key: str
+) -> dg.RunRequest:
+    """The run for changed sources: their partitioned staging over the lookback window, when any is
+    partitioned; else the build from their staging down."""
+    tags = {"cxdata/trigger": "files changed", "cxdata/sources": ",".join(tables)}
+    partitioned = {key.to_user_string() for a in assets if a.partitions_def is not None for key in a.keys}
+    staged = sorted(f"stg_{t}" for t in tables if f"stg_{t}" in partitioned)
+    if staged and STAGING_JOB in jobs:
+        today = dt.datetime.now(ZoneInfo(config.timezone)).date()
+        keys = [dg.AssetKey(name) for name in staged]
+        return dg.RunRequest(
+            run_key=run_key,
+            job_name=STAGING_JOB,
+            asset_selection=keys,
+            tags={**tags, **lookback_tags(config, today)},
+        )
+    selected = dg.AssetSelection.assets(*(f"stg_{t}" for t in tables)).downstream().resolve(assets)
+    return dg.RunRequest(
+        run_key=run_key,
+        job_name=BUILD_JOB,
+        asset_selection=sorted(selected, key=lambda key: key.to_user_string()),
+        tags=tags,
+    )
+
+
+def chain_sensor(staging: "AssetJob", build: "AssetJob") -> dg.SensorDefinition:
+    """The build job after each successful staging run that `cxdata run` did not start, as the same cxdata
+    run (its ``cxdata/run_id``) and with its full-refresh tag."""
+
+    @dg.run_status_sensor(
+        name="cxdata_after_staging",
+        run_status=dg.DagsterRunStatus.SUCCESS,
+        monitored_jobs=[staging],
+        request_job=build,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )
+    def cxdata_after_staging(context: dg.RunStatusSensorContext) -> dg.RunRequest | dg.SkipReason:
+        run = context.dagster_run
+        if run.tags.get(RUNNER_TAG) == "true":
+            return dg.SkipReason(f"run {run.run_id} belongs to a `cxdata run`, which builds the rest itself")
+        tags = {RUN_TAG: run.tags.get(RUN_TAG) or run.run_id, "cxdata/trigger": "staging succeeded"}
+        if FULL_REFRESH_TAG in run.tags:
+            tags[FULL_REFRESH_TAG] = run.tags[FULL_REFRESH_TAG]
+        return dg.RunRequest(run_key=f"after-{run.run_id}", tags=tags)
+
+    return cxdata_after_staging
 
 
 def failure_sensor() -> dg.SensorDefinition:
@@ -176,8 +234,10 @@ def automation(
     config: ProjectConfig, assets: Sequence[dg.AssetsDefinition]
 ) -> tuple[list["AssetJob"], list[dg.ScheduleDefinition], list[dg.SensorDefinition]]:
     """The jobs, schedules and sensors of a project whose graph is ``assets``."""
-    job = whole_graph_job()
+    jobs = phase_jobs(assets)
     sensors = [failure_sensor()]
+    if len(jobs) == 2:
+        sensors.insert(0, chain_sensor(*jobs))
     if any(source.path is not None for source in config.sources.values()):
-        sensors.insert(0, file_arrival_sensor(job, assets))
-    return [job], [daily_schedule(job, config.timezone)], sensors
+        sensors.insert(0, file_arrival_sensor(jobs, assets))
+    return jobs, [daily_schedule(config, jobs[0])], sensors

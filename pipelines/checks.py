@@ -17,7 +17,7 @@ from cxdata.config import ProjectConfig
 from cxdata.validate.checks import FACT_TABLES, CheckReport, check_references, check_table
 from cxdata.validate.rule_checks import RuleOutcome, outcomes, rule_checks
 from pipelines.resources import ProjectResource, WarehouseResource
-from pipelines.run import run_start
+from pipelines.run import run_id, run_start
 
 
 def table_checks(config: ProjectConfig, asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
@@ -35,10 +35,10 @@ def table_checks(config: ProjectConfig, asset_key: dg.AssetKey) -> dg.AssetCheck
     def _check(context: dg.AssetCheckExecutionContext, project: ProjectResource, warehouse: WarehouseResource):
         config = project.load()
         with warehouse.get() as wh:
-            run_id, facts = context.run.run_id, table in FACT_TABLES
-            report = check_table(wh, config, table, run_id, run_start(context), referential=not facts)
+            this_run, facts = run_id(context), table in FACT_TABLES
+            report = check_table(wh, config, table, this_run, run_start(context), referential=not facts)
             if table == "dim_customer":
-                for references in check_references(wh, config, run_id):
+                for references in check_references(wh, config, this_run):
                     report = report.merged(references)
         for outcome in outcomes(report, named):
             yield dg.AssetCheckResult(

@@ -1,12 +1,13 @@
-"""Materialise a whole project in process with the same definitions the UI shows."""
+"""Materialise a whole project in process with the same definitions the UI shows, phase by phase."""
 
 from __future__ import annotations
 
 import logging
 import os
 import re
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,8 @@ import dagster as dg
 from cxdata.config import ProjectConfig
 from cxdata.errors import CxdataError
 from pipelines.definitions import build_definitions
+from pipelines.phases import BUILD_JOB, RUNNER_TAG, run_phases
+from pipelines.run import RUN_TAG
 from pipelines.staging import FULL_REFRESH_TAG
 
 if TYPE_CHECKING:
@@ -33,6 +36,7 @@ class RunOutcome:
     failed_checks: dict[str, str] = field(default_factory=dict)
     not_materialised: list[str] = field(default_factory=list)
     warned_checks: dict[str, str] = field(default_factory=dict)  # checks of severity warn that failed
+    phase_runs: dict[str, str] = field(default_factory=dict)  # each phase job that ran: its Dagster run id
 
     @property
     def success(self) -> bool:
@@ -61,6 +65,10 @@ def run_project(
     """Materialise every asset of the project; failures are returned, not raised, with the user's message.
     Event sources restage only their stale days (`cxdata.io.partitions`) unless ``full_refresh``.
 
+    The run is the phases of `pipelines.phases` in a row, one cxdata run id over both (the first phase's
+    Dagster run id): the staging of the event days to restage, then everything else, which does not run
+    when the first phase failed. The outcome covers both.
+
     `on_step(step_key, event)` hears each step start, success and failure, for a progress display, and each
     check of severity error that fails (event ``check failed``, key ``asset:check: reason``). Dagster's own
     console log, which repeats a failure with its stack trace and then once per step it skips, is silent
@@ -68,18 +76,31 @@ def run_project(
     """
     loggers = {"console": dg.colored_console_logger, "progress": _progress_logger(on_step or (lambda *_: None))}
     defs = build_definitions(config, as_of=as_of, loggers=loggers)
-    job = defs.resolve_implicit_global_asset_job_def()
     level = "WARNING" if debug else "CRITICAL"
     quiet = {"loggers": {"console": {"config": {"log_level": level}}, "progress": {}}}
+    run_id = str(uuid.uuid4())
+    tags = {RUN_TAG: run_id, RUNNER_TAG: "true"} | ({FULL_REFRESH_TAG: "true"} if full_refresh else {})
     unchecked = _UncheckedSkippedAsset(_skippable(defs))
     plan_log = logging.getLogger(_PLAN_LOGGER)
     plan_log.addFilter(unchecked)
     try:
         with instance_for(config) as instance:
-            tags = {FULL_REFRESH_TAG: "true"} if full_refresh else None
-            result = job.execute_in_process(run_config=quiet, instance=instance, raise_on_error=False, tags=tags)
+            results = run_phases(defs, config, instance, tags, run_config=quiet)
     finally:
         plan_log.removeFilter(unchecked)
+    phases = [_phase_outcome(run_id, result, defs.resolve_job_def(name)) for name, result in results.items()]
+    outcome = replace(
+        _merged(run_id, phases), phase_runs={name: result.run_id for name, result in results.items()}
+    )
+    if BUILD_JOB not in results:  # the staging phase failed: nothing after it ran
+        build = defs.resolve_job_def(BUILD_JOB).asset_layer.executable_asset_keys
+        skipped = sorted(key.to_user_string() for key in build)
+        outcome = replace(outcome, not_materialised=sorted({*outcome.not_materialised, *skipped}))
+    return outcome
+
+
+def _phase_outcome(run_id: str, result: dg.ExecuteInProcessResult, job: dg.JobDefinition) -> RunOutcome:
+    """What one phase run did; ``run_id`` is the cxdata run's."""
     materialised = [
         event.asset_key.to_user_string()
         for event in result.all_events
@@ -89,7 +110,7 @@ def run_project(
         event.step_key or "run": _failure_message(event) for event in result.all_events if event.is_step_failure
     }
     if not result.success and not failures:
-        failures["run"] = "the run failed before any step started; see the Dagster event log"
+        failures[f"run {job.name}"] = "the run failed before any step started; see the Dagster event log"
     checks = {
         f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}": _check_reason(evaluation)
         for evaluation in (_failed_check(event) for event in result.all_events)
@@ -100,9 +121,22 @@ def run_project(
         for evaluation in (_failed_check(event, dg.AssetCheckSeverity.WARN) for event in result.all_events)
         if evaluation is not None
     }
-    selected = {key.to_user_string() for key in defs.resolve_all_asset_keys()}
+    selected = {key.to_user_string() for key in job.asset_layer.executable_asset_keys}
     missing = sorted(selected - set(materialised))
-    return RunOutcome(result.run_id, materialised, failures, checks, missing, warned)
+    # a step of a partition range materialises each of its days: the asset is named once
+    return RunOutcome(run_id, list(dict.fromkeys(materialised)), failures, checks, missing, warned)
+
+
+def _merged(run_id: str, phases: list[RunOutcome]) -> RunOutcome:
+    """The outcomes of a run's phases as one."""
+    return RunOutcome(
+        run_id,
+        [name for phase in phases for name in phase.materialised],
+        {key: reason for phase in phases for key, reason in phase.failures.items()},
+        {key: reason for phase in phases for key, reason in phase.failed_checks.items()},
+        sorted({name for phase in phases for name in phase.not_materialised}),
+        {key: reason for phase in phases for key, reason in phase.warned_checks.items()},
+    )
 
 
 # Dagster's executor logs, for every step downstream of an asset with a blocking check, that the check "emitted

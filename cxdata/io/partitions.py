@@ -220,6 +220,24 @@ def days_to_stage(wh: Warehouse, config: ProjectConfig, table: str) -> tuple[dt.
     return restate(wh, config, table, config.incremental.lookback_days).days
 
 
+def days_between(
+    wh: Warehouse, config: ProjectConfig, table: str, first: dt.date | None, last: dt.date | None
+) -> tuple[dt.date, ...]:
+    """The days from ``first`` to ``last`` (either end open when None) that ``table``'s files hold now or that
+    were staged before, sorted: what a load of that range restates, stale or not, late or not (a backfill)."""
+    days = pl.concat(
+        [
+            refresh_manifest(wh, config, table).select(PARTITION_COLUMN),
+            staged_days(wh, table).select(PARTITION_COLUMN),
+        ]
+    ).drop_nulls()
+    if first is not None:
+        days = days.filter(pl.col(PARTITION_COLUMN) >= pl.lit(first))
+    if last is not None:
+        days = days.filter(pl.col(PARTITION_COLUMN) <= pl.lit(last))
+    return tuple(sorted(days[PARTITION_COLUMN].unique()))
+
+
 def stale_after(files: pl.DataFrame, staged: pl.DataFrame, covered: Collection[dt.date]) -> dict[dt.date, int]:
     """The stale days (with the rows their files hold) that a load of ``covered`` leaves behind: late rows,
     waiting for a backfill of their days."""

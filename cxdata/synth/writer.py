@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -291,6 +292,8 @@ def project_config(params: SynthParams) -> str:
         "warehouse": "duckdb:///warehouse.duckdb",
         "as_of": params.as_of,
         "timezone": params.timezone,
+        # the daily partitions start at the simulated history's first day (a day early across a clock change)
+        "incremental": {"start_date": params.as_of - timedelta(days=params.history_days)},
         "sources": sources,
         # National phone formats are read in the main country first, then in the other countries people live in.
         "identity": {

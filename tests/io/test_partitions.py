@@ -259,3 +259,23 @@ def test_a_settled_file_is_not_read_again(warehouse_target, tmp_path, monkeypatc
         monkeypatch.setattr(partitions, "_days_of", lambda *args: read.append(args) or pl.DataFrame())
         plan = partitions.restate(wh, config, "orders", lookback_days=30)
     assert plan.days == () and read == []
+
+
+def test_the_days_of_a_range_are_those_held_by_the_files_or_staged_before(warehouse_target, tmp_path):
+    url, db_schema = warehouse_target
+    folder = tmp_path / "p"
+    files = {
+        "a.csv": ["o1,2024-01-01 10:00,1", "o2,2024-01-05 10:00,2", "o3,,3"],
+        "b.csv": ["o4,2024-01-09 10:00,4"],
+    }
+    with Warehouse(url, schema=db_schema) as wh:
+        stage_step(wh, project(folder, files), "orders", "r1", NOW)
+        config = project(folder, {"a.csv": files["a.csv"]})  # 2024-01-09 is gone from the files, not from staging
+        assert partitions.days_between(wh, config, "orders", None, None) == (
+            D(2024, 1, 1),
+            D(2024, 1, 5),
+            D(2024, 1, 9),
+        )
+        assert partitions.days_between(wh, config, "orders", D(2024, 1, 2), None) == (D(2024, 1, 5), D(2024, 1, 9))
+        assert partitions.days_between(wh, config, "orders", D(2024, 1, 2), D(2024, 1, 8)) == (D(2024, 1, 5),)
+        assert partitions.days_between(wh, config, "orders", D(2024, 1, 6), D(2024, 1, 8)) == ()

@@ -16,9 +16,10 @@ from cxdata.config import load_config
 from cxdata.warehouse import Warehouse, WarehouseError
 from cxdata.warehouse.errors import is_transient
 from pipelines import automation, resources
-from pipelines.automation import JOB
 from pipelines.definitions import build_definitions
+from pipelines.phases import BUILD_JOB, RANGE_END, RANGE_START, RUNNER_TAG, STAGING_JOB
 from pipelines.resources import ProjectResource, WarehouseResource
+from pipelines.run import RUN_TAG
 
 _MOMENTS = itertools.count(int(time.time()) - 3600)
 
@@ -68,15 +69,20 @@ def keys(selection) -> set[str]:
 
 
 @DUCKDB_ONLY
-def test_definitions_load_with_the_job_schedule_and_sensors(defs):
+def test_definitions_load_with_the_phase_jobs_schedule_and_sensors(defs):
     dg.Definitions.validate_loadable(defs)
-    job = defs.resolve_job_def(JOB)
-    assert keys(job.asset_layer.executable_asset_keys) == keys(defs.resolve_all_asset_keys())
+    staging, build = defs.resolve_job_def(STAGING_JOB), defs.resolve_job_def(BUILD_JOB)
+    # the event files' daily staging is one job, everything else the other: together the whole graph
+    assert keys(staging.asset_layer.executable_asset_keys) == {"stg_orders", "stg_surveys"}
+    assert isinstance(staging.partitions_def, dg.DailyPartitionsDefinition) and build.partitions_def is None
+    everything = keys(staging.asset_layer.executable_asset_keys) | keys(build.asset_layer.executable_asset_keys)
+    assert everything == keys(defs.resolve_all_asset_keys()) and "stg_customers" in everything
     assert "cx_alerts" in keys(defs.resolve_all_asset_keys())
     assert defs.resolve_schedule_def("cxdata_daily").cron_schedule == automation.DAILY_CRON
     names = {s.name for s in defs.sensors}
-    assert names == {"cxdata_file_arrival", "cxdata_record_failures"}
-    assert defs.resolve_sensor_def("cxdata_record_failures").default_status == dg.DefaultSensorStatus.RUNNING
+    assert names == {"cxdata_file_arrival", "cxdata_after_staging", "cxdata_record_failures"}
+    for running in ("cxdata_after_staging", "cxdata_record_failures"):
+        assert defs.resolve_sensor_def(running).default_status == dg.DefaultSensorStatus.RUNNING
     # the tables users read daily carry a freshness policy: updated in the 24 hours before 07:00, project zone
     policies = {spec.key.to_user_string(): spec.freshness_policy for spec in defs.resolve_all_asset_specs()}
     fresh = {name for name, policy in policies.items() if policy is not None}
@@ -87,7 +93,7 @@ def test_definitions_load_with_the_job_schedule_and_sensors(defs):
 
 
 @DUCKDB_ONLY
-def test_schedule_requests_one_run_of_the_whole_graph_per_day(defs, instance):
+def test_schedule_requests_one_staging_run_of_the_lookback_window_per_day(defs, instance):
     schedule = defs.resolve_schedule_def("cxdata_daily")
     morning = dt.datetime(2026, 3, 1, 6, tzinfo=dt.UTC)
     request = schedule(dg.build_schedule_context(instance=instance, scheduled_execution_time=morning))
@@ -95,8 +101,26 @@ def test_schedule_requests_one_run_of_the_whole_graph_per_day(defs, instance):
     next_day = schedule(
         dg.build_schedule_context(instance=instance, scheduled_execution_time=morning + dt.timedelta(days=1))
     )
-    assert schedule.job_name == JOB and request.asset_selection is None  # None: every asset of the job
+    assert schedule.job_name == STAGING_JOB and request.asset_selection is None  # None: every asset of the job
     assert request.run_key == again.run_key == "daily-2026-03-01" != next_day.run_key
+    # the days of the default lookback (3) up to the scheduled day; the chain sensor builds the rest
+    assert (request.tags[RANGE_START], request.tags[RANGE_END]) == ("2026-02-26", "2026-03-01")
+
+
+def test_without_event_files_the_schedule_and_sensor_run_the_build(tmp_path, instance):
+    (tmp_path / "orders.csv").write_text("order_id,customer_ref,ordered_at,amount\n1,a,2024-01-01,3\n")
+    (tmp_path / "cxdata.yaml").write_text(
+        "name: q\nwarehouse: duckdb:///wh.duckdb\nsources:\n  orders: {url: 'sqlite:///o.db', query: select 1}\n"
+        "  touchpoint_costs: {path: costs.csv}\n"
+    )
+    defs = build_definitions(load_config(tmp_path / "cxdata.yaml"))
+    dg.Definitions.validate_loadable(defs)
+    assert {job.name for job in defs.jobs} == {BUILD_JOB}  # a query source is not partitioned
+    schedule = defs.resolve_schedule_def("cxdata_daily")
+    morning = dt.datetime(2026, 3, 1, 6, tzinfo=dt.UTC)
+    request = schedule(dg.build_schedule_context(instance=instance, scheduled_execution_time=morning))
+    assert schedule.job_name == BUILD_JOB and RANGE_START not in request.tags
+    assert {s.name for s in defs.sensors} == {"cxdata_file_arrival", "cxdata_record_failures"}
 
 
 @DUCKDB_ONLY
@@ -109,6 +133,7 @@ def test_file_sensor_runs_on_new_or_changed_files_only(defs, project, instance):
 
     first = tick(None)
     assert len(first.run_requests) == 1 and first.run_requests[0].asset_selection is None
+    assert first.run_requests[0].job_name == STAGING_JOB and RANGE_START in first.run_requests[0].tags
     state = json.loads(first.cursor)
     assert set(state) == {"orders", "surveys"}  # the SQL source is not watched
     assert set(state["surveys"]) == {os.path.join("surveys", "week1.csv")}
@@ -123,9 +148,9 @@ def test_file_sensor_runs_on_new_or_changed_files_only(defs, project, instance):
     settle(new_file)
     arrived = tick(first.cursor)
     (request,) = arrived.run_requests
-    selected = keys(request.asset_selection)
-    assert "stg_surveys" in selected and "fct_surveys" in selected and "cx_alerts" in selected
-    assert "stg_orders" not in selected and request.tags["cxdata/sources"] == "surveys"
+    # the changed event source's staging over the lookback window; the chain sensor builds the rest
+    assert keys(request.asset_selection) == {"stg_surveys"} and request.job_name == STAGING_JOB
+    assert request.tags["cxdata/sources"] == "surveys" and RANGE_END in request.tags
 
     assert not tick(arrived.cursor).run_requests  # the same state never runs twice
     settle(project / "orders.csv")  # same name and size, new mtime
@@ -133,6 +158,28 @@ def test_file_sensor_runs_on_new_or_changed_files_only(defs, project, instance):
     (again,) = touched.run_requests
     assert "stg_orders" in keys(again.asset_selection) and "stg_surveys" not in keys(again.asset_selection)
     assert len({first.run_requests[0].run_key, request.run_key, again.run_key}) == 3
+
+
+@DUCKDB_ONLY
+def test_a_staging_run_is_followed_by_the_build_as_the_same_cxdata_run(defs, project, instance):
+    sensor = defs.resolve_sensor_def("cxdata_after_staging")
+    staging = defs.resolve_job_def(STAGING_JOB)
+
+    def after(tags):
+        run = instance.create_run_for_job(staging, tags=tags, status=dg.DagsterRunStatus.SUCCESS)
+        success = dg.DagsterEvent(event_type_value="PIPELINE_SUCCESS", job_name=STAGING_JOB, message="done")
+        with dg.build_run_status_sensor_context(
+            sensor_name=sensor.name, dagster_event=success, dagster_instance=instance, dagster_run=run
+        ) as context:
+            return run, sensor(context)
+
+    run, request = after({"cxdata/trigger": "schedule"})
+    assert sensor.job_name == BUILD_JOB and request.run_key == f"after-{run.run_id}"
+    assert request.tags[RUN_TAG] == run.run_id
+    _, request = after({RUN_TAG: "cycle-1", "cxdata/full_refresh": "true"})
+    assert request.tags[RUN_TAG] == "cycle-1" and request.tags["cxdata/full_refresh"] == "true"
+    _, skipped = after({RUN_TAG: "cycle-2", RUNNER_TAG: "true"})  # `cxdata run` builds the rest itself
+    assert isinstance(skipped, dg.SkipReason)
 
 
 def test_failure_sensor_records_the_failed_run_once(project, defs, instance):

@@ -10,6 +10,8 @@ from cxdata.config import load_config
 from cxdata.synth import SynthParams, generate_project
 from cxdata.validate.rule_checks import RULES
 from pipelines.definitions import build_definitions
+from pipelines.phases import run_phases
+from pipelines.run import RUN_TAG
 
 DOWNSTREAM = {"identity_record_keys", "customer_identity", "identity_merges", "fct_orders", "dim_customer"}
 
@@ -40,12 +42,24 @@ def config_with(project, tmp_path, severity: str):
     return load_config(path)
 
 
-def materialise(config) -> dg.ExecuteInProcessResult:
+class Phases:
+    """The phase runs of one cxdata run (`pipelines.phases.run_phases`) seen as one result."""
+
+    def __init__(self, results: list[dg.ExecuteInProcessResult]) -> None:
+        self.results = results
+        self.success = all(result.success for result in results)
+
+    def get_asset_check_evaluations(self) -> list[dg.AssetCheckEvaluation]:
+        return [e for result in self.results for e in result.get_asset_check_evaluations()]
+
+    def get_asset_materialization_events(self) -> list[dg.DagsterEvent]:
+        return [e for result in self.results for e in result.get_asset_materialization_events()]
+
+
+def materialise(config) -> Phases:
     defs = build_definitions(config)
     with dg.DagsterInstance.ephemeral() as instance:
-        return dg.materialize(
-            [*defs.assets, *defs.asset_checks], resources=defs.resources, instance=instance, raise_on_error=False
-        )
+        return Phases(list(run_phases(defs, config, instance).values()))
 
 
 def evaluations(result, asset: str) -> dict[str, dg.AssetCheckEvaluation]:
@@ -80,10 +94,16 @@ def test_the_same_expectation_as_a_warning_lets_the_run_through(materialised_on_
     assert quality == {"stg_orders:ranges"}
     assert "amount within [0, 1]" in run.outcome.warned_checks["stg_orders:ranges"]
     with dg.DagsterInstance.from_config(run.dagster_home) as instance:
-        records = instance.get_records_for_run(
-            run.outcome.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
-        )
-        checked = [r.event_log_entry.dagster_event.event_specific_data for r in records.records]
+        # the phase runs of the cxdata run: its staging and its build
+        phases = instance.get_run_records(dg.RunsFilter(tags={RUN_TAG: run.outcome.run_id}))
+        assert len(phases) == 2
+        checked = [
+            r.event_log_entry.dagster_event.event_specific_data
+            for phase in phases
+            for r in instance.get_records_for_run(
+                phase.dagster_run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+            ).records
+        ]
     by_key = {(e.asset_key.to_user_string(), e.check_name): e for e in checked}
     warning = by_key["stg_orders", "ranges"]
     assert not warning.passed and warning.severity == dg.AssetCheckSeverity.WARN

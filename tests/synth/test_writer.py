@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import json
 import stat
@@ -79,7 +80,7 @@ def test_a_link_planted_in_the_output_folder_is_never_followed(tmp_path):
 def test_config_maps_every_source_and_loads(project):
     text = project.result.config_path.read_text(encoding="utf-8")
     raw = yaml.safe_load(text)
-    assert list(raw) == ["name", "warehouse", "as_of", "timezone", "sources", "identity", "models"]
+    assert list(raw) == ["name", "warehouse", "as_of", "timezone", "incremental", "sources", "identity", "models"]
     assert raw["identity"] == {"default_region": "ES", "phone_regions": ["ES", "FR", "DE", "GB"]}
     assert raw["warehouse"] == "duckdb:///warehouse.duckdb"
     assert raw["sources"]["orders"]["formats"] == {"ordered_at": "%d/%m/%Y %H:%M:%S"}
@@ -94,6 +95,11 @@ def test_config_maps_every_source_and_loads(project):
     assert set(config.sources) == set(COLUMNS)
     orders = load_table(config, "orders")
     assert orders["ordered_at"].dtype == pl.Datetime("us", "UTC")
+    # the daily partitions start at the history's first day: no order before it, the first orders soon after
+    first = orders["ordered_at"].dt.convert_time_zone(config.timezone).dt.date().min()
+    start = config.incremental.start_date
+    assert start == project.result.params.as_of - dt.timedelta(days=project.result.params.history_days)
+    assert start <= first <= start + dt.timedelta(days=30)
     assert {"store_id", "coupon_code"} <= set(orders.columns)  # the shop's own columns are kept
 
 
