@@ -135,17 +135,22 @@ def update(
     max_share: float,
     run_id: str = "manual",
     now: dt.datetime | None = None,
+    retired: pl.DataFrame | None = None,
 ) -> IncrementalResult:
     """Bring ``state`` up to ``tables`` (every current record) given the delta: ``upserted`` and ``gone`` list
     (source_table, record_id). Equal to a full `resolve` of ``tables`` with ``previous`` = the state's
-    customer_identity (see module docs)."""
+    customer_identity (see module docs). Fresh keys are numbered after the state's keys and after every key
+    of the merge log ``retired`` (old_key, new_key), so a key a merge retired is never given again.
+
+    ``tables`` may offer ``subset(table, record_ids) -> LazyFrame``: then only the records resolved again
+    are read from it (a warehouse reads them by key instead of scanning the table)."""
     now = now or dt.datetime.now(dt.UTC)
+    next_number = ks.next_key_number(None if state is None else state.customer_identity, retired)
     if state is None:
-        return _full(tables, state, config, run_id, now, "no previous identity state")
+        return _full(tables, state, config, run_id, now, "no previous identity state", next_number)
     if config.probabilistic.enabled:
-        return _full(
-            tables, state, config, run_id, now, "probabilistic CRM matching is fitted on every CRM record"
-        )
+        reason = "probabilistic CRM matching is fitted on every CRM record"
+        return _full(tables, state, config, run_id, now, reason, next_number)
     upserted = upserted.select(RECORD_ID).unique()
     gone = gone.select(RECORD_ID).unique()
     delta = _links_of(extract(_subset(tables, upserted), config))
@@ -164,7 +169,7 @@ def update(
     )
     if subset.height > max_share * total:
         reason = f"the closure holds {subset.height:,} of {total:,} records, over the share {max_share}"
-        return _full(tables, state, config, run_id, now, reason)
+        return _full(tables, state, config, run_id, now, reason, next_number)
 
     previous = state.customer_identity.lazy().filter(pl.col("status") == "linked").join(keys.lazy(), on=KEY)
     sub = resolve(
@@ -173,7 +178,7 @@ def update(
         previous=previous,
         run_id=run_id,
         now=now,
-        next_number=ks.next_key_number(state.customer_identity),
+        next_number=next_number,
         with_links=True,
     )
     # blocked values: those the delta's records carry (now or before), counted over the updated link table
@@ -230,11 +235,15 @@ def _replace(frame: pl.DataFrame, gone: pl.DataFrame, on: list[str], rows: pl.Da
 def _subset(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], ids: pl.DataFrame) -> dict[str, pl.LazyFrame]:
     """Each table's rows whose record is in ``ids`` (source_table, record_id)."""
     out = {}
+    by_key = getattr(tables, "subset", None)
     for name, (key, _) in TABLES.items():
         if name not in tables:
             continue
         wanted = ids.filter(pl.col("source_table") == name)["record_id"]
-        out[name] = tables[name].lazy().filter(pl.col(key).cast(pl.String).is_in(wanted.implode()))
+        if by_key is not None:
+            out[name] = by_key(name, wanted)
+        else:
+            out[name] = tables[name].lazy().filter(pl.col(key).cast(pl.String).is_in(wanted.implode()))
     return out
 
 
@@ -250,9 +259,12 @@ def _full(
     run_id: str,
     now: dt.datetime,
     reason: str,
+    next_number: int,
 ) -> IncrementalResult:
     previous = None if state is None else state.customer_identity
-    full = resolve(tables, config, previous=previous, run_id=run_id, now=now, with_links=True)
+    full = resolve(
+        tables, config, previous=previous, run_id=run_id, now=now, next_number=next_number, with_links=True
+    )
     if state is None:  # nothing to replace: an empty state of the same columns
         done = IdentityState.of(full)
         state = IdentityState(done.record_keys.clear(), done.customer_identity.clear(), done.links.clear())

@@ -4,24 +4,53 @@ What the orchestrated identity asset does, without the orchestrator, so a notebo
 
     with Warehouse(config.warehouse) as wh:
         profiles = identity_step(wh, config, run_context(wh, config, run_id="notebook"))
+
+A run is incremental when the warehouse holds the last run's identity tables and
+record hashes (`cxdata.identity.delta`): only the components the changed records
+touch are resolved again (`cxdata.identity.incremental.update`) and their rows
+replaced by key. Otherwise, on a full refresh, or when the changed records reach
+too far (``incremental.max_identity_share``), everything is resolved and the
+tables are published whole. Both give the same keys. Either way one transaction
+writes the keys, the identity rows, the link table, the merge log, the record
+hashes, what was consumed and the customers touched (``identity_touched``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping
 
 import polars as pl
 
 from cxdata.config import ProjectConfig
+from cxdata.identity.delta import HASHES, INPUTS, Delta, counts, identity_delta
+from cxdata.identity.incremental import IdentityState, IncrementalResult, update
 from cxdata.identity.keys import next_key_number
-from cxdata.identity.records import columns_needed
+from cxdata.identity.links import IDENTIFIER, LINK_SCHEMA, RECORD_ID
+from cxdata.identity.records import TABLES, columns_needed
 from cxdata.identity.resolve import resolve
 from cxdata.profile import Profile, table_profile
 from cxdata.run_context import RunContext
+from cxdata.schema import UTC_TIMESTAMP
 from cxdata.warehouse import Warehouse
+from cxdata.warehouse.transaction import Transaction
 
 IDENTITY_TABLES = ("customers", "orders", "tickets", "surveys", "web_events", "touches")
 RECORD_KEYS = "identity_record_keys"
+LINKS = "identity_links"
+TOUCHED = "identity_touched"
+_STATE = (RECORD_KEYS, "customer_identity", LINKS)
+_IDENTITY_SCHEMA = {
+    "identifier_type": pl.String,
+    "identifier_value": pl.String,
+    "customer_key": pl.String,
+    "status": pl.String,
+    "first_seen": UTC_TIMESTAMP,
+    "last_seen": UTC_TIMESTAMP,
+    "records": pl.Int64,
+    "run_id": pl.String,
+}
+_KEYS_SCHEMA = dict.fromkeys(["source_table", "record_id", "customer_key", "linked_by"], pl.String)
 _PREVIOUS_COLUMNS = ["identifier_type", "identifier_value", "customer_key", "status", "first_seen"]
 
 
@@ -52,11 +81,71 @@ class _StagedInputs(Mapping[str, pl.LazyFrame]):
     def __len__(self) -> int:
         return len(self._tables)
 
+    def subset(self, table: str, record_ids: pl.Series) -> pl.LazyFrame:
+        """The rows of ``table`` whose key is one of ``record_ids`` (text), read by key."""
+        name, (key, _) = f"stg_{table}", TABLES[table]
+        columns = columns_needed(table, self._wh.columns(name), self._probabilistic)
+        dtype = self._wh.read(name, columns=[key], limit=0).schema[key]
+        wanted = record_ids.rename(key).to_frame().cast({key: dtype})
+        return self._wh.read(name, columns=columns, where_in=wanted).lazy()
 
-def identity_step(wh: Warehouse, config: ProjectConfig, run: RunContext) -> dict[str, Profile]:
-    """Resolve identities over the staged tables, keeping keys stable against the previous run's mapping; the
-    merge log and first-seen times carry ``run``'s id and start."""
-    tables = _StagedInputs(wh, [t for t in IDENTITY_TABLES if t in config.sources], config)
+
+def identity_step(
+    wh: Warehouse, config: ProjectConfig, run: RunContext, full_refresh: bool = False
+) -> dict[str, Profile]:
+    """Resolve identities over the staged tables, keeping keys stable against the previous run's mapping: only
+    the changed records' components when the warehouse holds the last run's state, else (or with
+    ``full_refresh``) everything. The merge log and first-seen times carry ``run``'s id and start."""
+    names = [t for t in IDENTITY_TABLES if t in config.sources]
+    tables = _StagedInputs(wh, names, config)
+    # a key a merge retired is never given again: fresh keys are numbered after the merge log's too
+    retired = wh.read("identity_merges", columns=["old_key", "new_key"]) if wh.exists("identity_merges") else None
+    forced = "a full refresh was asked for" if full_refresh else None
+    if forced is None and not all(wh.exists(name) for name in _STATE):
+        forced = "no identity tables (with their link table) of an earlier run"
+    delta = identity_delta(wh, config, names, forced)
+    if delta.full_reason is not None:
+        return _full(wh, config, run, tables, retired, delta)
+    result = update(
+        tables,
+        delta.upserted,
+        delta.gone,
+        read_state(wh),
+        config.identity,
+        config.incremental.max_identity_share,
+        run.run_id,
+        run.now,
+        retired,
+    )
+    facts = _facts(result, delta)
+    if result.mode == "full":
+        outputs = {
+            "identity_merges": result.identity_merges,
+            RECORD_KEYS: result.record_keys,
+            "customer_identity": result.customer_identity,
+            LINKS: result.links,
+        }
+        return _publish_whole(wh, outputs, delta, _touched(result.touched, run, "full"), facts)
+    return _publish_changes(wh, result, delta, _touched(result.touched, run, "incremental"), facts)
+
+
+def read_state(wh: Warehouse) -> IdentityState:
+    """The last run's identity tables, whole, in the dtypes `resolve` gives them."""
+    return IdentityState(
+        record_keys=wh.read(RECORD_KEYS, columns=list(_KEYS_SCHEMA)).cast(_KEYS_SCHEMA),
+        customer_identity=wh.read("customer_identity", columns=list(_IDENTITY_SCHEMA)).cast(_IDENTITY_SCHEMA),
+        links=wh.read(LINKS, columns=list(LINK_SCHEMA)).cast(LINK_SCHEMA),
+    )
+
+
+def _full(
+    wh: Warehouse,
+    config: ProjectConfig,
+    run: RunContext,
+    tables: _StagedInputs,
+    retired: pl.DataFrame | None,
+    delta: Delta,
+) -> dict[str, Profile]:
     # only what keys are inherited by: blocked and shared rows carry no key, and the other columns are
     # gigabytes at millions of identifiers; read lazily, when the keys are assigned after the graph is built
     previous = (
@@ -64,29 +153,112 @@ def identity_step(wh: Warehouse, config: ProjectConfig, run: RunContext) -> dict
         if wh.exists("customer_identity")
         else None
     )
-    # a key a merge retired is never given again: fresh keys are numbered after the merge log's too
-    retired = wh.read("identity_merges", columns=["old_key", "new_key"]) if wh.exists("identity_merges") else None
     next_number = next_key_number(previous, retired)
     result = resolve(
-        tables, config.identity, previous=previous, run_id=run.run_id, now=run.now, next_number=next_number
+        tables,
+        config.identity,
+        previous=previous,
+        run_id=run.run_id,
+        now=run.now,
+        next_number=next_number,
+        with_links=True,
     )
-    facts = {**result.stats, "merges_this_run": result.identity_merges.height}
+    keys = result.record_keys.select("customer_key")
+    if result.identity_merges.height:
+        keys = pl.concat([keys, result.identity_merges.select(customer_key="old_key")])
+    facts = {
+        **result.stats,
+        "mode": "full",
+        "mode_reason": delta.full_reason,
+        **counts(delta),
+        "scope": delta.scope,
+    }
     outputs = {
         "identity_merges": result.identity_merges,
         RECORD_KEYS: result.record_keys,
         "customer_identity": result.customer_identity,
+        LINKS: result.links,
     }
     # the result's explanations hold the graph and every record, gigabytes that publishing does not need;
     # each output, too, goes as soon as it is staged
     del result, previous
+    return _publish_whole(wh, outputs, delta, _touched(keys, run, "full"), facts)
+
+
+def _publish_whole(
+    wh: Warehouse, outputs: dict[str, pl.DataFrame], delta: Delta, touched: pl.DataFrame, facts: dict
+) -> dict[str, Profile]:
     profiles = {}
+    facts = {**facts, "merges_this_run": outputs["identity_merges"].height, "touched_customers": touched.height}
     # keys and their merge log change together or not at all: a crash between them would lose the log
     with wh.transaction() as tx:
         for name in list(outputs):
             frame = outputs.pop(name)
             # the merge log keeps every run's events: this run's are added to what is there
             staged = tx.append(name, frame) if name == "identity_merges" else tx.publish(name, frame)
-            profiles[name] = table_profile(frame, staged.seconds)
+            if name != LINKS:
+                profiles[name] = table_profile(frame, staged.seconds)
             del frame
+        _publish_bookkeeping(tx, delta, touched, whole=True)
     profiles["customer_identity"] = profiles["customer_identity"].with_facts(facts)
     return profiles
+
+
+def _publish_changes(
+    wh: Warehouse, result: IncrementalResult, delta: Delta, touched: pl.DataFrame, facts: dict
+) -> dict[str, Profile]:
+    records = pl.concat([result.replaced_records, result.record_keys.select(RECORD_ID)])
+    identifiers = pl.concat([result.replaced_identifiers, result.customer_identity.select(IDENTIFIER)])
+    facts = {**facts, "merges_this_run": result.identity_merges.height, "touched_customers": touched.height}
+    profiles = {}
+    with wh.transaction() as tx:
+        staged = tx.append("identity_merges", result.identity_merges)
+        profiles["identity_merges"] = table_profile(result.identity_merges, staged.seconds)
+        staged = tx.replace_keys(RECORD_KEYS, result.record_keys, on=RECORD_ID, keys=records)
+        profiles[RECORD_KEYS] = table_profile(result.record_keys, staged.seconds)
+        staged = tx.replace_keys("customer_identity", result.customer_identity, on=IDENTIFIER, keys=identifiers)
+        profiles["customer_identity"] = table_profile(result.customer_identity, staged.seconds)
+        tx.replace_keys(LINKS, result.links, on=RECORD_ID, keys=records)
+        _publish_bookkeeping(tx, delta, touched, whole=False)
+    # the profiles describe the tables as they are now, not the rows this run replaced
+    for name in (RECORD_KEYS, "customer_identity"):
+        written = profiles[name].rows
+        profiles[name] = dataclasses.replace(profiles[name], rows=wh.row_count(name)).with_facts(
+            {"rows_replaced": written}
+        )
+    profiles["customer_identity"] = profiles["customer_identity"].with_facts(facts)
+    return profiles
+
+
+def _publish_bookkeeping(tx: Transaction, delta: Delta, touched: pl.DataFrame, whole: bool) -> None:
+    """The record hashes and inputs the delta of the next run starts from, and the customers touched."""
+    if whole:
+        tx.publish(HASHES, delta.hashes)
+    else:
+        tx.replace_keys(HASHES, delta.hashes, on=RECORD_ID, keys=delta.replaced)
+    tx.publish(INPUTS, delta.inputs)
+    tx.publish(TOUCHED, touched)
+
+
+def _touched(keys: pl.DataFrame, run: RunContext, mode: str) -> pl.DataFrame:
+    """The ``identity_touched`` rows: run_id, customer_key, mode."""
+    return (
+        keys.select(pl.col("customer_key").cast(pl.String))
+        .drop_nulls()
+        .unique()
+        .sort("customer_key")
+        .select(pl.lit(run.run_id).alias("run_id"), "customer_key", pl.lit(mode).alias("mode"))
+    )
+
+
+def _facts(result: IncrementalResult, delta: Delta) -> dict:
+    return {
+        "mode": result.mode,
+        "mode_reason": result.reason,
+        "closure_customers": result.closure.height,
+        "closure_growth": result.growth,
+        "records_resolved": result.subset_records,
+        "records": result.total_records,
+        **counts(delta),
+        "scope": delta.scope,
+    }
