@@ -24,33 +24,20 @@ import polars as pl
 
 from cxdata.config import ProjectConfig
 from cxdata.identity.delta import HASHES, INPUTS, Delta, counts, identity_delta
-from cxdata.identity.incremental import IdentityState, IncrementalResult, update
+from cxdata.identity.incremental import IncrementalResult, update
 from cxdata.identity.keys import next_key_number
-from cxdata.identity.links import IDENTIFIER, LINK_SCHEMA, RECORD_ID
+from cxdata.identity.links import IDENTIFIER, RECORD_ID
 from cxdata.identity.records import TABLES, columns_needed
 from cxdata.identity.resolve import resolve
+from cxdata.identity.stored import LINKS, RECORD_KEYS, next_number, state_loader
 from cxdata.profile import Profile, table_profile
 from cxdata.run_context import RunContext
-from cxdata.schema import UTC_TIMESTAMP
 from cxdata.warehouse import Warehouse
 from cxdata.warehouse.transaction import Transaction
 
 IDENTITY_TABLES = ("customers", "orders", "tickets", "surveys", "web_events", "touches")
-RECORD_KEYS = "identity_record_keys"
-LINKS = "identity_links"
 TOUCHED = "identity_touched"
 _STATE = (RECORD_KEYS, "customer_identity", LINKS)
-_IDENTITY_SCHEMA = {
-    "identifier_type": pl.String,
-    "identifier_value": pl.String,
-    "customer_key": pl.String,
-    "status": pl.String,
-    "first_seen": UTC_TIMESTAMP,
-    "last_seen": UTC_TIMESTAMP,
-    "records": pl.Int64,
-    "run_id": pl.String,
-}
-_KEYS_SCHEMA = dict.fromkeys(["source_table", "record_id", "customer_key", "linked_by"], pl.String)
 _PREVIOUS_COLUMNS = ["identifier_type", "identifier_value", "customer_key", "status", "first_seen"]
 
 
@@ -106,36 +93,23 @@ def identity_step(
     delta = identity_delta(wh, config, names, forced)
     if delta.full_reason is not None:
         return _full(wh, config, run, tables, retired, delta)
+    # only the rows of the customers the delta reaches are read (`cxdata.identity.stored`)
     result = update(
         tables,
         delta.upserted,
         delta.gone,
-        read_state(wh),
+        state_loader(wh),
         config.identity,
         config.incremental.max_identity_share,
         run.run_id,
         run.now,
         retired,
+        next_number=next_number(wh, retired),
     )
+    if not result.resolved:  # past the share: resolved in full here, without holding the state
+        return _full(wh, config, run, tables, retired, dataclasses.replace(delta, full_reason=result.reason))
     facts = _facts(result, delta)
-    if result.mode == "full":
-        outputs = {
-            "identity_merges": result.identity_merges,
-            RECORD_KEYS: result.record_keys,
-            "customer_identity": result.customer_identity,
-            LINKS: result.links,
-        }
-        return _publish_whole(wh, outputs, delta, _touched(result.touched, run, "full"), facts)
     return _publish_changes(wh, result, delta, _touched(result.touched, run, "incremental"), facts)
-
-
-def read_state(wh: Warehouse) -> IdentityState:
-    """The last run's identity tables, whole, in the dtypes `resolve` gives them."""
-    return IdentityState(
-        record_keys=wh.read(RECORD_KEYS, columns=list(_KEYS_SCHEMA)).cast(_KEYS_SCHEMA),
-        customer_identity=wh.read("customer_identity", columns=list(_IDENTITY_SCHEMA)).cast(_IDENTITY_SCHEMA),
-        links=wh.read(LINKS, columns=list(LINK_SCHEMA)).cast(LINK_SCHEMA),
-    )
 
 
 def _full(
