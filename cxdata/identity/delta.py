@@ -52,14 +52,14 @@ HASH_SCHEMA = {"source_table": pl.String, "record_id": pl.String, PARTITION_COLU
 @dataclass(frozen=True)
 class Delta:
     """The records upserted and gone (source_table, record_id); the hash rows to write in place of those of
-    ``replaced`` (source_table, record_id; every hash row, when ``full_reason`` is set); the
+    ``replaced`` (source_table, record_id; None: the hashes of every record, to publish whole); the
     ``identity_inputs`` rows to publish; ``full_reason``: why the delta cannot be trusted (None when it can);
     ``scope``: per table, ``whole`` or how many days were read again."""
 
     upserted: pl.DataFrame
     gone: pl.DataFrame
     hashes: pl.DataFrame
-    replaced: pl.DataFrame
+    replaced: pl.DataFrame | None
     inputs: pl.DataFrame
     full_reason: str | None
     scope: dict[str, str]
@@ -104,7 +104,7 @@ def identity_delta(wh: Warehouse, config: ProjectConfig, tables: list[str], full
     )
     if reason:
         empty = hashes.clear().select(RECORD_ID)
-        return Delta(hashes.select(RECORD_ID), empty, hashes, empty, inputs, reason, scope)
+        return Delta(hashes.select(RECORD_ID), empty, hashes, None, inputs, reason, scope)
     before = pl.concat(previous) if previous else pl.DataFrame(schema=HASH_SCHEMA)
     upserted = hashes.join(before, on=[*RECORD_ID, "row_hash"], how="anti").select(RECORD_ID)
     gone = before.join(hashes, on=RECORD_ID, how="anti").select(RECORD_ID)

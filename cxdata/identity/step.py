@@ -173,7 +173,7 @@ def _publish_whole(
             if name != LINKS:
                 profiles[name] = table_profile(frame, staged.seconds)
             del frame
-        _publish_bookkeeping(tx, delta, touched, whole=True)
+        _publish_bookkeeping(tx, delta, touched)
     profiles["customer_identity"] = profiles["customer_identity"].with_facts(facts)
     return profiles
 
@@ -193,7 +193,7 @@ def _publish_changes(
         staged = tx.replace_keys("customer_identity", result.customer_identity, on=IDENTIFIER, keys=identifiers)
         profiles["customer_identity"] = table_profile(result.customer_identity, staged.seconds)
         tx.replace_keys(LINKS, result.links, on=RECORD_ID, keys=records)
-        _publish_bookkeeping(tx, delta, touched, whole=False)
+        _publish_bookkeeping(tx, delta, touched)
     # the profiles describe the tables as they are now, not the rows this run replaced
     for name in (RECORD_KEYS, "customer_identity"):
         written = profiles[name].rows
@@ -204,9 +204,10 @@ def _publish_changes(
     return profiles
 
 
-def _publish_bookkeeping(tx: Transaction, delta: Delta, touched: pl.DataFrame, whole: bool) -> None:
+def _publish_bookkeeping(tx: Transaction, delta: Delta, touched: pl.DataFrame) -> None:
     """The record hashes and inputs the delta of the next run starts from, and the customers touched."""
-    if whole:
+    # a full resolve past the share still hashed only the days read again: those rows are replaced
+    if delta.replaced is None:
         tx.publish(HASHES, delta.hashes)
     else:
         tx.replace_keys(HASHES, delta.hashes, on=RECORD_ID, keys=delta.replaced)

@@ -7,7 +7,7 @@ import datetime as dt
 
 import polars as pl
 
-from cxdata.identity.delta import identity_delta
+from cxdata.identity.delta import HASHES, identity_delta
 from cxdata.identity.step import IDENTITY_TABLES, identity_step
 from cxdata.io.partitions import STAGED
 from cxdata.run_context import run_context
@@ -64,6 +64,15 @@ def test_only_the_restaged_days_are_read_and_their_changes_found(project_tables,
         )
         stage_orders(wh, restaged, days[-2:], LOADED + dt.timedelta(days=1))
         delta = identity_delta(wh, config, names, None)
+        # past the share the step resolves in full, yet hashed only those days: the others keep their hashes
+        strict = config.model_copy(
+            update={"incremental": config.incremental.model_copy(update={"max_identity_share": 1e-6})}
+        )
+        facts = identity_step(wh, strict, run_context(wh, config, "second"))["customer_identity"].facts
+        records = wh.read("identity_record_keys", columns=["source_table", "record_id"]).sort(pl.all())
+        hashed = wh.read(HASHES, columns=["source_table", "record_id"]).sort(pl.all())
+    assert facts["mode"] == "full" and "over the share" in facts["mode_reason"]
+    assert hashed.equals(records)
     assert delta.full_reason is None and delta.scope["orders"] == "2 day(s)"
     new_ids = set(orders.filter(pl.col("partition_day") == last)["order_id"].cast(pl.String))
     assert set(delta.upserted["record_id"]) == {str(changed_id), *new_ids}

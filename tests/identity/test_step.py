@@ -194,8 +194,16 @@ def test_past_the_share_the_run_resolves_in_full_and_reuses_no_retired_key(proje
         run = run_context(wh, config, "second", now=NOW)
         facts = identity_step(wh, _with_share(config, 1e-6), run)["customer_identity"].facts
         merges = wh.read("identity_merges")
-        keys = set(wh.read("identity_record_keys")["customer_key"])
+        records = wh.read("identity_record_keys")
+        hashed = wh.read("identity_record_hashes")
         touched = wh.read("identity_touched")
+    keys = set(records["customer_key"])
     assert facts["mode"] == "full" and "over the share" in facts["mode_reason"]
+    # the records outside the days read again keep their hashes: the next delta starts from every record
+    assert (
+        hashed.select("source_table", "record_id")
+        .sort(pl.all())
+        .equals(records.select("source_table", "record_id").sort(pl.all()))
+    )
     assert not keys & set(merges["old_key"])
     assert set(touched["mode"]) == {"full"} and keys <= set(touched["customer_key"])
