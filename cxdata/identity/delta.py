@@ -89,7 +89,7 @@ def identity_delta(wh: Warehouse, config: ProjectConfig, tables: list[str], full
     or when the stored state cannot vouch for one, every record is hashed and ``full_reason`` says why."""
     fingerprint = config_fingerprint(config)
     versions = {table: _staged_versions(wh, table) for table in tables}
-    reason = full or _distrust(wh, tables, fingerprint)
+    reason = full or distrust(wh, config, tables)
     consumed = None if reason else wh.read(INPUTS).cast({PARTITION_COLUMN: pl.Date})
     parts, previous, scope = [], [], {}
     for table in tables:
@@ -112,12 +112,12 @@ def identity_delta(wh: Warehouse, config: ProjectConfig, tables: list[str], full
     return Delta(upserted, gone, hashes, replaced, inputs, None, scope)
 
 
-def _distrust(wh: Warehouse, tables: list[str], fingerprint: str) -> str | None:
-    """Why the stored hashes cannot give a delta, or None."""
+def distrust(wh: Warehouse, config: ProjectConfig, tables: list[str]) -> str | None:
+    """Why the stored hashes cannot give a delta of staged ``tables``, or None."""
     if not (wh.exists(HASHES) and wh.exists(INPUTS)):
         return "no record hashes of an earlier identity run"
     consumed = wh.read(INPUTS, columns=["source_table", "identity_config"]).unique()
-    if set(consumed["identity_config"]) != {fingerprint}:
+    if set(consumed["identity_config"]) != {config_fingerprint(config)}:
         return "the identity config changed since the last identity run"
     if set(consumed["source_table"]) != set(tables):
         return "the identity tables changed since the last identity run"

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping
 import polars as pl
 
 from cxdata.config import ProjectConfig
-from cxdata.identity.delta import HASHES, INPUTS, Delta, counts, identity_delta
+from cxdata.identity.delta import HASHES, INPUTS, Delta, counts, distrust, identity_delta
 from cxdata.identity.incremental import IncrementalResult, update
 from cxdata.identity.keys import next_key_number
 from cxdata.identity.links import IDENTIFIER, RECORD_ID
@@ -87,12 +87,13 @@ def identity_step(
     tables = _StagedInputs(wh, names, config)
     # a key a merge retired is never given again: fresh keys are numbered after the merge log's too
     retired = wh.read("identity_merges", columns=["old_key", "new_key"]) if wh.exists("identity_merges") else None
-    forced = "a full refresh was asked for" if full_refresh else None
-    if forced is None and not all(wh.exists(name) for name in _STATE):
-        forced = "no identity tables (with their link table) of an earlier run"
-    delta = identity_delta(wh, config, names, forced)
-    if delta.full_reason is not None:
-        return _full(wh, config, run, tables, retired, delta)
+    reason = "a full refresh was asked for" if full_refresh else None
+    if reason is None and not all(wh.exists(name) for name in _STATE):
+        reason = "no identity tables (with their link table) of an earlier run"
+    reason = reason or distrust(wh, config, names)
+    if reason is not None:
+        return _full(wh, config, run, tables, retired, reason)
+    delta = identity_delta(wh, config, names, None)
     # only the rows of the customers the delta reaches are read (`cxdata.identity.stored`)
     result = update(
         tables,
@@ -107,7 +108,9 @@ def identity_step(
         next_number=next_number(wh, retired),
     )
     if not result.resolved:  # past the share: resolved in full here, without holding the state
-        return _full(wh, config, run, tables, retired, dataclasses.replace(delta, full_reason=result.reason))
+        return _full(
+            wh, config, run, tables, retired, result.reason, dataclasses.replace(delta, full_reason=result.reason)
+        )
     facts = _facts(result, delta)
     return _publish_changes(wh, result, delta, _touched(result.touched, run, "incremental"), facts)
 
@@ -118,8 +121,11 @@ def _full(
     run: RunContext,
     tables: _StagedInputs,
     retired: pl.DataFrame | None,
-    delta: Delta,
+    reason: str,
+    delta: Delta | None = None,
 ) -> dict[str, Profile]:
+    """Resolve every record and publish the tables whole; without ``delta`` (the days read again, when the
+    step fell back to this past the share) every record is hashed, once the resolution's memory is freed."""
     # only what keys are inherited by: blocked and shared rows carry no key, and the other columns are
     # gigabytes at millions of identifiers; read lazily, when the keys are assigned after the graph is built
     previous = (
@@ -140,13 +146,7 @@ def _full(
     keys = result.record_keys.select("customer_key")
     if result.identity_merges.height:
         keys = pl.concat([keys, result.identity_merges.select(customer_key="old_key")])
-    facts = {
-        **result.stats,
-        "mode": "full",
-        "mode_reason": delta.full_reason,
-        **counts(delta),
-        "scope": delta.scope,
-    }
+    facts = {**result.stats, "mode": "full", "mode_reason": reason}
     outputs = {
         "identity_merges": result.identity_merges,
         RECORD_KEYS: result.record_keys,
@@ -156,7 +156,23 @@ def _full(
     # the result's explanations hold the graph and every record, gigabytes that publishing does not need;
     # each output, too, goes as soon as it is staged
     del result, previous
+    if delta is None:
+        delta = identity_delta(wh, config, list(tables), reason)
+        _same_records(delta.hashes, outputs[RECORD_KEYS])
+    facts |= {**counts(delta), "scope": delta.scope}
     return _publish_whole(wh, outputs, delta, _touched(keys, run, "full"), facts)
+
+
+def _same_records(hashes: pl.DataFrame, record_keys: pl.DataFrame) -> None:
+    """Raise unless the records hashed are as many per table as those resolved: a staged table changed in
+    between (identity assumes its inputs hold still, as `records.extract` checks too)."""
+    hashed = hashes.group_by("source_table").len()
+    resolved = record_keys.group_by("source_table").len()
+    differ = hashed.join(resolved, on="source_table", how="full", suffix="_resolved", nulls_equal=True).filter(
+        pl.col("len").ne_missing(pl.col("len_resolved"))
+    )
+    if differ.height:
+        raise RuntimeError(f"staged tables changed while identity read them: {differ.rows()}")
 
 
 def _publish_whole(
