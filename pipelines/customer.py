@@ -13,6 +13,7 @@ from cxdata.warehouse.comments import comments_for
 from pipelines.metadata import figure_metadata, to_metadata
 from pipelines.resources import ProjectResource, WarehouseResource
 from pipelines.run import run_context
+from pipelines.staging import FULL_REFRESH_TAG
 
 GROUP = "customer"
 IDENTITY_OUTPUTS = {
@@ -23,7 +24,8 @@ IDENTITY_OUTPUTS = {
 
 
 def identity_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefinition:
-    """One step resolving identities over every staged table and publishing the three identity tables."""
+    """One step resolving identities over every staged table (only what changed since the last run, unless the
+    run is a full refresh) and publishing the three identity tables, with identity's own bookkeeping tables."""
     staged = [dg.AssetKey(f"stg_{t}") for t in IDENTITY_TABLES if t in config.sources]
 
     @dg.multi_asset(
@@ -38,7 +40,8 @@ def identity_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefiniti
         config = project.load()
         with warehouse.get() as wh:
             # the first step after staging: it resolves the run's context that every later step reads
-            profiles = identity_step(wh, config, run_context(context, wh, config))
+            full = context.run.tags.get(FULL_REFRESH_TAG) == "true"
+            profiles = identity_step(wh, config, run_context(context, wh, config), full_refresh=full)
             figures = {name: table_figure(wh, name, config.currency) for name in profiles}
         for name, profile in profiles.items():
             yield dg.MaterializeResult(

@@ -36,7 +36,7 @@ fitted on every CRM record).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import polars as pl
@@ -52,11 +52,16 @@ KEY = "customer_key"
 
 @dataclass(frozen=True)
 class IdentityState:
-    """What an identity run leaves: record_keys, customer_identity and links, as `resolve` returns them."""
+    """What an identity run leaves: record_keys, customer_identity and links, as `resolve` returns them.
+
+    A *partial* state (``records`` set: how many records the whole state holds) holds only the rows a delta
+    reaches (see `StateLoader`); it can be updated incrementally but not resolved in full.
+    """
 
     record_keys: pl.DataFrame
     customer_identity: pl.DataFrame
     links: pl.DataFrame
+    records: int | None = None
 
     @classmethod
     def of(cls, result: IdentityResult) -> IdentityState:
@@ -64,6 +69,13 @@ class IdentityState:
         if result.links is None:
             raise ValueError("the identity result has no link table: resolve it with with_links=True")
         return cls(result.record_keys, result.customer_identity, result.links)
+
+
+# (usable identifiers of the upserted records, the changed and gone records (source_table, record_id), the
+# blocked identifiers of the upserted records, the types with a sharing limit) -> the partial state holding
+# every row of the closure's customers and records, and every link carrying one of those blocked values or
+# one the changed and gone records carried
+StateLoader = Callable[[pl.DataFrame, pl.DataFrame, pl.DataFrame, list[str]], IdentityState]
 
 
 @dataclass(frozen=True)
@@ -90,6 +102,7 @@ class IncrementalResult:
     touched: pl.DataFrame
     subset_records: int
     total_records: int
+    resolved: bool = True  # False: a full resolve is needed and was left to the caller (a partial state)
 
 
 def closure(
@@ -130,41 +143,59 @@ def update(
     tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
     upserted: pl.DataFrame,
     gone: pl.DataFrame,
-    state: IdentityState | None,
+    state: IdentityState | StateLoader | None,
     config: IdentityConfig,
     max_share: float,
     run_id: str = "manual",
     now: dt.datetime | None = None,
+    retired: pl.DataFrame | None = None,
+    next_number: int | None = None,
 ) -> IncrementalResult:
     """Bring ``state`` up to ``tables`` (every current record) given the delta: ``upserted`` and ``gone`` list
     (source_table, record_id). Equal to a full `resolve` of ``tables`` with ``previous`` = the state's
-    customer_identity (see module docs)."""
+    customer_identity (see module docs). Fresh keys are numbered after the state's keys and after every key
+    of the merge log ``retired`` (old_key, new_key), so a key a merge retired is never given again.
+
+    ``tables`` may offer ``subset(table, record_ids) -> LazyFrame``: then only the records resolved again
+    are read from it (a warehouse reads them by key instead of scanning the table). ``state`` may be a
+    `StateLoader`, called once the delta's identifiers are known, with ``next_number`` the global next key
+    number; a full resolve is then left to the caller (``resolved`` False)."""
     now = now or dt.datetime.now(dt.UTC)
     if state is None:
-        return _full(tables, state, config, run_id, now, "no previous identity state")
+        number = ks.next_key_number(None, retired) if next_number is None else next_number
+        return _full(tables, state, config, run_id, now, "no previous identity state", number)
     if config.probabilistic.enabled:
-        return _full(
-            tables, state, config, run_id, now, "probabilistic CRM matching is fitted on every CRM record"
-        )
+        reason = "probabilistic CRM matching is fitted on every CRM record"
+        if callable(state):
+            return _unresolved(reason)
+        number = ks.next_key_number(state.customer_identity, retired) if next_number is None else next_number
+        return _full(tables, state, config, run_id, now, reason, number)
     upserted = upserted.select(RECORD_ID).unique()
     gone = gone.select(RECORD_ID).unique()
     delta = _links_of(extract(_subset(tables, upserted), config))
-    known = state.record_keys.lazy().select(RECORD_ID)
     seeds = pl.concat([gone, upserted]).lazy()
     limited = [t for t in config.max_customers_per_identifier if t in config.priority]
     usable = delta.lazy().filter(pl.col("status").is_null()).select(IDENTIFIER)
+    if callable(state):
+        blocked = delta.filter(pl.col("status") == "blocked").select(IDENTIFIER).unique()
+        state = state(usable.unique().collect(), seeds.collect(), blocked, limited)
+    if next_number is None:
+        next_number = ks.next_key_number(state.customer_identity, retired)
+    known = state.record_keys.lazy().select(RECORD_ID)
     keys, growth = closure(state, usable, seeds, limited)
 
     replaced = state.record_keys.lazy().join(keys.lazy(), on=KEY, how="semi").select(RECORD_ID).collect()
     subset = pl.concat([replaced.join(gone, on=RECORD_ID, how="anti"), upserted]).unique()
     total = (
-        state.record_keys.height
+        (state.record_keys.height if state.records is None else state.records)
         - gone.join(known.collect(), on=RECORD_ID, how="semi").height
         + upserted.join(known.collect(), on=RECORD_ID, how="anti").height
     )
     if subset.height > max_share * total:
         reason = f"the closure holds {subset.height:,} of {total:,} records, over the share {max_share}"
-        return _full(tables, state, config, run_id, now, reason)
+        if state.records is not None:
+            return _unresolved(reason, keys, growth, subset.height, total)
+        return _full(tables, state, config, run_id, now, reason, next_number)
 
     previous = state.customer_identity.lazy().filter(pl.col("status") == "linked").join(keys.lazy(), on=KEY)
     sub = resolve(
@@ -173,7 +204,7 @@ def update(
         previous=previous,
         run_id=run_id,
         now=now,
-        next_number=ks.next_key_number(state.customer_identity),
+        next_number=next_number,
         with_links=True,
     )
     # blocked values: those the delta's records carry (now or before), counted over the updated link table
@@ -230,17 +261,32 @@ def _replace(frame: pl.DataFrame, gone: pl.DataFrame, on: list[str], rows: pl.Da
 def _subset(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], ids: pl.DataFrame) -> dict[str, pl.LazyFrame]:
     """Each table's rows whose record is in ``ids`` (source_table, record_id)."""
     out = {}
+    by_key = getattr(tables, "subset", None)
     for name, (key, _) in TABLES.items():
         if name not in tables:
             continue
         wanted = ids.filter(pl.col("source_table") == name)["record_id"]
-        out[name] = tables[name].lazy().filter(pl.col(key).cast(pl.String).is_in(wanted.implode()))
+        if by_key is not None:
+            out[name] = by_key(name, wanted)
+        else:
+            out[name] = tables[name].lazy().filter(pl.col(key).cast(pl.String).is_in(wanted.implode()))
     return out
 
 
 def _links_of(extracted: Extracted) -> pl.DataFrame:
     """The link rows of records not yet resolved: status null, or blocked."""
     return record_links(extracted.records, extracted.rec, extracted.node, extracted.nodes, extracted.blocked_links)
+
+
+def _unresolved(
+    reason: str, keys: pl.DataFrame | None = None, growth: list[int] | None = None, subset: int = 0, total: int = 0
+) -> IncrementalResult:
+    """A full resolve left to the caller, which holds only part of the state."""
+    none = pl.DataFrame()
+    keys = pl.DataFrame(schema={KEY: pl.String}) if keys is None else keys
+    return IncrementalResult(
+        "full", reason, keys, growth or [], none, none, none, none, none, none, none, subset, total, resolved=False
+    )
 
 
 def _full(
@@ -250,9 +296,12 @@ def _full(
     run_id: str,
     now: dt.datetime,
     reason: str,
+    next_number: int,
 ) -> IncrementalResult:
     previous = None if state is None else state.customer_identity
-    full = resolve(tables, config, previous=previous, run_id=run_id, now=now, with_links=True)
+    full = resolve(
+        tables, config, previous=previous, run_id=run_id, now=now, next_number=next_number, with_links=True
+    )
     if state is None:  # nothing to replace: an empty state of the same columns
         done = IdentityState.of(full)
         state = IdentityState(done.record_keys.clear(), done.customer_identity.clear(), done.links.clear())

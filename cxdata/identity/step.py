@@ -4,24 +4,40 @@ What the orchestrated identity asset does, without the orchestrator, so a notebo
 
     with Warehouse(config.warehouse) as wh:
         profiles = identity_step(wh, config, run_context(wh, config, run_id="notebook"))
+
+A run is incremental when the warehouse holds the last run's identity tables and
+record hashes (`cxdata.identity.delta`): only the components the changed records
+touch are resolved again (`cxdata.identity.incremental.update`) and their rows
+replaced by key. Otherwise, on a full refresh, or when the changed records reach
+too far (``incremental.max_identity_share``), everything is resolved and the
+tables are published whole. Both give the same keys. Either way one transaction
+writes the keys, the identity rows, the link table, the merge log, the record
+hashes, what was consumed and the customers touched (``identity_touched``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping
 
 import polars as pl
 
 from cxdata.config import ProjectConfig
+from cxdata.identity.delta import HASHES, INPUTS, Delta, counts, distrust, identity_delta
+from cxdata.identity.incremental import IncrementalResult, update
 from cxdata.identity.keys import next_key_number
-from cxdata.identity.records import columns_needed
+from cxdata.identity.links import IDENTIFIER, RECORD_ID
+from cxdata.identity.records import TABLES, columns_needed
 from cxdata.identity.resolve import resolve
+from cxdata.identity.stored import LINKS, RECORD_KEYS, next_number, state_loader
 from cxdata.profile import Profile, table_profile
 from cxdata.run_context import RunContext
 from cxdata.warehouse import Warehouse
+from cxdata.warehouse.transaction import Transaction
 
 IDENTITY_TABLES = ("customers", "orders", "tickets", "surveys", "web_events", "touches")
-RECORD_KEYS = "identity_record_keys"
+TOUCHED = "identity_touched"
+_STATE = (RECORD_KEYS, "customer_identity", LINKS)
 _PREVIOUS_COLUMNS = ["identifier_type", "identifier_value", "customer_key", "status", "first_seen"]
 
 
@@ -52,11 +68,64 @@ class _StagedInputs(Mapping[str, pl.LazyFrame]):
     def __len__(self) -> int:
         return len(self._tables)
 
+    def subset(self, table: str, record_ids: pl.Series) -> pl.LazyFrame:
+        """The rows of ``table`` whose key is one of ``record_ids`` (text), read by key."""
+        name, (key, _) = f"stg_{table}", TABLES[table]
+        columns = columns_needed(table, self._wh.columns(name), self._probabilistic)
+        dtype = self._wh.read(name, columns=[key], limit=0).schema[key]
+        wanted = record_ids.rename(key).to_frame().cast({key: dtype})
+        return self._wh.read(name, columns=columns, where_in=wanted).lazy()
 
-def identity_step(wh: Warehouse, config: ProjectConfig, run: RunContext) -> dict[str, Profile]:
-    """Resolve identities over the staged tables, keeping keys stable against the previous run's mapping; the
-    merge log and first-seen times carry ``run``'s id and start."""
-    tables = _StagedInputs(wh, [t for t in IDENTITY_TABLES if t in config.sources], config)
+
+def identity_step(
+    wh: Warehouse, config: ProjectConfig, run: RunContext, full_refresh: bool = False
+) -> dict[str, Profile]:
+    """Resolve identities over the staged tables, keeping keys stable against the previous run's mapping: only
+    the changed records' components when the warehouse holds the last run's state, else (or with
+    ``full_refresh``) everything. The merge log and first-seen times carry ``run``'s id and start."""
+    names = [t for t in IDENTITY_TABLES if t in config.sources]
+    tables = _StagedInputs(wh, names, config)
+    # a key a merge retired is never given again: fresh keys are numbered after the merge log's too
+    retired = wh.read("identity_merges", columns=["old_key", "new_key"]) if wh.exists("identity_merges") else None
+    reason = "a full refresh was asked for" if full_refresh else None
+    if reason is None and not all(wh.exists(name) for name in _STATE):
+        reason = "no identity tables (with their link table) of an earlier run"
+    reason = reason or distrust(wh, config, names)
+    if reason is not None:
+        return _full(wh, config, run, tables, retired, reason)
+    delta = identity_delta(wh, config, names, None)
+    # only the rows of the customers the delta reaches are read (`cxdata.identity.stored`)
+    result = update(
+        tables,
+        delta.upserted,
+        delta.gone,
+        state_loader(wh),
+        config.identity,
+        config.incremental.max_identity_share,
+        run.run_id,
+        run.now,
+        retired,
+        next_number=next_number(wh, retired),
+    )
+    if not result.resolved:  # past the share: resolved in full here, without holding the state
+        return _full(
+            wh, config, run, tables, retired, result.reason, dataclasses.replace(delta, full_reason=result.reason)
+        )
+    facts = _facts(result, delta)
+    return _publish_changes(wh, result, delta, _touched(result.touched, run, "incremental"), facts)
+
+
+def _full(
+    wh: Warehouse,
+    config: ProjectConfig,
+    run: RunContext,
+    tables: _StagedInputs,
+    retired: pl.DataFrame | None,
+    reason: str,
+    delta: Delta | None = None,
+) -> dict[str, Profile]:
+    """Resolve every record and publish the tables whole; without ``delta`` (the days read again, when the
+    step fell back to this past the share) every record is hashed, once the resolution's memory is freed."""
     # only what keys are inherited by: blocked and shared rows carry no key, and the other columns are
     # gigabytes at millions of identifiers; read lazily, when the keys are assigned after the graph is built
     previous = (
@@ -64,29 +133,123 @@ def identity_step(wh: Warehouse, config: ProjectConfig, run: RunContext) -> dict
         if wh.exists("customer_identity")
         else None
     )
-    # a key a merge retired is never given again: fresh keys are numbered after the merge log's too
-    retired = wh.read("identity_merges", columns=["old_key", "new_key"]) if wh.exists("identity_merges") else None
     next_number = next_key_number(previous, retired)
     result = resolve(
-        tables, config.identity, previous=previous, run_id=run.run_id, now=run.now, next_number=next_number
+        tables,
+        config.identity,
+        previous=previous,
+        run_id=run.run_id,
+        now=run.now,
+        next_number=next_number,
+        with_links=True,
     )
-    facts = {**result.stats, "merges_this_run": result.identity_merges.height}
+    keys = result.record_keys.select("customer_key")
+    if result.identity_merges.height:
+        keys = pl.concat([keys, result.identity_merges.select(customer_key="old_key")])
+    facts = {**result.stats, "mode": "full", "mode_reason": reason}
     outputs = {
         "identity_merges": result.identity_merges,
         RECORD_KEYS: result.record_keys,
         "customer_identity": result.customer_identity,
+        LINKS: result.links,
     }
     # the result's explanations hold the graph and every record, gigabytes that publishing does not need;
     # each output, too, goes as soon as it is staged
     del result, previous
+    if delta is None:
+        delta = identity_delta(wh, config, list(tables), reason)
+        _same_records(delta.hashes, outputs[RECORD_KEYS])
+    facts |= {**counts(delta), "scope": delta.scope}
+    return _publish_whole(wh, outputs, delta, _touched(keys, run, "full"), facts)
+
+
+def _same_records(hashes: pl.DataFrame, record_keys: pl.DataFrame) -> None:
+    """Raise unless the records hashed are as many per table as those resolved: a staged table changed in
+    between (identity assumes its inputs hold still, as `records.extract` checks too)."""
+    hashed = hashes.group_by("source_table").len()
+    resolved = record_keys.group_by("source_table").len()
+    differ = hashed.join(resolved, on="source_table", how="full", suffix="_resolved", nulls_equal=True).filter(
+        pl.col("len").ne_missing(pl.col("len_resolved"))
+    )
+    if differ.height:
+        raise RuntimeError(f"staged tables changed while identity read them: {differ.rows()}")
+
+
+def _publish_whole(
+    wh: Warehouse, outputs: dict[str, pl.DataFrame], delta: Delta, touched: pl.DataFrame, facts: dict
+) -> dict[str, Profile]:
     profiles = {}
+    facts = {**facts, "merges_this_run": outputs["identity_merges"].height, "touched_customers": touched.height}
     # keys and their merge log change together or not at all: a crash between them would lose the log
     with wh.transaction() as tx:
         for name in list(outputs):
             frame = outputs.pop(name)
             # the merge log keeps every run's events: this run's are added to what is there
             staged = tx.append(name, frame) if name == "identity_merges" else tx.publish(name, frame)
-            profiles[name] = table_profile(frame, staged.seconds)
+            if name != LINKS:
+                profiles[name] = table_profile(frame, staged.seconds)
             del frame
+        _publish_bookkeeping(tx, delta, touched)
     profiles["customer_identity"] = profiles["customer_identity"].with_facts(facts)
     return profiles
+
+
+def _publish_changes(
+    wh: Warehouse, result: IncrementalResult, delta: Delta, touched: pl.DataFrame, facts: dict
+) -> dict[str, Profile]:
+    records = pl.concat([result.replaced_records, result.record_keys.select(RECORD_ID)])
+    identifiers = pl.concat([result.replaced_identifiers, result.customer_identity.select(IDENTIFIER)])
+    facts = {**facts, "merges_this_run": result.identity_merges.height, "touched_customers": touched.height}
+    profiles = {}
+    with wh.transaction() as tx:
+        staged = tx.append("identity_merges", result.identity_merges)
+        profiles["identity_merges"] = table_profile(result.identity_merges, staged.seconds)
+        staged = tx.replace_keys(RECORD_KEYS, result.record_keys, on=RECORD_ID, keys=records)
+        profiles[RECORD_KEYS] = table_profile(result.record_keys, staged.seconds)
+        staged = tx.replace_keys("customer_identity", result.customer_identity, on=IDENTIFIER, keys=identifiers)
+        profiles["customer_identity"] = table_profile(result.customer_identity, staged.seconds)
+        tx.replace_keys(LINKS, result.links, on=RECORD_ID, keys=records)
+        _publish_bookkeeping(tx, delta, touched)
+    # the profiles describe the tables as they are now, not the rows this run replaced
+    for name in (RECORD_KEYS, "customer_identity"):
+        written = profiles[name].rows
+        profiles[name] = dataclasses.replace(profiles[name], rows=wh.row_count(name)).with_facts(
+            {"rows_replaced": written}
+        )
+    profiles["customer_identity"] = profiles["customer_identity"].with_facts(facts)
+    return profiles
+
+
+def _publish_bookkeeping(tx: Transaction, delta: Delta, touched: pl.DataFrame) -> None:
+    """The record hashes and inputs the delta of the next run starts from, and the customers touched."""
+    # a full resolve past the share still hashed only the days read again: those rows are replaced
+    if delta.replaced is None:
+        tx.publish(HASHES, delta.hashes)
+    else:
+        tx.replace_keys(HASHES, delta.hashes, on=RECORD_ID, keys=delta.replaced)
+    tx.publish(INPUTS, delta.inputs)
+    tx.publish(TOUCHED, touched)
+
+
+def _touched(keys: pl.DataFrame, run: RunContext, mode: str) -> pl.DataFrame:
+    """The ``identity_touched`` rows: run_id, customer_key, mode."""
+    return (
+        keys.select(pl.col("customer_key").cast(pl.String))
+        .drop_nulls()
+        .unique()
+        .sort("customer_key")
+        .select(pl.lit(run.run_id).alias("run_id"), "customer_key", pl.lit(mode).alias("mode"))
+    )
+
+
+def _facts(result: IncrementalResult, delta: Delta) -> dict:
+    return {
+        "mode": result.mode,
+        "mode_reason": result.reason,
+        "closure_customers": result.closure.height,
+        "closure_growth": result.growth,
+        "records_resolved": result.subset_records,
+        "records": result.total_records,
+        **counts(delta),
+        "scope": delta.scope,
+    }

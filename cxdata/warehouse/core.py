@@ -206,7 +206,7 @@ class Warehouse:
         warehouse, with values bound as parameters:
 
         - ``columns``: only these, in that order;
-        - ``where``: rows whose columns equal its values;
+        - ``where``: rows whose columns equal its values (None: rows where the column is null);
         - ``where_in``: rows whose columns (the frame's columns) equal one of the frame's rows, which are
           loaded into a temporary table and joined, so a frame of any size costs no parameter per key; a
           key with a null matches nothing (`cxdata.warehouse.keyed`);

@@ -35,6 +35,8 @@ INDEXES: Mapping[str, tuple[tuple[str, ...], ...]] = {
     "dim_customer_pii": (("customer_key",),),
     "customer_identity": (("identifier_type", "identifier_value"), ("customer_key",)),
     "identity_record_keys": (("source_table", "record_id"), ("customer_key",)),
+    "identity_links": (("source_table", "record_id"), ("identifier_type", "identifier_value")),
+    "identity_record_hashes": (("source_table", "record_id"), ("source_table", "partition_day")),
 }
 
 

@@ -105,8 +105,10 @@ def row_filter(
     (a list on DuckDB, a dict on PostgreSQL); keys of ``where_in`` are staged for as long as the block runs."""
     conditions: list[sa.ColumnElement[bool]] = [
         # NullType: bind the value as given; a typed bind would make PostgreSQL cast it (an aware datetime to a
-        # naive one, for instance)
-        sa.literal_column(wh._quote(column)) == sa.bindparam(f"w{i}", value, type_=sa.types.NullType())
+        # naive one, for instance). None matches null, as in `Transaction.append`'s replace.
+        sa.literal_column(wh._quote(column)).is_(None)
+        if value is None
+        else sa.literal_column(wh._quote(column)) == sa.bindparam(f"w{i}", value, type_=sa.types.NullType())
         for i, (column, value) in enumerate(where.items())
     ]
     if shard is not None:

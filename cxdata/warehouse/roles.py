@@ -6,7 +6,8 @@
         grant_roles(wh, members={"cxdata_bi": ["metabase"]})
 
 Personal data (emails, phones, names, postcodes) lives only in
-``dim_customer_pii`` and ``customer_identity`` among the marts, and raw in the
+``dim_customer_pii`` and ``customer_identity`` (with identity's ``identity_links`` and the hashes of
+``identity_record_hashes``) among the marts, and raw in the
 ``stg_`` and ``quarantine_`` tables of ingest. None of those is granted to any
 role: only the warehouse owner reads them. ``cxdata_bi`` reads the BI views and
 every other table of the schema; a table that carries a personal column by
@@ -46,7 +47,7 @@ from cxdata.warehouse.views import BI_VIEWS, MARKETING_VIEWS
 
 BI_ROLE = "cxdata_bi"
 MARKETING_ROLE = "cxdata_marketing"
-PERSONAL_TABLES = frozenset({"dim_customer_pii", "customer_identity"})
+PERSONAL_TABLES = frozenset({"dim_customer_pii", "customer_identity", "identity_links", "identity_record_hashes"})
 PERSONAL_PREFIXES = ("stg_", "quarantine_")
 # Ids that follow one visitor across visits, and URLs, whose path or query string can carry an email, a
 # name or a token; session_id is fct_web_sessions' anonymous_id and a time; utm_term and utm_content are

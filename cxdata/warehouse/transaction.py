@@ -66,7 +66,8 @@ def keep_order(name: str) -> bool:
     """Whether table ``name`` is stored in the order its rows were published: all but the marts (fct_, dim_,
     cx_) and identity's two big tables, since staged tables number identity's records in source order and
     the others are small."""
-    return not name.startswith(("fct_", "dim_", "cx_", "identity_record_keys", "customer_identity"))
+    identity = ("identity_record_keys", "customer_identity", "identity_links", "identity_record_hashes")
+    return not name.startswith(("fct_", "dim_", "cx_", *identity))
 
 
 @dataclass(frozen=True)

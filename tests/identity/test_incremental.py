@@ -195,3 +195,25 @@ def test_closure_follows_a_household_chain_through_a_phone_at_its_limit():
     assert set(keys["customer_key"]) == {key["o1"], key["o2"], key["o4"], key["o6"]}
     unlimited, growth = closure(state, values, no_seeds, [])
     assert growth == [1] and unlimited["customer_key"].to_list() == [key["o1"]]
+
+
+def test_fresh_keys_come_after_a_key_a_merge_retired():
+    # r0 and r1 are two customers, C1 and C2; an order carrying both merges C2 into C1
+    current = {("orders", f"o{i}"): {"time": D0, "ids": {"customer_ref": f"r{i}"}} for i in range(2)}
+    rng = random.Random(0)
+    state = IdentityState.of(resolve(tables_of(current, rng), CONFIG, run_id="d0", now=NOW, with_links=True))
+    current[("orders", "o5")] = {"time": D0, "ids": {"customer_ref": "r0", "email": "e0@x.com"}}
+    current[("orders", "o6")] = {"time": D0, "ids": {"customer_ref": "r1", "email": "e0@x.com"}}
+    bridge = ids_frame({("orders", "o5"), ("orders", "o6")})
+    merged = update(tables_of(current, rng), bridge, ids_frame(set()), state, CONFIG, 1.0, run_id="d1", now=NOW)
+    assert merged.identity_merges.select("old_key", "new_key").rows() == [("C0000000002", "C0000000001")]
+    state = apply(state, merged)
+    current[("orders", "o7")] = {"time": D0, "ids": {"customer_ref": "r7"}}
+    new = ids_frame({("orders", "o7")})
+    fresh = update(
+        tables_of(current, rng), new, ids_frame(set()), state, CONFIG, 1.0, "d2", NOW, merged.identity_merges
+    )
+    assert fresh.record_keys.filter(pl.col("record_id") == "o7")["customer_key"].to_list() == ["C0000000003"]
+    # without the merge log the retired key would be given again: what the log is passed for
+    again = update(tables_of(current, rng), new, ids_frame(set()), state, CONFIG, 1.0, run_id="d2", now=NOW)
+    assert again.record_keys.filter(pl.col("record_id") == "o7")["customer_key"].to_list() == ["C0000000002"]

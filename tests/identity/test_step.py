@@ -109,3 +109,101 @@ def test_a_kill_between_identity_tables_loses_no_merge(project_tables, warehouse
     assert expected_log.filter(pl.col("run_id") == "second").height > 0  # the rerun really merges something
     assert_frame_equal(log, expected_log)
     assert_frame_equal(keys.sort("source_table", "record_id"), expected_keys.sort("source_table", "record_id"))
+
+
+NOW = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+# what a full and an incremental run write alike; customer_identity's run_id is left out: a row the
+# incremental run does not touch keeps the id of the run that wrote it
+COMPARED = {
+    "identity_record_keys": ["source_table", "record_id"],
+    "customer_identity": ["identifier_type", "identifier_value"],
+    "identity_links": ["source_table", "record_id", "identifier_type", "identifier_value"],
+    "identity_merges": ["run_id", "old_key", "new_key", "kind"],
+    "identity_record_hashes": ["source_table", "record_id"],
+    "identity_inputs": ["source_table", "partition_day"],
+}
+
+
+def _changed_tables(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Every record, with two CRM records sharing one email now and one order gone."""
+    crm = tables["customers"].sort("customer_ref")
+    with_email = crm.filter(pl.col("email").is_not_null())
+    first, second = with_email["customer_ref"][0], with_email["email"][1]
+    changed = crm.with_columns(
+        pl.when(pl.col("customer_ref") == first).then(pl.lit(second)).otherwise(pl.col("email")).alias("email")
+    )
+    orders = tables["orders"].sort("order_id")
+    return {**tables, "customers": changed, "orders": orders.slice(1)}
+
+
+def _state(wh: Warehouse) -> dict[str, pl.DataFrame]:
+    out = {}
+    for name, key in COMPARED.items():
+        frame = wh.read(name)
+        frame = frame.drop([c for c in ("run_id",) if name == "customer_identity"])
+        out[name] = frame.sort([*key, *frame.columns], nulls_last=True)
+    return out
+
+
+def _with_share(config, share: float):
+    return config.model_copy(
+        update={"incremental": config.incremental.model_copy(update={"max_identity_share": share})}
+    )
+
+
+def test_an_incremental_run_writes_what_a_full_run_writes(project_tables, warehouse_target, tmp_path):
+    config, tables = project_tables
+    config = _with_share(config, 0.5)
+    url, db_schema = warehouse_target
+    cut = end_of_day(config.as_of - dt.timedelta(days=10), config.timezone)
+    final = _changed_tables(tables)
+    facts = {}
+    for target, target_schema, full in (
+        (url, db_schema, False),
+        (f"duckdb:///{tmp_path / 'full.duckdb'}", None, True),
+    ):
+        with Warehouse(target, schema=target_schema) as wh:
+            publish_until(wh, tables, cut)
+            identity_step(wh, config, run_context(wh, config, "first", now=NOW))
+            publish_until(wh, final, None)
+            run = run_context(wh, config, "second", now=NOW + dt.timedelta(days=1))
+            facts[full] = identity_step(wh, config, run, full_refresh=full)["customer_identity"].facts
+            merges = wh.read("identity_merges")
+            touched = wh.read("identity_touched")
+            got = _state(wh)
+            if not full:
+                incremental = got
+    assert facts[False]["mode"] == "incremental", facts[False]["mode_reason"]
+    assert facts[True]["mode"] == "full"
+    assert 0 < facts[False]["records_resolved"] < facts[False]["records"]
+    assert facts[False]["gone"] == 1 and facts[False]["upserted"] > 0
+    assert merges.filter(pl.col("run_id") == "second").height > 0
+    assert set(touched["mode"]) == {"full"}
+    for name, frame in got.items():
+        assert_frame_equal(incremental[name], frame, check_dtypes=False)
+
+
+def test_past_the_share_the_run_resolves_in_full_and_reuses_no_retired_key(project_tables, duckdb_url):
+    # DuckDB only: past the share the step publishes as a full run does, which the test above runs on both
+    config, tables = project_tables
+    cut = end_of_day(config.as_of - dt.timedelta(days=10), config.timezone)
+    with Warehouse(duckdb_url) as wh:
+        publish_until(wh, tables, cut)
+        identity_step(wh, config, run_context(wh, config, "first", now=NOW))
+        publish_until(wh, _changed_tables(tables), None)
+        run = run_context(wh, config, "second", now=NOW)
+        facts = identity_step(wh, _with_share(config, 1e-6), run)["customer_identity"].facts
+        merges = wh.read("identity_merges")
+        records = wh.read("identity_record_keys")
+        hashed = wh.read("identity_record_hashes")
+        touched = wh.read("identity_touched")
+    keys = set(records["customer_key"])
+    assert facts["mode"] == "full" and "over the share" in facts["mode_reason"]
+    # the records outside the days read again keep their hashes: the next delta starts from every record
+    assert (
+        hashed.select("source_table", "record_id")
+        .sort(pl.all())
+        .equals(records.select("source_table", "record_id").sort(pl.all()))
+    )
+    assert not keys & set(merges["old_key"])
+    assert set(touched["mode"]) == {"full"} and keys <= set(touched["customer_key"])

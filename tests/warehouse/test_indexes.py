@@ -88,6 +88,8 @@ def test_index_names_fit_postgresql_identifiers():
         "dim_customer_pii",
         "customer_identity",
         "identity_record_keys",
+        "identity_links",
+        "identity_record_hashes",
     }
 
 

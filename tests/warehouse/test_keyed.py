@@ -174,6 +174,9 @@ def test_where_in_reads_the_rows_of_the_given_keys_beside_the_other_filters(wh):
     )
     assert sorted(emails["identifier_value"]) == ["e3", "e7"]
     assert wh.read("customer_identity", where_in=wanted.clear()).is_empty()
+    # None in ``where`` matches null, as an append's replace does
+    wh.publish("t", pl.DataFrame({"k": [1, None, 3], "v": ["a", "b", "c"]}))
+    assert wh.read("t", ["v"], where={"k": None})["v"].to_list() == ["b"]
     lazy = wh.scan("customer_identity").filter(pl.col("identifier_type") == "phone").select("customer_key")
     assert lazy.collect().height == 50
     assert leftovers(wh) == []

@@ -241,6 +241,9 @@ def test_classification_keeps_personal_tables_and_foreign_views_from_bi():
     assert access["bi"] == ["bi_kpis_daily", "dim_customer", "fct_orders", "segment_members"]
     assert access["marketing"] == ["segment_members"]
     assert is_personal("dim_customer_pii", ["customer_key"]) and not is_personal("dim_customer", ["customer_key"])
+    # identity's link table and record hashes carry identifiers (in clear or hashed): owner only
+    assert is_personal("identity_links", ["record_id"]) and is_personal("identity_record_hashes", ["row_hash"])
+    assert not is_personal("identity_touched", ["customer_key"])
     hidden = withheld_columns(
         {
             "fct_web_sessions": ("table", ["session_id", "anonymous_id", "landing_path", "referrer", "channel"]),
