@@ -32,6 +32,7 @@ def _pg_reachable() -> str | None:
 
 # The suite runs on two xdist workers (pyproject's addopts). The whole-graph runs below are session fixtures,
 # built once per worker that asks for them: every test reading them goes to one worker, so each is built once.
+# A test that reaches them through request.getfixturevalue marks its module with the same group itself.
 WHOLE_GRAPH_FIXTURES = ("materialised_on_duckdb", "materialised_on_postgresql")
 
 
@@ -175,13 +176,21 @@ def pipeline_project(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def materialised_on_postgresql(pg_server: str, pipeline_project, tmp_path_factory) -> Iterator[MaterialisedRun]:
-    """Every asset of the 300-customer project materialised RERUNS times on PostgreSQL, in a schema of its own.
+    """Every asset of the 300-customer project materialised RERUNS times on PostgreSQL, in a schema of its own,
+    from a copy of its config without the ``as_of`` line: the runs take as_of from the staged events, which end on
+    the config's day, so they describe the same moment as the DuckDB runs (tests/pipelines/test_run_context.py).
 
     The whole graph takes tens of seconds: tests that only read what a real run published share this one.
     """
     from cxdata.config import WAREHOUSE_SCHEMA_ENV, WAREHOUSE_URL_ENV, load_config
     from pipelines.runner import run_project
 
+    root = tmp_path_factory.mktemp("without_as_of") / "project"
+    skipped = shutil.ignore_patterns("*.duckdb", ".cxdata")
+    shutil.copytree(pipeline_project.config_path.parent, root, ignore=skipped)
+    config_path = root / "cxdata.yaml"
+    lines = config_path.read_text(encoding="utf-8").splitlines()
+    config_path.write_text("\n".join(line for line in lines if not line.startswith("as_of:")) + "\n", "utf-8")
     db_schema = f"t_{uuid.uuid4().hex[:12]}"
     run = MaterialisedRun(pipeline_project, pg_server, db_schema, None)
     try:
@@ -190,7 +199,7 @@ def materialised_on_postgresql(pg_server: str, pipeline_project, tmp_path_factor
             patch.setenv(WAREHOUSE_SCHEMA_ENV, db_schema)
             patch.setenv("DAGSTER_HOME", str(tmp_path_factory.mktemp("dagster_home")))
             for _ in range(RERUNS):
-                outcome = run_project(load_config(pipeline_project.config_path))
+                outcome = run_project(load_config(config_path))
                 if not outcome.success:
                     break
                 run.answers.append(run_answers(pg_server, db_schema))

@@ -5,13 +5,10 @@ without as_of in the config the moment is the end of the last staged event day i
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from zoneinfo import ZoneInfo
 
 import polars as pl
-import pytest
 
-from cxdata.config import WAREHOUSE_URL_ENV, load_config
 from cxdata.run_context import TABLE, end_of_day
 from cxdata.synth import SynthParams
 from cxdata.warehouse import Warehouse
@@ -106,47 +103,24 @@ def test_every_run_on_duckdb_writes_one_as_of_and_one_start(materialised_on_duck
     assert run.outcome.run_id in set(contexts["run_id"])
 
 
-def test_every_run_on_postgresql_writes_one_as_of_and_one_start(materialised_on_postgresql):
+def test_without_as_of_in_the_config_a_run_describes_the_end_of_its_last_event_day(
+    materialised_on_postgresql, materialised_on_duckdb
+):
+    """The PostgreSQL runs read a copy of the project's config without its as_of line (tests/conftest.py)."""
     run = materialised_on_postgresql
     assert run.outcome.success, run.outcome.failures
     contexts = assert_one_moment_per_run(run.url, run.schema)
     assert contexts.height == RERUNS and run.outcome.run_id in set(contexts["run_id"])
-
-
-@pytest.fixture
-def without_as_of(pipeline_project, tmp_path, monkeypatch):
-    """The pipeline project copied without the as_of line of its config, materialised once on DuckDB."""
-    from pipelines.runner import run_project
-
-    root = tmp_path / "project"
-    skipped = shutil.ignore_patterns("*.duckdb", ".cxdata")
-    shutil.copytree(pipeline_project.config_path.parent, root, ignore=skipped)
-    config_path = root / "cxdata.yaml"
-    lines = config_path.read_text(encoding="utf-8").splitlines()
-    config_path.write_text("\n".join(line for line in lines if not line.startswith("as_of:")) + "\n", "utf-8")
-    config = load_config(config_path)
-    assert config.as_of is None
-    url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
-    monkeypatch.setenv(WAREHOUSE_URL_ENV, url)
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
-    return config, url, run_project(config)
-
-
-def test_without_as_of_a_run_describes_the_end_of_its_last_event_day(without_as_of):
-    config, url, outcome = without_as_of
-    assert outcome.success, outcome.failures
-    contexts = assert_one_moment_per_run(url, None)
-    with Warehouse(url) as wh:
+    with Warehouse(run.url, run.schema) as wh:
         last = max(
             wh.read(table, columns=[column])[column].max()
             for table, column in (("stg_orders", "ordered_at"), ("stg_web_events", "occurred_at"))
         )
     # the generated events end on the generator's as_of day in Madrid, which ends two hours before UTC's
-    day = SynthParams().as_of
-    assert last.astimezone(ZoneInfo(config.timezone)).date() == day and config.timezone == "Europe/Madrid"
-    assert contexts.rows(named=True)[0] | {"started_at": None} == {
-        "run_id": outcome.run_id,
-        "as_of": dt.datetime(day.year, day.month, day.day, 21, 59, 59, 999999, tzinfo=dt.UTC),
-        "started_at": None,
-        "as_of_from": "events",
-    }
+    day, zone = SynthParams().as_of, SynthParams().timezone
+    assert last.astimezone(ZoneInfo(zone)).date() == day and zone == "Europe/Madrid"
+    assert set(contexts["as_of_from"]) == {"events"}
+    assert set(contexts["as_of"]) == {dt.datetime(day.year, day.month, day.day, 21, 59, 59, 999999, tzinfo=dt.UTC)}
+    # the same moment the DuckDB runs took from the config
+    with Warehouse(materialised_on_duckdb.url) as wh:
+        assert set(wh.read(TABLE)["as_of"]) == set(contexts["as_of"])

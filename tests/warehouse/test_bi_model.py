@@ -12,6 +12,9 @@ import pytest
 from cxdata.warehouse import Warehouse
 from cxdata.warehouse.dictionary import column_types, entries, read_types
 
+# it reads the whole-graph runs through getfixturevalue, which the conftest's grouping by fixture name misses
+pytestmark = pytest.mark.xdist_group("whole_graph")
+
 # names of columns holding amounts, and of those that only sound like it (percentiles, ratios, model metadata)
 MONEY = re.compile(
     r"amount|revenue|clv|spend|cost|monetary|lifetime_value|value_at_risk|incremental_value|retention_value"
