@@ -24,11 +24,11 @@ from pathlib import Path
 
 import polars as pl
 from measure import cpu_seconds, peak_rss_gb, timed
+from staging_days import stage_all
 
 from cxdata.config import load_config
 from cxdata.identity.step import identity_step
 from cxdata.io import partitions
-from cxdata.io.step import stage_step
 from cxdata.run_context import run_context
 from cxdata.synth import SynthParams, generate_project
 from cxdata.synth.days import deliver, hold_back_days
@@ -42,14 +42,6 @@ COMPARED = {
     "identity_merges": ["run_id", "old_key", "new_key", "kind"],
     "identity_record_hashes": ["source_table", "record_id"],
 }
-
-
-def stage_all(url: str, config, days: dict | None = None) -> None:
-    """Stage every source (only ``days[table]`` of the event tables when given)."""
-    with Warehouse(url) as wh:
-        for table in config.sources:
-            chosen = None if days is None or table not in days else days[table]
-            stage_step(wh, config, table, "bench", NOW, days=chosen)
 
 
 def step(config_path: str, url: str, run_id: str, full: bool) -> None:
@@ -98,7 +90,7 @@ def main() -> None:
         held = hold_back_days(config_path, days=1)
         config = load_config(config_path, environ={})
         url = f"duckdb:///{folder / 'history.duckdb'}"
-        timed("stage the history", lambda: stage_all(url, config))
+        timed("stage the history", lambda: stage_all(url, config, now=NOW))
         first = child(config_path, url, "history", full=True)
         print(f"identity on the history (full): {first['seconds']:.2f} s, peak RSS {first['peak_gb']:.2f} GB")
         for files in held.values():
@@ -106,7 +98,7 @@ def main() -> None:
         event = [t for t in config.sources if partitions.file_sources(config, t)]
         with Warehouse(url) as wh:
             days = {t: partitions.restate(wh, config, t, args.lookback).days for t in event}
-        timed("stage the new day", lambda: stage_all(url, config, days))
+        timed("stage the new day", lambda: stage_all(url, config, days, now=NOW))
         urls = {}
         for kind in ("full", "incremental"):
             copy = folder / f"{kind}.duckdb"

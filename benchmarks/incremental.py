@@ -38,6 +38,7 @@ from cxdata.synth.days import deliver, hold_back_days
 from cxdata.warehouse import Warehouse
 
 TARGET_SHARE = 0.10
+EXE = shutil.which("cxdata", path=str(Path(sys.executable).parent)) or "cxdata"
 # What a run writes about itself, not about customers: the two runs differ there by construction.
 RUN_TABLES = re.compile(
     r"^(load_audit|run_context|stg_files|stg_partitions|model_runs|model_artifacts|.*_checks?|check_results"
@@ -51,11 +52,10 @@ RUN_COLUMNS = re.compile(
 
 def cxdata(*args: str, cwd: Path, url: str) -> tuple[float, float]:
     """Run the console script; its wall seconds and the peak RSS (GB) of the largest child so far."""
-    exe = shutil.which("cxdata", path=str(Path(sys.executable).parent)) or "cxdata"
     env = {**os.environ, WAREHOUSE_URL_ENV: url}
     env.pop("DAGSTER_HOME", None)
     began = time.perf_counter()
-    done = subprocess.run([exe, *args], cwd=cwd, env=env, capture_output=True, text=True)
+    done = subprocess.run([EXE, *args], cwd=cwd, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - began
     if done.returncode:
         tail = f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
@@ -108,9 +108,8 @@ def main() -> None:
     args = parser.parse_args()
     root = args.dir or Path(tempfile.mkdtemp(prefix="cxdata-incremental-"))
     folder = root / "project"
-    exe = shutil.which("cxdata", path=str(Path(sys.executable).parent)) or "cxdata"
     began = time.perf_counter()
-    subprocess.run([exe, "generate", "--out", str(folder), "--customers", str(args.customers),
+    subprocess.run([EXE, "generate", "--out", str(folder), "--customers", str(args.customers),
                     "--seed", str(args.seed)], check=True, capture_output=True)  # fmt: skip
     print(f"generate {args.customers:,} customers: {time.perf_counter() - began:.1f} s")
     config = folder / "cxdata.yaml"

@@ -27,13 +27,13 @@ from cxdata.warehouse import Warehouse
 NOW = dt.datetime.now(dt.UTC)
 
 
-def stage_all(url: str, config, days: dict | None = None) -> int:
-    """Stage every source (only ``days[table]`` of the event tables when given); the rows staged."""
+def stage_all(url: str, config, days: dict | None = None, now: dt.datetime = NOW) -> int:
+    """Stage every source (only ``days[table]`` of the event tables when given) at ``now``; the rows staged."""
     rows = 0
     with Warehouse(url) as wh:
         for table in config.sources:
             chosen = None if days is None or table not in days else days[table]
-            report = stage_step(wh, config, table, "bench", NOW, days=chosen)
+            report = stage_step(wh, config, table, "bench", now, days=chosen)
             rows += int(report.audit["rows_in"])
     return rows
 

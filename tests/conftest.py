@@ -94,6 +94,12 @@ def warehouse_target(request, tmp_path):
     return request.getfixturevalue("pg_schema")
 
 
+# Orders of seven customers over the first three months of 2024: a whole project that runs in seconds.
+SEVEN_CUSTOMER_ORDERS = "order_id,customer_ref,email,ordered_at,amount\n" + "".join(
+    f"{n},c{n % 7},p{n % 7}@example.com,2024-0{1 + n % 3}-{1 + n % 27:02d},{10 + n}\n" for n in range(1, 60)
+)
+
+
 RERUNS = 2  # a daily schedule reruns the graph: the second run must give what the first gave
 # DuckDB: a kill -9 inside identity's transaction before run 2 (a kill inside a GX write is
 # tests/validate/test_gx_recovery.py's)

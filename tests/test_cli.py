@@ -14,6 +14,8 @@ import pytest
 
 from cxdata.cli import main
 
+from .conftest import SEVEN_CUSTOMER_ORDERS
+
 BIN = Path(sys.executable).parent
 
 
@@ -47,8 +49,7 @@ def test_run_takes_as_of_from_the_command_line_over_the_config(tmp_path, monkeyp
     # generate-then-run end to end is the demo's test above; a seven-customer project keeps this one short
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     monkeypatch.chdir(tmp_path)
-    rows = "".join(f"{n},c{n % 7},p{n % 7}@x.org,2024-0{1 + n % 3}-{1 + n % 27:02d},{10 + n}\n" for n in range(60))
-    (tmp_path / "orders.csv").write_text("order_id,customer_ref,email,ordered_at,amount\n" + rows, "utf-8")
+    (tmp_path / "orders.csv").write_text(SEVEN_CUSTOMER_ORDERS, encoding="utf-8")
     (tmp_path / "cxdata.yaml").write_text(
         "name: t\nwarehouse: duckdb:///wh.duckdb\nas_of: 2024-03-31\ntimezone: Europe/Madrid\n"
         "sources:\n  orders: {path: orders.csv}\n",

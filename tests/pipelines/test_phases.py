@@ -14,16 +14,15 @@ from pipelines.phases import BUILD_JOB, STAGING_JOB, range_tags, restage_range
 from pipelines.run import RUN_TAG
 from pipelines.runner import run_project
 
-ORDERS = "order_id,customer_ref,email,ordered_at,amount\n" + "".join(
-    f"{n},c{n % 7},p{n % 7}@example.com,2024-0{1 + n % 3}-{1 + n % 27:02d},{10 + n}\n" for n in range(1, 60)
-)
+from ..conftest import SEVEN_CUSTOMER_ORDERS
+
 CUSTOMERS = "customer_ref,email,created_at\n" + "".join(f"c{n},p{n}@example.com,2023-12-01\n" for n in range(7))
 
 
 @pytest.fixture
 def project(tmp_path, warehouse_target, monkeypatch):
     url, schema = warehouse_target
-    (tmp_path / "orders.csv").write_text(ORDERS, encoding="utf-8")
+    (tmp_path / "orders.csv").write_text(SEVEN_CUSTOMER_ORDERS, encoding="utf-8")
     (tmp_path / "customers.csv").write_text(CUSTOMERS, encoding="utf-8")
     (tmp_path / "cxdata.yaml").write_text(
         "name: phases\nas_of: 2024-03-31\nincremental: {start_date: 2024-01-01}\n"
