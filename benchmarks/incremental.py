@@ -64,6 +64,21 @@ def cxdata(*args: str, cwd: Path, url: str) -> tuple[float, float]:
     return seconds, peak
 
 
+def step_times(folder: Path, after: float, top: int = 12) -> str:
+    """The slowest steps of the Dagster runs the project's instance started after ``after`` (epoch seconds),
+    and what all their steps took together."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(folder / ".cxdata" / "dagster_home")) as instance:
+        since = dg.RunsFilter(created_after=dt.datetime.fromtimestamp(after, dt.UTC))
+        records = instance.get_run_records(filters=since)
+        stats = [s for r in records for s in instance.get_run_step_stats(r.dagster_run.run_id)]
+    took = sorted(((s.end_time or 0) - (s.start_time or 0), s.step_key) for s in stats if s.start_time)
+    lines = [f"    {seconds:6.1f} s  {key}" for seconds, key in reversed(took[-top:])]
+    total = sum(seconds for seconds, _ in took)
+    return "\n".join([f"  {len(took)} steps, {total:.1f} s in steps; the slowest:", *lines])
+
+
 def close(x: object, y: object) -> bool:
     """Decoded JSON values equal, numbers to 1e-9 (a float's last printed digit may differ)."""
     if isinstance(x, dict) and isinstance(y, dict):
@@ -117,23 +132,29 @@ def main() -> None:
     first = min(held)
     live, rebuilt = folder / "incremental.duckdb", folder / "rebuilt.duckdb"
     history = (first - dt.timedelta(days=1)).isoformat()
+    started = time.time()
     seconds, peak = cxdata("run", "--config", str(config), "--as-of", history, cwd=folder, url=f"duckdb:///{live}")
     print(f"full run of the history (as of {history}): {seconds:.1f} s wall, peak RSS {peak:.2f} GB")
+    print(step_times(folder, started))
     full_seconds = seconds
     for day in sorted(held):
         shutil.copyfile(live, rebuilt)
         deliver(held[day])
         as_of = day.isoformat()
+        started = time.time()
         seconds, _ = cxdata("run", "--config", str(config), "--as-of", as_of, cwd=folder, url=f"duckdb:///{live}")
         share = seconds / full_seconds
         verdict = "meets" if share <= TARGET_SHARE else "misses"
         print(f"incremental run, one more day ({as_of}): {seconds:.1f} s wall, {share:.1%} of the full run "
               f"({verdict} the {TARGET_SHARE:.0%} target)")  # fmt: skip
+        print(step_times(folder, started))
+        started = time.time()
         seconds, _ = cxdata(
             "run", "--config", str(config), "--full-refresh", "--as-of", as_of, cwd=folder,
             url=f"duckdb:///{rebuilt}",
         )  # fmt: skip
         print(f"full rebuild of the same inputs: {seconds:.1f} s wall")
+        print(step_times(folder, started))
         table = compare(f"duckdb:///{live}", f"duckdb:///{rebuilt}")
         for name, rows, said in table:
             print(f"  {name:<32} {rows:>10,}  {said}")

@@ -6,6 +6,7 @@ import dagster as dg
 from cxdata.alerts import AlertsReport, alerts_step
 from cxdata.config import ProjectConfig
 from cxdata.warehouse.comments import comments_for
+from pipelines import checks
 from pipelines.metadata import published_metadata
 from pipelines.resources import ProjectResource, WarehouseResource
 from pipelines.run import run_context
@@ -14,8 +15,9 @@ GROUP = "alerts"
 FACTS = {"surveys": "fct_surveys", "tickets": "fct_tickets"}
 
 
-def alerts_asset(deps: list[str], kinds: set[str]) -> dg.AssetsDefinition:
-    """``cx_alerts``: new detractor surveys and SLA breaches of valuable customers, notified to the webhook."""
+def alerts_asset(config: ProjectConfig, deps: list[str], kinds: set[str]) -> dg.AssetsDefinition:
+    """``cx_alerts``: new detractor surveys and SLA breaches of valuable customers, notified to the webhook,
+    and checked."""
     described = [c.text for c in comments_for("cx_alerts") if c.column is None]
 
     @dg.asset(
@@ -25,6 +27,7 @@ def alerts_asset(deps: list[str], kinds: set[str]) -> dg.AssetsDefinition:
         kinds=kinds,
         description=described[0] if described else "cx_alerts: see sql/cx_alerts.sql",
         tags={"layer": "mart"},
+        check_specs=checks.quality_specs(config, ["cx_alerts"]),
     )
     def cx_alerts(
         context: dg.AssetExecutionContext, project: ProjectResource, warehouse: WarehouseResource
@@ -33,8 +36,9 @@ def alerts_asset(deps: list[str], kinds: set[str]) -> dg.AssetsDefinition:
         with warehouse.get() as wh:
             report = alerts_step(wh, config, run_context(context, wh, config))
             published = published_metadata(wh, "cx_alerts") if wh.exists("cx_alerts") else {}
+            checked = checks.quality_results(context, wh, config, "cx_alerts")
         context.log.info(report.summary)
-        return dg.MaterializeResult(metadata=_metadata(report) | published)
+        return dg.MaterializeResult(metadata=_metadata(report) | published, check_results=checked)
 
     return cx_alerts
 
@@ -57,4 +61,4 @@ def assets(config: ProjectConfig) -> list[dg.AssetsDefinition]:
     facts = [mart for table, mart in FACTS.items() if table in config.sources]
     if "orders" not in config.sources or not facts or not config.alerts.enabled:
         return []
-    return [alerts_asset(["customer_scores", *facts], {"polars", config.warehouse_kind})]
+    return [alerts_asset(config, ["customer_scores", *facts], {"polars", config.warehouse_kind})]

@@ -1,55 +1,86 @@
 """Data-quality asset checks: one named check per rule of each staged table and mart.
 
-The checks of a table come from one multi-asset check, so its Great
-Expectations suite runs once per materialisation and each rule (keys,
-not_null, allowed_values, ranges, distributions, references, row_count;
-`cxdata.validate.rule_checks`) reports on its own. A rule holding an error
-expectation is blocking: its failure stops every downstream asset in the run.
-The referential checks of the fact tables (customer_key in dim_customer) run
-with dim_customer's checks, because the facts are checked before dim_customer
-is rebuilt.
+Each rule (keys, not_null, allowed_values, ranges, distributions, references,
+row_count; `cxdata.validate.rule_checks`) reports as its own check, all of a
+table's from one run of its Great Expectations suite. The checks run in the step
+that publishes the table (`quality_specs` on the asset, `quality_results` at the
+end of its body), so a run has no separate check steps; a table its step may
+leave unwritten (a skippable output) is checked by a multi-asset check of its
+own instead (`asset_checks`). A rule holding an error expectation is blocking:
+its failure fails the step after the table is published, and every downstream
+asset in the run is skipped. The referential checks of the fact tables
+(customer_key in dim_customer) run with dim_customer's checks, because the facts
+are checked before dim_customer is rebuilt.
 """
 
 # No postponed annotations here: Dagster reads the `context` annotation when it defines the check.
+from collections.abc import Iterable
+
 import dagster as dg
 
 from cxdata.config import ProjectConfig
 from cxdata.validate.checks import FACT_TABLES, CheckReport, check_references, check_table
-from cxdata.validate.rule_checks import RuleOutcome, outcomes, rule_checks
+from cxdata.validate.rule_checks import RULES, RuleCheck, RuleOutcome, outcomes, rule_checks
+from cxdata.warehouse import Warehouse
 from pipelines.resources import ProjectResource, WarehouseResource
-from pipelines.run import run_id, run_start
+from pipelines.run import Context, run_id, run_start
 
 
-def table_checks(config: ProjectConfig, asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
-    """The named rule checks of one warehouse table, run together after it materialises."""
-    table = asset_key.to_user_string()
-    named = rule_checks(config, table)
+def quality_specs(config: ProjectConfig, tables: Iterable[str]) -> list[dg.AssetCheckSpec]:
+    """The named rule checks of ``tables``, for the ``check_specs`` of the asset that publishes them."""
+    return [
+        dg.AssetCheckSpec(c.name, asset=table, blocking=c.blocking, description=c.description)
+        for table in tables
+        for c in rule_checks(config, table)
+    ]
 
-    @dg.multi_asset_check(
-        name=f"{table}_quality",
-        specs=[
-            dg.AssetCheckSpec(c.name, asset=asset_key, blocking=c.blocking, description=c.description)
-            for c in named
-        ],
-    )
+
+def quality_results(
+    context: Context, wh: Warehouse, config: ProjectConfig, *tables: str
+) -> list[dg.AssetCheckResult]:
+    """Run each table's suite once and return one result per named rule check of it (none for a table the
+    definitions hold no rule checks of: built without checks, `quality_specs` gave the asset none)."""
+    return [result for table in tables for result in _table_results(context, wh, config, table)]
+
+
+def _table_results(
+    context: Context, wh: Warehouse, config: ProjectConfig, table: str
+) -> list[dg.AssetCheckResult]:
+    key = dg.AssetKey(table)
+    # the checks the definitions hold (a config edited since they loaded changes the suite, not the checks)
+    named = [
+        RuleCheck(table, spec.name, spec.description or "", spec.blocking)
+        for spec in context.op_execution_context.assets_def.check_specs
+        if spec.asset_key == key and spec.name in RULES
+    ]
+    if not named:
+        return []
+    this_run = run_id(context)
+    report = check_table(wh, config, table, this_run, run_start(context), referential=table not in FACT_TABLES)
+    if table == "dim_customer":
+        for references in check_references(wh, config, this_run):
+            report = report.merged(references)
+    return [
+        dg.AssetCheckResult(
+            asset_key=key,
+            check_name=outcome.name,
+            passed=outcome.passed,
+            severity=dg.AssetCheckSeverity.ERROR if outcome.severity == "error" else dg.AssetCheckSeverity.WARN,
+            metadata=check_metadata(report, outcome),
+        )
+        for outcome in outcomes(report, named)
+    ]
+
+
+def table_checks(table: str, specs: list[dg.AssetCheckSpec]) -> dg.AssetChecksDefinition:
+    """The named rule checks (``specs``) of a table its asset's step may leave unwritten, as a step of their
+    own that runs when the table was materialised."""
+
+    @dg.multi_asset_check(name=f"{table}_quality", specs=specs)
     def _check(context: dg.AssetCheckExecutionContext, project: ProjectResource, warehouse: WarehouseResource):
         config = project.load()
         with warehouse.get() as wh:
-            this_run, facts = run_id(context), table in FACT_TABLES
-            report = check_table(wh, config, table, this_run, run_start(context), referential=not facts)
-            if table == "dim_customer":
-                for references in check_references(wh, config, this_run):
-                    report = report.merged(references)
-        for outcome in outcomes(report, named):
-            yield dg.AssetCheckResult(
-                asset_key=asset_key,
-                check_name=outcome.name,
-                passed=outcome.passed,
-                severity=dg.AssetCheckSeverity.ERROR
-                if outcome.severity == "error"
-                else dg.AssetCheckSeverity.WARN,
-                metadata=check_metadata(report, outcome),
-            )
+            yield from quality_results(context, wh, config, table)
 
     return _check
 
@@ -103,5 +134,18 @@ def _cell(text: str) -> str:
 
 
 def asset_checks(config: ProjectConfig, assets: list[dg.AssetsDefinition]) -> list[dg.AssetChecksDefinition]:
-    """Named quality checks for every table the given assets publish."""
-    return [table_checks(config, key) for assets_def in assets for key in sorted(assets_def.keys)]
+    """Separate quality checks for the tables of ``assets`` whose own step does not check them."""
+    unchecked = [
+        key.to_user_string()
+        for assets_def in assets
+        for key in sorted(assets_def.keys)
+        if not _carries(assets_def, key, rule_checks(config, key.to_user_string()))
+    ]
+    specs = {table: quality_specs(config, [table]) for table in unchecked}
+    return [table_checks(table, specs[table]) for table in unchecked if specs[table]]
+
+
+def _carries(assets_def: dg.AssetsDefinition, key: dg.AssetKey, named: list[RuleCheck]) -> bool:
+    """Whether ``assets_def`` defines the named rule checks of ``key`` itself."""
+    defined = {spec.name for spec in assets_def.check_specs if spec.asset_key == key}
+    return {check.name for check in named} <= defined

@@ -10,6 +10,7 @@ from cxdata.marts.pii import dim_customer_pii_step
 from cxdata.marts.step import MARTS, mart_step, marts_for
 from cxdata.report import table_figure
 from cxdata.warehouse.comments import comments_for
+from pipelines import checks
 from pipelines.metadata import figure_metadata, to_metadata
 from pipelines.resources import ProjectResource, WarehouseResource
 from pipelines.run import run_context
@@ -35,6 +36,7 @@ def identity_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefiniti
             dg.AssetSpec(name, description=text, deps=staged, kinds=kinds, tags={"layer": "mart"})
             for name, text in IDENTITY_OUTPUTS.items()
         ],
+        check_specs=checks.quality_specs(config, IDENTITY_OUTPUTS),
     )
     def _resolve(context: dg.AssetExecutionContext, project: ProjectResource, warehouse: WarehouseResource):
         config = project.load()
@@ -43,16 +45,18 @@ def identity_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefiniti
             full = context.run.tags.get(FULL_REFRESH_TAG) == "true"
             profiles = identity_step(wh, config, run_context(context, wh, config), full_refresh=full)
             figures = {name: table_figure(wh, name, config.currency) for name in profiles}
+            checked = checks.quality_results(context, wh, config, *IDENTITY_OUTPUTS)
         for name, profile in profiles.items():
             yield dg.MaterializeResult(
                 asset_key=name, metadata=to_metadata(profile, name) | figure_metadata(figures[name])
             )
+        yield from checked
 
     return _resolve
 
 
-def mart_asset(name: str, kinds: set[str], available: set[str]) -> dg.AssetsDefinition:
-    """An asset that builds one mart from those of its input tables the project has."""
+def mart_asset(config: ProjectConfig, name: str, kinds: set[str], available: set[str]) -> dg.AssetsDefinition:
+    """An asset that builds and checks one mart from those of its input tables the project has."""
     described = [c.text for c in comments_for(name) if c.column is None]
 
     @dg.asset(
@@ -62,6 +66,7 @@ def mart_asset(name: str, kinds: set[str], available: set[str]) -> dg.AssetsDefi
         kinds=kinds,
         description=described[0] if described else f"{name}: see sql/{name}.sql",
         tags={"layer": "mart"},
+        check_specs=checks.quality_specs(config, [name]),
     )
     def _build(
         context: dg.AssetExecutionContext, project: ProjectResource, warehouse: WarehouseResource
@@ -70,12 +75,15 @@ def mart_asset(name: str, kinds: set[str], available: set[str]) -> dg.AssetsDefi
         with warehouse.get() as wh:
             profile = mart_step(wh, config, name, run_context(context, wh, config))
             figure = table_figure(wh, name, config.currency)
-        return dg.MaterializeResult(metadata=to_metadata(profile, name) | figure_metadata(figure))
+            checked = checks.quality_results(context, wh, config, name)
+        return dg.MaterializeResult(
+            metadata=to_metadata(profile, name) | figure_metadata(figure), check_results=checked
+        )
 
     return _build
 
 
-def pii_asset(kinds: set[str], available: set[str]) -> dg.AssetsDefinition:
+def pii_asset(config: ProjectConfig, kinds: set[str], available: set[str]) -> dg.AssetsDefinition:
     """dim_customer_pii: contact details, the one mart with personal data (sql/dim_customer_pii.sql)."""
     described = [c.text for c in comments_for(PII) if c.column is None]
 
@@ -86,11 +94,15 @@ def pii_asset(kinds: set[str], available: set[str]) -> dg.AssetsDefinition:
         kinds=kinds,
         description=described[0],
         tags={"layer": "mart", "personal_data": "true"},
+        check_specs=checks.quality_specs(config, [PII]),
     )
-    def _build(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    def _build(
+        context: dg.AssetExecutionContext, project: ProjectResource, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
         with warehouse.get() as wh:
             profile = dim_customer_pii_step(wh)
-        return dg.MaterializeResult(metadata=to_metadata(profile, PII))
+            checked = checks.quality_results(context, wh, project.load(), PII)
+        return dg.MaterializeResult(metadata=to_metadata(profile, PII), check_results=checked)
 
     return _build
 
@@ -103,6 +115,6 @@ def assets(config: ProjectConfig) -> list[dg.AssetsDefinition]:
     available = {f"stg_{t}" for t in config.sources} | set(IDENTITY_OUTPUTS) | set(names)
     return [
         identity_assets(config, kinds),
-        *(mart_asset(name, kinds, available) for name in names),
-        pii_asset(kinds, available),
+        *(mart_asset(config, name, kinds, available) for name in names),
+        pii_asset(config, kinds, available),
     ]

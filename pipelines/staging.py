@@ -21,6 +21,7 @@ from cxdata.errors import QuarantineError
 from cxdata.io.partitions import days_between, days_to_stage, file_sources
 from cxdata.io.step import stage_step
 from cxdata.warehouse import Warehouse
+from pipelines import checks
 from pipelines.metadata import to_metadata
 from pipelines.resources import ProjectResource, WarehouseResource
 from pipelines.run import run_id, run_start
@@ -39,10 +40,14 @@ def daily_partitions(config: ProjectConfig) -> dg.DailyPartitionsDefinition:
 
 
 def staging_asset(
-    table: str, group: str, kinds: set[str], partitions: dg.DailyPartitionsDefinition | None = None
+    config: ProjectConfig,
+    table: str,
+    group: str,
+    kinds: set[str],
+    partitions: dg.DailyPartitionsDefinition | None = None,
 ) -> dg.AssetsDefinition:
-    """An asset that ingests one source onto the contract, quarantines bad rows and publishes atomically;
-    daily ``partitions`` for an event source staged by day."""
+    """An asset that ingests one source onto the contract, quarantines bad rows, publishes atomically and
+    checks what it published; daily ``partitions`` for an event source staged by day."""
     spec = schema.table(table)
 
     with warnings.catch_warnings():
@@ -58,6 +63,7 @@ def staging_asset(
             tags={"layer": "staging"},
             partitions_def=partitions,
             backfill_policy=dg.BackfillPolicy.single_run() if partitions is not None else None,
+            check_specs=checks.quality_specs(config, [f"stg_{table}"]),
         )
 
     @decorate
@@ -70,6 +76,7 @@ def staging_asset(
             try:
                 days = None if full else _days(context, wh, config, table, partitions)
                 report = stage_step(wh, config, table, run_id(context), run_start(context), days=days)
+                checked = checks.quality_results(context, wh, config, f"stg_{table}")
             except QuarantineError as exc:
                 # The quarantine preview and counts, not the staged table's: that is what the team must look at.
                 held = to_metadata(exc.report.quarantine, f"quarantine_{table}")
@@ -80,7 +87,7 @@ def staging_asset(
                 f"stg_{table}: {report.audit['rows_late']} rows on days before the lookback changed "
                 f"in their files ({report.staged.facts['late_days']}); backfill those partitions to load them"
             )
-        return dg.MaterializeResult(metadata=to_metadata(report.staged, f"stg_{table}"))
+        return dg.MaterializeResult(metadata=to_metadata(report.staged, f"stg_{table}"), check_results=checked)
 
     return _stage
 
@@ -116,7 +123,7 @@ def staging_assets(config: ProjectConfig, group: str, tables: tuple[str, ...]) -
     kinds = {"polars", config.warehouse_kind}
     daily = daily_partitions(config)
     return [
-        staging_asset(t, group, kinds, daily if file_sources(config, t) else None)
+        staging_asset(config, t, group, kinds, daily if file_sources(config, t) else None)
         for t in tables
         if t in config.sources
     ]

@@ -14,6 +14,7 @@ import dagster as dg
 from cxdata.config import ProjectConfig
 from cxdata.report.touchpoints import decision_lists
 from cxdata.touchpoints.step import TouchpointReport, touchpoint_step
+from pipelines import checks
 from pipelines.metadata import plot_metadata, published_metadata
 from pipelines.resources import ProjectResource, WarehouseResource
 from pipelines.run import run_context
@@ -44,18 +45,21 @@ def touchpoint_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefini
         name="score_touchpoints",
         group_name=GROUP,
         specs=[dg.AssetSpec(name, description=text, deps=deps, kinds=kinds) for name, text in OUTPUTS.items()],
+        check_specs=checks.quality_specs(config, OUTPUTS),
     )
     def _score(context: dg.AssetExecutionContext, project: ProjectResource, warehouse: WarehouseResource):
         config = project.load()
         with warehouse.get() as wh:
             report = touchpoint_step(wh, config, run_context(context, wh, config))
             published = {name: published_metadata(wh, name) for name in OUTPUTS if wh.exists(name)}
+            checked = checks.quality_results(context, wh, config, *OUTPUTS)
         # the decision leads: the UI shows metadata in this order
         scores = _metadata(report, config) | published.get("touchpoint_scores", {})
         yield dg.MaterializeResult(asset_key="touchpoint_scores", metadata=scores)
         yield dg.MaterializeResult(
             asset_key="touchpoint_scores_history", metadata=published.get("touchpoint_scores_history", {})
         )
+        yield from checked
 
     return _score
 

@@ -18,6 +18,7 @@ from cxdata.clv.checks import holdout_verdict, model_verdict
 from cxdata.clv.step import ClvReport
 from cxdata.config import ProjectConfig
 from cxdata.report import table_figure
+from pipelines import checks
 from pipelines.metadata import figure_metadata, plot_metadata, published_metadata, trend_metadata
 from pipelines.resources import ProjectResource, WarehouseResource
 from pipelines.run import run_context
@@ -37,6 +38,9 @@ MODEL_CHECK, HOLDOUT_CHECK = "clv_model_usable", "clv_holdout_error"
 # churn scored too; each is materialised only when this run wrote it
 CLV_OUTPUTS = {"customer_scores", "customer_scores_history"}
 SEGMENT_OUTPUTS = {"segment_members", "segment_summary"}
+# written by every run: their quality checks run in this step; the tables the step may leave unwritten are
+# checked by steps of their own (pipelines/checks.py)
+ALWAYS_WRITTEN = [name for name in OUTPUTS if name not in CLV_OUTPUTS | SEGMENT_OUTPUTS]
 CHURN_CHECK, BASELINE_CHECK = "churn_model_trained", "churn_beats_btyd"
 
 
@@ -75,6 +79,7 @@ def value_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefinition:
                 asset=scores,
                 description="Churn holdout AUC not below the BTYD baseline's by > 0.01",
             ),
+            *checks.quality_specs(config, ALWAYS_WRITTEN),
         ],
     )
     def _score(context: dg.AssetExecutionContext, project: ProjectResource, warehouse: WarehouseResource):
@@ -83,6 +88,7 @@ def value_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefinition:
             report, churn = value_step(wh, config, run_context(context, wh, config))
             clv = table_figure(wh, "customer_scores", config.currency) if report.failed is None else None
             published = {name: published_metadata(wh, name) for name in OUTPUTS if wh.exists(name)}
+            checked = checks.quality_results(context, wh, config, *ALWAYS_WRITTEN)
         verdicts = (
             (MODEL_CHECK, model_verdict(report), dg.AssetCheckSeverity.ERROR),
             (HOLDOUT_CHECK, holdout_verdict(report, config.models.clv), dg.AssetCheckSeverity.WARN),
@@ -111,6 +117,7 @@ def value_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefinition:
                 severity=severity,
                 metadata={"reason": verdict.reason},
             )
+        yield from checked
 
     return _score
 

@@ -49,7 +49,7 @@ def paths_run(tmp_path_factory):
         (root / "dagster_home").mkdir()
         patch.setenv("DAGSTER_HOME", str(root / "dagster_home"))
         # the data-quality suites are tested elsewhere and take most of a run's time; every asset still runs
-        patch.setattr("pipelines.definitions.checks.asset_checks", lambda config, assets: [])
+        patch.setattr("pipelines.checks.quality_specs", lambda config, tables: [])
         heard: list[tuple[str, str]] = []
         outcome = run_project(config, on_step=lambda step, event: heard.append((step, event)))
     with Warehouse(config.warehouse) as wh:
