@@ -42,7 +42,7 @@ EXE = shutil.which("cxdata", path=str(Path(sys.executable).parent)) or "cxdata"
 # What a run writes about itself, not about customers: the two runs differ there by construction.
 RUN_TABLES = re.compile(
     r"^(load_audit|run_context|stg_files|stg_partitions|model_runs|model_artifacts|.*_checks?|check_results"
-    r"|validation_runs|alerts|gx_.*|identity_inputs|identity_touched)$"
+    r"|validation_runs|alerts|gx_.*|identity_inputs|identity_touched|identity_runs)$"
 )
 RUN_COLUMNS = re.compile(
     r"^(_loaded_at|run_id|.*_run_id|loaded_at|started_at|finished_at|scored_at|fitted_at|created_at|merged_at"

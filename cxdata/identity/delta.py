@@ -38,14 +38,13 @@ import polars as pl
 from cxdata.config import ProjectConfig
 from cxdata.identity.links import RECORD_ID
 from cxdata.identity.records import TABLES, columns_needed
+from cxdata.io.consumed import changed_days, consumed_rows, staged_versions
 from cxdata.io.days import PARTITION_COLUMN
-from cxdata.io.partitions import STAGED
 from cxdata.warehouse import Warehouse
 
 HASHES = "identity_record_hashes"
 INPUTS = "identity_inputs"
 _SEED = 0x1DE7
-_VERSION = ["files_version", "loaded_at"]
 HASH_SCHEMA = {"source_table": pl.String, "record_id": pl.String, PARTITION_COLUMN: pl.Date, "row_hash": pl.Int64}
 
 
@@ -88,7 +87,7 @@ def identity_delta(wh: Warehouse, config: ProjectConfig, tables: list[str], full
     """The delta of staged ``tables`` against what the last identity run consumed; with ``full`` (a reason),
     or when the stored state cannot vouch for one, every record is hashed and ``full_reason`` says why."""
     fingerprint = config_fingerprint(config)
-    versions = {table: _staged_versions(wh, table) for table in tables}
+    versions = {table: staged_versions(wh, table) for table in tables}
     reason = full or distrust(wh, config, tables)
     consumed = None if reason else wh.read(INPUTS).cast({PARTITION_COLUMN: pl.Date})
     parts, previous, scope = [], [], {}
@@ -100,7 +99,11 @@ def identity_delta(wh: Warehouse, config: ProjectConfig, tables: list[str], full
             previous.append(before)
     hashes = pl.concat(parts) if parts else pl.DataFrame(schema=HASH_SCHEMA)
     inputs = pl.concat(
-        [_consumed_rows(table, versions[table], fingerprint) for table in tables], how="vertical_relaxed"
+        [
+            consumed_rows(table, versions[table]).with_columns(pl.lit(fingerprint).alias("identity_config"))
+            for table in tables
+        ],
+        how="vertical_relaxed",
     )
     if reason:
         empty = hashes.clear().select(RECORD_ID)
@@ -124,31 +127,6 @@ def distrust(wh: Warehouse, config: ProjectConfig, tables: list[str]) -> str | N
     return None
 
 
-def _staged_versions(wh: Warehouse, table: str) -> pl.DataFrame | None:
-    """The ``stg_partitions`` rows of ``table`` (partition_day, files_version, loaded_at), or None when it is
-    not staged by day."""
-    if PARTITION_COLUMN not in wh.columns(f"stg_{table}") or not wh.exists(STAGED):
-        return None
-    rows = wh.read(STAGED, columns=[PARTITION_COLUMN, *_VERSION], where={"source_table": table})
-    rows = rows.filter(pl.col(PARTITION_COLUMN).is_not_null())
-    return rows.cast({PARTITION_COLUMN: pl.Date, "files_version": pl.String}) if rows.height else None
-
-
-def _consumed_rows(table: str, versions: pl.DataFrame | None, fingerprint: str) -> pl.DataFrame:
-    rows = (
-        pl.DataFrame({PARTITION_COLUMN: [None], "files_version": [None], "loaded_at": [None]})
-        if versions is None
-        else versions
-    )
-    return rows.select(
-        pl.lit(table).alias("source_table"),
-        pl.col(PARTITION_COLUMN).cast(pl.Date),
-        pl.col("files_version").cast(pl.String),
-        pl.col("loaded_at").cast(pl.Datetime("us", "UTC")),
-        pl.lit(fingerprint).alias("identity_config"),
-    )
-
-
 def _table_delta(
     wh: Warehouse, config: ProjectConfig, table: str, versions: pl.DataFrame | None, known: pl.DataFrame | None
 ) -> tuple[pl.DataFrame, pl.DataFrame | None, str]:
@@ -157,7 +135,7 @@ def _table_delta(
     name = f"stg_{table}"
     columns = columns_needed(table, wh.columns(name), config.identity.probabilistic.enabled)
     read = [*columns, PARTITION_COLUMN] if versions is not None else columns
-    days = None if known is None or versions is None else _changed_days(versions, known)
+    days = None if known is None or versions is None else changed_days(versions, known)
     if days is None:
         current = row_hashes(wh.read(name, columns=read).lazy(), table, columns).collect()
         if known is None:
@@ -180,19 +158,6 @@ def _table_delta(
         ]
     )
     return current.collect(), before.cast(HASH_SCHEMA), f"{days.height} day(s)"
-
-
-def _changed_days(versions: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame | None:
-    """The days staged since they were consumed, or gone since (partition_day); None when ``table`` was
-    consumed whole, so there is nothing to compare by day."""
-    dated = known.filter(pl.col(PARTITION_COLUMN).is_not_null()).select(PARTITION_COLUMN, *_VERSION)
-    if dated.is_empty():
-        return None
-    same = [PARTITION_COLUMN, *_VERSION]
-    dated = dated.cast({c: versions.schema[c] for c in same})
-    staged = versions.join(dated, on=same, how="anti", nulls_equal=True).select(PARTITION_COLUMN)
-    dropped = dated.join(versions, on=PARTITION_COLUMN, how="anti").select(PARTITION_COLUMN)
-    return pl.concat([staged, dropped]).unique().sort(PARTITION_COLUMN)
 
 
 def counts(delta: Delta) -> Mapping[str, int]:

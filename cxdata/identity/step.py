@@ -37,6 +37,9 @@ from cxdata.warehouse.transaction import Transaction
 
 IDENTITY_TABLES = ("customers", "orders", "tickets", "surveys", "web_events", "touches")
 TOUCHED = "identity_touched"
+# one row per identity run: which run's state it changed, so a step reading identity_touched knows whether
+# those are all the customers changed since it last read them
+RUNS = "identity_runs"
 _STATE = (RECORD_KEYS, "customer_identity", LINKS)
 _PREVIOUS_COLUMNS = ["identifier_type", "identifier_value", "customer_key", "status", "first_seen"]
 
@@ -112,7 +115,8 @@ def identity_step(
             wh, config, run, tables, retired, result.reason, dataclasses.replace(delta, full_reason=result.reason)
         )
     facts = _facts(result, delta)
-    return _publish_changes(wh, result, delta, _touched(result.touched, run, "incremental"), facts)
+    touched = _touched(result.touched, run, "incremental")
+    return _publish_changes(wh, result, delta, touched, _run_row(wh, run, "incremental", touched), facts)
 
 
 def _full(
@@ -160,7 +164,8 @@ def _full(
         delta = identity_delta(wh, config, list(tables), reason)
         _same_records(delta.hashes, outputs[RECORD_KEYS])
     facts |= {**counts(delta), "scope": delta.scope}
-    return _publish_whole(wh, outputs, delta, _touched(keys, run, "full"), facts)
+    touched = _touched(keys, run, "full")
+    return _publish_whole(wh, outputs, delta, touched, _run_row(wh, run, "full", touched), facts)
 
 
 def _same_records(hashes: pl.DataFrame, record_keys: pl.DataFrame) -> None:
@@ -176,7 +181,12 @@ def _same_records(hashes: pl.DataFrame, record_keys: pl.DataFrame) -> None:
 
 
 def _publish_whole(
-    wh: Warehouse, outputs: dict[str, pl.DataFrame], delta: Delta, touched: pl.DataFrame, facts: dict
+    wh: Warehouse,
+    outputs: dict[str, pl.DataFrame],
+    delta: Delta,
+    touched: pl.DataFrame,
+    run_row: pl.DataFrame,
+    facts: dict,
 ) -> dict[str, Profile]:
     profiles = {}
     facts = {**facts, "merges_this_run": outputs["identity_merges"].height, "touched_customers": touched.height}
@@ -189,13 +199,18 @@ def _publish_whole(
             if name != LINKS:
                 profiles[name] = table_profile(frame, staged.seconds)
             del frame
-        _publish_bookkeeping(tx, delta, touched)
+        _publish_bookkeeping(tx, delta, touched, run_row)
     profiles["customer_identity"] = profiles["customer_identity"].with_facts(facts)
     return profiles
 
 
 def _publish_changes(
-    wh: Warehouse, result: IncrementalResult, delta: Delta, touched: pl.DataFrame, facts: dict
+    wh: Warehouse,
+    result: IncrementalResult,
+    delta: Delta,
+    touched: pl.DataFrame,
+    run_row: pl.DataFrame,
+    facts: dict,
 ) -> dict[str, Profile]:
     records = pl.concat([result.replaced_records, result.record_keys.select(RECORD_ID)])
     identifiers = pl.concat([result.replaced_identifiers, result.customer_identity.select(IDENTIFIER)])
@@ -209,7 +224,7 @@ def _publish_changes(
         staged = tx.replace_keys("customer_identity", result.customer_identity, on=IDENTIFIER, keys=identifiers)
         profiles["customer_identity"] = table_profile(result.customer_identity, staged.seconds)
         tx.replace_keys(LINKS, result.links, on=RECORD_ID, keys=records)
-        _publish_bookkeeping(tx, delta, touched)
+        _publish_bookkeeping(tx, delta, touched, run_row)
     # the profiles describe the tables as they are now, not the rows this run replaced
     for name in (RECORD_KEYS, "customer_identity"):
         written = profiles[name].rows
@@ -220,8 +235,9 @@ def _publish_changes(
     return profiles
 
 
-def _publish_bookkeeping(tx: Transaction, delta: Delta, touched: pl.DataFrame) -> None:
-    """The record hashes and inputs the delta of the next run starts from, and the customers touched."""
+def _publish_bookkeeping(tx: Transaction, delta: Delta, touched: pl.DataFrame, run_row: pl.DataFrame) -> None:
+    """The record hashes and inputs the delta of the next run starts from, the customers touched and the
+    run's row in the identity run log."""
     # a full resolve past the share still hashed only the days read again: those rows are replaced
     if delta.replaced is None:
         tx.publish(HASHES, delta.hashes)
@@ -229,6 +245,7 @@ def _publish_bookkeeping(tx: Transaction, delta: Delta, touched: pl.DataFrame) -
         tx.replace_keys(HASHES, delta.hashes, on=RECORD_ID, keys=delta.replaced)
     tx.publish(INPUTS, delta.inputs)
     tx.publish(TOUCHED, touched)
+    tx.append(RUNS, run_row, replace={"run_id": run_row["run_id"][0]})
 
 
 def _touched(keys: pl.DataFrame, run: RunContext, mode: str) -> pl.DataFrame:
@@ -240,6 +257,39 @@ def _touched(keys: pl.DataFrame, run: RunContext, mode: str) -> pl.DataFrame:
         .sort("customer_key")
         .select(pl.lit(run.run_id).alias("run_id"), "customer_key", pl.lit(mode).alias("mode"))
     )
+
+
+def _run_row(wh: Warehouse, run: RunContext, mode: str, touched: pl.DataFrame) -> pl.DataFrame:
+    """This run's ``identity_runs`` row. ``after_run_id`` is the last identity run logged, whose state this one
+    changed: the same run when a step is retried, so a reader of ``identity_touched`` that saw an earlier
+    run does not take the retry's (smaller) set for everything changed since."""
+    last = latest_run(wh)
+    return pl.DataFrame(
+        {
+            "run_id": [run.run_id],
+            "after_run_id": [None if last is None else last["run_id"]],
+            "sequence": [1 if last is None else last["sequence"] + 1],
+            "mode": [mode],
+            "touched_customers": [touched.height],
+            "finished_at": [run.now],
+        },
+        schema={
+            "run_id": pl.String,
+            "after_run_id": pl.String,
+            "sequence": pl.Int64,
+            "mode": pl.String,
+            "touched_customers": pl.Int64,
+            "finished_at": pl.Datetime("us", "UTC"),
+        },
+    )
+
+
+def latest_run(wh: Warehouse) -> dict | None:
+    """The last row of the identity run log (run_id, after_run_id, sequence, mode, ...), None before any."""
+    if not wh.exists(RUNS):
+        return None
+    rows = wh.read(RUNS).sort("sequence", descending=True)  # one row a run: small
+    return rows.row(0, named=True) if rows.height else None
 
 
 def _facts(result: IncrementalResult, delta: Delta) -> dict:

@@ -16,6 +16,8 @@ import polars as pl
 from cxdata import marts
 from cxdata.config import ProjectConfig
 from cxdata.identity.step import RECORD_KEYS
+from cxdata.marts.delta import INPUTS, fact_delta
+from cxdata.marts.incremental import FACT_SOURCES, update_fact
 from cxdata.marts.kpis import INPUT_COLUMNS
 from cxdata.profile import Profile, table_profile
 from cxdata.run_context import RunContext
@@ -141,9 +143,25 @@ def _read_input(wh: Warehouse, mart: str, table: str) -> pl.LazyFrame | None:
 
 
 def mart_step(wh: Warehouse, config: ProjectConfig, name: str, run: RunContext) -> Profile:
-    """Build one mart from what is published in the warehouse, as of ``run``'s as_of, and publish it."""
+    """Build one mart from what is published in the warehouse, as of ``run``'s as_of, and publish it. A fact
+    mart of one row per record is updated instead when its last build left a delta to follow
+    (`cxdata.marts.incremental`); its profile's facts say which, and why."""
     mart = MARTS[name]
-    frames = {table: _read_input(wh, name, table) for table in mart.inputs}
-    frame = mart.build(config, frames, run).collect()
-    published = wh.publish(name, frame)
-    return table_profile(frame, published.seconds)
+    if name not in FACT_SOURCES:
+        frame = mart.build(config, {table: _read_input(wh, name, table) for table in mart.inputs}, run).collect()
+        return table_profile(frame, wh.publish(name, frame).seconds)
+    tables = [t.removeprefix("stg_") for t in mart.inputs if t.startswith("stg_") and wh.exists(t)]
+    delta = fact_delta(wh, config, name, tables)
+    reason = delta.full_reason
+    if reason is None:
+        update = update_fact(wh, config, name, run, delta, mart.build)
+        if update is not None:
+            return table_profile(update.rows, update.seconds).with_facts(
+                {**update.facts, "rows": wh.row_count(name)}
+            )
+        reason = "an updated row belonged to a customer outside the delta"
+    frame = mart.build(config, {table: _read_input(wh, name, table) for table in mart.inputs}, run).collect()
+    with wh.transaction() as tx:
+        published = tx.publish(name, frame)
+        tx.replace_keys(INPUTS, delta.inputs, on="mart")
+    return table_profile(frame, published.seconds).with_facts({"mode": "full", "mode_reason": reason})
