@@ -6,7 +6,9 @@ too: an order's number counts the customer's orders). Rows without a customer ar
 the ones of the restated records and every row that had no customer before are built again too. The rows
 are replaced by record id (every row those customers had, and every row built again), in one transaction with
 ``mart_inputs``, so a record gone from its day leaves no row behind. ``fct_surveys`` also builds again the
-answers whose ticket was restated or is gone, since they take their channel from it.
+answers whose ticket was restated or is gone, since they take their channel from it. ``fct_web_sessions``
+cuts sessions from all of a visitor's events: it builds again every session of the visitors with an event
+among those records, or whose sessions belonged to those customers or to none, and replaces by visitor.
 
 Each row is built by the mart's own definition (`cxdata.marts.step.MARTS`) from the staged rows of those
 records, so an update and a full build give the same rows.
@@ -33,7 +35,9 @@ FACT_SOURCES = {
     "fct_tickets": "tickets",
     "fct_surveys": "surveys",
     "fct_touches": "touches",
+    "fct_web_sessions": "web_events",
 }
+SESSIONS = "fct_web_sessions"
 _IDS = pl.Schema({"record_id": pl.String()})
 Build = Callable[[ProjectConfig, dict[str, pl.LazyFrame | None], RunContext], pl.LazyFrame]
 
@@ -54,33 +58,27 @@ def update_fact(
     frames of its inputs) and put them in place of the old ones; None, with nothing written, when a row built
     again belongs to a customer outside the delta (the delta missed something: build the mart whole)."""
     source = FACT_SOURCES[name]
-    key, _ = TABLES[source]
     restated = _on_days(wh, source, delta.days[source])
     if name == "fct_surveys":
         restated = pl.concat([restated, _answers_of_changed_tickets(wh, delta.days.get("tickets"))]).unique()
     keyed = _record_keys(wh, source, restated)
     customers = pl.concat([delta.touched, keyed.select("customer_key")]).drop_nulls().unique().cast(KEY)
-    theirs = wh.read(RECORD_KEYS, columns=["record_id"], where={"source_table": source}, where_in=customers).cast(
-        _IDS
-    )
-    keyless = wh.read(name, columns=[key], where={"customer_key": None}).select(pl.col(key).alias("record_id"))
-    by_id = pl.concat([restated, keyless.cast(_IDS)]).unique()
-    records = pl.concat([by_id, theirs]).unique()
-    frames = {f"stg_{source}": _staged(wh, source, records), RECORD_KEYS: _record_keys(wh, source, records).lazy()}
+    theirs = wh.read(RECORD_KEYS, columns=["record_id"], where={"source_table": source}, where_in=customers)
+    rebuild = _visitor_rebuild if name == SESSIONS else _record_rebuild
+    frames, unit, replaced = rebuild(wh, name, customers, restated, theirs.cast(_IDS))
     if name == "fct_surveys":
         frames["stg_tickets"] = _tickets_of(wh, frames["stg_surveys"]) if "tickets" in delta.days else None
     rows = build(config, frames, run).collect()
-    if rows.filter(
-        pl.col("customer_key").is_not_null() & ~pl.col("customer_key").is_in(customers["customer_key"].implode())
-    ).height:
+    outside = pl.col("customer_key").is_not_null() & ~pl.col("customer_key").is_in(
+        customers["customer_key"].implode()
+    )
+    if rows.filter(outside).height:
         return None
-    # one delete by record id: every row the customers had, the restated and keyless records, and the rows
-    # built again (a table is written once per transaction)
-    had = wh.read(name, columns=[key], where_in=customers).select(pl.col(key).cast(pl.String).alias("record_id"))
-    built = rows.select(pl.col(key).cast(pl.String).alias("record_id"))
-    replaced = _as(pl.concat([had, by_id, built]).unique(), key)
+    if unit != "anonymous_id":  # the rows built again replace theirs too
+        built = rows.select(pl.col(unit).cast(pl.String))
+        replaced = pl.concat([replaced, built]).unique()
     with wh.transaction() as tx:
-        published = tx.replace_keys(name, rows, on=key, keys=replaced)
+        published = tx.replace_keys(name, rows, on=unit, keys=replaced)
         tx.replace_keys(INPUTS, delta.inputs, on="mart")
     facts = {
         "mode": "incremental",
@@ -89,6 +87,49 @@ def update_fact(
         "rows_replaced": rows.height,
     }
     return Update(rows, published.seconds, facts)
+
+
+def _record_rebuild(
+    wh: Warehouse, name: str, customers: pl.DataFrame, restated: pl.DataFrame, theirs: pl.DataFrame
+) -> tuple[dict[str, pl.LazyFrame | None], str, pl.DataFrame]:
+    """A fact of one row per record: the input frames of the records to build again, the key its rows are
+    replaced by, and the keys to replace (every row the customers had, the restated and keyless records)."""
+    source = FACT_SOURCES[name]
+    key, _ = TABLES[source]
+    keyless = wh.read(name, columns=[key], where={"customer_key": None}).select(pl.col(key).alias("record_id"))
+    by_id = pl.concat([restated, keyless.cast(_IDS)]).unique()
+    records = pl.concat([by_id, theirs]).unique()
+    frames = {f"stg_{source}": _staged(wh, source, records), RECORD_KEYS: _record_keys(wh, source, records).lazy()}
+    had = wh.read(name, columns=[key], where_in=customers).select(pl.col(key).cast(pl.String).alias("record_id"))
+    return frames, key, _as(pl.concat([had, by_id]).unique(), key)
+
+
+def _visitor_rebuild(
+    wh: Warehouse, name: str, customers: pl.DataFrame, restated: pl.DataFrame, theirs: pl.DataFrame
+) -> tuple[dict[str, pl.LazyFrame | None], str, pl.DataFrame]:
+    """Web sessions, cut from all of a visitor's events: every event of each visitor whose sessions can have
+    changed (`_visitors`), replaced per visitor (anonymous_id)."""
+    visitors = _visitors(wh, customers, pl.concat([restated, theirs]).unique())
+    events = wh.read("stg_web_events", where_in=visitors).lazy()
+    named = events.select(pl.col("event_id").cast(pl.String).alias("record_id")).collect()
+    return (
+        {"stg_web_events": events, RECORD_KEYS: _record_keys(wh, "web_events", named).lazy()},
+        "anonymous_id",
+        visitors,
+    )
+
+
+def _visitors(wh: Warehouse, customers: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
+    """The visitors (anonymous_id) whose sessions can have changed: those of ``events`` (record ids) and every
+    visitor whose sessions belonged to one of ``customers`` or to no customer."""
+    dtype = wh.read("stg_web_events", columns=["event_id"], limit=0).schema["event_id"]
+    wanted = events.select(pl.col("record_id").cast(dtype).alias("event_id"))
+    parts = [
+        wh.read("stg_web_events", columns=["anonymous_id"], where_in=wanted),
+        wh.read(SESSIONS, columns=["anonymous_id"], where_in=customers),
+        wh.read(SESSIONS, columns=["anonymous_id"], where={"customer_key": None}),
+    ]
+    return pl.concat([part.cast({"anonymous_id": pl.String}) for part in parts]).drop_nulls().unique()
 
 
 def _on_days(wh: Warehouse, source: str, days: pl.DataFrame) -> pl.DataFrame:
