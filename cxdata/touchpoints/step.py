@@ -13,7 +13,8 @@ The chosen attribution model's credit is published; every model's credit is
 kept in the report for metadata. Without orders the step publishes nothing but
 a failed model run.
 
-A run between computations reads and writes no table but model_runs: the last
+A run between computations reads no fact (only the model tables and
+touchpoint_scores) and writes nothing but its model_runs row: the last
 computation's touchpoint_scores stay (their as_of says which moment they
 describe), the history gains nothing, and its model_runs row (mode kept) points
 to the computation in fitted_run_id.
