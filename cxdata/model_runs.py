@@ -145,19 +145,20 @@ def scored_with(
     n_orders: int,
     warnings: Sequence[str],
     reason: str,
+    mode: str = "score",
 ) -> pl.DataFrame:
     """The ``model_runs`` row of a run that scored with the stored fit ``fit`` (its model_runs row, a dict)
-    instead of training: mode score, fitted_run_id the fit's model_run_id, this run's id, moments, data window,
-    counts and warnings, ``reason`` why it did not refit; every other column (model, parameters, holdout
-    metrics, calibration and holdout ends, candidates, attempts, config) is the fit's, carried, not
-    recomputed."""
+    instead of training: ``mode`` score (touchpoints: kept, the fit's figures stay published), fitted_run_id
+    the fit's model_run_id, this run's id, moments, data window, counts and warnings, ``reason`` why it did
+    not refit; every other column (model, parameters, holdout metrics, calibration and holdout ends,
+    candidates, attempts, config) is the fit's, carried, not recomputed."""
     row = (
         {name: fit.get(name) for name in COLUMNS}
         | _this_run(run, model_run_id, window, n_customers, n_orders, warnings)
         | {
             "status": "ok",
             "failure_reason": None,
-            "mode": "score",
+            "mode": mode,
             "fitted_run_id": fit["model_run_id"],
             "mode_reason": reason,
         }

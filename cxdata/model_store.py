@@ -1,9 +1,12 @@
-"""Fitted models kept between runs: the ``model_artifacts`` table and the refit cadence of CLV and churn.
+"""Fitted models kept between runs: the ``model_artifacts`` table and the refit cadence of CLV, churn and
+touchpoints.
 
 A fit (model_runs mode fit) stores what scoring needs as one pickle per kind in
 ``model_artifacts``, in the transaction that appends its model_runs row: CLV's
 purchase, spend and boosted models (`cxdata.clv.step.ClvFit`), churn's
-classifier with its features and reason references (`cxdata.churn.train.Training`).
+classifier with its features and reason references (`cxdata.churn.train.Training`),
+a touchpoint computation what its asset shows beside touchpoint_scores
+(`cxdata.touchpoints.step.TouchpointReport` without the scores).
 Every later run decides (`decide`) whether to fit again or to score with the
 last fit:
 
@@ -14,7 +17,7 @@ last fit:
   versions of cxdata, Python, numpy, scikit-learn or lifetimes (a pickle is only
   safe to load where it was written), a sha256 that does not match its bytes, or
   bytes that do not unpickle;
-- otherwise score with it.
+- otherwise score with it (touchpoints: keep its published figures).
 
 The decision's reason is recorded in the run's model_runs row (mode_reason).
 The payload is unpickled, so it must only ever come from this warehouse: the
@@ -154,10 +157,17 @@ def last_fit(wh: Warehouse, kind: str, as_of: dt.datetime | None = None) -> dict
 
 
 def decide(
-    wh: Warehouse, kind: str, run: RunContext, every_days: int, config: BaseModel, refit: bool = False
+    wh: Warehouse,
+    kind: str,
+    run: RunContext,
+    every_days: int,
+    config: BaseModel,
+    refit: bool = False,
+    keep: str = "scored with",
 ) -> Decision:
     """Fit or score the ``kind`` model in ``run`` (see the module doc): ``every_days`` is
-    models.refit_every_days, ``config`` the kind's models section, ``refit`` forces a fit."""
+    models.refit_every_days, ``config`` the kind's models section, ``refit`` forces a fit, ``keep`` opens the
+    reason of a run that uses the stored fit (touchpoints keep its figures instead of scoring)."""
     if refit:
         return Decision(kind, "refit forced")
     fit = last_fit(wh, kind)
@@ -174,7 +184,7 @@ def decide(
         model = load(wh, name, kind)
     except UnusableArtifact as exc:
         return Decision(kind, f"the stored {kind} model of {name} is unusable: {exc}")
-    return Decision(kind, f"scored with {name}, {_days(age)} old (refit every {every_days} days)", fit, model)
+    return Decision(kind, f"{keep} {name}, {_days(age)} old (refit every {every_days} days)", fit, model)
 
 
 def _days(age: dt.timedelta) -> str:

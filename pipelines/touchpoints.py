@@ -1,6 +1,9 @@
 """The touchpoint domain: which touchpoints earn their cost, from journeys, incrementality and retention effects.
 
-One multi-asset: touchpoint_scores and its history come from one step. It reads
+One multi-asset: touchpoint_scores and its history come from one step, which
+computes on the models' refit cadence; a run in between keeps the last
+computation's tables (the asset still materialises, with that computation's
+metadata, "mode: kept: ...", and its checks, so the views and the report run). It reads
 customer_scores for the CLV credited to acquiring touchpoints but does not need
 it: the step runs after the value step through ``customer_rfm``, which that step
 always materialises, so it reads this run's scores when there are any, and a
@@ -21,9 +24,10 @@ from pipelines.run import run_context
 
 GROUP = "touchpoints"
 OUTPUTS = {
-    "touchpoint_scores": "Per touchpoint at as_of: attributed credit, estimated incremental revenue and retention "
-    "value, cost, return on spend with an interval, and invest / hold / cut.",
-    "touchpoint_scores_history": "Every run's touchpoint_scores, kept for trends and back-testing.",
+    "touchpoint_scores": "Per touchpoint at the as_of of the last computation (every models.refit_every_days): "
+    "attributed credit, estimated incremental revenue and retention value, cost, return on spend with an "
+    "interval, and invest / hold / cut.",
+    "touchpoint_scores_history": "Every computation's touchpoint_scores, kept for trends and back-testing.",
 }
 # each input table and the source it needs (None: always there once orders are); customer_rfm stands in for
 # customer_scores, which only a run with a usable CLV model materialises (pipelines/value.py)
@@ -78,6 +82,10 @@ def _metadata(report: TouchpointReport, config: ProjectConfig) -> dict[str, dg.M
     # the decision first: the Dagster UI lists metadata in insertion order
     metadata = {} if report.failed else {"decision": dg.MetadataValue.md(decision_markdown(report, config))}
     metadata |= {
+        # computed this run or kept from the last computation (cxdata/model_store.py): the figures are its
+        "mode": dg.MetadataValue.text(f"{report.mode}: {report.mode_reason}"),
+        "fitted_run_id": dg.MetadataValue.text(report.fitted_run_id or "none"),
+        "as_of": dg.MetadataValue.text(report.as_of.isoformat()),
         "model_run_id": dg.MetadataValue.text(report.model_run_id),
         "touchpoints": dg.MetadataValue.int(report.scores.height),
         "warnings": dg.MetadataValue.md("\n".join(f"- {w}" for w in report.warnings) or "none"),

@@ -8,7 +8,9 @@
 -- that DuckDB and PostgreSQL store them alike. A run is reproducible from its
 -- data window, config_json and seed. CLV and churn refit on a cadence (models.refit_every_days,
 -- cxdata/model_store.py): a fit row (mode fit) has its fitted models in model_artifacts, and the runs in
--- between write a score row (mode score) that carries the fit's columns and points to it.
+-- between write a score row (mode score) that carries the fit's columns and points to it. Touchpoints
+-- follow the same cadence: a computation is a fit row; a run in between keeps its published figures and
+-- writes a kept row (mode kept) that carries the computation's columns, data window and counts.
 
 comment on table model_runs is 'Every trained model: version, data window, calibration/holdout split, parameters, log-likelihood, holdout metrics, every fit attempt, seed. Primary key: model_run_id.';
 comment on column model_runs.model_run_id is 'Id of this model run (<run_id>/clv); customer_scores.model_run_id points here.';
@@ -56,6 +58,6 @@ comment on column model_runs.baseline_rfm_logit_auc is 'churn: holdout ROC AUC o
 comment on column model_runs.training_rows is 'churn: customer-cutoff rows the final classifier was trained on.';
 comment on column model_runs.cutoffs_json is 'churn: the stacked training cutoffs and the holdout cutoff, JSON.';
 comment on column model_runs.importances_json is 'churn: permutation importances of the features on the holdout, JSON.';
-comment on column model_runs.mode is 'fit: this run trained the model (and stored it in model_artifacts); score: it scored with the stored fit fitted_run_id, and every column of the fit (model, parameters, holdout metrics, calibration_end, holdout_end, candidates, attempts, config) is carried from that row, not recomputed. Rows written before the cadence have null.';
+comment on column model_runs.mode is 'fit: this run trained the model (and stored it in model_artifacts); score: it scored with the stored fit fitted_run_id, and every column of the fit (model, parameters, holdout metrics, calibration_end, holdout_end, candidates, attempts, config) is carried from that row, not recomputed; kept (touchpoints): touchpoint_scores still holds the figures of the computation fitted_run_id, whose columns, data window and counts are carried (nothing was read or written). Rows written before the cadence have null.';
 comment on column model_runs.fitted_run_id is 'The model_run_id of the fit whose model scored this run: its own id on an ok fit row, the fit it reused on a score row; null on a failed row.';
-comment on column model_runs.mode_reason is 'Why the run fitted (no usable fit yet, the last fit is models.refit_every_days old, the stored artifact is unusable and why, config changed, forced) or why it only scored (the age of the fit it used).';
+comment on column model_runs.mode_reason is 'Why the run fitted (no usable fit yet, the last fit is models.refit_every_days old, the stored artifact is unusable and why, config changed, forced) or why it only scored or kept (the age of the fit it used).';

@@ -3,14 +3,17 @@
 -- grain: one row per touchpoint at the latest as_of
 --
 -- Built by cxdata.touchpoints.step.touchpoint_step from the fact marts,
--- stg_touchpoint_costs and customer_scores; replaced by every run (the table
--- holds one as_of). touchpoint_scores_history keeps every run. Credit columns
+-- stg_touchpoint_costs and customer_scores; replaced by every computation (the
+-- table holds one as_of). Touchpoints are computed on the models' refit cadence
+-- (models.refit_every_days, cxdata/model_store.py): a run in between leaves the
+-- table as the last computation left it, so as_of can be older than the latest
+-- run's. touchpoint_scores_history keeps every computation. Credit columns
 -- come from the attribution model in models.touchpoints.model (markov by
 -- default); value columns are causal estimates (cxdata/touchpoints/lift.py,
 -- retention.py), not attribution.
 
 comment on table touchpoint_scores is 'Touchpoint investment table at one as_of: one row per touchpoint (marketing channel/campaign, web source, service channel) with attributed credit, estimated incremental revenue and retention value, cost, return on spend with a calibrated interval, the recommendation and the evidence behind it. Primary key: touchpoint.';
-comment on column touchpoint_scores.as_of is 'Moment the scores were computed at, UTC; later data is ignored.';
+comment on column touchpoint_scores.as_of is 'Moment the scores were computed at, UTC; later data is ignored. Runs between touchpoint computations (models.refit_every_days) keep the table, so it can be older than the latest run''s as_of.';
 comment on column touchpoint_scores.touchpoint is 'Touchpoint label: <channel>/<campaign> for marketing (<channel> at channel granularity), web:<source>/<medium> or web:referral:<host> for web sessions, service:<ticket channel> for service.';
 comment on column touchpoint_scores.source is 'marketing, web or service.';
 comment on column touchpoint_scores.channel is 'Marketing channel (email, paid_search ...), web for web sources, the ticket channel for service.';

@@ -1,12 +1,14 @@
--- touchpoint_scores_history: every run's touchpoint_scores, kept for trends and back-testing.
+-- touchpoint_scores_history: every computation's touchpoint_scores, kept for trends and back-testing.
 --
 -- grain: one row per touchpoint and as_of
 --
 -- Appended by cxdata.touchpoints.step.touchpoint_step after it publishes
 -- touchpoint_scores; a rerun for the same as_of replaces that as_of's rows,
--- other days are kept. Columns as in touchpoint_scores.
+-- other days are kept. A run between touchpoint computations (models.refit_every_days,
+-- model_runs mode kept) appends nothing: the history holds computations, one
+-- as_of each, not a copy per run. Columns as in touchpoint_scores.
 
-comment on table touchpoint_scores_history is 'Every run''s touchpoint_scores, appended: one row per as_of and touchpoint with attributed credit, estimated incremental revenue and retention value, cost, return on spend with a calibrated interval, the recommendation and the evidence behind it; a rerun for the same as_of replaces its rows. Primary key: (as_of, touchpoint).';
+comment on table touchpoint_scores_history is 'Every computation''s touchpoint_scores (touchpoints are computed every models.refit_every_days; the runs in between append nothing), appended: one row per as_of and touchpoint with attributed credit, estimated incremental revenue and retention value, cost, return on spend with a calibrated interval, the recommendation and the evidence behind it; a rerun for the same as_of replaces its rows. Primary key: (as_of, touchpoint).';
 comment on column touchpoint_scores_history.as_of is 'Moment the scores were computed at, UTC; later data is ignored.';
 comment on column touchpoint_scores_history.touchpoint is 'Touchpoint label: <channel>/<campaign> for marketing (<channel> at channel granularity), web:<source>/<medium> or web:referral:<host> for web sessions, service:<ticket channel> for service.';
 comment on column touchpoint_scores_history.source is 'marketing, web or service.';

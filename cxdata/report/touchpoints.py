@@ -1,6 +1,7 @@
 """The report's touchpoint section: the decision first (invest, cut, hold), then the evidence behind it.
 
-Read from touchpoint_scores (latest as_of). Each decision is one sentence a
+Read from touchpoint_scores (latest as_of; a run between touchpoint computations
+keeps the last one's, and the section says as of when). Each decision is one sentence a
 marketer can act on: what a touchpoint returns per 1 unit of the project
 currency spent, its interval against the hurdle, the kind of evidence and, for
 a hold, how much more data would decide it. The wording matches the
@@ -151,6 +152,14 @@ def touchpoint_section(wh: Warehouse, currency: str = DEFAULT_CURRENCY) -> Secti
     unpriced = scores.filter(pl.col("recommendation").is_null())["touchpoint"].cast(pl.String).to_list()
     if unpriced:
         section.notes.append(f"No verdict without recorded spend: {', '.join(unpriced)}.")
+    run = latest_run(wh, "touchpoints")
+    if run is not None and run.get("mode") == "kept":
+        # a run between computations (cxdata/model_store.py): these figures are not the latest run's moment
+        section.notes.append(
+            f"Touchpoint figures as of {moment(scores['as_of'][0])}, computed by {run['fitted_run_id']}: the"
+            f" latest run, as of {moment(run['as_of'])}, kept them (touchpoints are recomputed every"
+            " models.refit_every_days days)."
+        )
     if scores["roi"].is_not_null().any():
         # the chart the touchpoint step puts on its asset, against the hurdle that run recommended by
         section.figures.append(

@@ -1,28 +1,38 @@
 """The warehouse step of touchpoint scoring: journeys, attribution, incrementality, retention, cost, ROI.
 
-Reads the fact marts, stg_touchpoint_costs and customer_scores (CLV, for the
-CLV credited to acquiring touchpoints; optional: without this moment's CLV the
-attributed CLV is null and model_runs says why, every other credit is still
-published), scores every touchpoint as of
-``as_of`` and publishes ``touchpoint_scores`` (this run), appends it to
-``touchpoint_scores_history`` (a rerun for the same as_of replaces its rows)
-and one ``model_runs`` row (kind touchpoints). The chosen attribution model's
-credit is published; every model's credit is kept in the report for metadata.
-Without orders the step publishes nothing but a failed model run.
+Touchpoints are computed on the models' refit cadence (`cxdata.model_store.decide`,
+kind touchpoints, models.touchpoints as its config). A computing run reads the
+fact marts, stg_touchpoint_costs and customer_scores (CLV, for the CLV credited
+to acquiring touchpoints; optional: without this moment's CLV the attributed
+CLV is null and model_runs says why, every other credit is still published),
+scores every touchpoint as of ``as_of`` and publishes ``touchpoint_scores``,
+appends it to ``touchpoint_scores_history`` (a history of computations; a rerun
+for the same as_of replaces its rows), stores the report without its scores in
+model_artifacts and appends one ``model_runs`` row (kind touchpoints, mode fit).
+The chosen attribution model's credit is published; every model's credit is
+kept in the report for metadata. Without orders the step publishes nothing but
+a failed model run.
+
+A run between computations reads no fact (only the model tables and
+touchpoint_scores) and writes nothing but its model_runs row: the last
+computation's touchpoint_scores stay (their as_of says which moment they
+describe), the history gains nothing, and its model_runs row (mode kept) points
+to the computation in fitted_run_id.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import polars as pl
 
+from cxdata import model_store
 from cxdata.clv.rfm import purchases
 from cxdata.config import ProjectConfig, TouchpointConfig
-from cxdata.model_runs import model_run
+from cxdata.model_runs import model_run, scored_with
 from cxdata.run_context import RunContext
 from cxdata.touchpoints.attribution import MODELS, attribute
 from cxdata.touchpoints.experiments import read_experiments
@@ -33,6 +43,9 @@ from cxdata.touchpoints.retention import estimate_retention
 from cxdata.touchpoints.roi import period_costs, score_touchpoints
 from cxdata.warehouse import Warehouse
 
+KIND = "touchpoints"
+# how the reason of a run between computations opens (model_runs.mode_reason, the asset's "mode")
+KEEP = "the figures of"
 READS = {
     "fct_orders": ["customer_key", "order_id", "ordered_at", "amount", "is_refund"],
     "fct_touches": ["customer_key", "occurred_at", "channel", "campaign", "kind"],
@@ -60,6 +73,9 @@ class TouchpointReport:
     warnings: list[str] = field(default_factory=list)
     failed: str | None = None
     clv_missing: str | None = None  # why attributed CLV is null, when it is
+    mode: str = "fit"  # or "kept": the figures (scores, credit, plots) are those of the computation fitted_run_id
+    fitted_run_id: str | None = None
+    mode_reason: str | None = None  # why it computed or kept (`cxdata.model_store.decide`)
 
 
 def read_inputs(wh: Warehouse) -> dict[str, pl.LazyFrame | None]:
@@ -91,15 +107,60 @@ def usable_clv(scores: pl.LazyFrame | None, as_of: dt.datetime) -> tuple[pl.Lazy
     return scores, None
 
 
-def touchpoint_step(wh: Warehouse, config: ProjectConfig, run: RunContext) -> TouchpointReport:
-    """Score every touchpoint as of ``run.as_of`` and publish the tables."""
+def touchpoint_step(
+    wh: Warehouse, config: ProjectConfig, run: RunContext, refit: bool = False
+) -> TouchpointReport:
+    """Score every touchpoint as of ``run.as_of`` and publish the tables, or keep the last computation's when
+    the cadence allows (see the module doc; ``refit`` forces a computation)."""
+    tp = config.models.touchpoints
+    decision = model_store.decide(wh, KIND, run, config.models.refit_every_days, tp, refit, keep=KEEP)
+    if not decision.refit:
+        kept = _keep(wh, run, decision)
+        if isinstance(kept, TouchpointReport):
+            return kept
+        decision = model_store.Decision(KIND, kept)
+    return _compute(wh, config, run, decision.reason)
+
+
+def _keep(wh: Warehouse, run: RunContext, decision: model_store.Decision) -> TouchpointReport | str:
+    """The report of a run that keeps the stored computation's figures, its model_runs row appended; or why
+    it cannot keep them (touchpoint_scores no longer holds them)."""
+    fit = decision.fit
+    assert fit is not None
+    name = fit["model_run_id"]
+    scores = wh.read("touchpoint_scores") if wh.exists("touchpoint_scores") else pl.DataFrame()
+    if not scores.height or scores["model_run_id"].unique().to_list() != [name]:
+        return f"touchpoint_scores does not hold the figures of the last computation {name}"
+    stored: TouchpointReport = decision.model
+    report = replace(
+        stored,
+        model_run_id=f"{run.run_id}/{KIND}",
+        scores=scores,
+        mode="kept",
+        fitted_run_id=name,
+        mode_reason=decision.reason,
+    )
+    # nothing was read: the data window and counts are those of the figures, the computation's
+    record = scored_with(
+        fit, run, model_run_id=report.model_run_id, window=(fit["data_first_order"], fit["data_last_order"]),
+        n_customers=fit["n_customers"], n_orders=fit["n_orders"], warnings=stored.warnings,
+        reason=decision.reason, mode="kept",
+    )  # fmt: skip
+    wh.append("model_runs", record)
+    return report
+
+
+def _compute(wh: Warehouse, config: ProjectConfig, run: RunContext, reason: str) -> TouchpointReport:
+    """Score every touchpoint as of ``run.as_of`` and publish the tables, the artifact and the model run."""
     tp = config.models.touchpoints
     as_of = run.as_of
-    model_run_id = f"{run.run_id}/touchpoints"
+    model_run_id = f"{run.run_id}/{KIND}"
     frames = read_inputs(wh)
     if frames["fct_orders"] is None:
+        nothing = pl.DataFrame()
+        failed = "fct_orders does not exist"
         report = TouchpointReport(
-            model_run_id, as_of, pl.DataFrame(), pl.DataFrame(), pl.DataFrame(), failed="fct_orders does not exist"
+            model_run_id, as_of, nothing, nothing, nothing, failed=failed, mode_reason=reason
         )
         wh.append("model_runs", _run_record(report, run, tp, (None, None), 0, 0))
         return report
@@ -216,12 +277,17 @@ def touchpoint_step(wh: Warehouse, config: ProjectConfig, run: RunContext) -> To
         plots={"removal_effects": removal_effects_png(scores), "roi": roi_png(scores, tp.hurdle, config.currency)},
         warnings=warnings,
         clv_missing=clv_missing,
+        fitted_run_id=model_run_id,
+        mode_reason=reason,
     )
     window = (stats["first"][0], stats["last"][0])
     record = _run_record(report, run, tp, window, int(stats["customers"][0]), int(stats["n"][0]))
+    # the scores live in touchpoint_scores: the artifact holds what the runs keeping them show beside them
+    artifact = model_store.artifact(model_run_id, KIND, replace(report, scores=pl.DataFrame()))
     with wh.transaction() as tx:
         tx.publish("touchpoint_scores", scores)
         tx.append("touchpoint_scores_history", scores, replace={"as_of": as_of})
+        model_store.stage(tx, artifact)
         tx.append("model_runs", record)
     return report
 
@@ -247,8 +313,9 @@ def _run_record(
     return model_run(
         run,
         model_run_id=report.model_run_id,
-        kind="touchpoints",
+        kind=KIND,
         config=config,
+        reason=report.mode_reason,
         model=config.model,
         failed=report.failed,
         window=window,

@@ -106,6 +106,10 @@ def test_touchpoint_scores_lead_with_the_decision_in_the_project_currency(materi
     for touchpoint, decision in recommendations.items():
         lines = [line for line in blocks[f"**{decision}**"].splitlines() if f" {touchpoint}: returns " in line]
         assert len(lines) == 1 and " EUR per 1 EUR spent" in lines[0], (touchpoint, decision)
+    # the last run is a rerun at the same as_of: it kept the first run's figures and says so
+    fitted = metadata["fitted_run_id"].value
+    assert metadata["mode"].value == f"kept: the figures of {fitted}, 0 days old (refit every 7 days)"
+    assert fitted.endswith("/touchpoints") and metadata["model_run_id"].value != fitted
 
 
 def test_the_figures_watched_over_time_are_numbers_dagster_plots_itself(materialised):

@@ -235,10 +235,12 @@ def check_published(url: str, db_schema: str | None, project, run_id: str) -> No
     assert set(paid["recommendation"]) <= {"invest", "hold", "cut"}
     service = set(touchpoints.filter(pl.col("source") == "service")["channel"])
     assert service and service <= {channel.name for channel in SynthParams().ticket_channels}
+    # the history holds each computation once; a later run within the cadence kept these figures
     assert touchpoint_history.height == touchpoints.height
     touchpoint_run = runs.filter(pl.col("kind") == "touchpoints")
     assert touchpoint_run["status"].to_list() == ["ok"]
-    assert set(touchpoints["model_run_id"]) == set(touchpoint_run["model_run_id"])
+    assert set(touchpoints["model_run_id"]) == set(touchpoint_run["fitted_run_id"])
+    assert set(touchpoint_history["model_run_id"]) == set(touchpoint_run["fitted_run_id"])
     assert touchpoints["attributed_clv"].sum() > 0
 
 

@@ -26,13 +26,14 @@ def _assert_reruns_agree(run, backend: str) -> None:
     for number, answers in enumerate(run.answers[1:], start=2):
         _assert_same(run.answers[0], answers, f"{backend} run {number}")
     # the models fit once: the reruns at the same as_of score with the first run's fit (cxdata/model_store.py)
+    # and keep the first run's touchpoint figures
     from cxdata.warehouse import Warehouse
 
     with Warehouse(run.url, run.schema) as wh:
         runs = wh.read("model_runs", columns=["kind", "mode", "fitted_run_id", "trained_at", "run_id"])
-    for kind in ("clv", "churn"):
+    for kind, between in (("clv", "score"), ("churn", "score"), ("touchpoints", "kept")):
         rows = runs.filter(pl.col("kind") == kind).sort("trained_at")
-        assert rows["mode"].to_list() == ["fit"] + ["score"] * (RERUNS - 1), (kind, rows)
+        assert rows["mode"].to_list() == ["fit"] + [between] * (RERUNS - 1), (kind, rows)
         assert set(rows["fitted_run_id"]) == {f"{rows['run_id'][0]}/{kind}"}
 
 

@@ -88,7 +88,15 @@ def assert_one_moment_per_run(url: str, schema: str | None) -> pl.DataFrame:
     # the last run wrote every table it describes (not only what an earlier run left)
     last = contexts.sort("started_at")["run_id"][-1]
     written = {key.split(".")[0] for key, by_run in found.items() if last in by_run}
-    assert AS_OF_TABLES - {"cx_alerts"} <= written  # a rerun raises no alert its first run raised
+    # a rerun within the refit cadence keeps the touchpoint figures: the run that computed them wrote them
+    kept = {"touchpoint_scores", "touchpoint_scores_history"}
+    assert AS_OF_TABLES - {"cx_alerts"} - kept <= written  # a rerun raises no alert its first run raised
+    assert not kept & written
+    with Warehouse(url, schema=schema) as wh:
+        touchpoints = wh.read("model_runs", where={"run_id": last, "kind": "touchpoints"})
+    assert touchpoints["mode"].to_list() == ["kept"]
+    computed_by = touchpoints["fitted_run_id"][0].split("/")[0]
+    assert all(set(found[f"{table}.as_of"]) == {computed_by} for table in kept)
     return contexts
 
 

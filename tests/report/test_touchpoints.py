@@ -131,3 +131,28 @@ def test_an_empty_decision_says_so(duckdb_url):
     cut = html.split('data-list="cut"')[1].split("</div>")[0]
     assert "Cut (0)" in cut and "No touchpoint falls below the hurdle with confidence." in cut
     assert "EUR per 1 EUR spent" in html  # the default currency
+
+
+def test_a_run_that_kept_the_figures_says_as_of_when_they_are(duckdb_url):
+    later = AS_OF + dt.timedelta(days=3)
+    runs = pl.DataFrame(
+        {"model_run_id": ["t1", "t2"], "kind": ["touchpoints"] * 2, "trained_at": [AS_OF, later],
+         "as_of": [AS_OF, later], "mode": ["fit", "kept"], "fitted_run_id": ["t1", "t1"],
+         "config_json": [json.dumps({"hurdle": 1.0})] * 2}
+    )  # fmt: skip
+    kept = (
+        "Touchpoint figures as of 2025-06-30 00:00 UTC, computed by t1: the latest run, as of 2025-07-03 00:00"
+        " UTC, kept them (touchpoints are recomputed every models.refit_every_days days)."
+    )
+    with Warehouse(duckdb_url) as wh:
+        wh.publish("touchpoint_scores", scores())
+        wh.publish("model_runs", runs.head(1))
+        computed = touchpoint_section(wh, "GBP")
+        wh.publish("model_runs", runs)
+        report = build_report(wh, "acme", currency="GBP")
+    section = next(s for s in report.sections if s.id == "touchpoints")
+    assert kept not in computed.notes and kept in section.notes
+    # the same decisions and details as on the day they were computed, dated by their own as_of
+    assert [listing.items for listing in section.listings] == [listing.items for listing in computed.listings]
+    assert section.tables[0].caption == "Details per touchpoint as of 2025-06-30 00:00 UTC"
+    assert kept in touchpoints_html(render_html(report))

@@ -1,4 +1,5 @@
-"""touchpoint_step on DuckDB and PostgreSQL: scores, history, model run, comments; a rerun replaces its rows."""
+"""touchpoint_step on DuckDB and PostgreSQL: scores, history, model run, comments; a forced recomputation at the
+same moment replaces its history rows."""
 
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ def test_touchpoint_step_publishes_scores_history_and_run(small_project, warehou
         for name, frame in tables.items():
             wh.publish(name, frame)
         report = touchpoint_step(wh, config, run_context(wh, config, "r1"))
-        again = touchpoint_step(wh, config, run_context(wh, config, "r2"))
+        # within the cadence a run keeps r1's figures (tests/touchpoints/test_cadence.py); forced, it recomputes
+        again = touchpoint_step(wh, config, run_context(wh, config, "r2"), refit=True)
         scores = wh.read("touchpoint_scores")
         history = wh.read("touchpoint_scores_history")
         runs = wh.read("model_runs")
@@ -48,11 +50,13 @@ def test_touchpoint_step_publishes_scores_history_and_run(small_project, warehou
     assert (paid["roi_low"] <= paid["roi"]).all() and (paid["roi"] <= paid["roi_high"]).all()
     assert {"service:phone", "service:chat", "service:email"} <= set(scores["touchpoint"])
     assert scores.filter(pl.col("source") == "service")["recommendation"].null_count() == 3
-    # the rerun for the same as_of replaced the first run's rows
+    # the recomputation for the same as_of replaced the first one's rows
     assert history.height == scores.height and history["model_run_id"].unique().to_list() == ["r2/touchpoints"]
     run = runs.filter(pl.col("kind") == "touchpoints").sort("model_run_id")
     assert run["model_run_id"].to_list() == ["r1/touchpoints", "r2/touchpoints"]
     assert run["status"].to_list() == ["ok", "ok"] and run["model"].to_list() == ["markov", "markov"]
+    assert run["mode"].to_list() == ["fit", "fit"]
+    assert run["mode_reason"].to_list() == ["no usable touchpoints fit yet", "refit forced"]
     params = json.loads(run["params_json"][0])
     assert {r["model"] for r in params["attribution"]} >= {"markov", "shapley", "last_touch"}
     assert report.plots["roi"][:4] == b"\x89PNG" and report.plots["removal_effects"][:4] == b"\x89PNG"
