@@ -3,12 +3,12 @@
 A small generated project holds back its last two days (`cxdata.synth.days`). A full run of the history fills
 a warehouse, which is copied; the two days then arrive together with two planted orders in a file of their own:
 
-- a late order, on the day `incremental.lookback_days` before the newest day, which the history already staged:
-  the daily run must restage that day;
+- a late order, on the earliest day inside `incremental.lookback_days` of the newest day that the history
+  staged orders on: the daily run must restage from that day on (not only the new days);
 - on the newest day, an order carrying the customer_ref of one customer and the email of another: the email
   joins the two customers, so identity must merge their keys.
 
-One copy then gets the daily run (`pipelines.runner.run_project`, the path `cxdata run` takes), the other
+The original gets the daily run (`pipelines.runner.run_project`, the path `cxdata run` takes), the copy
 `--full-refresh`. Every customer table of the two must be equal (`cxdata.warehouse.compare`): keys and text
 exactly, floats to 1e-9. PostgreSQL copies the history's schema table by table (`CREATE TABLE ... (LIKE ...
 INCLUDING ALL)`, so indexes and comments come along) rather than replaying the history, one whole-graph run
