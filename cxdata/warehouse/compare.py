@@ -1,0 +1,133 @@
+"""Compare two warehouses table by table: what a daily incremental run and a full rebuild must agree on.
+
+    from cxdata.warehouse.compare import compare_warehouses
+
+    verdicts = compare_warehouses("duckdb:///incremental.duckdb", "duckdb:///rebuilt.duckdb")
+    different = [v for v in verdicts if not v.equal]
+
+Every base table of either schema is compared, apart from the tables that
+describe runs (`RUN_TABLES`), and every column apart from those that say when
+or in which run a row was written (`RUN_COLUMNS`): two runs differ there by
+construction. Keys and text must be equal, floats equal to ``tolerance``
+(absolute), and ``*_json`` columns equal as decoded values with their numbers to
+``tolerance``, since a float's last printed digit may differ. Rows are compared
+as sets (sorted), since no run promises a row order. The tests of incremental
+runs (tests/pipelines/test_incremental.py) and benchmarks/incremental.py share
+this one copy.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+
+import polars as pl
+from polars.testing import assert_frame_equal
+
+from cxdata.warehouse.core import Warehouse
+
+TOLERANCE = 1e-9
+# What a run writes about itself, not about customers.
+RUN_TABLES = re.compile(
+    r"^(load_audit|run_context|stg_files|stg_partitions|model_runs|model_artifacts|.*_checks?|check_results"
+    r"|validation_runs|alerts|gx_.*|identity_inputs|identity_touched|identity_runs)$"
+)
+# Columns that say when or in which run a row was written. Names that also mean customer data are left out
+# only in the tables where a run stamps them (`RUN_STAMPED`): stg_customers.created_at is when the CRM record
+# was created, fct_web_sessions.started_at a session's start, customer_identity.first_seen an event time.
+RUN_COLUMNS = re.compile(
+    r"^(_loaded_at|run_id|.*_run_id|loaded_at|scored_at|fitted_at|merged_at|seen_ns|mtime_ns)$"
+)
+RUN_STAMPED = {"cx_alerts": {"created_at"}, "run_context": {"started_at", "finished_at"}}
+_SHOWN = 240  # characters of a difference kept in its verdict
+
+
+@dataclass(frozen=True)
+class TableVerdict:
+    """One table's comparison: its rows on the left, and the first difference found (None: equal)."""
+
+    table: str
+    rows: int
+    difference: str | None = None
+
+    @property
+    def equal(self) -> bool:
+        """Whether the two warehouses hold the same rows in this table."""
+        return self.difference is None
+
+
+def compare_warehouses(
+    left: str,
+    right: str,
+    left_schema: str | None = None,
+    right_schema: str | None = None,
+    tolerance: float = TOLERANCE,
+) -> list[TableVerdict]:
+    """One verdict per table of either warehouse (by name), apart from `RUN_TABLES`: a table only one side
+    holds, a different column set or different rows are differences. Each side is a warehouse URL and an
+    optional schema, as `Warehouse` takes them; both may be schemas of one PostgreSQL database."""
+    verdicts = []
+    with Warehouse(left, left_schema) as a, Warehouse(right, right_schema) as b:
+        names_a, names_b = set(a.tables()), set(b.tables())
+        for name in sorted(names_a | names_b):
+            if RUN_TABLES.match(name):
+                continue
+            if name not in names_b:
+                verdicts.append(TableVerdict(name, a.row_count(name), "only in the left warehouse"))
+            elif name not in names_a:
+                verdicts.append(TableVerdict(name, 0, "only in the right warehouse"))
+            else:
+                verdicts.append(_compare_table(a, b, name, tolerance))
+    return verdicts
+
+
+def _compared_columns(wh: Warehouse, name: str) -> list[str]:
+    stamped = RUN_STAMPED.get(name, set())
+    return [c for c in wh.columns(name) if not RUN_COLUMNS.match(c) and c not in stamped]
+
+
+def _compare_table(a: Warehouse, b: Warehouse, name: str, tolerance: float) -> TableVerdict:
+    columns, other = _compared_columns(a, name), _compared_columns(b, name)
+    if columns != other:
+        return TableVerdict(name, a.row_count(name), f"columns differ: {columns} against {other}")
+    x, y = (_sorted(wh.read(name, columns=columns)) for wh in (a, b))
+    plain = [c for c in columns if not c.endswith("_json")]
+    try:
+        assert_frame_equal(x.select(plain), y.select(plain), check_exact=False, rel_tol=0, abs_tol=tolerance)
+        for column in sorted(set(columns) - set(plain)):
+            _assert_json_close(x[column], y[column], column, tolerance)
+    except AssertionError as exc:
+        return TableVerdict(name, x.height, " ".join(str(exc).split())[:_SHOWN])
+    return TableVerdict(name, x.height)
+
+
+def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
+    # keys and text first, floats last: a float that differs within the tolerance must not reorder rows
+    floats = [c for c, dtype in frame.schema.items() if dtype.is_float()]
+    order = [*(c for c in frame.columns if c not in floats), *floats]
+    return frame.sort(order, nulls_last=True) if order else frame
+
+
+def _assert_json_close(x: pl.Series, y: pl.Series, column: str, tolerance: float) -> None:
+    if x.len() != y.len():
+        raise AssertionError(f"{column}: {x.len()} rows against {y.len()}")
+    # only rows whose text differs are decoded
+    differing = pl.DataFrame({"x": x, "y": y}).filter(pl.col("x").ne_missing(pl.col("y")))
+    for left, right in differing.iter_rows():
+        decoded = [json.loads(text) if text else text for text in (left, right)]
+        if not _close(*decoded, tolerance):
+            raise AssertionError(f"{column}: JSON values differ beyond {tolerance}: {left} against {right}")
+
+
+def _close(x: object, y: object, tolerance: float) -> bool:
+    if isinstance(x, dict) and isinstance(y, dict):
+        return x.keys() == y.keys() and all(_close(x[k], y[k], tolerance) for k in x)
+    if isinstance(x, list) and isinstance(y, list):
+        return len(x) == len(y) and all(_close(a, b, tolerance) for a, b in zip(x, y, strict=True))
+    if isinstance(x, bool) or isinstance(y, bool):
+        return x == y
+    if isinstance(x, float | int) and isinstance(y, float | int):
+        return math.isclose(x, y, rel_tol=0, abs_tol=tolerance)
+    return x == y
