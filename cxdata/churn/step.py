@@ -77,9 +77,14 @@ class ChurnReport:
 
 
 def read_inputs(wh: Warehouse) -> ChurnInputs:
-    """The fact tables churn uses, only the needed columns; absent optional tables are None."""
+    """The fact tables churn uses, only the needed columns, each in one order of its values; absent optional
+    tables are None."""
+    # A table's rows come back in the order they were written, which an updated fact changes
+    # (`cxdata.marts.incremental`); sums and ties in a customer's rows follow that order, so without one order
+    # of the values a float's last digit, and through a tree's split a score, would depend on the update.
     frames = {
-        name: wh.read(name, columns=cols).lazy() if wh.exists(name) else None for name, cols in READS.items()
+        name: wh.read(name, columns=cols).sort(cols, nulls_last=True).lazy() if wh.exists(name) else None
+        for name, cols in READS.items()
     }
     orders = purchases(frames["fct_orders"]).select("customer_key", "ordered_at", "amount")
     return ChurnInputs(

@@ -103,6 +103,12 @@ class ClvOutputs:
             tx.append("customer_scores_history", scores, replace={"as_of": self.as_of})
 
 
+def read_purchases(wh: Warehouse) -> pl.LazyFrame:
+    """The purchases of fct_orders (`rfm.purchases`), in one order of their values: the order an update wrote
+    the rows in (`cxdata.marts.incremental`) must not reach a sum's last digit, nor through it a score."""
+    return purchases(wh.read("fct_orders", columns=ORDER_COLUMNS).sort(ORDER_COLUMNS, nulls_last=True).lazy())
+
+
 def clv_step(wh: Warehouse, config: ProjectConfig, run: RunContext, refit: bool = False) -> ClvReport:
     """Evaluate, fit and score CLV from ``fct_orders`` (or score with the stored fit); publish customer_rfm and
     customer_scores (churn columns null), history, a fit's models and the model run in one transaction. See
@@ -124,7 +130,7 @@ def clv_outputs(wh: Warehouse, config: ProjectConfig, run: RunContext, refit: bo
     ``report.failed``. A score-only run evaluates nothing: its report carries the fit's metrics and plots.
     """
     run_id, as_of = run.run_id, run.as_of
-    orders = purchases(wh.read("fct_orders", columns=ORDER_COLUMNS).lazy())
+    orders = read_purchases(wh)
     clv = config.models.clv
     orders = orders.filter(pl.col("ordered_at") <= pl.lit(as_of)).select("customer_key", "ordered_at", "amount")
     stats = orders.select(

@@ -7,8 +7,8 @@ import json
 import polars as pl
 import pytest
 
-from cxdata.churn.step import churn_step
-from cxdata.clv.step import clv_step
+from cxdata.churn.step import churn_step, read_inputs
+from cxdata.clv.step import clv_step, read_purchases
 from cxdata.run_context import run_context
 from cxdata.synth import SynthParams, generate_project
 from cxdata.warehouse import Warehouse
@@ -55,3 +55,19 @@ def test_churn_step_publishes_scores_segments_and_run(small_project, warehouse_t
     assert json.loads(run["candidates_json"][0])["btyd_baseline"]["auc"] > 0.5
     assert report.plots["calibration"][:4] == b"\x89PNG" and report.plots["segments"][:4] == b"\x89PNG"
     assert comments["churn_probability"] and comments["segment"] and member_comment
+
+
+def test_the_model_inputs_do_not_depend_on_the_order_the_facts_were_written_in(small_project, tmp_path):
+    # an updated fact table holds its rows in another order than a full build (cxdata.marts.incremental)
+    _, facts = small_project
+    read = {}
+    for name, order in (("written", lambda f: f), ("reversed", lambda f: f.reverse())):
+        with Warehouse(f"duckdb:///{tmp_path / name}.duckdb") as wh:
+            for table, frame in facts.items():
+                wh.publish(table, order(frame))
+            inputs = read_inputs(wh)
+            read[name] = {field: getattr(inputs, field) for field in inputs.__dataclass_fields__}
+            read[name]["purchases"] = read_purchases(wh)
+    for field, frame in read["written"].items():
+        if frame is not None:
+            assert frame.collect().equals(read["reversed"][field].collect()), field
