@@ -9,7 +9,7 @@ What one orchestrated mart asset does, without the orchestrator, so a notebook c
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -156,9 +156,9 @@ def mart_step(wh: Warehouse, config: ProjectConfig, name: str, run: RunContext) 
     if reason is None:
         update = update_fact(wh, config, name, run, delta, mart.build)
         if update is not None:
-            return table_profile(update.rows, update.seconds).with_facts(
-                {**update.facts, "rows": wh.row_count(name)}
-            )
+            # the profile describes the table as it is now, not the rows this update replaced
+            profile = replace(table_profile(update.rows, update.seconds), rows=wh.row_count(name))
+            return profile.with_facts(update.facts)
         reason = "an updated row belonged to a customer outside the delta"
     frame = mart.build(config, {table: _read_input(wh, name, table) for table in mart.inputs}, run).collect()
     with wh.transaction() as tx:

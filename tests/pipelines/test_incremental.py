@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import polars as pl
 import pytest
 import sqlalchemy as sa
+import yaml
 
 from cxdata.config import WAREHOUSE_SCHEMA_ENV, WAREHOUSE_URL_ENV, load_config
 from cxdata.synth import SynthParams, generate_project
@@ -88,6 +89,16 @@ def _copy_schema(engine: sa.Engine, source: str, target: str) -> None:
         for name in names:
             conn.execute(sa.text(f'create table "{target}"."{name}" (like "{source}"."{name}" including all)'))
             conn.execute(sa.text(f'insert into "{target}"."{name}" select * from "{source}"."{name}"'))
+
+
+def _lean(config_path) -> None:
+    """Lighter fits (one CLV penalizer, fewer cutoffs and trees): the history run's fits are most of this
+    test's time, and the daily run and the rebuild only score with them."""
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    models = config.setdefault("models", {})
+    models.setdefault("clv", {}).update(penalizers=[0.01], boosted={"cutoffs": 3, "max_iter": 60})
+    models.setdefault("churn", {}).update(cutoffs=2, max_iter=60, importance_repeats=1)
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
 
 
 def _run(monkeypatch, config_path, side: Side, as_of: dt.date, full_refresh: bool = False):
@@ -165,6 +176,7 @@ def test_a_daily_run_equals_a_full_rebuild(tmp_path, monkeypatch, two_warehouses
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     (tmp_path / "dagster_home").mkdir()
     project = generate_project(tmp_path / "project", SynthParams(customers=CUSTOMERS, seed=SEED))
+    _lean(project.config_path)
     held = hold_back_days(project.config_path, days=2)
     assert len(held) == 2  # both days have events
     first, newest = sorted(held)
