@@ -15,7 +15,7 @@
 comment on table model_runs is 'Every trained model: version, data window, calibration/holdout split, parameters, log-likelihood, holdout metrics, every fit attempt, seed. Primary key: model_run_id.';
 comment on column model_runs.model_run_id is 'Id of this model run (<run_id>/clv); customer_scores.model_run_id points here.';
 comment on column model_runs.run_id is 'The orchestrator run that trained it.';
-comment on column model_runs.kind is 'What was trained: clv (purchase and spend models) or churn (classifier).';
+comment on column model_runs.kind is 'What was trained: clv (purchase and spend models), churn (classifier) or touchpoints (journeys, attribution, incrementality and ROI).';
 comment on column model_runs.status is 'ok, or failed when no model could be trusted (then failure_reason says why and no scores were published).';
 comment on column model_runs.failure_reason is 'Why the run failed: no holdout data, no fit converged, ...; null when status is ok.';
 comment on column model_runs.model is 'clv: purchase model bgnbd, pareto_nbd, mbgnbd or bgbb; churn: churn_hgb (calibrated gradient boosting) or churn_rfm_logit.';
