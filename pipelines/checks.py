@@ -135,17 +135,12 @@ def _cell(text: str) -> str:
 
 def asset_checks(config: ProjectConfig, assets: list[dg.AssetsDefinition]) -> list[dg.AssetChecksDefinition]:
     """Separate quality checks for the tables of ``assets`` whose own step does not check them."""
-    unchecked = [
-        key.to_user_string()
-        for assets_def in assets
-        for key in sorted(assets_def.keys)
-        if not _carries(assets_def, key, rule_checks(config, key.to_user_string()))
-    ]
-    specs = {table: quality_specs(config, [table]) for table in unchecked}
-    return [table_checks(table, specs[table]) for table in unchecked if specs[table]]
-
-
-def _carries(assets_def: dg.AssetsDefinition, key: dg.AssetKey, named: list[RuleCheck]) -> bool:
-    """Whether ``assets_def`` defines the named rule checks of ``key`` itself."""
-    defined = {spec.name for spec in assets_def.check_specs if spec.asset_key == key}
-    return {check.name for check in named} <= defined
+    found = []
+    for assets_def in assets:
+        for key in sorted(assets_def.keys):
+            table = key.to_user_string()
+            specs = quality_specs(config, [table])
+            defined = {spec.name for spec in assets_def.check_specs if spec.asset_key == key}
+            if specs and not {spec.name for spec in specs} <= defined:
+                found.append(table_checks(table, specs))
+    return found

@@ -40,6 +40,14 @@ TOUCHED = "identity_touched"
 # one row per identity run: which run's state it changed, so a step reading identity_touched knows whether
 # those are all the customers changed since it last read them
 RUNS = "identity_runs"
+_RUNS_SCHEMA = {
+    "run_id": pl.String,
+    "after_run_id": pl.String,
+    "sequence": pl.Int64,
+    "mode": pl.String,
+    "touched_customers": pl.Int64,
+    "finished_at": pl.Datetime("us", "UTC"),
+}
 _STATE = (RECORD_KEYS, "customer_identity", LINKS)
 _PREVIOUS_COLUMNS = ["identifier_type", "identifier_value", "customer_key", "status", "first_seen"]
 
@@ -264,24 +272,15 @@ def _run_row(wh: Warehouse, run: RunContext, mode: str, touched: pl.DataFrame) -
     changed: the same run when a step is retried, so a reader of ``identity_touched`` that saw an earlier
     run does not take the retry's (smaller) set for everything changed since."""
     last = latest_run(wh)
-    return pl.DataFrame(
-        {
-            "run_id": [run.run_id],
-            "after_run_id": [None if last is None else last["run_id"]],
-            "sequence": [1 if last is None else last["sequence"] + 1],
-            "mode": [mode],
-            "touched_customers": [touched.height],
-            "finished_at": [run.now],
-        },
-        schema={
-            "run_id": pl.String,
-            "after_run_id": pl.String,
-            "sequence": pl.Int64,
-            "mode": pl.String,
-            "touched_customers": pl.Int64,
-            "finished_at": pl.Datetime("us", "UTC"),
-        },
-    )
+    row = {
+        "run_id": run.run_id,
+        "after_run_id": None if last is None else last["run_id"],
+        "sequence": 1 if last is None else last["sequence"] + 1,
+        "mode": mode,
+        "touched_customers": touched.height,
+        "finished_at": run.now,
+    }
+    return pl.DataFrame([row], schema=_RUNS_SCHEMA)
 
 
 def latest_run(wh: Warehouse) -> dict | None:

@@ -122,10 +122,10 @@ def _visitor_rebuild(
 def _visitors(wh: Warehouse, customers: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
     """The visitors (anonymous_id) whose sessions can have changed: those of ``events`` (record ids) and every
     visitor whose sessions belonged to one of ``customers`` or to no customer."""
-    dtype = wh.read("stg_web_events", columns=["event_id"], limit=0).schema["event_id"]
-    wanted = events.select(pl.col("record_id").cast(dtype).alias("event_id"))
     parts = [
-        wh.read("stg_web_events", columns=["anonymous_id"], where_in=wanted),
+        wh.read(
+            "stg_web_events", columns=["anonymous_id"], where_in=_typed(wh, "stg_web_events", "event_id", events)
+        ),
         wh.read(SESSIONS, columns=["anonymous_id"], where_in=customers),
         wh.read(SESSIONS, columns=["anonymous_id"], where={"customer_key": None}),
     ]
@@ -152,12 +152,17 @@ def _record_keys(wh: Warehouse, source: str, records: pl.DataFrame) -> pl.DataFr
     )
 
 
-def _staged(wh: Warehouse, source: str, records: pl.DataFrame) -> pl.LazyFrame:
-    """The staged rows of ``records``, read by key."""
+def _staged(wh: Warehouse, source: str, records: pl.DataFrame, columns: list[str] | None = None) -> pl.LazyFrame:
+    """The staged rows of ``records`` (only ``columns`` when given), read by key."""
     key, _ = TABLES[source]
     name = f"stg_{source}"
-    dtype = wh.read(name, columns=[key], limit=0).schema[key]
-    return wh.read(name, where_in=records.select(pl.col("record_id").cast(dtype).alias(key))).lazy()
+    return wh.read(name, columns=columns, where_in=_typed(wh, name, key, records)).lazy()
+
+
+def _typed(wh: Warehouse, table: str, column: str, ids: pl.DataFrame) -> pl.DataFrame:
+    """``ids`` (text record_id) as values of ``table``'s ``column``, in its type: a frame to read by."""
+    dtype = wh.read(table, columns=[column], limit=0).schema[column]
+    return ids.select(pl.col("record_id").cast(dtype).alias(column))
 
 
 def _tickets_of(wh: Warehouse, answers: pl.LazyFrame) -> pl.LazyFrame:
@@ -172,15 +177,16 @@ def _answers_of_changed_tickets(wh: Warehouse, days: pl.DataFrame | None) -> pl.
     # an answer whose ticket was never staged has no channel to lose
     had = wh.read("fct_surveys", columns=["ticket_id", "channel"]).filter(pl.col("channel").is_not_null())
     named = had.select("ticket_id").drop_nulls().unique()
-    staged = _staged(wh, "tickets", named.select(pl.col("ticket_id").alias("record_id")))
+    # only the key: whether each ticket is still staged
+    staged = _staged(wh, "tickets", named.select(pl.col("ticket_id").alias("record_id")), columns=["ticket_id"])
     present = staged.select(pl.col("ticket_id").cast(pl.String)).collect()
     gone = named.join(present, on="ticket_id", how="anti").select(pl.col("ticket_id").alias("record_id"))
     tickets = pl.concat([changed, gone]).unique()
     if tickets.is_empty():
         return pl.DataFrame(schema=_IDS)
-    dtype = wh.read("stg_surveys", columns=["ticket_id"], limit=0).schema["ticket_id"]
-    wanted = tickets.select(pl.col("record_id").cast(dtype).alias("ticket_id"))
-    answers = wh.read("stg_surveys", columns=["response_id"], where_in=wanted)
+    answers = wh.read(
+        "stg_surveys", columns=["response_id"], where_in=_typed(wh, "stg_surveys", "ticket_id", tickets)
+    )
     return answers.select(pl.col("response_id").cast(pl.String).alias("record_id"))
 
 

@@ -148,7 +148,7 @@ def mart_step(wh: Warehouse, config: ProjectConfig, name: str, run: RunContext) 
     (`cxdata.marts.incremental`); its profile's facts say which, and why."""
     mart = MARTS[name]
     if name not in FACT_SOURCES:
-        frame = mart.build(config, {table: _read_input(wh, name, table) for table in mart.inputs}, run).collect()
+        frame = build_mart(wh, config, name, run)
         return table_profile(frame, wh.publish(name, frame).seconds)
     tables = [t.removeprefix("stg_") for t in mart.inputs if t.startswith("stg_") and wh.exists(t)]
     delta = fact_delta(wh, config, name, tables)
@@ -160,8 +160,14 @@ def mart_step(wh: Warehouse, config: ProjectConfig, name: str, run: RunContext) 
             profile = replace(table_profile(update.rows, update.seconds), rows=wh.row_count(name))
             return profile.with_facts(update.facts)
         reason = "an updated row belonged to a customer outside the delta"
-    frame = mart.build(config, {table: _read_input(wh, name, table) for table in mart.inputs}, run).collect()
+    frame = build_mart(wh, config, name, run)
     with wh.transaction() as tx:
         published = tx.publish(name, frame)
         tx.replace_keys(INPUTS, delta.inputs, on="mart")
     return table_profile(frame, published.seconds).with_facts({"mode": "full", "mode_reason": reason})
+
+
+def build_mart(wh: Warehouse, config: ProjectConfig, name: str, run: RunContext) -> pl.DataFrame:
+    """Mart ``name`` as a full build from what is published now would make it, without publishing it."""
+    mart = MARTS[name]
+    return mart.build(config, {table: _read_input(wh, name, table) for table in mart.inputs}, run).collect()

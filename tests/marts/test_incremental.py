@@ -16,7 +16,7 @@ from cxdata.io.partitions import days_to_stage
 from cxdata.io.step import stage_step
 from cxdata.marts.delta import INPUTS, fact_delta
 from cxdata.marts.incremental import FACT_SOURCES
-from cxdata.marts.step import MARTS, _read_input, mart_step
+from cxdata.marts.step import build_mart, mart_step
 from cxdata.run_context import run_context
 from cxdata.synth import SynthParams, generate_project
 from cxdata.synth.days import deliver, hold_back_days
@@ -37,13 +37,6 @@ def run(wh: Warehouse, config, run_id: str, at: dt.datetime) -> dict[str, dict]:
     # an update's profile describes the whole table, as a full build's does
     assert all(profile.rows == wh.row_count(name) for name, profile in profiles.items())
     return {name: profile.facts for name, profile in profiles.items()}
-
-
-def built_whole(wh: Warehouse, config, name: str, run_id: str) -> pl.DataFrame:
-    """``name`` as a full build of what is staged now would make it."""
-    mart = MARTS[name]
-    frames = {table: _read_input(wh, name, table) for table in mart.inputs}
-    return mart.build(config, frames, run_context(wh, config, run_id)).collect()
 
 
 def ordered(frame: pl.DataFrame) -> pl.DataFrame:
@@ -98,7 +91,7 @@ def test_an_updated_day_equals_a_full_build_of_each_fact(project, warehouse_targ
         daily = run(wh, config, "daily", START + dt.timedelta(days=1))
         merges = wh.read("identity_merges", where={"run_id": "daily"})
         tables = {name: wh.read(name) for name in FACTS}
-        whole = {name: built_whole(wh, config, name, "daily") for name in FACTS}
+        whole = {name: build_mart(wh, config, name, run_context(wh, config, "daily")) for name in FACTS}
     assert {facts["mode"] for facts in daily.values()} == {"incremental"}, daily
     assert merges.height >= 1  # the bridging order merged two customers
     orders = tables["fct_orders"]

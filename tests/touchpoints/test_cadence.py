@@ -41,6 +41,13 @@ def _every(config: ProjectConfig, days: int) -> ProjectConfig:
     return config.model_copy(update={"models": config.models.model_copy(update={"refit_every_days": days})})
 
 
+def _computed(wh: Warehouse, config: ProjectConfig, tables: dict[str, pl.DataFrame], as_of: dt.datetime):
+    """The project's tables published and a first touchpoint computation, run r1: its report."""
+    for name, frame in tables.items():
+        wh.publish(name, frame)
+    return touchpoint_step(wh, config, _run("r1", as_of, 1))
+
+
 def _state(wh: Warehouse) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """touchpoint_scores and its history in a stable order, and the touchpoint model runs by start."""
     scores = wh.read("touchpoint_scores").sort("touchpoint")
@@ -53,9 +60,7 @@ def test_a_run_within_the_cadence_keeps_the_scores_and_adds_no_history(project, 
     config, tables, as_of = project
     url, schema = warehouse_target
     with Warehouse(url, schema=schema) as wh:
-        for name, frame in tables.items():
-            wh.publish(name, frame)
-        first = touchpoint_step(wh, config, _run("r1", as_of, 1))
+        first = _computed(wh, config, tables, as_of)
         before = _state(wh)
         # inputs that would change every figure: half the touches and double the costs
         wh.publish("fct_touches", tables["fct_touches"].gather_every(2))
@@ -94,9 +99,7 @@ def test_a_run_past_the_cadence_recomputes(project, tmp_path, every_days, later,
     config, tables, as_of = project
     config = _every(config, every_days)
     with Warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}") as wh:
-        for name, frame in tables.items():
-            wh.publish(name, frame)
-        touchpoint_step(wh, config, _run("r1", as_of, 1))
+        _computed(wh, config, tables, as_of)
         first = _state(wh)
         report = touchpoint_step(wh, config, _run("r2", as_of + later * DAY, 30))
         scores, history, runs = _state(wh)
@@ -119,9 +122,7 @@ def test_a_run_past_the_cadence_recomputes(project, tmp_path, every_days, later,
 def test_a_config_change_a_forced_refit_or_replaced_scores_recompute(project, tmp_path):
     config, tables, as_of = project
     with Warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}") as wh:
-        for name, frame in tables.items():
-            wh.publish(name, frame)
-        touchpoint_step(wh, config, _run("r1", as_of, 1))
+        _computed(wh, config, tables, as_of)
         stricter = with_touchpoints(config, hurdle=1.7)
         touchpoint_step(wh, stricter, _run("r2", as_of, 2))
         changed = wh.read("touchpoint_scores")
@@ -148,9 +149,7 @@ def test_a_config_change_a_forced_refit_or_replaced_scores_recompute(project, tm
 def test_an_unusable_stored_computation_recomputes(project, tmp_path):
     config, tables, as_of = project
     with Warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}") as wh:
-        for name, frame in tables.items():
-            wh.publish(name, frame)
-        touchpoint_step(wh, config, _run("r1", as_of, 1))
+        _computed(wh, config, tables, as_of)
         stored = wh.read(model_store.TABLE)
         assert isinstance(model_store.load(wh, "r1/touchpoints", "touchpoints"), TouchpointReport)
         wh.publish(model_store.TABLE, stored.with_columns(pl.col("payload").bin.slice(1)))
