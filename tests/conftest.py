@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -34,6 +36,29 @@ def _pg_reachable() -> str | None:
 # built once per worker that asks for them: every test reading them goes to one worker, so each is built once.
 # A test that reaches them through request.getfixturevalue marks its module with the same group itself.
 WHOLE_GRAPH_FIXTURES = ("materialised_on_duckdb", "materialised_on_postgresql")
+
+
+_SHARED_MEMORY = Path("/dev/shm")
+_OWN_BASETEMP = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config) -> None:
+    # Dagster's sqlite instance commits, with an fsync, several times for every event of a run, and a
+    # whole-graph run writes hundreds: on a disk that is most of a small run's time, on tmpfs nothing. Tests
+    # write their warehouses and Dagster homes under a temporary directory in memory when the machine has one
+    # (before pytest's own tmpdir plugin reads the option; xdist gives each worker a folder below it).
+    if config.option.basetemp is not None or hasattr(config, "workerinput"):
+        return
+    if _SHARED_MEMORY.is_dir() and os.access(_SHARED_MEMORY, os.W_OK):
+        config.option.basetemp = tempfile.mkdtemp(prefix="cxdata-tests-", dir=_SHARED_MEMORY)
+        config.stash[_OWN_BASETEMP] = config.option.basetemp
+
+
+def pytest_unconfigure(config) -> None:
+    own = config.stash.get(_OWN_BASETEMP, None)
+    if own is not None:
+        shutil.rmtree(own, ignore_errors=True)  # memory, not disk: nothing is left behind
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -219,10 +244,8 @@ def materialised_on_postgresql(pg_server: str, pipeline_project, tmp_path_factor
 
 
 def _killed_run(config_path, crash_at: str) -> int:
-    import shutil
     import subprocess
     import sys
-    from pathlib import Path
 
     from cxdata.faults import ENV as CRASH_ENV
 

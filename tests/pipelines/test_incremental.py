@@ -92,12 +92,13 @@ def _copy_schema(engine: sa.Engine, source: str, target: str) -> None:
 
 
 def _lean(config_path) -> None:
-    """Lighter fits (one CLV penalizer, fewer cutoffs and trees): the history run's fits are most of this
-    test's time, and the daily run and the rebuild only score with them."""
+    """Lighter fits (one CLV penalizer, fewer cutoffs, trees and touchpoint replicates): the history run's fits
+    are most of this test's time, and the daily run and the rebuild only score with them."""
     config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     models = config.setdefault("models", {})
     models.setdefault("clv", {}).update(penalizers=[0.01], boosted={"cutoffs": 3, "max_iter": 60})
     models.setdefault("churn", {}).update(cutoffs=2, max_iter=60, importance_repeats=1)
+    models.setdefault("touchpoints", {}).update(bootstrap_replicates=20, placebo_sets=2)
     config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
 
 
@@ -174,6 +175,9 @@ def _keys(side: Side, refs: list[str]) -> dict[str, int]:
 def test_a_daily_run_equals_a_full_rebuild(tmp_path, monkeypatch, two_warehouses):
     daily, rebuilt, copy = two_warehouses
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    # the data-quality suites change no published row and are tested on the shared whole-graph runs; a
+    # quarter of each run's time here
+    monkeypatch.setattr("pipelines.checks.quality_specs", lambda config, tables: [])
     (tmp_path / "dagster_home").mkdir()
     project = generate_project(tmp_path / "project", SynthParams(customers=CUSTOMERS, seed=SEED))
     _lean(project.config_path)
