@@ -22,6 +22,9 @@ class Profile:
     preview_markdown: str
     facts: dict[str, object] = field(default_factory=dict)
     descriptions: dict[str, str] = field(default_factory=dict)  # column to what it means (sql/<table>.sql)
+    # key values of the rows the step rewrote when it did not rewrite the table whole (None: it did), so the
+    # table's checks can read only those (`cxdata.validate.scoped`)
+    rewritten: pl.DataFrame | None = None
 
     def with_facts(self, facts: dict[str, object]) -> Profile:
         """The same profile with more facts (later ones win)."""

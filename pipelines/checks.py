@@ -17,6 +17,7 @@ are checked before dim_customer is rebuilt.
 from collections.abc import Iterable
 
 import dagster as dg
+import polars as pl
 
 from cxdata.config import ProjectConfig
 from cxdata.validate.checks import FACT_TABLES, CheckReport, check_references, check_table
@@ -36,15 +37,16 @@ def quality_specs(config: ProjectConfig, tables: Iterable[str]) -> list[dg.Asset
 
 
 def quality_results(
-    context: Context, wh: Warehouse, config: ProjectConfig, *tables: str
+    context: Context, wh: Warehouse, config: ProjectConfig, *tables: str, rewritten: pl.DataFrame | None = None
 ) -> list[dg.AssetCheckResult]:
     """Run each table's suite once and return one result per named rule check of it (none for a table the
-    definitions hold no rule checks of: built without checks, `quality_specs` gave the asset none)."""
-    return [result for table in tables for result in _table_results(context, wh, config, table)]
+    definitions hold no rule checks of: built without checks, `quality_specs` gave the asset none).
+    ``rewritten``, for one table: the key values of the only rows its step rewrote (`check_table`)."""
+    return [result for table in tables for result in _table_results(context, wh, config, table, rewritten)]
 
 
 def _table_results(
-    context: Context, wh: Warehouse, config: ProjectConfig, table: str
+    context: Context, wh: Warehouse, config: ProjectConfig, table: str, rewritten: pl.DataFrame | None
 ) -> list[dg.AssetCheckResult]:
     key = dg.AssetKey(table)
     # the checks the definitions hold (a config edited since they loaded changes the suite, not the checks)
@@ -56,7 +58,9 @@ def _table_results(
     if not named:
         return []
     this_run = run_id(context)
-    report = check_table(wh, config, table, this_run, run_start(context), referential=table not in FACT_TABLES)
+    report = check_table(
+        wh, config, table, this_run, run_start(context), referential=table not in FACT_TABLES, rewritten=rewritten
+    )
     if table == "dim_customer":
         for references in check_references(wh, config, this_run):
             report = report.merged(references)
@@ -108,6 +112,9 @@ def check_metadata(report: CheckReport, outcome: RuleOutcome) -> dict[str, dg.Me
         "failed_expectations": dg.MetadataValue.int(len(outcome.failures)),
         "failures": dg.MetadataValue.md(table + "\n".join(rows) if rows else "All expectations held."),
         "expectations_evaluated": dg.MetadataValue.int(outcome.evaluated),
+        "scope": dg.MetadataValue.text(
+            "every row" if report.scope == "whole" else f"the {report.rows_checked} rows this run rewrote"
+        ),
     }
     if outcome.name == "row_count":
         metadata["dagster/row_count"] = dg.MetadataValue.int(report.rows)

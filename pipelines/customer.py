@@ -75,7 +75,7 @@ def mart_asset(config: ProjectConfig, name: str, kinds: set[str], available: set
         with warehouse.get() as wh:
             profile = mart_step(wh, config, name, run_context(context, wh, config))
             figure = table_figure(wh, name, config.currency)
-            checked = checks.quality_results(context, wh, config, name)
+            checked = checks.quality_results(context, wh, config, name, rewritten=profile.rewritten)
         return dg.MaterializeResult(
             metadata=to_metadata(profile, name) | figure_metadata(figure), check_results=checked
         )

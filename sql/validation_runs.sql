@@ -15,3 +15,5 @@ comment on column validation_runs.rows is 'Rows in the table when it was checked
 comment on column validation_runs.checked_at is 'When the run that made the check started, UTC (run_context.started_at): every check of one run has the same.';
 comment on column validation_runs.errors_failed is 'Failed expectations of severity error (blocking: downstream assets did not run when above 0).';
 comment on column validation_runs.warnings_failed is 'Failed expectations of severity warn (reported only), the row-count change included.';
+comment on column validation_runs.scope is 'whole: every row of the table was checked; rows: only the rows the run rewrote (restated days of a staged table, rebuilt records of a fact), between whole checks at least every models.refit_every_days days. Distribution rules wait for the next whole check.';
+comment on column validation_runs.rows_checked is 'Rows the row rules read: the table''s rows when whole, the rewritten rows otherwise.';

@@ -11,7 +11,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -136,7 +136,8 @@ ANSWER_COLUMNS = ["customer_key", "p_alive", "expected_purchases", "clv", "churn
 class MaterialisedRun:
     """A small synthetic project materialised end to end RERUNS times by `pipelines.runner.run_project`.
 
-    ``outcome`` is the last run's; ``answers`` holds each run's keys and scores (`run_answers`), ``broken`` each
+    ``outcome`` is the last run's, ``first`` the first run's; ``answers`` holds each run's keys and scores
+    (`run_answers`), ``broken`` each
     run's unreadable relations and left-over staging tables (`broken_relations`), ``killed`` the kill -9s between
     runs (DuckDB only): the crash point, the exit code, and what was broken right after.
     """
@@ -149,6 +150,7 @@ class MaterialisedRun:
     broken: list = field(default_factory=list)
     killed: list = field(default_factory=list)
     dagster_home: str | None = None  # the Dagster instance the runs were recorded in (their events, metadata)
+    first: object = None  # the first run's RunOutcome: it checked every table whole, the rerun its rewritten rows
 
 
 def run_answers(url: str, schema: str | None) -> dict:
@@ -231,11 +233,12 @@ def materialised_on_postgresql(pg_server: str, pipeline_project, tmp_path_factor
             patch.setenv("DAGSTER_HOME", str(tmp_path_factory.mktemp("dagster_home")))
             for _ in range(RERUNS):
                 outcome = run_project(load_config(config_path))
+                run = replace(run, first=run.first or outcome)
                 if not outcome.success:
                     break
                 run.answers.append(run_answers(pg_server, db_schema))
                 run.broken.append(broken_relations(pg_server, db_schema))
-        yield MaterialisedRun(pipeline_project, pg_server, db_schema, outcome, run.answers, run.broken)
+        yield replace(run, outcome=outcome)
     finally:
         engine = sa.create_engine(pg_server)
         with engine.begin() as conn:
@@ -282,8 +285,9 @@ def materialised_on_duckdb(pipeline_project, tmp_path_factory) -> MaterialisedRu
                 code = _killed_run(pipeline_project.config_path, KILLED_AT[attempt - 1])
                 run.killed.append((KILLED_AT[attempt - 1], code, broken_relations(url, None)))
             outcome = run_project(load_config(pipeline_project.config_path))
+            run = replace(run, first=run.first or outcome)
             if not outcome.success:
                 break
             run.answers.append(run_answers(url, None))
             run.broken.append(broken_relations(url, None))
-    return MaterialisedRun(pipeline_project, url, None, outcome, run.answers, run.broken, run.killed, home)
+    return replace(run, outcome=outcome, dagster_home=home)

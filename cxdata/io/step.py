@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -114,6 +114,8 @@ def stage_step(
         # a load of some days: the tables are the rows it kept and those it added, described as published
         seconds = {"publish_seconds": round(stg_result.seconds, 3)}
         staged_profile = published_profile(wh, stg).with_facts({"source": str(audit["source"]), **seconds})
+        days = pl.DataFrame({PARTITION_COLUMN: [*covered, None]}, schema={PARTITION_COLUMN: pl.Date()})
+        staged_profile = replace(staged_profile, rewritten=days)
         held_profile = published_profile(wh, held_name).with_facts({"publish_seconds": round(held.seconds, 3)})
     report = StageReport(staged_profile.with_facts(facts), held_profile.with_facts(facts), audit)
     if not staged.passed:

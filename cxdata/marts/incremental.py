@@ -44,11 +44,13 @@ Build = Callable[[ProjectConfig, dict[str, pl.LazyFrame | None], RunContext], pl
 
 @dataclass(frozen=True)
 class Update:
-    """What an update wrote: the rows built again, the seconds publishing took, and facts about it."""
+    """What an update wrote: the rows built again, the seconds publishing took, facts about it, and the key
+    values (one column: the record id, or the visitor of sessions) of the rows built again."""
 
     rows: pl.DataFrame
     seconds: float
     facts: dict[str, object]
+    keys: pl.DataFrame
 
 
 def update_fact(
@@ -86,7 +88,7 @@ def update_fact(
         "customers_rebuilt": customers.height,
         "rows_replaced": rows.height,
     }
-    return Update(rows, published.seconds, facts)
+    return Update(rows, published.seconds, facts, rows.select(unit).unique())
 
 
 def _record_rebuild(

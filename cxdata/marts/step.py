@@ -157,7 +157,9 @@ def mart_step(wh: Warehouse, config: ProjectConfig, name: str, run: RunContext) 
         update = update_fact(wh, config, name, run, delta, mart.build)
         if update is not None:
             # the profile describes the table as it is now, not the rows this update replaced
-            profile = replace(table_profile(update.rows, update.seconds), rows=wh.row_count(name))
+            profile = replace(
+                table_profile(update.rows, update.seconds), rows=wh.row_count(name), rewritten=update.keys
+            )
             return profile.with_facts(update.facts)
         reason = "an updated row belonged to a customer outside the delta"
     frame = build_mart(wh, config, name, run)

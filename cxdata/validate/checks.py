@@ -7,7 +7,8 @@
 On DuckDB the needed columns are read into polars and validated as a frame; on
 PostgreSQL GX queries the table in place (see `cxdata.validate.gx`, imported
 only when a check runs). The row-count change is checked against the table's
-latest row in ``validation_runs`` from an earlier run.
+latest row in ``validation_runs`` from an earlier run. A step that rewrote only
+some rows can have only those checked between whole checks (`cxdata.validate.scoped`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from cxdata.config import ProjectConfig
+from cxdata.validate import scoped
 from cxdata.validate.suites import Severity, Spec, row_count_change, suite_for
 from cxdata.warehouse import Warehouse
 
@@ -43,6 +45,8 @@ class CheckReport:
     docs_index: Path | None
     skipped: tuple[str, ...] = field(default=())
     kinds: tuple[str, ...] = field(default=())  # the kind of every expectation evaluated, for the named checks
+    scope: str = scoped.WHOLE  # whole: every row was checked; rows: only the rows the run rewrote
+    rows_checked: int | None = None  # the rows read for the row rules (the table's rows when whole)
 
     @property
     def change(self) -> float | None:
@@ -71,7 +75,14 @@ class CheckReport:
 
 
 def check_table(
-    wh: Warehouse, config: ProjectConfig, table: str, run_id: str, now: dt.datetime, *, referential: bool = True
+    wh: Warehouse,
+    config: ProjectConfig,
+    table: str,
+    run_id: str,
+    now: dt.datetime,
+    *,
+    referential: bool = True,
+    rewritten: pl.DataFrame | None = None,
 ) -> CheckReport:
     """Validate ``table`` with its suite, the project's expectations and the row-count change; log the run
     (``checked_at`` is ``now``, the run's start: checks of staged tables run before the run's as_of is known).
@@ -79,6 +90,8 @@ def check_table(
     ``referential=False`` leaves out the ``in_table`` specs (fct_* customer_key in
     dim_customer): in a pipeline the facts are checked before dim_customer is
     rebuilt, so `check_references` runs them once dim_customer is fresh.
+    ``rewritten`` (key values of the rows the run rewrote; None: all of them)
+    checks only those rows, unless a whole check is due (`cxdata.validate.scoped`).
     """
     columns = wh.columns(table)
     specs = suite_for(config, table, columns)
@@ -87,7 +100,12 @@ def check_table(
     specs, skipped = _available(wh, specs)
     previous = _previous_rows(wh, table, run_id)
     change = row_count_change(table, previous, config.validation.row_count_change_warn) if previous else None
-    report = _run(wh, config, table, run_id, [*specs, *([change] if change else [])], columns)
+    specs = [*specs, *([change] if change else [])]
+    if rewritten is None or scoped.whole_check_due(wh, RUNS_TABLE, table, now, config.models.refit_every_days):
+        report = _run(wh, config, table, run_id, specs, columns)
+    else:
+        report = _run_rewritten(wh, config, table, run_id, specs, rewritten)
+        skipped += report.skipped
     report = replace(report, previous_rows=previous, skipped=skipped)
     _record(wh, report, now)
     return report
@@ -131,11 +149,7 @@ def _run(
         present = columns if columns is not None else wh.columns(table)
         needed = list(dict.fromkeys(c for s in specs for c in s.needed_columns if c in present)) or present[:1]
         frame = wh.read(table, columns=needed)
-        references = {
-            s.reference: wh.read(s.reference.split(".")[0], columns=[s.reference.split(".")[1]]).to_series()
-            for s in specs
-            if s.kind == "in_table" and s.reference is not None
-        }
+        references = _reference_keys(wh, specs)
         result = gx.validate_frame(
             frame,
             table,
@@ -147,8 +161,47 @@ def _run(
         )
     kinds = tuple(s.kind for s in specs)
     return CheckReport(
-        table, run_id, result.rows, None, result.evaluated, result.failures, result.docs_index, kinds=kinds
-    )
+        table, run_id, result.rows, None, result.evaluated, result.failures, result.docs_index, kinds=kinds,
+        rows_checked=result.rows,
+    )  # fmt: skip
+
+
+def _run_rewritten(
+    wh: Warehouse, config: ProjectConfig, table: str, run_id: str, specs: list[Spec], rewritten: pl.DataFrame
+) -> CheckReport:
+    from cxdata.validate import gx
+
+    row_specs, key_specs, count_specs, later = scoped.split(specs)
+    needed = list(dict.fromkeys(c for s in [*row_specs, *key_specs] for c in s.needed_columns))
+    rows = scoped.rewritten_rows(wh, table, needed or rewritten.columns, rewritten)
+    checked = None
+    if row_specs:
+        checked = gx.validate_frame(
+            rows,
+            table,
+            row_specs,
+            config.docs_dir,
+            run_name=run_id,
+            sample_rows=config.validation.sample_rows,
+            reference_keys=_reference_keys(wh, row_specs),
+        )
+    total = wh.row_count(table)
+    found = [*scoped.key_failures(wh, table, key_specs, rows), *scoped.count_failures(table, count_specs, total)]
+    result = scoped.combined(table, total, checked, found, len(key_specs) + len(count_specs))
+    kinds = tuple(s.kind for s in [*row_specs, *key_specs, *count_specs])
+    return CheckReport(
+        table, run_id, total, None, result.evaluated, result.failures, result.docs_index, later, kinds,
+        scoped.ROWS, rows.height,
+    )  # fmt: skip
+
+
+def _reference_keys(wh: Warehouse, specs: list[Spec]) -> dict[str, pl.Series]:
+    """The keys of each table an ``in_table`` spec refers to (``"dim_customer.customer_key"``), read once."""
+    return {
+        s.reference: wh.read(s.reference.split(".")[0], columns=[s.reference.split(".")[1]]).to_series()
+        for s in specs
+        if s.kind == "in_table" and s.reference is not None
+    }
 
 
 def _previous_rows(wh: Warehouse, table: str, run_id: str) -> int | None:
@@ -170,6 +223,8 @@ def _record(wh: Warehouse, report: CheckReport, now: dt.datetime) -> None:
         "checked_at": now,
         "errors_failed": len(report.failures("error")),
         "warnings_failed": len(report.failures("warn")),
+        "scope": report.scope,
+        "rows_checked": report.rows_checked,
     }
     # an INSERT (the first creates the table with its comments): checks of several tables may run at once
     wh.append(RUNS_TABLE, pl.DataFrame([row], schema=_RUNS_SCHEMA))
@@ -182,4 +237,6 @@ _RUNS_SCHEMA = {
     "checked_at": pl.Datetime("us", "UTC"),
     "errors_failed": pl.Int64,
     "warnings_failed": pl.Int64,
+    "scope": pl.String,
+    "rows_checked": pl.Int64,
 }
