@@ -14,7 +14,7 @@ are checked before dim_customer is rebuilt.
 """
 
 # No postponed annotations here: Dagster reads the `context` annotation when it defines the check.
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import dagster as dg
 import polars as pl
@@ -37,12 +37,17 @@ def quality_specs(config: ProjectConfig, tables: Iterable[str]) -> list[dg.Asset
 
 
 def quality_results(
-    context: Context, wh: Warehouse, config: ProjectConfig, *tables: str, rewritten: pl.DataFrame | None = None
+    context: Context,
+    wh: Warehouse,
+    config: ProjectConfig,
+    *tables: str,
+    rewritten: Mapping[str, pl.DataFrame | None] | None = None,
 ) -> list[dg.AssetCheckResult]:
     """Run each table's suite once and return one result per named rule check of it (none for a table the
     definitions hold no rule checks of: built without checks, `quality_specs` gave the asset none).
-    ``rewritten``, for one table: the key values of the only rows its step rewrote (`check_table`)."""
-    return [result for table in tables for result in _table_results(context, wh, config, table, rewritten)]
+    ``rewritten``: per table, the key values of the only rows its step rewrote (`check_table`)."""
+    scopes = rewritten or {}
+    return [result for table in tables for result in _table_results(context, wh, config, table, scopes.get(table))]
 
 
 def _table_results(

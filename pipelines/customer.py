@@ -45,7 +45,8 @@ def identity_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefiniti
             full = context.run.tags.get(FULL_REFRESH_TAG) == "true"
             profiles = identity_step(wh, config, run_context(context, wh, config), full_refresh=full)
             figures = {name: table_figure(wh, name, config.currency) for name in profiles}
-            checked = checks.quality_results(context, wh, config, *IDENTITY_OUTPUTS)
+            rewritten = {name: profile.rewritten for name, profile in profiles.items()}
+            checked = checks.quality_results(context, wh, config, *IDENTITY_OUTPUTS, rewritten=rewritten)
         for name, profile in profiles.items():
             yield dg.MaterializeResult(
                 asset_key=name, metadata=to_metadata(profile, name) | figure_metadata(figures[name])
@@ -75,7 +76,7 @@ def mart_asset(config: ProjectConfig, name: str, kinds: set[str], available: set
         with warehouse.get() as wh:
             profile = mart_step(wh, config, name, run_context(context, wh, config))
             figure = table_figure(wh, name, config.currency)
-            checked = checks.quality_results(context, wh, config, name, rewritten=profile.rewritten)
+            checked = checks.quality_results(context, wh, config, name, rewritten={name: profile.rewritten})
         return dg.MaterializeResult(
             metadata=to_metadata(profile, name) | figure_metadata(figure), check_results=checked
         )

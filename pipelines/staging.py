@@ -76,9 +76,9 @@ def staging_asset(
             try:
                 days = None if full else _days(context, wh, config, table, partitions)
                 report = stage_step(wh, config, table, run_id(context), run_start(context), days=days)
-                checked = checks.quality_results(
-                    context, wh, config, f"stg_{table}", rewritten=report.staged.rewritten
-                )
+                staged = f"stg_{table}"
+                rewritten = {staged: report.staged.rewritten}
+                checked = checks.quality_results(context, wh, config, staged, rewritten=rewritten)
             except QuarantineError as exc:
                 # The quarantine preview and counts, not the staged table's: that is what the team must look at.
                 held = to_metadata(exc.report.quarantine, f"quarantine_{table}")

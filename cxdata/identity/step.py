@@ -233,12 +233,18 @@ def _publish_changes(
         profiles["customer_identity"] = table_profile(result.customer_identity, staged.seconds)
         tx.replace_keys(LINKS, result.links, on=RECORD_ID, keys=records)
         _publish_bookkeeping(tx, delta, touched, run_row)
-    # the profiles describe the tables as they are now, not the rows this run replaced
+    # the profiles describe the tables as they are now, not the rows this run replaced; the checks read those
+    keys = {
+        RECORD_KEYS: result.record_keys.select(RECORD_ID),
+        "customer_identity": result.customer_identity.select(IDENTIFIER),
+    }
     for name in (RECORD_KEYS, "customer_identity"):
         written = profiles[name].rows
-        profiles[name] = dataclasses.replace(profiles[name], rows=wh.row_count(name)).with_facts(
-            {"rows_replaced": written}
-        )
+        profiles[name] = dataclasses.replace(
+            profiles[name], rows=wh.row_count(name), rewritten=keys[name].unique()
+        ).with_facts({"rows_replaced": written})
+    merges = pl.DataFrame({"run_id": run_row["run_id"]})  # the log's rows of this run
+    profiles["identity_merges"] = dataclasses.replace(profiles["identity_merges"], rewritten=merges)
     profiles["customer_identity"] = profiles["customer_identity"].with_facts(facts)
     return profiles
 

@@ -104,6 +104,13 @@ def test_the_same_expectation_as_a_warning_lets_the_run_through(materialised_on_
     assert references.passed and references.metadata["expectations_evaluated"].value >= 1
     # the rerun restated only the last day of the orders: its rows alone were checked
     assert rerun_checks["stg_orders", "ranges"].metadata["scope"].value.endswith("rows this run rewrote")
+    # identity resolved the rerun incrementally: its tables' checks read the rows it resolved again
+    for table, rule in (
+        ("identity_record_keys", "keys"),
+        ("customer_identity", "keys"),
+        ("identity_merges", "row_count"),
+    ):
+        assert rerun_checks[table, rule].metadata["scope"].value.endswith("rows this run rewrote"), table
 
 
 def _evaluations(home: str, outcome) -> dict[tuple[str, str], object]:
