@@ -251,8 +251,10 @@ def automation(
 def automation_sensor() -> dg.AutomationConditionSensorDefinition:
     """The sensor that evaluates every condition of the graph (sources and checks included), every 30 s;
     it starts stopped, like any automation that launches runs on its own."""
+    with warnings.catch_warnings():
+        # include_sources is beta in Dagster 1.13; without it the raw_ sources would fall to a default sensor
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        everything = dg.AssetSelection.all(include_sources=True) | dg.AssetSelection.all_asset_checks()
     return dg.AutomationConditionSensorDefinition(
-        AUTOMATION_SENSOR,
-        target=dg.AssetSelection.all(include_sources=True) | dg.AssetSelection.all_asset_checks(),
-        default_status=dg.DefaultSensorStatus.STOPPED,
+        AUTOMATION_SENSOR, target=everything, default_status=dg.DefaultSensorStatus.STOPPED
     )
