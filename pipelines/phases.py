@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # what define_asset_job returns; dagster does not export the 
 
 STAGING_JOB = "cxdata_staging"
 BUILD_JOB = "cxdata_build"
-# On the runs `cxdata run` starts itself: it runs the build phase too, so automation must not (automation.py).
+# On the runs `cxdata run` starts itself, to tell them apart from automated runs in the UI.
 RUNNER_TAG = "cxdata/runner"
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
