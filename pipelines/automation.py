@@ -1,186 +1,195 @@
-"""Automation: the daily schedule, the file-arrival sensor, the phase chain, the run-failure sensor and
-transient-error retries.
+"""Automation: Dagster's declarative automation (``AutomationCondition``) over the phase jobs, freshness,
+the run-failure sensor and transient-error retries.
 
-A job cannot mix partitions definitions, so the graph runs as the two phase jobs of `pipelines.phases`:
-``cxdata_staging`` (the event sources' daily partitions) and ``cxdata_build`` (everything else). Until
-declarative automation (``AutomationCondition``) replaces the hand-made parts:
+A job cannot mix partitions definitions, so `cxdata run` runs the graph as the two phase jobs of
+`pipelines.phases` (``cxdata_staging``, ``cxdata_build``). Between `cxdata run`s, the automation condition
+sensor ``cxdata_automation`` (starts stopped: turn it on in the UI, with the daemon running) starts the runs
+the conditions ask for:
 
-- ``cxdata_daily``: the staging job every day (project time zone) over the lookback window ending that
-  day (``incremental.lookback_days``); a project without event files runs the build job;
-- ``cxdata_file_arrival``: when a file source's files are new or changed (names, mtimes and sizes in the
-  cursor), the changed event sources' staging over the lookback window, or, when only snapshot sources
-  changed, the build job from their staging down; the first tick stages over the lookback window too (a
-  source never staged by day is loaded whole whatever the range);
-- ``cxdata_after_staging``: the build job after every successful staging run (a schedule's, a sensor's or a
-  backfill launched from the UI), with the same ``cxdata/run_id`` so both runs are one cxdata run; `cxdata
-  run` chains its phases itself and is left alone;
-- ``cxdata_record_failures``: appends every failed run to ``pipeline_failures``;
-- a freshness policy (Dagster's ``FreshnessPolicy.cron``) on the tables users read daily: each updated in the
-  24 hours before 07:00 (`with_freshness`).
+- ``raw_<table>``: an observable source per file source. An event source is partitioned by day like its
+  staging and observed every 5 minutes as one run (``cron_tick_passed`` within the latest time window: on
+  its own it would ask for one run per day of history); the observation returns the version of each day
+  whose files differ from those it was staged from (`cxdata.io.arrivals.day_stamps`: the manifest, reading
+  only new or changed files). A snapshot source's version is its files' names, times and sizes
+  (`snapshot_stamp`);
+- a staging asset of an event source restages the days whose ``raw_`` version changed inside the
+  lookback window (``incremental.lookback_days`` + 1 days ending today): ``eager`` over every partition of
+  that window, not only the latest. Older changed days wait for a backfill from the UI (their rows are
+  counted late, as in `cxdata run`);
+- a staging asset of a query source runs daily at 06:00 in the project's zone (``on_cron``): a query cannot
+  be observed without running it on the source system;
+- every other asset, unpartitioned, follows its dependencies: ``eager`` without its "no dependency
+  missing" part, since a day without data (a staging partition never materialised) would otherwise hold the
+  whole build back for good. Snapshot staging follows its ``raw_`` source the same way;
+- ``<stg_table>:latest_day_staged`` (`staging_freshness`): on each staging asset, whether the last full
+  day before 07:00 (project zone) has been staged; evaluated at 07:00 and after every staging of the asset
+  (its own automation condition), severity warning;
+- a freshness policy (Dagster's ``FreshnessPolicy.cron``) on the tables users read daily: each updated in
+  the 24 hours before 07:00 (`with_freshness`);
+- ``cxdata_record_failures``: appends every failed run to ``pipeline_failures``.
 
-Transient warehouse errors (a lock timeout, a dropped connection) are retried by the warehouse resource every
-asset opens (pipelines/resources.py), in these jobs and in ``cxdata run`` alike; any other error fails the
-step at once. Schedule and file sensor start stopped (turn them on in the UI, with the daemon running); the
-chain and the failure sensor start running. Whole runs that die outside a step (a crashed run worker) are
-retried by ``run_retries`` in dagster.yaml.
+The first evaluation after automation is switched on requests nothing (conditions need a change between two
+evaluations), so switching it on does not start a run; `cxdata run` does. An automated staging run and the
+build run after it are two cxdata runs (each its Dagster run id), where `cxdata run` carries one id over
+both phases. Transient warehouse errors (a lock timeout, a dropped connection) are retried by the warehouse
+resource every asset opens (pipelines/resources.py), in these runs and in ``cxdata run`` alike; any other
+error fails the step at once. Whole runs that die outside a step (a crashed run worker) are retried by
+``run_retries`` in dagster.yaml.
 """
 
-# No postponed annotations here: Dagster reads the sensors' `context` annotations when it defines them.
+# No postponed annotations here: Dagster reads the `context` annotations when it defines the sensor, source
+# and check.
 import datetime as dt
-import hashlib
-import json
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+import warnings
+from collections.abc import Iterator, Sequence
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+from dagster._core.definitions.external_asset import create_external_asset_from_source_asset
 
 from cxdata.alerts import PipelineFailure, record_failure
 from cxdata.config import ProjectConfig
 from cxdata.errors import IngestError
-from cxdata.io.readers import source_files
-from pipelines.phases import BUILD_JOB, RUNNER_TAG, STAGING_JOB, lookback_tags, phase_jobs
+from cxdata.io import arrivals
+from cxdata.io.partitions import file_sources
+from pipelines.phases import FRESHNESS_CHECK, partitioned_keys
 from pipelines.resources import ProjectResource, WarehouseResource
-from pipelines.run import RUN_TAG
-from pipelines.staging import FULL_REFRESH_TAG
+from pipelines.staging import daily_partitions
 
-if TYPE_CHECKING:  # what define_asset_job returns; dagster does not export the class
-    from dagster._core.definitions.unresolved_asset_job_definition import (
-        UnresolvedAssetJobDefinition as AssetJob,
-    )
-
-DAILY_CRON = "0 6 * * *"  # after a night's source extracts, before the working day
-SETTLE_SECONDS = 60  # a file modified more recently may still be being copied in
+AUTOMATION_SENSOR = "cxdata_automation"
+OBSERVE_CRON = "*/5 * * * *"
+QUERY_CRON = "0 6 * * *"  # after a night's source extracts, before the working day
+FRESHNESS_HOUR = 7  # an hour after the query sources' daily run
+FRESHNESS_DEADLINE_CRON = f"0 {FRESHNESS_HOUR} * * *"
 
 
-def daily_schedule(config: ProjectConfig, job: "AssetJob") -> dg.ScheduleDefinition:
-    """The first phase once a day at 06:00 in the project's time zone, over the lookback window ending that
-    day (the build job, when ``job`` is it); one run per scheduled day."""
-
-    @dg.schedule(name="cxdata_daily", cron_schedule=DAILY_CRON, job=job, execution_timezone=config.timezone)
-    def cxdata_daily(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-        moment = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
-        day = moment.astimezone(ZoneInfo(config.timezone)).date()
-        window = lookback_tags(config, day) if job.name == STAGING_JOB else {}
-        return dg.RunRequest(run_key=f"daily-{day.isoformat()}", tags={"cxdata/trigger": "schedule", **window})
-
-    return cxdata_daily
+def raw_sources(config: ProjectConfig, assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
+    """The observable ``raw_<table>`` source of each file source, in its staging asset's group."""
+    groups = {spec.key.to_user_string(): spec.group_name for a in assets for spec in a.specs}
+    return [
+        raw_source(config, table, groups.get(f"stg_{table}"))
+        for table, source in sorted(config.sources.items())
+        if source.path is not None
+    ]
 
 
-def file_state(config: ProjectConfig) -> dict[str, dict[str, list[int]]]:
-    """Per file source, each file (relative to the project folder) with its mtime in ns and size in bytes; a
-    source whose files are missing has none (staging reports that; the sensor waits for them)."""
-    state: dict[str, dict[str, list[int]]] = {}
-    for table, source in sorted(config.sources.items()):
-        if source.path is None:
-            continue
-        try:
-            files = source_files(config, table)
-        except IngestError:
-            files = []
-        listed = {}
-        for file in files:
-            stat = file.stat()
-            name = file.relative_to(config.base_dir) if file.is_relative_to(config.base_dir) else file
-            listed[str(name)] = [stat.st_mtime_ns, stat.st_size]
-        state[table] = listed
-    return state
-
-
-def changed_tables(before: dict[str, dict[str, list[int]]], after: dict[str, dict[str, list[int]]]) -> list[str]:
-    """Sources whose files were added, removed or modified between two states."""
-    return sorted(table for table in after if before.get(table) != after[table])
-
-
-def file_arrival_sensor(
-    jobs: Sequence["AssetJob"],
-    assets: Sequence[dg.AssetsDefinition],
-    settle_seconds: int = SETTLE_SECONDS,
-) -> dg.SensorDefinition:
-    """A run when a file source changes: the changed event sources' staging over the lookback window (the
-    chain runs the rest), else the build job from the changed snapshot sources' staging down."""
-    names = {job.name for job in jobs}
-
-    @dg.sensor(name="cxdata_file_arrival", jobs=list(jobs), minimum_interval_seconds=60)
-    def cxdata_file_arrival(context: dg.SensorEvaluationContext, project: ProjectResource) -> dg.SensorResult:
-        config = project.load()
-        state = file_state(config)
-        cursor = json.dumps(state, sort_keys=True)
-        if context.cursor == cursor:
-            return dg.SensorResult(skip_reason=dg.SkipReason("no new or changed source files"))
-        newest = max((mtime for files in state.values() for mtime, _ in files.values()), default=0)
-        if dt.datetime.now(dt.UTC).timestamp() - newest / 1e9 < settle_seconds:
-            # Leave the cursor as it was, so the next tick sees the change again once the copy has finished.
-            return dg.SensorResult(skip_reason=dg.SkipReason(f"files changed in the last {settle_seconds} s"))
-        run_key = "files-" + hashlib.sha256(cursor.encode()).hexdigest()[:16]
-        if context.cursor is None:
-            request = _first_scan(config, names, run_key)
-        else:
-            tables = changed_tables(json.loads(context.cursor), state)
-            if not tables:  # only a source dropped from the config: nothing to load
-                return dg.SensorResult(skip_reason=dg.SkipReason("no new or changed source files"), cursor=cursor)
-            request = _changed(config, names, assets, tables, run_key)
-        return dg.SensorResult(run_requests=[request], cursor=cursor)
-
-    return cxdata_file_arrival
-
-
-def _first_scan(config: ProjectConfig, jobs: set[str], run_key: str) -> dg.RunRequest:
-    """The first tick's run: the staging over the lookback window (the chain builds the rest), else the build."""
-    tags = {"cxdata/trigger": "first file scan"}
-    if STAGING_JOB not in jobs:
-        return dg.RunRequest(run_key=run_key, job_name=BUILD_JOB, tags=tags)
-    window = lookback_tags(config, dt.datetime.now(ZoneInfo(config.timezone)).date())
-    return dg.RunRequest(run_key=run_key, job_name=STAGING_JOB, tags={**tags, **window})
-
-
-def _changed(
-    config: ProjectConfig, jobs: set[str], assets: Sequence[dg.AssetsDefinition], tables: list[str], run_key: str
-) -> dg.RunRequest:
-    """The run for changed sources: their partitioned staging over the lookback window, when any is
-    partitioned; else the build from their staging down."""
-    tags = {"cxdata/trigger": "files changed", "cxdata/sources": ",".join(tables)}
-    partitioned = {key.to_user_string() for a in assets if a.partitions_def is not None for key in a.keys}
-    staged = sorted(f"stg_{t}" for t in tables if f"stg_{t}" in partitioned)
-    if staged and STAGING_JOB in jobs:
-        today = dt.datetime.now(ZoneInfo(config.timezone)).date()
-        keys = [dg.AssetKey(name) for name in staged]
-        return dg.RunRequest(
-            run_key=run_key,
-            job_name=STAGING_JOB,
-            asset_selection=keys,
-            tags={**tags, **lookback_tags(config, today)},
+def raw_source(config: ProjectConfig, table: str, group: str | None) -> dg.AssetsDefinition:
+    """The observable files of one source: by day for an event source, whole for a snapshot."""
+    daily = file_sources(config, table)
+    condition = dg.AutomationCondition.cron_tick_passed(OBSERVE_CRON, config.timezone)
+    with warnings.catch_warnings():
+        # observable sources are beta in Dagster 1.13; they are how automation learns of new files
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        decorate = dg.observable_source_asset(
+            name=f"raw_{table}",
+            group_name=group,
+            description=f"The {table} source files as they are now: "
+            + (
+                "the version of each day whose files changed since it was staged."
+                if daily
+                else "their names, times and sizes."
+            ),
+            partitions_def=daily_partitions(config) if daily else None,
+            automation_condition=condition & dg.AutomationCondition.in_latest_time_window()
+            if daily
+            else condition,
         )
-    selected = dg.AssetSelection.assets(*(f"stg_{t}" for t in tables)).downstream().resolve(assets)
-    return dg.RunRequest(
-        run_key=run_key,
-        job_name=BUILD_JOB,
-        asset_selection=sorted(selected, key=lambda key: key.to_user_string()),
-        tags=tags,
+
+    @decorate
+    def _observe(
+        context: dg.OpExecutionContext, project: ProjectResource, warehouse: WarehouseResource
+    ) -> dg.DataVersion | dg.DataVersionsByPartition:
+        config = project.load()
+        if not daily:
+            return dg.DataVersion(arrivals.snapshot_stamp(config, table))
+        try:
+            if not arrivals.settled(config, table):
+                context.log.info(f"raw_{table}: a file changed in the last minute; observed on the next tick")
+                return dg.DataVersionsByPartition({})
+            with warehouse.get() as wh:
+                stamps = arrivals.day_stamps(wh, config, table)
+        except IngestError as exc:  # files missing: staging says so when it runs; nothing to observe
+            context.log.warning(str(exc))
+            return dg.DataVersionsByPartition({})
+        return dg.DataVersionsByPartition({day.isoformat(): stamp for day, stamp in stamps.items()})
+
+    # what Definitions does with a source asset, done here so the catalog's owners apply to it too; it reads
+    # the op's deprecated `version` on the way
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return create_external_asset_from_source_asset(_observe)
+
+
+def conditions(config: ProjectConfig, assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
+    """``assets`` with their automation conditions (see the module)."""
+    condition = dg.AutomationCondition
+    window = dt.timedelta(days=config.incremental.lookback_days + 1)
+    staging = condition.eager().without(condition.in_latest_time_window()) & condition.in_latest_time_window(
+        window
     )
+    build = condition.eager().without(~condition.any_deps_missing())
+    queries = {f"stg_{table}" for table, source in config.sources.items() if source.path is None}
+    daily = {key.to_user_string() for key in partitioned_keys(assets)}
+
+    def conditioned(spec: dg.AssetSpec) -> dg.AssetSpec:
+        name = spec.key.to_user_string()
+        if name in daily:
+            chosen = staging
+        elif name in queries:
+            chosen = condition.on_cron(QUERY_CRON, config.timezone)
+        else:
+            chosen = build
+        return spec.replace_attributes(automation_condition=chosen)
+
+    return [definition.map_asset_specs(conditioned) for definition in assets]
 
 
-def chain_sensor(staging: "AssetJob", build: "AssetJob") -> dg.SensorDefinition:
-    """The build job after each successful staging run that `cxdata run` did not start, as the same cxdata
-    run (its ``cxdata/run_id``) and with its full-refresh tag."""
+def due_day(now: dt.datetime) -> dt.date:
+    """The day whose staging is due at ``now`` (project zone): the last full day before the latest
+    07:00."""
+    return (now - dt.timedelta(hours=FRESHNESS_HOUR)).date() - dt.timedelta(days=1)
 
-    @dg.run_status_sensor(
-        name="cxdata_after_staging",
-        run_status=dg.DagsterRunStatus.SUCCESS,
-        monitored_jobs=[staging],
-        request_job=build,
-        default_status=dg.DefaultSensorStatus.RUNNING,
+
+def staging_freshness(
+    config: ProjectConfig, assets: Sequence[dg.AssetsDefinition]
+) -> list[dg.AssetChecksDefinition]:
+    """A check on each daily staging asset that the day due (`due_day`) was staged; run at 07:00 and after each
+    staging of its asset. Dagster's `build_time_partition_freshness_checks` expects the partition holding the
+    deadline, which with the staging's ``end_offset=1`` is the day just begun."""
+    staged = partitioned_keys(assets)
+    if not staged:
+        return []
+    trigger = (
+        dg.AutomationCondition.cron_tick_passed(FRESHNESS_DEADLINE_CRON, config.timezone)
+        | dg.AutomationCondition.any_deps_updated()
     )
-    def cxdata_after_staging(context: dg.RunStatusSensorContext) -> dg.RunRequest | dg.SkipReason:
-        run = context.dagster_run
-        if run.tags.get(RUNNER_TAG) == "true":
-            return dg.SkipReason(f"run {run.run_id} belongs to a `cxdata run`, which builds the rest itself")
-        tags = {RUN_TAG: run.tags.get(RUN_TAG) or run.run_id, "cxdata/trigger": "staging succeeded"}
-        if FULL_REFRESH_TAG in run.tags:
-            tags[FULL_REFRESH_TAG] = run.tags[FULL_REFRESH_TAG]
-        return dg.RunRequest(run_key=f"after-{run.run_id}", tags=tags)
+    specs = [
+        dg.AssetCheckSpec(
+            FRESHNESS_CHECK,
+            asset=key,
+            description=f"The last full day before {FRESHNESS_HOUR}:00 (project zone) is staged.",
+            automation_condition=trigger,
+        )
+        for key in staged
+    ]
+    zone = ZoneInfo(config.timezone)
 
-    return cxdata_after_staging
+    @dg.multi_asset_check(specs=specs, name="staging_freshness", can_subset=True)
+    def _fresh(context: dg.AssetCheckExecutionContext) -> Iterator[dg.AssetCheckResult]:
+        day = due_day(dt.datetime.now(zone)).isoformat()
+        for key in context.selected_asset_check_keys:
+            wanted = dg.AssetRecordsFilter(asset_key=key.asset_key, asset_partitions=[day])
+            found = bool(context.instance.fetch_materializations(wanted, limit=1).records)
+            yield dg.AssetCheckResult(
+                asset_key=key.asset_key,
+                check_name=key.name,
+                passed=found,
+                severity=dg.AssetCheckSeverity.WARN,
+                description=f"day {day} " + ("is staged" if found else "is not staged yet"),
+                metadata={"day": day},
+            )
+
+    return [_fresh]
 
 
 def failure_sensor() -> dg.SensorDefinition:
@@ -217,7 +226,7 @@ FRESHNESS_DEADLINE_CRON = "0 7 * * *"
 
 def with_freshness(config: ProjectConfig, assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
     """``assets`` with Dagster's freshness policy on the daily tables: each updated in the 24 hours before 07:00
-    (project time zone), an hour after the daily schedule starts."""
+    (project time zone), an hour after the query sources' daily run."""
     policy = dg.FreshnessPolicy.cron(
         deadline_cron=FRESHNESS_DEADLINE_CRON, lower_bound_delta=dt.timedelta(hours=24), timezone=config.timezone
     )
@@ -232,12 +241,20 @@ def with_freshness(config: ProjectConfig, assets: Sequence[dg.AssetsDefinition])
 
 def automation(
     config: ProjectConfig, assets: Sequence[dg.AssetsDefinition]
-) -> tuple[list["AssetJob"], list[dg.ScheduleDefinition], list[dg.SensorDefinition]]:
-    """The jobs, schedules and sensors of a project whose graph is ``assets``."""
-    jobs = phase_jobs(assets)
-    sensors = [failure_sensor()]
-    if len(jobs) == 2:
-        sensors.insert(0, chain_sensor(*jobs))
-    if any(source.path is not None for source in config.sources.values()):
-        sensors.insert(0, file_arrival_sensor(jobs, assets))
-    return jobs, [daily_schedule(config, jobs[0])], sensors
+) -> tuple[list[dg.AssetsDefinition], list[dg.AssetChecksDefinition], list[dg.SensorDefinition]]:
+    """The automated graph of a project whose assets are ``assets``: them with their conditions and freshness
+    policies, the ``raw_`` sources, the staging freshness checks and the failure sensor."""
+    automated = [*with_freshness(config, conditions(config, assets)), *raw_sources(config, assets)]
+    return automated, staging_freshness(config, assets), [automation_sensor(), failure_sensor()]
+
+
+def automation_sensor() -> dg.AutomationConditionSensorDefinition:
+    """The sensor that evaluates every condition of the graph (sources and checks included), every 30 s;
+    it starts stopped, like any automation that launches runs on its own."""
+    with warnings.catch_warnings():
+        # include_sources is beta in Dagster 1.13; without it the raw_ sources would fall to a default sensor
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        everything = dg.AssetSelection.all(include_sources=True) | dg.AssetSelection.all_asset_checks()
+    return dg.AutomationConditionSensorDefinition(
+        AUTOMATION_SENSOR, target=everything, default_status=dg.DefaultSensorStatus.STOPPED
+    )

@@ -22,6 +22,7 @@ from pipelines import (
     web,
 )
 from pipelines.executors import executor_def
+from pipelines.phases import phase_jobs
 from pipelines.resources import ProjectResource, WarehouseResource
 
 DOMAINS = (sales, service, web, marketing, customer, value, alerts, touchpoints)
@@ -39,15 +40,14 @@ def build_definitions(
     assets = [asset for domain in DOMAINS for asset in domain.assets(config)]
     # the report reads every other asset's tables, so it depends on all of them
     graph = [*assets, *bi.assets(config, assets), *report.assets(config, assets)]
-    jobs, schedules, sensors = automation.automation(config, graph)
+    automated, freshness, sensors = automation.automation(config, graph)
     return dg.Definitions(
-        assets=catalog.with_owners(config, automation.with_freshness(config, graph)),
-        asset_checks=checks.asset_checks(config, assets),
+        assets=catalog.with_owners(config, automated),
+        asset_checks=[*checks.asset_checks(config, assets), *freshness],
         resources={"project": project_resource, "warehouse": WarehouseResource(project=project_resource)},
         executor=executor_def(executor or config.scale.executor, config.warehouse_kind),
         loggers=loggers,
-        jobs=jobs,
-        schedules=schedules,
+        jobs=phase_jobs(graph),
         sensors=sensors,
         metadata=catalog.catalog_metadata(config),
     )

@@ -1,7 +1,7 @@
 """The phases of one update: the daily-partitioned staging of event days, then every other asset.
 
-One Dagster job cannot mix partitions definitions, so a `cxdata run` (and the schedule and sensors of
-`pipelines.automation`) is two runs in a row on one instance:
+One Dagster job cannot mix partitions definitions, so a `cxdata run` is two runs in a row on one instance
+(automation starts the same assets' runs on its own conditions, `pipelines.automation`):
 
 1. ``cxdata_staging`` (STAGING_JOB): the staging assets of the event sources read from files, over a range
    of daily partitions given by the range tags. `cxdata run` restages the days the library finds stale
@@ -36,10 +36,13 @@ if TYPE_CHECKING:  # what define_asset_job returns; dagster does not export the 
 
 STAGING_JOB = "cxdata_staging"
 BUILD_JOB = "cxdata_build"
-# On the runs `cxdata run` starts itself: it runs the build phase too, so automation must not (automation.py).
+# On the runs `cxdata run` starts itself, to tell them apart from automated runs in the UI.
 RUNNER_TAG = "cxdata/runner"
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
+# The staging assets' freshness check (pipelines/automation.py): automation runs it on its own, outside the
+# phase jobs, so a `cxdata run` of past data does not report it.
+FRESHNESS_CHECK = "latest_day_staged"
 
 
 def partitioned_keys(assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetKey]:
@@ -61,7 +64,8 @@ def phase_jobs(assets: Sequence[dg.AssetsDefinition]) -> list[AssetJob]:
         return [build]
     staging = dg.define_asset_job(
         STAGING_JOB,
-        selection=dg.AssetSelection.assets(*staged),
+        selection=dg.AssetSelection.assets(*staged)
+        - dg.AssetSelection.checks(*(dg.AssetCheckKey(key, FRESHNESS_CHECK) for key in staged)),
         description="The event sources' staging over a range of days: run it with a partition range (a "
         "backfill restates days before the lookback too); the build job follows.",
     )

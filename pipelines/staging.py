@@ -1,7 +1,7 @@
 """The staging asset factory: one `stg_<table>` asset per configured input table.
 
 Event sources read from files are partitioned by day in the project's zone (`daily_partitions`): a run of a
-range of partitions (a `cxdata run`'s first phase, the schedule, a backfill from the UI) restates the days of
+range of partitions (a `cxdata run`'s first phase, an automated run, a backfill from the UI) restates the days of
 that range that the files hold or that were staged before. The first partition also holds every earlier day
 and the last one (today) every later day, so no row falls outside the partitions; rows without a readable
 time (the null partition) are restaged with every load. Snapshot sources and SQL queries are unpartitioned and
@@ -62,6 +62,8 @@ def staging_asset(
             f"quarantine_{table}; every load is counted in load_audit.",
             tags={"layer": "staging"},
             partitions_def=partitions,
+            # the source's files, observed by automation (pipelines/automation.py); none for a query source
+            deps=[f"raw_{table}"] if config.sources[table].path is not None else None,
             backfill_policy=dg.BackfillPolicy.single_run() if partitions is not None else None,
             check_specs=checks.quality_specs(config, [f"stg_{table}"]),
         )

@@ -117,9 +117,21 @@ def manifest(wh: Warehouse, table: str) -> pl.DataFrame:
 
 
 def refresh_manifest(wh: Warehouse, config: ProjectConfig, table: str) -> pl.DataFrame:
-    """``table``'s manifest brought up to date with its files: new and changed files are read (their event
-    times only) for the days they hold, gone files are dropped; stored when anything changed."""
+    """``table``'s manifest brought up to date with its files (`updated_manifest`), stored when anything
+    changed."""
     known = manifest(wh, table)
+    refreshed = updated_manifest(config, table, known)
+    if refreshed is None:
+        return known
+    with wh.transaction() as tx:
+        tx.append(MANIFEST, refreshed, replace={"source_table": table})
+    return refreshed
+
+
+def updated_manifest(config: ProjectConfig, table: str, known: pl.DataFrame) -> pl.DataFrame | None:
+    """The manifest ``known`` brought up to date with ``table``'s files, not stored: new and changed files
+    are read (their event times only) for the days they hold, gone files are dropped; None when nothing
+    changed."""
     now = current_files(config, table, hashed=())
     same = ["file", "mtime_ns", "size"]
     settled = known.filter(pl.col("mtime_ns") < pl.col("seen_ns") - _RACY_NS).select(same).unique()
@@ -128,13 +140,10 @@ def refresh_manifest(wh: Warehouse, config: ProjectConfig, table: str) -> pl.Dat
         now.select("file"), on="file", how="semi"
     )
     if changed.is_empty() and kept.height == known.height:
-        return known
+        return None
     labels = set(changed["file"])
     counted = _days_of(config, table, current_files(config, table, only=labels))
-    refreshed = pl.concat([kept, counted]).sort("file", PARTITION_COLUMN, nulls_last=True)
-    with wh.transaction() as tx:
-        tx.append(MANIFEST, refreshed, replace={"source_table": table})
-    return refreshed
+    return pl.concat([kept, counted]).sort("file", PARTITION_COLUMN, nulls_last=True)
 
 
 def _days_of(config: ProjectConfig, table: str, files: pl.DataFrame) -> pl.DataFrame:

@@ -1,11 +1,7 @@
-"""The daily schedule, the file-arrival sensor, the run-failure sensor and transient-only retries."""
+"""The automated definitions (jobs, conditions, freshness), the run-failure sensor and transient-only retries."""
 
 # No postponed annotations here: Dagster reads the `context` annotation of the test assets.
 import datetime as dt
-import itertools
-import json
-import os
-import time
 
 import dagster as dg
 import duckdb
@@ -17,18 +13,8 @@ from cxdata.warehouse import Warehouse, WarehouseError
 from cxdata.warehouse.errors import is_transient
 from pipelines import automation, resources
 from pipelines.definitions import build_definitions
-from pipelines.phases import BUILD_JOB, RANGE_END, RANGE_START, RUNNER_TAG, STAGING_JOB
+from pipelines.phases import BUILD_JOB, FRESHNESS_CHECK, STAGING_JOB
 from pipelines.resources import ProjectResource, WarehouseResource
-from pipelines.run import RUN_TAG
-
-_MOMENTS = itertools.count(int(time.time()) - 3600)
-
-
-def settle(*paths) -> None:
-    """Give files an mtime past the sensor's settling time, a different one on every call."""
-    moment = next(_MOMENTS)
-    for path in paths:
-        os.utime(path, (moment, moment))
 
 
 @pytest.fixture
@@ -39,7 +25,6 @@ def project(tmp_path, warehouse_target):
     (tmp_path / "surveys" / "week1.csv").write_text(
         "response_id,customer_ref,responded_at,kind,score\n1,a,2024-01-02,nps,3\n"
     )
-    settle(tmp_path / "orders.csv", tmp_path / "surveys" / "week1.csv")
     schema_line = f"warehouse_schema: {schema}\n" if schema else ""
     (tmp_path / "cxdata.yaml").write_text(
         f"name: auto\nwarehouse: {url}\n{schema_line}sources:\n"
@@ -69,46 +54,45 @@ def keys(selection) -> set[str]:
 
 
 @DUCKDB_ONLY
-def test_definitions_load_with_the_phase_jobs_schedule_and_sensors(defs):
+def test_definitions_load_with_the_phase_jobs_conditions_and_the_failure_sensor(defs):
     dg.Definitions.validate_loadable(defs)
     staging, build = defs.resolve_job_def(STAGING_JOB), defs.resolve_job_def(BUILD_JOB)
     # the event files' daily staging is one job, everything else the other: together the whole graph
     assert keys(staging.asset_layer.executable_asset_keys) == {"stg_orders", "stg_surveys"}
     assert isinstance(staging.partitions_def, dg.DailyPartitionsDefinition) and build.partitions_def is None
     everything = keys(staging.asset_layer.executable_asset_keys) | keys(build.asset_layer.executable_asset_keys)
-    assert everything == keys(defs.resolve_all_asset_keys()) and "stg_customers" in everything
-    assert "cx_alerts" in keys(defs.resolve_all_asset_keys())
-    assert defs.resolve_schedule_def("cxdata_daily").cron_schedule == automation.DAILY_CRON
-    names = {s.name for s in defs.sensors}
-    assert names == {"cxdata_file_arrival", "cxdata_after_staging", "cxdata_record_failures"}
-    for running in ("cxdata_after_staging", "cxdata_record_failures"):
-        assert defs.resolve_sensor_def(running).default_status == dg.DefaultSensorStatus.RUNNING
+    assert everything == keys(defs.resolve_all_asset_keys()) - {"raw_orders", "raw_surveys"}
+    assert "stg_customers" in everything and "cx_alerts" in everything
+    # no schedule and no hand-made sensor: the automation sensor evaluates the conditions (Dagster adds no
+    # default one beside it), one sensor records failures
+    assert not defs.schedules and {s.name for s in defs.sensors} == {"cxdata_automation", "cxdata_record_failures"}
+    assert "default_automation_condition_sensor" not in {s.name for s in defs.get_repository_def().sensor_defs}
+    assert defs.resolve_sensor_def("cxdata_automation").default_status == dg.DefaultSensorStatus.STOPPED
+    assert defs.resolve_sensor_def("cxdata_record_failures").default_status == dg.DefaultSensorStatus.RUNNING
+    specs = {spec.key.to_user_string(): spec for spec in defs.resolve_all_asset_specs()}
+    # the file sources are observable, by day for an event source; a query source has none
+    assert specs["raw_orders"].partitions_def == specs["stg_orders"].partitions_def
+    assert "raw_customers" not in specs and not list(specs["stg_customers"].deps)
+    assert {dep.asset_key.to_user_string() for dep in specs["stg_surveys"].deps} == {"raw_surveys"}
+    labels = {name: spec.automation_condition.get_label() for name, spec in specs.items()}
+    assert labels["stg_customers"].startswith("on_cron(")  # a query is not observed: once a day
+    conditions = {name: str(spec.automation_condition) for name, spec in specs.items()}
+    assert "InLatestTimeWindowCondition" in conditions["stg_orders"]
+    assert all(spec.automation_condition is not None for spec in specs.values())
+    # the staging freshness checks run on their own trigger, outside the phase jobs
+    fresh = {key for key in defs.resolve_asset_graph().asset_check_keys if key.name == FRESHNESS_CHECK}
+    assert {key.asset_key.to_user_string() for key in fresh} == {"stg_orders", "stg_surveys"}
+    assert not fresh & set(staging.asset_layer.asset_graph.asset_check_keys)
     # the tables users read daily carry a freshness policy: updated in the 24 hours before 07:00, project zone
-    policies = {spec.key.to_user_string(): spec.freshness_policy for spec in defs.resolve_all_asset_specs()}
-    fresh = {name for name, policy in policies.items() if policy is not None}
-    assert fresh == set(automation.FRESH_DAILY)
+    policies = {name: spec.freshness_policy for name, spec in specs.items()}
+    assert {name for name, policy in policies.items() if policy is not None} == set(automation.FRESH_DAILY)
     policy = policies["customer_scores"]
     assert policy.deadline_cron == automation.FRESHNESS_DEADLINE_CRON
     assert policy.lower_bound_delta == dt.timedelta(hours=24)
 
 
-@DUCKDB_ONLY
-def test_schedule_requests_one_staging_run_of_the_lookback_window_per_day(defs, instance):
-    schedule = defs.resolve_schedule_def("cxdata_daily")
-    morning = dt.datetime(2026, 3, 1, 6, tzinfo=dt.UTC)
-    request = schedule(dg.build_schedule_context(instance=instance, scheduled_execution_time=morning))
-    again = schedule(dg.build_schedule_context(instance=instance, scheduled_execution_time=morning))
-    next_day = schedule(
-        dg.build_schedule_context(instance=instance, scheduled_execution_time=morning + dt.timedelta(days=1))
-    )
-    assert schedule.job_name == STAGING_JOB and request.asset_selection is None  # None: every asset of the job
-    assert request.run_key == again.run_key == "daily-2026-03-01" != next_day.run_key
-    # the days of the default lookback (3) up to the scheduled day; the chain sensor builds the rest
-    assert (request.tags[RANGE_START], request.tags[RANGE_END]) == ("2026-02-26", "2026-03-01")
-
-
-def test_without_event_files_the_schedule_and_sensor_run_the_build(tmp_path, instance):
-    (tmp_path / "orders.csv").write_text("order_id,customer_ref,ordered_at,amount\n1,a,2024-01-01,3\n")
+def test_without_event_files_there_is_one_job_and_snapshots_are_observed(tmp_path):
+    (tmp_path / "costs.csv").write_text("month,channel,campaign,spend\n2024-07-01,email,a,1\n")
     (tmp_path / "cxdata.yaml").write_text(
         "name: q\nwarehouse: duckdb:///wh.duckdb\nsources:\n  orders: {url: 'sqlite:///o.db', query: select 1}\n"
         "  touchpoint_costs: {path: costs.csv}\n"
@@ -116,70 +100,14 @@ def test_without_event_files_the_schedule_and_sensor_run_the_build(tmp_path, ins
     defs = build_definitions(load_config(tmp_path / "cxdata.yaml"))
     dg.Definitions.validate_loadable(defs)
     assert {job.name for job in defs.jobs} == {BUILD_JOB}  # a query source is not partitioned
-    schedule = defs.resolve_schedule_def("cxdata_daily")
-    morning = dt.datetime(2026, 3, 1, 6, tzinfo=dt.UTC)
-    request = schedule(dg.build_schedule_context(instance=instance, scheduled_execution_time=morning))
-    assert schedule.job_name == BUILD_JOB and RANGE_START not in request.tags
-    assert {s.name for s in defs.sensors} == {"cxdata_file_arrival", "cxdata_record_failures"}
+    specs = {spec.key.to_user_string(): spec for spec in defs.resolve_all_asset_specs()}
+    assert specs["raw_touchpoint_costs"].partitions_def is None
+    assert specs["stg_orders"].automation_condition.get_label().startswith("on_cron(")
 
 
-@DUCKDB_ONLY
-def test_file_sensor_runs_on_new_or_changed_files_only(defs, project, instance):
-    sensor = defs.resolve_sensor_def("cxdata_file_arrival")
-    resources = {"project": ProjectResource(config_path=str(project / "cxdata.yaml"))}
-
-    def tick(cursor):
-        return sensor(dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources))
-
-    first = tick(None)
-    assert len(first.run_requests) == 1 and first.run_requests[0].asset_selection is None
-    assert first.run_requests[0].job_name == STAGING_JOB and RANGE_START in first.run_requests[0].tags
-    state = json.loads(first.cursor)
-    assert set(state) == {"orders", "surveys"}  # the SQL source is not watched
-    assert set(state["surveys"]) == {os.path.join("surveys", "week1.csv")}
-
-    same = tick(first.cursor)
-    assert not same.run_requests and "no new or changed" in same.skip_reason.skip_message
-
-    new_file = project / "surveys" / "week2.csv"
-    new_file.write_text("response_id,customer_ref,responded_at,kind,score\n2,a,2024-01-09,csat,1\n")
-    copying = tick(first.cursor)  # just written: maybe still being copied in
-    assert not copying.run_requests and copying.cursor in (None, first.cursor)
-    settle(new_file)
-    arrived = tick(first.cursor)
-    (request,) = arrived.run_requests
-    # the changed event source's staging over the lookback window; the chain sensor builds the rest
-    assert keys(request.asset_selection) == {"stg_surveys"} and request.job_name == STAGING_JOB
-    assert request.tags["cxdata/sources"] == "surveys" and RANGE_END in request.tags
-
-    assert not tick(arrived.cursor).run_requests  # the same state never runs twice
-    settle(project / "orders.csv")  # same name and size, new mtime
-    touched = tick(arrived.cursor)
-    (again,) = touched.run_requests
-    assert "stg_orders" in keys(again.asset_selection) and "stg_surveys" not in keys(again.asset_selection)
-    assert len({first.run_requests[0].run_key, request.run_key, again.run_key}) == 3
-
-
-@DUCKDB_ONLY
-def test_a_staging_run_is_followed_by_the_build_as_the_same_cxdata_run(defs, project, instance):
-    sensor = defs.resolve_sensor_def("cxdata_after_staging")
-    staging = defs.resolve_job_def(STAGING_JOB)
-
-    def after(tags):
-        run = instance.create_run_for_job(staging, tags=tags, status=dg.DagsterRunStatus.SUCCESS)
-        success = dg.DagsterEvent(event_type_value="PIPELINE_SUCCESS", job_name=STAGING_JOB, message="done")
-        with dg.build_run_status_sensor_context(
-            sensor_name=sensor.name, dagster_event=success, dagster_instance=instance, dagster_run=run
-        ) as context:
-            return run, sensor(context)
-
-    run, request = after({"cxdata/trigger": "schedule"})
-    assert sensor.job_name == BUILD_JOB and request.run_key == f"after-{run.run_id}"
-    assert request.tags[RUN_TAG] == run.run_id
-    _, request = after({RUN_TAG: "cycle-1", "cxdata/full_refresh": "true"})
-    assert request.tags[RUN_TAG] == "cycle-1" and request.tags["cxdata/full_refresh"] == "true"
-    _, skipped = after({RUN_TAG: "cycle-2", RUNNER_TAG: "true"})  # `cxdata run` builds the rest itself
-    assert isinstance(skipped, dg.SkipReason)
+@pytest.mark.parametrize("moment, due", [("2026-03-02 07:00", "2026-03-01"), ("2026-03-02 06:59", "2026-02-28")])
+def test_the_day_due_is_the_last_full_day_before_the_latest_deadline(moment, due):
+    assert automation.due_day(dt.datetime.fromisoformat(moment)) == dt.date.fromisoformat(due)
 
 
 def test_failure_sensor_records_the_failed_run_once(project, defs, instance):

@@ -95,7 +95,9 @@ def test_definitions_have_staging_identity_and_marts_with_lineage(small_project)
     defs = build_definitions(load_config(small_project.config_path))
     dg.Definitions.validate_loadable(defs)
     keys = {key.to_user_string() for key in defs.resolve_all_asset_keys()}
-    assert keys == {f"stg_{t}" for t in schema.TABLES} | EVERY_DOMAIN | {"cx_alerts"}
+    # every source of the generated project is a file: each has its observable raw_ source (automation)
+    raw = {f"raw_{t}" for t in schema.TABLES}
+    assert keys == {f"stg_{t}" for t in schema.TABLES} | raw | EVERY_DOMAIN | {"cx_alerts"}
     specs = {spec.key.to_user_string(): spec for spec in defs.resolve_all_asset_specs()}
     assert specs["stg_orders"].group_name == "sales"
     assert specs["stg_tickets"].group_name == "service"
@@ -170,7 +172,10 @@ def test_minimal_project_has_only_orders(tmp_path):
     defs = build_definitions(load_config(tmp_path / "cxdata.yaml"))
     keys = {k.to_user_string() for k in defs.resolve_all_asset_keys()}
     # no surveys or tickets: nothing to alert on
-    assert keys == {"stg_orders", "fct_orders"} | IDENTITY | CUSTOMER_WIDE | VALUE | TOUCHPOINTS | DELIVERY
+    assert (
+        keys
+        == {"raw_orders", "stg_orders", "fct_orders"} | IDENTITY | CUSTOMER_WIDE | VALUE | TOUCHPOINTS | DELIVERY
+    )
     dg.Definitions.validate_loadable(defs)
 
 
