@@ -205,7 +205,7 @@ def lift_estimate(partial: LiftPartial, shape: LiftShape, settings: LiftSettings
                 "contact_kind": np.where(by_click, "click", "scheduled"),
             }
         )
-        .join(shape.reach, on="touchpoint")
+        .join(shape.reach, on="touchpoint", maintain_order="left")
         .with_columns((pl.col("contacts") / pl.col("reach")).clip(upper_bound=1.0).alias("linked_share"))
         .drop("reach")
     )

@@ -27,20 +27,13 @@ import polars as pl
 from cxdata.clv.rfm import purchases
 from cxdata.config import ProjectConfig
 from cxdata.shards import Shard, shards
+from cxdata.touchpoints import lift_shard
 from cxdata.touchpoints.attribution import MODELS
 from cxdata.touchpoints.attribution_sums import AttributionPartial, attribute_partial, attribution_partial
 from cxdata.touchpoints.experiments import experiment_cells, experiment_effects
 from cxdata.touchpoints.journeys import build_journeys, touchpoint_events
 from cxdata.touchpoints.lift import LiftEstimate, lift_estimate
-from cxdata.touchpoints.lift_shard import (
-    LiftPartial,
-    LiftSettings,
-    LiftShape,
-    lift_partial,
-    lift_shape,
-    survival_rows,
-    touch_counts,
-)
+from cxdata.touchpoints.lift_shard import LiftPartial, LiftSettings, LiftShape
 from cxdata.touchpoints.retention import (
     Propensities,
     RetentionEstimate,
@@ -144,8 +137,8 @@ def summarise_shard(wh: Warehouse, config: ProjectConfig, as_of: dt.datetime, sh
     first = kept["ordered_at"].min()
     return ShardSummary(
         first_order=first,
-        touches=touch_counts(touches, kept.lazy(), as_of, lift.granularity),
-        survival=survival_rows(kept.lazy(), as_of),
+        touches=lift_shard.touch_counts(touches, kept.lazy(), as_of, lift.granularity),
+        survival=lift_shard.survival_rows(kept.lazy(), as_of),
         retention=retention_summary(kept, frames["fct_tickets"], frames["fct_touches"], as_of, first, retention),
     )
 
@@ -158,13 +151,13 @@ def plan(wh: Warehouse, config: ProjectConfig, as_of: dt.datetime, summaries: li
         present = set(wh.columns("fct_touches"))
         columns = [c for c in READS["fct_touches"] if c in present]
         keyless = wh.read("fct_touches", columns=columns, where={"customer_key": None}).lazy()
-        counts.append(touch_counts(keyless, _no_orders().lazy(), as_of, lift.granularity))
+        counts.append(lift_shard.touch_counts(keyless, _no_orders().lazy(), as_of, lift.granularity))
     firsts = [s.first_order for s in summaries if s.first_order is not None]
     origin = min(firsts) if firsts else None
     rows = pl.concat([s.survival for s in summaries])
     return Plan(
         origin=origin,
-        lift=lift_shape(pl.concat(counts), rows, origin, as_of, lift),
+        lift=lift_shard.lift_shape(pl.concat(counts), rows, origin, as_of, lift),
         propensities=fit_propensities([s.retention for s in summaries], retention),
     )
 
@@ -218,7 +211,7 @@ def shard_partial(
     # the estimators share nothing and spend their time in numpy, polars and scikit-learn, which release the
     # GIL: lift and retention run beside the journeys instead of after them
     with ThreadPoolExecutor(max_workers=2) as pool:
-        lift_job = pool.submit(lift_partial, kept, touches, as_of, planned.lift, lift)
+        lift_job = pool.submit(lift_shard.lift_partial, kept, touches, as_of, planned.lift, lift)
         retention_job = pool.submit(
             retention_partial,
             kept,
