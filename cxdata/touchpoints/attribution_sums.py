@@ -84,7 +84,7 @@ def attribution_partial(
     rule_schema = {"model": pl.String, "touchpoint": pl.String, **dict.fromkeys(VALUES, pl.Float64)}
     return AttributionPartial(
         labels=labels.to_list(),
-        rules=pl.concat([pl.DataFrame(schema=rule_schema), *rules]),
+        rules=pl.concat([pl.DataFrame(schema=rule_schema), *(r.cast(rule_schema) for r in rules)]),
         sets=sets,
         paths=paths,
         touched=totals[0],

@@ -10,6 +10,7 @@ from polars.testing import assert_frame_equal
 from cxdata.run_context import run_context
 from cxdata.shards import shards
 from cxdata.synth import SynthParams, generate_project
+from cxdata.touchpoints.sharded import run_shards
 from cxdata.touchpoints.step import touchpoint_step
 from cxdata.warehouse import Warehouse
 
@@ -63,3 +64,22 @@ def test_two_and_three_shards_give_the_unsharded_scores(project, warehouse_targe
         _same(one.retention, many.retention, ["touchpoint"])
         _same(one.calibration, many.calibration, ["touchpoint"])
         assert one.late_share == pytest.approx(many.late_share, rel=1e-12)
+
+
+def test_empty_shards_add_nothing(tmp_path, warehouse_target):
+    """60 customers in 40 shards: most shards hold one customer or none, and still add up to one shard."""
+    generate_project(tmp_path, SynthParams(customers=60, seed=5))
+    config, tables = person_tables(tmp_path)
+    config = with_touchpoints(config, bootstrap_replicates=10)
+    url, schema = warehouse_target
+    with Warehouse(url, schema=schema) as wh:
+        for name, frame in tables.items():
+            wh.publish(name, frame)
+        as_of = run_context(wh, config, "r").as_of
+        empty = [s for s in shards(40) if wh.read("fct_orders", columns=["customer_key"], shard=s).height == 0]
+        one, many = run_shards(wh, config, as_of, 1), run_shards(wh, config, as_of, 40)
+    assert len(empty) >= 5 and one.lift.table.height > 3 and one.retention.table.height > 0
+    _same(one.attribution, many.attribution, ["model", "touchpoint"])
+    _same(one.lift.table, many.lift.table, ["touchpoint"])
+    _same(one.retention.table, many.retention.table, ["touchpoint"])
+    assert one.stats == many.stats
