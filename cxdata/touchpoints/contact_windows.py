@@ -24,9 +24,16 @@ def touchpoint_label(granularity: str = "campaign") -> pl.Expr:
     )
 
 
-def contacts(touches: pl.LazyFrame, orders: pl.LazyFrame, *, granularity: str = "campaign") -> pl.LazyFrame:
+def contacts(
+    touches: pl.LazyFrame,
+    orders: pl.LazyFrame,
+    *,
+    granularity: str = "campaign",
+    ranks: pl.LazyFrame | None = None,
+) -> pl.LazyFrame:
     """Each touchpoint's contacts of known customers after their first order: customer_key, occurred_at,
-    touchpoint, by_click (the contact kind is a click), kind."""
+    touchpoint, by_click (the contact kind is a click), kind. ``ranks`` (touchpoint, contact_rank) gives each
+    touchpoint's contact kind, else the lowest rank among ``touches`` of known customers."""
     kinds = pl.DataFrame({"kind": list(CONTACT_RANK), "rank": list(CONTACT_RANK.values())}).lazy()
     first = orders.group_by("customer_key").agg(pl.col("ordered_at").min().alias("first_order"))
     marked = (
@@ -34,9 +41,10 @@ def contacts(touches: pl.LazyFrame, orders: pl.LazyFrame, *, granularity: str = 
         .with_columns(touchpoint_label(granularity).alias("touchpoint"))
         .join(kinds, on="kind", how="inner")
     )
-    contact_rank = marked.group_by("touchpoint").agg(pl.col("rank").min().alias("contact_rank"))
+    if ranks is None:
+        ranks = marked.group_by("touchpoint").agg(pl.col("rank").min().alias("contact_rank"))
     return (
-        marked.join(contact_rank, on="touchpoint")
+        marked.join(ranks, on="touchpoint")
         .filter(pl.col("rank") == pl.col("contact_rank"))
         .join(first, on="customer_key", how="inner")
         .filter(pl.col("occurred_at") > pl.col("first_order"))
@@ -138,11 +146,11 @@ def contact_clicks(
 
 
 def session_orders(
-    clicks: pl.DataFrame, contact: pl.DataFrame, index: OrderIndex, names: list[str], gap_days: float
+    clicks: pl.DataFrame, index: OrderIndex, names: list[str], scheduled: list[str], gap_days: float
 ) -> np.ndarray:
-    """Per scheduled touchpoint's click (after a contact): orders in the click's session, per customer index."""
-    scheduled = contact.filter(~pl.col("by_click"))["touchpoint"].unique()
-    clicks = clicks.filter(pl.col("touchpoint").is_in(scheduled.implode()))
+    """Per click on a ``scheduled`` touchpoint (after a contact): the customer index, the touchpoint's code
+    and the orders in the click's session (clicks x 3)."""
+    clicks = clicks.filter(pl.col("touchpoint").is_in(scheduled))
     t = index.days(clicks["occurred_at"])
     n, _ = index.window(clicks["idx"].to_numpy(), t, t + gap_days)
     return np.column_stack([clicks["idx"].to_numpy(), codes(clicks["touchpoint"], names), n])

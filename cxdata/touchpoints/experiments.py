@@ -102,6 +102,15 @@ def read_experiments(
     incremental_revenue_low, incremental_revenue_high (the effect per customer times treated_customers);
     response_days, as_of. Effects are null when a group has fewer than two customers.
     """
+    cells = experiment_cells(assignments, orders, as_of, response_days=response_days, churn_days=churn_days)
+    return experiment_effects(cells, as_of, response_days=response_days, interval=interval)
+
+
+def experiment_cells(
+    assignments: pl.LazyFrame, orders: pl.LazyFrame, as_of: dt.datetime, *, response_days: float, churn_days: int
+) -> pl.DataFrame:
+    """Per campaign, share and group of some customers (a shard's, or all): the customers, the first and last
+    assignment, and per outcome its count, mean and sum of squared deviations (``<outcome>_m2``)."""
     response_us = round(response_days * DAY_US)
     churn_us = int(churn_days) * DAY_US
     cutoff = pl.lit(as_of).cast(pl.Datetime("us", "UTC"))
@@ -138,26 +147,66 @@ def read_experiments(
         )
         .with_columns(pl.when(pl.col("churn_window_passed")).then(pl.col("retained")).alias("retained"))
     )
-    return _effects(outcomes, interval).with_columns(
+    cells = outcomes.group_by("campaign", "share", "group").agg(
+        pl.len().alias("n"),
+        pl.col("assigned_at").min().alias("first"),
+        pl.col("assigned_at").max().alias("last"),
+        *(pl.col(name).count().alias(f"{name}_n") for name in OUTCOMES),
+        *(pl.col(name).mean().alias(f"{name}_mean") for name in OUTCOMES),
+        *(
+            (pl.col(name).var(ddof=1).fill_null(0.0) * (pl.col(name).count() - 1)).alias(f"{name}_m2")
+            for name in OUTCOMES
+        ),
+    )
+    return cells.collect()
+
+
+def experiment_effects(
+    cells: pl.DataFrame, as_of: dt.datetime, *, response_days: float, interval: float
+) -> pl.DataFrame:
+    """The experiments' table (`read_experiments`) from the cells of every shard of the customers: per
+    campaign, share and group, the customers, first and last assignment and per outcome its count, mean and
+    sum of squared deviations, combined by the pairwise rule (Chan et al.)."""
+    return _effects(combine_cells(cells), interval).with_columns(
         pl.lit(float(response_days)).alias("response_days"),
         pl.lit(as_of).cast(pl.Datetime("us", "UTC")).alias("as_of"),
     )
 
 
-def _effects(outcomes: pl.LazyFrame, interval: float) -> pl.DataFrame:
-    """Per campaign, the share-stratified difference of group means of every outcome, with its variance."""
-    cells = (
-        outcomes.group_by("campaign", "share", "group")
-        .agg(
-            pl.len().alias("n"),
-            pl.col("assigned_at").min().alias("first"),
-            pl.col("assigned_at").max().alias("last"),
-            *(pl.col(name).count().alias(f"{name}_n") for name in OUTCOMES),
-            *(pl.col(name).mean().alias(f"{name}_mean") for name in OUTCOMES),
-            *(pl.col(name).var(ddof=1).alias(f"{name}_var") for name in OUTCOMES),
-        )
-        .collect()
+def combine_cells(cells: pl.DataFrame) -> pl.DataFrame:
+    """The cells of disjoint customer sets as the cells of their union, with each outcome's variance."""
+    index = ["campaign", "share", "group"]
+    count = {name: pl.col(f"{name}_n").sum() for name in OUTCOMES}
+    weighted = {name: (pl.col(f"{name}_n") * pl.col(f"{name}_mean").fill_null(0.0)) for name in OUTCOMES}
+    merged = cells.group_by(index).agg(
+        pl.col("n").sum(),
+        pl.col("first").min(),
+        pl.col("last").max(),
+        *(count[name] for name in OUTCOMES),
+        *((weighted[name].sum() / count[name]).alias(f"{name}_mean") for name in OUTCOMES),
     )
+    spread = cells.join(
+        merged.select(*index, *(pl.col(f"{n}_mean").alias(f"{n}_all") for n in OUTCOMES)), on=index
+    )
+    deviation = spread.group_by(index).agg(
+        (
+            pl.col(f"{name}_m2").sum()
+            + (pl.col(f"{name}_n") * (pl.col(f"{name}_mean").fill_null(0.0) - pl.col(f"{name}_all")) ** 2)
+            .filter(pl.col(f"{name}_n") > 0)
+            .sum()
+        ).alias(f"{name}_m2")
+        for name in OUTCOMES
+    )
+    return merged.join(deviation, on=index).with_columns(
+        pl.when(pl.col(f"{name}_n") >= 2)
+        .then(pl.col(f"{name}_m2") / (pl.col(f"{name}_n") - 1))
+        .alias(f"{name}_var")
+        for name in OUTCOMES
+    )
+
+
+def _effects(cells: pl.DataFrame, interval: float) -> pl.DataFrame:
+    """Per campaign, the share-stratified difference of group means of every outcome, with its variance."""
     index = ["campaign", "share"]
     treated = cells.filter(pl.col("group") == TREATMENT).drop("group")
     control = cells.filter(pl.col("group") == CONTROL).drop("group")

@@ -58,7 +58,8 @@ the order. That share is an assumption shared across touchpoints; it is reported
 with the estimate. ``response_days`` (3) was chosen on dev seeds 11, 5 and 21.
 
 Intervals come from a Poisson bootstrap over customers (each customer's
-contacts keep one weight per replicate), so the same customers' orders are
+contacts keep one weight per replicate, drawn from the customer's key:
+`cxdata.touchpoints.resample`), so the same customers' orders are
 never treated as independent; each replicate re-estimates the post-session
 share and the view-through shrinkage. The survivor correction's MBG/NBD fit is
 held fixed: refitting it on resampled customers moves the estimate by a small
@@ -94,19 +95,17 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from cxdata.touchpoints.contact_windows import (
-    clicked_contacts,
-    codes,
-    contact_clicks,
-    contact_excess,
-    contact_reach,
-    contacts,
-    session_orders,
+from cxdata.touchpoints.lift_shard import (
+    LiftPartial,
+    LiftSettings,
+    LiftShape,
+    lift_partial,
+    lift_shape,
+    survival_rows,
+    touch_counts,
 )
-from cxdata.touchpoints.lift_sums import code_sums, contact_columns, late_share, parts, replicate_sums
-from cxdata.touchpoints.order_index import OrderIndex
-from cxdata.touchpoints.placebo import draw_placebos, placebo_summary
-from cxdata.touchpoints.survival import fit_survival
+from cxdata.touchpoints.lift_sums import late_share, parts
+from cxdata.touchpoints.placebo import placebo_summary
 
 
 @dataclass
@@ -138,80 +137,48 @@ def estimate_lift(
     """Incremental orders and revenue per marketing touchpoint from contacts up to ``as_of`` (module docstring).
 
     ``orders``: customer_key, ordered_at, amount (kept purchases); ``touches``: customer_key, occurred_at,
-    channel, campaign, kind.
+    channel, campaign, kind. All customers at once: the one-shard case of `cxdata.touchpoints.lift_shard`.
     """
+    settings = LiftSettings(
+        granularity,
+        response_days,
+        baseline_days,
+        session_minutes,
+        replicates,
+        placebo_sets,
+        seed,
+        alive_correction,
+    )
     orders = orders.filter(pl.col("ordered_at") <= as_of)
-    contact = (
-        contacts(touches.filter(pl.col("occurred_at") <= as_of), orders, granularity=granularity)
-        .sort("touchpoint", "customer_key", "occurred_at")
-        .collect()
-    )
     frame = orders.select("customer_key", "ordered_at", "amount").collect()
-    if contact.height == 0 or frame.height == 0:
+    counts = touch_counts(touches, orders, as_of, granularity)
+    shape = lift_shape(counts, survival_rows(orders, as_of), frame["ordered_at"].min(), as_of, settings)
+    return lift_estimate(lift_partial(frame, touches, as_of, shape, settings), shape, settings)
+
+
+def lift_estimate(partial: LiftPartial, shape: LiftShape, settings: LiftSettings) -> LiftEstimate:
+    """The estimate from the summed partial of every customer (`cxdata.touchpoints.lift_shard`)."""
+    k, replicates, placebo_sets = len(shape.names), settings.replicates, settings.placebo_sets
+    if k == 0 or shape.origin is None:
         return _empty()
-    first = frame.group_by("customer_key").agg(
-        pl.col("ordered_at").min().alias("first_order"), pl.col("amount").mean().alias("order_value")
-    )
-    customers = first["customer_key"].sort()
-    origin = frame["ordered_at"].min() if frame.height else as_of
-    span = (as_of - origin).total_seconds() / 86_400 if frame.height else 0.0
-    index = OrderIndex(frame, customers, origin, span + 2 * (response_days + baseline_days))
-    contact = contact.join(first, on="customer_key").join(
-        pl.DataFrame({"customer_key": customers, "idx": np.arange(customers.len())}), on="customer_key"
-    )
-    survival = fit_survival(orders, as_of) if alive_correction else None
-    names = sorted(set(contact["touchpoint"].to_list()))
-    k = len(names)
-    code = codes(contact["touchpoint"], names)
-    clicks = contact_clicks(touches, contact, names, as_of, granularity)
-    clicked, delay = clicked_contacts(clicks, contact, index, names, code, response_days)
-    gap = session_minutes / 1440.0
-    excess = contact_excess(contact, index, span, response_days, baseline_days, gap, delay, survival)
-    excess["clicked"] = clicked
-    scheduled = ~contact["by_click"].to_numpy()
-    by_click = np.isin(np.arange(k), np.unique(code[~scheduled]))
-    sched_codes = np.unique(code[scheduled])
-    session = session_orders(clicks, contact, index, names, gap)
-    columns = contact_columns(excess)
-    point = parts(code_sums(columns, code, np.ones(contact.height), k))
-    caught = np.bincount(session[:, 1].astype(np.int64), weights=session[:, 2], minlength=k) if session.size else 0
-    late = float(late_share(point["through_click"], np.zeros(k) + caught, sched_codes))
-    # the twins: the same estimator where no contact happened measures its bias and noise on this project
-    draw = draw_placebos(
-        contact.select("customer_key", "idx", "occurred_at", "first_order", "order_value", "by_click"),
-        latest=as_of,
-        sets=placebo_sets,
-        min_shift=max(7.0, 2 * response_days + 1.0),
-        seed=seed + 1,
-    )
-    twin_excess = contact_excess(
-        draw.contacts, index, span, response_days, baseline_days, gap, delay[draw.source], survival
-    )
-    twin_excess["clicked"] = clicked[draw.source]
-    twin_code = code[draw.source] + k * draw.set_index
-    twins = parts(
-        code_sums(
-            contact_columns(twin_excess), twin_code, np.full(twin_code.size, 1.0 / draw.share), k * placebo_sets
-        )
-    )
-    twins = {name: part.reshape(placebo_sets, k) for name, part in twins.items()}
-    contacts_per = np.maximum(np.bincount(code, weights=excess["eligible"], minlength=k), 1.0)
-    sums, caught_reps = replicate_sums(
-        columns, contact["idx"].to_numpy(), code, session, customers.len(), k, replicates, seed
-    )
-    resampled = parts(sums)
+    names, by_click = shape.names, shape.by_click
+    point = parts(partial.point)
+    late = float(late_share(point["through_click"], partial.caught, np.flatnonzero(~by_click)))
+    twins = {name: part.reshape(placebo_sets, k) for name, part in parts(partial.twins).items()}
+    contacts_per = np.maximum(partial.eligible, 1.0)
+    resampled = parts(partial.sums)
     # the noise of a view-through effect: what the twins show where nothing happened, or what resampling the
     # customers shows, whichever is larger (twins cannot show a survivor selection they do not share)
-    noise = np.var(twins["without_click"] / contacts_per, axis=0, ddof=1) * draw.share
+    noise = np.var(twins["without_click"] / contacts_per, axis=0, ddof=1) * shape.share
     if replicates > 1:
         noise = np.maximum(noise, np.var(resampled["without_click"] / contacts_per, axis=0))
     shrink = _shrinkage(point["without_click"] / contacts_per, noise)
     scale = np.where(by_click, 1.0 / late, 1.0)
     estimate = point["through_click"] * scale + shrink * point["without_click"]
     twin_orders = twins["through_click"] * scale + shrink * twins["without_click"]
-    bias, spread = placebo_summary(twin_orders, draw.share)
+    bias, spread = placebo_summary(twin_orders, shape.share)
     # the whole estimate again in every replicate: post-session share and view-through shrinkage too
-    replicate_late = late_share(resampled["through_click"], caught_reps, sched_codes)
+    replicate_late = late_share(resampled["through_click"], partial.caught_reps, np.flatnonzero(~by_click))
     replicate_scale = np.where(by_click, 1.0 / replicate_late[:, None], 1.0)
     replicate_shrink = np.array(
         [_shrinkage(row / contacts_per, noise, resampled=True) for row in resampled["without_click"]]
@@ -219,11 +186,12 @@ def estimate_lift(
     reps = resampled["through_click"] * replicate_scale + replicate_shrink * resampled["without_click"]
     values = resampled["value"]
     calibrated = calibrate(estimate, reps, spread, placebo_sets)
+    seconds = (partial.last_us - partial.first_us).astype(np.int64) // 1_000_000
     table = (
         pl.DataFrame(
             {
                 "touchpoint": names,
-                "scored_contacts": np.bincount(code[excess["complete"] & excess["eligible"]], minlength=k),
+                "scored_contacts": partial.scored.astype(np.int64),
                 "view_through_shrinkage": shrink,
                 "incremental_orders": estimate,
                 "incremental_revenue": estimate * point["value"],
@@ -232,27 +200,14 @@ def estimate_lift(
                 "placebo_bias": bias * point["value"],
                 "placebo_sd": spread * point["value"],
                 "bootstrap_sd_orders": reps.std(axis=0, ddof=1) if replicates > 1 else np.zeros(k),
+                "contacts": pl.Series(partial.contacts.astype(np.int64), dtype=pl.UInt32),
+                "contact_weeks": seconds / (7 * 86_400),
+                "contact_kind": np.where(by_click, "click", "scheduled"),
             }
         )
-        .join(
-            contact.group_by("touchpoint").agg(
-                pl.col("by_click").first(),
-                pl.len().alias("contacts"),
-                ((pl.col("occurred_at").max() - pl.col("occurred_at").min()).dt.total_seconds() / (7 * 86_400))
-                .cast(pl.Float64)
-                .alias("contact_weeks"),
-            ),
-            on="touchpoint",
-        )
-        .join(
-            contact_reach(touches.filter(pl.col("occurred_at") <= as_of), granularity=granularity).collect(),
-            on="touchpoint",
-        )
-        .with_columns(
-            pl.when(pl.col("by_click")).then(pl.lit("click")).otherwise(pl.lit("scheduled")).alias("contact_kind"),
-            (pl.col("contacts") / pl.col("reach")).clip(upper_bound=1.0).alias("linked_share"),
-        )
-        .drop("by_click", "reach")
+        .join(shape.reach, on="touchpoint", maintain_order="left")
+        .with_columns((pl.col("contacts") / pl.col("reach")).clip(upper_bound=1.0).alias("linked_share"))
+        .drop("reach")
     )
     replicate_table = pl.DataFrame(
         {

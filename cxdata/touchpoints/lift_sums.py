@@ -63,15 +63,16 @@ def replicate_sums(
     idx: np.ndarray,
     code: np.ndarray,
     session: np.ndarray,
-    customers: int,
+    bases: np.ndarray,
     k: int,
     replicates: int,
-    seed: int,
     block: int = 8,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per replicate, the column sums per touchpoint (replicates x k x 6) and the orders in the sessions of
-    scheduled touchpoints' clicks (replicates x k), under Poisson(1) customer weights drawn one replicate at a
-    time (`cxdata.touchpoints.resample`); ``session`` rows are (customer, code, orders)."""
+    scheduled touchpoints' clicks (replicates x k), under Poisson(1) customer weights drawn from the customers'
+    stream ``bases`` (`cxdata.touchpoints.resample`); ``idx`` and ``session`` rows (customer, code, orders)
+    index ``bases``."""
+    customers = bases.size
     cells = (code[:, None] * WIDTH + np.arange(WIDTH)).ravel()
     matrix = sparse.csr_matrix(
         (columns.ravel(), (np.repeat(idx, WIDTH), cells)), shape=(customers, k * WIDTH)
@@ -81,7 +82,7 @@ def replicate_sums(
     ).T.tocsr()
     sums = np.empty((replicates, k, WIDTH))
     caught = np.empty((replicates, k))
-    for start, weights in weight_blocks(customers, replicates, seed, block):
+    for start, weights in weight_blocks(bases, replicates, block):
         size = weights.shape[0]
         sums[start : start + size] = (matrix @ weights.T).T.reshape(size, k, WIDTH)
         caught[start : start + size] = (sessions @ weights.T).T

@@ -23,6 +23,7 @@ import numpy as np
 import polars as pl
 
 from cxdata.touchpoints.order_index import DAY_US
+from cxdata.touchpoints.resample import key_hashes, mix, uniforms
 
 
 @dataclass
@@ -36,33 +37,46 @@ class PlaceboDraw:
     share: float
 
 
+def placebo_share(contacts: int, sets: int, budget: int = 2_000_000) -> float:
+    """The share of customers whose contacts get twins, so that ``sets`` twins of all ``contacts`` cost at
+    most ``budget`` rows."""
+    return min(1.0, budget / max(contacts * sets, 1))
+
+
 def draw_placebos(
     contact: pl.DataFrame,
     *,
     latest,
     sets: int,
     min_shift: float,
+    share: float = 1.0,
     span: float = 28.0,
-    budget: int = 2_000_000,
     seed: int = 0,
 ) -> PlaceboDraw:
-    """``sets`` twins of every contact of a sampled share of customers (module docstring); ``contact`` needs
-    customer_key, idx, occurred_at and first_order; twins before the first order or after ``latest`` (the
-    moment scored, when no real contact can be later) are left out."""
-    rng = np.random.default_rng(seed)
+    """``sets`` twins of every contact of the customers drawn at ``share`` (module docstring); ``contact``
+    needs customer_key, touchpoint, occurred_at and first_order; twins before the first order or after
+    ``latest`` (the moment scored, when no real contact can be later) are left out.
+
+    The draws are counter-based (`cxdata.touchpoints.resample`): a customer's pick and a contact's shifts
+    depend on the customer, the contact and ``seed`` only, so a shard of the customers draws the twins it
+    would draw among all of them.
+    """
     n = contact.height
-    share = min(1.0, budget / max(n * sets, 1))
-    idx = contact["idx"].to_numpy()
+    rows = np.arange(n)
     if share < 1.0:
-        customers = np.unique(idx)
-        kept = rng.random(customers.size) < share
-        rows = np.flatnonzero(np.isin(idx, customers[kept]))
-    else:
-        rows = np.arange(n)
+        picked = uniforms(key_hashes(contact["customer_key"], seed), 0) < share
+        rows = rows[picked]
+    # a contact's stream: its customer, touchpoint, moment and rank among identical contacts
+    dup = contact.select(pl.int_range(pl.len()).over("customer_key", "touchpoint", "occurred_at")).to_series()
+    base = mix(key_hashes(contact["customer_key"], seed) ^ key_hashes(contact["touchpoint"], seed))
+    with np.errstate(over="ignore"):
+        base = mix(base + contact["occurred_at"].dt.epoch("us").to_numpy().astype(np.uint64))
+        base = mix(base + dup.to_numpy().astype(np.uint64))[rows]
     source = np.tile(rows, sets)
     set_index = np.repeat(np.arange(sets), rows.size)
-    sign = np.where(rng.random(source.size) < 0.5, -1.0, 1.0)
-    shift = sign * (min_shift + span * rng.random(source.size))
+    sign = np.concatenate([np.where(uniforms(base, 2 * s) < 0.5, -1.0, 1.0) for s in range(sets)])
+    fraction = np.concatenate([uniforms(base, 2 * s + 1) for s in range(sets)])
+    shift = sign * (min_shift + span * fraction)
     twins = (
         contact[source]
         .with_columns(

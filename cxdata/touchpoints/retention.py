@@ -35,32 +35,41 @@ propensity model held fixed (a replicate reweights customers, it does not
 refit); refitting it in every resample gives no wider an interval (an
 estimated propensity makes IPW more precise than a known one would).
 
+By customer shard: a shard's units are its customers' orders (`cxdata.touchpoints.retention_units`). Each
+shard first summarises its units (`retention_summary`: treated counts and its first customers by key hash for
+the propensity fit); the propensity models are fitted once on the held-out units of the customers first by
+key hash, up to ``fit_rows`` units (all of them below that), in one order of customer and order; each shard
+then adds its customers' IPW sums, their bootstrap replicates and the diagnostics' moments
+(`retention_partial`), which add up over shards to those of all customers (`retention_estimate`).
+
 The result is an estimate: it assumes no confounder outside the list above
 drives both the treatment and churn.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import polars as pl
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from cxdata.touchpoints.contact_windows import contacts
-from cxdata.touchpoints.order_index import OrderIndex
-from cxdata.touchpoints.resample import weight_blocks
+from cxdata.touchpoints.resample import key_hashes, weight_blocks
+from cxdata.touchpoints.retention_balance import diagnostics, merge_moments, moments
+from cxdata.touchpoints.retention_units import (
+    FEATURES,
+    confounders,
+    crm_columns,
+    group_rows,
+    order_units,
+    treatments,
+)
 
-FEATURES = [
-    "log_orders_so_far",
-    "log_days_since_previous",
-    "first_order",
-    "log_tenure_days",
-    "log_amount",
-    "log_orders_past_year",
-]
+__all__ = ["FEATURES", "RetentionEstimate", "estimate_retention"]
+# a constant folded into the seed of the fit sample's key hash, so the sample is not the bootstrap's stream
+_SAMPLE_STREAM = 0x5A4D
 
 
 @dataclass
@@ -71,102 +80,58 @@ class RetentionEstimate:
     replicates: pl.DataFrame  # replicate, touchpoint, churn_effect, revenue_effect, retention_value
 
 
-def order_units(orders: pl.DataFrame, as_of, churn_days: int) -> tuple[pl.DataFrame, OrderIndex]:
-    """One row per order with its confounders and outcomes; the order index used to count windows."""
-    customers = orders["customer_key"].unique().sort()
-    origin = orders["ordered_at"].min()
-    span = (as_of - origin).total_seconds() / 86_400
-    index = OrderIndex(orders, customers, origin, span + churn_days + 400)
-    # every order belongs to one of ``customers``, so the index's order covers them all
-    units = orders[index.order].with_columns(pl.Series("idx", index.idx))
-    idx = index.idx
-    t = index.keys - idx * index.width
-    # one pass over the sorted orders instead of window functions over each customer
-    start = np.searchsorted(idx, idx, side="left")
-    number = np.arange(idx.size) - start + 1
-    since_previous = np.where(number > 1, t - t[np.maximum(np.arange(idx.size) - 1, 0)], 0.0)
-    past_year, _ = index.window(idx, t - 365.0, t - 1e-9)
-    future, revenue = index.window(idx, t + 1e-9, t + churn_days)
-    units = units.with_row_index("unit").with_columns(
-        pl.Series("log_orders_so_far", np.log1p(number.astype(np.float64))),
-        pl.Series("log_days_since_previous", np.log1p(since_previous)),
-        pl.Series("first_order", (number == 1).astype(np.float64)),
-        pl.Series("log_tenure_days", np.log1p(t - t[start])),
-        pl.col("amount").clip(0.0).log1p().alias("log_amount"),
-        pl.Series("log_orders_past_year", np.log1p(past_year)),
-        pl.Series("churned", (future == 0).astype(np.float64)),
-        pl.Series("revenue_next", revenue),
-        pl.Series("held_out", t + churn_days <= span),
-        pl.Series("day", t),
-    )
-    return units, index
+@dataclass(frozen=True)
+class RetentionSettings:
+    """The estimator's parameters (`estimate_retention`)."""
+
+    granularity: str = "campaign"
+    churn_days: int = 180
+    ticket_days: float = 14.0
+    window_days: float = 45.0
+    clip: float = 0.01
+    replicates: int = 200
+    interval: float = 0.90
+    seed: int = 0
+    campaigns: tuple[str, ...] | None = None
+    fit_rows: int = 300_000
 
 
-def treatments(
-    units: pl.DataFrame,
-    index: OrderIndex,
-    tickets: pl.LazyFrame | None,
-    touches: pl.LazyFrame | None,
-    orders: pl.LazyFrame,
-    as_of,
-    *,
-    granularity: str,
-    ticket_days: float,
-    window_days: float,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(unit, touchpoint, source) pairs of treated orders, and each unit's CRM sends in the past year."""
-    parts = []
-    sends = pl.DataFrame({"unit": units["unit"]})
-    if tickets is not None:
-        ticket = (
-            tickets.filter(pl.col("customer_key").is_not_null() & (pl.col("opened_at") <= as_of))
-            .select(
-                "customer_key",
-                "opened_at",
-                pl.concat_str(pl.lit("service:"), pl.col("channel").str.to_lowercase().fill_null("unknown")).alias(
-                    "touchpoint"
-                ),
-            )
-            .sort("opened_at")
-            .collect()
-        )
-        linked = ticket.join_asof(
-            units.select("customer_key", "ordered_at", "unit").sort("ordered_at"),
-            left_on="opened_at",
-            right_on="ordered_at",
-            by="customer_key",
-            strategy="backward",
-            tolerance=f"{int(ticket_days * 24)}h",
-            check_sortedness=False,  # both sides are sorted by time just above
-        ).filter(pl.col("unit").is_not_null())
-        parts.append(linked.select("unit", "touchpoint", pl.lit("service").alias("source")).unique())
-    if touches is not None:
-        sent = (
-            contacts(touches.filter(pl.col("occurred_at") <= as_of), orders, granularity=granularity)
-            .filter(pl.col("kind") == "sent")
-            .collect()
-            .join(units.select("customer_key", "idx").unique(), on="customer_key")
-        )
-        t, idx = units["day"].to_numpy(), units["idx"].to_numpy()
-        query = idx * index.width + t
-        for name in sorted(sent["touchpoint"].unique().to_list()):
-            mine = sent.filter(pl.col("touchpoint") == name)
-            keys = np.sort(mine["idx"].to_numpy() * index.width + index.days(mine["occurred_at"]))
-            hit = np.searchsorted(keys, query) - np.searchsorted(keys, query - window_days) > 0
-            earlier = np.searchsorted(keys, query - window_days) - np.searchsorted(keys, query - 365)
-            # each CRM touchpoint's own reach and recent send: a total over touchpoints would compare one
-            # touchpoint's sends with another's at equal totals, and so confound their effects
-            sends = sends.with_columns(
-                pl.Series(f"log_earlier_sends:{name}", np.log1p(earlier)),
-                pl.Series(f"sent:{name}", hit.astype(float)),
-            )
-            parts.append(
-                pl.DataFrame(
-                    {"unit": units["unit"].filter(pl.Series(hit)), "touchpoint": name, "source": "marketing"}
-                )
-            )
-    empty = pl.DataFrame(schema={"unit": pl.UInt32, "touchpoint": pl.String, "source": pl.String})
-    return pl.concat([empty, *[p.cast(empty.schema) for p in parts]]), sends
+@dataclass
+class RetentionSummary:
+    """What one shard tells the propensity fit: per (touchpoint, source) its treated orders and its held-out
+    treated and compared units, the CRM touchpoints that sent, and the held-out units (features, treatments)
+    of its customers first by key hash, up to ``fit_rows`` units."""
+
+    groups: pl.DataFrame
+    crm: list[str]
+    sample: pl.DataFrame
+    sample_treated: pl.DataFrame
+
+
+@dataclass
+class Propensities:
+    """The fitted groups (touchpoint, source, treated orders) in order, their models and the CRM names."""
+
+    crm: list[str]
+    groups: list[tuple[str, str, int]]
+    models: list[Pipeline]
+
+
+@dataclass
+class RetentionPartial:
+    """One shard's IPW column sums (6 per fitted group), their replicates, the kept treated customers' revenue
+    sum and count per group, and the diagnostics' moments per group; partials add up (``+``)."""
+
+    sums: np.ndarray
+    reps: np.ndarray
+    kept: np.ndarray
+    moments: list[dict[str, np.ndarray]] = field(default_factory=list)
+
+    def __add__(self, other: RetentionPartial) -> RetentionPartial:
+        names = [f.name for f in fields(self) if f.name != "moments"]
+        merged = {name: getattr(self, name) + getattr(other, name) for name in names}
+        merged_moments = [merge_moments(a, b) for a, b in zip(self.moments, other.moments, strict=True)]
+        return RetentionPartial(**merged, moments=merged_moments)
 
 
 def estimate_retention(
@@ -185,69 +150,162 @@ def estimate_retention(
     seed: int = 0,
     campaigns: list[str] | None = None,
 ) -> RetentionEstimate:
-    """IPW effect of each service channel and CRM send touchpoint on churn and next-period revenue (module doc).
+    """IPW effect of each service channel and CRM send touchpoint on churn and next-period revenue (module doc),
+    all customers at once (one shard).
 
     ``campaigns``: the CRM touchpoints whose effect is estimated (all when None); a send that is not meant to
     keep customers gets no retention value, only noise from it. Every CRM touchpoint's sends stay confounders.
     """
-    orders = orders.filter(pl.col("ordered_at") <= as_of)
-    frame = orders.select("customer_key", "ordered_at", "amount").collect()
-    units, index = order_units(frame, as_of, churn_days)
+    chosen = tuple(campaigns) if campaigns is not None else None
+    settings = RetentionSettings(
+        granularity, churn_days, ticket_days, window_days, clip, replicates, interval, seed, chosen
+    )
+    frame = orders.filter(pl.col("ordered_at") <= as_of).select("customer_key", "ordered_at", "amount").collect()
+    origin = frame["ordered_at"].min()
+    summary = retention_summary(frame, tickets, touches, as_of, origin, settings)
+    fitted = fit_propensities([summary], settings)
+    partial = retention_partial(frame, tickets, touches, as_of, origin, fitted, settings)
+    return retention_estimate(partial, fitted, settings)
+
+
+def _units(
+    orders: pl.DataFrame, tickets, touches, as_of, origin, settings: RetentionSettings, crm: list[str] | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Every unit of ``orders``' customers with its confounders and the CRM columns, and its treatments."""
+    units, index = order_units(orders, as_of, settings.churn_days, origin)
     treated, sends = treatments(
         units,
         index,
         tickets,
         touches,
-        orders,
+        orders.lazy(),
         as_of,
-        granularity=granularity,
-        ticket_days=ticket_days,
-        window_days=window_days,
+        granularity=settings.granularity,
+        ticket_days=settings.ticket_days,
+        window_days=settings.window_days,
+        crm=crm,
     )
-    units = units.hstack(sends.drop("unit"))  # one row per unit, in the same order
+    return units.hstack(sends.drop("unit")), treated  # one row per unit, in the same order
+
+
+def retention_summary(
+    orders: pl.DataFrame, tickets, touches, as_of, origin, settings: RetentionSettings
+) -> RetentionSummary:
+    """One shard's `RetentionSummary` from its kept orders up to ``as_of`` (customer_key, ordered_at, amount),
+    tickets and touches; ``origin`` is the first kept order of all customers."""
+    group_schema = {"touchpoint": pl.String, "source": pl.String, "treated_orders": pl.Int64}
+    group_schema |= {"treated": pl.Int64, "compared": pl.Int64}
+    if orders.height == 0:
+        return RetentionSummary(pl.DataFrame(schema=group_schema), [], pl.DataFrame(), pl.DataFrame())
+    units, treated = _units(orders, tickets, touches, as_of, origin, settings, None)
+    crm = [c.split(":", 1)[1] for c in units.columns if c.startswith("sent:")]
     held = units.filter(pl.col("held_out"))
-    crm = [c for c in sends.columns if c != "unit"]
+    rows = []
+    for (name, source), group in treated.group_by("touchpoint", "source"):
+        t, compared = group_rows(held, treated, name, source)
+        t = t[compared]
+        rows.append((name, source, group.height, int(t.sum()), int((~t).sum())))
+    groups = pl.DataFrame(rows, schema=group_schema, orient="row")
+    sample = _first_by_hash(held, settings)
+    sample_treated = treated.join(sample.select("unit", "customer_key", "number"), on="unit").drop("unit")
+    return RetentionSummary(groups, crm, sample.drop("unit"), sample_treated)
+
+
+def _first_by_hash(held: pl.DataFrame, settings: RetentionSettings) -> pl.DataFrame:
+    """The held units of the customers first by key hash (ties by key), whole customers up to ``fit_rows``."""
+    per = held.group_by("customer_key").agg(pl.len().alias("units"))
+    per = per.with_columns(
+        pl.Series("hash", key_hashes(per["customer_key"], settings.seed ^ _SAMPLE_STREAM), dtype=pl.UInt64)
+    ).sort("hash", "customer_key")
+    chosen = per.filter(pl.col("units").cum_sum() <= settings.fit_rows).select("customer_key", "hash")
+    return held.join(chosen, on="customer_key")
+
+
+def fit_propensities(summaries: list[RetentionSummary], settings: RetentionSettings) -> Propensities:
+    """The propensity model of every touchpoint with at least 10 treated and 10 compared held-out units, fitted
+    on the held-out units of the customers first by key hash over all shards (module docstring)."""
+    crm = sorted({name for s in summaries for name in s.crm})
+    groups = pl.concat([s.groups for s in summaries]).group_by("touchpoint", "source").agg(pl.all().sum())
+    samples = [s.sample for s in summaries if s.sample.height]
+    columns = [*FEATURES, *crm_columns(crm)]
+    if not samples:
+        return Propensities(crm, [], [])
+    sample = pl.concat(samples, how="diagonal_relaxed")
+    sample = sample.with_columns(pl.col(columns[len(FEATURES) :]).fill_null(0.0))
+    per = sample.group_by("customer_key", "hash").agg(pl.len().alias("units")).sort("hash", "customer_key")
+    chosen = per.filter(pl.col("units").cum_sum() <= settings.fit_rows).select("customer_key")
+    # one order of the rows whatever the shards: the fit's sums are then the same to the last bit
+    held = sample.join(chosen, on="customer_key").sort("customer_key", "number").with_row_index("unit")
+    treated = pl.concat([s.sample_treated for s in summaries if s.sample_treated.width], how="vertical_relaxed")
+    treated = treated.join(held.select("customer_key", "number", "unit"), on=["customer_key", "number"])
+    fitted, models = [], []
+    for name, source, treated_orders, n_treated, n_compared in groups.sort("touchpoint", "source").iter_rows():
+        if source == "marketing" and settings.campaigns is not None and name not in settings.campaigns:
+            continue
+        if n_treated < 10 or n_compared < 10:
+            continue
+        t, compared = group_rows(held, treated, name, source)
+        xs = held.select(confounders(name, crm)).to_numpy()[compared]
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500, random_state=settings.seed))
+        models.append(model.fit(xs, t[compared]))
+        fitted.append((name, source, int(treated_orders)))
+    return Propensities(crm, fitted, models)
+
+
+def retention_partial(
+    orders: pl.DataFrame, tickets, touches, as_of, origin, fitted: Propensities, settings: RetentionSettings
+) -> RetentionPartial:
+    """One shard's `RetentionPartial` under the fitted propensity models (arguments as `retention_summary`)."""
+    size, replicates = len(fitted.groups), settings.replicates
+    empty = RetentionPartial(
+        np.zeros(6 * size), np.zeros((replicates, 6 * size)), np.zeros((size, 2)), [{} for _ in range(size)]
+    )
+    if orders.height == 0 or not size:
+        return empty
+    units, treated = _units(orders, tickets, touches, as_of, origin, settings, fitted.crm)
+    held = units.filter(pl.col("held_out"))
     customer = held["idx"].to_numpy()
-    n_customers = int(units["idx"].max() or 0) + 1
-    fitted, sums = [], []
+    customers = orders["customer_key"].unique().sort()
     outcomes = held.select("churned", "revenue_next").to_numpy()
-    for (name, source), group in sorted(treated.group_by("touchpoint", "source"), key=lambda g: g[0]):
-        if source == "marketing" and campaigns is not None and name not in campaigns:
-            continue
-        t = held["unit"].is_in(group["unit"].implode()).to_numpy()
-        # a service channel is compared with orders that had no ticket, not with other channels' tickets
-        rivals = treated.filter((pl.col("source") == source) & (pl.col("touchpoint") != name))["unit"]
-        sample = ~held["unit"].is_in(rivals.implode()).to_numpy() | t if source == "service" else np.ones_like(t)
-        t = t[sample]
-        if t.sum() < 10 or (~t).sum() < 10:
-            continue
-        # the other CRM touchpoints' sends are confounders; this one's recent send is the treatment itself
-        xs = held.select(FEATURES + [c for c in crm if c != f"sent:{name}"]).to_numpy()[sample]
-        e = _propensity(xs, t, clip, seed)
-        y = outcomes[sample]
-        sums.append(_customer_sums(t, e, y, customer[sample], n_customers))
+    sums, kept, balance = [], np.zeros((size, 2)), []
+    for k, ((name, source, _), model) in enumerate(zip(fitted.groups, fitted.models, strict=True)):
+        t, compared = group_rows(held, treated, name, source)
+        t = t[compared]
+        xs = held.select(confounders(name, fitted.crm)).to_numpy()[compared]
+        e = np.clip(model.predict_proba(xs)[:, 1], settings.clip, 1 - settings.clip) if t.size else np.zeros(0)
+        y = outcomes[compared]
+        sums.append(_customer_sums(t, e, y, customer[compared], customers.len()))
         # a kept customer is worth what kept treated customers went on to spend in the outcome window
         kept_treated = t & (y[:, 0] == 0)
-        head = {
-            "touchpoint": name,
-            "source": source,
-            "treated_orders": group.height,
-            "held_out_treated": int(t.sum()),
-        }
-        fitted.append(
-            (head, float(y[kept_treated, 1].mean()) if kept_treated.any() else 0.0, _diagnostics(xs, t, e))
-        )
-    boot = _effects(_replicate_sums(np.hstack(sums), replicates, seed)) if sums else np.zeros((replicates, 0))
+        kept[k] = (y[kept_treated, 1].sum(), kept_treated.sum())
+        balance.append(moments(xs, t, e))
+    columns = np.hstack(sums)
+    reps = _replicate_sums(columns, key_hashes(customers, settings.seed), replicates)
+    return RetentionPartial(columns.sum(axis=0), reps, kept, balance)
+
+
+def retention_estimate(
+    partial: RetentionPartial, fitted: Propensities, settings: RetentionSettings
+) -> RetentionEstimate:
+    """The estimate from the summed partial of every customer."""
+    replicates, interval = settings.replicates, settings.interval
+    boot = _effects(partial.reps) if fitted.groups else np.zeros((replicates, 0))
     rows, reps = [], []
-    for k, (head, kept, diagnostics) in enumerate(fitted):
-        point = _effects(sums[k].sum(axis=0, keepdims=True))[0]
+    for k, (name, source, treated_orders) in enumerate(fitted.groups):
+        point = _effects(partial.sums[None, 6 * k : 6 * k + 6])[0]
         effects = boot[:, 2 * k : 2 * k + 2]
         bounds = [(1 - interval) / 2, (1 + interval) / 2]
         lo, hi = np.quantile(effects, bounds, axis=0) if replicates else (point, point)
-        value = -head["treated_orders"] * kept  # retention value per unit of churn effect
+        total, count = partial.kept[k]
+        kept = float(total / count) if count else 0.0
+        value = -treated_orders * kept  # retention value per unit of churn effect
+        balance = partial.moments[k]
         rows.append(
             {
-                **head,
+                "touchpoint": name,
+                "source": source,
+                "treated_orders": treated_orders,
+                "held_out_treated": int(balance["n_t"]),
                 "churn_effect": point[0],
                 "churn_effect_low": lo[0],
                 "churn_effect_high": hi[0],
@@ -256,14 +314,14 @@ def estimate_retention(
                 "revenue_effect_high": hi[1],
                 "kept_customer_value": kept,
                 "retention_value": point[0] * value,
-                **diagnostics,
+                **diagnostics(balance),
             }
         )
         reps.append(
             pl.DataFrame(
                 {
                     "replicate": np.arange(replicates),
-                    "touchpoint": head["touchpoint"],
+                    "touchpoint": name,
                     "churn_effect": effects[:, 0],
                     "revenue_effect": effects[:, 1],
                     "retention_value": effects[:, 0] * value,
@@ -287,18 +345,6 @@ def estimate_retention(
     return RetentionEstimate(table, replicate)
 
 
-def _propensity(x: np.ndarray, t: np.ndarray, clip: float, seed: int, fit_rows: int = 300_000) -> np.ndarray:
-    """P(treated | confounders) of every unit, from a logistic model fitted on at most ``fit_rows`` units drawn
-    at random (a few parameters are pinned down long before millions of orders; the fit was most of the
-    step's time at scale)."""
-    rows = np.arange(t.size)
-    if t.size > fit_rows:
-        rows = np.sort(np.random.default_rng(seed).choice(t.size, fit_rows, replace=False))
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500, random_state=seed))
-    model.fit(x[rows], t[rows])
-    return np.clip(model.predict_proba(x)[:, 1], clip, 1 - clip)
-
-
 def _customer_sums(t: np.ndarray, e: np.ndarray, y: np.ndarray, customer: np.ndarray, n: int) -> np.ndarray:
     """Per customer: the treated units' count and outcome sums, the controls' ATT weights (e / (1 - e)) and
     weighted outcome sums (n x 6); a bootstrap replicate reweights customers, so these are all it needs."""
@@ -307,11 +353,11 @@ def _customer_sums(t: np.ndarray, e: np.ndarray, y: np.ndarray, customer: np.nda
     return np.column_stack([np.bincount(customer, weights=c, minlength=n) for c in columns])
 
 
-def _replicate_sums(sums: np.ndarray, replicates: int, seed: int) -> np.ndarray:
-    """Column sums of ``sums`` (customers x columns) under Poisson(1) customer weights, one row per replicate
-    (the same weights as the lift estimate's replicates, `cxdata.touchpoints.resample.weight_blocks`)."""
+def _replicate_sums(sums: np.ndarray, bases: np.ndarray, replicates: int) -> np.ndarray:
+    """Column sums of ``sums`` (customers x columns) under the customers' Poisson(1) weights (stream ``bases``),
+    one row per replicate (the same weights as the lift estimate's, `cxdata.touchpoints.resample`)."""
     out = np.empty((replicates, sums.shape[1]))
-    for start, weights in weight_blocks(sums.shape[0], replicates, seed):
+    for start, weights in weight_blocks(bases, replicates):
         out[start : start + weights.shape[0]] = weights @ sums
     return out
 
@@ -323,27 +369,3 @@ def _effects(sums: np.ndarray) -> np.ndarray:
     treated = blocks[:, :, 1:3] / np.maximum(blocks[:, :, :1], 1e-12)
     control = blocks[:, :, 4:6] / np.maximum(blocks[:, :, 3:4], 1e-12)
     return (treated - control).reshape(sums.shape[0], -1)
-
-
-def _diagnostics(x: np.ndarray, t: np.ndarray, e: np.ndarray) -> dict[str, float]:
-    wc = (1 - t) * e / (1 - e)
-    wt, unweighted_c = t.astype(float), (~t).astype(float)
-    square = x * x
-    variance = [(w @ square) / w.sum() - ((w @ x) / w.sum()) ** 2 for w in (wt, unweighted_c)]
-    sd = np.sqrt(np.maximum((variance[0] + variance[1]) / 2, 0.0))
-
-    def smd(weights_t: np.ndarray, weights_c: np.ndarray) -> float:
-        mt = weights_t @ x / weights_t.sum()
-        mc = weights_c @ x / weights_c.sum()
-        return float(np.max(np.abs(mt - mc) / np.where(sd > 0, sd, 1.0)))
-
-    return {
-        "propensity_treated_min": float(e[t].min()),
-        "propensity_treated_max": float(e[t].max()),
-        "propensity_control_min": float(e[~t].min()),
-        "propensity_control_max": float(e[~t].max()),
-        "overlap_share": float(np.mean((e[t] >= 0.05) & (e[t] <= 0.95))),
-        "max_smd_before": smd(wt, unweighted_c),
-        "max_smd_after": smd(wt, wc),
-        "control_ess": float(wc.sum() ** 2 / (wc**2).sum()),
-    }

@@ -1,7 +1,8 @@
 """The warehouse step of touchpoint scoring: journeys, attribution, incrementality, retention, cost, ROI.
 
 Touchpoints are computed on the models' refit cadence (`cxdata.model_store.decide`,
-kind touchpoints, models.touchpoints as its config). A computing run reads the
+kind touchpoints, models.touchpoints as its config). A computing run reads, by
+customer shard (`cxdata.touchpoints.sharded`; one shard unless asked), the
 fact marts, stg_touchpoint_costs and customer_scores (CLV, for the CLV credited
 to acquiring touchpoints; optional: without this moment's CLV the attributed
 CLV is null and model_runs says why, every other credit is still published),
@@ -23,38 +24,26 @@ to the computation in fitted_run_id.
 from __future__ import annotations
 
 import datetime as dt
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import polars as pl
 
 from cxdata import model_store
-from cxdata.clv.rfm import purchases
 from cxdata.config import ProjectConfig, TouchpointConfig
 from cxdata.model_runs import model_run, scored_with
 from cxdata.run_context import RunContext
-from cxdata.touchpoints.attribution import MODELS, attribute
-from cxdata.touchpoints.experiments import read_experiments
-from cxdata.touchpoints.journeys import build_journeys, touchpoint_events
-from cxdata.touchpoints.lift import estimate_lift
 from cxdata.touchpoints.plots import removal_effects_png, roi_png
-from cxdata.touchpoints.retention import estimate_retention
 from cxdata.touchpoints.roi import period_costs, score_touchpoints
+from cxdata.touchpoints.sharded import READS as SHARD_READS
+from cxdata.touchpoints.sharded import run_shards
 from cxdata.warehouse import Warehouse
 
 KIND = "touchpoints"
 # how the reason of a run between computations opens (model_runs.mode_reason, the asset's "mode")
 KEEP = "the figures of"
-READS = {
-    "fct_orders": ["customer_key", "order_id", "ordered_at", "amount", "is_refund"],
-    "fct_touches": ["customer_key", "occurred_at", "channel", "campaign", "kind"],
-    "fct_tickets": ["customer_key", "opened_at", "channel"],
-    "fct_web_sessions": ["customer_key", "started_at", "utm_source", "utm_medium", "utm_campaign", "referrer"],
-    "stg_touchpoint_costs": ["period_start", "channel", "campaign", "cost"],
-    "customer_scores": ["customer_key", "clv", "as_of"],
-    "experiment_assignments": ["campaign", "customer_key", "group", "share", "assigned_at"],
-}
+# stg_touchpoint_costs has no customer: the reduce reads it whole
+READS = {**SHARD_READS, "stg_touchpoint_costs": ["period_start", "channel", "campaign", "cost"]}
 
 
 @dataclass
@@ -78,40 +67,25 @@ class TouchpointReport:
     mode_reason: str | None = None  # why it computed or kept (`cxdata.model_store.decide`)
 
 
-def read_inputs(wh: Warehouse) -> dict[str, pl.LazyFrame | None]:
-    """The tables the step uses, only the columns it needs that exist; absent tables are None."""
+def read_inputs(wh: Warehouse, names: list[str] | None = None) -> dict[str, pl.LazyFrame | None]:
+    """The tables the step uses (or ``names`` of them) whole, only the columns it needs that exist; absent
+    tables are None."""
     frames: dict[str, pl.LazyFrame | None] = {}
-    for name, wanted in READS.items():
+    for name in names or list(READS):
         if not wh.exists(name):
             frames[name] = None
             continue
         present = set(wh.columns(name))
-        frames[name] = wh.read(name, columns=[c for c in wanted if c in present]).lazy()
+        frames[name] = wh.read(name, columns=[c for c in READS[name] if c in present]).lazy()
     return frames
 
 
-def usable_clv(scores: pl.LazyFrame | None, as_of: dt.datetime) -> tuple[pl.LazyFrame | None, str | None]:
-    """customer_scores when they hold a CLV scored at ``as_of``, else None and why not."""
-    if scores is None:
-        return None, "customer_scores does not exist"
-    names = scores.collect_schema().names()
-    if "clv" not in names:
-        return None, "customer_scores has no clv column"
-    # a failed CLV run leaves the last good run's scores in place: another moment's CLV is not this one's
-    moment = pl.col("as_of").max() if "as_of" in names else pl.lit(as_of, dtype=pl.Datetime("us", "UTC"))
-    found = scores.select(pl.col("clv").is_not_null().any().alias("scored"), moment.alias("as_of")).collect()
-    if not found["scored"].fill_null(False).item():
-        return None, "customer_scores has no CLV (the CLV model did not fit)"
-    if found["as_of"].item() not in (None, as_of):
-        return None, f"customer_scores are as of {found['as_of'].item().isoformat()}, not {as_of.isoformat()}"
-    return scores, None
-
-
 def touchpoint_step(
-    wh: Warehouse, config: ProjectConfig, run: RunContext, refit: bool = False
+    wh: Warehouse, config: ProjectConfig, run: RunContext, refit: bool = False, shards: int = 1
 ) -> TouchpointReport:
     """Score every touchpoint as of ``run.as_of`` and publish the tables, or keep the last computation's when
-    the cadence allows (see the module doc; ``refit`` forces a computation)."""
+    the cadence allows (see the module doc; ``refit`` forces a computation). A computation runs the
+    ``shards`` customer shards one after another in this process (`cxdata.touchpoints.sharded`)."""
     tp = config.models.touchpoints
     decision = model_store.decide(wh, KIND, run, config.models.refit_every_days, tp, refit, keep=KEEP)
     if not decision.refit:
@@ -119,7 +93,7 @@ def touchpoint_step(
         if isinstance(kept, TouchpointReport):
             return kept
         decision = model_store.Decision(KIND, kept)
-    return _compute(wh, config, run, decision.reason)
+    return _compute(wh, config, run, decision.reason, shards)
 
 
 def _keep(wh: Warehouse, run: RunContext, decision: model_store.Decision) -> TouchpointReport | str:
@@ -150,13 +124,14 @@ def _keep(wh: Warehouse, run: RunContext, decision: model_store.Decision) -> Tou
     return report
 
 
-def _compute(wh: Warehouse, config: ProjectConfig, run: RunContext, reason: str) -> TouchpointReport:
+def _compute(
+    wh: Warehouse, config: ProjectConfig, run: RunContext, reason: str, shards: int = 1
+) -> TouchpointReport:
     """Score every touchpoint as of ``run.as_of`` and publish the tables, the artifact and the model run."""
     tp = config.models.touchpoints
     as_of = run.as_of
     model_run_id = f"{run.run_id}/{KIND}"
-    frames = read_inputs(wh)
-    if frames["fct_orders"] is None:
+    if not wh.exists("fct_orders"):
         nothing = pl.DataFrame()
         failed = "fct_orders does not exist"
         report = TouchpointReport(
@@ -164,84 +139,20 @@ def _compute(wh: Warehouse, config: ProjectConfig, run: RunContext, reason: str)
         )
         wh.append("model_runs", _run_record(report, run, tp, (None, None), 0, 0))
         return report
-    orders = frames["fct_orders"]
-    kept = purchases(orders).select("customer_key", "ordered_at", "amount")
-    # collected once: every estimator below reads the kept orders
-    kept = kept.filter(pl.col("ordered_at") <= as_of).collect().lazy()
-    stats = kept.select(
-        pl.col("ordered_at").min().alias("first"),
-        pl.col("ordered_at").max().alias("last"),
-        pl.len().alias("n"),
-        pl.col("customer_key").n_unique().alias("customers"),
-    ).collect()
+    found = run_shards(wh, config, as_of, shards)
     warnings: list[str] = []
-    if frames["fct_touches"] is None:
+    if not wh.exists("fct_touches"):
         warnings.append("fct_touches does not exist: no marketing touchpoint is scored")
-    if frames["stg_touchpoint_costs"] is None:
+    if not wh.exists("stg_touchpoint_costs"):
         warnings.append("stg_touchpoint_costs does not exist: no return on spend")
-    clv, clv_missing = usable_clv(frames["customer_scores"], as_of)
+    clv_missing = _clv_missing(wh, found.clv_found, as_of)
     if clv_missing:
         warnings.append(f"{clv_missing}: attributed CLV is null")
-    empty_touches = pl.LazyFrame(
-        schema={
-            "customer_key": pl.String,
-            "occurred_at": pl.Datetime("us", "UTC"),
-            "channel": pl.String,
-            "campaign": pl.String,
-            "kind": pl.String,
-        }
-    )
-    touches = frames["fct_touches"] if frames["fct_touches"] is not None else empty_touches
-    # the estimators share nothing and spend their time in numpy, polars and scikit-learn, which release the
-    # GIL: lift and retention run beside attribution instead of after it
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        lift_job = pool.submit(
-            estimate_lift,
-            kept,
-            touches,
-            as_of,
-            granularity=tp.granularity,
-            response_days=tp.response_days,
-            baseline_days=tp.baseline_days,
-            session_minutes=tp.session_minutes,
-            replicates=tp.bootstrap_replicates,
-            placebo_sets=tp.placebo_sets,
-            seed=tp.seed,
-        )
-        retention_job = pool.submit(
-            estimate_retention,
-            kept,
-            frames["fct_tickets"],
-            frames["fct_touches"],
-            as_of,
-            granularity=tp.granularity,
-            churn_days=tp.churn_days,
-            ticket_days=tp.ticket_days,
-            window_days=tp.retention_window_days,
-            replicates=tp.bootstrap_replicates,
-            interval=tp.interval,
-            seed=tp.seed,
-            campaigns=tp.retention_campaigns,
-        )
-        events = touchpoint_events(
-            frames["fct_touches"], frames["fct_web_sessions"], frames["fct_tickets"], granularity=tp.granularity
-        )
-        journeys = build_journeys(orders, events, lookback_days=tp.lookback_days, as_of=as_of, clv=clv).collect()
-        attribution = attribute(journeys, models=MODELS, half_life_days=tp.half_life_days)
-        if clv_missing:
-            attribution = attribution.with_columns(pl.lit(None, dtype=pl.Float64).alias("clv"))
-        lift, retention = lift_job.result(), retention_job.result()
-    experiments = None
-    if frames["experiment_assignments"] is not None:
-        experiments = read_experiments(
-            frames["experiment_assignments"],
-            kept,
-            as_of,
-            response_days=config.models.experiments.response_days,
-            churn_days=tp.churn_days,
-            interval=tp.interval,
-        )
-    costs = period_costs(frames["stg_touchpoint_costs"], as_of, tp.granularity)
+    attribution, lift, retention = found.attribution, found.lift, found.retention
+    if clv_missing:
+        attribution = attribution.with_columns(pl.lit(None, dtype=pl.Float64).alias("clv"))
+    costs_table = read_inputs(wh, ["stg_touchpoint_costs"])["stg_touchpoint_costs"]
+    costs = period_costs(costs_table, as_of, tp.granularity)
     scores = score_touchpoints(
         attribution,
         lift,
@@ -252,7 +163,7 @@ def _compute(wh: Warehouse, config: ProjectConfig, run: RunContext, reason: str)
         hurdle=tp.hurdle,
         interval=tp.interval,
         model_run_id=model_run_id,
-        experiments=experiments,
+        experiments=found.experiments,
         currency=config.currency,
     )
     if clv_missing:
@@ -273,15 +184,15 @@ def _compute(wh: Warehouse, config: ProjectConfig, run: RunContext, reason: str)
             "bootstrap_sd_orders",
             pl.lit(lift.placebo_sets).alias("placebo_sets"),
         ),
-        experiments=experiments if experiments is not None else pl.DataFrame(),
+        experiments=found.experiments if found.experiments is not None else pl.DataFrame(),
         plots={"removal_effects": removal_effects_png(scores), "roi": roi_png(scores, tp.hurdle, config.currency)},
         warnings=warnings,
         clv_missing=clv_missing,
         fitted_run_id=model_run_id,
         mode_reason=reason,
     )
-    window = (stats["first"][0], stats["last"][0])
-    record = _run_record(report, run, tp, window, int(stats["customers"][0]), int(stats["n"][0]))
+    stats = found.stats
+    record = _run_record(report, run, tp, (stats["first"], stats["last"]), stats["customers"], stats["n"])
     # the scores live in touchpoint_scores: the artifact holds what the runs keeping them show beside them
     artifact = model_store.artifact(model_run_id, KIND, replace(report, scores=pl.DataFrame()))
     with wh.transaction() as tx:
@@ -290,6 +201,21 @@ def _compute(wh: Warehouse, config: ProjectConfig, run: RunContext, reason: str)
         model_store.stage(tx, artifact)
         tx.append("model_runs", record)
     return report
+
+
+def _clv_missing(wh: Warehouse, found: pl.DataFrame, as_of: dt.datetime) -> str | None:
+    """Why attributed CLV is null (customer_scores hold no CLV scored at ``as_of``), or None when it is not;
+    ``found`` holds whether any shard's scores hold a CLV and their latest as_of."""
+    if not wh.exists("customer_scores"):
+        return "customer_scores does not exist"
+    if "clv" not in wh.columns("customer_scores"):
+        return "customer_scores has no clv column"
+    # a failed CLV run leaves the last good run's scores in place: another moment's CLV is not this one's
+    if not found.height or not found["scored"].fill_null(False).item():
+        return "customer_scores has no CLV (the CLV model did not fit)"
+    if found["as_of"].item() not in (None, as_of):
+        return f"customer_scores are as of {found['as_of'].item().isoformat()}, not {as_of.isoformat()}"
+    return None
 
 
 def _run_record(

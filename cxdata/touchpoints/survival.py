@@ -29,14 +29,12 @@ estimated from the windows with their thinning divided out.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
 from cxdata.clv.btyd import fit_first
-from cxdata.clv.rfm import rfm_summary
 
 
 @dataclass(frozen=True)
@@ -49,10 +47,9 @@ class Survival:
     b: float
 
 
-def fit_survival(orders: pl.LazyFrame, as_of: dt.datetime) -> Survival | None:
-    """The MBG/NBD population of the orders (customer_key, ordered_at) up to ``as_of``, None when it cannot
-    be fitted (then nothing is corrected)."""
-    rfm = rfm_summary(orders, as_of, "D").collect()
+def fit_survival(rfm: pl.DataFrame) -> Survival | None:
+    """The MBG/NBD population of customers' (frequency, recency, T) rows (one per customer, days), None when
+    it cannot be fitted (then nothing is corrected)."""
     if rfm.height == 0:
         return None
     model = fit_first("mbgnbd", rfm, [0.001])

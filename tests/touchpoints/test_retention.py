@@ -14,8 +14,10 @@ from .planted import DAYS, service_world, stamps
 def retention():
     world = service_world()
     as_of = stamps([DAYS])[0]
+    # 200 replicates: at 60 the neutral channel's 5% quantile lies within its Monte Carlo noise of zero, so
+    # whether its interval holds zero would depend on the bootstrap seed rather than on the estimate
     return estimate_retention(
-        world["orders"].lazy(), world["tickets"].lazy(), None, as_of, churn_days=120, replicates=60
+        world["orders"].lazy(), world["tickets"].lazy(), None, as_of, churn_days=120, replicates=200
     )
 
 
@@ -41,7 +43,7 @@ def test_overlap_diagnostics_are_reported(retention):
     assert (table["max_smd_before"] < 0.2).all() and (table["max_smd_after"] < 0.1).all()
     assert (table["propensity_treated_min"] > 0).all() and (table["control_ess"] > 1000).all()
     reps = retention.replicates
-    assert reps.group_by("touchpoint").len()["len"].to_list() == [60, 60]
+    assert reps.group_by("touchpoint").len()["len"].to_list() == [200, 200]
 
 
 def test_no_tickets_and_no_touches_give_an_empty_estimate():
