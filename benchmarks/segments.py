@@ -30,9 +30,10 @@ from pathlib import Path
 import polars as pl
 
 from cxdata.churn.features import build_features
+from cxdata.churn.reads import read_inputs
 from cxdata.churn.score import REASONS, reasons, score_features
-from cxdata.churn.segments import segment_summary
-from cxdata.churn.step import _merge, read_inputs
+from cxdata.churn.segments import assign_segments, segment_summary
+from cxdata.churn.step import merged
 from cxdata.churn.train import matrix, train
 from cxdata.clv.step import clv_outputs
 from cxdata.config import load_config
@@ -104,7 +105,10 @@ def measure(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, float]]
     began = time.perf_counter()
     scores = score_features(training, features, churn, "benchmark/churn")
     seconds["scoring"] = time.perf_counter() - began
-    scored = _merge(clv.scores, scores, config)
+    scored = merged(clv.scores, scores).with_columns(
+        (pl.col("clv") * pl.col("churn_probability")).alias("value_at_risk")
+    )
+    scored = assign_segments(scored, churn.segments)
     summary = segment_summary(scored, churn.segments, as_of, run.run_id)
     return scored.select(KEPT), summary, seconds
 

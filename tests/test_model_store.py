@@ -20,7 +20,7 @@ from cxdata.run_context import RunContext
 from cxdata.synth import SynthParams, generate_project
 from cxdata.warehouse import Warehouse
 
-from .facts import person_facts
+from .facts import person_facts, published_facts
 
 UTC = dt.UTC
 AS_OF = dt.datetime(2026, 6, 30, 21, 59, 59, 999999, UTC)
@@ -114,9 +114,7 @@ def test_a_score_only_run_reproduces_the_fit_runs_scores(project, warehouse_targ
     config, facts = project
     url, schema = warehouse_target
     with Warehouse(url, schema=schema) as wh:
-        for name, frame in facts.items():
-            wh.publish(name, frame)
-        as_of = wh.read("fct_orders", columns=["ordered_at"])["ordered_at"].max()
+        as_of = published_facts(wh, facts)
         fitted, fit_runs = _value(wh, config, _run("r1", as_of))
         scored, score_runs = _value(wh, config, _run("r2", as_of, 1))
         artifacts = wh.read(model_store.TABLE, columns=["model_run_id", "kind", "bytes"])
@@ -135,9 +133,7 @@ def test_a_score_only_run_reproduces_the_fit_runs_scores(project, warehouse_targ
 def test_the_cadence_fits_every_refit_every_days_and_after_a_tampered_artifact(project, duckdb_url):
     config, facts = project
     with Warehouse(duckdb_url) as wh:
-        for name, frame in facts.items():
-            wh.publish(name, frame)
-        end = wh.read("fct_orders", columns=["ordered_at"])["ordered_at"].max()
+        end = published_facts(wh, facts)
         day = end - dt.timedelta(days=7)
         modes = {}
         for n, (run_id, as_of) in enumerate([("d0", day), ("d3", day + dt.timedelta(days=3))]):

@@ -71,20 +71,6 @@ class ChurnInputs:
     touches: pl.LazyFrame | None = None
 
 
-def sampled_inputs(inputs: ChurnInputs, max_customers: int, seed: int) -> ChurnInputs:
-    """``inputs`` for a seeded sample of ``max_customers`` of the customers with orders (all when fewer), every
-    table kept for them alone: training stacks then build features only for the customers they keep."""
-    keys = inputs.orders.select("customer_key").unique().collect()["customer_key"].sort()
-    if keys.len() <= max_customers:
-        return inputs
-    sample = keys.sample(n=max(1, max_customers), seed=seed).to_frame().lazy()
-
-    def kept(frame: pl.LazyFrame | None) -> pl.LazyFrame | None:
-        return None if frame is None else frame.join(sample, on="customer_key", how="semi")
-
-    return ChurnInputs(**{name: kept(getattr(inputs, name)) for name in inputs.__dataclass_fields__})
-
-
 def fit_btyd(rfm: pl.DataFrame, config: ChurnConfig) -> BtydModel | None:
     """The BTYD model of ``config`` at the first penalizer that converges; None when none does.
 
@@ -252,14 +238,51 @@ def touch_channels(touches: pl.LazyFrame | None, until: dt.datetime) -> list[str
     return sorted(seen.collect()["channel"].to_list())
 
 
-def build_features(
+@dataclass(frozen=True)
+class Population:
+    """What the features of one customer take from all customers at a cutoff: the BTYD model fitted on their
+    RFM summary and the signs-of-life rate and tracked share (`_with_signs_of_life`). Given to
+    `build_features`, it makes each customer's row independent of who else is in ``inputs`` (a shard)."""
+
+    btyd: BtydModel | None
+    rate: float | None = None
+    share: float | None = None
+
+
+def population(
     inputs: ChurnInputs, cutoff: dt.datetime, config: ChurnConfig, channels: list[str] | None = None
+) -> Population:
+    """The `Population` of the customers of ``inputs`` at ``cutoff``, as `build_features` computes it."""
+    found, model = _features(inputs, cutoff, config, channels, None, stats=True)
+    if "_rate" not in found.columns or found.height == 0 or found["_rate"][0] is None:
+        return Population(model)
+    return Population(model, float(found["_rate"][0]), float(found["_share"][0]))
+
+
+def build_features(
+    inputs: ChurnInputs,
+    cutoff: dt.datetime,
+    config: ChurnConfig,
+    channels: list[str] | None = None,
+    population: Population | None = None,
 ) -> pl.DataFrame:
     """One row per customer with a kept order at or before ``cutoff``: customer_key, cutoff and the features.
 
     ``channels`` fixes the touch columns (default: `touch_channels` up to the cutoff). Counts of
-    absent activity are 0; values that do not exist (no ticket, no survey) stay null.
+    absent activity are 0; values that do not exist (no ticket, no survey) stay null. ``population``
+    (`population` of all customers) replaces what would otherwise be fitted on the customers of ``inputs``.
     """
+    return _features(inputs, cutoff, config, channels, population)[0]
+
+
+def _features(
+    inputs: ChurnInputs,
+    cutoff: dt.datetime,
+    config: ChurnConfig,
+    channels: list[str] | None,
+    given: Population | None,
+    stats: bool = False,
+) -> tuple[pl.DataFrame, BtydModel | None]:
     horizon = config.horizon_days
     cut = pl.lit(cutoff)
 
@@ -270,7 +293,8 @@ def build_features(
 
     orders = until(inputs.orders, "ordered_at")
     rfm = rfm_summary(orders, cutoff, "D").collect()
-    btyd = _btyd_columns(rfm, fit_btyd(rfm, config) if rfm.height else None, horizon)
+    model = given.btyd if given is not None else (fit_btyd(rfm, config) if rfm.height else None)
+    btyd = _btyd_columns(rfm, model, horizon)
     base = btyd.lazy().select(
         "customer_key", "frequency", "p_alive", "expected_purchases", "btyd_p_no_purchase",
         "btyd_p_no_purchase_if_alive",
@@ -305,7 +329,7 @@ def build_features(
         frame = frame.with_columns(since.cast(pl.Float64).alias("ticket_since_last_order"))
     seen = [c for c in ("sessions_since_last_order", "contacts_seen_since_last_order") if c in names]
     if seen:
-        frame = _with_signs_of_life(frame, seen, names)
+        frame = _with_signs_of_life(frame, seen, names, given, stats)
     counts = [
         "tickets", "tickets_recent", "open_tickets", "unanswered_tickets", "sessions", "sessions_recent",
         "page_views", "clicks", "touches_recent", "engagements", "engagements_recent",
@@ -313,16 +337,22 @@ def build_features(
     ]  # fmt: skip
     names = frame.collect_schema().names()
     zero = [c for c in names if c in counts or c.startswith("touches_")]
-    return (
+    if stats:  # `population`: the model and the rate and share, not the features
+        kept = [pl.col(c).first() for c in ("_rate", "_share") if c in names]
+        return (frame.select(kept).collect() if kept else pl.DataFrame()), model
+    frame = (
         frame.drop([c for c in names if c.startswith("_signs")])
         .with_columns(pl.col(zero).fill_null(0.0), cut.alias("cutoff"))
         .with_columns(pl.col(pl.Float32, pl.Float64).fill_nan(None))
         .sort("customer_key")
         .collect()
     )
+    return frame, model
 
 
-def _with_signs_of_life(frame: pl.LazyFrame, seen: list[str], names: list[str]) -> pl.LazyFrame:
+def _with_signs_of_life(
+    frame: pl.LazyFrame, seen: list[str], names: list[str], given: Population | None, stats: bool
+) -> pl.LazyFrame:
     """btyd_p_no_purchase_seen: BTYD's P(no purchase) updated by the signs of life after the last order.
 
     Under (M)BG/NBD a customer drops out only at a purchase, so one seen after the last order (a visit, a
@@ -331,7 +361,8 @@ def _with_signs_of_life(frame: pl.LazyFrame, seen: list[str], names: list[str]) 
     shows them at rate b a day. b is the signs of life between first and last order (when every buyer is
     alive) per day of that span, over customers with any sign; the tracked share is the share with any sign
     over its expected value; a customer without any sign is tracked with the posterior probability of such
-    a silence. Fitted on the cutoff's own customers, so nothing after the cutoff is read.
+    a silence. Fitted on the cutoff's own customers, so nothing after the cutoff is read; ``given`` carries
+    them fitted on all customers, ``stats`` keeps them as columns _rate and _share.
     """
     signs = [c for c in ("sessions", "_signs_touch") if c in names]
     between = [c for c in ("_signs_between_web", "_signs_between_touch") if c in names]
@@ -346,6 +377,9 @@ def _with_signs_of_life(frame: pl.LazyFrame, seen: list[str], names: list[str]) 
     rate = (pl.col("_between").filter(tracked).sum() / pl.col("_span").filter(tracked).sum()).fill_nan(0.0)
     silent_span = (-rate * pl.col("_span")).exp()  # P(no sign between first and last order | tracked)
     share = (tracked.mean() / (1 - silent_span).mean()).clip(0.0, 1.0).fill_nan(0.0)
+    if given is not None and given.rate is not None:
+        rate, share = pl.lit(given.rate), pl.lit(given.share)
+        silent_span = (-rate * pl.col("_span")).exp()
     silent_tracked = share * silent_span
     maybe = pl.when(tracked).then(1.0).otherwise(silent_tracked / (silent_tracked + 1 - share))
     quiet_if_alive = maybe * (-rate * pl.col("days_since_last_order")).exp() + 1 - maybe
@@ -357,8 +391,9 @@ def _with_signs_of_life(frame: pl.LazyFrame, seen: list[str], names: list[str]) 
         .then(pl.col("btyd_p_no_purchase"))
         .otherwise(1 - (odds / (1 + odds)).fill_nan(None) * (1 - pl.col("btyd_p_no_purchase_if_alive")))
     )
+    kept = [rate.alias("_rate"), share.alias("_share")] if stats else []
     return counted.with_columns(
-        pl.coalesce(updated, pl.col("btyd_p_no_purchase")).alias("btyd_p_no_purchase_seen")
+        pl.coalesce(updated, pl.col("btyd_p_no_purchase")).alias("btyd_p_no_purchase_seen"), *kept
     ).drop("_seen", "_signs", "_between", "_span")
 
 

@@ -32,7 +32,7 @@ import warnings
 import numpy as np
 import polars as pl
 
-from cxdata.churn.features import ChurnInputs, build_features
+from cxdata.churn.features import ChurnInputs, Population, build_features
 from cxdata.churn.train import Training, matrix
 from cxdata.config import ChurnConfig
 
@@ -230,13 +230,18 @@ def rank_percent(values: np.ndarray) -> np.ndarray:
 
 
 def score_churn(
-    training: Training, inputs: ChurnInputs, as_of: dt.datetime, config: ChurnConfig, model_run_id: str
+    training: Training,
+    inputs: ChurnInputs,
+    as_of: dt.datetime,
+    config: ChurnConfig,
+    model_run_id: str,
+    population: Population | None = None,
 ) -> pl.DataFrame:
     """Per customer with a kept order by ``as_of``: churn_probability, churn_percentile, reasons, features.
 
-    Builds the features at ``as_of`` and calls `score_features`.
+    Builds the features at ``as_of`` (with ``population``, `build_features`) and calls `score_features`.
     """
-    features = build_features(inputs, as_of, config, training.channels)
+    features = build_features(inputs, as_of, config, training.channels, population)
     return score_features(training, features, config, model_run_id)
 
 

@@ -16,6 +16,10 @@ customer_scores_history, segment_members and segment_summary: this as_of's
 rows are replaced by this run's (a rerun at the same moment adds no copy); other
 moments keep theirs. `value_step` publishes CLV and churn together, so
 customer_scores changes once per run with all its columns.
+
+In customer shards (cxdata/churn/sharded.py): `churn_global` trains (on a sample)
+or loads the fit, `ChurnGlobal.scores` scores a shard's customers and
+`churn_assemble` ranks, segments and records over all of them.
 """
 
 from __future__ import annotations
@@ -27,7 +31,10 @@ from typing import Any
 import polars as pl
 
 from cxdata import model_store
-from cxdata.churn.features import ChurnInputs
+from cxdata.churn.features import ChurnInputs, Population
+from cxdata.churn.features import population as population_of
+from cxdata.churn.labels import plan_cutoffs
+from cxdata.churn.reads import Samples
 from cxdata.churn.runs import churn_run_record
 from cxdata.churn.score import CHURN_SCHEMA, REASONS, score_churn
 from cxdata.churn.segments import (
@@ -37,22 +44,16 @@ from cxdata.churn.segments import (
     segment_summary,
     summary_png,
 )
-from cxdata.churn.train import NotEnoughHistory, train
-from cxdata.clv.rfm import purchases
-from cxdata.clv.step import ClvReport, clv_outputs
+from cxdata.churn.train import NotEnoughHistory, Training, train
+from cxdata.clv.partials import Partial
+from cxdata.clv.score import clv_percentile
+from cxdata.clv.step import ClvOutputs, ClvReport
 from cxdata.config import ProjectConfig
 from cxdata.model_runs import scored_with
 from cxdata.run_context import RunContext
 from cxdata.warehouse import Warehouse
 from cxdata.warehouse.transaction import Transaction
 
-READS = {
-    "fct_orders": ["customer_key", "ordered_at", "amount", "is_refund"],
-    "fct_tickets": ["customer_key", "opened_at", "first_response_at", "resolved_at"],
-    "fct_surveys": ["customer_key", "responded_at", "kind", "score", "nps_class"],
-    "fct_web_sessions": ["customer_key", "started_at", "page_views", "converted"],
-    "fct_touches": ["customer_key", "occurred_at", "channel", "kind"],
-}
 CHURN_COLUMNS = list(CHURN_SCHEMA)
 
 
@@ -76,33 +77,13 @@ class ChurnReport:
     mode_reason: str | None = None  # why it fitted or only scored (`cxdata.model_store.decide`)
 
 
-def read_inputs(wh: Warehouse) -> ChurnInputs:
-    """The fact tables churn uses, only the needed columns, each in one order of its values; absent optional
-    tables are None."""
-    # A table's rows come back in the order they were written, which an updated fact changes
-    # (`cxdata.marts.incremental`); sums and ties in a customer's rows follow that order, so without one order
-    # of the values a float's last digit, and through a tree's split a score, would depend on the update.
-    frames = {
-        name: wh.read(name, columns=cols).sort(cols, nulls_last=True).lazy() if wh.exists(name) else None
-        for name, cols in READS.items()
-    }
-    orders = purchases(frames["fct_orders"]).select("customer_key", "ordered_at", "amount")
-    return ChurnInputs(
-        orders=orders,
-        tickets=frames["fct_tickets"],
-        surveys=frames["fct_surveys"],
-        sessions=frames["fct_web_sessions"],
-        touches=frames["fct_touches"],
-    )
-
-
-def _merge(scores: pl.DataFrame, churn: pl.DataFrame, config: ProjectConfig) -> pl.DataFrame:
+def merged(scores: pl.DataFrame, churn: pl.DataFrame) -> pl.DataFrame:
+    """A shard's CLV ``scores`` with its ``churn`` scores (`score_churn`) and the feature columns segment rules
+    may use; percentiles, value at risk and segments come in `churn_assemble`, among all customers."""
     extra = ["days_since_last_order", "tenure_days"]
     base = scores.drop([c for c in CHURN_COLUMNS if c in scores.columns])
-    merged = base.join(churn.select("customer_key", *CHURN_COLUMNS[:3], *REASONS, *extra), on="customer_key",
-                       how="left")  # fmt: skip
-    merged = merged.with_columns((pl.col("clv") * pl.col("churn_probability")).alias("value_at_risk"))
-    return assign_segments(merged, config.models.churn.segments)
+    return base.join(churn.select("customer_key", *CHURN_COLUMNS[:3], *REASONS, *extra), on="customer_key",
+                     how="left")  # fmt: skip
 
 
 @dataclass
@@ -129,8 +110,7 @@ def churn_step(wh: Warehouse, config: ProjectConfig, run: RunContext, refit: boo
     """Train, evaluate and score churn (or score with the stored fit) over the published customer_scores; publish
     the merged scores, their history, the segments, a fit's classifier and the model run in one transaction
     (see `churn_outputs`)."""
-    published = wh.read("customer_scores") if wh.exists("customer_scores") else None
-    outputs = churn_outputs(wh, config, run, published, refit)
+    outputs = churn_outputs(wh, config, run, refit)
     with wh.transaction() as tx:
         if outputs.scores is not None:
             tx.publish("customer_scores", outputs.scores)
@@ -142,16 +122,25 @@ def churn_step(wh: Warehouse, config: ProjectConfig, run: RunContext, refit: boo
 
 
 def value_step(
-    wh: Warehouse, config: ProjectConfig, run: RunContext, refit: bool = False
+    wh: Warehouse, config: ProjectConfig, run: RunContext, refit: bool = False, shard_count: int = 1
 ) -> tuple[ClvReport, ChurnReport | None]:
     """CLV then churn, published as one consistent set in one transaction: customer_rfm, customer_scores with
     every column (churn null when churn fails), its history, the segments, the models fitted and both model
     runs. Churn is not run when CLV fails (its report is then None), and nothing but the RFM summary and the
     failed run is written. Each model fits on its cadence (`cxdata.model_store.decide`) or when ``refit`` forces
-    it, and otherwise scores with its last fit.
+    it, and otherwise scores with its last fit. The customers are scored in ``shard_count`` shards
+    (`cxdata.churn.sharded`), with the same result for any count.
     """
-    clv = clv_outputs(wh, config, run, refit)
-    churn = churn_outputs(wh, config, run, clv.scores, refit) if clv.report.failed is None else None
+    # imported here: cxdata.churn.sharded imports this module
+    from cxdata.churn.sharded import value_outputs
+
+    clv, churn = value_outputs(wh, config, run, refit, churn=True, shard_count=shard_count)
+    publish_value(wh, clv, churn)
+    return clv.report, None if churn is None else churn.report
+
+
+def publish_value(wh: Warehouse, clv: ClvOutputs, churn: ChurnOutputs | None) -> None:
+    """Publish what `value_step` computed in one transaction (see there)."""
     with wh.transaction() as tx:
         clv.stage(tx, scores=churn.scores if churn is not None else None)
         model_store.stage(tx, clv.artifacts, churn.artifacts if churn is not None else None)
@@ -160,53 +149,108 @@ def value_step(
             churn.stage_segments(tx)
             records.append(churn.record)
         tx.append("model_runs", pl.concat(records, how="diagonal_relaxed"))
-    return clv.report, None if churn is None else churn.report
 
 
-def churn_outputs(
-    wh: Warehouse, config: ProjectConfig, run: RunContext, clv_scores: pl.DataFrame | None, refit: bool = False
-) -> ChurnOutputs:
-    """Train, evaluate and score churn from the facts and merge it into ``clv_scores`` (the CLV scores of the
-    same run): what `churn_step` publishes, without writing anything.
+def churn_outputs(wh: Warehouse, config: ProjectConfig, run: RunContext, refit: bool = False) -> ChurnOutputs:
+    """Train, evaluate and score churn from the facts and merge it into the published customer_scores (the CLV
+    scores of the same run): what `churn_step` publishes, without writing anything (`cxdata.churn.sharded`
+    with one shard and CLV read, not computed).
 
     Scores as of ``run.as_of``, as `cxdata.clv.step.clv_outputs` does. Without CLV scores there is nothing to
     merge into: the run fails (value at risk needs a CLV). When the cadence allows (`cxdata.model_store.decide`;
     ``refit`` forces a fit) nothing is trained: the features at as_of are built for everyone as on a fit and
     the stored classifier predicts; the report carries the fit's metrics and plots.
     """
+    from cxdata.churn.sharded import value_outputs
+
+    churn = value_outputs(wh, config, run, refit, churn=True, clv=False)[1]
+    assert churn is not None
+    return churn
+
+
+@dataclass
+class ChurnGlobal:
+    """Churn's part of a run that sees all customers at once: the decision, the training to score with (None
+    when it failed or there is no CLV), why it failed, warnings, and the population of the features at as_of."""
+
+    decision: model_store.Decision
+    training: Training | None
+    failed: str | None
+    warnings: list[str]
+    population: Population | None
+    model_run_id: str
+
+    def scores(
+        self, clv: pl.DataFrame | None, inputs: ChurnInputs, config: ProjectConfig, run: RunContext
+    ) -> tuple[pl.DataFrame | None, int]:
+        """A shard's CLV scores with churn merged in (`merged`) and how many churn-scored customers of the
+        shard have no CLV row; None when there is nothing to score."""
+        if self.training is None or clv is None:
+            return None, 0
+        churn = score_churn(self.training, inputs, run.as_of, config.models.churn, self.model_run_id,
+                            self.population)  # fmt: skip
+        return merged(clv, churn), churn.join(clv, on="customer_key", how="anti").height
+
+
+def churn_global(
+    wh: Warehouse, config: ProjectConfig, run: RunContext, total: Partial, samples: Samples, has_clv: bool,
+    refit: bool = False,
+) -> ChurnGlobal:  # fmt: skip
+    """Decide on the cadence; on a fit day train on a sample of the customers (`cxdata.churn.reads`, about
+    ``max_train_rows`` stacked rows; first order and channels of all customers), else load the stored fit.
+    ``has_clv``: whether there are CLV scores to merge into."""
     churn = config.models.churn
-    run_id, as_of = run.run_id, run.as_of
-    inputs = read_inputs(wh)
-    inputs = ChurnInputs(**{**inputs.__dict__, "orders": inputs.orders.filter(pl.col("ordered_at") <= as_of)})
-    stats = inputs.orders.select(
-        pl.col("ordered_at").min().alias("first"), pl.col("ordered_at").max().alias("last"), pl.len().alias("n")
-    ).collect()
-    model_run_id = f"{run_id}/churn"
-    failed, training, scored = None, None, None
-    warnings: list[str] = []
     decision = model_store.decide(wh, "churn", run, config.models.refit_every_days, churn, refit)
-    if clv_scores is None:
+    failed, training, warnings = None, None, []
+    if not has_clv:
         failed = "customer_scores does not exist: run clv_step first (value at risk needs CLV)"
     elif not decision.refit:
         training = decision.model
+    elif total.first is None:
+        failed = "not enough history: no orders"
     else:
+        cutoffs = plan_cutoffs(run.as_of, total.first, churn)
+        stacked = len({cutoffs.holdout, *cutoffs.evaluation, *cutoffs.final})
         try:
-            training = train(inputs, churn, as_of)
+            sample = samples.inputs(churn.max_train_rows // stacked)
+            training = train(sample, churn, run.as_of, first=total.first, channels=list(total.channels))
             warnings += training.warnings
         except NotEnoughHistory as exc:
             failed = f"not enough history: {exc}"
+    population = None
     if training is not None:
-        scores = clv_scores
-        if scores.height and set(scores["as_of"].to_list()) != {as_of}:
-            warnings.append(f"customer_scores is as of {scores['as_of'].max()}, churn as of {as_of}")
-        churn_scores = score_churn(training, inputs, as_of, churn, model_run_id)
-        scored = _merge(scores, churn_scores, config)
-        missing = churn_scores.join(scores, on="customer_key", how="anti").height
+        population = population_of(samples.inputs(churn.btyd_fit_customers), run.as_of, churn, training.channels)
+    return ChurnGlobal(decision, training, failed, warnings, population, f"{run.run_id}/churn")
+
+
+def churn_assemble(
+    part: ChurnGlobal, shards: list[pl.DataFrame | None], missing: int, clv: pl.DataFrame | None,
+    total: Partial, config: ProjectConfig, run: RunContext,
+) -> ChurnOutputs:  # fmt: skip
+    """The shards' merged scores as one `ChurnOutputs`: churn_percentile among all customers, value at risk,
+    segments (their percentile bounds among all), the report and the model run. ``clv``: the assembled CLV
+    scores, whose as_of is checked."""
+    churn = config.models.churn
+    run_id, as_of = run.run_id, run.as_of
+    decision, training, warnings = part.decision, part.training, list(part.warnings)
+    scored = None
+    if training is not None and clv is not None:
+        if clv.height and set(clv["as_of"].to_list()) != {as_of}:
+            warnings.append(f"customer_scores is as of {clv['as_of'].max()}, churn as of {as_of}")
+        scored = pl.concat([s for s in shards if s is not None]).sort("customer_key")
+        probability = pl.col("churn_probability")
+        percentile = pl.when(probability.is_not_null()).then(probability.rank("max") / probability.count() * 100)
+        scored = scored.with_columns(
+            clv_percentile(pl.col("clv")).alias("clv_percentile"), percentile.alias("churn_percentile")
+        )
+        scored = scored.with_columns((pl.col("clv") * pl.col("churn_probability")).alias("value_at_risk"))
+        scored = assign_segments(scored, churn.segments)
         if missing:
             warnings.append(f"{missing} churn-scored customers have no CLV row and are left out")
-    window, n_orders = (stats["first"][0], stats["last"][0]), int(stats["n"][0])
+    window, n_orders = (total.first, total.last), total.orders
     scoring = scored is not None and not decision.refit
     artifacts = None
+    model_run_id = part.model_run_id
     if scoring:
         record = scored_with(
             decision.fit, run, model_run_id=model_run_id, window=window, n_customers=scored.height,
@@ -216,7 +260,7 @@ def churn_outputs(
         record = churn_run_record(
             run, model_run_id=model_run_id, config=churn, window=window, training=training,
             n_customers=0 if scored is None else scored.height, n_orders=n_orders, warnings=warnings,
-            failed=failed, reason=decision.reason,
+            failed=part.failed, reason=decision.reason,
         )  # fmt: skip
         if scored is not None:
             artifacts = model_store.artifact(model_run_id, "churn", training)
@@ -239,7 +283,7 @@ def churn_outputs(
         definitions=None if summary is None else definitions(summary),
         warnings=warnings,
         scored_customers=0 if scored is None else scored.height,
-        failed=failed,
+        failed=part.failed,
         mode="score" if scoring else "fit",
         fitted_run_id=decision.fit["model_run_id"] if scoring else (None if scored is None else model_run_id),
         mode_reason=decision.reason,

@@ -29,11 +29,11 @@ from cxdata.churn.features import (
     ChurnInputs,
     build_features,
     feature_names,
-    sampled_inputs,
     touch_channels,
 )
 from cxdata.churn.labels import Cutoffs, churn_labels, plan_cutoffs
 from cxdata.churn.model import ChurnClassifier
+from cxdata.churn.reads import sampled_inputs
 from cxdata.config import ChurnConfig
 
 MODEL_NAMES = {"hgb": "churn_hgb", "logit": "churn_rfm_logit"}
@@ -138,9 +138,19 @@ def _calibration(stacked: pl.DataFrame, names: list[str], config: ChurnConfig) -
     return {"method": method, "brier_one_cutoff_later": scores}
 
 
-def train(inputs: ChurnInputs, config: ChurnConfig, as_of: dt.datetime) -> Training:
-    """Evaluate on the holdout, then fit the chosen model on the final cutoffs (see the module doc)."""
-    first = inputs.orders.select(pl.col("ordered_at").min()).collect().item()
+def train(
+    inputs: ChurnInputs,
+    config: ChurnConfig,
+    as_of: dt.datetime,
+    first: dt.datetime | None = None,
+    channels: list[str] | None = None,
+) -> Training:
+    """Evaluate on the holdout, then fit the chosen model on the final cutoffs (see the module doc).
+
+    ``first`` (the first order) and ``channels`` (`touch_channels` up to as_of) are those of ``inputs`` unless
+    given: those of all customers when ``inputs`` holds a sample of them."""
+    if first is None:
+        first = inputs.orders.select(pl.col("ordered_at").min()).collect().item()
     if first is None:
         raise NotEnoughHistory("no orders")
     cutoffs = plan_cutoffs(as_of, first, config)
@@ -149,7 +159,7 @@ def train(inputs: ChurnInputs, config: ChurnConfig, as_of: dt.datetime) -> Train
             f"orders start {first:%Y-%m-%d}: a holdout at {cutoffs.holdout:%Y-%m-%d} needs training cutoffs "
             f"{config.horizon_days} days earlier with {config.min_history_days} days of history before them"
         )
-    channels = touch_channels(inputs.touches, as_of)
+    channels = touch_channels(inputs.touches, as_of) if channels is None else channels
     stacked_cutoffs = {cutoffs.holdout, *cutoffs.evaluation, *cutoffs.final}
     inputs = sampled_inputs(inputs, config.max_train_rows // len(stacked_cutoffs), config.seed)
     cache: dict[dt.datetime, pl.DataFrame] = {}

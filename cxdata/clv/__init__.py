@@ -2,6 +2,7 @@
 
 Modules: `rfm` (polars summaries), `btyd` (the only lifetimes user), `evaluate`
 (time holdout and model choice), `score` (CLV scores), `plots`, `runs`
-(model_runs record) and `step` (the warehouse step). Import them directly;
+(model_runs record), `partials` (a shard's counts for the global fit) and `step` (the
+warehouse step). Import them directly;
 this package imports nothing heavy.
 """

@@ -40,7 +40,8 @@ import polars as pl
 from sklearn.ensemble import HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits
 
-from cxdata.churn.features import ChurnInputs, build_features, feature_names, sampled_inputs
+from cxdata.churn.features import ChurnInputs, Population, build_features, feature_names
+from cxdata.churn.reads import sampled_inputs
 from cxdata.churn.train import matrix
 from cxdata.clv.rfm import period_expr
 from cxdata.config import ChurnConfig, ClvConfig
@@ -130,10 +131,13 @@ class BoostedFit:
     training_rows: int
     seconds: float
 
-    def predict(self, inputs: ChurnInputs, at: dt.datetime, config: ClvConfig) -> pl.DataFrame:
+    def predict(
+        self, inputs: ChurnInputs, at: dt.datetime, config: ClvConfig, population: Population | None = None
+    ) -> pl.DataFrame:
         """customer_key and ``boosted_purchases``: expected purchases in the window after ``at``, for every
-        customer with a kept order at or before it."""
-        frame = build_features(inputs, at, feature_config(config, self.window_days), self.channels)
+        customer with a kept order at or before it (features with ``population``, `build_features`)."""
+        features = feature_config(config, self.window_days)
+        frame = build_features(inputs, at, features, self.channels, population)
         with threadpool_limits(1, user_api="openmp"):
             expected = self.model.predict(matrix(frame, self.features))
         return frame.select("customer_key").with_columns(pl.Series("boosted_purchases", expected))

@@ -106,9 +106,11 @@ def _lifetimes_class(name: str) -> type:
 
 
 def unique_rows(rfm: pl.DataFrame, columns: tuple[str, ...] = ("frequency", "recency", "T")) -> pl.DataFrame:
-    """The distinct rows of ``columns`` with ``weight``, the number of customers having each."""
+    """The distinct rows of ``columns`` with ``weight``, the number of customers having each; a ``weight``
+    column in ``rfm`` (rows already counted, e.g. summed over shards) is summed instead of counting rows."""
     keys = list(columns)
-    return rfm.lazy().group_by(keys).agg(pl.len().cast(pl.Float64).alias("weight")).sort(keys).collect()
+    count = pl.col("weight").sum() if "weight" in rfm.columns else pl.len()
+    return rfm.lazy().group_by(keys).agg(count.cast(pl.Float64).alias("weight")).sort(keys).collect()
 
 
 def starting_points(model: str, seed: int, random_starts: int = 2) -> list[np.ndarray]:
@@ -409,6 +411,15 @@ def fit_ladder(
     return Ladder(model, fits, attempts)
 
 
+def _correlation(rows: pl.DataFrame) -> float:
+    """Pearson's r of frequency and monetary_value over customers, from their distinct rows with ``weight``."""
+    w = rows["weight"].to_numpy()
+    x, y = rows["frequency"].to_numpy(), rows["monetary_value"].to_numpy()
+    dx, dy = x - np.average(x, weights=w), y - np.average(y, weights=w)
+    with np.errstate(all="ignore"):
+        return float((w * dx * dy).sum() / np.sqrt((w * dx * dx).sum() * (w * dy * dy).sum()))
+
+
 class SpendModel(_Base):
     """Gamma-Gamma spend model fitted on repeat buyers, after checking frequency-monetary independence.
 
@@ -429,21 +440,18 @@ class SpendModel(_Base):
         return rows["frequency"].to_numpy(), rows["monetary_value"].to_numpy()
 
     def fit(self, rfm: pl.DataFrame) -> SpendModel:
-        """Fit on customers with frequency > 0 and a positive monetary value; raises `FitFailed` if it cannot."""
+        """Fit on customers with frequency > 0 and a positive monetary value (rows with a ``weight`` count that
+        many customers, `unique_rows`); raises `FitFailed` if it cannot."""
         repeat = rfm.filter((pl.col("frequency") > 0) & (pl.col("monetary_value") > 0))
-        self.n_repeat_buyers_ = repeat.height
-        self.correlation_ = (
-            float(np.corrcoef(repeat["frequency"].to_numpy(), repeat["monetary_value"].to_numpy())[0, 1])
-            if repeat.height > 2
-            else float("nan")
-        )
+        rows = unique_rows(repeat, ("frequency", "monetary_value"))
+        self.n_repeat_buyers_ = int(rows["weight"].sum())
+        self.correlation_ = _correlation(rows) if self.n_repeat_buyers_ > 2 else float("nan")
         self.warning_ = (
             f"frequency-monetary correlation {self.correlation_:.3f} exceeds {self.max_correlation}: "
             "Gamma-Gamma's independence assumption looks violated"
             if abs(self.correlation_) > self.max_correlation
             else None
         )
-        rows = unique_rows(repeat, ("frequency", "monetary_value"))
         self.attempts_ = self._run("gamma_gamma", rows, starting_points("gamma_gamma", self.seed))
         last = self.attempts_[-1] if self.attempts_ else None
         if last is None or not last.converged:

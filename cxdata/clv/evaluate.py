@@ -68,8 +68,10 @@ class SpendFit:
 
 
 def fit_spend(rfm: pl.DataFrame, config: ClvConfig) -> SpendFit:
-    """Gamma-Gamma on the repeat buyers with the penalizer ladder; below ``min_repeat_buyers`` it is not fitted."""
-    repeat = rfm.filter((pl.col("frequency") > 0) & (pl.col("monetary_value") > 0)).height
+    """Gamma-Gamma on the repeat buyers with the penalizer ladder; below ``min_repeat_buyers`` it is not fitted.
+    ``rfm`` is per customer, or distinct rows with a ``weight`` (`cxdata.clv.btyd.unique_rows`)."""
+    counted = pl.col("weight").sum() if "weight" in rfm.columns else pl.len()  # distinct rows with counts
+    repeat = int(rfm.filter((pl.col("frequency") > 0) & (pl.col("monetary_value") > 0)).select(counted).item())
     if repeat < config.min_repeat_buyers:
         reason = f"{repeat} repeat buyers < min_repeat_buyers={config.min_repeat_buyers}"
         return SpendFit(None, [], None, None, reason)

@@ -122,8 +122,13 @@ def _summary(
     time: str,
     amount: str,
 ) -> pl.LazyFrame:
-    # no is_first window here: the aggregation below finds each customer's first period itself
-    periods = orders.group_by(customer, period_expr(time, freq).alias("period")).agg(pl.col(amount).sum())
+    # no is_first window here: the aggregation below finds each customer's first period itself. Sorted: a
+    # group_by emits its groups in no fixed order, and the sums below would follow it to the last digit
+    periods = (
+        orders.group_by(customer, period_expr(time, freq).alias("period"))
+        .agg(pl.col(amount).sum())
+        .sort(customer, "period")
+    )
     if observation_end is None:
         # the default end is the last order's period, computed in the same plan rather than collected first
         end = orders.select(period_expr(time, freq).max().alias("_end"))
@@ -137,10 +142,13 @@ def _summary(
             (pl.len() - 1).cast(pl.Float64).alias("frequency"),
             (pl.col("period").max() - pl.col("period").min()).cast(pl.Float64).alias("recency"),
             (pl.col("_end").first() - pl.col("period").min()).cast(pl.Float64).alias("T"),
-            # mean of the repeat periods as (all − first) / repeats: plain sums aggregate twice as fast as a
-            # filtered mean per customer; equal to it up to float rounding
+            # mean of the repeat periods as (all − first) / repeats, equal to a filtered mean up to float
+            # rounding; the sum in period order, one term after the other (cum_sum): a vectorised sum groups its
+            # terms by where the customer's rows lie in memory, so its last digit would depend on the others
             pl.when(pl.len() > 1)
-            .then((pl.col(amount).sum() - pl.col(amount).get(pl.col("period").arg_min())) / (pl.len() - 1))
+            .then(
+                (pl.col(amount).cum_sum().last() - pl.col(amount).get(pl.col("period").arg_min())) / (pl.len() - 1)
+            )
             .otherwise(0.0)
             .cast(pl.Float64)
             .alias("monetary_value"),

@@ -148,5 +148,10 @@ def score_customers(
         "expected_purchases",
         "expected_spend",
         clv.alias("clv"),
-        (clv.rank("max") / pl.len() * 100).alias("clv_percentile"),
+        clv_percentile(clv).alias("clv_percentile"),
     ).sort("customer_key")
+
+
+def clv_percentile(clv: pl.Expr) -> pl.Expr:
+    """The share of the frame's customers with a CLV at most each one's, in percent (ties share the highest)."""
+    return clv.rank("max") / pl.len() * 100

@@ -15,6 +15,10 @@ base BTYD model is refitted as any chosen model is, the boosted model is
 refitted on cutoffs whose windows end by as_of, and the scores have the same
 columns: expected purchases (and so CLV) from the boosted model extended by the
 base's time profile, P(alive) from the base.
+
+The step runs in customer shards (cxdata/churn/sharded.py): `clv_global` fits (on
+the shards' summed `Partial` counts and on samples), `ClvGlobal.scores` scores a
+shard's customers and `clv_assemble` puts the shards together.
 """
 
 from __future__ import annotations
@@ -26,21 +30,26 @@ from typing import Any
 import polars as pl
 
 from cxdata import model_store
-from cxdata.churn.features import ChurnInputs, touch_channels
+from cxdata.churn.features import ChurnInputs, Population
+from cxdata.churn.features import population as population_of
+from cxdata.churn.reads import Samples
 from cxdata.churn.score import without_churn
 from cxdata.clv import boosted
 from cxdata.clv.btyd import Attempt, BtydModel, SpendModel, fit_ladder
 from cxdata.clv.evaluate import evaluate, fit_spend
-from cxdata.clv.rfm import purchases, rfm_summary
+from cxdata.clv.partials import Partial
+from cxdata.clv.rfm import rfm_summary
 from cxdata.clv.runs import model_run_record
-from cxdata.clv.score import score_customers
+from cxdata.clv.score import clv_percentile, score_customers
 from cxdata.config import ProjectConfig
 from cxdata.model_runs import scored_with
 from cxdata.run_context import RunContext
 from cxdata.warehouse import Warehouse
 from cxdata.warehouse.transaction import Transaction
 
-ORDER_COLUMNS = ["customer_key", "ordered_at", "amount", "is_refund"]
+# the holdout evaluation runs on a sample of about this many customers (`cxdata.churn.reads.Samples`): the
+# candidates are compared on a fixed-size sample however many customers there are
+EVALUATION_CUSTOMERS = 200_000
 
 
 @dataclass
@@ -103,12 +112,6 @@ class ClvOutputs:
             tx.append("customer_scores_history", scores, replace={"as_of": self.as_of})
 
 
-def read_purchases(wh: Warehouse) -> pl.LazyFrame:
-    """The purchases of fct_orders (`rfm.purchases`), in one order of their values: the order an update wrote
-    the rows in (`cxdata.marts.incremental`) must not reach a sum's last digit, nor through it a score."""
-    return purchases(wh.read("fct_orders", columns=ORDER_COLUMNS).sort(ORDER_COLUMNS, nulls_last=True).lazy())
-
-
 def clv_step(wh: Warehouse, config: ProjectConfig, run: RunContext, refit: bool = False) -> ClvReport:
     """Evaluate, fit and score CLV from ``fct_orders`` (or score with the stored fit); publish customer_rfm and
     customer_scores (churn columns null), history, a fit's models and the model run in one transaction. See
@@ -128,61 +131,105 @@ def clv_outputs(wh: Warehouse, config: ProjectConfig, run: RunContext, refit: bo
     Scores as of ``run.as_of`` (orders after it are ignored); the model run carries ``run``'s id and start. A
     failure (no holdout data, nothing converged) has no scores, a ``failed`` model run and the reason in
     ``report.failed``. A score-only run evaluates nothing: its report carries the fit's metrics and plots.
+    The steps of `cxdata.churn.sharded` with one shard.
     """
-    run_id, as_of = run.run_id, run.as_of
-    orders = read_purchases(wh)
-    clv = config.models.clv
-    orders = orders.filter(pl.col("ordered_at") <= pl.lit(as_of)).select("customer_key", "ordered_at", "amount")
-    stats = orders.select(
-        pl.col("ordered_at").min().alias("first"), pl.col("ordered_at").max().alias("last"), pl.len().alias("n")
-    ).collect()
-    window = (stats["first"][0], stats["last"][0])
-    decision = model_store.decide(wh, "clv", run, config.models.refit_every_days, clv, refit)
-    if decision.refit:
-        boosting = clv.model == "auto" and clv.boosted.enabled
-    else:
-        boosting = decision.model.boosted is not None
-    inputs = None
-    if boosting:
-        # imported here: cxdata.churn.step imports this module
-        from cxdata.churn.step import read_inputs
+    # imported here: cxdata.churn.sharded imports this module
+    from cxdata.churn.sharded import value_outputs
 
-        inputs = ChurnInputs(**{**read_inputs(wh).__dict__, "orders": orders})
-    rfm = rfm_summary(orders, as_of, clv.period).collect()
-    model_run_id = f"{run_id}/clv"
+    return value_outputs(wh, config, run, refit, churn=False)[0]
+
+
+def shard_rfm(orders: pl.LazyFrame, config: ProjectConfig, as_of: dt.datetime) -> pl.DataFrame:
+    """The RFM summary at ``as_of`` of the customers of ``orders`` (purchases up to as_of): customer_rfm's
+    rows without its constant columns, and what they are scored on."""
+    return rfm_summary(orders, as_of, config.models.clv.period).collect()
+
+
+@dataclass
+class ClvGlobal:
+    """CLV's part of a run that sees all customers at once: the decision, the fit to score with (None when it
+    failed), the report and model run (scored_customers counted from the partials), a fit's artifact, and
+    the population of the boosted model's features at as_of."""
+
+    fit: ClvFit | None
+    report: ClvReport
+    record: pl.DataFrame
+    artifacts: pl.DataFrame | None
+    population: Population | None = None
+
+    def scores(
+        self, rfm: pl.DataFrame, inputs: ChurnInputs | None, config: ProjectConfig, run: RunContext
+    ) -> pl.DataFrame | None:
+        """The scores of a shard's customers (``rfm``, ``inputs`` their facts when the fit is boosted): their
+        clv_percentile is among the shard's only, `assemble` ranks them among all."""
+        if self.fit is None:
+            return None
+        return _score(self.fit, rfm, inputs, config, run.as_of, self.report.model_run_id, self.population)
+
+
+def clv_global(
+    wh: Warehouse, config: ProjectConfig, run: RunContext, total: Partial, samples: Samples, refit: bool = False
+) -> ClvGlobal:
+    """Decide on the cadence, and on a fit day evaluate (on a sample of `EVALUATION_CUSTOMERS`) and fit (on
+    all customers' `Partial` counts); otherwise load the stored fit. See `clv_outputs`."""
+    clv = config.models.clv
+    decision = model_store.decide(wh, "clv", run, config.models.refit_every_days, clv, refit)
+    model_run_id = f"{run.run_id}/clv"
     if decision.refit:
-        fitted = _fit(orders, rfm, inputs, config, run, (window, int(stats["n"][0])), decision.reason)
-        report, scores, record, artifacts = fitted
+        report, fit, record, artifacts = _fit(total, samples, config, run, decision.reason)
     else:
-        fit: ClvFit = decision.model
-        scores = _score(fit, rfm, inputs, config, as_of, model_run_id)
+        fit = decision.model
         record = scored_with(
-            decision.fit, run, model_run_id=model_run_id, window=window, n_customers=rfm.height,
-            n_orders=int(stats["n"][0]), warnings=[], reason=decision.reason,
+            decision.fit, run, model_run_id=model_run_id, window=(total.first, total.last),
+            n_customers=total.customers, n_orders=total.orders, warnings=[], reason=decision.reason,
         )  # fmt: skip
         report = ClvReport(
             model_run_id=model_run_id, model=fit.model, params=dict(fit.purchase.params_), metrics=fit.metrics,
-            candidates=fit.candidates, attempts=[], plots=fit.plots, scored_customers=scores.height,
+            candidates=fit.candidates, attempts=[], plots=fit.plots, scored_customers=total.customers,
             mode="score", fitted_run_id=decision.fit["model_run_id"], mode_reason=decision.reason,
         )  # fmt: skip
         artifacts = None
+    population = None
+    if fit is not None and fit.boosted is not None:
+        features = boosted.feature_config(clv, fit.boosted.window_days)
+        sample = samples.inputs(features.btyd_fit_customers)
+        population = population_of(sample, run.as_of, features, fit.boosted.channels)
+    return ClvGlobal(fit, report, record, artifacts, population)
+
+
+def clv_assemble(
+    part: ClvGlobal, rfms: list[pl.DataFrame], scores: list[pl.DataFrame | None], config: ProjectConfig,
+    as_of: dt.datetime,
+) -> ClvOutputs:  # fmt: skip
+    """The shards' RFM rows and scores as one `ClvOutputs`: in customer order, clv_percentile among all."""
+    clv = config.models.clv
     # the summary is data, not a model: published whether or not a model converged
-    rfm = rfm.with_columns(
-        pl.lit(clv.period).alias("period"), pl.lit(as_of).alias("as_of"), pl.lit(config.currency).alias("currency")
+    rfm = (
+        pl.concat(rfms)
+        .sort("customer_key")
+        .with_columns(
+            pl.lit(clv.period).alias("period"),
+            pl.lit(as_of).alias("as_of"),
+            pl.lit(config.currency).alias("currency"),
+        )
     )
-    return ClvOutputs(report, as_of, rfm, scores, record, artifacts)
+    scored = None
+    if part.fit is not None:
+        scored = pl.concat([s for s in scores if s is not None]).sort("customer_key")
+        scored = scored.with_columns(clv_percentile(pl.col("clv")).alias("clv_percentile"))
+    return ClvOutputs(part.report, as_of, rfm, scored, part.record, part.artifacts)
 
 
 def _score(
     fit: ClvFit, rfm: pl.DataFrame, inputs: ChurnInputs | None, config: ProjectConfig, as_of: dt.datetime,
-    model_run_id: str,
+    model_run_id: str, population: Population | None,
 ) -> pl.DataFrame:  # fmt: skip
     """Every customer of ``rfm`` scored with ``fit``: the one scoring path of fit and score-only runs."""
     clv = config.models.clv
     boost = None
     if fit.boosted is not None:
         assert inputs is not None, "a boosted fit predicts from the churn inputs"
-        boost = fit.boosted.predict(inputs, as_of, clv)
+        boost = fit.boosted.predict(inputs, as_of, clv, population)
     return score_customers(
         rfm,
         fit.purchase,
@@ -199,56 +246,49 @@ def _score(
 
 
 def _fit(
-    orders: pl.LazyFrame,
-    rfm: pl.DataFrame,
-    inputs: ChurnInputs | None,
-    config: ProjectConfig,
-    run: RunContext,
-    data: tuple[tuple[dt.datetime | None, dt.datetime | None], int],
-    reason: str,
-) -> tuple[ClvReport, pl.DataFrame | None, pl.DataFrame, pl.DataFrame | None]:
-    """Evaluate on the holdout, refit on all data and score: the report, scores, model run and artifact.
-    ``data`` is the orders' (first, last) moments and their count."""
+    total: Partial, samples: Samples, config: ProjectConfig, run: RunContext, reason: str
+) -> tuple[ClvReport, ClvFit | None, pl.DataFrame, pl.DataFrame | None]:
+    """Evaluate on the holdout (of a sample of customers), refit on all customers' counts: the report, the fit
+    (None when it failed), the model run and the artifact."""
     clv, as_of = config.models.clv, run.as_of
-    window, n_orders = data
-    evaluation = evaluate(orders, clv, as_of, inputs=inputs)
+    boosting = clv.model == "auto" and clv.boosted.enabled
+    sample = samples.inputs(EVALUATION_CUSTOMERS, facts=boosting)
+    evaluation = evaluate(sample.orders, clv, as_of, inputs=sample if boosting else None)
     warnings = list(evaluation.warnings)
     failed = evaluation.failed
-    final, spend_fit, scores, fallback = None, None, None, None
+    final, spend_fit, fallback = None, None, None
     attempts = list(evaluation.attempts)
     if failed is None and evaluation.chosen is not None:
         chosen = evaluation.chosen
         # the chosen penalizer first, climbing the ladder if it no longer converges on all data
         higher = [p for p in clv.penalizers if p >= chosen.penalizer]
-        refit = fit_ladder(chosen.model, rfm, higher, clv.seed, clv.fit_budget_seconds, first=True)
+        refit = fit_ladder(chosen.model, total.histories, higher, clv.seed, clv.fit_budget_seconds, first=True)
         final = refit.fits[0] if refit.fits else None
         attempts += refit.attempts
         if final is None:
             failed = f"{chosen.model} converged on the calibration window but not on all data"
     if final is not None:
-        spend_fit = fit_spend(rfm, clv)
+        spend_fit = fit_spend(total.spend, clv)
         attempts += spend_fit.attempts
         if spend_fit.model is None:
-            fallback = float(orders.select(pl.col("amount").mean()).collect().item())
+            fallback = total.mean_amount
             warnings.append(f"spend: {spend_fit.reason}; every customer gets the mean order value {fallback:.2f}")
         elif spend_fit.warning:
             warnings.append(spend_fit.warning)
     model_run_id = f"{run.run_id}/clv"
     fitted, params = None, final.params_ if final else None
-    if final is not None and evaluation.boost is not None and inputs is not None:
+    if final is not None and evaluation.boost is not None:
         plan = evaluation.boost
-        fitted = boosted.fit_boosted(
-            inputs, clv, plan.final, plan.window_days, touch_channels(inputs.touches, as_of)
-        )
+        training = samples.inputs(clv.boosted.max_train_rows // clv.boosted.cutoffs)
+        fitted = boosted.fit_boosted(training, clv, plan.final, plan.window_days, list(total.channels))
         params = {"base_model": final.model, "base_params": final.params_, **fitted.params()}
     model = boosted.MODEL_NAME if evaluation.boost else (evaluation.chosen.model if evaluation.chosen else None)
-    artifacts = None
+    artifacts, fit = None, None
     if final is not None:
         fit = ClvFit(
             model=model, purchase=final, spend=spend_fit.model, fallback_spend=fallback, boosted=fitted,
             metrics=evaluation.metrics, candidates=evaluation.candidates, plots=evaluation.plots,
         )  # fmt: skip
-        scores = _score(fit, rfm, inputs, config, as_of, model_run_id)
         artifacts = model_store.artifact(model_run_id, "clv", fit)
     spend_info: dict[str, Any] = {}
     if spend_fit is not None:
@@ -261,7 +301,7 @@ def _fit(
         run,
         model_run_id=model_run_id,
         config=clv,
-        window=window,
+        window=(total.first, total.last),
         calibration_end=evaluation.calibration_end,
         holdout_end=evaluation.holdout_end,
         model=model,
@@ -272,8 +312,8 @@ def _fit(
         metrics=evaluation.metrics,
         candidates=evaluation.candidates,
         attempts=attempts,
-        n_customers=rfm.height,
-        n_orders=n_orders,
+        n_customers=total.customers,
+        n_orders=total.orders,
         warnings=warnings,
         failed=failed,
         reason=reason,
@@ -287,9 +327,9 @@ def _fit(
         attempts=attempts,
         plots=evaluation.plots,
         warnings=warnings,
-        scored_customers=0 if scores is None else scores.height,
+        scored_customers=0 if final is None else total.customers,
         failed=failed,
         fitted_run_id=None if final is None else model_run_id,
         mode_reason=reason,
     )
-    return report, scores, record, artifacts
+    return report, fit, record, artifacts

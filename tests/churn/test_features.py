@@ -7,7 +7,8 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from cxdata.churn.features import ChurnInputs, build_features, sampled_inputs
+from cxdata.churn.features import ChurnInputs, build_features
+from cxdata.churn.reads import sampled_inputs
 from cxdata.config import ChurnConfig
 
 UTC = dt.UTC

@@ -7,8 +7,9 @@ import json
 import polars as pl
 import pytest
 
-from cxdata.churn.step import churn_step, read_inputs
-from cxdata.clv.step import clv_step, read_purchases
+from cxdata.churn.reads import read_inputs, read_purchases
+from cxdata.churn.step import churn_step
+from cxdata.clv.step import clv_step
 from cxdata.run_context import run_context
 from cxdata.synth import SynthParams, generate_project
 from cxdata.warehouse import Warehouse
