@@ -1,0 +1,97 @@
+"""The dim_customer step: bring customer_activity up to date, project dim_customer from it and publish both.
+
+customer_activity is built again only for the customers its delta touched (`cxdata.marts.activity_delta`),
+from their fact rows and contacts read by key; the other rows stay as they are. dim_customer, whose as_of
+columns change for everyone every day, is projected again for everyone from customer_activity
+(`cxdata.marts.customer.project`), reading no fact. customer_activity, its bookkeeping, the clearing of the
+fact updates it followed and dim_customer are written in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import polars as pl
+
+from cxdata.config import ProjectConfig
+from cxdata.identity.step import RECORD_KEYS
+from cxdata.marts.activity import customer_activity
+from cxdata.marts.activity_delta import ACTIVITY, BUILDS, ActivityDelta, activity_delta, build_row
+from cxdata.marts.customer import project
+from cxdata.marts.delta import FACT_TOUCHED, FACT_TOUCHED_SCHEMA
+from cxdata.profile import Profile, table_profile
+from cxdata.run_context import RunContext
+from cxdata.warehouse import Warehouse
+
+NAME = "dim_customer"
+IDENTITY = "customer_identity"  # read as the contacts (`read_contacts`), never whole
+CONTACT_IDENTIFIERS = ("customer_ref", "email", "phone")  # identifiers that make a non-buyer a known contact
+# the fact marts, by the argument of `customer_activity` each one is
+FACTS = {
+    "fct_orders": "orders",
+    "fct_tickets": "tickets",
+    "fct_surveys": "surveys",
+    "fct_web_sessions": "sessions",
+    "fct_touches": "touches",
+}
+Read = Callable[[str], pl.LazyFrame | None]
+
+
+def read_contacts(wh: Warehouse, customers: pl.DataFrame | None = None) -> pl.LazyFrame:
+    """customer_activity's ``contacts``: the customers with a CRM record, or a customer_ref, email or phone
+    that identity resolution linked to them alone, with when the identifier was first seen (null for a CRM
+    record); only those of ``customers`` (a frame with customer_key) when given."""
+    crm = wh.read(RECORD_KEYS, columns=["customer_key"], where={"source_table": "customers"}, where_in=customers)
+    parts = [crm.select("customer_key", pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("first_seen"))]
+    if wh.exists(IDENTITY):
+        # one read per type: only the rows that count, and only the key and time (the values are personal data)
+        for kind in CONTACT_IDENTIFIERS:
+            where = {"status": "linked", "identifier_type": kind}
+            parts.append(wh.read(IDENTITY, columns=["customer_key", "first_seen"], where=where, where_in=customers))
+    return pl.concat(parts).lazy()
+
+
+def dim_customer_step(wh: Warehouse, config: ProjectConfig, run: RunContext, read: Read) -> Profile:
+    """Bring customer_activity up to ``run``'s as_of, from its delta or whole (``read`` gives the frame of
+    each input of a full build, as `cxdata.marts.step` reads it), and publish it with dim_customer, its
+    projection. The profile describes dim_customer; its facts say how customer_activity was built, and why."""
+    facts = [name for name in FACTS if wh.exists(name)]
+    delta = activity_delta(wh, config, run, facts)
+    if delta.full_reason is None:
+        rows = _activity_of(wh, run, delta.touched, facts)
+        kept = wh.read(ACTIVITY).join(delta.touched, on="customer_key", how="anti")
+        activity = pl.concat([kept.select(rows.columns).cast(rows.schema), rows])
+    else:
+        frames = {fact: read(fact) for fact in FACTS}
+        keys, contacts = read(RECORD_KEYS), read(IDENTITY)
+        assert keys is not None and contacts is not None
+        built = customer_activity(
+            run.as_of, **{FACTS[f]: frame for f, frame in frames.items()}, customers=keys, contacts=contacts
+        )
+        rows = activity = built.collect()
+    dim = project(activity.lazy(), run.as_of, config.journey, config.currency).collect()
+    with wh.transaction() as tx:
+        if delta.full_reason is None:
+            tx.replace_keys(ACTIVITY, rows, on="customer_key", keys=delta.touched)
+        else:
+            tx.publish(ACTIVITY, activity)
+        tx.publish(BUILDS, build_row(config, run, facts, delta))
+        # the fact updates followed are done with; a row a fact update writes meanwhile stays for the next build
+        tx.replace_keys(FACT_TOUCHED, pl.DataFrame(schema=FACT_TOUCHED_SCHEMA), ["mart", "run_id"], delta.followed)
+        published = tx.publish(NAME, dim)
+    return table_profile(dim, published.seconds).with_facts(_facts(delta, rows))
+
+
+def _activity_of(wh: Warehouse, run: RunContext, touched: pl.DataFrame, facts: list[str]) -> pl.DataFrame:
+    """customer_activity rows of the ``touched`` customers that still exist, from their rows read by key."""
+    frames = {FACTS[fact]: wh.read(fact, where_in=touched).lazy() for fact in facts}
+    keys = wh.read(RECORD_KEYS, columns=["customer_key"], where_in=touched).lazy()
+    contacts = read_contacts(wh, touched)
+    return customer_activity(run.as_of, **frames, customers=keys, contacts=contacts).collect()
+
+
+def _facts(delta: ActivityDelta, rows: pl.DataFrame) -> dict[str, object]:
+    if delta.full_reason is not None:
+        return {"mode": "full", "mode_reason": delta.full_reason}
+    touched = {f"touched_by_{source}": count for source, count in delta.sources.items()}
+    return {"mode": "incremental", "customers_rebuilt": delta.touched.height, "activity_rows": rows.height} | touched
