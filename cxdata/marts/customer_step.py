@@ -62,13 +62,7 @@ def dim_customer_step(wh: Warehouse, config: ProjectConfig, run: RunContext, rea
         kept = wh.read(ACTIVITY).join(delta.touched, on="customer_key", how="anti")
         activity = pl.concat([kept.select(rows.columns).cast(rows.schema), rows])
     else:
-        frames = {fact: read(fact) for fact in FACTS}
-        keys, contacts = read(RECORD_KEYS), read(IDENTITY)
-        assert keys is not None and contacts is not None
-        built = customer_activity(
-            run.as_of, **{FACTS[f]: frame for f, frame in frames.items()}, customers=keys, contacts=contacts
-        )
-        rows = activity = built.collect()
+        rows = activity = full_activity(run, read).collect()
     dim = project(activity.lazy(), run.as_of, config.journey, config.currency).collect()
     with wh.transaction() as tx:
         if delta.full_reason is None:
@@ -80,6 +74,15 @@ def dim_customer_step(wh: Warehouse, config: ProjectConfig, run: RunContext, rea
         tx.replace_keys(FACT_TOUCHED, pl.DataFrame(schema=FACT_TOUCHED_SCHEMA), ["mart", "run_id"], delta.followed)
         published = tx.publish(NAME, dim)
     return table_profile(dim, published.seconds).with_facts(_facts(delta, rows))
+
+
+def full_activity(run: RunContext, read: Read) -> pl.LazyFrame:
+    """customer_activity of every customer at ``run``'s as_of, from the frames ``read`` gives of the fact
+    marts, the record keys and the contacts."""
+    frames = {FACTS[fact]: read(fact) for fact in FACTS}
+    keys, contacts = read(RECORD_KEYS), read(IDENTITY)
+    assert keys is not None and contacts is not None
+    return customer_activity(run.as_of, **frames, customers=keys, contacts=contacts)
 
 
 def _activity_of(wh: Warehouse, run: RunContext, touched: pl.DataFrame, facts: list[str]) -> pl.DataFrame:

@@ -16,7 +16,7 @@ import polars as pl
 from cxdata import marts
 from cxdata.config import ProjectConfig
 from cxdata.identity.step import RECORD_KEYS
-from cxdata.marts.customer_step import IDENTITY, NAME, dim_customer_step, read_contacts
+from cxdata.marts.customer_step import IDENTITY, NAME, dim_customer_step, full_activity, read_contacts
 from cxdata.marts.delta import FACT_TOUCHED, INPUTS, fact_delta, fact_touched_rows
 from cxdata.marts.incremental import FACT_SOURCES, update_fact
 from cxdata.marts.kpis import INPUT_COLUMNS
@@ -159,3 +159,8 @@ def build_mart(wh: Warehouse, config: ProjectConfig, name: str, run: RunContext)
     """Mart ``name`` as a full build from what is published now would make it, without publishing it."""
     mart = MARTS[name]
     return mart.build(config, {table: _read_input(wh, name, table) for table in mart.inputs}, run).collect()
+
+
+def build_activity(wh: Warehouse, run: RunContext) -> pl.DataFrame:
+    """customer_activity as a full build from what is published now would make it, without publishing it."""
+    return full_activity(run, lambda table: _read_input(wh, NAME, table)).collect()
