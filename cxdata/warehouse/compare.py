@@ -32,7 +32,8 @@ TOLERANCE = 1e-9
 # What a run writes about itself, not about customers.
 RUN_TABLES = re.compile(
     r"^(load_audit|run_context|stg_files|stg_partitions|model_runs|model_artifacts|.*_checks?|check_results"
-    r"|validation_runs|alerts|gx_.*|identity_inputs|identity_touched|identity_runs)$"
+    r"|validation_runs|alerts|gx_.*|identity_inputs|identity_touched|identity_runs|mart_touched"
+    r"|customer_activity_builds)$"
 )
 # Columns that say when or in which run a row was written. Names that also mean customer data are left out
 # only in the tables where a run stamps them (`RUN_STAMPED`): stg_customers.created_at is when the CRM record
