@@ -4,7 +4,10 @@
 --
 -- Built by cxdata.marts.dim_customer from the fct_ marts and identity
 -- resolution's record keys, counting only records up to as_of. No personal
--- data: names, emails and phones stay in the identity tables.
+-- data: names, emails and phones stay in the identity tables. Each run projects
+-- it whole from customer_activity (the same columns bar frequency, recency_days,
+-- tenure_days, currency, journey_stage and as_of, which follow from as_of), which
+-- a daily run builds again only for the customers whose aggregates can have changed.
 --
 -- Journey stage (rules and numbers in the project config, journey: ...), the
 -- first rule that matches wins:
