@@ -28,7 +28,14 @@ import polars as pl
 from cxdata.config import ProjectConfig
 from cxdata.identity.step import latest_run
 from cxdata.marts.activity import AS_OF_STAMPS
-from cxdata.marts.delta import FACT_TOUCHED, FACT_TOUCHED_SCHEMA, KEY, fingerprint, identity_distrust, touched_since
+from cxdata.marts.delta import (
+    FACT_TOUCHED,
+    FACT_TOUCHED_SCHEMA,
+    KEY,
+    fingerprint,
+    identity_distrust,
+    touched_since,
+)
 from cxdata.run_context import RunContext
 from cxdata.warehouse import Warehouse
 from cxdata.warehouse.comments import _statements, sql_dir

@@ -133,5 +133,3 @@ def _stage(as_of: dt.datetime, journey: JourneyConfig) -> pl.Expr:
         .then(pl.lit("compare"))
         .otherwise(pl.lit("research"))
     )
-
-

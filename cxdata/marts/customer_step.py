@@ -47,7 +47,9 @@ def read_contacts(wh: Warehouse, customers: pl.DataFrame | None = None) -> pl.La
         # one read per type: only the rows that count, and only the key and time (the values are personal data)
         for kind in CONTACT_IDENTIFIERS:
             where = {"status": "linked", "identifier_type": kind}
-            parts.append(wh.read(IDENTITY, columns=["customer_key", "first_seen"], where=where, where_in=customers))
+            parts.append(
+                wh.read(IDENTITY, columns=["customer_key", "first_seen"], where=where, where_in=customers)
+            )
     return pl.concat(parts).lazy()
 
 
@@ -97,4 +99,8 @@ def _facts(delta: ActivityDelta, rows: pl.DataFrame) -> dict[str, object]:
     if delta.full_reason is not None:
         return {"mode": "full", "mode_reason": delta.full_reason}
     touched = {f"touched_by_{source}": count for source, count in delta.sources.items()}
-    return {"mode": "incremental", "customers_rebuilt": delta.touched.height, "activity_rows": rows.height} | touched
+    return {
+        "mode": "incremental",
+        "customers_rebuilt": delta.touched.height,
+        "activity_rows": rows.height,
+    } | touched

@@ -131,6 +131,8 @@ def fact_touched_rows(mart: str, run_id: str, customers: pl.DataFrame | None) ->
     """The ``mart_touched`` rows saying that run ``run_id`` built again or removed the rows of ``mart`` of
     ``customers`` (a frame with customer_key; None: every row, the mart was built whole)."""
     if customers is None:
-        return pl.DataFrame({"mart": [mart], "run_id": [run_id], "customer_key": [None]}, schema=FACT_TOUCHED_SCHEMA)
+        return pl.DataFrame(
+            {"mart": [mart], "run_id": [run_id], "customer_key": [None]}, schema=FACT_TOUCHED_SCHEMA
+        )
     keys = customers.select(pl.col("customer_key").cast(pl.String)).drop_nulls().unique().sort("customer_key")
     return keys.select(pl.lit(mart).alias("mart"), pl.lit(run_id).alias("run_id"), "customer_key")

@@ -25,7 +25,6 @@ from cxdata.run_context import RunContext
 from cxdata.warehouse import Warehouse
 
 
-
 @dataclass(frozen=True)
 class Mart:
     """A mart: the staged or mart tables it reads and how it is built from them."""

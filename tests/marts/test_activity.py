@@ -145,7 +145,9 @@ def test_a_delta_without_a_source_of_customers_differs_from_a_full_build(project
     if dropped == "facts":
         monkeypatch.setattr(incremental, "fact_touched_rows", lambda mart, run_id, _: _no_rows(mart, run_id))
     else:
-        monkeypatch.setattr(activity_delta, "moved_customers", lambda *_: pl.DataFrame(schema={"customer_key": str}))
+        monkeypatch.setattr(
+            activity_delta, "moved_customers", lambda *_: pl.DataFrame(schema={"customer_key": str})
+        )
     with Warehouse(f"duckdb:///{tmp_path / 'wh.duckdb'}") as wh:
         run(wh, config, "first", START)
         plant(config, held)
