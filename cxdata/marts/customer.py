@@ -19,7 +19,11 @@ acquisition channel are described in `cxdata.marts.activity`.
 The projection reads customer_activity alone: recency_days, tenure_days and
 journey_stage follow from its times and as_of for every customer, so a daily run
 keeps customer_activity up to date for the customers whose aggregates changed
-(`cxdata.marts.activity_delta`) and projects everyone again.
+(`cxdata.marts.activity_delta`). In the warehouse, dim_customer is a view doing
+this projection in SQL (sql/dim_customer.<dialect>.sql) with the numbers of the
+one-row table ``dim_customer_params`` (`params`); `project` is the same
+projection in polars, for a full build outside the warehouse and as the
+reference the view is tested against.
 """
 
 from __future__ import annotations
@@ -32,6 +36,18 @@ from cxdata.config import DEFAULT_CURRENCY, JourneyConfig
 from cxdata.marts.activity import customer_activity
 
 STAGES = ("research", "compare", "purchase", "use_repurchase", "lapsed")
+_MOMENT = pl.Datetime("us", "UTC")
+PARAMS_SCHEMA = pl.Schema(
+    {
+        "as_of": _MOMENT,
+        "currency": pl.String(),
+        "lapsed_after_days": pl.Int64(),
+        "purchase_window_days": pl.Int64(),
+        "compare_min_pages": pl.Int64(),
+        "lapsed_before": _MOMENT,
+        "purchase_window_start": _MOMENT,
+    }
+)
 _DAY_US = 86_400_000_000
 
 
@@ -71,6 +87,32 @@ def dim_customer(
     facts = {"orders": orders, "tickets": tickets, "surveys": surveys, "sessions": sessions, "touches": touches}
     activity = customer_activity(as_of, **facts, customers=record_keys, contacts=contacts)
     return project(activity, as_of, journey, currency)
+
+
+def params(as_of: dt.datetime, journey: JourneyConfig, currency: str = DEFAULT_CURRENCY) -> pl.DataFrame:
+    """The one row of ``dim_customer_params``: what the dim_customer view projects customer_activity with (the
+    moment, the currency, the journey numbers and the moments they give), as `project` uses them."""
+    if as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=dt.UTC)
+    lapsed_before, window_start = _moments(as_of, journey)
+    row = {
+        "as_of": as_of,
+        "currency": currency,
+        "lapsed_after_days": journey.lapsed_after_days,
+        "purchase_window_days": journey.purchase_window_days,
+        "compare_min_pages": journey.compare_min_pages,
+        "lapsed_before": lapsed_before,
+        "purchase_window_start": window_start,
+    }
+    return pl.DataFrame([row], schema=PARAMS_SCHEMA)
+
+
+def _moments(as_of: dt.datetime, journey: JourneyConfig) -> tuple[dt.datetime, dt.datetime]:
+    """(lapsed before, purchase window start): as_of less the journey's days, each of 24 hours."""
+    return (
+        as_of - dt.timedelta(days=journey.lapsed_after_days),
+        as_of - dt.timedelta(days=journey.purchase_window_days),
+    )
 
 
 def project(
@@ -118,8 +160,7 @@ def project(
 
 def _stage(as_of: dt.datetime, journey: JourneyConfig) -> pl.Expr:
     buyer = pl.col("orders_count") > 0
-    lapsed_at = as_of - dt.timedelta(days=journey.lapsed_after_days)
-    window_start = as_of - dt.timedelta(days=journey.purchase_window_days)
+    lapsed_at, window_start = _moments(as_of, journey)
     lapsed = pl.when(buyer).then(pl.col("last_order_at") < lapsed_at).otherwise(pl.col("last_seen_at") < lapsed_at)
     compare = (pl.col("compare_pages") >= journey.compare_min_pages) | pl.col("added_to_cart")
     return (

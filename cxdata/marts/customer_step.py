@@ -1,15 +1,18 @@
-"""The dim_customer step: bring customer_activity up to date, project dim_customer from it and publish both.
+"""The dim_customer step: bring customer_activity up to date and point the dim_customer view at it.
 
 customer_activity is built again only for the customers its delta touched (`cxdata.marts.activity_delta`),
 from their fact rows and contacts read by key; the other rows stay as they are. dim_customer, whose as_of
-columns change for everyone every day, is projected again for everyone from customer_activity
-(`cxdata.marts.customer.project`), reading no fact. customer_activity, its bookkeeping, the clearing of the
-fact updates it followed and dim_customer are written in one transaction.
+columns change for everyone every day, is a view projecting customer_activity at the as_of and with the
+journey numbers of the one row of ``dim_customer_params`` (`cxdata.marts.customer.params`), so no customer's
+row is written for as_of alone. customer_activity, its bookkeeping, that row and the clearing of the fact
+updates it followed are written in one transaction; the view is created after it when missing (replacing the
+dim_customer table of earlier versions).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import polars as pl
 
@@ -17,13 +20,16 @@ from cxdata.config import ProjectConfig
 from cxdata.identity.step import RECORD_KEYS
 from cxdata.marts.activity import customer_activity
 from cxdata.marts.activity_delta import ACTIVITY, BUILDS, ActivityDelta, activity_delta, build_row
-from cxdata.marts.customer import project
+from cxdata.marts.customer import params
 from cxdata.marts.delta import FACT_TOUCHED, FACT_TOUCHED_SCHEMA
 from cxdata.profile import Profile, table_profile
 from cxdata.run_context import RunContext
 from cxdata.warehouse import Warehouse
+from cxdata.warehouse.views import create_mart_view
 
-NAME = "dim_customer"
+NAME = "dim_customer"  # a view over customer_activity and PARAMS (sql/dim_customer.<dialect>.sql)
+PARAMS = "dim_customer_params"
+PREVIEW_ROWS = 5  # rows of the view read for the profile's preview
 IDENTITY = "customer_identity"  # read as the contacts (`read_contacts`), never whole
 CONTACT_IDENTIFIERS = ("customer_ref", "email", "phone")  # identifiers that make a non-buyer a known contact
 # the fact marts, by the argument of `customer_activity` each one is
@@ -55,27 +61,28 @@ def read_contacts(wh: Warehouse, customers: pl.DataFrame | None = None) -> pl.La
 
 def dim_customer_step(wh: Warehouse, config: ProjectConfig, run: RunContext, read: Read) -> Profile:
     """Bring customer_activity up to ``run``'s as_of, from its delta or whole (``read`` gives the frame of
-    each input of a full build, as `cxdata.marts.step` reads it), and publish it with dim_customer, its
-    projection. The profile describes dim_customer; its facts say how customer_activity was built, and why."""
+    each input of a full build, as `cxdata.marts.step` reads it), publish it with the view's parameters and
+    make sure the dim_customer view exists. The profile describes dim_customer; its facts say how
+    customer_activity was built, and why."""
     facts = [name for name in FACTS if wh.exists(name)]
     delta = activity_delta(wh, config, run, facts)
     if delta.full_reason is None:
         rows = _activity_of(wh, run, delta.touched, facts)
-        kept = wh.read(ACTIVITY).join(delta.touched, on="customer_key", how="anti")
-        activity = pl.concat([kept.select(rows.columns).cast(rows.schema), rows])
     else:
-        rows = activity = full_activity(run, read).collect()
-    dim = project(activity.lazy(), run.as_of, config.journey, config.currency).collect()
+        rows = full_activity(run, read).collect()
     with wh.transaction() as tx:
         if delta.full_reason is None:
-            tx.replace_keys(ACTIVITY, rows, on="customer_key", keys=delta.touched)
+            published = tx.replace_keys(ACTIVITY, rows, on="customer_key", keys=delta.touched)
         else:
-            tx.publish(ACTIVITY, activity)
+            published = tx.publish(ACTIVITY, rows)
+        tx.publish(PARAMS, params(run.as_of, config.journey, config.currency))
         tx.publish(BUILDS, build_row(config, run, facts, delta))
         # the fact updates followed are done with; a row a fact update writes meanwhile stays for the next build
         tx.replace_keys(FACT_TOUCHED, pl.DataFrame(schema=FACT_TOUCHED_SCHEMA), ["mart", "run_id"], delta.followed)
-        published = tx.publish(NAME, dim)
-    return table_profile(dim, published.seconds).with_facts(_facts(delta, rows))
+    create_mart_view(wh, NAME)
+    # the profile describes the view as it is now: its size, columns and first rows
+    profile = replace(table_profile(wh.read(NAME, limit=PREVIEW_ROWS), published.seconds), rows=wh.row_count(NAME))
+    return profile.with_facts(_facts(delta, rows))
 
 
 def full_activity(run: RunContext, read: Read) -> pl.LazyFrame:

@@ -176,32 +176,41 @@ def test_each_time_that_decides_against_as_of_is_queried():
 
 
 @pytest.mark.parametrize("days_back", [0, 120])
-def test_a_full_build_gives_dim_customer_as_before(project_tables, tmp_path, days_back):
-    """Regression: dim_customer as a projection of customer_activity equals the function it replaced
-    (tests/marts/reference_dim_customer.py) on a generated project, exactly, at two moments."""
+def test_a_full_build_gives_dim_customer_as_before(project_tables, warehouse_target, days_back):
+    """Regression: dim_customer, the view and its polars twin, equals the function it replaced
+    (tests/marts/reference_dim_customer.py) on a generated project, at two moments (the second an as_of moved
+    back, which builds customer_activity whole)."""
     config, tables = project_tables
-    with Warehouse(f"duckdb:///{tmp_path / 'wh.duckdb'}") as wh:
+    url, db_schema = warehouse_target
+    with Warehouse(url, schema=db_schema) as wh:
         publish_until(wh, tables, None)
         context = run_context(wh, config, "only")
         identity_step(wh, config, context)
         for name in FACT_SOURCES:
             mart_step(wh, config, name, context)
-        as_of = context.as_of - dt.timedelta(days=days_back)
-        context = type(context)("only", as_of, context.now)
+        mart_step(wh, config, "dim_customer", context)
+        context = type(context)("only", context.as_of - dt.timedelta(days=days_back), context.now)
+        facts = mart_step(wh, config, "dim_customer", context).facts
+        view = wh.read("dim_customer")
         built = build_mart(wh, config, "dim_customer", context)
-        facts = {name: wh.read(name).lazy() for name in FACT_SOURCES}
-        keys = wh.read("identity_record_keys", columns=["customer_key"]).lazy()
-        before = reference_dim_customer.dim_customer(
-            as_of,
-            config.journey,
-            orders=facts["fct_orders"],
-            tickets=facts["fct_tickets"],
-            surveys=facts["fct_surveys"],
-            sessions=facts["fct_web_sessions"],
-            touches=facts["fct_touches"],
-            record_keys=keys,
-            contacts=read_contacts(wh),
-            currency=config.currency,
-        ).collect()
+        before = _reference(wh, config, context.as_of)
+    assert facts["mode"] == ("incremental" if days_back == 0 else "full"), facts
     assert built.height > 300 and set(built["journey_stage"]) >= {"lapsed", "research", "use_repurchase"}
     assert_frame_equal(ordered(built), ordered(before))
+    assert_frame_equal(ordered(view), ordered(before), check_exact=False, rel_tol=0, abs_tol=1e-9)
+
+
+def _reference(wh: Warehouse, config, as_of: dt.datetime) -> pl.DataFrame:
+    facts = {name: wh.read(name).lazy() for name in FACT_SOURCES}
+    return reference_dim_customer.dim_customer(
+        as_of,
+        config.journey,
+        orders=facts["fct_orders"],
+        tickets=facts["fct_tickets"],
+        surveys=facts["fct_surveys"],
+        sessions=facts["fct_web_sessions"],
+        touches=facts["fct_touches"],
+        record_keys=wh.read("identity_record_keys", columns=["customer_key"]).lazy(),
+        contacts=read_contacts(wh),
+        currency=config.currency,
+    ).collect()
