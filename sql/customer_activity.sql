@@ -1,6 +1,6 @@
 -- customer_activity: per customer, what their fact rows add up to by as_of, without what follows from as_of
--- alone: the columns of dim_customer except frequency, recency_days, tenure_days, currency, journey_stage and
--- as_of, which dim_customer projects from these (cxdata.marts.customer.project).
+-- alone: the columns of dim_customer except frequency, recency_days, tenure_days, journey_stage and as_of,
+-- which the dim_customer view projects from these (sql/dim_customer.<dialect>.sql).
 --
 -- grain: one row per resolved customer_key (the customers of identity_record_keys)
 --
@@ -26,6 +26,7 @@ comment on column customer_activity.last_order_at is 'Last non-refund order up t
 comment on column customer_activity.orders_count is 'Number of non-refund orders up to the as_of of customer_activity_builds; 0 for non-buyers, null when the project has no orders.';
 comment on column customer_activity.monetary_value is 'RFM monetary: mean net_amount per non-refund order, in currency; null for non-buyers.';
 comment on column customer_activity.total_revenue is 'Sum of net_amount of all the customer''s orders up to the as_of of customer_activity_builds, refunds subtracted, in currency; 0 without orders, null when the project has no orders.';
+comment on column customer_activity.currency is 'ISO 4217 code of monetary_value and total_revenue: the project setting currency (amounts are not converted).';
 comment on column customer_activity.tickets_count is 'Service tickets opened up to the as_of of customer_activity_builds; 0 without any, null when the project has no tickets.';
 comment on column customer_activity.open_tickets is 'Tickets opened up to the as_of of customer_activity_builds and not resolved by that as_of; 0 without any, null when the project has no tickets.';
 comment on column customer_activity.median_first_response_hours is 'Median hours to first response over the customer''s tickets answered by that as_of.';

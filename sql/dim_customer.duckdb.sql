@@ -1,4 +1,4 @@
--- dim_customer on DuckDB: customer_activity projected at the as_of of dim_customer_params, the rules of the
+-- dim_customer on DuckDB: customer_activity projected at the as_of of dim_customer_params with the rules of the
 -- header of dim_customer.sql with the numbers of that one row (cxdata.marts.customer.project is the same
 -- projection in polars; tests/marts/test_activity.py checks they agree). Days are exact: microseconds / 86400e6.
 
@@ -17,7 +17,7 @@ select
     (epoch_us(p.as_of) - epoch_us(a.first_order_at)) / 86400000000.0 as tenure_days,
     a.monetary_value as monetary_value,
     a.total_revenue as total_revenue,
-    p.currency as currency,
+    a.currency as currency,
     a.tickets_count as tickets_count,
     a.open_tickets as open_tickets,
     a.median_first_response_hours as median_first_response_hours,

@@ -1,4 +1,4 @@
--- dim_customer on PostgreSQL: customer_activity projected at the as_of of dim_customer_params, the rules of
+-- dim_customer on PostgreSQL: customer_activity projected at the as_of of dim_customer_params with the rules of
 -- the header of dim_customer.sql with the numbers of that one row (cxdata.marts.customer.project is the same
 -- projection in polars; tests/marts/test_activity.py checks they agree to 1e-9). Days: the interval's exact
 -- seconds (numeric) / 86400.
@@ -18,7 +18,7 @@ select
     cast(extract(epoch from (p.as_of - a.first_order_at)) / 86400 as double precision) as tenure_days,
     a.monetary_value as monetary_value,
     a.total_revenue as total_revenue,
-    p.currency as currency,
+    a.currency as currency,
     a.tickets_count as tickets_count,
     a.open_tickets as open_tickets,
     a.median_first_response_hours as median_first_response_hours,

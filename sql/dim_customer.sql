@@ -6,9 +6,9 @@
 -- resolution's record keys, counting only records up to as_of. No personal
 -- data: names, emails and phones stay in the identity tables. A view
 -- (dim_customer.<dialect>.sql): customer_activity (the same columns bar
--- frequency, recency_days, tenure_days, currency, journey_stage and as_of)
--- projected at the as_of of the one row of dim_customer_params, which also holds
--- the journey numbers and the currency. A daily run updates customer_activity
+-- frequency, recency_days, tenure_days, journey_stage and as_of) projected at
+-- the as_of of the one row of dim_customer_params, which also holds the journey
+-- numbers. A daily run updates customer_activity
 -- only for the customers whose aggregates can have changed, and the projection
 -- follows for everyone without republishing 1.4M rows.
 --

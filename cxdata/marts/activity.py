@@ -29,6 +29,7 @@ import datetime as dt
 
 import polars as pl
 
+from cxdata.config import DEFAULT_CURRENCY
 from cxdata.marts._common import empty, empty_keys
 from cxdata.marts.facts import fct_orders, fct_surveys, fct_tickets, fct_touches
 from cxdata.marts.sessions import fct_web_sessions, url_host
@@ -48,7 +49,7 @@ AS_OF_STAMPS = {
 }
 COLUMNS = (
     "customer_key", "kind", "first_seen_at", "last_seen_at", "first_order_at", "last_order_at", "orders_count",
-    "monetary_value", "total_revenue", "tickets_count", "open_tickets", "median_first_response_hours",
+    "monetary_value", "total_revenue", "currency", "tickets_count", "open_tickets", "median_first_response_hours",
     "last_csat", "last_nps_class", "sessions_count", "pages_per_session", "time_on_site_seconds",
     "last_visit_at", "web_conversion_rate", "compare_pages", "added_to_cart", "touches_total", "touch_channels",
     "last_touch_channel", "referral_source", "acquisition_channel",
@@ -70,6 +71,7 @@ def customer_activity(
     *,
     customers: pl.LazyFrame,
     contacts: pl.LazyFrame,
+    currency: str = DEFAULT_CURRENCY,
 ) -> pl.LazyFrame:
     """One row per customer_key in ``customers`` (any frame with that column, such as the record keys), with
     the aggregates (``COLUMNS``) of their fct_ rows up to ``as_of``.
@@ -78,7 +80,7 @@ def customer_activity(
     be None, and rows of other customers are ignored. ``contacts`` (``CONTACTS_SCHEMA``) lists the customers
     known by a CRM record or an identifier of their own, with when it was first seen (null: always); it decides
     ``kind`` with the orders, tickets and surveys. Counts are zero-filled when their source is given, null when
-    the project lacks it.
+    the project lacks it. Amounts are labelled ``currency`` (the project's ISO code).
     """
     if as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=dt.UTC)
@@ -122,7 +124,7 @@ def customer_activity(
         pl.min_horizontal(_FIRST).alias("first_seen_at"),
         pl.max_horizontal(_LAST).alias("last_seen_at"),
     )
-    derived = {"kind": _kind(), "acquisition_channel": _acquisition_channel()}
+    derived = {"kind": _kind(), "acquisition_channel": _acquisition_channel(), "currency": pl.lit(currency)}
     return activity.select(derived[c].alias(c) if c in derived else pl.col(c) for c in COLUMNS)
 
 

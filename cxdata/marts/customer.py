@@ -40,7 +40,6 @@ _MOMENT = pl.Datetime("us", "UTC")
 PARAMS_SCHEMA = pl.Schema(
     {
         "as_of": _MOMENT,
-        "currency": pl.String(),
         "lapsed_after_days": pl.Int64(),
         "purchase_window_days": pl.Int64(),
         "compare_min_pages": pl.Int64(),
@@ -85,19 +84,18 @@ def dim_customer(
     ``currency`` (the project's ISO code).
     """
     facts = {"orders": orders, "tickets": tickets, "surveys": surveys, "sessions": sessions, "touches": touches}
-    activity = customer_activity(as_of, **facts, customers=record_keys, contacts=contacts)
-    return project(activity, as_of, journey, currency)
+    activity = customer_activity(as_of, **facts, customers=record_keys, contacts=contacts, currency=currency)
+    return project(activity, as_of, journey)
 
 
-def params(as_of: dt.datetime, journey: JourneyConfig, currency: str = DEFAULT_CURRENCY) -> pl.DataFrame:
+def params(as_of: dt.datetime, journey: JourneyConfig) -> pl.DataFrame:
     """The one row of ``dim_customer_params``: what the dim_customer view projects customer_activity with (the
-    moment, the currency, the journey numbers and the moments they give), as `project` uses them."""
+    moment, the journey numbers and the moments they give), as `project` uses them."""
     if as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=dt.UTC)
     lapsed_before, window_start = _moments(as_of, journey)
     row = {
         "as_of": as_of,
-        "currency": currency,
         "lapsed_after_days": journey.lapsed_after_days,
         "purchase_window_days": journey.purchase_window_days,
         "compare_min_pages": journey.compare_min_pages,
@@ -115,11 +113,9 @@ def _moments(as_of: dt.datetime, journey: JourneyConfig) -> tuple[dt.datetime, d
     )
 
 
-def project(
-    activity: pl.LazyFrame, as_of: dt.datetime, journey: JourneyConfig, currency: str = DEFAULT_CURRENCY
-) -> pl.LazyFrame:
+def project(activity: pl.LazyFrame, as_of: dt.datetime, journey: JourneyConfig) -> pl.LazyFrame:
     """dim_customer from ``activity`` (customer_activity rows built at ``as_of`` or valid at it): its columns,
-    plus what follows from as_of itself (recency_days, tenure_days, journey_stage, as_of) and the currency."""
+    plus what follows from as_of itself (recency_days, tenure_days, journey_stage, as_of)."""
     if as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=dt.UTC)
     return activity.select(
@@ -135,7 +131,7 @@ def project(
         _days_before(as_of, "first_order_at").alias("tenure_days"),
         "monetary_value",
         "total_revenue",
-        pl.lit(currency).alias("currency"),
+        "currency",
         "tickets_count",
         "open_tickets",
         "median_first_response_hours",

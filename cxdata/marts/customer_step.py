@@ -67,15 +67,15 @@ def dim_customer_step(wh: Warehouse, config: ProjectConfig, run: RunContext, rea
     facts = [name for name in FACTS if wh.exists(name)]
     delta = activity_delta(wh, config, run, facts)
     if delta.full_reason is None:
-        rows = _activity_of(wh, run, delta.touched, facts)
+        rows = _activity_of(wh, run, delta.touched, facts, config.currency)
     else:
-        rows = full_activity(run, read).collect()
+        rows = full_activity(run, read, config.currency).collect()
     with wh.transaction() as tx:
         if delta.full_reason is None:
             published = tx.replace_keys(ACTIVITY, rows, on="customer_key", keys=delta.touched)
         else:
             published = tx.publish(ACTIVITY, rows)
-        tx.publish(PARAMS, params(run.as_of, config.journey, config.currency))
+        tx.publish(PARAMS, params(run.as_of, config.journey))
         tx.publish(BUILDS, build_row(config, run, facts, delta))
         # the fact updates followed are done with; a row a fact update writes meanwhile stays for the next build
         tx.replace_keys(FACT_TOUCHED, pl.DataFrame(schema=FACT_TOUCHED_SCHEMA), ["mart", "run_id"], delta.followed)
@@ -85,21 +85,24 @@ def dim_customer_step(wh: Warehouse, config: ProjectConfig, run: RunContext, rea
     return profile.with_facts(_facts(delta, rows))
 
 
-def full_activity(run: RunContext, read: Read) -> pl.LazyFrame:
+def full_activity(run: RunContext, read: Read, currency: str) -> pl.LazyFrame:
     """customer_activity of every customer at ``run``'s as_of, from the frames ``read`` gives of the fact
     marts, the record keys and the contacts."""
     frames = {FACTS[fact]: read(fact) for fact in FACTS}
     keys, contacts = read(RECORD_KEYS), read(IDENTITY)
     assert keys is not None and contacts is not None
-    return customer_activity(run.as_of, **frames, customers=keys, contacts=contacts)
+    return customer_activity(run.as_of, **frames, customers=keys, contacts=contacts, currency=currency)
 
 
-def _activity_of(wh: Warehouse, run: RunContext, touched: pl.DataFrame, facts: list[str]) -> pl.DataFrame:
+def _activity_of(
+    wh: Warehouse, run: RunContext, touched: pl.DataFrame, facts: list[str], currency: str
+) -> pl.DataFrame:
     """customer_activity rows of the ``touched`` customers that still exist, from their rows read by key."""
     frames = {FACTS[fact]: wh.read(fact, where_in=touched).lazy() for fact in facts}
     keys = wh.read(RECORD_KEYS, columns=["customer_key"], where_in=touched).lazy()
     contacts = read_contacts(wh, touched)
-    return customer_activity(run.as_of, **frames, customers=keys, contacts=contacts).collect()
+    activity = customer_activity(run.as_of, **frames, customers=keys, contacts=contacts, currency=currency)
+    return activity.collect()
 
 
 def _facts(delta: ActivityDelta, rows: pl.DataFrame) -> dict[str, object]:

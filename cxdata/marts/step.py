@@ -160,6 +160,6 @@ def build_mart(wh: Warehouse, config: ProjectConfig, name: str, run: RunContext)
     return mart.build(config, {table: _read_input(wh, name, table) for table in mart.inputs}, run).collect()
 
 
-def build_activity(wh: Warehouse, run: RunContext) -> pl.DataFrame:
+def build_activity(wh: Warehouse, config: ProjectConfig, run: RunContext) -> pl.DataFrame:
     """customer_activity as a full build from what is published now would make it, without publishing it."""
-    return full_activity(run, lambda table: _read_input(wh, NAME, table)).collect()
+    return full_activity(run, lambda table: _read_input(wh, NAME, table), config.currency).collect()

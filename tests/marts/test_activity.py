@@ -51,7 +51,7 @@ def assert_as_full_build(wh: Warehouse, config, run_id: str) -> None:
     """customer_activity and dim_customer as they are equal what a full build of the same facts makes."""
     context = run_context(wh, config, run_id)
     for name, whole in (
-        (ACTIVITY, build_activity(wh, context)),
+        (ACTIVITY, build_activity(wh, config, context)),
         ("dim_customer", build_mart(wh, config, "dim_customer", context)),
     ):
         table = wh.read(name)
