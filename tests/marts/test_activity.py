@@ -26,6 +26,7 @@ from cxdata.run_context import end_of_day, run_context
 from cxdata.synth import SynthParams, generate_project
 from cxdata.synth.days import hold_back_days
 from cxdata.warehouse import Warehouse
+from cxdata.warehouse.views import create_views
 from tests.marts import reference_dim_customer
 from tests.marts.test_incremental import ordered, plant
 from tests.staged import project_tables, publish_until
@@ -214,3 +215,25 @@ def _reference(wh: Warehouse, config, as_of: dt.datetime) -> pl.DataFrame:
         contacts=read_contacts(wh),
         currency=config.currency,
     ).collect()
+
+
+def test_the_view_replaces_an_earlier_versions_table_and_keeps_the_views_on_it(project, warehouse_target):
+    """A warehouse of an earlier version holds dim_customer as a table, with BI views on it: the step drops it
+    for the view and the BI views read the view."""
+    config, _ = project
+    url, db_schema = warehouse_target
+    with Warehouse(url, schema=db_schema) as wh:
+        run(wh, config, "first", START)
+        context = run_context(wh, config, "first")
+        table = build_mart(wh, config, "dim_customer", context)
+        with wh.engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP VIEW {wh._qualified('dim_customer')} CASCADE")
+        wh.publish("dim_customer", table.with_columns(pl.lit("stale").alias("kind")))
+        assert create_views(wh, ["bi_people"]).created == ["bi_people"]
+        assert "dim_customer" in wh.tables()
+        mart_step(wh, config, "dim_customer", context)
+        assert "dim_customer" not in wh.tables() and wh.exists("dim_customer")
+        people = wh.read("bi_people")
+        view = wh.read("dim_customer")
+    assert "stale" not in set(view["kind"]) and people.height == table.height
+    assert_frame_equal(ordered(view), ordered(table), check_exact=False, rel_tol=0, abs_tol=1e-9)
