@@ -1,7 +1,7 @@
 -- customer_activity_builds: what the last build of customer_activity read, so the next one builds again only
 -- the customers whose rows can have changed.
 --
--- grain: one row (the last build)
+-- grain: one row per build of customer_activity, only the last one kept
 --
 -- Published whole by the dim_customer step (cxdata.marts.customer_step) in the
 -- transaction that writes customer_activity and dim_customer. The next build

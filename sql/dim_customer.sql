@@ -41,6 +41,12 @@
 -- session channel: UTM medium, else referral, else direct), marketing touch (its
 -- channel) or order (its sales channel), whichever came first; on a tie the
 -- touch, then the session, then the order. unknown when none of them is known.
+--
+-- example: Customers by journey stage and kind
+--   select journey_stage, kind, count(*) as customers
+--   from dim_customer
+--   group by journey_stage, kind
+--   order by journey_stage, kind
 
 comment on view dim_customer is 'Customers: one row per resolved customer_key, with kind (buyer, known_contact, anonymous_visitor: count buyers as customers), acquisition channel, first/last activity, RFM, service, web and marketing features and journey stage (research, compare, purchase, use_repurchase, lapsed; rules in the header of sql/dim_customer.sql), all computed from records up to as_of. Primary key: customer_key.';
 comment on column dim_customer.customer_key is 'Stable resolved customer id from identity resolution; primary key.';

@@ -1,6 +1,6 @@
 -- dim_customer_params: the moment and the numbers the dim_customer view projects customer_activity with.
 --
--- grain: one row (the last dim_customer step)
+-- grain: one row per dim_customer step, only the last one kept
 --
 -- Published whole by the dim_customer step (cxdata.marts.customer_step) in the
 -- transaction that updates customer_activity. The journey numbers are data here,
