@@ -11,6 +11,7 @@ dim_customer table of earlier versions).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -66,23 +67,27 @@ def dim_customer_step(wh: Warehouse, config: ProjectConfig, run: RunContext, rea
     customer_activity was built, and why."""
     facts = [name for name in FACTS if wh.exists(name)]
     delta = activity_delta(wh, config, run, facts)
-    if delta.full_reason is None:
-        rows = _activity_of(wh, run, delta.touched, facts, config.currency)
-    else:
+    if delta.full_reason is not None:
         rows = full_activity(run, read, config.currency).collect()
+    elif delta.touched.height:
+        rows = _activity_of(wh, run, delta.touched, facts, config.currency)
+    else:  # nothing to read: as_of stayed and nothing changed
+        rows = None
+    began = time.perf_counter()
     with wh.transaction() as tx:
-        if delta.full_reason is None:
-            published = tx.replace_keys(ACTIVITY, rows, on="customer_key", keys=delta.touched)
-        else:
-            published = tx.publish(ACTIVITY, rows)
+        if delta.full_reason is not None:
+            tx.publish(ACTIVITY, rows)
+        elif rows is not None:
+            tx.replace_keys(ACTIVITY, rows, on="customer_key", keys=delta.touched)
         tx.publish(PARAMS, params(run.as_of, config.journey))
         tx.publish(BUILDS, build_row(config, run, facts, delta))
         # the fact updates followed are done with; a row a fact update writes meanwhile stays for the next build
         tx.replace_keys(FACT_TOUCHED, pl.DataFrame(schema=FACT_TOUCHED_SCHEMA), ["mart", "run_id"], delta.followed)
+    seconds = time.perf_counter() - began
     create_mart_view(wh, NAME)
     # the profile describes the view as it is now: its size, columns and first rows
-    profile = replace(table_profile(wh.read(NAME, limit=PREVIEW_ROWS), published.seconds), rows=wh.row_count(NAME))
-    return profile.with_facts(_facts(delta, rows))
+    profile = replace(table_profile(wh.read(NAME, limit=PREVIEW_ROWS), seconds), rows=wh.row_count(NAME))
+    return profile.with_facts(_facts(delta, 0 if rows is None else rows.height))
 
 
 def full_activity(run: RunContext, read: Read, currency: str) -> pl.LazyFrame:
@@ -105,12 +110,12 @@ def _activity_of(
     return activity.collect()
 
 
-def _facts(delta: ActivityDelta, rows: pl.DataFrame) -> dict[str, object]:
+def _facts(delta: ActivityDelta, rows: int) -> dict[str, object]:
     if delta.full_reason is not None:
         return {"mode": "full", "mode_reason": delta.full_reason}
     touched = {f"touched_by_{source}": count for source, count in delta.sources.items()}
     return {
         "mode": "incremental",
         "customers_rebuilt": delta.touched.height,
-        "activity_rows": rows.height,
+        "activity_rows": rows,
     } | touched
