@@ -235,5 +235,7 @@ def test_the_view_replaces_an_earlier_versions_table_and_keeps_the_views_on_it(p
         assert "dim_customer" not in wh.tables() and wh.exists("dim_customer")
         people = wh.read("bi_people")
         view = wh.read("dim_customer")
+        comments = wh.column_comments("dim_customer")
+        assert wh.table_comment("dim_customer") and set(comments) == set(view.columns) and all(comments.values())
     assert "stale" not in set(view["kind"]) and people.height == table.height
     assert_frame_equal(ordered(view), ordered(table), check_exact=False, rel_tol=0, abs_tol=1e-9)
