@@ -19,6 +19,8 @@ from ..conftest import KILLED_AT, RERUNS
 # the tables a whole-graph run of the generated project writes with an as_of column: every one must be found
 AS_OF_TABLES = {
     "dim_customer",
+    "dim_customer_params",
+    "customer_activity_builds",
     "customer_rfm",
     "customer_scores",
     "customer_scores_history",
