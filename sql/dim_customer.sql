@@ -4,7 +4,13 @@
 --
 -- Built by cxdata.marts.dim_customer from the fct_ marts and identity
 -- resolution's record keys, counting only records up to as_of. No personal
--- data: names, emails and phones stay in the identity tables.
+-- data: names, emails and phones stay in the identity tables. A view
+-- (dim_customer.<dialect>.sql): customer_activity (the same columns bar
+-- frequency, recency_days, tenure_days, journey_stage and as_of) projected at
+-- the as_of of the one row of dim_customer_params, which also holds the journey
+-- numbers. A daily run updates customer_activity
+-- only for the customers whose aggregates can have changed, and the projection
+-- follows for everyone without republishing 1.4M rows.
 --
 -- Journey stage (rules and numbers in the project config, journey: ...), the
 -- first rule that matches wins:
@@ -35,8 +41,14 @@
 -- session channel: UTM medium, else referral, else direct), marketing touch (its
 -- channel) or order (its sales channel), whichever came first; on a tie the
 -- touch, then the session, then the order. unknown when none of them is known.
+--
+-- example: Customers by journey stage and kind
+--   select journey_stage, kind, count(*) as customers
+--   from dim_customer
+--   group by journey_stage, kind
+--   order by journey_stage, kind
 
-comment on table dim_customer is 'Customers: one row per resolved customer_key, with kind (buyer, known_contact, anonymous_visitor: count buyers as customers), acquisition channel, first/last activity, RFM, service, web and marketing features and journey stage (research, compare, purchase, use_repurchase, lapsed; rules in the header of sql/dim_customer.sql), all computed from records up to as_of. Primary key: customer_key.';
+comment on view dim_customer is 'Customers: one row per resolved customer_key, with kind (buyer, known_contact, anonymous_visitor: count buyers as customers), acquisition channel, first/last activity, RFM, service, web and marketing features and journey stage (research, compare, purchase, use_repurchase, lapsed; rules in the header of sql/dim_customer.sql), all computed from records up to as_of. Primary key: customer_key.';
 comment on column dim_customer.customer_key is 'Stable resolved customer id from identity resolution; primary key.';
 comment on column dim_customer.kind is 'buyer (at least one non-refund order by as_of), known_contact (no order, but a CRM record, a customer_ref, email or phone of their own, or a service ticket or survey) or anonymous_visitor (only web sessions or touches without an identifier); rules in the header of sql/dim_customer.sql.';
 comment on column dim_customer.first_seen_at is 'Earliest order, ticket, survey, web session or touch of the customer up to as_of, UTC; null when only a CRM record exists.';

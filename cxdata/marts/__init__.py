@@ -10,7 +10,8 @@ copied into any mart.
 
 from __future__ import annotations
 
-from cxdata.marts.customer import CONTACTS_SCHEMA, KINDS, STAGES, dim_customer
+from cxdata.marts.activity import CONTACTS_SCHEMA, KINDS, customer_activity
+from cxdata.marts.customer import STAGES, dim_customer
 from cxdata.marts.facts import fct_orders, fct_surveys, fct_tickets, fct_touches
 from cxdata.marts.kpis import cx_kpis_daily
 from cxdata.marts.sessions import fct_web_sessions
@@ -19,6 +20,7 @@ __all__ = [
     "CONTACTS_SCHEMA",
     "KINDS",
     "STAGES",
+    "customer_activity",
     "cx_kpis_daily",
     "dim_customer",
     "fct_orders",

@@ -1,4 +1,5 @@
-"""dim_customer: one row per resolved customer with RFM, service, web and marketing features and journey stage.
+"""dim_customer: one row per resolved customer with RFM, service, web and marketing features and journey stage,
+as a projection at as_of of customer_activity (`cxdata.marts.activity`).
 
 Journey stages (rules and numbers in ``JourneyConfig``; the same text is in
 sql/dim_customer.sql), first match wins:
@@ -12,18 +13,17 @@ sql/dim_customer.sql), first match wins:
    product/pricing/comparison pages or anything added to a cart.
 5. ``research`` — everyone else: web visits, touches or a CRM record, no order.
 
-Orders here are non-refund orders (fct_orders.is_refund false).
+Orders here are non-refund orders (fct_orders.is_refund false). Kind and
+acquisition channel are described in `cxdata.marts.activity`.
 
-Kind (``KINDS``), as of as_of: ``buyer`` — at least one non-refund order;
-``known_contact`` — no order, but a CRM record, a customer_ref, email or phone
-identifier of their own (``contacts``), or a service ticket or survey answer;
-``anonymous_visitor`` — everyone else: web sessions and marketing touches that
-carry no identifier.
-
-Acquisition channel: the channel of the customer's earliest web session
-(session channel), marketing touch (touch channel) or order (order channel),
-whichever came first (on a tie: touch, then session, then order); ``unknown``
-when none of these is known.
+The projection reads customer_activity alone: recency_days, tenure_days and
+journey_stage follow from its times and as_of for every customer, so a daily run
+keeps customer_activity up to date for the customers whose aggregates changed
+(`cxdata.marts.activity_delta`). In the warehouse, dim_customer is a view doing
+this projection in SQL (sql/dim_customer.<dialect>.sql) with the numbers of the
+one-row table ``dim_customer_params`` (`params`); `project` is the same
+projection in polars, for a full build outside the warehouse and as the
+reference the view is tested against.
 """
 
 from __future__ import annotations
@@ -33,25 +33,26 @@ import datetime as dt
 import polars as pl
 
 from cxdata.config import DEFAULT_CURRENCY, JourneyConfig
-from cxdata.marts._common import empty, empty_keys
-from cxdata.marts.facts import fct_orders, fct_surveys, fct_tickets, fct_touches
-from cxdata.marts.sessions import fct_web_sessions, url_host
+from cxdata.marts.activity import customer_activity
 
 STAGES = ("research", "compare", "purchase", "use_repurchase", "lapsed")
-KINDS = ("buyer", "known_contact", "anonymous_visitor")
-UNKNOWN = "unknown"  # acquisition channel of a customer with no session, touch or order (or no channel on it)
-CONTACTS_SCHEMA = pl.Schema({"customer_key": pl.String(), "first_seen": pl.Datetime("us", "UTC")})
+_MOMENT = pl.Datetime("us", "UTC")
+PARAMS_SCHEMA = pl.Schema(
+    {
+        "as_of": _MOMENT,
+        "lapsed_after_days": pl.Int64(),
+        "purchase_window_days": pl.Int64(),
+        "compare_min_pages": pl.Int64(),
+        "lapsed_before": _MOMENT,
+        "purchase_window_start": _MOMENT,
+    }
+)
 _DAY_US = 86_400_000_000
 
 
 def _days_before(as_of: dt.datetime, column: str) -> pl.Expr:
     """Days (float) from a timestamp column to as_of."""
     return (pl.lit(as_of) - pl.col(column)).dt.total_microseconds() / _DAY_US
-
-
-def _or_empty(frame: pl.LazyFrame | None, build, table: str) -> pl.LazyFrame:
-    # A missing source becomes an empty mart of the right shape, so every feature is null, never an error.
-    return frame if frame is not None else build(empty(table), empty_keys())
 
 
 def dim_customer(
@@ -67,7 +68,8 @@ def dim_customer(
     contacts: pl.LazyFrame,
     currency: str = DEFAULT_CURRENCY,
 ) -> pl.LazyFrame:
-    """One row per customer_key in ``record_keys``, with features of everything up to ``as_of``.
+    """One row per customer_key in ``record_keys``, with features of everything up to ``as_of``: the projection
+    (`project`) of their `customer_activity`.
 
     Inputs are the fct_ marts (fct_orders, fct_tickets, fct_surveys,
     fct_web_sessions, fct_touches); any may be None. Records after as_of are
@@ -81,51 +83,44 @@ def dim_customer(
     it decides ``kind`` with the orders, tickets and surveys. Amounts are labelled
     ``currency`` (the project's ISO code).
     """
+    facts = {"orders": orders, "tickets": tickets, "surveys": surveys, "sessions": sessions, "touches": touches}
+    activity = customer_activity(as_of, **facts, customers=record_keys, contacts=contacts, currency=currency)
+    return project(activity, as_of, journey)
+
+
+def params(as_of: dt.datetime, journey: JourneyConfig) -> pl.DataFrame:
+    """The one row of ``dim_customer_params``: what the dim_customer view projects customer_activity with (the
+    moment, the journey numbers and the moments they give), as `project` uses them."""
     if as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=dt.UTC)
-    # zero-filled where the source exists; a source the project lacks leaves its counts null (no data)
-    zero = {
-        "orders": ["orders_count", "total_revenue"],
-        "tickets": ["tickets_count", "open_tickets"],
-        "sessions": ["sessions_count", "compare_pages"],
-        "touches": ["touches_total"],
+    lapsed_before, window_start = _moments(as_of, journey)
+    row = {
+        "as_of": as_of,
+        "lapsed_after_days": journey.lapsed_after_days,
+        "purchase_window_days": journey.purchase_window_days,
+        "compare_min_pages": journey.compare_min_pages,
+        "lapsed_before": lapsed_before,
+        "purchase_window_start": window_start,
     }
-    given = {"orders": orders, "tickets": tickets, "sessions": sessions, "touches": touches}
-    counts = [column for source, columns in zero.items() if given[source] is not None for column in columns]
-    orders = _or_empty(orders, fct_orders, "orders").filter(pl.col("ordered_at") <= as_of)
-    tickets = _or_empty(tickets, fct_tickets, "tickets").filter(pl.col("opened_at") <= as_of)
-    surveys = _or_empty(surveys, fct_surveys, "surveys").filter(pl.col("responded_at") <= as_of)
-    sessions = _or_empty(sessions, fct_web_sessions, "web_events").filter(pl.col("started_at") <= as_of)
-    touches = _or_empty(touches, fct_touches, "touches").filter(pl.col("occurred_at") <= as_of)
+    return pl.DataFrame([row], schema=PARAMS_SCHEMA)
 
-    customers = record_keys.select(pl.col("customer_key").cast(pl.String)).drop_nulls().unique()
-    features = [
-        _order_features(orders),
-        _ticket_features(tickets, as_of),
-        _survey_features(surveys),
-        _web_features(sessions),
-        _touch_features(touches),
-    ]
-    known = (
-        contacts.filter(pl.col("first_seen").is_null() | (pl.col("first_seen") <= as_of))
-        .select(pl.col("customer_key").cast(pl.String))
-        .unique()
-        .with_columns(pl.lit(True).alias("__contact"))
+
+def _moments(as_of: dt.datetime, journey: JourneyConfig) -> tuple[dt.datetime, dt.datetime]:
+    """(lapsed before, purchase window start): as_of less the journey's days, each of 24 hours."""
+    return (
+        as_of - dt.timedelta(days=journey.lapsed_after_days),
+        as_of - dt.timedelta(days=journey.purchase_window_days),
     )
-    dim = customers
-    for block in [*features, known]:
-        dim = dim.join(block, on="customer_key", how="left")
-    dim = dim.with_columns(
-        pl.col(counts).fill_null(0),
-        pl.col("added_to_cart").fill_null(False) if given["sessions"] is not None else pl.col("added_to_cart"),
-        # first and last activity over every fact: each block brings its own, so no fact is stacked and
-        # grouped a second time
-        pl.min_horizontal(_FIRST).alias("first_seen_at"),
-        pl.max_horizontal(_LAST).alias("last_seen_at"),
-    )
-    return dim.select(
+
+
+def project(activity: pl.LazyFrame, as_of: dt.datetime, journey: JourneyConfig) -> pl.LazyFrame:
+    """dim_customer from ``activity`` (customer_activity rows built at ``as_of`` or valid at it): its columns,
+    plus what follows from as_of itself (recency_days, tenure_days, journey_stage, as_of)."""
+    if as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=dt.UTC)
+    return activity.select(
         "customer_key",
-        _kind().alias("kind"),
+        "kind",
         "first_seen_at",
         "last_seen_at",
         "first_order_at",
@@ -136,7 +131,7 @@ def dim_customer(
         _days_before(as_of, "first_order_at").alias("tenure_days"),
         "monetary_value",
         "total_revenue",
-        pl.lit(currency).alias("currency"),
+        "currency",
         "tickets_count",
         "open_tickets",
         "median_first_response_hours",
@@ -153,36 +148,15 @@ def dim_customer(
         "touch_channels",
         "last_touch_channel",
         "referral_source",
-        _acquisition_channel().alias("acquisition_channel"),
+        "acquisition_channel",
         _stage(as_of, journey).alias("journey_stage"),
         pl.lit(as_of, dtype=pl.Datetime("us", "UTC")).alias("as_of"),
     )
 
 
-def _kind() -> pl.Expr:
-    service = pl.col("__first_tickets").is_not_null() | pl.col("__first_surveys").is_not_null()
-    return (
-        pl.when(pl.col("orders_count") > 0)
-        .then(pl.lit(KINDS[0]))
-        .when(pl.col("__contact").fill_null(False) | service)
-        .then(pl.lit(KINDS[1]))
-        .otherwise(pl.lit(KINDS[2]))
-    )
-
-
-def _acquisition_channel() -> pl.Expr:
-    first = pl.min_horizontal("__first_touches", "__first_sessions", "__first_orders")
-    chosen = pl.lit(None, dtype=pl.String)
-    # built from the last choice up, so the first that matches the earliest moment wins a tie
-    for fact in ("orders", "sessions", "touches"):
-        chosen = pl.when(pl.col(f"__first_{fact}") == first).then(pl.col(f"__acquired_{fact}")).otherwise(chosen)
-    return chosen.fill_null(pl.lit(UNKNOWN))
-
-
 def _stage(as_of: dt.datetime, journey: JourneyConfig) -> pl.Expr:
     buyer = pl.col("orders_count") > 0
-    lapsed_at = as_of - dt.timedelta(days=journey.lapsed_after_days)
-    window_start = as_of - dt.timedelta(days=journey.purchase_window_days)
+    lapsed_at, window_start = _moments(as_of, journey)
     lapsed = pl.when(buyer).then(pl.col("last_order_at") < lapsed_at).otherwise(pl.col("last_seen_at") < lapsed_at)
     compare = (pl.col("compare_pages") >= journey.compare_min_pages) | pl.col("added_to_cart")
     return (
@@ -196,101 +170,3 @@ def _stage(as_of: dt.datetime, journey: JourneyConfig) -> pl.Expr:
         .then(pl.lit("compare"))
         .otherwise(pl.lit("research"))
     )
-
-
-def _order_features(orders: pl.LazyFrame) -> pl.LazyFrame:
-    kept = ~pl.col("is_refund")
-    return (
-        orders.filter(pl.col("customer_key").is_not_null())
-        .group_by("customer_key")
-        .agg(
-            pl.col("ordered_at").filter(kept).min().alias("first_order_at"),
-            pl.col("ordered_at").filter(kept).max().alias("last_order_at"),
-            kept.sum().cast(pl.Int64).alias("orders_count"),
-            pl.col("net_amount").filter(kept).mean().alias("monetary_value"),
-            pl.col("net_amount").sum().alias("total_revenue"),
-            pl.col("channel").sort_by("ordered_at", "order_id").first().alias("__acquired_orders"),
-            *_span("ordered_at", "orders"),
-        )
-    )
-
-
-def _ticket_features(tickets: pl.LazyFrame, as_of: dt.datetime) -> pl.LazyFrame:
-    # Open as of as_of: not resolved yet at that moment, even if resolved later.
-    still_open = pl.col("resolved_at").is_null() | (pl.col("resolved_at") > as_of)
-    responded = pl.col("first_response_at") <= as_of
-    return (
-        tickets.filter(pl.col("customer_key").is_not_null())
-        .group_by("customer_key")
-        .agg(
-            pl.len().cast(pl.Int64).alias("tickets_count"),
-            still_open.sum().cast(pl.Int64).alias("open_tickets"),
-            pl.col("first_response_hours").filter(responded).median().alias("median_first_response_hours"),
-            *_span("opened_at", "tickets"),
-        )
-    )
-
-
-def _survey_features(surveys: pl.LazyFrame) -> pl.LazyFrame:
-    ordered = surveys.filter(pl.col("customer_key").is_not_null()).sort("responded_at", "response_id")
-    return ordered.group_by("customer_key").agg(
-        pl.col("score").filter(pl.col("kind") == "csat").last().alias("last_csat"),
-        pl.col("nps_class").filter(pl.col("kind") == "nps").last().alias("last_nps_class"),
-        *_span("responded_at", "surveys"),
-    )
-
-
-def _web_features(sessions: pl.LazyFrame) -> pl.LazyFrame:
-    ordered = sessions.filter(pl.col("customer_key").is_not_null()).sort("started_at", "session_id")
-    # Only the referrer's host reaches BI: a raw referrer can hold a user:password@ or an email address.
-    has_referrer = pl.col("referrer").str.strip_chars().str.len_chars() > 0
-    referral = pl.when(has_referrer).then(pl.coalesce(url_host(pl.col("referrer")), pl.lit("referral")))
-    source = pl.coalesce(pl.col("utm_source"), referral, pl.lit("direct"))
-    return ordered.group_by("customer_key").agg(
-        pl.len().cast(pl.Int64).alias("sessions_count"),
-        pl.col("page_views").mean().alias("pages_per_session"),
-        pl.col("duration_seconds").sum().alias("time_on_site_seconds"),
-        pl.col("ended_at").max().alias("last_visit_at"),
-        pl.col("converted").mean().alias("web_conversion_rate"),
-        pl.col("compare_pages").sum().cast(pl.Int64).alias("compare_pages"),
-        pl.col("added_to_cart").any().alias("added_to_cart"),
-        source.first().alias("referral_source"),
-        pl.col("channel").first().alias("__acquired_sessions"),
-        *_span("started_at", "sessions"),
-    )
-
-
-def _touch_features(touches: pl.LazyFrame) -> pl.LazyFrame:
-    keyed = touches.filter(pl.col("customer_key").is_not_null())
-    by_channel = (
-        keyed.group_by("customer_key", "channel")
-        .agg(pl.len().alias("n"))
-        .sort("customer_key", "channel", nulls_last=True)
-        .group_by("customer_key", maintain_order=True)
-        .agg(
-            pl.concat_str(pl.col("channel").fill_null("unknown"), pl.lit(":"), pl.col("n"))
-            .str.join(", ")
-            .alias("touch_channels")
-        )
-    )
-    totals = (
-        keyed.sort("occurred_at", "touch_id")
-        .group_by("customer_key")
-        .agg(
-            pl.len().cast(pl.Int64).alias("touches_total"),
-            pl.col("channel").last().alias("last_touch_channel"),
-            pl.col("channel").first().alias("__acquired_touches"),
-            *_span("occurred_at", "touches"),
-        )
-    )
-    return totals.join(by_channel, on="customer_key", how="left")
-
-
-_FACTS = ("orders", "tickets", "surveys", "sessions", "touches")
-_FIRST = [f"__first_{fact}" for fact in _FACTS]
-_LAST = [f"__last_{fact}" for fact in _FACTS]
-
-
-def _span(stamp: str, fact: str) -> list[pl.Expr]:
-    """A customer's earliest and latest ``stamp`` in one fact, for first_seen_at and last_seen_at."""
-    return [pl.col(stamp).min().alias(f"__first_{fact}"), pl.col(stamp).max().alias(f"__last_{fact}")]

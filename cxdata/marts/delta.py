@@ -25,7 +25,11 @@ from cxdata.model_runs import cxdata_version
 from cxdata.warehouse import Warehouse
 
 INPUTS = "mart_inputs"
+# the customers whose fact rows an update built again or removed, for customer_activity to follow (a null key:
+# the fact was built whole); customer_activity's build removes the rows it followed
+FACT_TOUCHED = "mart_touched"
 KEY = pl.Schema({"customer_key": pl.String()})
+FACT_TOUCHED_SCHEMA = pl.Schema({"mart": pl.String(), "run_id": pl.String(), "customer_key": pl.String()})
 
 
 @dataclass(frozen=True)
@@ -71,10 +75,15 @@ def fact_delta(wh: Warehouse, config: ProjectConfig, mart: str, tables: list[str
         if found is None:
             return FactDelta(mart, {}, pl.DataFrame(schema=KEY), inputs, f"stg_{table} was read whole last time")
         days[table] = found
-    touched = pl.DataFrame(schema=KEY)
-    if identity["run_id"] != consumed["identity_run_id"][0]:
-        touched = wh.read(TOUCHED, columns=["customer_key"], where={"run_id": identity["run_id"]})
-    return FactDelta(mart, days, touched.cast(KEY), inputs, None)
+    return FactDelta(mart, days, touched_since(wh, identity, consumed["identity_run_id"][0]), inputs, None)
+
+
+def touched_since(wh: Warehouse, identity: dict, read: str) -> pl.DataFrame:
+    """The customers (customer_key) identity touched since a build that read identity run ``read``, once
+    `identity_distrust` vouched for it: the latest run's ``identity_touched``, none when no run came since."""
+    if identity["run_id"] == read:
+        return pl.DataFrame(schema=KEY)
+    return wh.read(TOUCHED, columns=["customer_key"], where={"run_id": identity["run_id"]}).cast(KEY)
 
 
 def _distrust(
@@ -98,7 +107,13 @@ def _distrust(
     whole = [table for table in tables if versions[table] is None]
     if whole:
         return f"stg_{whole[0]} is not staged by day"
-    last = set(consumed["identity_run_id"])
+    return identity_distrust(identity, set(consumed["identity_run_id"]))
+
+
+def identity_distrust(identity: dict | None, last: set) -> str | None:
+    """Why the customers of the latest identity run's ``identity_touched`` (``identity``, its `latest_run`
+    row) cannot stand for every customer identity changed since a build that read the identity runs ``last``
+    (one run id expected), or None."""
     if identity is None or len(last) != 1 or None in last:
         return "no identity run log to follow"
     (read,) = last
@@ -110,3 +125,14 @@ def _distrust(
     if identity["after_run_id"] != read:
         return "identity ran more than once since the last build"
     return None
+
+
+def fact_touched_rows(mart: str, run_id: str, customers: pl.DataFrame | None) -> pl.DataFrame:
+    """The ``mart_touched`` rows saying that run ``run_id`` built again or removed the rows of ``mart`` of
+    ``customers`` (a frame with customer_key; None: every row, the mart was built whole)."""
+    if customers is None:
+        return pl.DataFrame(
+            {"mart": [mart], "run_id": [run_id], "customer_key": [None]}, schema=FACT_TOUCHED_SCHEMA
+        )
+    keys = customers.select(pl.col("customer_key").cast(pl.String)).drop_nulls().unique().sort("customer_key")
+    return keys.select(pl.lit(mart).alias("mart"), pl.lit(run_id).alias("run_id"), "customer_key")

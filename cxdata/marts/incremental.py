@@ -25,7 +25,7 @@ from cxdata.config import ProjectConfig
 from cxdata.identity.records import TABLES
 from cxdata.identity.step import RECORD_KEYS
 from cxdata.io.days import PARTITION_COLUMN
-from cxdata.marts.delta import INPUTS, KEY, FactDelta
+from cxdata.marts.delta import FACT_TOUCHED, INPUTS, KEY, FactDelta, fact_touched_rows
 from cxdata.run_context import RunContext
 from cxdata.warehouse import Warehouse
 
@@ -79,9 +79,13 @@ def update_fact(
     if unit != "anonymous_id":  # the rows built again replace theirs too
         built = rows.select(pl.col(unit).cast(pl.String))
         replaced = pl.concat([replaced, built]).unique()
+    # customer_activity follows the customers of every row replaced, before and after (`mart_touched`)
+    had = wh.read(name, columns=["customer_key"], where_in=replaced.cast({unit: rows.schema[unit]}))
+    touched = fact_touched_rows(name, run.run_id, pl.concat([had, rows.select("customer_key")]))
     with wh.transaction() as tx:
         published = tx.replace_keys(name, rows, on=unit, keys=replaced)
         tx.replace_keys(INPUTS, delta.inputs, on="mart")
+        tx.append(FACT_TOUCHED, touched)
     facts = {
         "mode": "incremental",
         "days_read_again": sum(days.height for days in delta.days.values()),

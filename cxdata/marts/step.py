@@ -16,14 +16,13 @@ import polars as pl
 from cxdata import marts
 from cxdata.config import ProjectConfig
 from cxdata.identity.step import RECORD_KEYS
-from cxdata.marts.delta import INPUTS, fact_delta
+from cxdata.marts.customer_step import IDENTITY, NAME, dim_customer_step, full_activity, read_contacts
+from cxdata.marts.delta import FACT_TOUCHED, INPUTS, fact_delta, fact_touched_rows
 from cxdata.marts.incremental import FACT_SOURCES, update_fact
 from cxdata.marts.kpis import INPUT_COLUMNS
 from cxdata.profile import Profile, table_profile
 from cxdata.run_context import RunContext
 from cxdata.warehouse import Warehouse
-
-IDENTITY = "customer_identity"  # read by dim_customer as its contacts (`_read_contacts`), never whole
 
 
 @dataclass(frozen=True)
@@ -35,9 +34,6 @@ class Mart:
     requires: str | None = None  # the input table without which the mart does not exist
     # inputs the plan uses more than once: read once, only these columns, instead of scanned on every use
     read: dict[str, tuple[str, ...]] | None = None
-
-
-CONTACT_IDENTIFIERS = ("customer_ref", "email", "phone")  # identifiers that make a non-buyer a known contact
 
 
 def _keys(frames: dict[str, pl.LazyFrame | None], table: str) -> pl.LazyFrame:
@@ -109,22 +105,9 @@ def marts_for(config: ProjectConfig) -> list[str]:
     return [name for name, mart in MARTS.items() if mart.requires is None or mart.requires in config.sources]
 
 
-def _read_contacts(wh: Warehouse) -> pl.LazyFrame:
-    """dim_customer's ``contacts``: the customers with a CRM record, or a customer_ref, email or phone that
-    identity resolution linked to them alone, with when the identifier was first seen (null for a CRM record)."""
-    crm = wh.read(RECORD_KEYS, columns=["customer_key"], where={"source_table": "customers"})
-    parts = [crm.select("customer_key", pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("first_seen"))]
-    if wh.exists(IDENTITY):
-        # one read per type: only the rows that count, and only the key and time (the values are personal data)
-        for kind in CONTACT_IDENTIFIERS:
-            where = {"status": "linked", "identifier_type": kind}
-            parts.append(wh.read(IDENTITY, columns=["customer_key", "first_seen"], where=where))
-    return pl.concat(parts).lazy()
-
-
 def _read_input(wh: Warehouse, mart: str, table: str) -> pl.LazyFrame | None:
     if table == IDENTITY:
-        return _read_contacts(wh) if wh.exists(RECORD_KEYS) else pl.LazyFrame(schema=marts.CONTACTS_SCHEMA)
+        return read_contacts(wh) if wh.exists(RECORD_KEYS) else pl.LazyFrame(schema=marts.CONTACTS_SCHEMA)
     if not wh.exists(table):
         return None
     read = MARTS[mart].read
@@ -145,8 +128,11 @@ def _read_input(wh: Warehouse, mart: str, table: str) -> pl.LazyFrame | None:
 def mart_step(wh: Warehouse, config: ProjectConfig, name: str, run: RunContext) -> Profile:
     """Build one mart from what is published in the warehouse, as of ``run``'s as_of, and publish it. A fact
     mart of one row per record is updated instead when its last build left a delta to follow
-    (`cxdata.marts.incremental`); its profile's facts say which, and why."""
+    (`cxdata.marts.incremental`), and dim_customer is projected from customer_activity, brought up to date
+    the same way (`cxdata.marts.customer_step`); the profile's facts say which, and why."""
     mart = MARTS[name]
+    if name == NAME:
+        return dim_customer_step(wh, config, run, lambda table: _read_input(wh, name, table))
     if name not in FACT_SOURCES:
         frame = build_mart(wh, config, name, run)
         return table_profile(frame, wh.publish(name, frame).seconds)
@@ -166,6 +152,7 @@ def mart_step(wh: Warehouse, config: ProjectConfig, name: str, run: RunContext) 
     with wh.transaction() as tx:
         published = tx.publish(name, frame)
         tx.replace_keys(INPUTS, delta.inputs, on="mart")
+        tx.append(FACT_TOUCHED, fact_touched_rows(name, run.run_id, None))
     return table_profile(frame, published.seconds).with_facts({"mode": "full", "mode_reason": reason})
 
 
@@ -173,3 +160,8 @@ def build_mart(wh: Warehouse, config: ProjectConfig, name: str, run: RunContext)
     """Mart ``name`` as a full build from what is published now would make it, without publishing it."""
     mart = MARTS[name]
     return mart.build(config, {table: _read_input(wh, name, table) for table in mart.inputs}, run).collect()
+
+
+def build_activity(wh: Warehouse, config: ProjectConfig, run: RunContext) -> pl.DataFrame:
+    """customer_activity as a full build from what is published now would make it, without publishing it."""
+    return full_activity(run, lambda table: _read_input(wh, NAME, table), config.currency).collect()

@@ -25,7 +25,7 @@ SQL_DIR_ENV = "CXDATA_SQL_DIR"
 # Literals are matched first so that "--" or ";" inside a description is kept.
 _TOKENS = re.compile(r"(?P<literal>'(?:[^']|'')*')|(?P<line>--[^\n]*)|(?P<block>/\*.*?\*/)|(?P<end>;)", re.S)
 _STATEMENT = re.compile(
-    r"comment\s+on\s+(?:table\s+(?P<table>[A-Za-z_]\w*)"
+    r"comment\s+on\s+(?:(?:table|view)\s+(?P<table>[A-Za-z_]\w*)"
     r"|column\s+(?P<col_table>[A-Za-z_]\w*)\s*\.\s*(?P<column>[A-Za-z_]\w*))"
     r"\s+is\s+'(?P<text>(?:[^']|'')*)'",
     re.I | re.S,
@@ -74,7 +74,8 @@ def _statements(source: str) -> list[str]:
 
 
 def parse_comments(source: str, table: str, origin: str = "<sql>") -> list[Comment]:
-    """The comments a SQL file sets on ``table``; anything else in the file raises WarehouseError."""
+    """The comments a SQL file sets on ``table`` (or on the view of that name whose create statement lives in
+    its dialect files, such as dim_customer); anything else in the file raises WarehouseError."""
     comments: list[Comment] = []
     for statement in _statements(source):
         match = _STATEMENT.fullmatch(statement)

@@ -5,8 +5,9 @@
     verdicts = compare_warehouses("duckdb:///incremental.duckdb", "duckdb:///rebuilt.duckdb")
     different = [v for v in verdicts if not v.equal]
 
-Every base table of either schema is compared, apart from the tables that
-describe runs (`RUN_TABLES`), and every column apart from those that say when
+Every base table of either schema, and each view standing for a mart
+(`MART_VIEWS`), is compared, apart from the tables that describe runs
+(`RUN_TABLES`), and every column apart from those that say when
 or in which run a row was written (`RUN_COLUMNS`): two runs differ there by
 construction. Keys and text must be equal, floats equal to ``tolerance``
 (absolute), and ``*_json`` columns equal as decoded values with their numbers to
@@ -27,12 +28,14 @@ import polars as pl
 from polars.testing import assert_frame_equal
 
 from cxdata.warehouse.core import Warehouse
+from cxdata.warehouse.views import MART_VIEWS
 
 TOLERANCE = 1e-9
 # What a run writes about itself, not about customers.
 RUN_TABLES = re.compile(
     r"^(load_audit|run_context|stg_files|stg_partitions|model_runs|model_artifacts|.*_checks?|check_results"
-    r"|validation_runs|alerts|gx_.*|identity_inputs|identity_touched|identity_runs)$"
+    r"|validation_runs|alerts|gx_.*|identity_inputs|identity_touched|identity_runs|mart_touched"
+    r"|customer_activity_builds)$"
 )
 # Columns that say when or in which run a row was written. Names that also mean customer data are left out
 # only in the tables where a run stamps them (`RUN_STAMPED`): stg_customers.created_at is when the CRM record
@@ -70,7 +73,8 @@ def compare_warehouses(
     optional schema, as `Warehouse` takes them; both may be schemas of one PostgreSQL database."""
     verdicts = []
     with Warehouse(left, left_schema) as a, Warehouse(right, right_schema) as b:
-        names_a, names_b = set(a.tables()), set(b.tables())
+        # the views standing for a mart are compared like the tables they replaced
+        names_a, names_b = ({*wh.tables(), *(v for v in MART_VIEWS if wh.exists(v))} for wh in (a, b))
         for name in sorted(names_a | names_b):
             if RUN_TABLES.match(name):
                 continue

@@ -61,6 +61,8 @@ class View:
 
 
 VIEWS: tuple[View, ...] = (
+    # first: views below read it
+    View("dim_customer", ("customer_activity", "dim_customer_params"), "bi"),
     View("bi_customer_overview", ("dim_customer", "customer_scores"), "bi"),
     View("bi_kpis_daily", ("cx_kpis_daily",), "bi"),
     View("bi_orders_by_channel_daily", ("fct_orders", "cx_kpis_daily"), "bi"),
@@ -97,6 +99,8 @@ VIEWS: tuple[View, ...] = (
     View("marketing_segment_export", ("segment_members", "customer_scores", "dim_customer_pii"), "marketing"),
 )
 BI_VIEWS = tuple(view.name for view in VIEWS if view.audience == "bi")
+# views that stand for a mart (a table in earlier versions): compared and documented like the tables
+MART_VIEWS = ("dim_customer",)
 MARKETING_VIEWS = tuple(view.name for view in VIEWS if view.audience == "marketing")
 
 
@@ -252,3 +256,23 @@ def create_views(
             ) from exc
         report.created.append(view.name)
     return report
+
+
+def create_mart_view(wh: Warehouse, name: str) -> None:
+    """Create or replace the view ``name`` of ``MART_VIEWS``; a table of that name an earlier version published
+    is dropped first, and on PostgreSQL its grants and the views on it move onto the view."""
+    if name not in MART_VIEWS:
+        raise WarehouseError(f"{name!r} is not a view standing for a mart; those are {list(MART_VIEWS)}")
+    target = f"{quote_identifier(wh.engine.dialect, wh.schema)}.{quote_identifier(wh.engine.dialect, name)}"
+    captured = None
+    if name in wh.tables():
+        with wh.engine.begin() as conn:
+            if wh.dialect == POSTGRESQL:
+                captured = dependents.capture(conn, wh.schema, name)
+                dependents.drop_views(conn, captured)
+            _run(conn, f"DROP TABLE {target}")
+    create_views(wh, [name])
+    if captured is not None:
+        own = frozenset((wh.schema, view.name) for view in VIEWS)
+        with wh.engine.begin() as conn:
+            dependents.restore(conn, captured, target, own)

@@ -37,8 +37,8 @@ from pipelines.runner import run_project
 CUSTOMERS, SEED = 200, 13
 # Tables the comparison must reach: a comparison of a handful of tables proves little.
 CUSTOMER_TABLES = {
-    "stg_orders", "fct_orders", "dim_customer", "customer_scores", "customer_identity", "identity_record_keys",
-    "identity_merges", "touchpoint_scores", "fct_tickets", "fct_touches",
+    "stg_orders", "fct_orders", "dim_customer", "customer_activity", "customer_scores", "customer_identity",
+    "identity_record_keys", "identity_merges", "touchpoint_scores", "fct_tickets", "fct_touches",
 }  # fmt: skip
 LATE_ORDER, MERGING_ORDER = "990000001", "990000002"
 

@@ -13,7 +13,7 @@ from cxdata.churn.segments import assign_segments, definitions, segment_summary
 from cxdata.config import ChurnConfig
 from cxdata.warehouse import Warehouse, WarehouseError
 from cxdata.warehouse.dependents import grants_on
-from cxdata.warehouse.views import BI_VIEWS, VIEWS, create_views, load_view
+from cxdata.warehouse.views import BI_VIEWS, MART_VIEWS, VIEWS, create_views, load_view
 from tests.warehouse.bi_tables import AS_OF, EARLIER, EMAIL, PHONE, mart_frames, publish_marts
 
 # touchpoint_scores as the touchpoint step publishes it with evidence, placebo calibration and power: one row
@@ -45,6 +45,10 @@ SCORED = pl.DataFrame(
     pl.when(pl.col("roi").is_not_null()).then(100.0).alias("cost"), pl.lit("t1").alias("model_run_id"),
     pl.lit("USD").alias("currency"),
 )  # fmt: skip
+
+
+# the views created over the tables of publish_marts: all but those standing for a mart it publishes as a table
+TABLE_BACKED = [view.name for view in VIEWS if view.name not in MART_VIEWS]
 
 
 def _run(wh, *statements: str) -> None:
@@ -95,8 +99,10 @@ def test_every_view_is_created_with_a_comment_on_it_and_each_column(wh):
 
     report = create_views(wh)
 
-    assert report.created == [view.name for view in VIEWS] and report.skipped == {}
-    for view in VIEWS:
+    # publish_marts publishes dim_customer as a table, standing in for its view (tests/marts/test_activity.py
+    # checks the view's comments)
+    assert report.created == TABLE_BACKED and set(report.skipped) == set(MART_VIEWS)
+    for view in (v for v in VIEWS if v.name in TABLE_BACKED):
         documented = {c.column for c in load_view(view.name, wh.dialect).comments}
         in_catalog = wh.column_comments(view.name)
         assert wh.table_comment(view.name), view.name
@@ -303,7 +309,7 @@ def test_views_wait_for_their_tables_and_recreating_keeps_working(wh):
     publish_marts(wh)
     second = create_views(wh)
     again = create_views(wh)
-    assert second.created == again.created == [view.name for view in VIEWS]
+    assert second.created == again.created == TABLE_BACKED
     wh.publish("dim_customer", wh.read("dim_customer").head(1))  # a base table republished under its views
     assert wh.query("select count(*) as n from bi_customer_overview").item() == 1
 
