@@ -57,7 +57,8 @@ def paths_run(tmp_path_factory):
         runs = wh.read("model_runs")
         has_scores = wh.exists("customer_scores")
         investment = wh.read("bi_touchpoint_investment")
-    keys = {key.to_user_string() for key in build_definitions(config).resolve_all_asset_keys()}
+    graph = build_definitions(config).resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.materializable_asset_keys}  # not the observable raw_ sources
     return project, outcome, heard, scores, runs, has_scores, keys, investment
 
 
