@@ -39,7 +39,7 @@ def person_facts(root: Path) -> tuple[ProjectConfig, dict[str, pl.DataFrame]]:
 
 
 def churn_inputs(facts: dict[str, pl.DataFrame]) -> ChurnInputs:
-    """ChurnInputs over `person_facts` (kept orders only), as `cxdata.churn.step.read_inputs` reads them."""
+    """ChurnInputs over `person_facts` (kept orders only), as `cxdata.churn.reads.read_inputs` reads them."""
     orders = purchases(facts["fct_orders"].lazy()).select("customer_key", "ordered_at", "amount")
     return ChurnInputs(
         orders=orders,
