@@ -100,6 +100,9 @@ class ClvConfig(Strict):
     max_holdout_error: float = Field(0.15, gt=0)  # |predicted - actual| / actual repeat purchases, else WARN
     min_repeat_buyers: int = Field(30, gt=0)  # below this Gamma-Gamma is not fitted
     fit_budget_seconds: float = Field(60, gt=0)  # per purchase model, all penalizers and starts; then skipped
+    # the holdout evaluation compares the candidates on a sample of about this many customers (md5 buckets of
+    # the key, `cxdata.churn.reads.Samples`), so its cost stops growing with the project
+    evaluation_customers: int = Field(200_000, gt=0)
     boosted: BoostedConfig = Field(default_factory=BoostedConfig)
     seed: int = 0
 

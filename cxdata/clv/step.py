@@ -47,10 +47,6 @@ from cxdata.run_context import RunContext
 from cxdata.warehouse import Warehouse
 from cxdata.warehouse.transaction import Transaction
 
-# the holdout evaluation runs on a sample of about this many customers (`cxdata.churn.reads.Samples`): the
-# candidates are compared on a fixed-size sample however many customers there are
-EVALUATION_CUSTOMERS = 200_000
-
 
 @dataclass
 class ClvReport:
@@ -170,8 +166,8 @@ class ClvGlobal:
 def clv_global(
     wh: Warehouse, config: ProjectConfig, run: RunContext, total: Partial, samples: Samples, refit: bool = False
 ) -> ClvGlobal:
-    """Decide on the cadence, and on a fit day evaluate (on a sample of `EVALUATION_CUSTOMERS`) and fit (on
-    all customers' `Partial` counts); otherwise load the stored fit. See `clv_outputs`."""
+    """Decide on the cadence, and on a fit day evaluate (on a sample of ``models.clv.evaluation_customers``) and
+    fit (on all customers' `Partial` counts); otherwise load the stored fit. See `clv_outputs`."""
     clv = config.models.clv
     decision = model_store.decide(wh, "clv", run, config.models.refit_every_days, clv, refit)
     model_run_id = f"{run.run_id}/clv"
@@ -252,7 +248,7 @@ def _fit(
     (None when it failed), the model run and the artifact."""
     clv, as_of = config.models.clv, run.as_of
     boosting = clv.model == "auto" and clv.boosted.enabled
-    sample = samples.inputs(EVALUATION_CUSTOMERS, facts=boosting)
+    sample = samples.inputs(clv.evaluation_customers, facts=boosting)
     evaluation = evaluate(sample.orders, clv, as_of, inputs=sample if boosting else None)
     warnings = list(evaluation.warnings)
     failed = evaluation.failed

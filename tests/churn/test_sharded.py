@@ -16,7 +16,6 @@ from cxdata.churn import sharded
 from cxdata.churn.reads import sample_shard
 from cxdata.churn.step import value_step
 from cxdata.clv import evaluate
-from cxdata.clv import step as clv_step_module
 from cxdata.clv.partials import combine
 from cxdata.run_context import RunContext
 from cxdata.shards import Shard, shards
@@ -96,7 +95,8 @@ def test_partials_of_any_split_sum_to_the_unsharded_one(project, duckdb_url):
 
 def test_sharded_runs_publish_what_one_shard_publishes(project, warehouse_target, monkeypatch):
     config, facts = project
-    monkeypatch.setattr(clv_step_module, "EVALUATION_CUSTOMERS", 250)  # the CLV holdout on about half
+    clv = config.models.clv.model_copy(update={"evaluation_customers": 250})  # the CLV holdout on about half
+    config = config.model_copy(update={"models": config.models.model_copy(update={"clv": clv})})
     # the last candidate (the boosted one once evaluated) is chosen, so its sharded features are compared too
     monkeypatch.setattr(evaluate, "choose", lambda candidates, max_error: (len(candidates) - 1, None))
     url, schema = warehouse_target

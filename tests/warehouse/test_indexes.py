@@ -85,6 +85,7 @@ def test_index_names_fit_postgresql_identifiers():
         "segment_members",
         "customer_scores",
         "customer_scores_history",
+        "customer_activity",
         "dim_customer_pii",
         "customer_identity",
         "identity_record_keys",
