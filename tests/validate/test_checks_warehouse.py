@@ -7,28 +7,9 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from cxdata.config import ProjectConfig, SourceConfig
 from cxdata.validate.checks import RUNS_TABLE, check_table
-from cxdata.warehouse import Warehouse
 
 NOW = dt.datetime(2026, 3, 10, 12, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def config(tmp_path) -> ProjectConfig:
-    return ProjectConfig(
-        name="t",
-        sources={"orders": SourceConfig(path="orders.csv")},
-        validation={"row_count_change_warn": 0.4},
-        base_dir=tmp_path,
-    )
-
-
-@pytest.fixture
-def wh(warehouse_target):
-    url, schema = warehouse_target
-    with Warehouse(url, schema=schema) as warehouse:
-        yield warehouse
 
 
 def orders(n: int, keys: list[str | None]) -> pl.DataFrame:

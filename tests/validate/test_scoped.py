@@ -8,32 +8,11 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
-import pytest
 
-from cxdata.config import ProjectConfig, SourceConfig
 from cxdata.validate.checks import RUNS_TABLE, check_table
-from cxdata.warehouse import Warehouse
 
 NOW = dt.datetime(2026, 3, 10, 12, tzinfo=dt.UTC)
 DAY = "partition_day"
-
-
-@pytest.fixture
-def config(tmp_path) -> ProjectConfig:
-    return ProjectConfig(
-        name="t",
-        sources={"orders": SourceConfig(path="orders.csv")},
-        validation={"row_count_change_warn": 0.4},
-        models={"refit_every_days": 7},
-        base_dir=tmp_path,
-    )
-
-
-@pytest.fixture
-def wh(warehouse_target):
-    url, schema = warehouse_target
-    with Warehouse(url, schema=schema) as warehouse:
-        yield warehouse
 
 
 def staged(days: dict[dt.date | None, list[tuple[str, float | None]]]) -> pl.DataFrame:
@@ -70,7 +49,14 @@ def test_a_broken_rewritten_row_fails_and_a_broken_old_row_waits_for_the_whole_c
     assert null.column == "amount" and null.unexpected_count == 1  # o4 alone: o1 was not rewritten
     assert any("median amount" in s and "next whole check" in s for s in report.skipped)
     # a week after the whole check, the same call checks every row and finds o1 too
-    later = check_table(wh, config, "stg_orders", "r3", NOW + dt.timedelta(days=7), rewritten=days(D3, None))
+    later = check_table(
+        wh,
+        config,
+        "stg_orders",
+        "r3",
+        NOW + dt.timedelta(days=config.models.refit_every_days),
+        rewritten=days(D3, None),
+    )
     assert later.scope == "whole" and later.rows_checked == 6
     (null,) = [f for f in later.failures("error") if f.kind == "not_null"]
     assert null.unexpected_count == 2
