@@ -70,12 +70,13 @@ def stage_step(
     late = partitions.stale_after(files, partitions.staged_days(wh, table), covered or ()) if covered else {}
     audit = {"run_id": run_id, **staged.audit, **_day_audit(covered, late)}
     # the staged rows, the rows held back, the audit that counts both and the days' versions change together
+    # a load of some days replaces their rows and the rows without a day
+    restated = None if covered is None else {PARTITION_COLUMN: [*covered, None]}
     with wh.transaction() as tx:
-        if covered is None:
+        if restated is None:
             stg_result = tx.publish(stg, staged.accepted)
             held = tx.publish(held_name, staged.quarantined)
         else:
-            restated = {PARTITION_COLUMN: [*covered, None]}
             stg_result = tx.append(stg, staged.accepted, replace=restated)
             held = tx.append(held_name, staged.quarantined, replace=restated)
         if files is not None:
@@ -114,7 +115,7 @@ def stage_step(
         # a load of some days: the tables are the rows it kept and those it added, described as published
         seconds = {"publish_seconds": round(stg_result.seconds, 3)}
         staged_profile = published_profile(wh, stg).with_facts({"source": str(audit["source"]), **seconds})
-        days = pl.DataFrame({PARTITION_COLUMN: [*covered, None]}, schema={PARTITION_COLUMN: pl.Date()})
+        days = pl.DataFrame(restated, schema={PARTITION_COLUMN: pl.Date()})
         staged_profile = replace(staged_profile, rewritten=days)
         held_profile = published_profile(wh, held_name).with_facts({"publish_seconds": round(held.seconds, 3)})
     report = StageReport(staged_profile.with_facts(facts), held_profile.with_facts(facts), audit)

@@ -174,7 +174,12 @@ def _run_rewritten(
     row_specs, key_specs, count_specs, later = scoped.split(specs)
     needed = list(dict.fromkeys(c for s in [*row_specs, *key_specs] for c in s.needed_columns))
     rows = scoped.rewritten_rows(wh, table, needed or rewritten.columns, rewritten)
-    checked = None
+    total = wh.row_count(table)
+    failures = [
+        *scoped.key_failures(wh, table, key_specs, rows, rewritten.columns),
+        *scoped.count_failures(table, count_specs, total),
+    ]
+    evaluated, docs = len(key_specs) + len(count_specs), None
     if row_specs:
         checked = gx.validate_frame(
             rows,
@@ -185,14 +190,12 @@ def _run_rewritten(
             sample_rows=config.validation.sample_rows,
             reference_keys=_reference_keys(wh, row_specs),
         )
-    total = wh.row_count(table)
-    found = [*scoped.key_failures(wh, table, key_specs, rows), *scoped.count_failures(table, count_specs, total)]
-    result = scoped.combined(table, total, checked, found, len(key_specs) + len(count_specs))
+        failures = [*checked.failures, *failures]
+        evaluated, docs = evaluated + checked.evaluated, checked.docs_index
     kinds = tuple(s.kind for s in [*row_specs, *key_specs, *count_specs])
     return CheckReport(
-        table, run_id, total, None, result.evaluated, result.failures, result.docs_index, later, kinds,
-        scoped.ROWS, rows.height,
-    )  # fmt: skip
+        table, run_id, total, None, evaluated, tuple(failures), docs, later, kinds, scoped.ROWS, rows.height
+    )
 
 
 def _reference_keys(wh: Warehouse, specs: list[Spec]) -> dict[str, pl.Series]:

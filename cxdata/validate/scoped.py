@@ -24,7 +24,7 @@ import datetime as dt
 
 import polars as pl
 
-from cxdata.validate.gx import SAMPLES, Failure, SuiteResult
+from cxdata.validate.gx import SAMPLES, Failure
 from cxdata.validate.suites import Spec
 from cxdata.warehouse import Warehouse
 
@@ -58,14 +58,20 @@ def split(specs: list[Spec]) -> tuple[list[Spec], list[Spec], list[Spec], tuple[
     return rows, keys, counts, later
 
 
-def key_failures(wh: Warehouse, table: str, specs: list[Spec], rows: pl.DataFrame) -> list[Failure]:
+def key_failures(
+    wh: Warehouse, table: str, specs: list[Spec], rows: pl.DataFrame, read_by: list[str]
+) -> list[Failure]:
     """One failure per key rule broken by a rewritten row: every row of the table sharing a rewritten row's key
-    value is read, and the rows whose value is repeated are counted (nulls are not keys, as in GX)."""
+    value is read, and the rows whose value is repeated are counted (nulls are not keys, as in GX). ``rows``
+    were read by the columns ``read_by``: a key of those same columns already has every such row in them."""
     failures = []
     for spec in specs:
         columns = spec.needed_columns
-        values = rows.select(columns).drop_nulls().unique()
-        held = wh.read(table, columns=columns, where_in=values) if values.height else values
+        if set(columns) == set(read_by):
+            held = rows.select(columns).drop_nulls()
+        else:
+            values = rows.select(columns).drop_nulls().unique()
+            held = wh.read(table, columns=columns, where_in=values) if values.height else values
         repeated = held.filter(pl.struct(columns).is_duplicated())
         if repeated.height:
             shown = repeated.select(pl.concat_str(columns, separator=", ").alias("v")).unique(maintain_order=True)
@@ -84,18 +90,6 @@ def count_failures(table: str, specs: list[Spec], rows: int) -> list[Failure]:
         for spec in specs
         if (spec.min is not None and rows < spec.min) or (spec.max is not None and rows > spec.max)
     ]
-
-
-def combined(table: str, rows: int, checked: SuiteResult | None, failures: list[Failure], evaluated: int):
-    """The result of a check of rewritten rows: GX's on the row rules (None: there were none) with the key and
-    count failures found in the warehouse; ``rows`` is the whole table's count."""
-    return SuiteResult(
-        table,
-        rows,
-        evaluated + (checked.evaluated if checked else 0),
-        (checked.failures if checked else ()) + tuple(failures),
-        checked.docs_index if checked else None,
-    )
 
 
 def whole_check_due(wh: Warehouse, runs_table: str, table: str, now: dt.datetime, every_days: int) -> bool:

@@ -108,3 +108,25 @@ def test_a_fact_checks_the_rewritten_records_against_dim_customer(wh, config):
     report = check_table(wh, config, "fct_orders", "r1", NOW, rewritten=pl.DataFrame({"order_id": ["a", "c"]}))
     (orphan,) = [f for f in report.failures("error") if f.kind == "in_table"]
     assert orphan.samples == ("k_orphan",) and orphan.unexpected_count == 1  # k_gone was not rewritten
+
+
+def test_a_fact_key_repeated_among_its_rewritten_records_fails_and_one_not_rewritten_waits(wh, config):
+    # checked by the key the rows were read by: the rows read already hold every row sharing that key
+    wh.publish("dim_customer", pl.DataFrame({"customer_key": ["k1"]}))
+    ids = ["a", "b", "b", "c", "c"]
+    facts = pl.DataFrame(
+        {
+            "order_id": ids,
+            "customer_key": ["k1"] * 5,
+            "ordered_at": [dt.datetime(2026, 3, 1, tzinfo=dt.UTC)] * 5,
+            "amount": [1.0] * 5,
+            "is_refund": [False] * 5,
+            "order_number": [1] * 5,
+        }
+    )
+    wh.publish("fct_orders", facts)
+    check_table(wh, config, "fct_orders", "r0", NOW)
+    report = check_table(wh, config, "fct_orders", "r1", NOW, rewritten=pl.DataFrame({"order_id": ["a", "c"]}))
+    assert report.scope == "rows" and report.rows_checked == 3
+    (repeated,) = [f for f in report.failures("error") if f.kind == "unique"]
+    assert repeated.unexpected_count == 2 and repeated.samples == ("c",)  # b was not rewritten
