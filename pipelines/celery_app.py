@@ -7,11 +7,14 @@ CXDATA_CELERY_BACKEND as the celery executor, so no file holds the URLs.
 from __future__ import annotations
 
 # Each step runs in a fresh child forked from the worker's main process: the SQL storage layer every Dagster
-# instance opens (sqlalchemy, alembic) is imported once here rather than again in every step.
+# instance opens (sqlalchemy, alembic), the project's definitions and Great Expectations (every step with
+# quality checks loads it) are imported once here rather than again in every step.
 import dagster._core.storage.sql  # noqa: F401
+import great_expectations  # noqa: F401
 from dagster_celery.make_app import make_app
 from dagster_celery.tasks import create_execute_job_task, create_resume_job_task, create_task
 
+import pipelines.definitions  # noqa: F401
 from pipelines.executors import celery_urls
 
 broker_url, result_backend = celery_urls()

@@ -22,6 +22,8 @@ from pipelines import (
     web,
 )
 from pipelines.executors import executor_def
+from pipelines.handoff import KEY as HANDOFF
+from pipelines.handoff import HandoffIOManager
 from pipelines.phases import phase_jobs
 from pipelines.resources import ProjectResource, WarehouseResource
 
@@ -37,6 +39,7 @@ def build_definitions(
     """Definitions for one project; `cxdata run` and `dagster dev` both come through here. `executor` names a
     `pipelines.executors` executor; None takes the config's `scale.executor`, else the warehouse's default."""
     project_resource = ProjectResource(config_path=str(config.path), as_of=as_of)
+    warehouse = WarehouseResource(project=project_resource)
     assets = [asset for domain in DOMAINS for asset in domain.assets(config)]
     # the report reads every other asset's tables, so it depends on all of them
     graph = [*assets, *bi.assets(config, assets), *report.assets(config, assets)]
@@ -44,8 +47,14 @@ def build_definitions(
     return dg.Definitions(
         assets=catalog.with_owners(config, automated),
         asset_checks=[*checks.asset_checks(config, assets), *freshness],
-        resources={"project": project_resource, "warehouse": WarehouseResource(project=project_resource)},
-        executor=executor_def(executor or config.scale.executor, config.warehouse_kind),
+        resources={
+            "project": project_resource,
+            "warehouse": warehouse,
+            HANDOFF: HandoffIOManager(warehouse=warehouse),  # the steps of a sharded asset
+        },
+        executor=executor_def(
+            executor or config.scale.executor, config.warehouse_kind, config.scale.max_concurrent_shards
+        ),
         loggers=loggers,
         jobs=phase_jobs(graph),
         sensors=sensors,

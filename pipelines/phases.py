@@ -26,6 +26,7 @@ from cxdata.config import ProjectConfig
 from cxdata.errors import CxdataError
 from cxdata.io.partitions import days_to_stage, file_sources
 from cxdata.warehouse import Warehouse, WarehouseError
+from pipelines.reconstruct import reconstructable_phase, runs_out_of_process
 from pipelines.run import RUN_TAG
 from pipelines.staging import FULL_REFRESH_TAG, daily_partitions
 
@@ -116,10 +117,14 @@ def run_phases(
     tags: dict[str, str] | None = None,
     run_config: dict | None = None,
     build: Sequence[dg.AssetKey] | None = None,
-) -> dict[str, dg.ExecuteInProcessResult]:
-    """The phases of one cxdata run, in process, by job name: the staging of the days to restage
-    (`restage_range`), then, unless it failed, the build (only ``build``'s assets, when given; none when
-    empty). The first run's Dagster id is the cxdata run id both carry; a full refresh when ``tags`` say so."""
+    as_of: str | None = None,
+) -> dict[str, dg.ExecuteInProcessResult | dg.JobExecutionResult]:
+    """The phases of one cxdata run, by job name: the staging of the days to restage (`restage_range`), in
+    process, then, unless it failed, the build (only ``build``'s assets, when given; none when empty), in
+    process or, when the project runs in shards or names an executor (`runs_out_of_process`), on that
+    executor (each step a process or a celery task; ``as_of`` is the command line's, for the definitions the
+    steps rebuild). The first run's Dagster id is the cxdata run id both carry; a full refresh when ``tags``
+    say so."""
     tags = dict(tags or {})
     tags.setdefault(RUN_TAG, str(uuid.uuid4()))
     names = {job.name for job in defs.jobs or ()}
@@ -137,6 +142,14 @@ def run_phases(
         if not results[STAGING_JOB].success:
             return results
     if build is not None and not build:  # only the staging was asked for
+        return results
+    if runs_out_of_process(config):
+        job = reconstructable_phase(config, BUILD_JOB, as_of)
+        # the phase's own loggers: a step process cannot call back into this one
+        console = {"loggers": {"console": (run_config or {}).get("loggers", {}).get("console", {})}}
+        results[BUILD_JOB] = dg.execute_job(
+            job, instance, run_config=console, tags=tags, raise_on_error=False, asset_selection=build
+        )
         return results
     results[BUILD_JOB] = defs.resolve_job_def(BUILD_JOB).execute_in_process(
         run_config=run_config,

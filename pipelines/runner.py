@@ -17,6 +17,7 @@ from cxdata.config import ProjectConfig
 from cxdata.errors import CxdataError
 from pipelines.definitions import build_definitions
 from pipelines.phases import BUILD_JOB, RUNNER_TAG, run_phases
+from pipelines.reconstruct import runs_out_of_process
 from pipelines.run import RUN_TAG
 from pipelines.staging import FULL_REFRESH_TAG
 
@@ -85,9 +86,12 @@ def run_project(
     plan_log.addFilter(unchecked)
     try:
         with instance_for(config) as instance:
-            results = run_phases(defs, config, instance, tags, run_config=quiet)
+            results = run_phases(defs, config, instance, tags, run_config=quiet, as_of=as_of)
     finally:
         plan_log.removeFilter(unchecked)
+    if runs_out_of_process(config) and BUILD_JOB in results:
+        # its steps ran in other processes, which cannot call back into this one: told when they are done
+        _replay(results[BUILD_JOB].all_events, on_step or (lambda *_: None))
     phases = [_phase_outcome(run_id, result, defs.resolve_job_def(name)) for name, result in results.items()]
     outcome = replace(
         _merged(run_id, phases), phase_runs={name: result.run_id for name, result in results.items()}
@@ -99,7 +103,9 @@ def run_project(
     return outcome
 
 
-def _phase_outcome(run_id: str, result: dg.ExecuteInProcessResult, job: dg.JobDefinition) -> RunOutcome:
+def _phase_outcome(
+    run_id: str, result: dg.ExecuteInProcessResult | dg.JobExecutionResult, job: dg.JobDefinition
+) -> RunOutcome:
     """What one phase run did; ``run_id`` is the cxdata run's."""
     materialised = [
         event.asset_key.to_user_string()
@@ -184,6 +190,21 @@ def _check_reason(evaluation: dg.AssetCheckEvaluation) -> str:
 _STEP_EVENTS = {"STEP_START": "started", "STEP_SUCCESS": "succeeded", "STEP_FAILURE": "failed"}
 
 
+def _told(event: dg.DagsterEvent, on_step: Callable[[str, str], None]) -> None:
+    """Tell ``on_step`` of a step's start, success or failure, or of a failed check of severity error."""
+    if event.event_type_value in _STEP_EVENTS and event.step_key:
+        on_step(event.step_key, _STEP_EVENTS[event.event_type_value])
+    evaluation = _failed_check(event)
+    if evaluation is not None:
+        key = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+        on_step(f"{key}: {_check_reason(evaluation)}", "check failed")
+
+
+def _replay(events: list[dg.DagsterEvent], on_step: Callable[[str, str], None]) -> None:
+    for event in events:
+        _told(event, on_step)
+
+
 class _StepHandler(logging.Handler):
     def __init__(self, on_step: Callable[[str, str], None]) -> None:
         super().__init__(level=logging.DEBUG)
@@ -192,14 +213,8 @@ class _StepHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         meta = getattr(record, "dagster_meta", None) or {}
         event = meta.get("dagster_event")
-        if event is None:
-            return
-        if event.event_type_value in _STEP_EVENTS and meta.get("step_key"):
-            self._on_step(meta["step_key"], _STEP_EVENTS[event.event_type_value])
-        evaluation = _failed_check(event)
-        if evaluation is not None:
-            key = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
-            self._on_step(f"{key}: {_check_reason(evaluation)}", "check failed")
+        if event is not None:
+            _told(event, self._on_step)
 
 
 def _progress_logger(on_step: Callable[[str, str], None]) -> dg.LoggerDefinition:

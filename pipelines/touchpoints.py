@@ -17,12 +17,14 @@ import dagster as dg
 from cxdata.config import ProjectConfig
 from cxdata.report.touchpoints import decision_lists
 from cxdata.touchpoints.step import TouchpointReport, touchpoint_step
+from cxdata.warehouse import Warehouse
 from pipelines import checks
 from pipelines.metadata import plot_metadata, published_metadata
 from pipelines.resources import ProjectResource, WarehouseResource
-from pipelines.run import run_context
+from pipelines.run import Context, run_context
 
 GROUP = "touchpoints"
+STEP = "score_touchpoints"
 OUTPUTS = {
     "touchpoint_scores": "Per touchpoint at the as_of of the last computation (every models.refit_every_days): "
     "attributed credit, estimated incremental revenue and retention value, cost, return on spend with an "
@@ -41,28 +43,44 @@ DEPS = {
 }
 
 
+def touchpoint_specs(config: ProjectConfig, kinds: set[str]) -> list[dg.AssetSpec]:
+    """The touchpoint tables as asset specs, on the inputs the project's sources give (read by the single-step
+    and the sharded asset)."""
+    deps = [table for table, source in DEPS.items() if source is None or source in config.sources]
+    return [dg.AssetSpec(name, description=text, deps=deps, kinds=kinds) for name, text in OUTPUTS.items()]
+
+
+def touchpoint_results(
+    context: Context, wh: Warehouse, config: ProjectConfig, report: TouchpointReport
+) -> tuple[dict[str, dict[str, dg.MetadataValue]], list[dg.AssetCheckResult]]:
+    """What a touchpoint step that made ``report`` reports: each table's metadata, and its checks' results."""
+    published = {name: published_metadata(wh, name) for name in OUTPUTS if wh.exists(name)}
+    checked = checks.quality_results(context, wh, config, *OUTPUTS)
+    # the decision leads: the UI shows metadata in this order
+    scores = _metadata(report, config) | published.get("touchpoint_scores", {})
+    tables = {
+        "touchpoint_scores": scores,
+        "touchpoint_scores_history": published.get("touchpoint_scores_history", {}),
+    }
+    return tables, checked
+
+
 def touchpoint_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefinition:
     """Journeys, attribution, incrementality, retention effect, cost and ROI of every touchpoint."""
-    deps = [table for table, source in DEPS.items() if source is None or source in config.sources]
 
     @dg.multi_asset(
-        name="score_touchpoints",
+        name=STEP,
         group_name=GROUP,
-        specs=[dg.AssetSpec(name, description=text, deps=deps, kinds=kinds) for name, text in OUTPUTS.items()],
+        specs=touchpoint_specs(config, kinds),
         check_specs=checks.quality_specs(config, OUTPUTS),
     )
     def _score(context: dg.AssetExecutionContext, project: ProjectResource, warehouse: WarehouseResource):
         config = project.load()
         with warehouse.get() as wh:
             report = touchpoint_step(wh, config, run_context(context, wh, config))
-            published = {name: published_metadata(wh, name) for name in OUTPUTS if wh.exists(name)}
-            checked = checks.quality_results(context, wh, config, *OUTPUTS)
-        # the decision leads: the UI shows metadata in this order
-        scores = _metadata(report, config) | published.get("touchpoint_scores", {})
-        yield dg.MaterializeResult(asset_key="touchpoint_scores", metadata=scores)
-        yield dg.MaterializeResult(
-            asset_key="touchpoint_scores_history", metadata=published.get("touchpoint_scores_history", {})
-        )
+            tables, checked = touchpoint_results(context, wh, config, report)
+        for name, metadata in tables.items():
+            yield dg.MaterializeResult(asset_key=name, metadata=metadata)
         yield from checked
 
     return _score
@@ -109,4 +127,9 @@ def _metadata(report: TouchpointReport, config: ProjectConfig) -> dict[str, dg.M
 def assets(config: ProjectConfig) -> list[dg.AssetsDefinition]:
     if "orders" not in config.sources:
         return []
-    return [touchpoint_assets(config, {"scikit-learn", config.warehouse_kind})]
+    kinds = {"scikit-learn", config.warehouse_kind}
+    if config.scale.shards > 1:
+        from pipelines.touchpoint_shards import sharded_touchpoint_assets  # it builds on this module's specs
+
+        return [sharded_touchpoint_assets(config, kinds)]
+    return [touchpoint_assets(config, kinds)]

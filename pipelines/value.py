@@ -18,10 +18,11 @@ from cxdata.clv.checks import holdout_verdict, model_verdict
 from cxdata.clv.step import ClvReport
 from cxdata.config import ProjectConfig
 from cxdata.report import table_figure
+from cxdata.warehouse import Warehouse
 from pipelines import checks
 from pipelines.metadata import figure_metadata, plot_metadata, published_metadata, trend_metadata
 from pipelines.resources import ProjectResource, WarehouseResource
-from pipelines.run import run_context
+from pipelines.run import Context, run_context
 
 GROUP = "value"
 OUTPUTS = {
@@ -42,84 +43,91 @@ SEGMENT_OUTPUTS = {"segment_members", "segment_summary"}
 # checked by steps of their own (pipelines/checks.py)
 ALWAYS_WRITTEN = [name for name in OUTPUTS if name not in CLV_OUTPUTS | SEGMENT_OUTPUTS]
 CHURN_CHECK, BASELINE_CHECK = "churn_model_trained", "churn_beats_btyd"
+SCORES = dg.AssetKey("customer_scores")
+STEP = "score_customer_value"
+
+
+def value_specs(kinds: set[str]) -> list[dg.AssetSpec]:
+    """The tables of the value step as asset specs (read by the single-step and the sharded asset)."""
+    deps = ["fct_orders", "dim_customer"]
+    skippable = CLV_OUTPUTS | SEGMENT_OUTPUTS
+    return [
+        dg.AssetSpec(name, description=text, deps=deps, kinds=kinds, skippable=name in skippable)
+        for name, text in OUTPUTS.items()
+    ]
+
+
+def value_check_specs(config: ProjectConfig) -> list[dg.AssetCheckSpec]:
+    """The value step's checks: the models' verdicts, then the quality rules of the tables it always writes."""
+    return [
+        # Not `blocking`: a blocking failure fails the whole step and skips every asset after it, the
+        # touchpoint credit too; leaving customer_scores unmaterialised skips only what reads CLV.
+        dg.AssetCheckSpec(
+            MODEL_CHECK,
+            asset=SCORES,
+            description="A converged, finite model; without one customer_scores is not materialised and "
+            "the assets reading CLV do not run",
+        ),
+        dg.AssetCheckSpec(HOLDOUT_CHECK, asset=SCORES, description="Holdout error within the configured bound"),
+        dg.AssetCheckSpec(CHURN_CHECK, asset=SCORES, description="A churn model was trained and scored"),
+        dg.AssetCheckSpec(
+            BASELINE_CHECK, asset=SCORES, description="Churn holdout AUC not below the BTYD baseline's by > 0.01"
+        ),
+        *checks.quality_specs(config, ALWAYS_WRITTEN),
+    ]
 
 
 def value_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefinition:
     """CLV then churn: evaluate on held-out time, refit, score and segment; checks say what can be trusted."""
-    scores = dg.AssetKey("customer_scores")
 
-    @dg.multi_asset(
-        name="score_customer_value",
-        group_name=GROUP,
-        specs=[
-            dg.AssetSpec(
-                name,
-                description=text,
-                deps=["fct_orders", "dim_customer"],
-                kinds=kinds,
-                skippable=name in CLV_OUTPUTS | SEGMENT_OUTPUTS,
-            )
-            for name, text in OUTPUTS.items()
-        ],
-        check_specs=[
-            # Not `blocking`: a blocking failure fails the whole step and skips every asset after it, the
-            # touchpoint credit too; leaving customer_scores unmaterialised skips only what reads CLV.
-            dg.AssetCheckSpec(
-                MODEL_CHECK,
-                asset=scores,
-                description="A converged, finite model; without one customer_scores is not materialised and "
-                "the assets reading CLV do not run",
-            ),
-            dg.AssetCheckSpec(
-                HOLDOUT_CHECK, asset=scores, description="Holdout error within the configured bound"
-            ),
-            dg.AssetCheckSpec(CHURN_CHECK, asset=scores, description="A churn model was trained and scored"),
-            dg.AssetCheckSpec(
-                BASELINE_CHECK,
-                asset=scores,
-                description="Churn holdout AUC not below the BTYD baseline's by > 0.01",
-            ),
-            *checks.quality_specs(config, ALWAYS_WRITTEN),
-        ],
-    )
+    @dg.multi_asset(name=STEP, group_name=GROUP, specs=value_specs(kinds), check_specs=value_check_specs(config))
     def _score(context: dg.AssetExecutionContext, project: ProjectResource, warehouse: WarehouseResource):
         config = project.load()
         with warehouse.get() as wh:
             report, churn = value_step(wh, config, run_context(context, wh, config))
-            clv = table_figure(wh, "customer_scores", config.currency) if report.failed is None else None
-            published = {name: published_metadata(wh, name) for name in OUTPUTS if wh.exists(name)}
-            checked = checks.quality_results(context, wh, config, *ALWAYS_WRITTEN)
-        verdicts = (
-            (MODEL_CHECK, model_verdict(report), dg.AssetCheckSeverity.ERROR),
-            (HOLDOUT_CHECK, holdout_verdict(report, config.models.clv), dg.AssetCheckSeverity.WARN),
-            (CHURN_CHECK, trained_verdict(churn), dg.AssetCheckSeverity.WARN),
-            (BASELINE_CHECK, baseline_verdict(churn), dg.AssetCheckSeverity.WARN),
-        )
-        usable = verdicts[0][1].passed
-        metadata = {
-            # an unusable CLV run's diagnostics go with the model run that records it
-            "customer_scores" if usable else "model_runs": _metadata(report, churn) | figure_metadata(clv),
-            "segment_summary": _segment_metadata(churn),
-        }
-        written = set(OUTPUTS) - (set() if usable else CLV_OUTPUTS)
-        if churn is None or churn.failed is not None:
-            written -= SEGMENT_OUTPUTS
-        for name in OUTPUTS:
-            if name in written:
-                yield dg.MaterializeResult(
-                    asset_key=name, metadata=published.get(name, {}) | metadata.get(name, {})
-                )
-        for check, verdict, severity in verdicts:
-            yield dg.AssetCheckResult(
-                asset_key=scores,
-                check_name=check,
-                passed=verdict.passed,
-                severity=severity,
-                metadata={"reason": verdict.reason},
-            )
+            written, checked = value_results(context, wh, config, report, churn)
+        for name, metadata in written.items():
+            yield dg.MaterializeResult(asset_key=name, metadata=metadata)
         yield from checked
 
     return _score
+
+
+def value_results(
+    context: Context, wh: Warehouse, config: ProjectConfig, report: ClvReport, churn: ChurnReport | None
+) -> tuple[dict[str, dict[str, dg.MetadataValue]], list[dg.AssetCheckResult]]:
+    """What a value step that published ``report`` and ``churn`` reports: the metadata of each table it wrote
+    (those it did not write are left out: not materialised), and the results of its checks."""
+    clv = table_figure(wh, "customer_scores", config.currency) if report.failed is None else None
+    published = {name: published_metadata(wh, name) for name in OUTPUTS if wh.exists(name)}
+    checked = checks.quality_results(context, wh, config, *ALWAYS_WRITTEN)
+    verdicts = (
+        (MODEL_CHECK, model_verdict(report), dg.AssetCheckSeverity.ERROR),
+        (HOLDOUT_CHECK, holdout_verdict(report, config.models.clv), dg.AssetCheckSeverity.WARN),
+        (CHURN_CHECK, trained_verdict(churn), dg.AssetCheckSeverity.WARN),
+        (BASELINE_CHECK, baseline_verdict(churn), dg.AssetCheckSeverity.WARN),
+    )
+    usable = verdicts[0][1].passed
+    metadata = {
+        # an unusable CLV run's diagnostics go with the model run that records it
+        "customer_scores" if usable else "model_runs": _metadata(report, churn) | figure_metadata(clv),
+        "segment_summary": _segment_metadata(churn),
+    }
+    written = set(OUTPUTS) - (set() if usable else CLV_OUTPUTS)
+    if churn is None or churn.failed is not None:
+        written -= SEGMENT_OUTPUTS
+    tables = {name: published.get(name, {}) | metadata.get(name, {}) for name in OUTPUTS if name in written}
+    results = [
+        dg.AssetCheckResult(
+            asset_key=SCORES,
+            check_name=check,
+            passed=verdict.passed,
+            severity=severity,
+            metadata={"reason": verdict.reason},
+        )
+        for check, verdict, severity in verdicts
+    ]
+    return tables, [*results, *checked]
 
 
 def _metadata(report: ClvReport, churn: ChurnReport | None) -> dict[str, dg.MetadataValue]:
@@ -179,4 +187,9 @@ def _cell(value) -> str:
 def assets(config: ProjectConfig) -> list[dg.AssetsDefinition]:
     if "orders" not in config.sources:
         return []
-    return [value_assets(config, {"lifetimes", "scikit-learn", config.warehouse_kind})]
+    kinds = {"lifetimes", "scikit-learn", config.warehouse_kind}
+    if config.scale.shards > 1:
+        from pipelines.value_shards import sharded_value_assets  # it builds on this module's specs
+
+        return [sharded_value_assets(config, kinds)]
+    return [value_assets(config, kinds)]

@@ -36,7 +36,7 @@ from cxdata.run_context import RunContext
 from cxdata.touchpoints.plots import removal_effects_png, roi_png
 from cxdata.touchpoints.roi import period_costs, score_touchpoints
 from cxdata.touchpoints.sharded import READS as SHARD_READS
-from cxdata.touchpoints.sharded import run_shards
+from cxdata.touchpoints.sharded import Reduced, run_shards
 from cxdata.warehouse import Warehouse
 
 KIND = "touchpoints"
@@ -86,14 +86,35 @@ def touchpoint_step(
     """Score every touchpoint as of ``run.as_of`` and publish the tables, or keep the last computation's when
     the cadence allows (see the module doc; ``refit`` forces a computation). A computation runs the
     ``shards`` customer shards one after another in this process (`cxdata.touchpoints.sharded`)."""
+    decided = touchpoint_decision(wh, config, run, refit)
+    if isinstance(decided, TouchpointReport):
+        return decided
+    return publish_computation(wh, config, run, decided, run_shards(wh, config, run.as_of, shards))
+
+
+def touchpoint_decision(
+    wh: Warehouse, config: ProjectConfig, run: RunContext, refit: bool = False
+) -> TouchpointReport | str:
+    """Whether this run computes: the report of a run that keeps the last computation's figures, or of one
+    that cannot compute (no fct_orders), each with its model_runs row appended; else why it computes, for
+    `publish_computation` after the shards ran (`cxdata.touchpoints.sharded`)."""
     tp = config.models.touchpoints
     decision = model_store.decide(wh, KIND, run, config.models.refit_every_days, tp, refit, keep=KEEP)
+    reason = decision.reason
     if not decision.refit:
         kept = _keep(wh, run, decision)
         if isinstance(kept, TouchpointReport):
             return kept
-        decision = model_store.Decision(KIND, kept)
-    return _compute(wh, config, run, decision.reason, shards)
+        reason = kept
+    if not wh.exists("fct_orders"):
+        nothing = pl.DataFrame()
+        report = TouchpointReport(
+            f"{run.run_id}/{KIND}", run.as_of, nothing, nothing, nothing, failed="fct_orders does not exist",
+            mode_reason=reason,
+        )  # fmt: skip
+        wh.append("model_runs", _run_record(report, run, tp, (None, None), 0, 0))
+        return report
+    return reason
 
 
 def _keep(wh: Warehouse, run: RunContext, decision: model_store.Decision) -> TouchpointReport | str:
@@ -124,22 +145,14 @@ def _keep(wh: Warehouse, run: RunContext, decision: model_store.Decision) -> Tou
     return report
 
 
-def _compute(
-    wh: Warehouse, config: ProjectConfig, run: RunContext, reason: str, shards: int = 1
+def publish_computation(
+    wh: Warehouse, config: ProjectConfig, run: RunContext, reason: str, found: Reduced
 ) -> TouchpointReport:
-    """Score every touchpoint as of ``run.as_of`` and publish the tables, the artifact and the model run."""
+    """Score every touchpoint from the shards' reduced sums ``found`` and publish the tables, the artifact and
+    the model run; ``reason``: why this run computes (`touchpoint_decision`)."""
     tp = config.models.touchpoints
     as_of = run.as_of
     model_run_id = f"{run.run_id}/{KIND}"
-    if not wh.exists("fct_orders"):
-        nothing = pl.DataFrame()
-        failed = "fct_orders does not exist"
-        report = TouchpointReport(
-            model_run_id, as_of, nothing, nothing, nothing, failed=failed, mode_reason=reason
-        )
-        wh.append("model_runs", _run_record(report, run, tp, (None, None), 0, 0))
-        return report
-    found = run_shards(wh, config, as_of, shards)
     warnings: list[str] = []
     if not wh.exists("fct_touches"):
         warnings.append("fct_touches does not exist: no marketing touchpoint is scored")

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 
 import polars as pl
-from polars.testing import assert_frame_equal
+from polars.testing import assert_frame_equal, assert_series_equal
 
 from cxdata.warehouse.core import Warehouse
 from cxdata.warehouse.views import MART_VIEWS
@@ -35,7 +35,7 @@ TOLERANCE = 1e-9
 RUN_TABLES = re.compile(
     r"^(load_audit|run_context|stg_files|stg_partitions|model_runs|model_artifacts|.*_checks?|check_results"
     r"|validation_runs|alerts|gx_.*|identity_inputs|identity_touched|identity_runs|mart_touched"
-    r"|customer_activity_builds)$"
+    r"|customer_activity_builds|shard_handoffs)$"
 )
 # Columns that say when or in which run a row was written. Names that also mean customer data are left out
 # only in the tables where a run stamps them (`RUN_STAMPED`): stg_customers.created_at is when the CRM record
@@ -67,10 +67,13 @@ def compare_warehouses(
     left_schema: str | None = None,
     right_schema: str | None = None,
     tolerance: float = TOLERANCE,
+    relative: float = 0.0,
 ) -> list[TableVerdict]:
     """One verdict per table of either warehouse (by name), apart from `RUN_TABLES`: a table only one side
     holds, a different column set or different rows are differences. Each side is a warehouse URL and an
-    optional schema, as `Warehouse` takes them; both may be schemas of one PostgreSQL database."""
+    optional schema, as `Warehouse` takes them; both may be schemas of one PostgreSQL database. Floats are
+    equal within ``tolerance``, plus ``relative`` times the largest value of their column (sums taken in
+    another order, e.g. by customer shard, differ in their last bits) and, inside JSON, of the value."""
     verdicts = []
     with Warehouse(left, left_schema) as a, Warehouse(right, right_schema) as b:
         # the views standing for a mart are compared like the tables they replaced
@@ -83,7 +86,7 @@ def compare_warehouses(
             elif name not in names_a:
                 verdicts.append(TableVerdict(name, 0, "only in the right warehouse"))
             else:
-                verdicts.append(_compare_table(a, b, name, tolerance))
+                verdicts.append(_compare_table(a, b, name, tolerance, relative))
     return verdicts
 
 
@@ -92,16 +95,22 @@ def _compared_columns(wh: Warehouse, name: str) -> list[str]:
     return [c for c in wh.columns(name) if not RUN_COLUMNS.match(c) and c not in stamped]
 
 
-def _compare_table(a: Warehouse, b: Warehouse, name: str, tolerance: float) -> TableVerdict:
+def _compare_table(a: Warehouse, b: Warehouse, name: str, tolerance: float, relative: float) -> TableVerdict:
     columns, other = _compared_columns(a, name), _compared_columns(b, name)
     if columns != other:
         return TableVerdict(name, a.row_count(name), f"columns differ: {columns} against {other}")
     x, y = (_sorted(wh.read(name, columns=columns)) for wh in (a, b))
     plain = [c for c in columns if not c.endswith("_json")]
+    floats = [c for c in plain if x.schema[c].is_float()] if relative else []
     try:
-        assert_frame_equal(x.select(plain), y.select(plain), check_exact=False, rel_tol=0, abs_tol=tolerance)
+        exact = [c for c in plain if c not in floats]
+        assert_frame_equal(x.select(exact), y.select(exact), check_exact=False, rel_tol=0, abs_tol=tolerance)
+        for column in floats:  # within `relative` of the column's largest value
+            scale = pl.concat([x[column], y[column]]).abs().fill_nan(None).max() or 0.0
+            bound = tolerance + relative * float(scale)
+            assert_series_equal(x[column], y[column], check_exact=False, rel_tol=0, abs_tol=bound)
         for column in sorted(set(columns) - set(plain)):
-            _assert_json_close(x[column], y[column], column, tolerance)
+            _assert_json_close(x[column], y[column], column, tolerance, relative)
     except AssertionError as exc:
         return TableVerdict(name, x.height, " ".join(str(exc).split())[:_SHOWN])
     return TableVerdict(name, x.height)
@@ -114,24 +123,25 @@ def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort(order, nulls_last=True) if order else frame
 
 
-def _assert_json_close(x: pl.Series, y: pl.Series, column: str, tolerance: float) -> None:
+def _assert_json_close(x: pl.Series, y: pl.Series, column: str, tolerance: float, relative: float) -> None:
     if x.len() != y.len():
         raise AssertionError(f"{column}: {x.len()} rows against {y.len()}")
     # only rows whose text differs are decoded
     differing = pl.DataFrame({"x": x, "y": y}).filter(pl.col("x").ne_missing(pl.col("y")))
     for left, right in differing.iter_rows():
         decoded = [json.loads(text) if text else text for text in (left, right)]
-        if not _close(*decoded, tolerance):
+        if not _close(*decoded, tolerance, relative):
             raise AssertionError(f"{column}: JSON values differ beyond {tolerance}: {left} against {right}")
 
 
-def _close(x: object, y: object, tolerance: float) -> bool:
+def _close(x: object, y: object, tolerance: float, relative: float = 0.0) -> bool:
     if isinstance(x, dict) and isinstance(y, dict):
-        return x.keys() == y.keys() and all(_close(x[k], y[k], tolerance) for k in x)
+        return x.keys() == y.keys() and all(_close(x[k], y[k], tolerance, relative) for k in x)
     if isinstance(x, list) and isinstance(y, list):
-        return len(x) == len(y) and all(_close(a, b, tolerance) for a, b in zip(x, y, strict=True))
+        pairs = zip(x, y, strict=True)
+        return len(x) == len(y) and all(_close(a, b, tolerance, relative) for a, b in pairs)
     if isinstance(x, bool) or isinstance(y, bool):
         return x == y
     if isinstance(x, float | int) and isinstance(y, float | int):
-        return math.isclose(x, y, rel_tol=0, abs_tol=tolerance)
+        return math.isclose(x, y, rel_tol=relative, abs_tol=tolerance)
     return x == y

@@ -88,7 +88,7 @@ def test_an_owner_that_is_not_an_email_or_team_is_refused(small_project, tmp_pat
 def test_the_executor_follows_the_warehouse_unless_named(small_project):
     config = load_config(small_project.config_path)
     assert build_definitions(config).executor is dg.in_process_executor
-    assert build_definitions(config, executor="multiprocess").executor is dg.multiprocess_executor
+    assert build_definitions(config, executor="multiprocess").executor.name == "multiprocess"
 
 
 def test_definitions_have_staging_identity_and_marts_with_lineage(small_project):

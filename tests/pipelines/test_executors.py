@@ -8,19 +8,28 @@ import pytest
 from cxdata.config import load_config
 from pipelines.definitions import build_definitions
 from pipelines.executors import CELERY_BACKEND_ENV, CELERY_BROKER_ENV, executor_def
+from pipelines.sharding import SHARD_TAG
 
 
 @pytest.mark.parametrize(
     ("name", "warehouse", "expected"),
     [
-        (None, "duckdb", dg.in_process_executor),
-        (None, "postgresql", dg.multiprocess_executor),
-        ("in_process", "postgresql", dg.in_process_executor),
-        ("multiprocess", "duckdb", dg.multiprocess_executor),
+        (None, "duckdb", "in_process"),
+        (None, "postgresql", "multiprocess"),
+        ("in_process", "postgresql", "in_process"),
+        ("multiprocess", "duckdb", "multiprocess"),
     ],
 )
 def test_names_and_defaults(name, warehouse, expected):
-    assert executor_def(name, warehouse) is expected
+    assert executor_def(name, warehouse).name == expected
+
+
+def test_processes_fork_from_a_preloaded_server_and_limit_shard_steps():
+    executor = executor_def("multiprocess", "postgresql", shards_at_once=3)
+    config = executor.config_schema.resolve_config({}).value["config"]
+    preload = config["start_method"]["forkserver"]["preload_modules"]
+    assert {"dagster", "great_expectations", "pipelines.definitions"} <= set(preload)
+    assert config["tag_concurrency_limits"] == [{"key": SHARD_TAG, "limit": 3}]
 
 
 def test_unknown_name_is_refused_with_the_known_ones():
