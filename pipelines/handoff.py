@@ -8,6 +8,7 @@ its Dagster identifier (run, step, output), and a re-execution from a failed ste
 
 from __future__ import annotations
 
+import resource
 from typing import Any
 
 import dagster as dg
@@ -26,7 +27,11 @@ class HandoffIOManager(dg.ConfigurableIOManager):
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         with self.warehouse.get() as wh:
             size = handoffs.put(wh, _key(context), obj)
-        context.add_output_metadata({"handoff_bytes": dg.MetadataValue.int(size)})
+        # each step is a process of its own on these executors: its peak is the step's (Linux reports kB)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        context.add_output_metadata(
+            {"handoff_bytes": dg.MetadataValue.int(size), "step_peak_rss_mb": dg.MetadataValue.float(peak)}
+        )
 
     def load_input(self, context: dg.InputContext) -> Any:
         with self.warehouse.get() as wh:

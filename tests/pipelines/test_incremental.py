@@ -32,6 +32,7 @@ from cxdata.synth import SynthParams, generate_project
 from cxdata.synth.days import deliver, hold_back_days
 from cxdata.warehouse import Warehouse
 from cxdata.warehouse.compare import compare_warehouses
+from cxdata.warehouse.snapshot import copy_schema
 from pipelines.runner import run_project
 
 CUSTOMERS, SEED = 200, 13
@@ -66,29 +67,12 @@ def two_warehouses(request, tmp_path):
     schemas = [f"t_{uuid.uuid4().hex[:12]}" for _ in range(2)]
     engine = sa.create_engine(url)
     try:
-        yield Side(url, schemas[0]), Side(url, schemas[1]), lambda: _copy_schema(engine, *schemas)
+        yield Side(url, schemas[0]), Side(url, schemas[1]), lambda: copy_schema(url, *schemas)
     finally:
         with engine.begin() as conn:
             for schema in schemas:
                 conn.execute(sa.text(f'drop schema if exists "{schema}" cascade'))
         engine.dispose()
-
-
-def _copy_schema(engine: sa.Engine, source: str, target: str) -> None:
-    """Every base table of ``source`` with its rows, indexes and comments into a new schema ``target``; the
-    views are recreated by the runs that publish their tables."""
-    with engine.begin() as conn:
-        names = conn.execute(
-            sa.text(
-                "select table_name from information_schema.tables"
-                " where table_schema = :schema and table_type = 'BASE TABLE'"
-            ),
-            {"schema": source},
-        ).scalars()
-        conn.execute(sa.text(f'create schema "{target}"'))
-        for name in names:
-            conn.execute(sa.text(f'create table "{target}"."{name}" (like "{source}"."{name}" including all)'))
-            conn.execute(sa.text(f'insert into "{target}"."{name}" select * from "{source}"."{name}"'))
 
 
 def _lean(config_path) -> None:

@@ -31,6 +31,7 @@ from cxdata.config import WAREHOUSE_SCHEMA_ENV, WAREHOUSE_URL_ENV, load_config
 from cxdata.synth import SynthParams, generate_project
 from cxdata.warehouse import Warehouse
 from cxdata.warehouse.compare import compare_warehouses
+from cxdata.warehouse.snapshot import copy_schema
 from pipelines import value
 from pipelines.definitions import build_definitions
 from pipelines.executors import CELERY_BACKEND_ENV, CELERY_BROKER_ENV
@@ -65,21 +66,6 @@ def _configure(path: Path, **scale) -> None:
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
 
 
-def _copy_schema(engine: sa.Engine, source: str, target: str) -> None:
-    with engine.begin() as conn:
-        names = conn.execute(
-            sa.text(
-                "select table_name from information_schema.tables"
-                " where table_schema = :schema and table_type = 'BASE TABLE'"
-            ),
-            {"schema": source},
-        ).scalars()
-        conn.execute(sa.text(f'create schema "{target}"'))
-        for name in names:
-            conn.execute(sa.text(f'create table "{target}"."{name}" (like "{source}"."{name}" including all)'))
-            conn.execute(sa.text(f'insert into "{target}"."{name}" select * from "{source}"."{name}"'))
-
-
 @pytest.fixture(scope="module")
 def project(pg_server, tmp_path_factory) -> Iterator[Project]:
     folder = tmp_path_factory.mktemp("shards")
@@ -99,7 +85,7 @@ def project(pg_server, tmp_path_factory) -> Iterator[Project]:
         assert outcome.success, outcome.failures
         with engine.begin() as conn:
             conn.execute(sa.text(f'delete from "{schemas[1]}".model_artifacts'))
-        _copy_schema(engine, schemas[1], schemas[0])
+        copy_schema(pg_server, schemas[1], schemas[0])
         yield Project(pg_server, generated.config_path.parent, schemas[0], schemas[1])
     finally:
         with engine.begin() as conn:
@@ -138,11 +124,7 @@ def _step_pids(result: dg.JobExecutionResult) -> dict[str, int]:
 
 def _copy(project: Project) -> str:
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(project.url)
-    try:
-        _copy_schema(engine, project.before, schema)
-    finally:
-        engine.dispose()
+    copy_schema(project.url, project.before, schema)
     return schema
 
 
