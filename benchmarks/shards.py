@@ -177,6 +177,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--shards", type=int, default=8)
     parser.add_argument("--dir", type=Path, help="folder for the project (kept); a temporary one otherwise")
+    parser.add_argument("--keep", action="store_true", help="keep the schemas (printed) to inspect them")
     args = parser.parse_args()
     root = args.dir or Path(tempfile.mkdtemp(prefix="cxdata-shards-"))
     folder, home, logs = root / "project", root / "dagster_home", root / "logs"
@@ -220,6 +221,9 @@ def main() -> None:
             f"two workers against one on the sharded steps: {speedup:.2f}x ({verdict} the {SPEED_TARGET}x target)"
         )
     finally:
+        if args.keep:
+            print("kept schemas (state, then each rerun):", " ".join(schemas))
+            schemas = []
         with engine.begin() as conn:
             for schema in schemas:
                 conn.execute(sa.text(f'drop schema if exists "{schema}" cascade'))
