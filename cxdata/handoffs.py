@@ -7,20 +7,18 @@ pickled, under the key (run_id, step_key, output_name) of the step that made it;
 that key. A retried step replaces its own row. The publishing step drops its run's handoffs, and those
 older than `KEEP_DAYS` that failed runs left behind (`drop_finished`).
 
-The payload is unpickled, so like `cxdata.model_store` it must only ever come from this warehouse: the
-sha256 detects corruption, not tampering by someone who can write the table.
+The payload is a checksummed pickle (`cxdata.sealed`), loaded only from this warehouse.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import pickle
 from typing import Any
 
 import polars as pl
 
 from cxdata.errors import CxdataError
+from cxdata.sealed import intact, seal, unseal
 from cxdata.warehouse import Warehouse
 
 TABLE = "shard_handoffs"
@@ -42,20 +40,11 @@ class MissingHandoff(CxdataError):
 
 def put(wh: Warehouse, key: tuple[str, str, str], value: Any) -> int:
     """Store ``value`` under ``key`` (run_id, step_key, output_name), replacing its row; the size in bytes."""
-    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     run_id, step_key, output_name = key
-    row = {
-        "run_id": run_id,
-        "step_key": step_key,
-        "output_name": output_name,
-        "sha256": hashlib.sha256(payload).hexdigest(),
-        "bytes": len(payload),
-        "payload": payload,
-        "written_at": dt.datetime.now(dt.UTC),
-    }
     replace = {"run_id": run_id, "step_key": step_key, "output_name": output_name}
+    row = {**replace, **seal(value), "written_at": dt.datetime.now(dt.UTC)}
     wh.append(TABLE, pl.DataFrame([row], schema=COLUMNS), replace=replace)
-    return len(payload)
+    return row["bytes"]
 
 
 def get(wh: Warehouse, key: tuple[str, str, str]) -> Any:
@@ -68,10 +57,9 @@ def get(wh: Warehouse, key: tuple[str, str, str]) -> Any:
     if rows.height != 1:
         raise MissingHandoff(f"{named}: {rows.height} rows stored in {TABLE}, expected 1 (dropped after its run?)")
     row = rows.row(0, named=True)
-    payload = row["payload"]
-    if hashlib.sha256(payload).hexdigest() != row["sha256"] or len(payload) != row["bytes"]:
+    if not intact(row):
         raise MissingHandoff(f"{named}: the stored bytes do not match their sha256 and length")
-    return pickle.loads(payload)  # our own warehouse's bytes, checksummed above
+    return unseal(row)
 
 
 def drop_finished(wh: Warehouse, run_id: str, now: dt.datetime) -> list[str]:

@@ -27,8 +27,6 @@ checksum detects corruption, not tampering by someone who can write the table.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import pickle
 import sys
 from dataclasses import dataclass
 from importlib import metadata
@@ -39,6 +37,7 @@ from pydantic import BaseModel
 
 from cxdata.model_runs import cxdata_version, to_json
 from cxdata.run_context import RunContext
+from cxdata.sealed import intact, seal, unseal
 from cxdata.warehouse import Warehouse
 from cxdata.warehouse.transaction import Transaction
 
@@ -81,16 +80,7 @@ def versions() -> dict[str, str]:
 
 def artifact(model_run_id: str, kind: str, value: Any) -> pl.DataFrame:
     """The ``model_artifacts`` row storing ``value`` (pickled) for the ``kind`` model of ``model_run_id``."""
-    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    row = {
-        "model_run_id": model_run_id,
-        "kind": kind,
-        "format": FORMAT,
-        "sha256": hashlib.sha256(payload).hexdigest(),
-        "bytes": len(payload),
-        "payload": payload,
-        **versions(),
-    }
+    row = {"model_run_id": model_run_id, "kind": kind, "format": FORMAT, **seal(value), **versions()}
     return pl.DataFrame([row], schema=COLUMNS)
 
 
@@ -118,11 +108,10 @@ def load(wh: Warehouse, model_run_id: str, kind: str) -> Any:
         raise UnusableArtifact(f"written by other versions: {', '.join(differ)}")
     if row["format"] != FORMAT:
         raise UnusableArtifact(f"format {row['format']!r} is not {FORMAT!r}")
-    payload = row["payload"]
-    if hashlib.sha256(payload).hexdigest() != row["sha256"] or len(payload) != row["bytes"]:
+    if not intact(row):
         raise UnusableArtifact("its bytes do not match the stored sha256 and length")
     try:
-        return pickle.loads(payload)  # our own warehouse's bytes, checksummed above
+        return unseal(row)
     except Exception as exc:  # any unpickling failure makes the artifact unusable, nothing more
         raise UnusableArtifact(f"it does not unpickle: {type(exc).__name__}: {exc}") from None
 
