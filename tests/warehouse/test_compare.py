@@ -77,3 +77,33 @@ def test_equal_up_to_order_run_columns_and_tolerance_and_every_other_difference_
     assert "params_json" in verdicts["json_far"].difference
     assert verdicts["renamed"].difference.startswith("columns differ")
     assert (verdicts["left_only"].rows, verdicts["left_only"].difference) == (2, "only in the left warehouse")
+
+
+def test_large_tables_compared_in_chunks_with_null_keys_and_the_whole_column_scale(two_schemas):
+    url, left, right = two_schemas
+    ids = [f"o{i}" for i in range(60)] + [None] * 5
+    # the largest value (1e6) sits in one chunk; a difference of 1e-4 elsewhere is within 1e-9 of it
+    amounts = [1e6] + [float(i) for i in range(1, 65)]
+    orders = pl.DataFrame({"order_id": ids, "customer_key": [f"c{i % 7}" for i in range(65)], "amount": amounts})
+    numbers = pl.DataFrame({"n": list(range(40)), "x": [0.5] * 40})  # no text column: compared whole
+    _publish(url, left, {"orders": orders, "numbers": numbers, "moved": orders})
+    moved = orders.with_columns(  # a null-id row's amount differs: only the null chunk can see it
+        amount=pl.when(pl.col("order_id").is_null() & (pl.col("amount") == 61.0)).then(62.5).otherwise("amount")
+    )
+    nudged = pl.col("amount") + pl.when(pl.col("amount") < 1e6).then(1e-4).otherwise(0.0)
+    _publish(url, right, {
+        "orders": orders.reverse().with_columns(nudged),
+        "numbers": numbers.reverse(),
+        "moved": moved,
+    })  # fmt: skip
+
+    chunked = {v.table: v for v in compare_warehouses(url, url, left, right, relative=1e-9, chunk_rows=10)}
+    whole = {v.table: v for v in compare_warehouses(url, url, left, right, relative=1e-9)}
+
+    for verdicts in (chunked, whole):
+        assert verdicts["orders"].equal and verdicts["orders"].rows == 65
+        assert verdicts["numbers"].equal and verdicts["numbers"].rows == 40
+        assert "amount" in verdicts["moved"].difference
+    assert chunked["moved"].difference.startswith("rows with a null order_id: ")
+    strict = {v.table: v for v in compare_warehouses(url, url, left, right, relative=1e-12, chunk_rows=10)}
+    assert not strict["orders"].equal and "in md5 group" in strict["orders"].difference
