@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from cxdata.churn.features import touch_channels
+from cxdata.churn.features import ChurnInputs, touch_channels
 from cxdata.churn.reads import Samples, read_inputs, read_purchases, until
 from cxdata.churn.step import ChurnGlobal, ChurnOutputs, churn_assemble, churn_global
 from cxdata.clv.partials import Partial, combine, partial
@@ -39,9 +39,12 @@ def _orders(wh: Warehouse, run: RunContext, shard: Shard) -> pl.LazyFrame:
     return orders.select("customer_key", "ordered_at", "amount")
 
 
-def value_partial(wh: Warehouse, config: ProjectConfig, run: RunContext, shard: Shard) -> Partial:
-    """Step 1 (see the module doc): the `Partial` of ``shard``'s customers at ``run.as_of``."""
-    orders = _orders(wh, run, shard)
+def value_partial(
+    wh: Warehouse, config: ProjectConfig, run: RunContext, shard: Shard, orders: pl.LazyFrame | None = None
+) -> Partial:
+    """Step 1 (see the module doc): the `Partial` of ``shard``'s customers at ``run.as_of``; ``orders``: the
+    shard's orders up to as_of when the caller holds them already."""
+    orders = _orders(wh, run, shard) if orders is None else orders
     touches = None
     if wh.exists("fct_touches"):
         touches = _touches(wh, shard)
@@ -90,13 +93,19 @@ class ShardScores:
 
 
 def value_shard(
-    wh: Warehouse, config: ProjectConfig, run: RunContext, shard: Shard, fits: ValueGlobal
+    wh: Warehouse,
+    config: ProjectConfig,
+    run: RunContext,
+    shard: Shard,
+    fits: ValueGlobal,
+    read: ChurnInputs | None = None,
 ) -> ShardScores:
-    """Step 3 (see the module doc): ``shard``'s customers scored with ``fits``."""
+    """Step 3 (see the module doc): ``shard``'s customers scored with ``fits``; ``read``: the shard's facts up to
+    as_of (`until`) when the caller holds them already."""
     boosted = fits.clv is not None and fits.clv.fit is not None and fits.clv.fit.boosted is not None
     inputs = None
     if boosted or (fits.churn is not None and fits.churn.training is not None):
-        inputs = until(read_inputs(wh, shard), run.as_of)
+        inputs = until(read_inputs(wh, shard), run.as_of) if read is None else read
     orders = inputs.orders if inputs is not None else _orders(wh, run, shard)
     rfm, scores = None, None
     if fits.clv is not None:
@@ -138,7 +147,14 @@ def value_outputs(
     clv: bool = True,
     shard_count: int = 1,
 ) -> tuple[ClvOutputs | None, ChurnOutputs | None]:
-    """The four steps in one process over ``shard_count`` shards, one after another."""
+    """The four steps in one process over ``shard_count`` shards, one after another. With one shard its facts
+    are read once, for the partial and the scoring, when the scoring will need more than the orders."""
     every = shards(shard_count)
-    fits = value_global(wh, config, run, [value_partial(wh, config, run, s) for s in every], refit, churn, clv)
-    return value_assemble(config, run, fits, [value_shard(wh, config, run, s, fits) for s in every])
+    held = None
+    if shard_count == 1 and (churn or (clv and config.models.clv.boosted.enabled)):
+        held = until(read_inputs(wh, every[0]), run.as_of)
+    orders = None if held is None else held.orders
+    fits = value_global(
+        wh, config, run, [value_partial(wh, config, run, s, orders) for s in every], refit, churn, clv
+    )
+    return value_assemble(config, run, fits, [value_shard(wh, config, run, s, fits, held) for s in every])
