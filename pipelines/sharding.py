@@ -10,10 +10,14 @@ definitions load, so the UI shows every shard's step and a failed shard is re-ex
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import dagster as dg
+from threadpoolctl import threadpool_limits
 
+from cxdata.config import ProjectConfig
 from cxdata.shards import Shard, shards
 
 # on every shard step: `pipelines.executors` limits how many run at once by it (scale.max_concurrent_shards)
@@ -28,6 +32,16 @@ def shard_suffix(shard: Shard) -> str:
 def shard_tags(shard: Shard) -> dict[str, str]:
     """The tags of a shard's steps: the shard (index/count) under `SHARD_TAG`."""
     return {SHARD_TAG: f"{shard.index}/{shard.count}"}
+
+
+@contextmanager
+def cores_share(config: ProjectConfig) -> Iterator[None]:
+    """A shard step's share of this machine's cores for the native thread pools (OpenMP of scikit-learn's
+    boosted trees, BLAS): the cores over ``scale.max_concurrent_shards``, at least one thread."""
+    # OpenMP threads spin-wait: two steps side by side, each with a thread per core, crawl
+    threads = max(1, len(os.sched_getaffinity(0)) // config.scale.max_concurrent_shards)
+    with threadpool_limits(limits=threads):
+        yield
 
 
 def every_shard(count: int) -> list[Shard]:

@@ -27,7 +27,16 @@ from pipelines import checks
 from pipelines.handoff import KEY as HANDOFF
 from pipelines.resources import ProjectResource, WarehouseResource
 from pipelines.run import run_context
-from pipelines.sharding import after, every_shard, graph_outs, materialised, publish_outs, shard_suffix, shard_tags
+from pipelines.sharding import (
+    after,
+    cores_share,
+    every_shard,
+    graph_outs,
+    materialised,
+    publish_outs,
+    shard_suffix,
+    shard_tags,
+)
 from pipelines.touchpoints import GROUP, OUTPUTS, STEP, touchpoint_results, touchpoint_specs
 
 # what `touchpoint_decide` hands on: the report of a run that does not compute, or why it computes
@@ -63,7 +72,7 @@ def _summary_op(shard: Shard) -> dg.OpDefinition:
         if isinstance(decided, TouchpointReport):
             return None
         config = project.load()
-        with warehouse.get() as wh:
+        with warehouse.get() as wh, cores_share(config):
             return summarise_shard(wh, config, run_context(context, wh, config).as_of, shard)
 
     return _summary
@@ -104,7 +113,7 @@ def _partial_op(shard: Shard) -> dg.OpDefinition:
         if planned is None:
             return None
         config = project.load()
-        with warehouse.get() as wh:
+        with warehouse.get() as wh, cores_share(config):
             return shard_partial(wh, config, run_context(context, wh, config).as_of, planned, shard)
 
     return _partial

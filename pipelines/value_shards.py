@@ -18,7 +18,16 @@ from cxdata.shards import Shard
 from pipelines.handoff import KEY as HANDOFF
 from pipelines.resources import ProjectResource, WarehouseResource
 from pipelines.run import run_context
-from pipelines.sharding import after, every_shard, graph_outs, materialised, publish_outs, shard_suffix, shard_tags
+from pipelines.sharding import (
+    after,
+    cores_share,
+    every_shard,
+    graph_outs,
+    materialised,
+    publish_outs,
+    shard_suffix,
+    shard_tags,
+)
 from pipelines.value import GROUP, STEP, value_check_specs, value_results, value_specs
 
 
@@ -32,7 +41,7 @@ def _partial_op(shard: Shard, ins: dict[str, dg.AssetIn]) -> dg.OpDefinition:
     )
     def _partial(context: dg.OpExecutionContext, project: ProjectResource, warehouse: WarehouseResource):
         config = project.load()
-        with warehouse.get() as wh:
+        with warehouse.get() as wh, cores_share(config):
             return value_partial(wh, config, run_context(context, wh, config), shard)
 
     return _partial
@@ -63,7 +72,7 @@ def _scores_op(shard: Shard) -> dg.OpDefinition:
         context: dg.OpExecutionContext, project: ProjectResource, warehouse: WarehouseResource, fits: ValueGlobal
     ):
         config = project.load()
-        with warehouse.get() as wh:
+        with warehouse.get() as wh, cores_share(config):
             return value_shard(wh, config, run_context(context, wh, config), shard, fits)
 
     return _scores

@@ -17,6 +17,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+# The two xdist workers (pyproject's addopts) share two cores, and OpenMP threads spin-wait for each other
+# across processes: a scikit-learn HistGradientBoosting fit or prediction on two threads beside another busy
+# process crawls (cxdata holds the boosted model to one thread for the same reason). One OpenMP thread per
+# worker, set before any test imports scikit-learn, and inherited by the commands tests start.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 PG_URL = os.environ.get("CXDATA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
