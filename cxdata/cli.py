@@ -21,6 +21,7 @@ from rich.table import Table
 from cxdata.config import ProjectConfig, day_problem, load_config, redact_url
 from cxdata.config_messages import mask_secrets
 from cxdata.errors import CxdataError
+from cxdata.privacy.commands import add_commands as add_privacy_commands
 from cxdata.serve.commands import add_commands as add_serving_commands
 
 DEMO_DIR = Path(".cxdata") / "demo"
@@ -110,6 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     grant.set_defaults(command=_grant)
 
     add_serving_commands(commands, console, _day, whole_number)
+    add_privacy_commands(commands, console)
     return parser
 
 

@@ -26,6 +26,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from cxdata import schema
 from cxdata.config_messages import describe, mask_secrets, redact_url, shown_value
+from cxdata.config_privacy import PrivacyConfig
 from cxdata.config_scale import IncrementalConfig, ScaleConfig, scale_problems
 from cxdata.config_sections import (
     DEFAULT_EVENT_TYPES,
@@ -115,6 +116,7 @@ class ProjectConfig(Strict):
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     incremental: IncrementalConfig = Field(default_factory=IncrementalConfig)
     scale: ScaleConfig = Field(default_factory=ScaleConfig)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
     # who answers for each asset group in the Dagster UI: group name (or "default") -> emails or team:<name>
     owners: dict[str, list[str]] = Field(default_factory=lambda: {"default": ["team:data"]})
     base_dir: Path = Field(default=Path("."), exclude=True)

@@ -29,3 +29,7 @@ class QuarantineError(CxdataError):
     def __init__(self, message: str, report: object = None) -> None:
         super().__init__(message)
         self.report = report
+
+
+class PrivacyError(CxdataError):
+    """An erasure or suppression cannot be done as asked: the message says why and what to set."""

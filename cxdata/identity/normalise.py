@@ -95,3 +95,19 @@ def _parse(number: str, region: str | None) -> phonenumbers.PhoneNumber | None:
 
 def _e164_text(parsed: phonenumbers.PhoneNumber) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def by_type(
+    expr: pl.Expr, id_type: str, default_region: str | None = None, regions: Sequence[str] = ()
+) -> pl.Expr:
+    """``expr`` normalised as identity normalises identifiers of ``id_type``: email, phone, or an opaque id
+    (customer_ref, anonymous_id: trimmed text).
+
+    >>> pl.select(by_type(pl.lit(" A@B.COM "), "email")).item()
+    'a@b.com'
+    """
+    if id_type == "email":
+        return email(expr)
+    if id_type == "phone":
+        return phone(expr, default_region, regions)
+    return customer_ref(expr)

@@ -39,6 +39,7 @@ from cxdata.config import ProjectConfig
 from cxdata.io.days import PARTITION_COLUMN, partitioned, with_partition_day
 from cxdata.io.readers import SOURCE_COLUMN, file_label, read_labelled, source_files
 from cxdata.io.staging import Staged, stage_table, standardise
+from cxdata.privacy.suppress import Suppression
 from cxdata.validate import quarantine
 from cxdata.warehouse import Warehouse
 
@@ -262,6 +263,7 @@ def stage_days(
     days: Collection[dt.date],
     files: pl.DataFrame,
     loaded_at: dt.datetime,
+    suppression: Suppression | None = None,
 ) -> tuple[Staged, tuple[dt.date, ...]]:
     """The load of ``days`` of an event table and of its rows without a day, from the files the manifest
     ``files`` lists for them; and the days it covers: those asked for plus the other days holding one of
@@ -272,7 +274,7 @@ def stage_days(
     keyed = _keyed_tables(wh, table, key) if key else []
     for _ in range(_MAX_ROUNDS):
         labels = set(files.filter(pl.col(PARTITION_COLUMN).is_in(sorted(wanted)))["file"]) | undated
-        staged = stage_table(config, table, loaded_at, labels=labels)
+        staged = stage_table(config, table, loaded_at, labels=labels, suppression=suppression)
         more = _tied_days(wh, keyed, staged, wanted, key) if key and keyed else set()
         if not more:
             return _only(staged, wanted, config, table, loaded_at), tuple(sorted(wanted))
@@ -325,7 +327,11 @@ def _only(
     limit = config.validation.quarantine_limit(table)
     rows_in = accepted.height + quarantined.height
     blank = int(staged.audit["blank_lines"])  # type: ignore[call-overload]
-    audit = quarantine.audit_row(table, config.sources[table].label, rows_in, quarantined, limit, loaded_at, blank)
+    # the suppressed rows of the files read: they carry no day the load could be narrowed to
+    erased = int(staged.audit.get("rows_suppressed", 0))  # type: ignore[call-overload]
+    audit = quarantine.audit_row(
+        table, config.sources[table].label, rows_in, quarantined, limit, loaded_at, blank, erased
+    )
     return Staged(accepted, quarantined, audit)
 
 

@@ -19,6 +19,7 @@ from cxdata.config import ProjectConfig, SourceConfig
 from cxdata.errors import IngestError
 from cxdata.io.days import PARTITION_COLUMN, partitioned, with_partition_day
 from cxdata.io.readers import SOURCE_COLUMN, read_labelled
+from cxdata.privacy.suppress import Suppression, suppressed_rows
 from cxdata.validate import quarantine, rules
 from cxdata.validate.quarantine import BLANK_COLUMN, LOADED_AT_COLUMN, RAW_PREFIX, RECORD_COLUMN
 from cxdata.validate.rules import UNREADABLE_PREFIX
@@ -165,6 +166,7 @@ def stage_table(
     loaded_at: dt.datetime | None = None,
     sample: int | None = None,
     labels: Collection[str] | None = None,
+    suppression: Suppression | None = None,
 ) -> Staged:
     """Read one source, apply the row rules (`cxdata.validate.rules`) and split its rows; nothing is dropped.
 
@@ -173,7 +175,9 @@ def stage_table(
     ``sample``, only the first ``sample`` records of each file (or of the query)
     are read, as `cxdata check` does; with ``labels``, only those files of a file source (see
     `cxdata.io.partitions`). An event table's rows carry their ``partition_day``, the project-zone day of
-    their event, null where the event time is missing or unreadable.
+    their event, null where the event time is missing or unreadable. With ``suppression``, the rows carrying
+    an erased person's identifier are dropped before the split and counted as ``rows_suppressed``
+    (`cxdata.privacy.suppress`).
 
     >>> staged = stage_table(load_config("cxdata.yaml"), "orders")   # doctest: +SKIP
     >>> staged.audit["rows_in"] == staged.accepted.height + staged.quarantined.height   # doctest: +SKIP
@@ -201,9 +205,11 @@ def stage_table(
     # blank lines are no records: skipped, and counted in the audit rather than quarantined
     blank = int(frame[BLANK_COLUMN].sum())
     frame = frame.filter(~pl.col(BLANK_COLUMN))
+    erased = suppressed_rows(frame, config, suppression)
+    frame = frame.filter(~erased)
     accepted, quarantined = quarantine.split(frame, found, originals, keep, carried(table))
     limit = config.validation.quarantine_limit(table)
-    audit = quarantine.audit_row(table, source.label, frame.height, quarantined, limit, stamp, blank)
+    audit = quarantine.audit_row(table, source.label, frame.height, quarantined, limit, stamp, blank, erased.sum())
     return Staged(accepted, quarantined, audit)
 
 

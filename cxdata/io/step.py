@@ -18,6 +18,7 @@ from cxdata.config import ProjectConfig
 from cxdata.io import partitions
 from cxdata.io.days import PARTITION_COLUMN
 from cxdata.io.staging import stage_table
+from cxdata.privacy.suppress import load_suppression
 from cxdata.profile import Profile, published_profile, staging_profile, table_profile
 from cxdata.validate.hints import hints
 from cxdata.validate.quarantine import by_rule, share, threshold_error
@@ -60,13 +61,14 @@ def stage_step(
     if days is not None and by_day and not (wh.exists(stg) and PARTITION_COLUMN in wh.columns(stg)):
         days = None  # staged whole by a version without days: this load lays the days down
     files = partitions.current_files(config, table) if by_day and days is None else None
+    suppression = load_suppression(wh, config)
     if days is None:
-        staged, covered = stage_table(config, table, loaded_at=now), None
+        staged, covered = stage_table(config, table, loaded_at=now, suppression=suppression), None
         if files is not None:
             files = partitions.file_days(staged, files, table)
     else:
         files = partitions.refresh_manifest(wh, config, table)
-        staged, covered = partitions.stage_days(wh, config, table, days, files, now)
+        staged, covered = partitions.stage_days(wh, config, table, days, files, now, suppression)
     late = partitions.stale_after(files, partitions.staged_days(wh, table), covered or ()) if covered else {}
     audit = {"run_id": run_id, **staged.audit, **_day_audit(covered, late)}
     # the staged rows, the rows held back, the audit that counts both and the days' versions change together
@@ -96,6 +98,7 @@ def stage_step(
         "rows_in": audit["rows_in"],
         "rows_accepted": audit["rows_accepted"],
         "rows_quarantined": audit["rows_quarantined"],
+        "rows_suppressed": audit["rows_suppressed"],
         "quarantine_share": round(share(int(audit["rows_in"]), int(audit["rows_quarantined"])), 6),
         "quarantine_threshold": audit["threshold"],
         "quarantined_by_rule": by_rule(staged.quarantined) or "none",

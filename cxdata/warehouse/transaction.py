@@ -141,6 +141,27 @@ class Transaction:
             staged_keys = keyed.create_keys_table(self._wh, self._conn, wanted)
         return self._stage(name, frame, {}, (staged_keys, tuple(on)))
 
+    def delete_keys(self, name: str, keys: pl.DataFrame, on: list[str]) -> int:
+        """Delete now, inside the open transaction, the rows of table ``name`` whose columns ``on`` equal a row
+        of ``keys``; the number deleted (0 when the table or a column is missing). Others see the deletion when
+        the transaction ends, with everything else in it."""
+        check_name(name)
+        for column in on:
+            check_name(column, "column")
+        wanted = keyed.key_frame(keys, on, f"deleting keys of table {name!r}")
+        if wanted.is_empty() or not self._lock_and_check(name):
+            return 0
+        present = {column for column, _, _ in self._wh._catalog_columns(self._conn, name)}
+        if not set(on) <= present:
+            return 0
+        with self._failing(name, "deleting keys from"):
+            keys_sql = keyed.create_keys_table(self._wh, self._conn, wanted)
+            table = sa.table(name, schema=self._wh.schema)
+            deleted = self._conn.execute(sa.delete(table).where(keyed.in_keys(self._wh, on, keys_sql))).rowcount
+            keyed.drop_keys_table(self._wh, self._conn, keys_sql)
+        crash_point(f"delete:{name}")
+        return int(deleted)
+
     def _stage(
         self,
         name: str,
