@@ -2,7 +2,7 @@
 
     uv run python benchmarks/serve_load.py [--customers N] [--requests R] [--clients C] [--backend both]
 
-Builds segment_members, segment_summary, customer_scores and dim_customer_pii
+Builds segment_members, segment_summary, customer_scores, dim_customer_pii and customer_consent
 for N customers (a fifth of them in segment ``big``) in a child process, so the
 parent's peak memory reflects the export alone. Then exports ``big`` to CSV and
 to Parquet with hashed contacts, and serves the warehouse read-only with uvicorn
@@ -74,12 +74,18 @@ def build(url: str, schema: str | None, customers: int) -> None:
         pl.format("Person.{}@Example.com ", pl.col("customer_key")).alias("email"),
         pl.format("+34 6{}", pl.col("customer_key").str.slice(3)).alias("phone"),
     )
+    # six in seven agreed (7 is prime to the 5 of the segment split): an export joins every member's consent
+    agreed = pl.int_range(pl.len()) % 7 != 0
+    consent = frame.select(
+        "customer_key", agreed.alias("consent_email"), agreed.alias("consent_sms"), agreed.alias("consent_ads")
+    )
     with Warehouse(url, schema) as wh:
         for name, table in {
             "segment_members": members,
             "segment_summary": summary,
             "customer_scores": scores,
             "dim_customer_pii": pii,
+            "customer_consent": consent,
         }.items():
             wh.publish(name, table)
 
@@ -163,7 +169,7 @@ def run(backend: str, customers: int, requests: int, clients: int, folder: Path)
             list_segments(wh)  # connection, catalog and imports, outside the timings
             for fmt, contacts in (("csv", "raw"), ("parquet", "hashed")):
                 before = peak_mb()
-                result = export(wh, "big", folder / f"big.{fmt}", fmt=fmt, contacts=contacts)
+                result = export(wh, "big", folder / f"big.{fmt}", fmt=fmt, contacts=contacts, purpose="email")
                 size = result.path.stat().st_size / 1e6
                 print(
                     f"  export {fmt} ({contacts} contacts): {result.rows:,} rows in {result.seconds:.2f} s "

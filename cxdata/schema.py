@@ -12,7 +12,7 @@ from typing import Literal
 
 import polars as pl
 
-Kind = Literal["id", "text", "timestamp", "date", "amount", "score"]
+Kind = Literal["id", "text", "timestamp", "date", "amount", "score", "flag"]
 
 UTC_TIMESTAMP = pl.Datetime("us", "UTC")
 
@@ -23,6 +23,7 @@ _DTYPES: dict[str, pl.DataType] = {
     "date": pl.Date(),
     "amount": pl.Float64(),
     "score": pl.Float64(),
+    "flag": pl.Boolean(),  # yes/no, true/false, 1/0 and the like (`cxdata.io.staging`)
 }
 
 
@@ -93,6 +94,12 @@ TABLES: dict[str, Table] = {
                 _c("postcode", "text"),
                 _c("country", "text", description="country code or name"),
                 _c("created_at", "timestamp", description="when the CRM record was created, UTC"),
+                _c(
+                    "consent_email", "flag", description="agreed to marketing email (yes/no) at consent_updated_at"
+                ),
+                _c("consent_sms", "flag", description="agreed to marketing SMS (yes/no) at consent_updated_at"),
+                _c("consent_ads", "flag", description="agreed to ad audiences (yes/no) at consent_updated_at"),
+                _c("consent_updated_at", "timestamp", description="when the consent columns were stated, UTC"),
             ),
         ),
         Table(

@@ -5,6 +5,8 @@ import dagster as dg
 
 from cxdata.config import ProjectConfig
 from cxdata.identity.step import IDENTITY_TABLES, RECORD_KEYS, identity_step
+from cxdata.marts.consent import NAME as CONSENT
+from cxdata.marts.consent import customer_consent_step
 from cxdata.marts.pii import NAME as PII
 from cxdata.marts.pii import dim_customer_pii_step
 from cxdata.marts.step import MARTS, mart_step, marts_for
@@ -108,6 +110,30 @@ def pii_asset(config: ProjectConfig, kinds: set[str], available: set[str]) -> dg
     return _build
 
 
+def consent_asset(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefinition:
+    """customer_consent: the newest consent statement per customer and purpose (sql/customer_consent.sql)."""
+    described = [c.text for c in comments_for(CONSENT) if c.column is None]
+
+    @dg.asset(
+        name=CONSENT,
+        group_name=GROUP,
+        deps=[RECORD_KEYS, "stg_customers"],
+        kinds=kinds,
+        description=described[0],
+        tags={"layer": "mart"},
+        check_specs=checks.quality_specs(config, [CONSENT]),
+    )
+    def _build(
+        context: dg.AssetExecutionContext, project: ProjectResource, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
+        with warehouse.get() as wh:
+            profile = customer_consent_step(wh)
+            checked = checks.quality_results(context, wh, project.load(), CONSENT)
+        return dg.MaterializeResult(metadata=to_metadata(profile, CONSENT), check_results=checked)
+
+    return _build
+
+
 def assets(config: ProjectConfig) -> list[dg.AssetsDefinition]:
     if not any(t in config.sources for t in IDENTITY_TABLES):
         return []
@@ -118,4 +144,5 @@ def assets(config: ProjectConfig) -> list[dg.AssetsDefinition]:
         identity_assets(config, kinds),
         *(mart_asset(config, name, kinds, available) for name in names),
         pii_asset(config, kinds, available),
+        *([consent_asset(config, kinds)] if "customers" in config.sources else []),
     ]

@@ -19,5 +19,9 @@ comment on column stg_customers.last_name is 'Family name as recorded in the CRM
 comment on column stg_customers.postcode is 'Postal code as recorded in the CRM.';
 comment on column stg_customers.country is 'Country code or name as recorded in the CRM.';
 comment on column stg_customers.created_at is 'When the CRM record was created, UTC.';
+comment on column stg_customers.consent_email is 'The record''s statement on marketing email: true agreed, false refused, null not stated (yes/no, true/false, 1/0, Y/N and the like in the source; anything else is quarantined).';
+comment on column stg_customers.consent_sms is 'The record''s statement on marketing SMS: true agreed, false refused, null not stated.';
+comment on column stg_customers.consent_ads is 'The record''s statement on ad-platform audiences: true agreed, false refused, null not stated.';
+comment on column stg_customers.consent_updated_at is 'When the record''s consent statements were made, UTC; customer_consent takes the newest per purpose.';
 comment on column stg_customers._source is 'Lineage: where the row came from: the configured source name or file, or the label of its SQL query.';
 comment on column stg_customers._loaded_at is 'Lineage: when ingest loaded the row, UTC (one value per load).';

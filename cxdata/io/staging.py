@@ -293,7 +293,23 @@ def _cast(
         return expr.cast(pl.Float64, strict=False)
     if column.kind == "date":
         return _to_date(expr, dtype, fmt)
+    if column.kind == "flag":
+        return _to_flag(expr, dtype)
     return _to_utc(expr, dtype, fmt, tz)
+
+
+# the spellings of yes and no that CRMs export; anything else is unreadable (quarantined), never a guess
+_YES = ("true", "t", "yes", "y", "1", "si", "sí", "oui", "ja", "opt-in", "opted in", "granted", "subscribed")
+_NO = ("false", "f", "no", "n", "0", "non", "nein", "opt-out", "opted out", "denied", "revoked", "unsubscribed")
+
+
+def _to_flag(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    if dtype == pl.Boolean:
+        return expr
+    text = expr.cast(pl.String).str.strip_chars().str.to_lowercase()
+    if dtype.is_numeric():
+        text = expr.cast(pl.Float64).cast(pl.String).str.replace(r"\.0$", "")
+    return pl.when(text.is_in(_YES)).then(True).when(text.is_in(_NO)).then(False).otherwise(None)
 
 
 # 26,10 or 1.234,56 or 1 234,56 (grouped by "." or a space in threes); anything else is unreadable, so a

@@ -47,8 +47,8 @@ PERSONAL: dict[str, tuple[Match, ...]] = {
     # marts, scores, segments, alerts, experiments
     **dict.fromkeys(
         (
-            "customer_activity", "dim_customer_pii", "customer_rfm", "customer_scores", "customer_scores_history",
-            "segment_members", "cx_alerts", "experiment_assignments", "mart_touched",
+            "customer_activity", "dim_customer_pii", "customer_consent", "customer_rfm", "customer_scores",
+            "customer_scores_history", "segment_members", "cx_alerts", "experiment_assignments", "mart_touched",
         ),
         (_KEY,),
     ),

@@ -5,7 +5,7 @@
 
     with open_read_only("duckdb:///.cxdata/warehouse.duckdb") as wh:
         list_segments(wh)
-        export(wh, "high_value_at_risk", "at_risk.csv", contacts="hashed")
+        export(wh, "high_value_at_risk", "at_risk.csv", contacts="hashed", purpose="email")
 
 Modules: `segments` (segments, paging, exports, the hashing rule), `scores`
 (customer scores newest first, lookup by email or customer_ref, touchpoints),

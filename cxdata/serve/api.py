@@ -202,13 +202,17 @@ def _segment(
         segments.Contacts,
         Query(description=f"Add email and phone, raw or SHA-256 of the normalised value (scope {PERSONAL})."),
     ] = "none",
+    purpose: Annotated[
+        Literal["email", "sms", "ads"] | None,
+        Query(description="What the contacts are for (required with contacts): only members who agreed to it."),
+    ] = None,
 ) -> Any:
     if contacts != "none":
         _require(held, PERSONAL)
     wanted = fmt or ("csv" if "text/csv" in request.headers.get("accept", "") else "json")
     if wanted == "csv":
-        return _csv(served, name, as_of, contacts)
-    found = segments.page(served.wh, name, as_of, contacts, limit, after, currency=served.currency)
+        return _csv(served, name, as_of, contacts, purpose)
+    found = segments.page(served.wh, name, as_of, contacts, limit, after, served.currency, purpose)
     following = None
     if found.next_after is not None:
         params = {**dict(request.query_params), "after": found.next_after, "limit": str(limit)}
@@ -217,6 +221,7 @@ def _segment(
         "segment": found.segment,
         "as_of": found.as_of,
         "contacts": contacts,
+        "purpose": purpose,
         "count": found.rows.height,
         "items": _records(found.rows),
         "next_after": found.next_after,
@@ -224,10 +229,14 @@ def _segment(
     }
 
 
-def _csv(served: _Served, name: str, day: dt.date | None, contacts: segments.Contacts) -> Response:
+def _csv(
+    served: _Served, name: str, day: dt.date | None, contacts: segments.Contacts, purpose: str | None
+) -> Response:
     as_of = segments.resolve_as_of(served.wh, day)
     # unknown names fail before streaming
-    statement = segments.members_statement(served.wh, name, as_of, contacts, currency=served.currency)
+    statement = segments.members_statement(
+        served.wh, name, as_of, contacts, currency=served.currency, purpose=purpose
+    )
     # Connect before answering, so a warehouse locked by a publish is a 503 rather than a broken body; the
     # connection closes when the body is done (or, if never iterated, after the response).
     held = ExitStack()

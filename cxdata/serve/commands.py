@@ -67,6 +67,12 @@ def add_commands(commands: Any, console: Console, day: Any, whole_number: Any) -
     )
     export.add_argument("--with-ids", action="store_true", help="also write the model run ids of the scores")
     export.add_argument(
+        "--purpose",
+        choices=["email", "sms", "ads"],
+        default=None,
+        help="what the contacts are for (required with contacts): members who did not agree to it are left out",
+    )
+    export.add_argument(
         "--holdout",
         type=share,
         default=None,
@@ -159,11 +165,11 @@ def _export(console: Console, args: argparse.Namespace) -> int:
     with _warehouse(config, writable=holdout is not None) as wh:
         result = export(
             wh, args.name, args.out, fmt, args.as_of, contacts, args.batch_rows, holdout,
-            currency=config.currency, template=args.template, with_ids=args.with_ids,
+            currency=config.currency, template=args.template, with_ids=args.with_ids, purpose=args.purpose,
         )  # fmt: skip
-    held = ""
+    held = f", {result.without_consent:,} left out without consent for {args.purpose}" if args.purpose else ""
     if holdout is not None:
-        held = (
+        held += (
             f", {result.withheld:,} withheld as the control group of {holdout.campaign} "
             f"({result.newly_assigned:,} newly assigned)"
         )

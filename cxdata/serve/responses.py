@@ -132,6 +132,9 @@ class SegmentPage(_Body):
     segment: str = column(MEMBERS, "segment", ...)
     as_of: Moment = column(MEMBERS, "as_of", ...)
     contacts: Literal["none", "raw", "hashed"] = Field(description="The contacts asked for (contacts=).")
+    purpose: Literal["email", "sms", "ads"] | None = Field(
+        None, description="What the contacts are for (purpose=): only members who agreed to it are listed."
+    )
     count: int = Field(description="Members on this page.", ge=0)
     items: list[SegmentMember] = Field(description="The members, by customer_key.")
     next_after: str | None = Field(description="Cursor of the next page (after=); null on the last page.")

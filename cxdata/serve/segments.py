@@ -49,7 +49,7 @@ import sqlalchemy as sa
 
 from cxdata.config import DEFAULT_CURRENCY
 from cxdata.files import check_target, replacing
-from cxdata.serve import audiences, holdouts
+from cxdata.serve import audiences, consent, holdouts
 from cxdata.serve.access import (
     BadValue,
     ServeError,
@@ -138,6 +138,7 @@ class ExportResult:
     seconds: float
     withheld: int = 0  # control members of the holdout left out of the file
     newly_assigned: int = 0  # members assigned to the holdout's groups by this export
+    without_consent: int = 0  # members left out as they did not agree to the export's purpose
 
 
 def resolve_as_of(wh: Warehouse, day: dt.date | None = None) -> dt.datetime:
@@ -211,10 +212,12 @@ def members_statement(
     after: str | None = None,
     limit: int | None = None,
     currency: str = DEFAULT_CURRENCY,
+    purpose: str | None = None,
 ) -> sa.Select:
     """The members of segment ``name`` at ``as_of`` with their scores (and contacts), by customer_key; only the
     first ``limit`` whose key sorts after ``after``, when given. Amounts are labelled by a ``currency`` column
-    holding ``currency`` (the project's ISO code).
+    holding ``currency`` (the project's ISO code). With ``purpose`` (required with contacts), only the members
+    who agreed to it (`cxdata.serve.consent`).
 
     Raises UnknownSegment, listing the known ones, when there is no such segment at that moment.
     """
@@ -224,11 +227,16 @@ def members_statement(
     known = known_segments(wh, as_of)
     if name not in known:
         raise UnknownSegment(name, as_of, known)
+    purpose = consent.checked_purpose(purpose, contacts != "none")
+    if contacts != "none":
+        require(wh, PII, "build the customer marts (dim_customer_pii) or export without contacts")
     members = table(wh, MEMBERS, "segment", "customer_key", "as_of", "run_id")
     has_run = "run_id" in columns_of(wh)[MEMBERS]
     chosen = sa.select(
         members.c.segment, members.c.as_of, members.c.customer_key, *([members.c.run_id] if has_run else [])
     ).where(members.c.segment == name, members.c.as_of == as_of)
+    if purpose is not None:
+        chosen = chosen.where(consent.consented(wh, members.c.customer_key, purpose))
     if after is not None:
         chosen = chosen.where(members.c.customer_key > check_value(after, "cursor"))
     if limit is not None:
@@ -252,7 +260,6 @@ def members_statement(
         if set(available) & set(MONEY_COLUMNS):
             selected.append(sa.literal(check_value(currency, "currency"), sa.String).label("currency"))
     if contacts != "none":
-        require(wh, PII, "build the customer marts (dim_customer_pii) or export without contacts")
         pii = table(wh, PII, "customer_key", "email", "phone")
         joined = joined.outerjoin(pii, pii.c.customer_key == page_rows.c.customer_key)
         if contacts == "raw":
@@ -286,11 +293,12 @@ def page(
     limit: int = 100,
     after: str | None = None,
     currency: str = DEFAULT_CURRENCY,
+    purpose: str | None = None,
 ) -> Page:
     """Up to ``limit`` members of segment ``name`` whose customer_key sorts after ``after`` (keyset paging);
-    amounts in ``currency``."""
+    amounts in ``currency``; with contacts, only those who agreed to ``purpose``."""
     as_of = resolve_as_of(wh, day)
-    rows = fetch(wh, members_statement(wh, name, as_of, contacts, after, limit + 1, currency))
+    rows = fetch(wh, members_statement(wh, name, as_of, contacts, after, limit + 1, currency, purpose))
     more = rows.height > limit
     rows = rows.head(limit)
     return Page(name, as_of, rows, rows["customer_key"][-1] if more else None)
@@ -305,17 +313,21 @@ def open_segment(
     batch_rows: int = 50_000,
     currency: str = DEFAULT_CURRENCY,
     template: str | None = None,
+    purpose: str | None = None,
 ) -> Iterator[tuple[dt.datetime, Stream]]:
     """The scoring moment and a batch stream of every member of segment ``name`` (see members_statement), or
-    with ``template`` its audience rows (`cxdata.serve.audiences`)."""
+    with ``template`` its audience rows (`cxdata.serve.audiences`); with contacts, only those who agreed to
+    ``purpose``."""
     as_of = resolve_as_of(wh, day)
     if template is not None:
         known = known_segments(wh, as_of)
         if name not in known:
             raise UnknownSegment(name, as_of, known)
         statement = audiences.audience_statement(wh, name, as_of, template)
+        purpose = consent.checked_purpose(purpose, True)
+        statement = statement.where(consent.consented(wh, statement.selected_columns.customer_key, purpose))
     else:
-        statement = members_statement(wh, name, as_of, contacts, currency=currency)
+        statement = members_statement(wh, name, as_of, contacts, currency=currency, purpose=purpose)
     with stream(wh, statement, batch_rows) as result:
         yield as_of, result
 
@@ -346,20 +358,22 @@ def export(
     currency: str = DEFAULT_CURRENCY,
     template: str | None = None,
     with_ids: bool = False,
+    purpose: str | None = None,
 ) -> ExportResult:
     """Write segment ``name`` (members, scores with their ``currency`` and contacts as asked; with ``template``,
     only the ad platform's audience columns) to ``out`` as CSV or Parquet, batch by batch; ``out`` appears only
     when complete. With a ``holdout``, only the campaign's treated members are written, and the members assigned
     now (at ``now``, default the current time) are appended to experiment_assignments before ``out`` appears;
     ``wh`` must then be writable. Scores are rounded (`EXPORT_DECIMALS`); the model run ids are written only
-    ``with_ids``."""
+    ``with_ids``. Contacts (raw, hashed or a template) are for one ``purpose``: members who did not agree to it
+    are left out and counted (`ExportResult.without_consent`)."""
     started = time.perf_counter()
     if fmt not in FORMATS:
         raise BadValue(f"export format must be one of {', '.join(FORMATS)}, got {shown(str(fmt))}")
     path = check_target(out)  # before the query, so a bad path fails at once and creates nothing
     rows, withheld, split = 0, 0, None
     with (
-        open_segment(wh, name, day, contacts, batch_rows, currency, template) as (as_of, result),
+        open_segment(wh, name, day, contacts, batch_rows, currency, template, purpose) as (as_of, result),
         replacing(path, _CRASH) as sink,
     ):
         batches = result.batches
@@ -388,7 +402,8 @@ def export(
             if split.new_rows.height:
                 wh.append(holdouts.ASSIGNMENTS, split.new_rows)
     newly = 0 if split is None else split.new_rows.height
-    return ExportResult(path, fmt, name, as_of, rows, time.perf_counter() - started, withheld, newly)
+    refused = consent.left_out(wh, name, as_of, purpose) if purpose is not None else 0
+    return ExportResult(path, fmt, name, as_of, rows, time.perf_counter() - started, withheld, newly, refused)
 
 
 def _for_people(batch: pl.DataFrame, hidden: tuple[str, ...]) -> pl.DataFrame:

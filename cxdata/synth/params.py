@@ -301,6 +301,11 @@ class SynthParams:
     # marketing
     campaigns: tuple[Campaign, ...] = DEFAULT_CAMPAIGNS
     subscribed_share: float = 0.6
+    # consent per CRM record: email consent is the subscription; sms and ads drawn with these shares; a record
+    # without any statement (all null) with consent_missing_share; stated at a time between creation and cutoff
+    sms_consent_share: float = 0.35
+    ads_consent_share: float = 0.5
+    consent_missing_share: float = 0.1
     dead_open_factor: float = 0.3
     retention_window_days: float = 45.0
     in_session_order_share: float = 0.5

@@ -79,9 +79,31 @@ def customers(sim: Simulation, rng: np.random.Generator) -> Chunk:
             ids.labels([c.code for c in params.phone_countries], p.country[person], "country"),
             utc(sim.timeline, created, "created"),
             pl.Series("marketing_opt_in", p.subscribed[person]),
+            *_consent(sim, rng, person, created),
         ]
     )
     return Chunk(frame, person, record_id=ref)
+
+
+def _consent(
+    sim: Simulation, rng: np.random.Generator, person: np.ndarray, created: np.ndarray
+) -> list[pl.Series]:
+    """Each CRM record's consent statement (Y/N per purpose, and when it was made); a duplicate record states
+    its own, so a person's newest statement is the one that counts."""
+    params, n = sim.params, person.size
+    u = rng.random((4, n))
+    stated = u[0] >= params.consent_missing_share
+    when = created + u[1] * (sim.timeline.cutoff - created)
+
+    def flag(values: np.ndarray, name: str) -> pl.Series:
+        return pl.Series(name, np.where(values, "Y", "N")).set(pl.Series(~stated), None)
+
+    return [
+        flag(sim.people.subscribed[person], "email_opt_in"),
+        flag(u[2] < params.sms_consent_share, "sms_opt_in"),
+        flag(u[3] < params.ads_consent_share, "ads_opt_in"),
+        utc(sim.timeline, when, "consent_changed").set(pl.Series(~stated), None),
+    ]
 
 
 def orders(sim: Simulation, rng: np.random.Generator) -> Iterator[Chunk]:

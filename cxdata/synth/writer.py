@@ -59,6 +59,10 @@ COLUMNS: dict[str, dict[str, str]] = {
         "postcode": "zip",
         "country": "country",
         "created_at": "created",
+        "consent_email": "email_opt_in",
+        "consent_sms": "sms_opt_in",
+        "consent_ads": "ads_opt_in",
+        "consent_updated_at": "consent_changed",
     },
     "tickets": {
         "ticket_id": "case_number",

@@ -153,7 +153,23 @@ def fixture_tables() -> dict[str, pl.DataFrame]:
         "customer_scores_history": pl.concat([decoy, earlier_scores, latest_scores]),
         "dim_customer_pii": pii(),
         "customer_identity": identity(),
+        "customer_consent": consent(),
     }
+
+
+def consent(refused: frozenset[int] = frozenset(), unstated: frozenset[int] = frozenset()) -> pl.DataFrame:
+    """customer_consent: every customer agreed to every purpose, but ads: the customers ``refused`` said no,
+    the customers ``unstated`` never said (no row)."""
+    stated = [i for i in range(1, CUSTOMERS + 1) if i not in unstated]
+    return pl.DataFrame(
+        {
+            "customer_key": [key(i) for i in stated],
+            "consent_email": [True] * len(stated),
+            "consent_sms": [True] * len(stated),
+            "consent_ads": [i not in refused for i in stated],
+            "consent_updated_at": [EARLIER] * len(stated),
+        }
+    )
 
 
 # sha256 of "test@example.com": the example value of many ad platforms' hashing guides.

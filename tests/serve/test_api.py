@@ -104,12 +104,16 @@ def test_segment_as_csv_streams_every_member(client, published, ask):
 def test_contacts_only_with_the_personal_scope(client, published):
     _, _, tables = published
     for contacts in ("raw", "hashed"):
-        status, _, body = client.get(f"/segments/high_value_at_risk?contacts={contacts}&as_of=2026-05-31")
+        status, _, body = client.get(
+            f"/segments/high_value_at_risk?contacts={contacts}&purpose=email&as_of=2026-05-31"
+        )
         assert status == 403 and "personal" in json.loads(body)["error"]
-    hashed = client.json("/segments/high_value_at_risk?contacts=hashed&as_of=2026-05-31", token=PII_TOKEN)
+    hashed = client.json(
+        "/segments/high_value_at_risk?contacts=hashed&purpose=email&as_of=2026-05-31", token=PII_TOKEN
+    )
     first = next(i for i in hashed["items"] if i["customer_key"] == key(1))
     assert first["email_sha256"] == TEST_EMAIL_SHA256 and "email" not in first
-    raw = client.json("/segments/high_value_at_risk?contacts=raw&format=json", token=PII_TOKEN)
+    raw = client.json("/segments/high_value_at_risk?contacts=raw&purpose=email&format=json", token=PII_TOKEN)
     stored = dict(
         zip(tables["dim_customer_pii"]["customer_key"], tables["dim_customer_pii"]["email"], strict=True)
     )
@@ -127,7 +131,7 @@ def test_no_personal_data_without_the_scope(client, published):
         _, _, body = client.get(path)
         text = body.decode()
         assert not [v for v in personal if v.strip() in text], path
-    _, _, with_scope = client.get("/segments/lost?contacts=raw&format=csv", token=PII_TOKEN)
+    _, _, with_scope = client.get("/segments/lost?contacts=raw&purpose=email&format=csv", token=PII_TOKEN)
     assert "@example.com" in with_scope.decode()  # the check above can fail: contacts are in that table
 
 
@@ -224,8 +228,8 @@ def test_responses_match_the_openapi_spec(client):
         ("/segments", "/segments", 401, None),
         ("/segments?as_of=soon", "/segments", 400, READ_TOKEN),
         ("/segments/lost?limit=3", "/segments/{name}", 200, READ_TOKEN),
-        ("/segments/lost?contacts=hashed", "/segments/{name}", 200, PII_TOKEN),
-        ("/segments/lost?contacts=hashed", "/segments/{name}", 403, READ_TOKEN),
+        ("/segments/lost?contacts=hashed&purpose=email", "/segments/{name}", 200, PII_TOKEN),
+        ("/segments/lost?contacts=hashed&purpose=email", "/segments/{name}", 403, READ_TOKEN),
         ("/segments/vip", "/segments/{name}", 404, READ_TOKEN),
         (f"/customers/{key(5)}/scores", "/customers/{customer_key}/scores", 200, READ_TOKEN),
         ("/customers/C9999999999/scores", "/customers/{customer_key}/scores", 404, READ_TOKEN),

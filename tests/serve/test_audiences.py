@@ -27,6 +27,10 @@ PII = pl.DataFrame(
         "country": ["gb", "Spain", "ES"],
     }
 )
+CONSENT = pl.DataFrame(
+    {"customer_key": ["K1", "K2", "K3"], "consent_email": [True] * 3, "consent_sms": [True] * 3,
+     "consent_ads": [True] * 3}
+)  # fmt: skip
 MEMBERS = pl.DataFrame(
     {"segment": ["lost"] * 3 + ["champions"], "customer_key": ["K1", "K2", "K3", "K1"], "as_of": [AS_OF] * 4}
 )
@@ -60,13 +64,14 @@ def warehouse(warehouse_target):
     with Warehouse(url, schema) as wh:
         wh.publish("dim_customer_pii", PII)
         wh.publish("segment_members", MEMBERS)
+        wh.publish("customer_consent", CONSENT)
         yield wh
 
 
 @pytest.mark.parametrize(("template", "expected"), [("google", GOOGLE), ("meta", META)])
 def test_audience_files_carry_the_platforms_columns_normalised_and_hashed(warehouse, tmp_path, template, expected):
     out = tmp_path / f"{template}.csv"
-    result = export(warehouse, "lost", out, day=AS_OF.date(), template=template)
+    result = export(warehouse, "lost", out, day=AS_OF.date(), template=template, purpose="ads")
     assert result.rows == 3
     written = pl.read_csv(out, infer_schema=False)
     assert written.columns == list(expected[0])  # the platform's headers only: no customer_key, no scores
@@ -83,10 +88,23 @@ def test_cli_writes_an_audience_file(tmp_path, capsys, monkeypatch):
     with Warehouse(url) as wh:
         wh.publish("dim_customer_pii", PII)
         wh.publish("segment_members", MEMBERS)
+        wh.publish("customer_consent", CONSENT)
     config = tmp_path / "cxdata.yaml"
     config.write_text(f"name: t\nwarehouse: {url}\nsources:\n  orders: {{path: o.csv}}\n", encoding="utf-8")
     out = tmp_path / "meta.csv"
-    args = ["segments", "export", "lost", "--config", str(config), "--out", str(out), "--template", "meta"]
+    args = [
+        "segments",
+        "export",
+        "lost",
+        "--config",
+        str(config),
+        "--out",
+        str(out),
+        "--template",
+        "meta",
+        "--purpose",
+        "ads",
+    ]
     assert main(args) == 0
     assert "meta audience columns" in capsys.readouterr().out
     assert pl.read_csv(out, infer_schema=False).to_dicts() == META

@@ -101,7 +101,7 @@ def test_export_of_an_earlier_day_takes_the_history_of_the_run_that_segmented(ro
 def test_hashed_export_matches_known_sha256_of_normalised_contacts(ro, published, tmp_path):
     _, _, tables = published
     out = tmp_path / "hashed.csv"
-    export(ro, "high_value_at_risk", out, fmt="csv", day=EARLIER.date(), contacts="hashed")
+    export(ro, "high_value_at_risk", out, fmt="csv", day=EARLIER.date(), contacts="hashed", purpose="email")
     read = pl.read_csv(out)
     assert "email" not in read.columns and "phone" not in read.columns
     first = read.filter(pl.col("customer_key") == key(1)).row(0, named=True)
@@ -118,7 +118,7 @@ def test_hashed_export_matches_known_sha256_of_normalised_contacts(ro, published
 def test_raw_export_carries_the_stored_contacts(ro, published, tmp_path):
     _, _, tables = published
     out = tmp_path / "raw.parquet"
-    export(ro, "champions", out, fmt="parquet", contacts="raw")
+    export(ro, "champions", out, fmt="parquet", contacts="raw", purpose="email")
     read = pl.read_parquet(out)
     expected = read.select("customer_key").join(tables["dim_customer_pii"], on="customer_key", how="left")
     assert_frame_equal(
@@ -169,7 +169,7 @@ def test_contacts_need_the_pii_table(tmp_path, published):
     with Warehouse(url) as wh:
         wh.publish("segment_members", tables["segment_members"])
         with pytest.raises(NotPublished, match="dim_customer_pii"):
-            export(wh, "lost", tmp_path / "x.csv", contacts="hashed")
+            export(wh, "lost", tmp_path / "x.csv", contacts="hashed", purpose="email")
         with pytest.raises(BadValue, match="export format"):
             export(wh, "lost", tmp_path / "x.xlsx", fmt="xlsx")
 
@@ -187,7 +187,7 @@ def test_cli_lists_and_exports(published, tmp_path, capsys, monkeypatch):
     assert all(name in listed for name in RULES)
     out = tmp_path / "seg.parquet"
     args = ["segments", "export", "lost", "--config", str(config), "--out", str(out), "--as-of", "2026-05-31"]
-    assert cli.main([*args, "--hashed"]) == 0
+    assert cli.main([*args, "--hashed", "--purpose", "email"]) == 0
     read = pl.read_parquet(out)
     assert read.height == 10 and {"email_sha256", "phone_sha256"} <= set(read.columns)
     assert cli.main(["segments", "export", "nope", "--config", str(config), "--out", str(out)]) == 2
@@ -195,7 +195,7 @@ def test_cli_lists_and_exports(published, tmp_path, capsys, monkeypatch):
 
 
 def test_members_come_in_batches_of_the_asked_size(ro):
-    with open_segment(ro, "lost", batch_rows=3, contacts="hashed") as (as_of, result):
+    with open_segment(ro, "lost", batch_rows=3, contacts="hashed", purpose="email") as (as_of, result):
         sizes = [batch.height for batch in result.batches]
         assert result.schema["email_sha256"] == pl.String and result.schema["as_of"] == pl.Datetime("us", "UTC")
     assert as_of == LATEST and sizes == [3, 3, 3, 1]
@@ -208,7 +208,7 @@ def test_exported_files_are_owner_only_even_over_a_world_readable_one(ro, tmp_pa
     out.chmod(0o644)
     previous = os.umask(0o022)
     try:
-        export(ro, "lost", out, fmt=fmt, contacts="raw")
+        export(ro, "lost", out, fmt=fmt, contacts="raw", purpose="email")
     finally:
         os.umask(previous)
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
@@ -222,7 +222,7 @@ def test_a_symlink_planted_at_the_export_temp_path_is_not_followed(ro, tmp_path,
     planted.symlink_to(victim)
     names = iter(["guessed", "drawn"])
     monkeypatch.setattr(files, "_token", lambda: next(names))
-    export(ro, "lost", tmp_path / "raw.csv", contacts="raw")
+    export(ro, "lost", tmp_path / "raw.csv", contacts="raw", purpose="email")
     assert victim.read_text() == "ssh-ed25519 AAAA operator\n" and planted.is_symlink()
     assert "@example.com" in (tmp_path / "raw.csv").read_text()
 
@@ -234,7 +234,7 @@ def test_special_file_targets_are_refused_before_the_query(ro, tmp_path):
     folder.mkdir()
     for target in (fifo, folder, tmp_path / "missing" / "x.csv"):
         with pytest.raises(OutputError):
-            export(ro, "lost", target, contacts="raw")
+            export(ro, "lost", target, contacts="raw", purpose="email")
     assert stat.S_ISFIFO(fifo.lstat().st_mode) and stat.S_ISDIR(folder.lstat().st_mode)
     assert not list(tmp_path.rglob("*.partial")) and not list(folder.iterdir())
 
@@ -250,7 +250,7 @@ def test_an_export_killed_before_the_rename_leaves_the_old_file(published, tmp_p
         env["CXDATA_WAREHOUSE_SCHEMA"] = schema
     exe = Path(sys.executable).parent / "cxdata"
     done = subprocess.run(
-        [str(exe), "segments", "export", "lost", "--config", str(config), "--out", str(out)],
+        [str(exe), "segments", "export", "lost", "--config", str(config), "--out", str(out), "--purpose", "email"],
         env=env,
         capture_output=True,
         text=True,
