@@ -305,10 +305,15 @@ def validate_postgres(
                 ref_table, ref_column = spec.reference.split(".")
                 column, ref_column = quote(spec.column), quote(ref_column)
                 reference = f"{quote(db_schema)}.{quote(ref_table)}"
-                # {batch} is GX's subquery of the validated table; the reference is read in full.
+                # {batch} is GX's subquery of the validated table (aliased by GX in some queries, not in others,
+                # so never here). NOT EXISTS, an anti join, not NOT IN: PostgreSQL runs NOT IN (subquery) as a
+                # hashed subplan only while the keys fit in work_mem, past that (a few hundred thousand keys) as a
+                # scan of the keys per row. The reference's key is renamed so that {column} inside the subquery
+                # can only mean the validated table's.
+                keys = f"(select {ref_column} as cx_reference_key from {reference}) as r"
                 orphans = (
-                    f"select {column} from {{batch}} where {column} is not null and {column} not in "
-                    f"(select {ref_column} from {reference} where {ref_column} is not null)"
+                    f"select {column} from {{batch}} where {column} is not null and not exists "
+                    f"(select 1 from {keys} where r.cx_reference_key = {column})"
                 )
                 referential.append(_expectation(spec, i, orphans))
             else:
