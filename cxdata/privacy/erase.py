@@ -79,7 +79,8 @@ def _checked(requests: pl.DataFrame) -> pl.DataFrame:
 def _keys(match: Match, people: People) -> pl.DataFrame | None:
     """The key rows that find the person's rows by ``match`` (columns named as the table's)."""
     if match.how in ("customer_key", "merge"):
-        return people.keys.select(pl.col("customer_key").alias(match.columns[0]))
+        keys = pl.concat([people.keys, people.retired])
+        return keys.select(pl.col("customer_key").alias(match.columns[0])).unique()
     if match.how == "record":
         return people.records.select("source_table", "record_id")
     if match.how == "source_key":

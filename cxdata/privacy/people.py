@@ -36,13 +36,16 @@ _IDENTIFIER = ["identifier_type", "identifier_value"]
 class People:
     """The persons of a batch of requests.
 
-    ``keys``: request_id, customer_key. ``records``: request_id, source_table, record_id, customer_key.
+    ``keys``: request_id, customer_key (current keys). ``retired``: request_id, customer_key: the keys merged
+    into those over time (rows written before a merge, in histories and logs, still carry them).
+    ``records``: request_id, source_table, record_id, customer_key.
     ``identifiers``: request_id, identifier_type, identifier_value: what is erased and suppressed (their own,
     and what was asked for). ``shared``: request_id, identifier_type, identifier_value: kept, since other
     customers' records carry them too.
     """
 
     keys: pl.DataFrame
+    retired: pl.DataFrame
     records: pl.DataFrame
     identifiers: pl.DataFrame
     shared: pl.DataFrame
@@ -102,10 +105,39 @@ def find_people(wh: Warehouse, config: ProjectConfig, requests: pl.DataFrame) ->
     identifiers = wanted.join(elsewhere, on=_IDENTIFIER, how="anti")
     return People(
         keys,
+        _retired(wh, keys),
         records,
         identifiers.sort("request_id", *_IDENTIFIER),
         shared.sort("request_id", *_IDENTIFIER),
     )
+
+
+def _retired(wh: Warehouse, keys: pl.DataFrame, rounds: int = 64) -> pl.DataFrame:
+    """The keys merged into ``keys`` (request_id, customer_key), following merges back; only keys no record
+    holds any more, since a split's old key lives on with the other part and is another customer's."""
+    found = keys.clear()
+    if keys.is_empty() or not wh.exists("identity_merges"):
+        return found
+    frontier = keys
+    for _ in range(rounds):
+        merged = wh.read(
+            "identity_merges",
+            columns=["old_key", "new_key"],
+            where={"kind": "merge"},
+            where_in=frontier.select(pl.col("customer_key").alias("new_key")).unique(),
+        )
+        older = frontier.join(merged, left_on="customer_key", right_on="new_key").select(
+            "request_id", pl.col("old_key").alias("customer_key")
+        )
+        older = older.join(pl.concat([keys, found]), on=["request_id", "customer_key"], how="anti").unique()
+        if older.is_empty():
+            break
+        found, frontier = pl.concat([found, older]), older
+    if found.is_empty() or not wh.exists("identity_record_keys"):
+        return found
+    wanted = found.select("customer_key").unique()
+    live = wh.read("identity_record_keys", columns=["customer_key"], where_in=wanted)
+    return found.join(live.unique(), on="customer_key", how="anti").sort("request_id", "customer_key")
 
 
 def _records(wh: Warehouse, keys: pl.DataFrame) -> pl.DataFrame:
