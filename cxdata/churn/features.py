@@ -79,7 +79,9 @@ def fit_btyd(rfm: pl.DataFrame, config: ChurnConfig) -> BtydModel | None:
     predicts for everybody.
     """
     if rfm.height > config.btyd_fit_customers:
-        rfm = rfm.sample(config.btyd_fit_customers, seed=config.seed)
+        # a sample picks rows by position: sorted first, so any order of the summary (a group_by's, or shards'
+        # partials in the order they finished) fits the same customers
+        rfm = rfm.sort("customer_key").sample(config.btyd_fit_customers, seed=config.seed)
     return fit_first(config.btyd_model, rfm, config.penalizers, seed=config.seed)
 
 

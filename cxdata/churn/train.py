@@ -96,8 +96,8 @@ def retained_reference(frame: pl.DataFrame, names: list[str]) -> dict[str, float
 def _stack(frames: list[pl.DataFrame], config: ChurnConfig) -> pl.DataFrame:
     # sample each cutoff by the same fraction before stacking, so memory never holds every row twice
     share = min(1.0, config.max_train_rows / max(1, sum(f.height for f in frames)))
-    if share < 1.0:
-        frames = [f.sample(fraction=share, seed=config.seed) for f in frames]
+    if share < 1.0:  # by position: sorted first, so the sample does not depend on the frames' row order
+        frames = [f.sort("customer_key").sample(fraction=share, seed=config.seed) for f in frames]
     return pl.concat(frames, how="diagonal_relaxed")
 
 
