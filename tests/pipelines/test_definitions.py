@@ -58,7 +58,9 @@ DELIVERY = {
 }
 # the views of one source's records by their own channel, for the sources beyond orders
 SOURCE_VIEWS = {"bi_tickets_by_channel_daily", "bi_surveys_by_channel_daily", "bi_web_by_channel_daily"}
-EVERY_DOMAIN = IDENTITY | FACTS | CUSTOMER_WIDE | VALUE | TOUCHPOINTS | DELIVERY | SOURCE_VIEWS
+# built from the customers source's consent columns
+CRM = {"customer_consent"}
+EVERY_DOMAIN = IDENTITY | FACTS | CUSTOMER_WIDE | VALUE | TOUCHPOINTS | DELIVERY | SOURCE_VIEWS | CRM
 
 
 def test_every_asset_has_owners_from_its_group_and_every_group_is_described(small_project, tmp_path):
