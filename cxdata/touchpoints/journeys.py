@@ -149,10 +149,12 @@ def build_journeys(
     if as_of is not None:
         stream = stream.filter(pl.col("occurred_at") <= _as_utc(as_of))
 
-    # the first kept order at or after each event, per customer; stable sorts keep same-instant events in input
-    # order, and sorting on one numeric key at a time is what keeps this fast with millions of events
+    # the first kept order at or after each event, per customer. Same-instant events are ordered by their
+    # customer's and touchpoint's 64-bit hashes, never by input order: a warehouse may hand rows over in another
+    # order on every read (PostgreSQL's synchronized scans start a large table's scan mid-table), and journey
+    # numbers, paths and draws must not change with it. Numeric keys keep the sort fast with millions of events.
     matched = (
-        stream.sort("occurred_at", maintain_order=True)
+        stream.sort(pl.col("occurred_at"), pl.col("customer_key").hash(), pl.col("touchpoint").hash())
         .join_asof(
             kept.select("customer_key", "__order", "ordered_at"),
             left_on="occurred_at",
@@ -251,8 +253,9 @@ def _kept_orders(orders: pl.LazyFrame, as_of: dt.datetime | None, clv: pl.LazyFr
     )
     if as_of is not None:
         kept = kept.filter(pl.col("ordered_at") <= _as_utc(as_of))
-    # a stable sort on time alone: same-instant orders keep their input order (a string tie-break is slow)
-    kept = kept.sort("ordered_at", maintain_order=True).with_columns(
+    # same-instant orders are ordered by the hashes of their customer and id, not by input order (see
+    # build_journeys); numeric tie-breaks, as a string tie-break is slow
+    kept = kept.sort(pl.col("ordered_at"), pl.col("customer_key").hash(), pl.col("order_id").hash()).with_columns(
         pl.col("customer_key").is_first_distinct().alias("__first"), pl.int_range(pl.len()).alias("__order")
     )
     if clv is None:

@@ -215,3 +215,35 @@ def test_synthetic_project_journeys_reconcile_with_orders(synthetic_facts):
             rows = result.filter(pl.col("model") == model)
             assert rows["conversions"].sum() == pytest.approx(kept.height)
             assert rows["revenue"].sum() == pytest.approx(kept["amount"].sum())
+
+
+def test_journeys_do_not_depend_on_the_order_rows_arrive_in():
+    """A warehouse may hand rows over in another order on every read: same-instant events and orders of many
+    customers, shuffled, give the same journeys, numbered alike."""
+    customers = [f"k{i:03d}" for i in range(60)]
+    orders = pl.DataFrame(
+        {
+            "customer_key": customers,
+            "order_id": [f"o{i}" for i in range(60)],
+            "ordered_at": [day(20)] * 60,  # one instant for everybody
+            "amount": [float(i) for i in range(60)],
+        }
+    )
+    events = pl.DataFrame(
+        {
+            "customer_key": customers * 3,
+            "occurred_at": [day(10)] * 120 + [day(25)] * 60,  # same-instant touches, converting and lost
+            "touchpoint": ["email/a"] * 60 + ["search/b"] * 60 + ["social/c"] * 60,
+        }
+    )
+    built = [
+        build_journeys(o.lazy(), e.lazy(), lookback_days=30).collect()
+        for o, e in (
+            (orders, events),
+            (orders.sample(fraction=1.0, shuffle=True, seed=1), events.sample(fraction=1.0, shuffle=True, seed=2)),
+            (orders.reverse(), events.reverse()),
+        )
+    ]
+    assert built[0].height == 180
+    for other in built[1:]:
+        assert other.equals(built[0])
