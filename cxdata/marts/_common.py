@@ -51,6 +51,20 @@ def attach_key(frame: pl.LazyFrame, record_keys: pl.LazyFrame, table: str, id_co
     )
 
 
+def crm_records(customers: pl.LazyFrame, record_keys: pl.LazyFrame, *columns: str | pl.Expr) -> pl.LazyFrame:
+    """customer_ref, created_at, ``columns`` and customer_key of every CRM record (stg_customers) identity
+    placed (``record_keys``); records it did not place are left out."""
+    placed = record_keys.filter(pl.col("source_table") == "customers").select(
+        pl.col("record_id").alias("customer_ref"), "customer_key"
+    )
+    return (
+        canonical(customers, "customers")
+        .select("customer_ref", "created_at", *columns)
+        .join(placed, on="customer_ref", how="inner")
+        .filter(pl.col("customer_key").is_not_null())
+    )
+
+
 def hours_between(start: str, end: str) -> pl.Expr:
     """Hours from ``start`` to ``end`` as a float (null when either is null)."""
     return (pl.col(end) - pl.col(start)).dt.total_microseconds() / 3_600_000_000

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from cxdata.marts._common import canonical
+from cxdata.marts._common import crm_records
 from cxdata.profile import Profile, table_profile
 from cxdata.warehouse import Warehouse
 
@@ -26,20 +26,8 @@ _COLUMNS = [f"consent_{p}" for p in PURPOSES]
 def customer_consent(customers: pl.LazyFrame, record_keys: pl.LazyFrame) -> pl.LazyFrame:
     """One row per customer_key with a CRM record (``customers``: stg_customers, placed by ``record_keys``):
     the newest statement of each purpose, and when the newest of those was made."""
-    statements = (
-        canonical(customers, "customers")
-        .select("customer_ref", "created_at", *_COLUMNS, "consent_updated_at")
-        .join(
-            record_keys.filter(pl.col("source_table") == "customers").select(
-                pl.col("record_id").alias("customer_ref"), "customer_key"
-            ),
-            on="customer_ref",
-            how="inner",
-        )
-        .filter(pl.col("customer_key").is_not_null())
-        .sort(
-            ["consent_updated_at", "created_at", "customer_ref"], descending=[True, True, False], nulls_last=True
-        )
+    statements = crm_records(customers, record_keys, *_COLUMNS, "consent_updated_at").sort(
+        ["consent_updated_at", "created_at", "customer_ref"], descending=[True, True, False], nulls_last=True
     )
     # group_by keeps each group's rows in frame order: after the sort, the first non-null is the newest statement
     newest = [pl.col(c).drop_nulls().first().alias(c) for c in _COLUMNS]

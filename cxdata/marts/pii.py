@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from cxdata.marts._common import canonical
+from cxdata.marts._common import crm_records
 from cxdata.profile import Profile, table_profile
 from cxdata.warehouse import Warehouse
 
@@ -50,18 +50,7 @@ def _tidy(column: str) -> pl.Expr:
 def _crm_details(customers: pl.LazyFrame, record_keys: pl.LazyFrame) -> pl.LazyFrame:
     # Per column, the newest CRM record that has a value: a duplicate CRM record without a postcode
     # does not blank the postcode its older twin holds.
-    records = (
-        canonical(customers, "customers")
-        .select("customer_ref", "created_at", *[_tidy(c) for c in CRM_COLUMNS])
-        .join(
-            record_keys.filter(pl.col("source_table") == "customers").select(
-                pl.col("record_id").alias("customer_ref"), "customer_key"
-            ),
-            on="customer_ref",
-            how="inner",
-        )
-        .filter(pl.col("customer_key").is_not_null())
-    )
+    records = crm_records(customers, record_keys, *[_tidy(c) for c in CRM_COLUMNS])
     # group_by keeps each group's rows in frame order, so one sort makes first() the newest record
     newest_first = records.sort(["created_at", "customer_ref"], descending=[True, False], nulls_last=True)
     return newest_first.group_by("customer_key").agg(pl.col(c).drop_nulls().first() for c in CRM_COLUMNS)

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 import polars as pl
 import pytest
 import sqlalchemy as sa
-import yaml
 
 from cxdata.config import WAREHOUSE_SCHEMA_ENV, WAREHOUSE_URL_ENV, load_config
 from cxdata.synth import SynthParams, generate_project
@@ -34,6 +33,7 @@ from cxdata.warehouse import Warehouse
 from cxdata.warehouse.compare import compare_warehouses
 from cxdata.warehouse.snapshot import copy_schema
 from pipelines.runner import run_project
+from tests.lean import lean
 
 CUSTOMERS, SEED = 200, 13
 # Tables the comparison must reach: a comparison of a handful of tables proves little.
@@ -73,17 +73,6 @@ def two_warehouses(request, tmp_path):
             for schema in schemas:
                 conn.execute(sa.text(f'drop schema if exists "{schema}" cascade'))
         engine.dispose()
-
-
-def _lean(config_path) -> None:
-    """Lighter fits (one CLV penalizer, fewer cutoffs, trees and touchpoint replicates): the history run's fits
-    are most of this test's time, and the daily run and the rebuild only score with them."""
-    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    models = config.setdefault("models", {})
-    models.setdefault("clv", {}).update(penalizers=[0.01], boosted={"cutoffs": 3, "max_iter": 60})
-    models.setdefault("churn", {}).update(cutoffs=2, max_iter=60, importance_repeats=1)
-    models.setdefault("touchpoints", {}).update(bootstrap_replicates=20, placebo_sets=2)
-    config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
 
 
 def _run(monkeypatch, config_path, side: Side, as_of: dt.date, full_refresh: bool = False):
@@ -164,7 +153,7 @@ def test_a_daily_run_equals_a_full_rebuild(tmp_path, monkeypatch, two_warehouses
     monkeypatch.setattr("pipelines.checks.quality_specs", lambda config, tables: [])
     (tmp_path / "dagster_home").mkdir()
     project = generate_project(tmp_path / "project", SynthParams(customers=CUSTOMERS, seed=SEED))
-    _lean(project.config_path)
+    lean(project.config_path)
     held = hold_back_days(project.config_path, days=2)
     assert len(held) == 2  # both days have events
     first, newest = sorted(held)

@@ -30,7 +30,6 @@ from pathlib import Path
 import dagster as dg
 import pytest
 import sqlalchemy as sa
-import yaml
 
 from cxdata.config import WAREHOUSE_SCHEMA_ENV, WAREHOUSE_URL_ENV, load_config
 from cxdata.synth import SynthParams, generate_project
@@ -44,6 +43,7 @@ from pipelines.phases import BUILD_JOB, run_phases
 from pipelines.run import RUN_TAG
 from pipelines.runner import instance_for, run_project
 from tests.celery_workers import celery_workers, redis_server
+from tests.lean import lean
 
 CUSTOMERS, SEED = 300, 13
 SHARDED = ("score_customer_value", "score_touchpoints")
@@ -61,21 +61,11 @@ class Project:
     before: str  # the state every rerun starts from: the whole run, its fitted models deleted
 
 
-def _configure(path: Path, **scale) -> None:
-    config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    models = config.setdefault("models", {})
-    models.setdefault("clv", {}).update(penalizers=[0.01], boosted={"cutoffs": 3, "max_iter": 60})
-    models.setdefault("churn", {}).update(cutoffs=2, max_iter=60, importance_repeats=1)
-    models.setdefault("touchpoints", {}).update(bootstrap_replicates=20, placebo_sets=2)
-    config["scale"] = scale
-    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-
-
 @pytest.fixture(scope="module")
 def project(pg_server, tmp_path_factory) -> Iterator[Project]:
     folder = tmp_path_factory.mktemp("shards")
     generated = generate_project(folder / "project", SynthParams(customers=CUSTOMERS, seed=SEED))
-    _configure(generated.config_path, shards=1)
+    lean(generated.config_path, scale={"shards": 1})
     schemas = [f"t_{uuid.uuid4().hex[:12]}" for _ in range(2)]
     engine = sa.create_engine(pg_server)
     home = folder / "dagster_home"
@@ -105,7 +95,7 @@ def _rerun(
     """The assets of ``steps`` (the value and touchpoint ones; with their checks) rerun on ``schema`` under
     ``scale``."""
     config_path = project.folder / "cxdata.yaml"
-    _configure(config_path, **scale)
+    lean(config_path, scale=scale)
     monkeypatch.setenv(WAREHOUSE_URL_ENV, project.url)
     monkeypatch.setenv(WAREHOUSE_SCHEMA_ENV, schema)
     config = load_config(config_path)

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-import yaml
 
 from cxdata.config import WAREHOUSE_SCHEMA_ENV, WAREHOUSE_URL_ENV, load_config
 from cxdata.config_privacy import DEFAULT_SALT_ENV
@@ -29,6 +28,7 @@ from cxdata.privacy.tables import NO_PERSONAL_ROWS, PERSONAL
 from cxdata.synth import SynthParams, generate_project
 from cxdata.warehouse import Warehouse
 from pipelines.runner import run_project
+from tests.lean import lean
 
 CUSTOMERS, SEED = 150, 29
 SALT = "s" * 8 + "0123456789abcdef"
@@ -36,15 +36,6 @@ _PERSONAL_COLUMNS = ("email", "phone", "customer_ref")
 _IDENTIFIER = ["identifier_type", "identifier_value"]
 _SOURCE_KEYS = {"customers": "customer_ref", "orders": "order_id", "tickets": "ticket_id",
                 "surveys": "response_id", "web_events": "event_id", "touches": "touch_id"}  # fmt: skip
-
-
-def _lean(config_path: Path) -> None:
-    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    models = config.setdefault("models", {})
-    models.setdefault("clv", {}).update(penalizers=[0.01], boosted={"cutoffs": 3, "max_iter": 60})
-    models.setdefault("churn", {}).update(cutoffs=2, max_iter=60, importance_repeats=1)
-    models.setdefault("touchpoints", {}).update(bootstrap_replicates=20, placebo_sets=2)
-    config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
 
 
 @pytest.fixture
@@ -58,7 +49,7 @@ def project(tmp_path, monkeypatch, warehouse_target):
     monkeypatch.setattr("pipelines.checks.quality_specs", lambda config, tables: [])
     (tmp_path / "dagster_home").mkdir()
     generated = generate_project(tmp_path / "project", SynthParams(customers=CUSTOMERS, seed=SEED))
-    _lean(generated.config_path)
+    lean(generated.config_path)
     outcome = run_project(load_config(generated.config_path))
     assert outcome.success, outcome.failures
     return generated.config_path, url, schema
