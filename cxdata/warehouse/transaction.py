@@ -157,7 +157,9 @@ class Transaction:
         with self._failing(name, "deleting keys from"):
             keys_sql = keyed.create_keys_table(self._wh, self._conn, wanted)
             table = sa.table(name, schema=self._wh.schema)
-            deleted = self._conn.execute(sa.delete(table).where(keyed.in_keys(self._wh, on, keys_sql))).rowcount
+            result = self._conn.execute(sa.delete(table).where(keyed.in_keys(self._wh, on, keys_sql)))
+            # DuckDB answers a DELETE with one row holding the count, and leaves rowcount at -1
+            deleted = result.scalar_one() if self._wh.dialect == DUCKDB else result.rowcount
             keyed.drop_keys_table(self._wh, self._conn, keys_sql)
         crash_point(f"delete:{name}")
         return int(deleted)

@@ -6,6 +6,7 @@ whose identifier nobody holds (but that identifier is suppressed)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import polars as pl
 import pytest
@@ -76,6 +77,9 @@ def test_the_merge_chain_is_erased_and_a_split_or_a_shared_phone_is_not(wh):
     log = erase(wh, CONFIG, _requests(("t-1", "email", " ANA@example.com")), NOW)
     assert log.select("customers", "records", "identifiers_shared_kept", "status").row(0) == (1, 3, 1, "erased")
     assert sorted(wh.read("customer_scores_history")["customer_key"]) == ["C", "D"]
+    deleted = json.loads(log["batch_rows_deleted"][0])
+    assert deleted["customer_scores_history"] == 3 and deleted["identity_merges"] == 2  # A, B, Z; A->B, Z->A
+    assert deleted["identity_links"] == 3 and deleted["identity_record_keys"] == 3
     assert wh.read("identity_merges").select("old_key", "new_key").rows() == [("C", "D")]
     assert wh.read("identity_record_keys")["customer_key"].to_list() == ["D", "D"]
     kept = wh.read("identity_links").sort("record_id")
