@@ -1,6 +1,8 @@
 """The customer domain: identity resolution and the single customer view built on it."""
 
 # No postponed annotations here: Dagster reads the `context` annotation when it defines the asset.
+from collections.abc import Callable
+
 import dagster as dg
 
 from cxdata.config import ProjectConfig
@@ -10,7 +12,9 @@ from cxdata.marts.consent import customer_consent_step
 from cxdata.marts.pii import NAME as PII
 from cxdata.marts.pii import dim_customer_pii_step
 from cxdata.marts.step import MARTS, mart_step, marts_for
+from cxdata.profile import Profile
 from cxdata.report import table_figure
+from cxdata.warehouse import Warehouse
 from cxdata.warehouse.comments import comments_for
 from pipelines import checks
 from pipelines.metadata import figure_metadata, to_metadata
@@ -86,52 +90,51 @@ def mart_asset(config: ProjectConfig, name: str, kinds: set[str], available: set
     return _build
 
 
-def pii_asset(config: ProjectConfig, kinds: set[str], available: set[str]) -> dg.AssetsDefinition:
-    """dim_customer_pii: contact details, the one mart with personal data (sql/dim_customer_pii.sql)."""
-    described = [c.text for c in comments_for(PII) if c.column is None]
+def _table_asset(
+    config: ProjectConfig,
+    kinds: set[str],
+    name: str,
+    deps: list[str],
+    step: Callable[[Warehouse], Profile],
+    tags: dict[str, str],
+) -> dg.AssetsDefinition:
+    """One asset publishing table ``name`` with ``step`` (it builds the table from the warehouse and publishes
+    it), described by its sql/ comment, with the table's quality checks."""
+    described = [c.text for c in comments_for(name) if c.column is None]
 
     @dg.asset(
-        name=PII,
+        name=name,
         group_name=GROUP,
-        deps=[t for t in ("customer_identity", RECORD_KEYS, "stg_customers") if t in available],
+        deps=deps,
         kinds=kinds,
         description=described[0],
-        tags={"layer": "mart", "personal_data": "true"},
-        check_specs=checks.quality_specs(config, [PII]),
+        tags=tags,
+        check_specs=checks.quality_specs(config, [name]),
     )
     def _build(
         context: dg.AssetExecutionContext, project: ProjectResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
         with warehouse.get() as wh:
-            profile = dim_customer_pii_step(wh)
-            checked = checks.quality_results(context, wh, project.load(), PII)
-        return dg.MaterializeResult(metadata=to_metadata(profile, PII), check_results=checked)
+            profile = step(wh)
+            checked = checks.quality_results(context, wh, project.load(), name)
+        return dg.MaterializeResult(metadata=to_metadata(profile, name), check_results=checked)
 
     return _build
+
+
+def pii_asset(config: ProjectConfig, kinds: set[str], available: set[str]) -> dg.AssetsDefinition:
+    """dim_customer_pii: contact details, the one mart with personal data (sql/dim_customer_pii.sql)."""
+    deps = [t for t in ("customer_identity", RECORD_KEYS, "stg_customers") if t in available]
+    return _table_asset(
+        config, kinds, PII, deps, dim_customer_pii_step, {"layer": "mart", "personal_data": "true"}
+    )
 
 
 def consent_asset(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefinition:
     """customer_consent: the newest consent statement per customer and purpose (sql/customer_consent.sql)."""
-    described = [c.text for c in comments_for(CONSENT) if c.column is None]
-
-    @dg.asset(
-        name=CONSENT,
-        group_name=GROUP,
-        deps=[RECORD_KEYS, "stg_customers"],
-        kinds=kinds,
-        description=described[0],
-        tags={"layer": "mart"},
-        check_specs=checks.quality_specs(config, [CONSENT]),
+    return _table_asset(
+        config, kinds, CONSENT, [RECORD_KEYS, "stg_customers"], customer_consent_step, {"layer": "mart"}
     )
-    def _build(
-        context: dg.AssetExecutionContext, project: ProjectResource, warehouse: WarehouseResource
-    ) -> dg.MaterializeResult:
-        with warehouse.get() as wh:
-            profile = customer_consent_step(wh)
-            checked = checks.quality_results(context, wh, project.load(), CONSENT)
-        return dg.MaterializeResult(metadata=to_metadata(profile, CONSENT), check_results=checked)
-
-    return _build
 
 
 def assets(config: ProjectConfig) -> list[dg.AssetsDefinition]:

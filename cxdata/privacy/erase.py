@@ -22,6 +22,7 @@ import polars as pl
 from cxdata.config import ProjectConfig
 from cxdata.errors import PrivacyError
 from cxdata.identity.normalise import by_type
+from cxdata.identity.records import TABLES as SOURCE_KEYS
 from cxdata.privacy.hashing import HASH_COLUMN, salt, salted_hashes
 from cxdata.privacy.people import REQUEST_SCHEMA, People, find_people, normalised_requests
 from cxdata.privacy.suppress import SUPPRESSED
@@ -124,7 +125,7 @@ def _held_back(wh: Warehouse, config: ProjectConfig, source: str, people: People
         )  # fmt: skip
         wanted = people.identifiers.filter(pl.col("identifier_type") == id_type).select("identifier_value")
         found.append(values.join(wanted, on="identifier_value", how="semi").select(_QUARANTINE_KEY))
-    key = next(iter(c for m in PERSONAL[f"stg_{source}"] for c in m.columns), None)
+    key = SOURCE_KEYS[source][0]
     if key in rows.columns:
         ids = people.records.filter(pl.col("source_table") == source).select(pl.col("record_id").alias(key))
         found.append(rows.join(ids, on=key, how="semi").select(_QUARANTINE_KEY))

@@ -19,7 +19,6 @@ from cxdata.privacy.hashing import HASH_COLUMN, salt, salted_hashes
 from cxdata.warehouse import Warehouse
 
 SUPPRESSED = "suppressed_identifiers"
-_ROW = "__suppression_row__"
 
 
 @dataclass(frozen=True)
@@ -51,13 +50,11 @@ def suppressed_rows(frame: pl.DataFrame, config: ProjectConfig, suppression: Sup
         if wanted.is_empty():
             continue
         values = frame.select(
-            by_type(pl.col(id_type), id_type, identity.default_region, identity.phone_regions).alias(
-                "identifier_value"
-            )
-        ).with_row_index(_ROW)
-        distinct = values.select("identifier_value").drop_nulls().unique()
+            by_type(pl.col(id_type), id_type, identity.default_region, identity.phone_regions)
+        ).to_series()
+        distinct = values.drop_nulls().unique().to_frame("identifier_value")
         hashed = salted_hashes(distinct.with_columns(pl.lit(id_type).alias("identifier_type")), suppression.secret)
-        matched = hashed.join(wanted, on=["identifier_type", HASH_COLUMN], how="semi").select("identifier_value")
-        rows = values.join(matched, on="identifier_value", how="semi")[_ROW]
-        hit = hit | pl.Series(_ROW, range(frame.height), dtype=pl.UInt32).is_in(rows.implode())
+        matched = hashed.join(wanted, on=["identifier_type", HASH_COLUMN], how="semi")["identifier_value"]
+        # a row without this identifier (null) is not suppressed by it
+        hit = hit | values.is_in(matched.implode()).fill_null(False)
     return hit

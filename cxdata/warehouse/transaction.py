@@ -154,13 +154,14 @@ class Transaction:
         present = {column for column, _, _ in self._wh._catalog_columns(self._conn, name)}
         if not set(on) <= present:
             return 0
-        with self._failing(name, "deleting keys from"):
-            keys_sql = keyed.create_keys_table(self._wh, self._conn, wanted)
+        with (
+            self._failing(name, "deleting keys from"),
+            keyed.staged_keys(self._wh, self._conn, wanted) as keys_sql,
+        ):
             table = sa.table(name, schema=self._wh.schema)
             result = self._conn.execute(sa.delete(table).where(keyed.in_keys(self._wh, on, keys_sql)))
             # DuckDB answers a DELETE with one row holding the count, and leaves rowcount at -1
             deleted = result.scalar_one() if self._wh.dialect == DUCKDB else result.rowcount
-            keyed.drop_keys_table(self._wh, self._conn, keys_sql)
         crash_point(f"delete:{name}")
         return int(deleted)
 
