@@ -176,9 +176,15 @@ class ProjectConfig(Strict):
         """Where Great Expectations builds its data docs (a git-ignored folder beside the config)."""
         return _resolve(self.base_dir, self.validation.docs_dir)
 
+    def source(self, table: str) -> SourceConfig:
+        """The configured source of ``table``: one of `sources`, or `privacy.requests` for the erasure requests."""
+        if table == schema.ERASURE_REQUESTS.name and self.privacy.requests is not None:
+            return self.privacy.requests
+        return self.sources[table]
+
     def source_path(self, table: str) -> Path:
         """The absolute file, glob or folder of a file source."""
-        source = self.sources[table]
+        source = self.source(table)
         if source.path is None:
             raise ConfigError(f"source {table!r} is a SQL source, not a path")
         return _resolve(self.base_dir, source.path)
@@ -230,16 +236,18 @@ def load_config(path: str | os.PathLike[str], environ: dict[str, str] | None = N
     return config.model_copy(
         update={
             "warehouse": _resolve_url(config.warehouse, file.parent, file, "warehouse"),
-            "sources": {
-                name: src.model_copy(
-                    update={"url": _resolve_url(src.url, file.parent, file, f"sources.{name}.url")}
-                )
-                if src.url
-                else src
-                for name, src in config.sources.items()
-            },
+            "sources": {name: _with_url(src, file, f"sources.{name}.url") for name, src in config.sources.items()},
+            "privacy": config.privacy.model_copy(
+                update={"requests": _with_url(config.privacy.requests, file, "privacy.requests.url")}
+            ),
         }
     )
+
+
+def _with_url(source: SourceConfig | None, file: Path, key: str) -> SourceConfig | None:
+    if source is None or source.url is None:
+        return source
+    return source.model_copy(update={"url": _resolve_url(source.url, file.parent, file, key)})
 
 
 @functools.lru_cache(maxsize=16)
@@ -298,16 +306,20 @@ def _expand(
 
 def _check_sources(config: ProjectConfig, file: Path, written: dict[tuple[str, ...], str]) -> None:
     problems = []
-    for name, source in config.sources.items():
-        if name not in schema.TABLES:
+    requests = config.privacy.requests
+    configured = [(("sources", name), name, source) for name, source in config.sources.items()]
+    if requests is not None:
+        configured.append((("privacy", "requests"), schema.ERASURE_REQUESTS.name, requests))
+    for at, name, source in configured:
+        if at[0] == "sources" and name not in schema.TABLES:
             problems.append(
                 f"{file}: key 'sources.{name}': unknown table {name!r}; known tables: {', '.join(schema.TABLES)}"
             )
             continue
-        table = schema.TABLES[name]
+        table = schema.table(name)
         for canonical, source_column in source.columns.items():
             if canonical not in table.column_names:
-                key = ("sources", name, "columns", canonical)
+                key = (*at, "columns", canonical)
                 problems.append(
                     f"{file}: key '{'.'.join(key)}': {canonical!r} is not a column of {name}"
                     f"{shown_value(key, source_column, written)}; columns: {', '.join(table.column_names)}"
@@ -315,13 +327,13 @@ def _check_sources(config: ProjectConfig, file: Path, written: dict[tuple[str, .
         for canonical, fmt in source.formats.items():
             if canonical not in table.column_names or table.column(canonical).kind not in ("timestamp", "date"):
                 stamps = [c.name for c in table.columns if c.kind in ("timestamp", "date")]
-                key = ("sources", name, "formats", canonical)
+                key = (*at, "formats", canonical)
                 problems.append(
                     f"{file}: key '{'.'.join(key)}': formats apply to date/time columns "
                     f"({', '.join(stamps)}), not {canonical!r}{shown_value(key, fmt, written)}"
                 )
         if source.path is not None and source.format is None:
-            _check_file_format(config, name, file, problems)
+            _check_file_format(config, name, file, problems, ".".join(at))
     if problems:
         raise ConfigError("\n".join(problems))
 
@@ -338,13 +350,13 @@ def _check_scale(config: ProjectConfig, file: Path, written: dict[tuple[str, ...
         raise ConfigError("\n".join(problems))
 
 
-def _check_file_format(config: ProjectConfig, name: str, file: Path, problems: list[str]) -> None:
+def _check_file_format(config: ProjectConfig, name: str, file: Path, problems: list[str], at: str) -> None:
     path = config.source_path(name)
     if path.is_dir() or any(ch in str(path) for ch in "*?["):
         return
     if path.suffix.lower() not in (".csv", ".parquet", ".pq", ".txt", ".tsv"):
         problems.append(
-            f"{file}: key 'sources.{name}.path': cannot tell the format of {mask_secrets(str(path))!r} from its "
+            f"{file}: key '{at}.path': cannot tell the format of {mask_secrets(str(path))!r} from its "
             "extension; use .csv or .parquet, or set 'format: csv' / 'format: parquet'"
         )
 

@@ -196,8 +196,28 @@ TABLES: dict[str, Table] = {
 }
 
 
+# Not one of the contract's sources: the requests to erase people (`privacy.requests`, docs/design.md §10.10),
+# read on every run by the erasure asset and never staged, since each row names someone to forget.
+ERASURE_REQUESTS = Table(
+    "erasure_requests",
+    "privacy",
+    "request_id",
+    (
+        _c("request_id", "id", True, "the request's reference (a ticket number): letters, digits and ._:-"),
+        _c("received_at", "timestamp", description="when the request was received; default: when first read"),
+        _CUSTOMER_REF,
+        _EMAIL,
+        _PHONE,
+        _c("customer_key", "id", description="a customer_key of customer_identity"),
+    ),
+)
+
+
 def table(name: str) -> Table:
-    """Return the canonical table called ``name``; the error lists the known tables."""
+    """Return the canonical table called ``name`` (a source, or the erasure requests); the error lists the
+    known tables."""
+    if name == ERASURE_REQUESTS.name:
+        return ERASURE_REQUESTS
     try:
         return TABLES[name]
     except KeyError:

@@ -12,6 +12,8 @@ from cxdata.marts.consent import customer_consent_step
 from cxdata.marts.pii import NAME as PII
 from cxdata.marts.pii import dim_customer_pii_step
 from cxdata.marts.step import MARTS, mart_step, marts_for
+from cxdata.privacy import ERASURE_LOG
+from cxdata.privacy.requests import carry_out_requests
 from cxdata.profile import Profile
 from cxdata.report import table_figure
 from cxdata.warehouse import Warehouse
@@ -62,6 +64,43 @@ def identity_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefiniti
     return _resolve
 
 
+REJECTED_CHECK = "requests_rejected"
+
+
+def erasure_asset(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefinition:
+    """The erasure requests of `privacy.requests` carried out, after identity and before every mart, so the run
+    publishes nothing of the people they name (`cxdata.privacy.requests`)."""
+
+    @dg.asset(
+        name=ERASURE_LOG,
+        group_name=GROUP,
+        deps=list(IDENTITY_OUTPUTS),
+        kinds=kinds,
+        description=next(c.text for c in comments_for(ERASURE_LOG) if c.column is None),
+        tags={"layer": "privacy"},
+        check_specs=[dg.AssetCheckSpec(REJECTED_CHECK, asset=ERASURE_LOG, description=(
+            "Every request of privacy.requests could be carried out (rejected ones are retried each run)"
+        ))],
+    )  # fmt: skip
+    def _erase(context: dg.AssetExecutionContext, project: ProjectResource, warehouse: WarehouseResource):
+        config = project.load()
+        with warehouse.get() as wh:
+            done = carry_out_requests(wh, config, run_context(context, wh, config).now)
+        counts = {"requests_read": done.read, "already_done": done.already_done,
+                  **{status: done.count(status) for status in ("erased", "not_found")}}  # fmt: skip
+        reasons = done.pending.group_by("rejected_reason").len().sort("rejected_reason")
+        return dg.MaterializeResult(
+            metadata={**counts, "rejected": done.pending.height},
+            check_results=[dg.AssetCheckResult(
+                check_name=REJECTED_CHECK, passed=done.pending.is_empty(), severity=dg.AssetCheckSeverity.WARN,
+                description=f"{done.pending.height} request(s) rejected: see erasure_log.rejected_reason",
+                metadata=dict(reasons.iter_rows()),
+            )],
+        )  # fmt: skip
+
+    return _erase
+
+
 def mart_asset(config: ProjectConfig, name: str, kinds: set[str], available: set[str]) -> dg.AssetsDefinition:
     """An asset that builds and checks one mart from those of its input tables the project has."""
     described = [c.text for c in comments_for(name) if c.column is None]
@@ -69,7 +108,7 @@ def mart_asset(config: ProjectConfig, name: str, kinds: set[str], available: set
     @dg.asset(
         name=name,
         group_name=GROUP,
-        deps=[table for table in MARTS[name].inputs if table in available],
+        deps=[table for table in (*MARTS[name].inputs, ERASURE_LOG) if table in available],
         kinds=kinds,
         description=described[0] if described else f"{name}: see sql/{name}.sql",
         tags={"layer": "mart"},
@@ -124,17 +163,16 @@ def _table_asset(
 
 def pii_asset(config: ProjectConfig, kinds: set[str], available: set[str]) -> dg.AssetsDefinition:
     """dim_customer_pii: contact details, the one mart with personal data (sql/dim_customer_pii.sql)."""
-    deps = [t for t in ("customer_identity", RECORD_KEYS, "stg_customers") if t in available]
+    deps = [t for t in ("customer_identity", RECORD_KEYS, "stg_customers", ERASURE_LOG) if t in available]
     return _table_asset(
         config, kinds, PII, deps, dim_customer_pii_step, {"layer": "mart", "personal_data": "true"}
     )
 
 
-def consent_asset(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefinition:
+def consent_asset(config: ProjectConfig, kinds: set[str], available: set[str]) -> dg.AssetsDefinition:
     """customer_consent: the newest consent statement per customer and purpose (sql/customer_consent.sql)."""
-    return _table_asset(
-        config, kinds, CONSENT, [RECORD_KEYS, "stg_customers"], customer_consent_step, {"layer": "mart"}
-    )
+    deps = [t for t in (RECORD_KEYS, "stg_customers", ERASURE_LOG) if t in available]
+    return _table_asset(config, kinds, CONSENT, deps, customer_consent_step, {"layer": "mart"})
 
 
 def assets(config: ProjectConfig) -> list[dg.AssetsDefinition]:
@@ -142,10 +180,13 @@ def assets(config: ProjectConfig) -> list[dg.AssetsDefinition]:
         return []
     kinds = {"polars", config.warehouse_kind}
     names = marts_for(config)
+    erasing = config.privacy.requests is not None
     available = {f"stg_{t}" for t in config.sources} | set(IDENTITY_OUTPUTS) | set(names)
+    available |= {ERASURE_LOG} if erasing else set()
     return [
         identity_assets(config, kinds),
+        *([erasure_asset(config, kinds)] if erasing else []),
         *(mart_asset(config, name, kinds, available) for name in names),
         pii_asset(config, kinds, available),
-        *([consent_asset(config, kinds)] if "customers" in config.sources else []),
+        *([consent_asset(config, kinds, available)] if "customers" in config.sources else []),
     ]

@@ -41,7 +41,7 @@ def read_labelled(
     """Like `read_source`, with each part's `_source` label (file path relative to the config, or query label);
     with ``limit``, only the first ``limit`` records of each file or of the query; with ``labels``, only the
     files of a file source that carry one of those labels (a query is always read whole)."""
-    source = config.sources[table]
+    source = config.source(table)
     if source.url is not None:
         return [(source.label, _read_query(table, source, limit))]
     files = source_files(config, table)
@@ -89,7 +89,7 @@ def _sniff(table: str, label: str, file: Path, kind: str) -> None:
 def source_files(config: ProjectConfig, table: str) -> list[Path]:
     """The files behind a file source, sorted, so runs read them in a stable order."""
     path = config.source_path(table)
-    label = config.sources[table].path
+    label = config.source(table).path
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in _SUFFIXES)
         if not files:

@@ -31,12 +31,13 @@ from cxdata.warehouse import Warehouse
 
 ERASURE_LOG = "erasure_log"
 # a request id is stored in the log: letters, digits and ._:- only, so it cannot be an email or a name
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")
 _QUARANTINE_KEY = ["_source", "record"]
 
 
 def erase(wh: Warehouse, config: ProjectConfig, requests: pl.DataFrame, now: dt.datetime) -> pl.DataFrame:
-    """Carry out ``requests`` (REQUEST_SCHEMA) in ``wh``; the `erasure_log` rows written, one per request."""
+    """Carry out ``requests`` (REQUEST_SCHEMA: one row per identifier, a request may name several) in ``wh``;
+    the `erasure_log` rows written, one per request."""
     requests = _checked(requests)
     secret = salt(config)  # before anything is read: no salt, no erasure
     normalised = normalised_requests(config, requests)
@@ -65,16 +66,14 @@ def _checked(requests: pl.DataFrame) -> pl.DataFrame:
     if missing:
         raise PrivacyError(f"erasure requests lack column(s) {missing}; they need {list(REQUEST_SCHEMA)}")
     requests = requests.select(list(REQUEST_SCHEMA)).cast(REQUEST_SCHEMA)  # type: ignore[arg-type]
-    bad = requests.filter(~pl.col("request_id").fill_null("").str.contains(_REQUEST_ID.pattern))
+    bad = requests.filter(~pl.col("request_id").fill_null("").str.contains(REQUEST_ID.pattern))
     if bad.height:
         raise PrivacyError(
             f"erasure request id {bad['request_id'][0]!r} is not 1-80 letters, digits or ._:- (the id is kept in "
             "erasure_log, which holds no personal data: use a ticket number, not an address)"
         )
-    repeated = requests.filter(pl.col("request_id").is_duplicated())
-    if repeated.height:
-        raise PrivacyError(f"erasure request id {repeated['request_id'][0]!r} is given twice in one batch")
-    return requests
+    # a request may name the person by several identifiers (one row each); the same one twice is one
+    return requests.unique(subset=["request_id", "identifier_type", "identifier_value"], maintain_order=True)
 
 
 def _keys(match: Match, people: People) -> pl.DataFrame | None:
@@ -157,16 +156,23 @@ def _log(
         fresh.group_by("request_id").agg(pl.len().alias("identifiers_suppressed")),
         people.shared.group_by("request_id").agg(pl.len().alias("identifiers_shared_kept")),
     ]
-    log = requests.select("request_id", pl.col("identifier_type").alias("requested_by"), "received_at")
+    log = requests.group_by("request_id").agg(
+        pl.col("identifier_type").unique().sort().str.join("+").alias("requested_by"), pl.col("received_at").min()
+    )
     for part in per_request:
         log = log.join(part.cast({"request_id": pl.String}), on="request_id", how="left")
     tables = json.dumps(dict(sorted(counts.items())))
-    return log.with_columns(
-        pl.col(c).fill_null(0).cast(pl.Int64)
-        for c in ("customers", "records", "identifiers_suppressed", "identifiers_shared_kept")
-    ).with_columns(
-        pl.when(pl.col("customers") > 0).then(pl.lit("erased")).otherwise(pl.lit("not_found")).alias("status"),
-        pl.lit(now).alias("erased_at"),
-        pl.lit(batch).alias("batch_id"),
-        pl.lit(tables).alias("batch_rows_deleted"),
+    return (
+        log.with_columns(
+            pl.col(c).fill_null(0).cast(pl.Int64)
+            for c in ("customers", "records", "identifiers_suppressed", "identifiers_shared_kept")
+        )
+        .with_columns(
+            pl.when(pl.col("customers") > 0).then(pl.lit("erased")).otherwise(pl.lit("not_found")).alias("status"),
+            pl.lit(now).alias("erased_at"),
+            pl.lit(batch).alias("batch_id"),
+            pl.lit(tables).alias("batch_rows_deleted"),
+            pl.lit(None, pl.String).alias("rejected_reason"),
+        )
+        .sort("request_id")
     )

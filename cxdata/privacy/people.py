@@ -51,9 +51,25 @@ class People:
     shared: pl.DataFrame
 
 
+def normalised_identifiers(config: ProjectConfig, requests: pl.DataFrame) -> pl.DataFrame:
+    """``requests`` (REQUEST_SCHEMA) with their identifier normalised as identity normalises it: null where it
+    normalises to nothing (a malformed email, an impossible phone) or the type is unknown."""
+    identity = config.identity
+    kind = pl.col("identifier_type")
+    value = pl.col("identifier_value")
+    normalised = pl.when(kind == "customer_key").then(value.str.strip_chars())
+    for id_type in IDENTIFIER_TYPES:
+        normalised = normalised.when(kind == id_type).then(
+            by_type(value, id_type, identity.default_region, identity.phone_regions)
+        )
+    return requests.with_columns(normalised.otherwise(None).replace("", None).alias("identifier_value")).sort(
+        "request_id", "identifier_type"
+    )
+
+
 def normalised_requests(config: ProjectConfig, requests: pl.DataFrame) -> pl.DataFrame:
-    """``requests`` (REQUEST_SCHEMA) with their identifier normalised; a value that normalises to nothing (a
-    malformed email, an impossible phone) or an unknown type is a `PrivacyError` naming the request."""
+    """``requests`` (REQUEST_SCHEMA) with their identifier normalised; a value that normalises to nothing or an
+    unknown type is a `PrivacyError` naming the request (never the value)."""
     unknown = requests.filter(~pl.col("identifier_type").is_in(REQUEST_TYPES))
     if unknown.height:
         row = unknown.row(0, named=True)
@@ -61,17 +77,8 @@ def normalised_requests(config: ProjectConfig, requests: pl.DataFrame) -> pl.Dat
             f"erasure request {row['request_id']!r}: unknown identifier type {row['identifier_type']!r}; "
             f"use one of {', '.join(REQUEST_TYPES)}"
         )
-    identity = config.identity
-    parts = [
-        requests.filter(pl.col("identifier_type") == kind).with_columns(
-            by_type(pl.col("identifier_value"), kind, identity.default_region, identity.phone_regions)
-            if kind != "customer_key"
-            else pl.col("identifier_value").str.strip_chars()
-        )
-        for kind in REQUEST_TYPES
-    ]
-    normalised = pl.concat(parts).sort("request_id")
-    unusable = normalised.filter(pl.col("identifier_value").is_null() | (pl.col("identifier_value") == ""))
+    normalised = normalised_identifiers(config, requests)
+    unusable = normalised.filter(pl.col("identifier_value").is_null())
     if unusable.height:
         row = unusable.row(0, named=True)
         raise PrivacyError(

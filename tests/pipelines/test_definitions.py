@@ -123,6 +123,17 @@ def test_definitions_have_staging_identity_and_marts_with_lineage(small_project)
     assert "customer_identity" in {dep.asset_key.to_user_string() for dep in specs["dim_customer"].deps}
 
 
+def test_erasure_requests_run_after_identity_and_before_every_customer_mart(small_project):
+    config = small_project.out_dir / "erasing.yaml"
+    text = small_project.config_path.read_text(encoding="utf-8")
+    config.write_text(text + "privacy:\n  requests: {path: requests, format: csv}\n", encoding="utf-8")
+    specs = build_definitions(load_config(config)).resolve_all_asset_specs()
+    deps = {s.key.to_user_string(): {d.asset_key.to_user_string() for d in s.deps} for s in specs}
+    assert deps["erasure_log"] == IDENTITY
+    readers = {name for name, upstream in deps.items() if "erasure_log" in upstream}
+    assert readers >= FACTS | {"dim_customer", "dim_customer_pii", "customer_consent"}
+
+
 def test_a_failed_clv_check_gates_only_what_reads_clv(small_project):
     defs = build_definitions(load_config(small_project.config_path))
     specs = {spec.key.to_user_string(): spec for spec in defs.resolve_all_asset_specs()}

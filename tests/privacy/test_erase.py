@@ -168,6 +168,25 @@ def test_forget_killed_midway_then_retried_reaches_every_table_and_a_rerun_keeps
     assert audit["rows_suppressed"].sum() >= 2  # the CRM row and at least one order
     assert keys.sort("source_table", "record_id").equals(others["keys"])
 
+    # the requests source: the next run erases a second person (named by their customer_ref) after identity and
+    # before the marts, so it publishes nothing of them; a malformed request is rejected and warned about
+    second = _person(url, schema)
+    needles = _raw_spellings(url, schema, second)
+    (config_path.parent / "requests.csv").write_text(f"id,ref\nDSAR-7,{second['customer_ref']}\nDSAR-8,\n")
+    lean(config_path, privacy={"requests": {"path": "requests.csv", "columns": {
+        "request_id": "id", "customer_ref": "ref"}}})  # fmt: skip
+    outcome = run_project(load_config(config_path))
+    assert outcome.success, outcome.failures
+    assert "erasure_log:requests_rejected" in outcome.warned_checks
+    assert _finds(url, schema, needles) == []
+    with Warehouse(url, schema) as wh:
+        log = wh.read("erasure_log").sort("request_id")
+    dsar = log.filter(pl.col("request_id").str.starts_with("DSAR"))
+    assert dsar.select("request_id", "status", "customers").rows() == [
+        ("DSAR-7", "erased", 1),
+        ("DSAR-8", "rejected", 0),
+    ]
+
 
 def _counts(url: str, schema: str | None) -> dict[str, int]:
     with Warehouse(url, schema) as wh:

@@ -5,7 +5,6 @@ whose identifier nobody holds (but that identifier is suppressed)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import polars as pl
@@ -15,54 +14,7 @@ from cxdata.config import ProjectConfig, SourceConfig
 from cxdata.config_privacy import DEFAULT_SALT_ENV
 from cxdata.errors import PrivacyError
 from cxdata.privacy import REQUEST_SCHEMA, erase
-from cxdata.warehouse import Warehouse
-
-NOW = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
-LINKS = pl.DataFrame(
-    {
-        "source_table": ["customers", "orders", "orders", "customers", "orders"],
-        "record_id": ["R1", "o1", "o2", "R2", "o3"],
-        "identifier_type": ["customer_ref", "email", "phone", "customer_ref", "phone"],
-        # the person (key B) and their household phone, which customer D's order carries too
-        "identifier_value": ["R1", "ana@example.com", "+34600000001", "R2", "+34600000001"],
-        "status": ["linked", "linked", "shared", "linked", "shared"],
-    }
-)
-RECORD_KEYS = pl.DataFrame(
-    {
-        "source_table": ["customers", "orders", "orders", "customers", "orders"],
-        "record_id": ["R1", "o1", "o2", "R2", "o3"],
-        "customer_key": ["B", "B", "B", "D", "D"],
-    }
-)
-IDENTITY = pl.DataFrame(
-    {
-        "identifier_type": ["customer_ref", "email", "phone", "customer_ref"],
-        "identifier_value": ["R1", "ana@example.com", "+34600000001", "R2"],
-        "customer_key": ["B", "B", None, "D"],
-        "status": ["linked", "linked", "shared", "linked"],
-    }
-)
-# A merged into B (the person's older key); D was split off C, and C lives on with no record here but D's
-# split: only the merge chain is followed
-MERGES = pl.DataFrame(
-    {"old_key": ["A", "Z", "C"], "new_key": ["B", "A", "D"], "kind": ["merge", "merge", "split"]}
-)
-HISTORY = pl.DataFrame({"customer_key": ["A", "B", "C", "D", "Z"], "clv": [1.0, 2.0, 3.0, 4.0, 5.0]})
-
-
-@pytest.fixture
-def wh(warehouse_target, monkeypatch):
-    monkeypatch.setenv(DEFAULT_SALT_ENV, "x" * 32)
-    url, schema = warehouse_target
-    with Warehouse(url, schema) as warehouse:
-        for name, frame in {
-            "identity_links": LINKS, "identity_record_keys": RECORD_KEYS, "customer_identity": IDENTITY,
-            "identity_merges": MERGES, "customer_scores_history": HISTORY,
-        }.items():  # fmt: skip
-            warehouse.publish(name, frame)
-        yield warehouse
-
+from tests.privacy.identity_tables import HISTORY, NOW, RECORD_KEYS
 
 CONFIG = ProjectConfig(name="t", sources={"orders": SourceConfig(path="o.csv")})
 
