@@ -13,6 +13,7 @@ from cxdata.marts.pii import NAME as PII
 from cxdata.marts.pii import dim_customer_pii_step
 from cxdata.marts.step import MARTS, mart_step, marts_for
 from cxdata.privacy import ERASURE_LOG
+from cxdata.privacy.access_log import ACCESS_LOG, access_folder, flush_access_log
 from cxdata.privacy.requests import carry_out_requests
 from cxdata.profile import Profile
 from cxdata.report import table_figure
@@ -101,6 +102,26 @@ def erasure_asset(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefinition
     return _erase
 
 
+def access_log_asset(kinds: set[str]) -> dg.AssetsDefinition:
+    """pii_access_log: the contact exports and personal-scope API requests recorded since the last run."""
+
+    @dg.asset(
+        name=ACCESS_LOG,
+        group_name=GROUP,
+        kinds=kinds,
+        description=next(c.text for c in comments_for(ACCESS_LOG) if c.column is None),
+        tags={"layer": "privacy"},
+    )
+    def _flush(project: ProjectResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        config = project.load()
+        with warehouse.get() as wh:
+            added = flush_access_log(wh, access_folder(config.base_dir))
+            total = wh.row_count(ACCESS_LOG)
+        return dg.MaterializeResult(metadata={"entries_added": added, "dagster/row_count": total})
+
+    return _flush
+
+
 def mart_asset(config: ProjectConfig, name: str, kinds: set[str], available: set[str]) -> dg.AssetsDefinition:
     """An asset that builds and checks one mart from those of its input tables the project has."""
     described = [c.text for c in comments_for(name) if c.column is None]
@@ -185,6 +206,7 @@ def assets(config: ProjectConfig) -> list[dg.AssetsDefinition]:
     available |= {ERASURE_LOG} if erasing else set()
     return [
         identity_assets(config, kinds),
+        access_log_asset(kinds),
         *([erasure_asset(config, kinds)] if erasing else []),
         *(mart_asset(config, name, kinds, available) for name in names),
         pii_asset(config, kinds, available),

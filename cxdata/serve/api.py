@@ -18,12 +18,14 @@ warehouse query never blocks the event loop; the queries themselves are in `segm
 Tokens and scopes: `cxdata.serve.auth`. Errors (JSON ``{"error": ...}``, 400,
 401, 403, 404, 500, 503 with ``Retry-After``): `cxdata.serve.http_errors`. An
 email or customer_ref looked up is never logged: the access log shows those
-query values as ``***`` (`cxdata.serve.access_log`).
+query values as ``***`` (`cxdata.serve.access_log`). Every answer holding personal data (contacts, a
+lookup) is recorded first in the project's outbox of `pii_access_log` (`cxdata.serve.pii_access`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
@@ -42,7 +44,7 @@ from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 
 from cxdata.config import DEFAULT_CURRENCY, FIRST_DAY, LAST_DAY
-from cxdata.serve import scores, segments
+from cxdata.serve import pii_access, scores, segments
 from cxdata.serve.access import MAX_VALUE_LENGTH, BadValue, open_read_only, parse_day, stream
 from cxdata.serve.access_log import redact_access_log
 from cxdata.serve.auth import API_TOKEN_ENV, PERSONAL, PII_TOKEN_ENV, READ, AuthError, Tokens, granted
@@ -68,10 +70,13 @@ _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 class _Bearer(HTTPBearer):
     async def __call__(self, request: Request) -> frozenset[str]:  # type: ignore[override]
+        header = request.headers.get("authorization")
         try:
-            return granted(request.app.state.tokens, request.headers.get("authorization"))
+            held = granted(request.app.state.tokens, header)
         except AuthError as exc:
             raise HTTPException(401, str(exc), headers=_CHALLENGE) from None
+        request.state.actor = pii_access.actor(header)
+        return held
 
 
 _bearer = _Bearer(
@@ -105,6 +110,7 @@ _PERSONAL_SCOPE = Security(_authorised, scopes=[READ, PERSONAL])
 class _Served:
     wh: Warehouse
     currency: str
+    access: pii_access.AccessLog
 
 
 async def _served(request: Request) -> _Served:
@@ -207,12 +213,16 @@ def _segment(
         Query(description="What the contacts are for (required with contacts): only members who agreed to it."),
     ] = None,
 ) -> Any:
+    access = None
     if contacts != "none":
         _require(held, PERSONAL)
+        access = served.access.opened(request, "segment_contacts", name, purpose, contacts)
     wanted = fmt or ("csv" if "text/csv" in request.headers.get("accept", "") else "json")
     if wanted == "csv":
-        return _csv(served, name, as_of, contacts, purpose)
+        return _csv(served, name, as_of, contacts, purpose, access)
     found = segments.page(served.wh, name, as_of, contacts, limit, after, served.currency, purpose)
+    if access is not None:
+        access.record(found.rows.height)
     following = None
     if found.next_after is not None:
         params = {**dict(request.query_params), "after": found.next_after, "limit": str(limit)}
@@ -230,7 +240,12 @@ def _segment(
 
 
 def _csv(
-    served: _Served, name: str, day: dt.date | None, contacts: segments.Contacts, purpose: str | None
+    served: _Served,
+    name: str,
+    day: dt.date | None,
+    contacts: segments.Contacts,
+    purpose: str | None,
+    access: pii_access.Access | None,
 ) -> Response:
     as_of = segments.resolve_as_of(served.wh, day)
     # unknown names fail before streaming
@@ -244,7 +259,11 @@ def _csv(
 
     def body():
         with held:
-            yield from segments.csv_chunks(result)
+            if access is None:
+                yield from segments.csv_chunks(result)
+                return
+            with access.streaming() as sent:
+                yield from segments.csv_chunks(result, sent)
 
     filename = re.sub(r"[^A-Za-z0-9_-]", "_", name)[:80] or "segment"
     return StreamingResponse(
@@ -268,11 +287,14 @@ def _csv(
     responses=_FORBIDDEN,
 )
 def _find_customers(
+    request: Request,
     served: Served,
     email: Annotated[str | None, _text("Email address (personal data).")] = None,
     customer_ref: Annotated[str | None, _text("The CRM's customer id (personal data).")] = None,
 ) -> Any:
+    access = served.access.opened(request, "customer_lookup", None, None, None)
     found = scores.find_customers(served.wh, email=email, customer_ref=customer_ref)
+    access.record(found.rows.height)
     customers = []
     for row in _records(found.rows):
         scored = row.pop("scored")
@@ -328,11 +350,16 @@ def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
 
 
 def create_app(
-    warehouse: Warehouse | str, tokens: Tokens, schema: str | None = None, currency: str = DEFAULT_CURRENCY
+    warehouse: Warehouse | str,
+    tokens: Tokens,
+    schema: str | None = None,
+    currency: str = DEFAULT_CURRENCY,
+    access_folder: str | os.PathLike[str] | None = None,
 ) -> FastAPI:
     """The app serving ``warehouse``: a Warehouse the caller opened (read-only, see
     `cxdata.serve.access.open_read_only`) and disposes, or a URL the app opens read-only and disposes on shutdown;
-    money in segment members is labelled ``currency``.
+    money in segment members is labelled ``currency``; accesses to personal data are recorded in the outbox in
+    ``access_folder`` (`cxdata.privacy.access_log`), without which they are refused (503).
     """
     owned = isinstance(warehouse, str)
     wh = open_read_only(warehouse, schema) if isinstance(warehouse, str) else warehouse
@@ -356,7 +383,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.tokens = tokens
-    app.state.served = _Served(wh, currency)
+    app.state.served = _Served(wh, currency, pii_access.AccessLog(access_folder))
     app.add_api_route("/healthz", _healthz, response_model=Health, operation_id="health", summary="Liveness")
     app.add_api_route("/healthz", _healthz, methods=["HEAD"], include_in_schema=False)
     app.include_router(router)

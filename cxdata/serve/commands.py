@@ -167,6 +167,8 @@ def _export(console: Console, args: argparse.Namespace) -> int:
             wh, args.name, args.out, fmt, args.as_of, contacts, args.batch_rows, holdout,
             currency=config.currency, template=args.template, with_ids=args.with_ids, purpose=args.purpose,
         )  # fmt: skip
+    if contacts != "none":
+        _log_export(config, args, result, args.template or contacts)
     held = f", {result.without_consent:,} left out without consent for {args.purpose}" if args.purpose else ""
     if holdout is not None:
         held += (
@@ -184,6 +186,25 @@ def _export(console: Console, args: argparse.Namespace) -> int:
     return 0
 
 
+def _log_export(config: Any, args: argparse.Namespace, result: Any, contacts: str) -> None:
+    """Record a contact export in the project's `pii_access_log` outbox; an export that cannot be recorded is
+    removed again (no contacts leave unlogged)."""
+    from cxdata.errors import PrivacyError
+    from cxdata.privacy.access_log import AccessEntry, access_folder, os_actor, record_access
+
+    entry = AccessEntry.now(
+        actor=os_actor(), via="cli", action="segment_export", segment=result.segment, purpose=args.purpose,
+        contacts=contacts, rows=result.rows,
+    )  # fmt: skip
+    try:
+        record_access(access_folder(config.base_dir), entry)
+    except OSError as exc:
+        Path(result.path).unlink(missing_ok=True)
+        raise PrivacyError(
+            f"the export was removed: it could not be recorded in pii_access_log ({exc.strerror or exc})"
+        ) from exc
+
+
 def _serve(console: Console, args: argparse.Namespace) -> int:
     from cxdata.serve.auth import tokens_from_env
 
@@ -191,6 +212,7 @@ def _serve(console: Console, args: argparse.Namespace) -> int:
     import uvicorn
 
     from cxdata.config import load_config
+    from cxdata.privacy.access_log import access_folder
     from cxdata.serve.api import create_app
 
     config = load_config(args.config)
@@ -200,7 +222,7 @@ def _serve(console: Console, args: argparse.Namespace) -> int:
         console.print(
             f"serving on http://{args.host}:{args.port} (OpenAPI: /openapi.json)", markup=False, highlight=False
         )
-        app = create_app(wh, tokens, currency=config.currency)
+        app = create_app(wh, tokens, currency=config.currency, access_folder=access_folder(config.base_dir))
         uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
 

@@ -37,7 +37,7 @@ import datetime as dt
 import io
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -332,11 +332,13 @@ def open_segment(
         yield as_of, result
 
 
-def csv_chunks(result: Stream) -> Iterator[bytes]:
-    """A CSV (header first, UTF-8) of a stream, one chunk per batch."""
+def csv_chunks(result: Stream, sent: Callable[[int], None] | None = None) -> Iterator[bytes]:
+    """A CSV (header first, UTF-8) of a stream, one chunk per batch; ``sent`` is told each batch's rows."""
     yield _csv(pl.DataFrame(schema=result.schema), header=True)
     for batch in result.batches:
         yield _csv(batch, header=False)
+        if sent is not None:
+            sent(batch.height)
 
 
 def _csv(frame: pl.DataFrame, header: bool) -> bytes:

@@ -47,7 +47,10 @@ from cxdata.warehouse.views import BI_VIEWS, MARKETING_VIEWS
 
 BI_ROLE = "cxdata_bi"
 MARKETING_ROLE = "cxdata_marketing"
-PERSONAL_TABLES = frozenset({"dim_customer_pii", "customer_identity", "identity_links", "identity_record_hashes"})
+# and pii_access_log, which names the staff and tokens that read personal data: for the owner's audits only
+PERSONAL_TABLES = frozenset(
+    {"dim_customer_pii", "customer_identity", "identity_links", "identity_record_hashes", "pii_access_log"}
+)
 PERSONAL_PREFIXES = ("stg_", "quarantine_")
 # Ids that follow one visitor across visits, and URLs, whose path or query string can carry an email, a
 # name or a token; session_id is fct_web_sessions' anonymous_id and a time; utm_term and utm_content are

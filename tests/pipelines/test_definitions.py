@@ -60,7 +60,9 @@ DELIVERY = {
 SOURCE_VIEWS = {"bi_tickets_by_channel_daily", "bi_surveys_by_channel_daily", "bi_web_by_channel_daily"}
 # built from the customers source's consent columns
 CRM = {"customer_consent"}
-EVERY_DOMAIN = IDENTITY | FACTS | CUSTOMER_WIDE | VALUE | TOUCHPOINTS | DELIVERY | SOURCE_VIEWS | CRM
+# who read personal data, flushed from the outbox on every run
+PRIVACY = {"pii_access_log"}
+EVERY_DOMAIN = IDENTITY | FACTS | CUSTOMER_WIDE | VALUE | TOUCHPOINTS | DELIVERY | SOURCE_VIEWS | CRM | PRIVACY
 
 
 def test_every_asset_has_owners_from_its_group_and_every_group_is_described(small_project, tmp_path):
@@ -187,7 +189,13 @@ def test_minimal_project_has_only_orders(tmp_path):
     # no surveys or tickets: nothing to alert on
     assert (
         keys
-        == {"raw_orders", "stg_orders", "fct_orders"} | IDENTITY | CUSTOMER_WIDE | VALUE | TOUCHPOINTS | DELIVERY
+        == {"raw_orders", "stg_orders", "fct_orders"}
+        | IDENTITY
+        | CUSTOMER_WIDE
+        | VALUE
+        | TOUCHPOINTS
+        | DELIVERY
+        | PRIVACY
     )
     dg.Definitions.validate_loadable(defs)
 

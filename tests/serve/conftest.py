@@ -6,11 +6,13 @@ import datetime as dt
 import http.client
 import json
 import socket
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import polars as pl
@@ -265,13 +267,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def running(url: str, schema: str | None, **options) -> Iterator[str]:
+def running(
+    url: str, schema: str | None, access: Path | None = None, unlogged: bool = False, **options
+) -> Iterator[str]:
     """Base URL of a real uvicorn server on a free loopback port serving ``url`` read-only, stopped on exit;
-    ``options`` override those of uvicorn.Config."""
+    accesses to personal data recorded in the folder ``access`` (default: a temporary one; none when
+    ``unlogged``); ``options`` override those of uvicorn.Config."""
     tokens = Tokens(
         ((READ_TOKEN.encode(), frozenset({"read"})), (PII_TOKEN.encode(), frozenset({"read", "personal"})))
     )
-    app = create_app(url, tokens, schema=schema)
+    spare = tempfile.TemporaryDirectory(prefix="pii-access-")
+    folder = None if unlogged else access or Path(spare.name)
+    app = create_app(url, tokens, schema=schema, access_folder=folder)
     port = free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, **{"log_level": "warning", "access_log": False, **options}
@@ -289,6 +296,7 @@ def running(url: str, schema: str | None, **options) -> Iterator[str]:
     finally:
         live.should_exit = True
         thread.join(timeout=10)
+        spare.cleanup()
 
 
 @pytest.fixture(scope="module")

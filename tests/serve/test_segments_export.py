@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import signal
 import stat
@@ -19,6 +20,7 @@ from polars.testing import assert_frame_equal
 
 from cxdata import cli, files
 from cxdata.errors import OutputError
+from cxdata.privacy.access_log import OUTBOX, access_folder, os_actor
 from cxdata.serve.access import BadValue, NotPublished, ServeError
 from cxdata.serve.segments import UnknownSegment, export, list_segments, open_segment, page
 from cxdata.warehouse import Warehouse
@@ -190,6 +192,16 @@ def test_cli_lists_and_exports(published, tmp_path, capsys, monkeypatch):
     assert cli.main([*args, "--hashed", "--purpose", "email"]) == 0
     read = pl.read_parquet(out)
     assert read.height == 10 and {"email_sha256", "phone_sha256"} <= set(read.columns)
+    assert cli.main([*args, "--no-contacts"]) == 0  # no personal data: not in the access log
+    (logged,) = (access_folder(tmp_path) / OUTBOX).read_text(encoding="utf-8").splitlines()
+    entry = json.loads(logged)
+    assert (entry["actor"], entry["via"], entry["action"]) == (os_actor(), "cli", "segment_export")
+    assert (entry["segment"], entry["purpose"], entry["contacts"], entry["rows"]) == (
+        "lost",
+        "email",
+        "hashed",
+        10,
+    )
     assert cli.main(["segments", "export", "nope", "--config", str(config), "--out", str(out)]) == 2
     assert "known segments: champions, high_value_at_risk, lost, promising_new" in capsys.readouterr().out
 
