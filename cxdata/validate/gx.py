@@ -39,9 +39,13 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
+from cxdata import schema
 from cxdata.validate.suites import ERROR, WARN, Severity, Spec
 
 SAMPLES = 5
+# Columns whose values name a person: a suite checking one of them keeps no sample value in its results, since
+# the result files outlive the rows (an erased person's value would stay in the data docs).
+IDENTIFYING = schema.PERSONAL_COLUMNS | {"customer_ref", "anonymous_id", "session_id", "identifier_value"}
 KEEP_RESULTS = 10  # validation results kept per suite; older ones leave the store and the docs index
 _FRAMES_DATASOURCE = "cxdata_frames"
 _WHOLE = "whole"
@@ -176,6 +180,7 @@ def _run(
     run_name: str,
     frame: Any = None,
     result_format: str = "SUMMARY",
+    samples: int = SAMPLES,
 ) -> Any:
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
@@ -187,9 +192,15 @@ def _run(
     run_id = RunIdentifier(run_name=run_name, run_time=dt.datetime.now(dt.UTC))
     return definition.run(
         batch_parameters=None if frame is None else {"dataframe": frame},
-        result_format={"result_format": result_format, "partial_unexpected_count": SAMPLES},
+        result_format={"result_format": result_format, "partial_unexpected_count": samples},
         run_id=run_id,
     )
+
+
+def _samples_kept(specs: Sequence[Spec]) -> int:
+    """How many sample values a run of ``specs`` keeps: none when one of them checks an identifying column."""
+    checked = {c for spec in specs for c in (spec.column, *(spec.columns or ())) if c is not None}
+    return 0 if checked & IDENTIFYING else SAMPLES
 
 
 def _frame_batch(context: Any, asset_name: str) -> Any:
@@ -252,9 +263,9 @@ def validate_frame(
                 continue
             name = f"{table}{suffix}"
             expectations = [_expectation(spec, i) for i, spec in chosen]
-            results.append(
-                _run(context, name, _frame_batch(context, name), expectations, run_name, data.to_pandas())
-            )
+            batch = _frame_batch(context, name)
+            kept = _samples_kept([spec for _, spec in chosen])
+            results.append(_run(context, name, batch, expectations, run_name, data.to_pandas(), samples=kept))
         index = _finish(context, docs_dir, run_name, {f"{table}{s}" for s in ("", ".sampled")}, results)
     return _summarise(table, frame.height, specs, results, index)
 
@@ -300,6 +311,7 @@ def validate_postgres(
         batch = next((b for b in asset.batch_definitions if b.name == _WHOLE), None)
         batch = batch or asset.add_batch_definition_whole_table(_WHOLE)
         regular, referential = [], []
+        checked: dict[str, list[Spec]] = {"": [], ".references": []}
         for i, spec in enumerate(specs):
             if spec.kind == "in_table" and spec.reference is not None and spec.column is not None:
                 ref_table, ref_column = spec.reference.split(".")
@@ -316,15 +328,18 @@ def validate_postgres(
                     f"(select 1 from {keys} where r.cx_reference_key = {column})"
                 )
                 referential.append(_expectation(spec, i, orphans))
+                checked[".references"].append(spec)
             else:
                 regular.append(_expectation(spec, i))
+                checked[""].append(spec)
         results, names = [], set()
         # Only the complete format returns the orphan rows (GX caps them); it would list every bad value elsewhere.
         for suffix, chosen, result_format in (("", regular, "SUMMARY"), (".references", referential, "COMPLETE")):
             if chosen:
                 names.add(f"{table}.{tag}{suffix}")
+                kept = _samples_kept(checked[suffix])
                 results.append(
-                    _run(context, f"{table}.{tag}{suffix}", batch, chosen, run_name, None, result_format)
+                    _run(context, f"{table}.{tag}{suffix}", batch, chosen, run_name, None, result_format, kept)
                 )
         index = _finish(context, docs_dir, run_name, names, results)
     return _summarise(table, rows if rows is not None else _row_count(results[0]), specs, results, index)

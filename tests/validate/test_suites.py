@@ -91,6 +91,17 @@ def test_referential_spec_names_every_orphan_key(docs):
     assert set(failure.samples) == {"k9", "k8"}
 
 
+def test_a_check_on_an_identifying_column_keeps_no_value_in_its_result_files(tmp_path):
+    spec = Spec("stg_customers", "unique", ERROR, "customer_ref")
+    frame = pl.DataFrame({"customer_ref": ["CRM-ana-7", "CRM-ana-7", "CRM-bob-8"]})
+    (failure,) = run(frame, spec, tmp_path).failures
+    assert failure.unexpected_count == 2 and failure.samples == ()
+    written = [p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file()]
+    assert written and not [text for text in written if "CRM-ana-7" in text]  # results and data docs alike
+    plain = run(pl.DataFrame({"kind": ["a", "a"]}), Spec(T, "unique", ERROR, "kind"), tmp_path)
+    assert plain.failures[0].samples == ("a",)  # other columns keep theirs
+
+
 def test_sampled_spec_runs_on_a_sample_when_the_table_is_large(docs):
     frame = pl.DataFrame({"x": [float(i) for i in range(200)]})
     spec = Spec(T, "median_between", WARN, "x", min=1000, sampled=True)
