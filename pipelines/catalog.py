@@ -17,6 +17,7 @@ GROUPS = {
     "web": "Web events from the site's analytics, staged onto the contract.",
     "marketing": "Marketing touches and touchpoint costs, staged onto the contract.",
     "customer": "The single customer view: identity resolution, fact tables and dim_customer.",
+    "privacy": "Erasure requests carried out, raw rows past retention purged, and who read personal data.",
     "value": "Lifetime value and churn: model evaluation on held-out time, scores, segments and their history.",
     "alerts": "Alerts on KPI and score shifts, and their delivery.",
     "touchpoints": (

@@ -13,8 +13,7 @@ from cxdata.marts.pii import NAME as PII
 from cxdata.marts.pii import dim_customer_pii_step
 from cxdata.marts.step import MARTS, mart_step, marts_for
 from cxdata.privacy import ERASURE_LOG
-from cxdata.privacy.access_log import ACCESS_LOG, access_folder, flush_access_log
-from cxdata.privacy.requests import carry_out_requests
+from cxdata.privacy.retention import RETENTION_LOG
 from cxdata.profile import Profile
 from cxdata.report import table_figure
 from cxdata.warehouse import Warehouse
@@ -37,6 +36,8 @@ def identity_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefiniti
     """One step resolving identities over every staged table (only what changed since the last run, unless the
     run is a full refresh) and publishing the three identity tables, with identity's own bookkeeping tables."""
     staged = [dg.AssetKey(f"stg_{t}") for t in IDENTITY_TABLES if t in config.sources]
+    # the expired days are purged first, so identity drops their records on the same run
+    staged += [dg.AssetKey(RETENTION_LOG)] if config.privacy.retain_days else []
 
     @dg.multi_asset(
         name="resolve_identities",
@@ -63,63 +64,6 @@ def identity_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefiniti
         yield from checked
 
     return _resolve
-
-
-REJECTED_CHECK = "requests_rejected"
-
-
-def erasure_asset(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefinition:
-    """The erasure requests of `privacy.requests` carried out, after identity and before every mart, so the run
-    publishes nothing of the people they name (`cxdata.privacy.requests`)."""
-
-    @dg.asset(
-        name=ERASURE_LOG,
-        group_name=GROUP,
-        deps=list(IDENTITY_OUTPUTS),
-        kinds=kinds,
-        description=next(c.text for c in comments_for(ERASURE_LOG) if c.column is None),
-        tags={"layer": "privacy"},
-        check_specs=[dg.AssetCheckSpec(REJECTED_CHECK, asset=ERASURE_LOG, description=(
-            "Every request of privacy.requests could be carried out (rejected ones are retried each run)"
-        ))],
-    )  # fmt: skip
-    def _erase(context: dg.AssetExecutionContext, project: ProjectResource, warehouse: WarehouseResource):
-        config = project.load()
-        with warehouse.get() as wh:
-            done = carry_out_requests(wh, config, run_context(context, wh, config).now)
-        counts = {"requests_read": done.read, "already_done": done.already_done,
-                  **{status: done.count(status) for status in ("erased", "not_found")}}  # fmt: skip
-        reasons = done.pending.group_by("rejected_reason").len().sort("rejected_reason")
-        return dg.MaterializeResult(
-            metadata={**counts, "rejected": done.pending.height},
-            check_results=[dg.AssetCheckResult(
-                check_name=REJECTED_CHECK, passed=done.pending.is_empty(), severity=dg.AssetCheckSeverity.WARN,
-                description=f"{done.pending.height} request(s) rejected: see erasure_log.rejected_reason",
-                metadata=dict(reasons.iter_rows()),
-            )],
-        )  # fmt: skip
-
-    return _erase
-
-
-def access_log_asset(kinds: set[str]) -> dg.AssetsDefinition:
-    """pii_access_log: the contact exports and personal-scope API requests recorded since the last run."""
-
-    @dg.asset(
-        name=ACCESS_LOG,
-        group_name=GROUP,
-        kinds=kinds,
-        description=next(c.text for c in comments_for(ACCESS_LOG) if c.column is None),
-        tags={"layer": "privacy"},
-    )
-    def _flush(project: ProjectResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
-        config = project.load()
-        with warehouse.get() as wh:
-            added = flush_access_log(wh, access_folder(config.base_dir))
-            total = wh.row_count(ACCESS_LOG)
-        return dg.MaterializeResult(metadata={"entries_added": added, "dagster/row_count": total})
-
-    return _flush
 
 
 def mart_asset(config: ProjectConfig, name: str, kinds: set[str], available: set[str]) -> dg.AssetsDefinition:
@@ -201,13 +145,10 @@ def assets(config: ProjectConfig) -> list[dg.AssetsDefinition]:
         return []
     kinds = {"polars", config.warehouse_kind}
     names = marts_for(config)
-    erasing = config.privacy.requests is not None
     available = {f"stg_{t}" for t in config.sources} | set(IDENTITY_OUTPUTS) | set(names)
-    available |= {ERASURE_LOG} if erasing else set()
+    available |= {ERASURE_LOG} if config.privacy.requests is not None else set()
     return [
         identity_assets(config, kinds),
-        access_log_asset(kinds),
-        *([erasure_asset(config, kinds)] if erasing else []),
         *(mart_asset(config, name, kinds, available) for name in names),
         pii_asset(config, kinds, available),
         *([consent_asset(config, kinds, available)] if "customers" in config.sources else []),

@@ -13,6 +13,7 @@ from pipelines import (
     checks,
     customer,
     marketing,
+    privacy,
     project,
     report,
     sales,
@@ -27,7 +28,7 @@ from pipelines.handoff import HandoffIOManager
 from pipelines.phases import phase_jobs
 from pipelines.resources import ProjectResource, WarehouseResource
 
-DOMAINS = (sales, service, web, marketing, customer, value, alerts, touchpoints)
+DOMAINS = (sales, service, web, marketing, customer, privacy, value, alerts, touchpoints)
 
 
 def build_definitions(

@@ -6,13 +6,14 @@
 -- are published, and before a load over its quarantine limit stops the run, so
 -- a failed load is counted too. Only the documentation lives here.
 
-comment on table load_audit is 'Every load of an input table: rows read, accepted into stg_<table> and quarantined into quarantine_<table>, by rule, and whether the quarantined share was within the limit. Appended on every run; rows_in = rows_accepted + rows_quarantined + rows_suppressed on every row.';
+comment on table load_audit is 'Every load of an input table: rows read, accepted into stg_<table> and quarantined into quarantine_<table>, by rule, and whether the quarantined share was within the limit. Appended on every run; rows_in = rows_accepted + rows_quarantined + rows_suppressed + rows_expired on every row.';
 comment on column load_audit.run_id is 'Id of the run (Dagster run id) that made the load.';
 comment on column load_audit.table_name is 'The canonical input table loaded: customers, orders, tickets, surveys, web_events, touches or touchpoint_costs.';
 comment on column load_audit.source is 'The configured source: its path, or the label of its SQL query (never a password).';
 comment on column load_audit.rows_in is 'Records read from the source, blank lines not counted.';
 comment on column load_audit.blank_lines is 'Lines of a CSV source without any value (empty or only blanks): skipped, not records, not quarantined.';
 comment on column load_audit.rows_suppressed is 'Rows dropped before staging because they carry an identifier of a person erased by cxdata forget (suppressed_identifiers): neither accepted nor quarantined. 0 when none.';
+comment on column load_audit.rows_expired is 'Rows dropped before staging because their day lies before the table''s retention (privacy.retain_days, counted back from the run''s day): neither accepted nor quarantined. 0 when none or no retention.';
 comment on column load_audit.rows_accepted is 'Rows that passed every row rule and were published in stg_<table>.';
 comment on column load_audit.rows_quarantined is 'Rows that failed a row rule and were published in quarantine_<table>.';
 comment on column load_audit.quarantined_by_rule is 'JSON object: quarantined rows counted by their first failing rule (the counts add up to rows_quarantined).';

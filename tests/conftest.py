@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from tests.warehouse_pair import two_warehouses  # noqa: F401 (a fixture: importing it here registers it)
+
 # The two xdist workers (pyproject's addopts) share two cores, and OpenMP threads spin-wait for each other
 # across processes: a scikit-learn HistGradientBoosting fit or prediction on two threads beside another busy
 # process crawls (cxdata holds the boosted model to one thread for the same reason). One OpenMP thread per

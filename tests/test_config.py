@@ -122,6 +122,9 @@ def test_warehouse_url_from_environment_wins(tmp_path):
         (MINIMAL.replace("name: acme", "name: acme\ncurrency: euro"), "currency", "'euro'"),
         (MINIMAL.replace("name: acme", "name: acme\ncurrency: usd"), "currency", "(write 'USD')"),
         (MINIMAL.replace("name: acme", "name: acme\ncurrency: 'E1R'"), "currency", "ISO 4217"),
+        (MINIMAL + "privacy: {retain_days: {customers: 30}}\n", "privacy.retain_days", "snapshot source"),
+        (MINIMAL + "privacy: {retain_days: {orders: 0}}\n", "privacy.retain_days", "1 to 36,500 days, not 0"),
+        (MINIMAL + "privacy: {requests: {path: r.csv, columns: {ssn: s}}}\n", "privacy.requests.columns.ssn", "s"),
         (
             MINIMAL + SEGMENTS.format("{churn_probability: {min_percentile: 170}}"),
             "models.churn.segments.0.conditions.churn_probability.min_percentile",

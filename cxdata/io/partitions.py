@@ -39,6 +39,7 @@ from cxdata.config import ProjectConfig
 from cxdata.io.days import PARTITION_COLUMN, partitioned, with_partition_day
 from cxdata.io.readers import SOURCE_COLUMN, file_label, read_labelled, source_files
 from cxdata.io.staging import Staged, stage_table, standardise
+from cxdata.privacy.retention import expired_before
 from cxdata.privacy.suppress import Suppression
 from cxdata.validate import quarantine
 from cxdata.warehouse import Warehouse
@@ -171,12 +172,14 @@ def _days_of(config: ProjectConfig, table: str, files: pl.DataFrame) -> pl.DataF
     )
 
 
-def day_versions(files: pl.DataFrame) -> pl.DataFrame:
-    """Per day of a manifest, the version of the files holding it: each file's ``name|size|md5``, sorted
-    and joined, so any new, changed or missing file changes it; and the rows its files hold."""
+def day_versions(files: pl.DataFrame, kept_from: dt.date | None = None) -> pl.DataFrame:
+    """Per day of a manifest (from ``kept_from`` on: earlier days are past retention), the version of the
+    files holding it: each file's ``name|size|md5``, sorted and joined, so any new, changed or missing file
+    changes it; and the rows its files hold."""
     entry = pl.concat_str([pl.col("file"), pl.col("size").cast(pl.String), pl.col("md5")], separator="|")
+    kept = pl.col(PARTITION_COLUMN) >= kept_from if kept_from is not None else pl.lit(True)
     return (
-        files.filter(pl.col(PARTITION_COLUMN).is_not_null())
+        files.filter(pl.col(PARTITION_COLUMN).is_not_null() & kept)
         .group_by(PARTITION_COLUMN)
         .agg(entry.sort().str.join(";").alias("files_version"), pl.col("rows").sum())
         .sort(PARTITION_COLUMN)
@@ -191,10 +194,15 @@ def staged_days(wh: Warehouse, table: str) -> pl.DataFrame:
     return wh.read(STAGED, columns=list(columns), where={"source_table": table}).cast(columns)
 
 
-def plan(files: pl.DataFrame, staged: pl.DataFrame, lookback_days: int) -> Restate:
+def plan(
+    files: pl.DataFrame, staged: pl.DataFrame, lookback_days: int, kept_from: dt.date | None = None
+) -> Restate:
     """The days to restate from a manifest and the staged days' versions: every stale day after the last
-    staged day or within ``lookback_days`` of the newest day; the other stale days are late."""
-    versions = day_versions(files)
+    staged day or within ``lookback_days`` of the newest day; the other stale days are late. Days before
+    ``kept_from`` are past retention: neither restated nor late (`cxdata.privacy.retention` purges them)."""
+    versions = day_versions(files, kept_from)
+    if kept_from is not None:
+        staged = staged.filter(pl.col(PARTITION_COLUMN) >= kept_from)
     stale = versions.join(staged, on=[PARTITION_COLUMN, "files_version"], how="anti")
     # a staged day whose rows all went (its files gone or emptied) is stale too: restating it clears it
     emptied = staged.join(versions, on=PARTITION_COLUMN, how="anti").select(
@@ -218,7 +226,8 @@ def plan(files: pl.DataFrame, staged: pl.DataFrame, lookback_days: int) -> Resta
 
 def restate(wh: Warehouse, config: ProjectConfig, table: str, lookback_days: int) -> Restate:
     """Which days of an event table's files a run should stage now (`plan`), the manifest refreshed first."""
-    return plan(refresh_manifest(wh, config, table), staged_days(wh, table), lookback_days)
+    kept_from = expired_before(config, table, dt.datetime.now(dt.UTC))
+    return plan(refresh_manifest(wh, config, table), staged_days(wh, table), lookback_days, kept_from)
 
 
 def days_to_stage(wh: Warehouse, config: ProjectConfig, table: str) -> tuple[dt.date, ...] | None:
@@ -248,10 +257,12 @@ def days_between(
     return tuple(sorted(days[PARTITION_COLUMN].unique()))
 
 
-def stale_after(files: pl.DataFrame, staged: pl.DataFrame, covered: Collection[dt.date]) -> dict[dt.date, int]:
+def stale_after(
+    files: pl.DataFrame, staged: pl.DataFrame, covered: Collection[dt.date], kept_from: dt.date | None = None
+) -> dict[dt.date, int]:
     """The stale days (with the rows their files hold) that a load of ``covered`` leaves behind: late rows,
-    waiting for a backfill of their days."""
-    now = plan(files, staged, 0)
+    waiting for a backfill of their days (none before ``kept_from``, past retention)."""
+    now = plan(files, staged, 0, kept_from)
     counts = dict(day_versions(files).select(PARTITION_COLUMN, "rows").iter_rows())
     return {day: int(counts.get(day, 0)) for day in sorted({*now.days, *now.late}) if day not in set(covered)}
 
@@ -327,10 +338,11 @@ def _only(
     limit = config.validation.quarantine_limit(table)
     rows_in = accepted.height + quarantined.height
     blank = int(staged.audit["blank_lines"])  # type: ignore[call-overload]
-    # the suppressed rows of the files read: they carry no day the load could be narrowed to
+    # the suppressed and expired rows of the files read: dropped before the load could be narrowed to its days
     erased = int(staged.audit.get("rows_suppressed", 0))  # type: ignore[call-overload]
+    expired = int(staged.audit.get("rows_expired", 0))  # type: ignore[call-overload]
     audit = quarantine.audit_row(
-        table, config.sources[table].label, rows_in, quarantined, limit, loaded_at, blank, erased
+        table, config.sources[table].label, rows_in, quarantined, limit, loaded_at, blank, erased, expired
     )
     return Staged(accepted, quarantined, audit)
 
@@ -356,11 +368,16 @@ def file_days(staged: Staged, files: pl.DataFrame, table: str) -> pl.DataFrame:
 
 
 def partition_rows(
-    files: pl.DataFrame, days: Collection[dt.date] | None, run_id: str, loaded_at: dt.datetime, table: str
+    files: pl.DataFrame,
+    days: Collection[dt.date] | None,
+    run_id: str,
+    loaded_at: dt.datetime,
+    table: str,
+    kept_from: dt.date | None = None,
 ) -> pl.DataFrame:
-    """The ``stg_partitions`` rows of a load: per day staged (all days of ``files`` when ``days`` is None),
-    the files' version it was staged from."""
-    versions = day_versions(files)
+    """The ``stg_partitions`` rows of a load: per day staged (all days of ``files`` when ``days`` is None;
+    none before ``kept_from``, past retention), the files' version it was staged from."""
+    versions = day_versions(files, kept_from)
     if days is not None:
         versions = versions.filter(pl.col(PARTITION_COLUMN).is_in(sorted(days)))
     return versions.select(

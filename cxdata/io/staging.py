@@ -19,6 +19,7 @@ from cxdata.config import ProjectConfig, SourceConfig
 from cxdata.errors import IngestError
 from cxdata.io.days import PARTITION_COLUMN, partitioned, with_partition_day
 from cxdata.io.readers import SOURCE_COLUMN, read_labelled
+from cxdata.privacy.retention import expired_before
 from cxdata.privacy.suppress import Suppression, suppressed_rows
 from cxdata.validate import quarantine, rules
 from cxdata.validate.quarantine import BLANK_COLUMN, LOADED_AT_COLUMN, RAW_PREFIX, RECORD_COLUMN
@@ -177,7 +178,8 @@ def stage_table(
     `cxdata.io.partitions`). An event table's rows carry their ``partition_day``, the project-zone day of
     their event, null where the event time is missing or unreadable. With ``suppression``, the rows carrying
     an erased person's identifier are dropped before the split and counted as ``rows_suppressed``
-    (`cxdata.privacy.suppress`).
+    (`cxdata.privacy.suppress`); the rows of days before the table's retention are dropped too, counted as
+    ``rows_expired`` (`cxdata.privacy.retention`).
 
     >>> staged = stage_table(load_config("cxdata.yaml"), "orders")   # doctest: +SKIP
     >>> staged.audit["rows_in"] == staged.accepted.height + staged.quarantined.height   # doctest: +SKIP
@@ -206,11 +208,23 @@ def stage_table(
     blank = int(frame[BLANK_COLUMN].sum())
     frame = frame.filter(~pl.col(BLANK_COLUMN))
     erased = suppressed_rows(frame, config, suppression)
-    frame = frame.filter(~erased)
+    expired = _expired(frame, config, table, stamp)
+    frame = frame.filter(~erased & ~expired)
     accepted, quarantined = quarantine.split(frame, found, originals, keep, carried(table))
     limit = config.validation.quarantine_limit(table)
-    audit = quarantine.audit_row(table, source.label, frame.height, quarantined, limit, stamp, blank, erased.sum())
+    audit = quarantine.audit_row(
+        table, source.label, frame.height, quarantined, limit, stamp, blank, int(erased.sum()),
+        int((expired & ~erased).sum()),
+    )  # fmt: skip
     return Staged(accepted, quarantined, audit)
+
+
+def _expired(frame: pl.DataFrame, config: ProjectConfig, table: str, now: dt.datetime) -> pl.Series:
+    """A boolean per row: whether its day lies before the table's retention (`cxdata.privacy.retention`)."""
+    cutoff = expired_before(config, table, now)
+    if cutoff is None or PARTITION_COLUMN not in frame.columns:
+        return pl.Series("expired", [False] * frame.height, dtype=pl.Boolean)
+    return (frame[PARTITION_COLUMN] < cutoff).fill_null(False)
 
 
 def carried(table: str) -> list[str]:

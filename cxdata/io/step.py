@@ -18,6 +18,7 @@ from cxdata.config import ProjectConfig
 from cxdata.io import partitions
 from cxdata.io.days import PARTITION_COLUMN
 from cxdata.io.staging import stage_table
+from cxdata.privacy.retention import expired_before
 from cxdata.privacy.suppress import load_suppression
 from cxdata.profile import Profile, published_profile, staging_profile, table_profile
 from cxdata.validate.hints import hints
@@ -69,7 +70,9 @@ def stage_step(
     else:
         files = partitions.refresh_manifest(wh, config, table)
         staged, covered = partitions.stage_days(wh, config, table, days, files, now, suppression)
-    late = partitions.stale_after(files, partitions.staged_days(wh, table), covered or ()) if covered else {}
+    kept_from = expired_before(config, table, now)
+    staged_before = partitions.staged_days(wh, table) if covered else None
+    late = partitions.stale_after(files, staged_before, covered, kept_from) if covered else {}
     audit = {"run_id": run_id, **staged.audit, **_day_audit(covered, late)}
     # the staged rows, the rows held back, the audit that counts both and the days' versions change together
     # a load of some days replaces their rows and the rows without a day
@@ -88,7 +91,9 @@ def stage_step(
                 else {"source_table": table, PARTITION_COLUMN: list(covered)}
             )
             tx.append(
-                partitions.STAGED, partitions.partition_rows(files, covered, run_id, now, table), replace=scope
+                partitions.STAGED,
+                partitions.partition_rows(files, covered, run_id, now, table, kept_from),
+                replace=scope,
             )
             if covered is None:
                 tx.append(partitions.MANIFEST, files, replace={"source_table": table})
@@ -99,6 +104,7 @@ def stage_step(
         "rows_accepted": audit["rows_accepted"],
         "rows_quarantined": audit["rows_quarantined"],
         "rows_suppressed": audit["rows_suppressed"],
+        "rows_expired": audit["rows_expired"],
         "quarantine_share": round(share(int(audit["rows_in"]), int(audit["rows_quarantined"])), 6),
         "quarantine_threshold": audit["threshold"],
         "quarantined_by_rule": by_rule(staged.quarantined) or "none",

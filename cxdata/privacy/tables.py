@@ -62,7 +62,7 @@ NO_PERSONAL_ROWS = frozenset(
         "identity_inputs", "identity_runs", "mart_inputs", "customer_activity_builds", "dim_customer_params",
         "model_runs", "model_artifacts", "cx_kpis_daily", "segment_summary", "segment_definitions",
         "touchpoint_scores", "touchpoint_scores_history", "stg_touchpoint_costs", "quarantine_touchpoint_costs",
-        "erasure_log", "suppressed_identifiers", "pii_access_log",
+        "erasure_log", "suppressed_identifiers", "pii_access_log", "retention_log",
         # a sharded step's outputs, deleted by the run that wrote them when it ends
         "shard_handoffs",
     }

@@ -159,18 +159,20 @@ def audit_row(
     loaded_at: dt.datetime,
     blank_lines: int = 0,
     suppressed: int = 0,
+    expired: int = 0,
 ) -> dict[str, object]:
     """The `load_audit` row of one load: what came in (records, and blank lines skipped), what went on, what
-    was held back and why, and the rows of erased people dropped (``suppressed``, not in ``rows_in``'s
-    accepted or quarantined share)."""
+    was held back and why, and the rows dropped before the split: of erased people (``suppressed``) and of
+    days past the table's retention (``expired``), neither in ``rows_in``'s accepted or quarantined share."""
     counts = by_rule(quarantined)
     held = quarantined.height
     return {
         "table_name": table,
         "source": source,
-        "rows_in": rows_in + suppressed,
+        "rows_in": rows_in + suppressed + expired,
         "blank_lines": blank_lines,
         "rows_suppressed": int(suppressed),
+        "rows_expired": int(expired),
         "rows_accepted": rows_in - held,
         "rows_quarantined": held,
         "quarantined_by_rule": json.dumps(counts),

@@ -279,3 +279,22 @@ def test_the_days_of_a_range_are_those_held_by_the_files_or_staged_before(wareho
         assert partitions.days_between(wh, config, "orders", D(2024, 1, 2), None) == (D(2024, 1, 5), D(2024, 1, 9))
         assert partitions.days_between(wh, config, "orders", D(2024, 1, 2), D(2024, 1, 8)) == (D(2024, 1, 5),)
         assert partitions.days_between(wh, config, "orders", D(2024, 1, 6), D(2024, 1, 8)) == ()
+
+
+def test_days_past_retention_are_neither_restated_nor_late():
+    day = dt.date(2026, 3, 1)
+    files = pl.DataFrame(
+        {"file": ["a.csv"] * 3, "size": [10] * 3, "md5": ["m2"] * 3, "rows": [4, 5, 6],
+         "partition_day": [day, day + dt.timedelta(days=1), day + dt.timedelta(days=40)]},
+    )  # fmt: skip
+    staged = pl.DataFrame({"partition_day": [day, day + dt.timedelta(days=1)], "files_version": ["old", "old"]})
+    everything = partitions.plan(files, staged, lookback_days=3)
+    assert everything.late == {day: 4, day + dt.timedelta(days=1): 5}  # changed, but before the lookback
+    kept = partitions.plan(files, staged, lookback_days=3, kept_from=day + dt.timedelta(days=1))
+    assert kept.days == (day + dt.timedelta(days=40),) and kept.late == {day + dt.timedelta(days=1): 5}
+    versions = partitions.partition_rows(files, None, "r", dt.datetime(2026, 5, 1, tzinfo=dt.UTC), "orders", day)
+    assert versions["partition_day"].min() == day
+    versions = partitions.partition_rows(
+        files, None, "r", dt.datetime(2026, 5, 1, tzinfo=dt.UTC), "orders", day + dt.timedelta(days=2)
+    )
+    assert versions["partition_day"].to_list() == [day + dt.timedelta(days=40)]

@@ -18,22 +18,17 @@ less.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import uuid
-from dataclasses import dataclass
 
 import polars as pl
-import pytest
-import sqlalchemy as sa
 
 from cxdata.config import WAREHOUSE_SCHEMA_ENV, WAREHOUSE_URL_ENV, load_config
 from cxdata.synth import SynthParams, generate_project
 from cxdata.synth.days import deliver, hold_back_days
 from cxdata.warehouse import Warehouse
 from cxdata.warehouse.compare import compare_warehouses
-from cxdata.warehouse.snapshot import copy_schema
 from pipelines.runner import run_project
 from tests.lean import lean
+from tests.warehouse_pair import Side
 
 CUSTOMERS, SEED = 200, 13
 # Tables the comparison must reach: a comparison of a handful of tables proves little.
@@ -42,37 +37,6 @@ CUSTOMER_TABLES = {
     "identity_record_keys", "identity_merges", "touchpoint_scores", "fct_tickets", "fct_touches",
 }  # fmt: skip
 LATE_ORDER, MERGING_ORDER = "990000001", "990000002"
-
-
-@dataclass(frozen=True)
-class Side:
-    """One warehouse: a URL and its schema (None: the URL's default)."""
-
-    url: str
-    schema: str | None
-
-
-@pytest.fixture(params=["duckdb", "postgresql"])
-def two_warehouses(request, tmp_path):
-    """(daily, rebuilt, copy): two warehouses of one backend, and how to copy the first into the second."""
-    if request.param == "duckdb":
-        daily, rebuilt = (tmp_path / "daily.duckdb", tmp_path / "rebuilt.duckdb")
-        yield (
-            Side(f"duckdb:///{daily}", None),
-            Side(f"duckdb:///{rebuilt}", None),
-            lambda: shutil.copyfile(daily, rebuilt),
-        )
-        return
-    url = request.getfixturevalue("pg_server")  # fails under CI=true when no server answers
-    schemas = [f"t_{uuid.uuid4().hex[:12]}" for _ in range(2)]
-    engine = sa.create_engine(url)
-    try:
-        yield Side(url, schemas[0]), Side(url, schemas[1]), lambda: copy_schema(url, *schemas)
-    finally:
-        with engine.begin() as conn:
-            for schema in schemas:
-                conn.execute(sa.text(f'drop schema if exists "{schema}" cascade'))
-        engine.dispose()
 
 
 def _run(monkeypatch, config_path, side: Side, as_of: dt.date, full_refresh: bool = False):
