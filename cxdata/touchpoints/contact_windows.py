@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from cxdata.touchpoints.order_index import DAY_US, OrderIndex
+from cxdata.touchpoints.order_index import TICK_DAYS, TICKS_PER_DAY, OrderIndex
 from cxdata.touchpoints.survival import Survival, expected_response
 
 CONTACT_RANK = {"sent": 0, "impression": 1, "click": 2}
@@ -101,7 +101,7 @@ def contact_excess(
     end = t + stretch
     pre_start = np.maximum(t - baseline, first)
     post_end = np.minimum(end + baseline, span)
-    n_pre, _ = index.window(idx, pre_start, t - 1e-9)
+    n_pre, _ = index.window(idx, pre_start, t - TICK_DAYS)
     n_post, _ = index.window(idx, end, post_end)
     n_resp, _ = index.window(idx, t + gap, end)
     n_session, _ = index.window(idx, t, t + gap)
@@ -112,7 +112,7 @@ def contact_excess(
     length = stretch - gap
     expected = (n_pre + n_post) / safe * length
     if survival is not None:
-        repeats, _ = index.window(idx, first, t - 1e-9)
+        repeats, _ = index.window(idx, first, t - TICK_DAYS)
         after = np.maximum(post_end - end, 0.0)
         corrected = expected_response(
             survival, n_pre + n_post, t - pre_start, stretch, after, repeats, t - first, gap, stretch
@@ -156,6 +156,9 @@ def session_orders(
     return np.column_stack([clicks["idx"].to_numpy(), codes(clicks["touchpoint"], names), n])
 
 
+_NEVER = np.iinfo(np.int64).max // 2  # ticks to a next contact that does not come
+
+
 def clicked_contacts(
     clicks: pl.DataFrame,
     contact: pl.DataFrame,
@@ -171,26 +174,27 @@ def clicked_contacts(
     A click belongs to the latest contact before it: counting it for an earlier send whose window it falls in
     too would count the orders it caused twice (at weekly sends, a third of the clicks would be).
     """
-    n = int(contact["idx"].max() or 0) + 1
-    cell = codes(clicks["touchpoint"], names) * n + clicks["idx"].to_numpy()
-    keys = np.sort(cell * index.width + index.days(clicks["occurred_at"]))
-    query = (code * n + contact["idx"].to_numpy()) * index.width + index.days(contact["occurred_at"])
+    query = index.key(contact["idx"].to_numpy(), index.days(contact["occurred_at"]))
+    # ticks to the customer's next contact of the touchpoint (none: never)
+    following = pl.col("query").shift(-1).over("touchpoint", "customer_key", order_by="occurred_at")
     until_next = (
-        contact.select(
-            (
-                pl.col("occurred_at").shift(-1).over("touchpoint", "customer_key", order_by="occurred_at")
-                - pl.col("occurred_at")
-            )
-            .dt.total_microseconds()
-            .truediv(DAY_US)
-            .fill_null(np.inf)
-        )
+        contact.select("touchpoint", "customer_key", "occurred_at", pl.Series("query", query))
+        .select((following - pl.col("query")).fill_null(_NEVER))
         .to_series()
         .to_numpy()
     )
-    end = query + np.minimum(response, until_next - 1e-9)
-    first = np.searchsorted(keys, query, side="left")
-    clicked = np.searchsorted(keys, end, side="right") > first
-    delay = np.where(clicked, keys[np.minimum(first, keys.size - 1)] - query, 0.0) if keys.size else 0.0 * query
+    end = query + np.minimum(index.ticks(response), until_next - 1)
+    click_code = codes(clicks["touchpoint"], names)
+    click_keys = index.key(clicks["idx"].to_numpy(), index.days(clicks["occurred_at"]))
+    clicked, delay = np.zeros(query.size, dtype=bool), np.zeros(query.size)
+    for touchpoint in np.unique(code):
+        keys = np.sort(click_keys[click_code == touchpoint])
+        if not keys.size:
+            continue
+        mine = code == touchpoint
+        first = np.searchsorted(keys, query[mine], side="left")
+        hit = np.searchsorted(keys, end[mine], side="right") > first
+        clicked[mine] = hit
+        delay[mine] = np.where(hit, (keys[np.minimum(first, keys.size - 1)] - query[mine]) / TICKS_PER_DAY, 0.0)
     by_click = contact["by_click"].to_numpy()
     return clicked | by_click, np.where(by_click, 0.0, delay)

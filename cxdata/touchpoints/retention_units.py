@@ -33,7 +33,7 @@ def order_units(orders: pl.DataFrame, as_of, churn_days: int, origin) -> tuple[p
     # every order belongs to one of ``customers``, so the index's order covers them all
     units = orders[index.order].with_columns(pl.Series("idx", index.idx))
     idx = index.idx
-    t = index.keys - idx * index.width
+    t = index.day_of()
     # one pass over the sorted orders instead of window functions over each customer; the durations come
     # from whole microseconds, so they do not depend on the origin (a shard's own first order, or all's)
     micros = units["ordered_at"].dt.epoch("us").to_numpy()
@@ -41,12 +41,12 @@ def order_units(orders: pl.DataFrame, as_of, churn_days: int, origin) -> tuple[p
     number = np.arange(idx.size) - start + 1
     previous = micros[np.maximum(np.arange(idx.size) - 1, 0)]
     since_previous = np.where(number > 1, (micros - previous) / DAY_US, 0.0)
-    # the order's own key bounds its windows: an epsilon in days is below the keys' resolution at large
-    # customer indexes, and the order itself (and any at the same instant) would count as its own past
+    # the order's own key bounds its windows, so the order itself (and any at the same instant) is not its
+    # own past
     before = np.searchsorted(index.keys, index.keys, side="left")
     after = np.searchsorted(index.keys, index.keys, side="right")
-    year_ago = np.searchsorted(index.keys, idx * index.width + (t - 365.0), side="right")
-    horizon_end = np.searchsorted(index.keys, idx * index.width + (t + churn_days), side="right")
+    year_ago = np.searchsorted(index.keys, index.key(idx, t - 365.0), side="right")
+    horizon_end = np.searchsorted(index.keys, index.key(idx, t + churn_days), side="right")
     past_year = (before - year_ago).astype(np.float64)
     future = (horizon_end - after).astype(np.float64)
     revenue = index.cum_revenue[horizon_end] - index.cum_revenue[after]
@@ -116,13 +116,14 @@ def treatments(
             .join(units.select("customer_key", "idx").unique(), on="customer_key")
         )
         t, idx = units["day"].to_numpy(), units["idx"].to_numpy()
-        query = idx * index.width + t
+        query = index.key(idx, t)
+        window, year = index.ticks(window_days), index.ticks(365.0)
         names = sorted(sent["touchpoint"].unique().to_list()) if crm is None else crm
         for name in names:
             mine = sent.filter(pl.col("touchpoint") == name)
-            keys = np.sort(mine["idx"].to_numpy() * index.width + index.days(mine["occurred_at"]))
-            hit = np.searchsorted(keys, query) - np.searchsorted(keys, query - window_days) > 0
-            earlier = np.searchsorted(keys, query - window_days) - np.searchsorted(keys, query - 365)
+            keys = np.sort(index.key(mine["idx"].to_numpy(), index.days(mine["occurred_at"])))
+            hit = np.searchsorted(keys, query) - np.searchsorted(keys, query - window) > 0
+            earlier = np.searchsorted(keys, query - window) - np.searchsorted(keys, query - year)
             # each CRM touchpoint's own reach and recent send: a total over touchpoints would compare one
             # touchpoint's sends with another's at equal totals, and so confound their effects
             sends = sends.with_columns(
