@@ -12,6 +12,7 @@ from cxdata.privacy.requests import carry_out_requests
 from cxdata.privacy.retention import RETENTION_LOG, purge_expired
 from cxdata.warehouse.comments import comments_for
 from pipelines.customer import IDENTITY_OUTPUTS
+from pipelines.metadata import published_metadata
 from pipelines.resources import ProjectResource, WarehouseResource
 from pipelines.run import run_context, run_id, run_start
 
@@ -38,11 +39,12 @@ def erasure_asset(kinds: set[str]) -> dg.AssetsDefinition:
         config = project.load()
         with warehouse.get() as wh:
             done = carry_out_requests(wh, config, run_context(context, wh, config).now)
+            published = published_metadata(wh, ERASURE_LOG) if wh.exists(ERASURE_LOG) else {}
         counts = {"requests_read": done.read, "already_done": done.already_done,
                   **{status: done.count(status) for status in ("erased", "not_found")}}  # fmt: skip
         reasons = done.pending.group_by("rejected_reason").len().sort("rejected_reason")
         return dg.MaterializeResult(
-            metadata={**counts, "rejected": done.pending.height},
+            metadata={**published, **counts, "rejected": done.pending.height},
             check_results=[dg.AssetCheckResult(
                 check_name=REJECTED_CHECK, passed=done.pending.is_empty(), severity=dg.AssetCheckSeverity.WARN,
                 description=f"{done.pending.height} request(s) rejected: see erasure_log.rejected_reason",
@@ -66,8 +68,9 @@ def retention_asset(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefiniti
         config = project.load()
         with warehouse.get() as wh:
             purged = purge_expired(wh, config, run_id(context), run_start(context))
+            published = published_metadata(wh, RETENTION_LOG)
         by_table = {row["table_name"]: row["rows_purged"] for row in purged.iter_rows(named=True)}
-        return dg.MaterializeResult(metadata={"rows_purged": sum(by_table.values()), **by_table})
+        return dg.MaterializeResult(metadata={**published, "rows_purged": sum(by_table.values()), **by_table})
 
     return _purge
 
@@ -83,8 +86,9 @@ def access_log_asset(kinds: set[str]) -> dg.AssetsDefinition:
         config = project.load()
         with warehouse.get() as wh:
             added = flush_access_log(wh, access_folder(config.base_dir))
-            total = wh.row_count(ACCESS_LOG)
-        return dg.MaterializeResult(metadata={"entries_added": added, "dagster/row_count": total})
+            # no preview: its rows name the staff and tokens that read personal data
+            published = {k: v for k, v in published_metadata(wh, ACCESS_LOG).items() if k != "preview"}
+        return dg.MaterializeResult(metadata={**published, "entries_added": added})
 
     return _flush
 

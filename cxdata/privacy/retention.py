@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from cxdata.config import ProjectConfig
-from cxdata.io.days import PARTITION_COLUMN
+from cxdata.schema import PARTITION_COLUMN
 from cxdata.warehouse import Warehouse
 
 RETENTION_LOG = "retention_log"
