@@ -21,14 +21,11 @@ import datetime as dt
 
 import polars as pl
 
-from cxdata.config import WAREHOUSE_SCHEMA_ENV, WAREHOUSE_URL_ENV, load_config
-from cxdata.synth import SynthParams, generate_project
+from cxdata.config import load_config
 from cxdata.synth.days import deliver, hold_back_days
 from cxdata.warehouse import Warehouse
 from cxdata.warehouse.compare import compare_warehouses
-from pipelines.runner import run_project
-from tests.lean import lean
-from tests.warehouse_pair import Side
+from tests.warehouse_pair import Side, lean_project, run_on
 
 CUSTOMERS, SEED = 200, 13
 # Tables the comparison must reach: a comparison of a handful of tables proves little.
@@ -37,15 +34,6 @@ CUSTOMER_TABLES = {
     "identity_record_keys", "identity_merges", "touchpoint_scores", "fct_tickets", "fct_touches",
 }  # fmt: skip
 LATE_ORDER, MERGING_ORDER = "990000001", "990000002"
-
-
-def _run(monkeypatch, config_path, side: Side, as_of: dt.date, full_refresh: bool = False):
-    monkeypatch.setenv(WAREHOUSE_URL_ENV, side.url)
-    if side.schema:
-        monkeypatch.setenv(WAREHOUSE_SCHEMA_ENV, side.schema)
-    outcome = run_project(load_config(config_path), as_of=as_of.isoformat(), full_refresh=full_refresh)
-    assert outcome.success, outcome.failures
-    return outcome
 
 
 def _two_customers(side: Side) -> tuple[str, str, str]:
@@ -111,18 +99,12 @@ def _keys(side: Side, refs: list[str]) -> dict[str, int]:
 
 def test_a_daily_run_equals_a_full_rebuild(tmp_path, monkeypatch, two_warehouses):
     daily, rebuilt, copy = two_warehouses
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    # the data-quality suites change no published row and are tested on the shared whole-graph runs; a
-    # quarter of each run's time here
-    monkeypatch.setattr("pipelines.checks.quality_specs", lambda config, tables: [])
-    (tmp_path / "dagster_home").mkdir()
-    project = generate_project(tmp_path / "project", SynthParams(customers=CUSTOMERS, seed=SEED))
-    lean(project.config_path)
+    project = lean_project(tmp_path, monkeypatch, CUSTOMERS, SEED)
     held = hold_back_days(project.config_path, days=2)
     assert len(held) == 2  # both days have events
     first, newest = sorted(held)
     config = load_config(project.config_path)
-    _run(monkeypatch, project.config_path, daily, first - dt.timedelta(days=1))
+    run_on(monkeypatch, project.config_path, daily, as_of=(first - dt.timedelta(days=1)).isoformat())
     copy()
 
     email, ref, other = _two_customers(daily)
@@ -134,8 +116,8 @@ def test_a_daily_run_equals_a_full_rebuild(tmp_path, monkeypatch, two_warehouses
         deliver(held[day])
     _orders_file(config, planted).write_csv(config.base_dir / "data" / "orders_files" / "part-2-planted.csv")
 
-    run = _run(monkeypatch, project.config_path, daily, newest)
-    _run(monkeypatch, project.config_path, rebuilt, newest, full_refresh=True)
+    run = run_on(monkeypatch, project.config_path, daily, as_of=newest.isoformat())
+    run_on(monkeypatch, project.config_path, rebuilt, as_of=newest.isoformat(), full_refresh=True)
 
     with Warehouse(daily.url, daily.schema) as wh:
         audit = wh.read("load_audit", where={"run_id": run.run_id, "table_name": "orders"})

@@ -10,27 +10,16 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from cxdata.config import WAREHOUSE_SCHEMA_ENV, WAREHOUSE_URL_ENV, load_config
+from cxdata.config import load_config
 from cxdata.privacy.retention import purge_expired
-from cxdata.synth import SynthParams, generate_project
 from cxdata.warehouse import Warehouse
 from cxdata.warehouse.compare import compare_warehouses
-from pipelines.runner import run_project
 from tests.lean import lean
-from tests.warehouse_pair import Side
+from tests.warehouse_pair import Side, lean_project, run_on
 
 CUSTOMERS, SEED = 150, 31
 COMPARED = {"stg_orders", "stg_web_events", "fct_orders", "fct_web_sessions", "identity_record_keys",
             "customer_identity", "dim_customer", "customer_activity"}  # fmt: skip
-
-
-def _run(monkeypatch, config_path, side: Side, full_refresh: bool = False):
-    monkeypatch.setenv(WAREHOUSE_URL_ENV, side.url)
-    if side.schema:
-        monkeypatch.setenv(WAREHOUSE_SCHEMA_ENV, side.schema)
-    outcome = run_project(load_config(config_path), full_refresh=full_refresh)
-    assert outcome.success, outcome.failures
-    return outcome
 
 
 def _days(side: Side, table: str) -> pl.Series:
@@ -42,12 +31,8 @@ def test_expired_days_leave_staging_identity_and_facts_as_a_full_rebuild_would(
     tmp_path, monkeypatch, two_warehouses
 ):
     daily, rebuilt, copy = two_warehouses
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    monkeypatch.setattr("pipelines.checks.quality_specs", lambda config, tables: [])
-    (tmp_path / "dagster_home").mkdir()
-    project = generate_project(tmp_path / "project", SynthParams(customers=CUSTOMERS, seed=SEED))
-    lean(project.config_path)
-    _run(monkeypatch, project.config_path, daily)
+    project = lean_project(tmp_path, monkeypatch, CUSTOMERS, SEED)
+    run_on(monkeypatch, project.config_path, daily)
     copy()  # the rebuild starts from the same stored model fits
 
     config = load_config(project.config_path)
@@ -65,8 +50,8 @@ def test_expired_days_leave_staging_identity_and_facts_as_a_full_rebuild_would(
         orders_before = wh.read("fct_orders", columns=["order_id", "customer_key"])
     lean(project.config_path, privacy={"retain_days": retain})
 
-    run = _run(monkeypatch, project.config_path, daily)
-    _run(monkeypatch, project.config_path, rebuilt, full_refresh=True)
+    run = run_on(monkeypatch, project.config_path, daily)
+    run_on(monkeypatch, project.config_path, rebuilt, full_refresh=True)
 
     assert _days(daily, "stg_orders").min() >= kept_orders and _days(daily, "stg_web_events").min() >= kept_web
     with Warehouse(daily.url, daily.schema) as wh:
