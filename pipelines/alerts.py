@@ -5,9 +5,8 @@ import dagster as dg
 
 from cxdata.alerts import AlertsReport, alerts_step
 from cxdata.config import ProjectConfig
-from cxdata.warehouse.comments import comments_for
 from pipelines import checks
-from pipelines.metadata import published_metadata
+from pipelines.metadata import published_metadata, table_description
 from pipelines.resources import ProjectResource, WarehouseResource
 from pipelines.run import run_context
 
@@ -18,14 +17,13 @@ FACTS = {"surveys": "fct_surveys", "tickets": "fct_tickets"}
 def alerts_asset(config: ProjectConfig, deps: list[str], kinds: set[str]) -> dg.AssetsDefinition:
     """``cx_alerts``: new detractor surveys and SLA breaches of valuable customers, notified to the webhook,
     and checked."""
-    described = [c.text for c in comments_for("cx_alerts") if c.column is None]
 
     @dg.asset(
         name="cx_alerts",
         group_name=GROUP,
         deps=deps,
         kinds=kinds,
-        description=described[0] if described else "cx_alerts: see sql/cx_alerts.sql",
+        description=table_description("cx_alerts"),
         tags={"layer": "mart"},
         check_specs=checks.quality_specs(config, ["cx_alerts"]),
     )

@@ -17,9 +17,8 @@ from cxdata.privacy.retention import RETENTION_LOG
 from cxdata.profile import Profile
 from cxdata.report import table_figure
 from cxdata.warehouse import Warehouse
-from cxdata.warehouse.comments import comments_for
 from pipelines import checks
-from pipelines.metadata import figure_metadata, to_metadata
+from pipelines.metadata import figure_metadata, table_description, to_metadata
 from pipelines.resources import ProjectResource, WarehouseResource
 from pipelines.run import run_context
 from pipelines.staging import FULL_REFRESH_TAG
@@ -68,14 +67,13 @@ def identity_assets(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefiniti
 
 def mart_asset(config: ProjectConfig, name: str, kinds: set[str], available: set[str]) -> dg.AssetsDefinition:
     """An asset that builds and checks one mart from those of its input tables the project has."""
-    described = [c.text for c in comments_for(name) if c.column is None]
 
     @dg.asset(
         name=name,
         group_name=GROUP,
         deps=[table for table in (*MARTS[name].inputs, ERASURE_LOG) if table in available],
         kinds=kinds,
-        description=described[0] if described else f"{name}: see sql/{name}.sql",
+        description=table_description(name),
         tags={"layer": "mart"},
         check_specs=checks.quality_specs(config, [name]),
     )
@@ -104,14 +102,13 @@ def _table_asset(
 ) -> dg.AssetsDefinition:
     """One asset publishing table ``name`` with ``step`` (it builds the table from the warehouse and publishes
     it), described by its sql/ comment, with the table's quality checks."""
-    described = [c.text for c in comments_for(name) if c.column is None]
 
     @dg.asset(
         name=name,
         group_name=GROUP,
         deps=deps,
         kinds=kinds,
-        description=described[0],
+        description=table_description(name),
         tags=tags,
         check_specs=checks.quality_specs(config, [name]),
     )

@@ -31,6 +31,12 @@ def to_metadata(profile: Profile, table: str | None = None) -> dict[str, dg.Meta
     }
 
 
+def table_description(table: str) -> str:
+    """The table's own comment in ``sql/<table>.sql``, the description its asset shows."""
+    described = [c.text for c in comments_for(table) if c.column is None]
+    return described[0] if described else f"{table}: see sql/{table}.sql"
+
+
 def published_metadata(wh: Warehouse, table: str) -> dict[str, dg.MetadataValue]:
     """`to_metadata` of ``table`` as the warehouse holds it (`cxdata.profile.published_profile`)."""
     return to_metadata(published_profile(wh, table))

@@ -10,18 +10,13 @@ from cxdata.privacy import ERASURE_LOG
 from cxdata.privacy.access_log import ACCESS_LOG, access_folder, flush_access_log
 from cxdata.privacy.requests import carry_out_requests
 from cxdata.privacy.retention import RETENTION_LOG, purge_expired
-from cxdata.warehouse.comments import comments_for
 from pipelines.customer import IDENTITY_OUTPUTS
-from pipelines.metadata import published_metadata
+from pipelines.metadata import published_metadata, table_description
 from pipelines.resources import ProjectResource, WarehouseResource
 from pipelines.run import run_context, run_id, run_start
 
 GROUP = "privacy"
 REJECTED_CHECK = "requests_rejected"
-
-
-def _described(table: str) -> str:
-    return next(c.text for c in comments_for(table) if c.column is None)
 
 
 def erasure_asset(kinds: set[str]) -> dg.AssetsDefinition:
@@ -30,7 +25,7 @@ def erasure_asset(kinds: set[str]) -> dg.AssetsDefinition:
 
     @dg.asset(
         name=ERASURE_LOG, group_name=GROUP, deps=list(IDENTITY_OUTPUTS), kinds=kinds,
-        description=_described(ERASURE_LOG), tags={"layer": "privacy"},
+        description=table_description(ERASURE_LOG), tags={"layer": "privacy"},
         check_specs=[dg.AssetCheckSpec(REJECTED_CHECK, asset=ERASURE_LOG, description=(
             "Every request of privacy.requests could be carried out (rejected ones are retried each run)"
         ))],
@@ -61,8 +56,8 @@ def retention_asset(config: ProjectConfig, kinds: set[str]) -> dg.AssetsDefiniti
     staged = [f"stg_{t}" for t in config.sources if t in IDENTITY_TABLES or t in config.privacy.retain_days]
 
     @dg.asset(
-        name=RETENTION_LOG, group_name=GROUP, deps=staged, kinds=kinds, description=_described(RETENTION_LOG),
-        tags={"layer": "privacy"},
+        name=RETENTION_LOG, group_name=GROUP, deps=staged, kinds=kinds,
+        description=table_description(RETENTION_LOG), tags={"layer": "privacy"},
     )  # fmt: skip
     def _purge(context: dg.AssetExecutionContext, project: ProjectResource, warehouse: WarehouseResource):
         config = project.load()
@@ -79,7 +74,7 @@ def access_log_asset(kinds: set[str]) -> dg.AssetsDefinition:
     """pii_access_log: the contact exports and personal-scope API requests recorded since the last run."""
 
     @dg.asset(
-        name=ACCESS_LOG, group_name=GROUP, kinds=kinds, description=_described(ACCESS_LOG),
+        name=ACCESS_LOG, group_name=GROUP, kinds=kinds, description=table_description(ACCESS_LOG),
         tags={"layer": "privacy"},
     )  # fmt: skip
     def _flush(project: ProjectResource, warehouse: WarehouseResource) -> dg.MaterializeResult:

@@ -71,8 +71,7 @@ def stage_step(
         files = partitions.refresh_manifest(wh, config, table)
         staged, covered = partitions.stage_days(wh, config, table, days, files, now, suppression)
     kept_from = expired_before(config, table, now)
-    staged_before = partitions.staged_days(wh, table) if covered else None
-    late = partitions.stale_after(files, staged_before, covered, kept_from) if covered else {}
+    late = partitions.stale_after(files, partitions.staged_days(wh, table), covered, kept_from) if covered else {}
     audit = {"run_id": run_id, **staged.audit, **_day_audit(covered, late)}
     # the staged rows, the rows held back, the audit that counts both and the days' versions change together
     # a load of some days replaces their rows and the rows without a day

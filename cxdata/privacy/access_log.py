@@ -106,10 +106,6 @@ def flush_access_log(wh: Warehouse, folder: Path) -> int:
     if outbox.exists():
         outbox.rename(folder / f"{uuid.uuid4().hex}{_FLUSHING}")
     taken = sorted(folder.glob(f"*{_FLUSHING}")) if folder.is_dir() else []
-    if not taken:
-        if not wh.exists(ACCESS_LOG):  # published from the first run on, so roles and BI can name it
-            wh.append(ACCESS_LOG, pl.DataFrame(schema=SCHEMA))
-        return 0
     # a line cut short by a crash while it was written is the one access that was never answered
     lines = [line for path in taken for line in path.read_text(encoding="utf-8").splitlines()]
     parsed = [entry for entry in (_parsed(line) for line in lines) if entry is not None]
@@ -120,6 +116,7 @@ def flush_access_log(wh: Warehouse, folder: Path) -> int:
     if wh.exists(ACCESS_LOG) and entries.height:
         known = wh.read(ACCESS_LOG, columns=["access_id"], where_in=entries.select("access_id"))
         entries = entries.join(known, on="access_id", how="anti")
+    # published from the first run on, even empty, so roles and BI can name it
     if entries.height or not wh.exists(ACCESS_LOG):
         wh.append(ACCESS_LOG, entries.sort("accessed_at", "access_id"))
     for path in taken:

@@ -310,8 +310,11 @@ def validate_postgres(
                 asset = source.add_table_asset(table, table_name=table, schema_name=db_schema)
         batch = next((b for b in asset.batch_definitions if b.name == _WHOLE), None)
         batch = batch or asset.add_batch_definition_whole_table(_WHOLE)
-        regular, referential = [], []
-        checked: dict[str, list[Spec]] = {"": [], ".references": []}
+        # Only the complete format returns the orphan rows (GX caps them); it would list every bad value elsewhere.
+        suites: dict[str, tuple[str, list[tuple[Spec, Any]]]] = {
+            "": ("SUMMARY", []),
+            ".references": ("COMPLETE", []),
+        }
         for i, spec in enumerate(specs):
             if spec.kind == "in_table" and spec.reference is not None and spec.column is not None:
                 ref_table, ref_column = spec.reference.split(".")
@@ -327,20 +330,16 @@ def validate_postgres(
                     f"select {column} from {{batch}} where {column} is not null and not exists "
                     f"(select 1 from {keys} where r.cx_reference_key = {column})"
                 )
-                referential.append(_expectation(spec, i, orphans))
-                checked[".references"].append(spec)
+                suites[".references"][1].append((spec, _expectation(spec, i, orphans)))
             else:
-                regular.append(_expectation(spec, i))
-                checked[""].append(spec)
+                suites[""][1].append((spec, _expectation(spec, i)))
         results, names = [], set()
-        # Only the complete format returns the orphan rows (GX caps them); it would list every bad value elsewhere.
-        for suffix, chosen, result_format in (("", regular, "SUMMARY"), (".references", referential, "COMPLETE")):
+        for suffix, (result_format, chosen) in suites.items():
             if chosen:
-                names.add(f"{table}.{tag}{suffix}")
-                kept = _samples_kept(checked[suffix])
-                results.append(
-                    _run(context, f"{table}.{tag}{suffix}", batch, chosen, run_name, None, result_format, kept)
-                )
+                name = f"{table}.{tag}{suffix}"
+                names.add(name)
+                expectations, kept = [e for _, e in chosen], _samples_kept([spec for spec, _ in chosen])
+                results.append(_run(context, name, batch, expectations, run_name, None, result_format, kept))
         index = _finish(context, docs_dir, run_name, names, results)
     return _summarise(table, rows if rows is not None else _row_count(results[0]), specs, results, index)
 
