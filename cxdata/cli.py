@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from cxdata.activation.commands import add_commands as add_activation_commands
 from cxdata.config import ProjectConfig, day_problem, load_config, redact_url
 from cxdata.config_messages import mask_secrets
 from cxdata.errors import CxdataError
@@ -112,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_serving_commands(commands, console, _day, whole_number)
     add_privacy_commands(commands, console)
+    add_activation_commands(commands, console)
     return parser
 
 

@@ -25,6 +25,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator
 
 from cxdata import schema
+from cxdata.config_activation import ActivationConfig, activation_problems
 from cxdata.config_messages import describe, mask_secrets, redact_url, shown_value
 from cxdata.config_privacy import PrivacyConfig
 from cxdata.config_scale import IncrementalConfig, ScaleConfig, scale_problems
@@ -117,6 +118,7 @@ class ProjectConfig(Strict):
     incremental: IncrementalConfig = Field(default_factory=IncrementalConfig)
     scale: ScaleConfig = Field(default_factory=ScaleConfig)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    activation: ActivationConfig = Field(default_factory=ActivationConfig)
     # who answers for each asset group in the Dagster UI: group name (or "default") -> emails or team:<name>
     owners: dict[str, list[str]] = Field(default_factory=lambda: {"default": ["team:data"]})
     base_dir: Path = Field(default=Path("."), exclude=True)
@@ -232,7 +234,7 @@ def load_config(path: str | os.PathLike[str], environ: dict[str, str] | None = N
     except ValidationError as exc:
         raise ConfigError(describe(exc, file, ProjectConfig, written)) from None
     _check_sources(config, file, written)
-    _check_scale(config, file, written)
+    _check_sections(config, file, written)
     return config.model_copy(
         update={
             "warehouse": _resolve_url(config.warehouse, file.parent, file, "warehouse"),
@@ -338,8 +340,9 @@ def _check_sources(config: ProjectConfig, file: Path, written: dict[tuple[str, .
         raise ConfigError("\n".join(problems))
 
 
-def _check_scale(config: ProjectConfig, file: Path, written: dict[tuple[str, ...], str]) -> None:
+def _check_sections(config: ProjectConfig, file: Path, written: dict[tuple[str, ...], str]) -> None:
     found = scale_problems(config.scale, config.warehouse_kind)
+    found += activation_problems(config.activation, [rule.name for rule in config.models.churn.segments])
     start = config.incremental.start_date
     if start is not None and (problem := day_problem(start)) is not None:
         found.append((("incremental", "start_date"), start, problem))

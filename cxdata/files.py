@@ -12,6 +12,7 @@ replace a device node or a link something else relies on, even when run as root.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import secrets
 import stat
@@ -95,6 +96,18 @@ def replacing(path: str | os.PathLike[str], crash: str | None = None) -> Iterato
         _remove(temp)
         raise
     _sync_folder(path.parent)
+
+
+def remove_leftovers(path: str | os.PathLike[str]) -> int:
+    """Remove the temporary files of ``path`` that a killed writer left beside it (regular files only, never a
+    link); how many. Only for a target one writer at a time writes (a sync holds its destination's lock)."""
+    path = Path(path)
+    removed = 0
+    for temp in path.parent.glob(f".{glob.escape(path.name[:_NAME_KEEP])}.*{TEMP_SUFFIX}"):
+        if stat.S_ISREG(temp.lstat().st_mode):
+            _remove(temp)
+            removed += 1
+    return removed
 
 
 def _create_temp(path: Path) -> tuple[Path, int]:

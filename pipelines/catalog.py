@@ -19,6 +19,7 @@ GROUPS = {
     "customer": "The single customer view: identity resolution, fact tables and dim_customer.",
     "privacy": "Erasure requests carried out, raw rows past retention purged, and who read personal data.",
     "value": "Lifetime value and churn: model evaluation on held-out time, scores, segments and their history.",
+    "activation": "Segment membership history (entered, exited, time in segment) and change-only syncs.",
     "alerts": "Alerts on KPI and score shifts, and their delivery.",
     "touchpoints": (
         "Which touchpoints to invest in: lift, retention and journey credit, with intervals and verdicts."

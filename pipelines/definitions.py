@@ -6,6 +6,7 @@ import dagster as dg
 
 from cxdata.config import ProjectConfig, load_config
 from pipelines import (
+    activation,
     alerts,
     automation,
     bi,
@@ -28,7 +29,7 @@ from pipelines.handoff import HandoffIOManager
 from pipelines.phases import phase_jobs
 from pipelines.resources import ProjectResource, WarehouseResource
 
-DOMAINS = (sales, service, web, marketing, customer, privacy, value, alerts, touchpoints)
+DOMAINS = (sales, service, web, marketing, customer, privacy, value, activation, alerts, touchpoints)
 
 
 def build_definitions(

@@ -68,12 +68,17 @@ _OPENER = urllib.request.build_opener(_NoRedirect)
 
 def webhook_url(config: AlertsConfig, environ: Mapping[str, str]) -> str | None:
     """The webhook URL from the environment variable the config names, or None when it is unset or empty."""
-    url = environ.get(config.webhook_env, "").strip()
+    return url_from_env(config.webhook_env, environ)
+
+
+def url_from_env(variable: str, environ: Mapping[str, str]) -> str | None:
+    """The http(s) URL held by environment variable ``variable``, or None when it is unset or empty."""
+    url = environ.get(variable, "").strip()
     if not url:
         return None
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
         # The value is a secret: name the variable, never echo it.
-        raise ConfigError(f"environment variable {config.webhook_env} must hold an http(s) webhook URL")
+        raise ConfigError(f"environment variable {variable} must hold an http(s) webhook URL")
     return url
 
 
@@ -119,18 +124,21 @@ def message(alert: Mapping[str, Any], link_template: str) -> dict[str, Any]:
     }
 
 
-def post_json(url: str, body: dict[str, Any], timeout: float, idempotency_key: str) -> None:
-    """POST ``body`` as JSON with an ``Idempotency-Key`` header; raise `NotificationError` unless the webhook
-    answers 2xx (redirects are not followed)."""
+def post_json(
+    url: str,
+    body: dict[str, Any],
+    timeout: float,
+    idempotency_key: str,
+    agent: str = "cxdata-alerts",
+    token: str | None = None,
+) -> None:
+    """POST ``body`` as JSON with an ``Idempotency-Key`` header (and a bearer ``token``, when given); raise
+    `NotificationError` unless the webhook answers 2xx (redirects are not followed)."""
+    headers = {"Content-Type": "application/json", "User-Agent": agent, "Idempotency-Key": idempotency_key}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode("utf-8"),
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "cxdata-alerts",
-            "Idempotency-Key": idempotency_key,
-        },
-        method="POST",
+        url, data=json.dumps(body, default=str).encode("utf-8"), headers=headers, method="POST"
     )
     try:
         # The status line decides delivery; the body, if any, is never read (nor logged).

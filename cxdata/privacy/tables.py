@@ -49,6 +49,7 @@ PERSONAL: dict[str, tuple[Match, ...]] = {
         (
             "customer_activity", "dim_customer_pii", "customer_consent", "customer_rfm", "customer_scores",
             "customer_scores_history", "segment_members", "cx_alerts", "experiment_assignments", "mart_touched",
+            "segment_membership", "segment_events", "sync_changes", "sync_members",
         ),
         (_KEY,),
     ),
@@ -61,7 +62,8 @@ NO_PERSONAL_ROWS = frozenset(
         "load_audit", "stg_files", "stg_partitions", "run_context", "pipeline_failures", "validation_runs",
         "identity_inputs", "identity_runs", "mart_inputs", "customer_activity_builds", "dim_customer_params",
         "model_runs", "model_artifacts", "cx_kpis_daily", "segment_summary", "segment_definitions",
-        "touchpoint_scores", "touchpoint_scores_history", "stg_touchpoint_costs", "quarantine_touchpoint_costs",
+        "segment_scorings", "sync_runs", "touchpoint_scores", "touchpoint_scores_history", "stg_touchpoint_costs",
+        "quarantine_touchpoint_costs",
         "erasure_log", "suppressed_identifiers", "pii_access_log", "retention_log",
         # a sharded step's outputs, deleted by the run that wrote them when it ends
         "shard_handoffs",

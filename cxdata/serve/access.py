@@ -174,6 +174,11 @@ def remembered(wh: Warehouse, key: Hashable, compute: Callable[[], T]) -> T:
     return value
 
 
+def forget_remembered(wh: Warehouse) -> None:
+    """Drop what `remembered` keeps for ``wh``: for a writer (a sync) that must see what was just published."""
+    _memos.pop(wh, None)
+
+
 def columns_of(wh: Warehouse) -> dict[str, list[str]]:
     """Table (or view) name to its columns in order, for the warehouse schema (one catalog query, remembered)."""
     return remembered(wh, "catalog", lambda: _catalog(wh))

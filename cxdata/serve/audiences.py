@@ -101,26 +101,46 @@ def sha256_hex(wh: Warehouse, value: sa.ColumnElement) -> sa.ColumnElement:
     return sa.func.encode(sa.func.sha256(utf8), _lit("hex"))
 
 
-def audience_statement(wh: Warehouse, name: str, as_of: dt.datetime, template: str) -> sa.Select:
-    """customer_key (for holdouts; the file leaves it out) and the template's columns of segment ``name``'s
-    members at ``as_of``, by customer_key."""
+def template_columns(wh: Warehouse, template: str) -> tuple[sa.TableClause, list[sa.ColumnElement]]:
+    """dim_customer_pii (to join on customer_key) and the template's columns over it, labelled with the
+    platform's headers (a column the table lacks is null)."""
     fields = TEMPLATES.get(template)
     if fields is None:
         raise BadValue(f"audience template must be one of {', '.join(TEMPLATES)}, got {shown(str(template))}")
-    check_value(name, "segment name")
     available = set(require(wh, PII, "build the customer marts (dim_customer_pii) to export an audience"))
-    members = table(wh, MEMBERS, "segment", "customer_key", "as_of")
     pii = table(wh, PII, "customer_key", *[f.column for f in fields if f.column in available])
-    selected = [members.c.customer_key]
+    selected: list[sa.ColumnElement] = []
     for field in fields:
         if field.column not in available:
             selected.append(sa.null().label(field.header))
             continue
         value = field.normalise(pii.c[field.column])
         selected.append((sha256_hex(wh, value) if field.hashed else value).label(field.header))
+    return pii, selected
+
+
+def contact_columns(wh: Warehouse, contacts: str) -> tuple[sa.TableClause, list[sa.ColumnElement]]:
+    """dim_customer_pii (to join on customer_key) and the contact columns of ``contacts``: raw (email, phone as
+    stored) or hashed (email_sha256, phone_sha256 of the normalised values)."""
+    require(wh, PII, "build the customer marts (dim_customer_pii) or export without contacts")
+    pii = table(wh, PII, "customer_key", "email", "phone")
+    if contacts == "raw":
+        return pii, [pii.c.email, pii.c.phone]
+    return pii, [
+        sha256_hex(wh, normalised_email(pii.c.email)).label("email_sha256"),
+        sha256_hex(wh, normalised_phone(pii.c.phone)).label("phone_sha256"),
+    ]
+
+
+def audience_statement(wh: Warehouse, name: str, as_of: dt.datetime, template: str) -> sa.Select:
+    """customer_key (for holdouts; the file leaves it out) and the template's columns of segment ``name``'s
+    members at ``as_of``, by customer_key."""
+    check_value(name, "segment name")
+    pii, columns = template_columns(wh, template)
+    members = table(wh, MEMBERS, "segment", "customer_key", "as_of")
     joined = members.outerjoin(pii, pii.c.customer_key == members.c.customer_key)
     return (
-        sa.select(*selected)
+        sa.select(members.c.customer_key, *columns)
         .select_from(joined)
         .where(members.c.segment == name, members.c.as_of == as_of)
         .order_by(members.c.customer_key)

@@ -228,8 +228,6 @@ def members_statement(
     if name not in known:
         raise UnknownSegment(name, as_of, known)
     purpose = consent.checked_purpose(purpose, contacts != "none")
-    if contacts != "none":
-        require(wh, PII, "build the customer marts (dim_customer_pii) or export without contacts")
     members = table(wh, MEMBERS, "segment", "customer_key", "as_of", "run_id")
     has_run = "run_id" in columns_of(wh)[MEMBERS]
     chosen = sa.select(
@@ -260,15 +258,9 @@ def members_statement(
         if set(available) & set(MONEY_COLUMNS):
             selected.append(sa.literal(check_value(currency, "currency"), sa.String).label("currency"))
     if contacts != "none":
-        pii = table(wh, PII, "customer_key", "email", "phone")
+        pii, columns = audiences.contact_columns(wh, contacts)
         joined = joined.outerjoin(pii, pii.c.customer_key == page_rows.c.customer_key)
-        if contacts == "raw":
-            selected += [pii.c.email, pii.c.phone]
-        else:
-            selected += [
-                audiences.sha256_hex(wh, audiences.normalised_email(pii.c.email)).label("email_sha256"),
-                audiences.sha256_hex(wh, audiences.normalised_phone(pii.c.phone)).label("phone_sha256"),
-            ]
+        selected += columns
     return sa.select(*selected).select_from(joined).order_by(page_rows.c.customer_key)
 
 

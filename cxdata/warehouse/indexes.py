@@ -30,6 +30,8 @@ from cxdata.warehouse.identifiers import MAX_IDENTIFIER_LENGTH, STAGING_PREFIX
 # Identity's two tables are looked up by identifier, record and key, and replaced by key, on incremental runs.
 INDEXES: Mapping[str, tuple[tuple[str, ...], ...]] = {
     "segment_members": (("as_of", "segment", "customer_key"),),
+    "segment_membership": (("customer_key",), ("segment", "exited_at")),
+    "segment_events": (("segment", "as_of"), ("customer_key",)),
     "customer_scores": (("customer_key",),),
     "customer_scores_history": (("customer_key",),),
     "dim_customer_pii": (("customer_key",),),

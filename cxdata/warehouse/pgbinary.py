@@ -12,6 +12,8 @@ such simple layout: frames holding one are sent as CSV instead.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import polars as pl
 import pyarrow as pa
@@ -40,7 +42,10 @@ _FIXED: dict[type[pl.DataType], str] = {
     pl.Duration: ">i8",
 }
 _BYTES = (pl.String, pl.Binary)
-_NOTHING = pa.scalar(b"", pa.large_binary())
+@functools.cache
+def _nothing() -> pa.Scalar:
+    # made on first use, not at import: building any Arrow scalar or array imports pandas (pyarrow's shim)
+    return pa.scalar(b"", pa.large_binary())
 
 
 def encodable(schema: pl.Schema) -> bool:
@@ -95,7 +100,7 @@ def _bytes_column(series: pl.Series) -> pa.Array:
     valid = pc.is_valid(values)
     lengths = pc.if_else(valid, pc.binary_length(values), -1).to_numpy(zero_copy_only=False)
     prefix = _field_array(_lengths(lengths), None)
-    return pc.binary_join_element_wise(prefix, pc.fill_null(values, _NOTHING), _NOTHING)
+    return pc.binary_join_element_wise(prefix, pc.fill_null(values, _nothing()), _nothing())
 
 
 def _null_column(height: int) -> pa.Array:
@@ -114,6 +119,6 @@ def encode_rows(chunk: pl.DataFrame) -> memoryview:
             arrays.append(_bytes_column(series))
         else:
             arrays.append(_fixed_column(series))
-    rows = pc.binary_join_element_wise(*arrays, _NOTHING)
+    rows = pc.binary_join_element_wise(*arrays, _nothing())
     offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64, count=height + 1, offset=rows.offset * 8)
     return memoryview(rows.buffers()[2])[offsets[0] : offsets[-1]]
