@@ -32,6 +32,8 @@ INDEXES: Mapping[str, tuple[tuple[str, ...], ...]] = {
     "segment_members": (("as_of", "segment", "customer_key"),),
     "segment_membership": (("customer_key",), ("segment", "exited_at")),
     "segment_events": (("segment", "as_of"), ("customer_key",)),
+    "sync_changes": (("destination", "seq"), ("customer_key",)),
+    "sync_members": (("destination", "customer_key"), ("customer_key",)),
     "customer_scores": (("customer_key",),),
     "customer_scores_history": (("customer_key",),),
     "dim_customer_pii": (("customer_key",),),

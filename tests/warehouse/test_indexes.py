@@ -83,6 +83,10 @@ def test_index_names_fit_postgresql_identifiers():
     assert len(long) == MAX_IDENTIFIER_LENGTH and long.startswith("t" * 60)
     assert set(INDEXES) == {
         "segment_members",
+        "segment_membership",
+        "segment_events",
+        "sync_changes",
+        "sync_members",
         "customer_scores",
         "customer_scores_history",
         "customer_activity",
