@@ -20,7 +20,9 @@ MEMBERSHIP_TABLES = (MEMBERSHIP, EVENTS, SCORINGS)
 def membership_assets(kinds: set[str]) -> dg.AssetsDefinition:
     """segment_membership, segment_events and segment_scorings, brought up to the scorings of segment_members."""
     specs = [
-        dg.AssetSpec(name, description=table_description(name), deps=[MEMBERS], kinds=kinds, group_name=GROUP)
+        # skippable: a run whose churn step wrote no segments skips them, and only the views that read them wait
+        dg.AssetSpec(name, description=table_description(name), deps=[MEMBERS], kinds=kinds, group_name=GROUP,
+                     skippable=True)  # fmt: skip
         for name in MEMBERSHIP_TABLES
     ]
 

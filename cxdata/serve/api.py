@@ -6,7 +6,9 @@
                                            personal scope
     GET /customers?email=|?customer_ref=   the customer(s) with that identifier and their newest scores
                                            (personal scope)
-    GET /customers/{customer_key}/scores   every scored run of one customer, newest first
+    GET /segments/{name}/changes?since=    who entered and left it since a run_id or a day (?limit, ?after)
+    GET /customers/{customer_key}/scores   every scored run of one customer, newest first, and their stays in
+                                           segments
     GET /touchpoints                       the touchpoint investment table (404 until it is published)
     GET /openapi.json, GET /healthz        no token needed
 
@@ -29,137 +31,49 @@ import os
 import re
 from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-import polars as pl
-import polars.selectors as cs
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Security
+from fastapi import APIRouter, FastAPI, Path, Query, Request, Security
 from fastapi.responses import Response, StreamingResponse
 from fastapi.routing import APIRoute
-from fastapi.security import HTTPBearer, SecurityScopes
-from pydantic import BeforeValidator
 from starlette.background import BackgroundTask
-from starlette.exceptions import HTTPException
 
-from cxdata.config import DEFAULT_CURRENCY, FIRST_DAY, LAST_DAY
-from cxdata.serve import pii_access, scores, segments
-from cxdata.serve.access import MAX_VALUE_LENGTH, BadValue, open_read_only, parse_day, stream
+from cxdata.config import DEFAULT_CURRENCY
+from cxdata.serve import membership, pii_access, scores, segments
+from cxdata.serve.access import open_read_only, stream
 from cxdata.serve.access_log import redact_access_log
-from cxdata.serve.auth import API_TOKEN_ENV, PERSONAL, PII_TOKEN_ENV, READ, AuthError, Tokens, granted
+from cxdata.serve.auth import API_TOKEN_ENV, PERSONAL, PII_TOKEN_ENV, READ, Tokens
 from cxdata.serve.http_errors import add_error_handlers
 from cxdata.serve.responses import (
     CustomerLookup,
     CustomerScores,
-    Error,
     Health,
+    SegmentChanges,
     SegmentList,
     SegmentPage,
     Touchpoints,
+)
+from cxdata.serve.routes import (
+    ERRORS,
+    FORBIDDEN,
+    PERSONAL_SCOPE,
+    AsOf,
+    Scopes,
+    Served,
+    ServedState,
+    authorised,
+    records,
+    require_scope,
+    text_param,
 )
 from cxdata.warehouse import Warehouse
 
 MAX_PAGE = 1000
 DEFAULT_PAGE = 100
-_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
-# -- security: the bearer scheme of the OpenAPI document, and the scopes each operation needs ----------------
-
-
-class _Bearer(HTTPBearer):
-    async def __call__(self, request: Request) -> frozenset[str]:  # type: ignore[override]
-        header = request.headers.get("authorization")
-        try:
-            held = granted(request.app.state.tokens, header)
-        except AuthError as exc:
-            raise HTTPException(401, str(exc), headers=_CHALLENGE) from None
-        request.state.actor = pii_access.actor(header)
-        return held
-
-
-_bearer = _Bearer(
-    scheme_name="bearer",
-    description=f"A token of {API_TOKEN_ENV} (scope read) or of {PII_TOKEN_ENV} (scopes read and {PERSONAL}).",
-    auto_error=False,
-)
-
-
-async def _authorised(
-    security_scopes: SecurityScopes, held: Annotated[frozenset[str], Depends(_bearer)]
-) -> frozenset[str]:
-    for scope in security_scopes.scopes:
-        _require(held, scope)
-    return held
-
-
-def _require(held: frozenset[str], scope: str) -> None:
-    if scope in held:
-        return
-    if READ not in held:
-        raise HTTPException(401, "a bearer token is required", headers=_CHALLENGE)
-    raise HTTPException(403, f"this token does not have the {scope!r} scope")
-
-
-Scopes = Annotated[frozenset[str], Security(_authorised, scopes=[READ])]
-_PERSONAL_SCOPE = Security(_authorised, scopes=[READ, PERSONAL])
-
-
-@dataclass(frozen=True)
-class _Served:
-    wh: Warehouse
-    currency: str
-    access: pii_access.AccessLog
-
-
-async def _served(request: Request) -> _Served:
-    return request.app.state.served
-
-
-Served = Annotated[_Served, Depends(_served)]
-
-
-# -- parameters -----------------------------------------------------------------------------------------------
-
-
-def _day(text: Any) -> Any:
-    if not isinstance(text, str):
-        return text
-    try:
-        return parse_day(text)
-    except BadValue as exc:
-        raise ValueError(str(exc)) from None
-
-
-AsOf = Annotated[
-    dt.date | None,
-    BeforeValidator(_day),
-    Query(
-        description="Read the latest scoring moment on this UTC day (YYYY-MM-DD, "
-        f"{FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}); default the latest of all."
-    ),
-]
-
-
-def _text(description: str, where: Any = Query) -> Any:
-    return where(description=description, max_length=MAX_VALUE_LENGTH)
-
-
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": Error, "description": "A parameter is malformed or out of range."},
-    401: {"model": Error, "description": "No token, or an invalid one.", "headers": {"WWW-Authenticate": {
-        "schema": {"type": "string"}, "description": "Bearer."}}},
-    404: {"model": Error, "description": "Nothing published under that name, key or day."},
-    500: {"model": Error, "description": "The warehouse failed; the server log says why."},
-    503: {"model": Error, "description": "The warehouse is momentarily busy (a pipeline publishing): retry.",
-          "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}},
-    # Every other error (405 for a method other than GET, ...) has the same body. Declaring it also keeps
-    # FastAPI from documenting a 422 this API never sends: a malformed parameter is a 400.
-    "default": {"model": Error, "description": "Any other error."},
-}  # fmt: skip
-_FORBIDDEN = {403: {"model": Error, "description": f"The token lacks the {PERSONAL} scope."}}
-router = APIRouter(responses=_ERRORS)
+router = APIRouter(responses=ERRORS)
 
 
 # -- handlers (sync: FastAPI runs them in its thread pool) ----------------------------------------------------
@@ -171,11 +85,11 @@ router = APIRouter(responses=_ERRORS)
     response_model_exclude_unset=True,
     operation_id="listSegments",
     summary="Segments with their size and value at one scoring moment",
-    dependencies=[Security(_authorised, scopes=[READ])],
+    dependencies=[Security(authorised, scopes=[READ])],
 )
 def _list_segments(served: Served, as_of: AsOf = None) -> Any:
     listed = segments.list_segments(served.wh, as_of)
-    return {"as_of": listed["as_of"][0] if listed.height else None, "segments": _records(listed.drop("as_of"))}
+    return {"as_of": listed["as_of"][0] if listed.height else None, "segments": records(listed.drop("as_of"))}
 
 
 @router.get(
@@ -189,17 +103,17 @@ def _list_segments(served: Served, as_of: AsOf = None) -> Any:
             "description": "A page of members, or (format=csv or Accept: text/csv) every member as CSV.",
             "content": {"text/csv": {"schema": {"type": "string"}}},
         },
-        **_FORBIDDEN,
+        **FORBIDDEN,
     },
 )
 def _segment(
     request: Request,
     served: Served,
     held: Scopes,
-    name: Annotated[str, _text("Segment name.", Path)],
+    name: Annotated[str, text_param("Segment name.", Path)],
     as_of: AsOf = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Members per page (JSON).")] = DEFAULT_PAGE,
-    after: Annotated[str | None, _text("Cursor: next_after of the previous page.")] = None,
+    after: Annotated[str | None, text_param("Cursor: next_after of the previous page.")] = None,
     fmt: Annotated[
         Literal["json", "csv"] | None,
         Query(alias="format", description="csv streams every member (so does Accept: text/csv); default json."),
@@ -215,7 +129,7 @@ def _segment(
 ) -> Any:
     access = None
     if contacts != "none":
-        _require(held, PERSONAL)
+        require_scope(held, PERSONAL)
         access = served.access.opened(request, "segment_contacts", name, purpose, contacts)
     wanted = fmt or ("csv" if "text/csv" in request.headers.get("accept", "") else "json")
     if wanted == "csv":
@@ -233,14 +147,14 @@ def _segment(
         "contacts": contacts,
         "purpose": purpose,
         "count": found.rows.height,
-        "items": _records(found.rows),
+        "items": records(found.rows),
         "next_after": found.next_after,
         "next": following,
     }
 
 
 def _csv(
-    served: _Served,
+    served: ServedState,
     name: str,
     day: dt.date | None,
     contacts: segments.Contacts,
@@ -283,20 +197,20 @@ def _csv(
     description="Give exactly one of email or customer_ref. The email is compared trimmed and lower-cased, the "
     "customer_ref trimmed, as identity resolution stores them. A customer_ref is one namespace for every "
     f"source (orders and tickets carry the CRM's ref). Needs the {PERSONAL} scope; the value is never logged.",
-    dependencies=[_PERSONAL_SCOPE],
-    responses=_FORBIDDEN,
+    dependencies=[PERSONAL_SCOPE],
+    responses=FORBIDDEN,
 )
 def _find_customers(
     request: Request,
     served: Served,
-    email: Annotated[str | None, _text("Email address (personal data).")] = None,
-    customer_ref: Annotated[str | None, _text("The CRM's customer id (personal data).")] = None,
+    email: Annotated[str | None, text_param("Email address (personal data).")] = None,
+    customer_ref: Annotated[str | None, text_param("The CRM's customer id (personal data).")] = None,
 ) -> Any:
     access = served.access.opened(request, "customer_lookup", None, None, None)
     found = scores.find_customers(served.wh, email=email, customer_ref=customer_ref)
     access.record(found.rows.height)
     customers = []
-    for row in _records(found.rows):
+    for row in records(found.rows):
         scored = row.pop("scored")
         customers.append({"customer_key": row["customer_key"], "latest_scores": row if scored else None})
     return {"matched_by": found.matched_by, "customers": customers}
@@ -307,11 +221,43 @@ def _find_customers(
     response_model=CustomerScores,
     response_model_exclude_unset=True,
     operation_id="getCustomerScores",
-    summary="Every scored run of one customer, newest first",
-    dependencies=[Security(_authorised, scopes=[READ])],
+    summary="Every scored run of one customer, newest first, and their stays in segments",
+    dependencies=[Security(authorised, scopes=[READ])],
 )
-def _customer_scores(served: Served, customer_key: Annotated[str, _text("Resolved customer key.", Path)]) -> Any:
-    return {"customer_key": customer_key, "scores": _records(scores.customer_scores(served.wh, customer_key))}
+def _customer_scores(
+    served: Served, customer_key: Annotated[str, text_param("Resolved customer key.", Path)]
+) -> Any:
+    found = {"customer_key": customer_key, "scores": records(scores.customer_scores(served.wh, customer_key))}
+    spells = membership.customer_membership(served.wh, customer_key)
+    return found if spells is None else {**found, "membership": records(spells)}
+
+
+@router.get(
+    "/segments/{name}/changes",
+    response_model=SegmentChanges,
+    response_model_exclude_unset=True,
+    operation_id="getSegmentChanges",
+    summary="Who entered and left one segment since a run or a day",
+    dependencies=[Security(authorised, scopes=[READ])],
+)
+def _segment_changes(
+    request: Request,
+    served: Served,
+    name: Annotated[str, text_param("Segment name.", Path)],
+    since: Annotated[str, text_param("A run_id (changes after its scoring) or a UTC day YYYY-MM-DD (from it).")],
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Changes per page.")] = DEFAULT_PAGE,
+    after: Annotated[str | None, text_param("Cursor: next_after of the previous page.")] = None,
+) -> Any:
+    found = membership.changes(served.wh, name, since, limit, after)
+    following = None
+    if found.next_after is not None:
+        params = {**dict(request.query_params), "after": found.next_after, "limit": str(limit)}
+        following = f"{request.url.path}?{urlencode(params)}"
+    return {
+        "segment": found.segment, "since": found.since, "since_kind": found.since_kind, "through": found.through,
+        "count": found.rows.height, "items": records(found.rows), "next_after": found.next_after,
+        "next": following,
+    }  # fmt: skip
 
 
 @router.get(
@@ -320,12 +266,12 @@ def _customer_scores(served: Served, customer_key: Annotated[str, _text("Resolve
     response_model_exclude_unset=True,
     operation_id="listTouchpoints",
     summary="The touchpoint investment table at its latest scoring moment",
-    dependencies=[Security(_authorised, scopes=[READ])],
+    dependencies=[Security(authorised, scopes=[READ])],
 )
 def _touchpoints(
-    served: Served, as_of: AsOf = None, channel: Annotated[str | None, _text("Only this channel.")] = None
+    served: Served, as_of: AsOf = None, channel: Annotated[str | None, text_param("Only this channel.")] = None
 ) -> Any:
-    return {"touchpoints": _records(scores.touchpoints(served.wh, as_of, channel))}
+    return {"touchpoints": records(scores.touchpoints(served.wh, as_of, channel))}
 
 
 # Every GET answers HEAD too, as Starlette's routes do; the document lists the GETs.
@@ -339,11 +285,6 @@ for _route in [r for r in router.routes if isinstance(r, APIRoute)]:
         response_model=_route.response_model,
         response_model_exclude_unset=_route.response_model_exclude_unset,
     )
-
-
-def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    # JSON has no NaN; a missing estimate is null.
-    return frame.with_columns(cs.float().fill_nan(None)).to_dicts()
 
 
 # -- the app --------------------------------------------------------------------------------------------------
@@ -383,7 +324,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.tokens = tokens
-    app.state.served = _Served(wh, currency, pii_access.AccessLog(access_folder))
+    app.state.served = ServedState(wh, currency, pii_access.AccessLog(access_folder))
     app.add_api_route("/healthz", _healthz, response_model=Health, operation_id="health", summary="Liveness")
     app.add_api_route("/healthz", _healthz, methods=["HEAD"], include_in_schema=False)
     app.include_router(router)

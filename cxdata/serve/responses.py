@@ -24,6 +24,8 @@ MEMBERS = "segment_members"
 SUMMARY = "segment_summary"
 PII = "dim_customer_pii"
 TOUCHPOINTS = "touchpoint_scores"
+EVENTS = "segment_events"
+MEMBERSHIP = "segment_membership"
 
 
 # Moments as Python writes them (2026-06-30T22:00:00+00:00), as the API always has; pydantic would write Z.
@@ -172,12 +174,51 @@ class ScoreRow(_Body):
     segment: str | None = column(HISTORY, "segment")
 
 
+class Spell(_Body):
+    """One stay of the customer in a segment (a row of segment_membership)."""
+
+    segment: str = column(MEMBERSHIP, "segment", ...)
+    entered_at: Moment = column(MEMBERSHIP, "entered_at", ...)
+    exited_at: Moment | None = column(MEMBERSHIP, "exited_at")
+    clv_at_entry: float | None = column(MEMBERSHIP, "clv_at_entry")
+
+
 class CustomerScores(_Body):
     """Every scored run of one customer, newest first: later as_of first, then the later run (trained_at), then
-    the larger model_run_id."""
+    the larger model_run_id; and their stays in segments."""
 
     customer_key: str = column(HISTORY, "customer_key", ...)
     scores: list[ScoreRow] = Field(description="The customer's score rows, newest first.", min_length=1)
+    membership: list[Spell] | None = Field(
+        None,
+        description="The customer's stays in segments, latest entry first (segment_membership); left out "
+        "until the membership history is published.",
+    )
+
+
+class SegmentChange(_Body):
+    """One entry into or exit from the segment (a row of segment_events)."""
+
+    customer_key: str = column(EVENTS, "customer_key", ...)
+    event: Literal["entered", "exited"] = column(EVENTS, "event", ...)
+    as_of: Moment = column(EVENTS, "as_of", ...)
+    run_id: str = column(EVENTS, "run_id", ...)
+
+
+class SegmentChanges(_Body):
+    """Who entered and left a segment since a run (after its scoring) or a day (from its start), in scoring
+    order then customer_key; a page at a time."""
+
+    segment: str = column(EVENTS, "segment", ...)
+    since: Moment = Field(description="The moment since= stands for: a run's scoring, or a day's start, UTC.")
+    since_kind: Literal["run", "day"] = Field(
+        description="run: changes after that run's scoring; day: changes of scorings from that day on."
+    )
+    through: Moment | None = Field(description="The latest scoring the history holds, UTC.")
+    count: int = Field(description="Changes on this page.", ge=0)
+    items: list[SegmentChange] = Field(description="The changes, by as_of then customer_key.")
+    next_after: str | None = Field(description="Cursor of the next page (after=); null on the last page.")
+    next: str | None = Field(description="Path and query of the next page; null on the last page.")
 
 
 class CustomerMatch(_Body):

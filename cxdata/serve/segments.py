@@ -228,6 +228,8 @@ def members_statement(
     if name not in known:
         raise UnknownSegment(name, as_of, known)
     purpose = consent.checked_purpose(purpose, contacts != "none")
+    if contacts != "none":  # before consent: without contacts there is nothing to ask consent for
+        require(wh, PII, "build the customer marts (dim_customer_pii) or export without contacts")
     members = table(wh, MEMBERS, "segment", "customer_key", "as_of", "run_id")
     has_run = "run_id" in columns_of(wh)[MEMBERS]
     chosen = sa.select(

@@ -42,6 +42,8 @@ _FIXED: dict[type[pl.DataType], str] = {
     pl.Duration: ">i8",
 }
 _BYTES = (pl.String, pl.Binary)
+
+
 @functools.cache
 def _nothing() -> pa.Scalar:
     # made on first use, not at import: building any Arrow scalar or array imports pandas (pyarrow's shim)

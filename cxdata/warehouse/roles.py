@@ -63,7 +63,7 @@ TRACKING_COLUMNS = frozenset(
 )  # fmt: skip
 MARKETING_RELATIONS = (
     "segment_members", "segment_summary", "customer_scores", "bi_segments", "segment_definitions",
-    "segment_membership", "segment_events", "segment_scorings", *MARKETING_VIEWS,
+    "segment_membership", "segment_events", "segment_scorings", "bi_segment_membership", *MARKETING_VIEWS,
 )  # fmt: skip
 _DUPLICATE = {"42710", "23505"}  # duplicate_object, or unique_violation when two sessions create it at once
 

@@ -71,6 +71,7 @@ VIEWS: tuple[View, ...] = (
     View("bi_web_by_channel_daily", ("fct_web_sessions", "cx_kpis_daily"), "bi"),
     View("bi_people", ("dim_customer",), "bi"),
     View("bi_segments", ("segment_summary",), "bi"),
+    View("bi_segment_membership", ("segment_membership", "segment_scorings", "customer_scores"), "bi"),
     View(
         "bi_touchpoint_investment",
         ("touchpoint_scores",),

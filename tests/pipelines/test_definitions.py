@@ -44,6 +44,8 @@ VALUE = {
     "segment_summary",
 }
 TOUCHPOINTS = {"touchpoint_scores", "touchpoint_scores_history"}
+# membership history replayed from the scorings (no sync without activation.destinations)
+ACTIVATION = {"segment_membership", "segment_events", "segment_scorings"}
 DELIVERY = {
     "dim_customer_pii",
     "bi_customer_overview",
@@ -54,6 +56,7 @@ DELIVERY = {
     "bi_people",
     "bi_orders_by_channel_daily",
     "marketing_segment_export",
+    "bi_segment_membership",
     "cx_report",
 }
 # the views of one source's records by their own channel, for the sources beyond orders
@@ -62,7 +65,9 @@ SOURCE_VIEWS = {"bi_tickets_by_channel_daily", "bi_surveys_by_channel_daily", "b
 CRM = {"customer_consent"}
 # who read personal data, flushed from the outbox on every run
 PRIVACY = {"pii_access_log"}
-EVERY_DOMAIN = IDENTITY | FACTS | CUSTOMER_WIDE | VALUE | TOUCHPOINTS | DELIVERY | SOURCE_VIEWS | CRM | PRIVACY
+EVERY_DOMAIN = (
+    IDENTITY | FACTS | CUSTOMER_WIDE | VALUE | TOUCHPOINTS | ACTIVATION | DELIVERY | SOURCE_VIEWS | CRM | PRIVACY
+)
 
 
 def test_every_asset_has_owners_from_its_group_and_every_group_is_described(small_project, tmp_path):
@@ -194,6 +199,7 @@ def test_minimal_project_has_only_orders(tmp_path):
         | CUSTOMER_WIDE
         | VALUE
         | TOUCHPOINTS
+        | ACTIVATION
         | DELIVERY
         | PRIVACY
     )

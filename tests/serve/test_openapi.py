@@ -28,6 +28,7 @@ OPERATIONS = {
     "/segments/{name}": "getSegment",
     "/customers": "findCustomers",
     "/customers/{customer_key}/scores": "getCustomerScores",
+    "/segments/{name}/changes": "getSegmentChanges",
     "/touchpoints": "listTouchpoints",
 }
 
