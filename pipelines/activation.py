@@ -21,8 +21,14 @@ def membership_assets(kinds: set[str]) -> dg.AssetsDefinition:
     """segment_membership, segment_events and segment_scorings, brought up to the scorings of segment_members."""
     specs = [
         # skippable: a run whose churn step wrote no segments skips them, and only the views that read them wait
-        dg.AssetSpec(name, description=table_description(name), deps=[MEMBERS], kinds=kinds, group_name=GROUP,
-                     skippable=True)  # fmt: skip
+        dg.AssetSpec(
+            name,
+            description=table_description(name),
+            deps=[MEMBERS],
+            kinds=kinds,
+            group_name=GROUP,
+            skippable=True,
+        )
         for name in MEMBERSHIP_TABLES
     ]
 
