@@ -22,7 +22,7 @@ from cxdata.activation.commands import add_commands as add_activation_commands
 from cxdata.config import ProjectConfig, day_problem, load_config, redact_url
 from cxdata.config_messages import mask_secrets
 from cxdata.errors import CxdataError
-from cxdata.privacy.commands import add_commands as add_privacy_commands
+from cxdata.forget_command import add_commands as add_privacy_commands
 from cxdata.serve.commands import add_commands as add_serving_commands
 
 DEMO_DIR = Path(".cxdata") / "demo"

@@ -19,7 +19,6 @@ import hashlib
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 from cxdata.touchpoints.order_index import DAY_US
 
@@ -254,6 +253,9 @@ def _effects(cells: pl.DataFrame, interval: float) -> pl.DataFrame:
 
 def _intervals(summed: pl.DataFrame, interval: float) -> pl.DataFrame:
     """t intervals of each outcome's difference, and the treated-group totals of orders and revenue."""
+    # imported here: scipy.stats takes a second to import, and assigning groups (exports, syncs) needs none of it
+    from scipy import stats
+
     quantiles = []
     for name in OUTCOMES:
         variance, denominator = summed[f"{name}_v"].to_numpy(), summed[f"{name}_w"].to_numpy()
