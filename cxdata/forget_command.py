@@ -1,7 +1,8 @@
 """The `cxdata forget` command, added to the `cxdata` parser by cxdata.cli.
 
-The warehouse, polars and cxdata.privacy (which loads identity resolution and scipy) are imported inside the
-handler, so building the parser stays quick; this module lives outside that package for the same reason. Nothing the
+The warehouse, polars and cxdata.privacy (which loads identity resolution and scipy) are imported inside
+the handler, so building the parser stays quick; this module lives outside that package for the same
+reason. Nothing the
 command prints holds the identifier it was given: only the request id and counts.
 """
 
