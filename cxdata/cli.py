@@ -309,8 +309,9 @@ def _print_tables(config: ProjectConfig, assets: list[str]) -> None:
 
     table = Table("table", "rows", title="published tables")
     with Warehouse(config.warehouse, schema=config.warehouse_schema) as wh:
-        # cx_report is an HTML file, not a table
-        for name in sorted(set(assets) - {"cx_report"}):
+        # cx_report is an HTML file and sync_<name> a delivery (`cxdata sync`), not tables
+        deliveries = {"cx_report", *(f"sync_{name}" for name in config.activation.destinations)}
+        for name in sorted(set(assets) - deliveries):
             table.add_row(name, f"{wh.row_count(name):,}" if wh.exists(name) else "(not published)")
     console.print(table)
     console.print(f"warehouse: {_where(config)}", markup=False, highlight=False, soft_wrap=True)

@@ -77,6 +77,12 @@ def sync_asset(config: ProjectConfig, name: str, kinds: set[str]) -> dg.AssetsDe
 def assets(config: ProjectConfig) -> list[dg.AssetsDefinition]:
     if "orders" not in config.sources:  # segments need orders (the value step)
         return []
+    return [membership_assets({"polars", config.warehouse_kind})]
+
+
+def sync_assets(config: ProjectConfig) -> list[dg.AssetsDefinition]:
+    """One ``sync_<name>`` per destination: deliveries, not tables, so they get no table quality checks."""
+    if "orders" not in config.sources:
+        return []
     kinds = {"polars", config.warehouse_kind}
-    syncs = [sync_asset(config, name, kinds) for name in config.activation.destinations]
-    return [membership_assets(kinds), *syncs]
+    return [sync_asset(config, name, kinds) for name in config.activation.destinations]

@@ -44,7 +44,7 @@ def build_definitions(
     warehouse = WarehouseResource(project=project_resource)
     assets = [asset for domain in DOMAINS for asset in domain.assets(config)]
     # the report reads every other asset's tables, so it depends on all of them
-    graph = [*assets, *bi.assets(config, assets), *report.assets(config, assets)]
+    graph = [*assets, *activation.sync_assets(config), *bi.assets(config, assets), *report.assets(config, assets)]
     automated, freshness, sensors = automation.automation(config, graph)
     return dg.Definitions(
         assets=catalog.with_owners(config, automated),

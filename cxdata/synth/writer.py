@@ -315,6 +315,13 @@ def project_config(params: SynthParams) -> str:
             },
         },
     }
+    # marketing's win-back audience on Meta: each run sends the changes of the segment, hashed, for ads
+    config["activation"] = {
+        "destinations": {
+            "winback_meta": {"segment": "high_value_at_risk", "template": "meta", "purpose": "ads",
+                             "path": "exports/winback_meta"}
+        }
+    }  # fmt: skip
     if any(c.holdout_share > 0 for c in params.campaigns):
         config["models"]["experiments"] = {"response_days": params.experiment_response_days}
     return yaml.safe_dump(config, sort_keys=False, default_flow_style=None, allow_unicode=True, width=120)
