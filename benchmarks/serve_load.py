@@ -34,7 +34,8 @@ import uvicorn
 from cxdata.serve.access import open_read_only
 from cxdata.serve.api import create_app
 from cxdata.serve.auth import Tokens
-from cxdata.serve.segments import export, list_segments
+from cxdata.serve.export import export
+from cxdata.serve.segments import list_segments
 from cxdata.warehouse import Warehouse
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -143,8 +143,8 @@ def _export(console: Console, args: argparse.Namespace) -> int:
     from cxdata.config import load_config
     from cxdata.files import check_target
     from cxdata.serve.access import BadValue
+    from cxdata.serve.export import export
     from cxdata.serve.holdouts import holdout_from_env
-    from cxdata.serve.segments import export
 
     if (args.holdout is None) != (args.campaign is None):
         given, missing = ("--holdout", "--campaign") if args.campaign is None else ("--campaign", "--holdout")

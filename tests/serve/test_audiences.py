@@ -12,7 +12,7 @@ import pytest
 
 from cxdata.cli import main
 from cxdata.serve.access import BadValue
-from cxdata.serve.segments import export
+from cxdata.serve.export import export
 from cxdata.warehouse import Warehouse
 
 AS_OF = dt.datetime(2026, 6, 30, 22, 0, tzinfo=dt.UTC)

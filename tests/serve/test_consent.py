@@ -8,7 +8,8 @@ import polars as pl
 import pytest
 
 from cxdata.serve.access import BadValue, open_read_only
-from cxdata.serve.segments import export, page
+from cxdata.serve.export import export
+from cxdata.serve.segments import page
 from cxdata.warehouse import Warehouse
 
 from .conftest import LATEST, consent, fixture_tables, key

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from cxdata import cli
 from cxdata.serve.access import BadValue
+from cxdata.serve.export import export
 from cxdata.serve.holdouts import ASSIGNMENTS, Holdout, SaltMissing, holdout_from_env
-from cxdata.serve.segments import export
 from cxdata.touchpoints.experiments import assign, salt_id
 from cxdata.warehouse import Warehouse, WarehouseError
 

@@ -22,7 +22,8 @@ from cxdata import cli, files
 from cxdata.errors import OutputError
 from cxdata.privacy.access_log import OUTBOX, access_folder, os_actor
 from cxdata.serve.access import BadValue, NotPublished, ServeError
-from cxdata.serve.segments import UnknownSegment, export, list_segments, open_segment, page
+from cxdata.serve.export import export
+from cxdata.serve.segments import UnknownSegment, list_segments, open_segment, page
 from cxdata.warehouse import Warehouse
 
 from .conftest import (
