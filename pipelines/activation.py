@@ -36,7 +36,7 @@ def membership_assets(kinds: set[str]) -> dg.AssetsDefinition:
     def _replay(context: dg.AssetExecutionContext, project: ProjectResource, warehouse: WarehouseResource):
         config = project.load()
         with warehouse.get() as wh:
-            report = update_membership(wh, run_context(context, wh, config))
+            report = update_membership(wh, run_context(context, wh, config), config.currency)
             published = {name: published_metadata(wh, name) for name in MEMBERSHIP_TABLES if wh.exists(name)}
         rewound = "nothing new" if report.rewound_to is None else report.rewound_to.isoformat()
         counts = {"scorings_replayed": report.replayed, "rewound_to": rewound, "entered": report.entered,

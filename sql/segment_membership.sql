@@ -12,5 +12,6 @@ comment on column segment_membership.customer_key is 'Resolved customer (dim_cus
 comment on column segment_membership.entered_at is 'as_of of the first scoring of the spell that had the customer in the segment, UTC.';
 comment on column segment_membership.entered_run_id is 'The orchestrator run whose scoring put the customer in the segment.';
 comment on column segment_membership.clv_at_entry is 'The customer''s lifetime value at that scoring (customer_scores_history), in the project currency; null when the scoring had no CLV for them.';
+comment on column segment_membership.currency is 'ISO 4217 code of clv_at_entry: the project setting currency.';
 comment on column segment_membership.exited_at is 'as_of of the first later scoring without the customer in the segment (moved to another segment, or no longer scored), UTC; null while they are in it.';
 comment on column segment_membership.exited_run_id is 'The orchestrator run whose scoring took the customer out; null while they are in it.';

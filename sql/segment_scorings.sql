@@ -12,4 +12,4 @@ comment on column segment_scorings.members is 'Members of all segments at that s
 comment on column segment_scorings.entered is 'Entries into a segment at that scoring.';
 comment on column segment_scorings.exited is 'Exits from a segment at that scoring.';
 comment on column segment_scorings.replayed_at is 'When the run that replayed it started, UTC.';
-comment on column segment_scorings.replayed_by is 'The orchestrator run that replayed it.';
+comment on column segment_scorings.replayed_run_id is 'The orchestrator run that replayed it.';

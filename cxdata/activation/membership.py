@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from cxdata.config import DEFAULT_CURRENCY
 from cxdata.run_context import RunContext
 from cxdata.warehouse import Warehouse
 
@@ -30,6 +31,7 @@ SPELL_SCHEMA = {
     "entered_at": MOMENT,
     "entered_run_id": pl.String,
     "clv_at_entry": pl.Float64,
+    "currency": pl.String,
     "exited_at": MOMENT,
     "exited_run_id": pl.String,
 }
@@ -42,7 +44,7 @@ SCORING_SCHEMA = {
     "entered": pl.Int64,
     "exited": pl.Int64,
     "replayed_at": MOMENT,
-    "replayed_by": pl.String,
+    "replayed_run_id": pl.String,
 }
 
 
@@ -68,11 +70,12 @@ class MembershipReport:
 
 
 def transition(
-    open_spells: pl.LazyFrame, members: pl.LazyFrame, clv: pl.LazyFrame, as_of: dt.datetime, run_id: str
-) -> Transition:
+    open_spells: pl.LazyFrame, members: pl.LazyFrame, clv: pl.LazyFrame, as_of: dt.datetime, run_id: str,
+    currency: str = DEFAULT_CURRENCY,
+) -> Transition:  # fmt: skip
     """Apply the scoring (``as_of``, ``run_id``) whose members (segment, customer_key) are ``members`` to the
     ``open_spells``: members without an open spell enter (with their ``clv`` at that scoring: customer_key,
-    clv), open spells whose customer is not a member exit."""
+    clv, in ``currency``), open spells whose customer is not a member exit."""
     key = ["segment", "customer_key"]
     members = members.select(key).unique()
     entered = members.join(open_spells.select(key), on=key, how="anti")
@@ -81,7 +84,8 @@ def transition(
     new = new.select(
         "segment", "customer_key", pl.lit(as_of, MOMENT).alias("entered_at"),
         pl.lit(run_id, pl.String).alias("entered_run_id"), pl.col("clv_at_entry").cast(pl.Float64),
-        pl.lit(None, MOMENT).alias("exited_at"), pl.lit(None, pl.String).alias("exited_run_id"),
+        pl.lit(currency, pl.String).alias("currency"), pl.lit(None, MOMENT).alias("exited_at"),
+        pl.lit(None, pl.String).alias("exited_run_id"),
     )  # fmt: skip
     closed = open_spells.join(members, on=key, how="anti").with_columns(
         pl.lit(as_of, MOMENT).alias("exited_at"), pl.lit(run_id, pl.String).alias("exited_run_id")
@@ -114,9 +118,9 @@ def scorings_of(wh: Warehouse) -> pl.DataFrame:
     return summary.unique().sort("as_of").cast({"as_of": MOMENT})
 
 
-def update_membership(wh: Warehouse, run: RunContext) -> MembershipReport:
+def update_membership(wh: Warehouse, run: RunContext, currency: str = DEFAULT_CURRENCY) -> MembershipReport:
     """Bring segment_membership, segment_events and segment_scorings up to the scorings in segment_members (see
-    the module), in one transaction."""
+    the module), in one transaction; CLV at entry is labelled ``currency`` (the project's)."""
     scorings = scorings_of(wh)
     replayed = _read(wh, SCORINGS, SCORING_SCHEMA)
     start = pending_from(scorings, replayed.select("as_of", "run_id"))
@@ -133,13 +137,13 @@ def update_membership(wh: Warehouse, run: RunContext) -> MembershipReport:
     todo = scorings.filter(pl.col("as_of") >= start)
     for as_of, run_id in todo.select("as_of", "run_id").iter_rows():
         members = wh.read(MEMBERS, columns=["segment", "customer_key"], where={"as_of": as_of})
-        step = transition(state.lazy(), members.lazy(), _clv_at(wh, as_of).lazy(), as_of, run_id)
+        step = transition(state.lazy(), members.lazy(), _clv_at(wh, as_of).lazy(), as_of, run_id, currency)
         state, done, happened = pl.collect_all([step.open, step.closed, step.events])
         closed.append(done)
         events.append(happened)
         entered = happened.filter(pl.col("event") == "entered").height
         rows.append({"as_of": as_of, "run_id": run_id, "members": members.height, "entered": entered,
-                     "exited": done.height, "replayed_at": run.now, "replayed_by": run.run_id})  # fmt: skip
+                     "exited": done.height, "replayed_at": run.now, "replayed_run_id": run.run_id})  # fmt: skip
     after = pl.concat([*closed, state], how="vertical_relaxed").cast(SPELL_SCHEMA)  # type: ignore[arg-type]
     changed = after.join(touched, on=list(SPELL_SCHEMA), how="anti", nulls_equal=True)
     gone = touched.join(after, on=list(SPELL_SCHEMA), how="anti", nulls_equal=True)

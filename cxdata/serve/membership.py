@@ -97,15 +97,16 @@ def changes(wh: Warehouse, name: str, since: str, limit: int = 100, after: str |
 
 def customer_membership(wh: Warehouse, customer_key: str) -> pl.DataFrame | None:
     """The stays of one customer in segments, latest entry first (segment, entered_at, exited_at,
-    clv_at_entry); None when the history is not published."""
+    clv_at_entry, currency); None when the history is not published."""
     check_value(customer_key, "customer_key")
     try:
         require(wh, MEMBERSHIP, _HINT)
     except NotPublished:
         return None
-    spells = table(wh, MEMBERSHIP, "segment", "customer_key", "entered_at", "exited_at", "clv_at_entry")
+    columns = ("segment", "entered_at", "exited_at", "clv_at_entry", "currency")
+    spells = table(wh, MEMBERSHIP, "customer_key", *columns)
     statement = (
-        sa.select(spells.c.segment, spells.c.entered_at, spells.c.exited_at, spells.c.clv_at_entry)
+        sa.select(*(spells.c[c] for c in columns))
         .where(spells.c.customer_key == customer_key)
         .order_by(spells.c.entered_at.desc(), spells.c.segment)
     )

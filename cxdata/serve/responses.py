@@ -181,6 +181,7 @@ class Spell(_Body):
     entered_at: Moment = column(MEMBERSHIP, "entered_at", ...)
     exited_at: Moment | None = column(MEMBERSHIP, "exited_at")
     clv_at_entry: float | None = column(MEMBERSHIP, "clv_at_entry")
+    currency: str | None = column(MEMBERSHIP, "currency")
 
 
 class CustomerScores(_Body):

@@ -40,13 +40,13 @@ TOLERANCE = 1e-9
 RUN_TABLES = re.compile(
     r"^(load_audit|run_context|stg_files|stg_partitions|model_runs|model_artifacts|.*_checks?|check_results"
     r"|validation_runs|alerts|gx_.*|identity_inputs|identity_touched|identity_runs|mart_touched"
-    r"|customer_activity_builds|shard_handoffs)$"
+    r"|customer_activity_builds|shard_handoffs|sync_runs)$"
 )
 # Columns that say when or in which run a row was written. Names that also mean customer data are left out
 # only in the tables where a run stamps them (`RUN_STAMPED`): stg_customers.created_at is when the CRM record
 # was created, fct_web_sessions.started_at a session's start, customer_identity.first_seen an event time.
 RUN_COLUMNS = re.compile(
-    r"^(_loaded_at|run_id|.*_run_id|loaded_at|scored_at|fitted_at|merged_at|seen_ns|mtime_ns)$"
+    r"^(_loaded_at|run_id|.*_run_id|loaded_at|scored_at|fitted_at|merged_at|replayed_at|seen_ns|mtime_ns)$"
 )
 RUN_STAMPED = {"cx_alerts": {"created_at"}, "run_context": {"started_at", "finished_at"}}
 _SHOWN = 240  # characters of a difference kept in its verdict

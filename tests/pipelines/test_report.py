@@ -69,8 +69,10 @@ def test_report_asset_depends_on_every_asset_a_run_always_materialises(tmp_path)
     specs = {spec.key.to_user_string(): spec for spec in defs.resolve_all_asset_specs()}
     upstream = {dep.asset_key.to_user_string() for dep in specs["cx_report"].deps}
     domains = {key.to_user_string() for d in DOMAINS for a in d.assets(config) for key in a.keys}
-    # a run without a usable CLV model skips the scores and segments: the report is written without them
+    # a run without a usable CLV model skips the scores and segments (and the membership history replayed from
+    # them): the report is written without them
     skippable = {"customer_scores", "customer_scores_history", "segment_members", "segment_summary"}
+    skippable |= {"segment_membership", "segment_events", "segment_scorings"}
     assert upstream == domains - skippable
     assert {"dim_customer", "cx_kpis_daily", "customer_rfm", "model_runs", "touchpoint_scores"} <= upstream
     assert specs["cx_report"].group_name == "report"

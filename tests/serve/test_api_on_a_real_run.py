@@ -26,6 +26,9 @@ MODELS: list[type[BaseModel]] = [
     responses.SegmentMember,
     responses.CustomerScores,
     responses.ScoreRow,
+    responses.Spell,
+    responses.SegmentChanges,
+    responses.SegmentChange,
     responses.CustomerLookup,
     responses.CustomerMatch,
     responses.Touchpoints,
@@ -61,6 +64,7 @@ def answers(materialised_on_postgresql):
         ask(f"/segments/{name}?contacts=raw&purpose=email&limit=50", "/segments/{name}", PII_TOKEN)
         page = ask(f"/segments/{name}?contacts=hashed&purpose=email&limit=50", "/segments/{name}", PII_TOKEN)
         ask("/segments/no_such_segment", "/segments/{name}", expect=404)
+        ask(f"/segments/{name}/changes?since=2000-01-01&limit=20", "/segments/{name}/changes")
         ask(f"/customers/{page['items'][0]['customer_key']}/scores", "/customers/{customer_key}/scores")
         ask("/touchpoints", "/touchpoints")
         shouted = f"  {email['identifier_value'].upper()} "
@@ -86,6 +90,7 @@ def test_every_field_of_every_model_is_in_real_answers(answers):
     keys: dict[str, set[str]] = defaultdict(set)
     nested = {"segments": "SegmentSummary", "items": "SegmentMember", "scores": "ScoreRow"}
     nested |= {"customers": "CustomerMatch", "touchpoints": "Touchpoint", "latest_scores": "ScoreRow"}
+    nested |= {"membership": "Spell"}
     by_path = {
         "/healthz": "Health",
         "/segments": "SegmentList",
@@ -93,6 +98,7 @@ def test_every_field_of_every_model_is_in_real_answers(answers):
         "/customers/{customer_key}/scores": "CustomerScores",
         "/touchpoints": "Touchpoints",
         "/customers": "CustomerLookup",
+        "/segments/{name}/changes": "SegmentChanges",
     }
 
     def collect(model: str, body: dict) -> None:
@@ -100,8 +106,8 @@ def test_every_field_of_every_model_is_in_real_answers(answers):
         for field, value in body.items():
             rows = value if isinstance(value, list) else [value] if isinstance(value, dict) else []
             for row in rows:
-                if isinstance(row, dict):
-                    collect(nested[field], row)
+                if isinstance(row, dict):  # a page of changes holds changes, a page of members members
+                    collect("SegmentChange" if model == "SegmentChanges" else nested[field], row)
 
     for _, operation, status, body in got:
         collect("Error" if status >= 400 else by_path[operation], body)

@@ -80,7 +80,10 @@ def test_a_link_planted_in_the_output_folder_is_never_followed(tmp_path):
 def test_config_maps_every_source_and_loads(project):
     text = project.result.config_path.read_text(encoding="utf-8")
     raw = yaml.safe_load(text)
-    assert list(raw) == ["name", "warehouse", "as_of", "timezone", "incremental", "sources", "identity", "models"]
+    assert list(raw) == [
+        "name", "warehouse", "as_of", "timezone", "incremental", "sources", "identity", "models", "activation"
+    ]  # fmt: skip
+    assert raw["activation"]["destinations"]["winback_meta"]["purpose"] == "ads"
     assert raw["identity"] == {"default_region": "ES", "phone_regions": ["ES", "FR", "DE", "GB"]}
     assert raw["warehouse"] == "duckdb:///warehouse.duckdb"
     assert raw["sources"]["orders"]["formats"] == {"ordered_at": "%d/%m/%Y %H:%M:%S"}

@@ -37,6 +37,11 @@ NEEDS_CLV = {
     "bi_segments",
     "segment_definitions",
     "marketing_segment_export",
+    # the membership history replays the segments, and its view reads it
+    "segment_membership",
+    "segment_events",
+    "segment_scorings",
+    "bi_segment_membership",
 }
 
 

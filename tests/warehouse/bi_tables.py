@@ -156,6 +156,28 @@ def mart_frames() -> dict[str, pl.DataFrame]:
                 "run_id": ["r2", "r2", "r1"],
             }
         ),
+        # the history segment_members implies: K1 lost at EARLIER and champion since AS_OF, K2 lost since AS_OF
+        "segment_membership": pl.DataFrame(
+            {
+                "segment": ["lost", "champions", "lost"],
+                "customer_key": ["K1", "K1", "K2"],
+                "entered_at": [EARLIER, AS_OF, AS_OF],
+                "entered_run_id": ["r1", "r2", "r2"],
+                "clv_at_entry": [50.0, 61.5, 1.5],
+                "currency": ["EUR"] * 3,
+                "exited_at": [AS_OF, None, None],
+                "exited_run_id": ["r2", None, None],
+            }
+        ),
+        "segment_scorings": pl.DataFrame(
+            {
+                "as_of": [EARLIER, AS_OF],
+                "run_id": ["r1", "r2"],
+                "members": [1, 2],
+                "entered": [1, 2],
+                "exited": [0, 1],
+            }
+        ),
         "touchpoint_scores": pl.DataFrame(
             {
                 "as_of": [AS_OF],
