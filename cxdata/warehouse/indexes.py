@@ -37,6 +37,7 @@ INDEXES: Mapping[str, tuple[tuple[str, ...], ...]] = {
     "customer_scores": (("customer_key",),),
     "customer_scores_history": (("customer_key",),),
     "dim_customer_pii": (("customer_key",),),
+    "customer_consent": (("customer_key",),),  # exports and syncs keep the members who agreed, by key
     "customer_activity": (("customer_key",),),  # updated by key for the customers a daily run touched
     "customer_identity": (("identifier_type", "identifier_value"), ("customer_key",)),
     "identity_record_keys": (("source_table", "record_id"), ("customer_key",)),

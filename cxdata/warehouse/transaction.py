@@ -312,6 +312,11 @@ class Transaction:
         cast = ", ".join(f"CAST({wh._quote(column)} AS {present[column]})" for column in staged.columns)
         self._ddl(f"INSERT INTO {target} ({listed}) SELECT {cast} FROM {staged.staging}")
         self._ddl(f"DROP TABLE {staged.staging}")
+        if wh.dialect == POSTGRESQL:
+            # Fresh statistics, as a published table gets: rows of a new as_of that the planner has never seen
+            # are estimated at one, and a nested loop over a million of them does not end (autovacuum's
+            # analyze comes minutes later). ANALYZE samples a bounded number of rows, whatever the table's size.
+            self._ddl(f"ANALYZE {target}")
 
     # -- helpers ------------------------------------------------------------------------------
 

@@ -91,6 +91,7 @@ def test_index_names_fit_postgresql_identifiers():
         "customer_scores_history",
         "customer_activity",
         "dim_customer_pii",
+        "customer_consent",
         "customer_identity",
         "identity_record_keys",
         "identity_links",
