@@ -32,7 +32,6 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Path, Query, Request, Security
 from fastapi.responses import Response, StreamingResponse
@@ -63,6 +62,7 @@ from cxdata.serve.routes import (
     Served,
     ServedState,
     authorised,
+    next_page,
     records,
     require_scope,
     text_param,
@@ -137,10 +137,7 @@ def _segment(
     found = segments.page(served.wh, name, as_of, contacts, limit, after, served.currency, purpose)
     if access is not None:
         access.record(found.rows.height)
-    following = None
-    if found.next_after is not None:
-        params = {**dict(request.query_params), "after": found.next_after, "limit": str(limit)}
-        following = f"{request.url.path}?{urlencode(params)}"
+    following = next_page(request, found.next_after, limit)
     return {
         "segment": found.segment,
         "as_of": found.as_of,
@@ -249,10 +246,7 @@ def _segment_changes(
     after: Annotated[str | None, text_param("Cursor: next_after of the previous page.")] = None,
 ) -> Any:
     found = membership.changes(served.wh, name, since, limit, after)
-    following = None
-    if found.next_after is not None:
-        params = {**dict(request.query_params), "after": found.next_after, "limit": str(limit)}
-        following = f"{request.url.path}?{urlencode(params)}"
+    following = next_page(request, found.next_after, limit)
     return {
         "segment": found.segment, "since": found.since, "since_kind": found.since_kind, "through": found.through,
         "count": found.rows.height, "items": records(found.rows), "next_after": found.next_after,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import polars as pl
 import polars.selectors as cs
@@ -123,3 +124,10 @@ FORBIDDEN = {403: {"model": Error, "description": f"The token lacks the {PERSONA
 def records(frame: pl.DataFrame) -> list[dict[str, Any]]:
     # JSON has no NaN; a missing estimate is null.
     return frame.with_columns(cs.float().fill_nan(None)).to_dicts()
+
+
+def next_page(request: Request, after: str | None, limit: int) -> str | None:
+    """Path and query of the page after cursor ``after`` (this request's parameters with it); None on the last."""
+    if after is None:
+        return None
+    return f"{request.url.path}?{urlencode({**dict(request.query_params), 'after': after, 'limit': str(limit)})}"
