@@ -104,7 +104,7 @@ def plan_sync(
     adds = target.keys.join(held, on="customer_key", how="anti")
     removes = held.join(target.keys, on="customer_key", how="anti")
     seq = 1 if runs.is_empty() else int(runs["seq"].max()) + 1  # type: ignore[arg-type]
-    previous = runs.filter(pl.col("status") != PLANNED)["as_of"]
+    previous = runs["as_of"]  # a sync still planned is delivered before this one: it is the previous too
     changes = pl.concat(
         [adds.with_columns(pl.lit("add").alias("change")), removes.with_columns(pl.lit("remove").alias("change"))]
     ).select(pl.lit(name).alias("destination"), pl.lit(seq).alias("seq"), "customer_key", "change")
